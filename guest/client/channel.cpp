@@ -1,0 +1,362 @@
+#include "guest/client/channel.h"
+
+#include <sched.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+
+#include "guest/client/log.h"
+#include "vgpu/protocol/limits.h"
+
+namespace vgpu::guest {
+
+using proto::CallId;
+
+namespace {
+
+thread_local uint32_t t_device = 0;
+
+// How long to spin on a ring before sleeping. Spinning keeps the round trip near the cost of
+// a cache-line transfer; sleeping keeps an idle process off the CPU.
+std::chrono::microseconds spin_budget() {
+  static const std::chrono::microseconds budget = [] {
+    const char* v = std::getenv("VGPU_SPIN_US");
+    return std::chrono::microseconds(v != nullptr ? std::atoi(v) : 50);
+  }();
+  return budget;
+}
+
+constexpr int32_t kBroken = static_cast<int32_t>(proto::Status::ChannelBroken);
+constexpr int32_t kMalformed = static_cast<int32_t>(proto::Status::MalformedMessage);
+
+// Staged copies move in chunks of a quarter of the ring, so the guest fills one chunk while
+// vgpud copies the previous one.
+uint64_t chunk_size(uint64_t capacity) { return capacity / 4; }
+
+}  // namespace
+
+void Channel::set_thread_device(uint32_t device) { t_device = device; }
+uint32_t Channel::thread_device() { return t_device; }
+
+Channel::Channel(std::unique_ptr<Transport> transport) : transport_(std::move(transport)) {}
+
+Channel::~Channel() = default;
+
+Result<std::unique_ptr<Channel>, ConnectFailure> Channel::open() {
+  auto transport = connect_transport();
+  if (!transport) return Err{transport.error()};
+  std::unique_ptr<Channel> channel(new Channel(std::move(transport).value()));
+  ConnectFailure failure{};
+  if (!channel->attach(&failure)) return Err{failure};
+
+  proto::HelloRequest hello{};
+  hello.protocol_version = proto::kProtocolVersion;
+  hello.pid = static_cast<uint32_t>(getpid());
+  if (const char* name = program_invocation_short_name; name != nullptr)
+    std::strncpy(hello.process_name, name, sizeof hello.process_name - 1);
+  const CallResult r = channel->call(CallId::Hello, {{&hello, sizeof hello}},
+                                     {reinterpret_cast<uint8_t*>(&channel->hello_),
+                                      sizeof channel->hello_});
+  if (r.status != 0 || r.payload_size != sizeof(proto::HelloReply))
+    return Err{ConnectFailure{ConnectError::Refused,
+                              "vgpud did not accept this process (status " +
+                                  std::to_string(r.status) + ")"}};
+  log(LogLevel::Info, "connected to vgpud over %s: %u device(s)", channel->describe().c_str(),
+      channel->hello_.device_count);
+  return channel;
+}
+
+bool Channel::attach(ConnectFailure* failure) {
+  const std::span<uint8_t> region = transport_->region();
+  if (region.size() < proto::kChannelHeaderArea) {
+    *failure = {ConnectError::BadRegion, "the channel region from vgpud is too small"};
+    return false;
+  }
+  header_ = reinterpret_cast<proto::ChannelHeader*>(region.data());
+  if (header_->magic != proto::kChannelMagic || header_->header_size != sizeof(proto::ChannelHeader)) {
+    *failure = {ConnectError::BadRegion, "the channel region from vgpud has no vgpu header"};
+    return false;
+  }
+  if (header_->protocol_version != proto::kProtocolVersion) {
+    *failure = {ConnectError::Refused,
+                "vgpud speaks protocol version " + std::to_string(header_->protocol_version) +
+                    ", this libvgpu-cudart speaks " + std::to_string(proto::kProtocolVersion) +
+                    ": install matching host and guest packages"};
+    return false;
+  }
+  // Geometry is read once, checked, and used from this private copy from now on.
+  const proto::ChannelGeometry g = header_->geometry;
+  if (auto st = proto::validate_geometry(g, region.size()); !st) {
+    *failure = {ConnectError::BadRegion,
+                std::string("bad channel region: ") + proto::geometry_error_message(st.error())};
+    return false;
+  }
+  uint8_t* base = region.data();
+  submit_ = proto::RingProducer(&header_->submit, base + g.submit.offset, g.submit.size);
+  reply_ = proto::RingConsumer(&header_->reply, base + g.reply.offset, g.reply.size);
+  upload_ = proto::RingProducer(&header_->upload, base + g.upload.offset, g.upload.size);
+  download_ = proto::RingConsumer(&header_->download, base + g.download.offset, g.download.size);
+  heap_base_ = base + g.heap.offset;
+  heap_size_ = g.heap.size;
+  return true;
+}
+
+void Channel::mark_broken_locked(const char* why) {
+  if (!broken_) log(LogLevel::Error, "channel to vgpud lost: %s", why);
+  broken_ = true;
+}
+
+bool Channel::wait_for_space_locked(proto::RingProducer& ring, uint64_t bytes) {
+  // vgpud frees space as it works; it does not signal it, so back off gently.
+  for (int round = 0;; ++round) {
+    if (broken_) return false;
+    auto free = ring.free_space();
+    if (!free) {
+      mark_broken_locked("vgpud corrupted a ring index");
+      return false;
+    }
+    if (*free >= bytes) return true;
+    if (header_->host_closed.load(std::memory_order_acquire) != 0) {
+      mark_broken_locked("vgpud closed the channel");
+      return false;
+    }
+    if (round < 64)
+      sched_yield();
+    else if (!transport_->wait_for_host(1)) {
+      mark_broken_locked("vgpud is gone");
+      return false;
+    }
+  }
+}
+
+uint64_t Channel::send_locked(CallId id, std::initializer_list<Part> parts, uint16_t flags) {
+  if (broken_) return 0;
+  if (t_device != device_sent_) {
+    const proto::SetDeviceRequest set{t_device, 0};
+    device_sent_ = t_device;
+    if (send_locked(CallId::SetDevice, {{&set, sizeof set}}, 0) == 0) return 0;
+  }
+  uint64_t size = sizeof(proto::RequestHeader);
+  for (const Part& p : parts) size += p.size;
+  if (size > limits::kMaxMessageSize) return 0;
+  const uint32_t padded = proto::padded_size(static_cast<uint32_t>(size));
+  if (!wait_for_space_locked(submit_, padded)) return 0;
+
+  const uint64_t seq = next_seq_++;
+  const proto::RequestHeader header{static_cast<uint32_t>(size), static_cast<uint16_t>(id), flags,
+                                    seq};
+  submit_.write(&header, sizeof header);
+  for (const Part& p : parts) submit_.write(p.data, p.size);
+  static constexpr uint8_t kZeros[proto::kMessageAlignment] = {};
+  submit_.write(kZeros, padded - size);
+  submit_.publish();
+  if (submit_.consumer_waiting()) transport_->notify_host();
+
+  if (log_enabled(LogLevel::Debug))
+    log(LogLevel::Debug, "%s → call_id=0x%04x seq=%llu%s", current_api_trace(),
+        static_cast<unsigned>(id), static_cast<unsigned long long>(seq),
+        (flags & proto::kFlagNeedsReply) ? "" : " (posted)");
+  return seq;
+}
+
+void Channel::note_async_locked(int32_t status) {
+  if (status != 0 && async_error_ == 0) async_error_ = status;
+}
+
+CallResult Channel::wait_reply_locked(uint64_t seq, CallId id, std::span<uint8_t> reply) {
+  const auto spin_until = std::chrono::steady_clock::now() + spin_budget();
+  bool spinning = true;
+  for (;;) {
+    auto ready = reply_.available();
+    if (!ready) {
+      mark_broken_locked("vgpud corrupted the reply ring");
+      return {kBroken, 0};
+    }
+    if (*ready >= sizeof(proto::ReplyHeader)) {
+      proto::ReplyHeader h;
+      reply_.read(&h, sizeof h);
+      const uint32_t padded = proto::padded_size(h.size);
+      if (h.size < sizeof h || h.size > limits::kMaxMessageSize || padded > *ready ||
+          h.seq != seq || h.call != static_cast<uint16_t>(id)) {
+        mark_broken_locked("vgpud sent a reply that does not match the request");
+        return {kBroken, 0};
+      }
+      const uint32_t payload = h.size - static_cast<uint32_t>(sizeof h);
+      const uint32_t copied = std::min<uint32_t>(payload, static_cast<uint32_t>(reply.size()));
+      reply_.read(reply.data(), copied, sizeof h);
+      reply_.consume(padded);
+      note_async_locked(h.async_status);
+      return {h.status, copied};
+    }
+    if (header_->host_closed.load(std::memory_order_acquire) != 0) {
+      mark_broken_locked("vgpud closed the channel");
+      return {kBroken, 0};
+    }
+    if (spinning) {
+      if (std::chrono::steady_clock::now() < spin_until) continue;
+      spinning = false;
+    }
+    // Tell vgpud we are about to sleep, then look once more before blocking.
+    reply_.set_waiting(true);
+    download_.set_waiting(true);
+    auto again = reply_.available();
+    if (again && *again == 0 && !transport_->wait_for_host(100)) {
+      reply_.set_waiting(false);
+      download_.set_waiting(false);
+      mark_broken_locked("vgpud is gone");
+      return {kBroken, 0};
+    }
+    reply_.set_waiting(false);
+    download_.set_waiting(false);
+  }
+}
+
+CallResult Channel::call(CallId id, std::initializer_list<Part> parts, std::span<uint8_t> reply,
+                         uint16_t flags) {
+  std::lock_guard lock(mutex_);
+  const uint64_t seq = send_locked(id, parts, flags | proto::kFlagNeedsReply);
+  if (seq == 0) return {broken_ ? kBroken : kMalformed, 0};
+  return wait_reply_locked(seq, id, reply);
+}
+
+int32_t Channel::post(CallId id, std::initializer_list<Part> parts, uint16_t flags) {
+  std::lock_guard lock(mutex_);
+  const uint64_t seq = send_locked(id, parts, flags & ~proto::kFlagNeedsReply);
+  if (seq == 0) return broken_ ? kBroken : kMalformed;
+  return 0;
+}
+
+int32_t Channel::take_async_error() {
+  std::lock_guard lock(mutex_);
+  const int32_t e = async_error_;
+  async_error_ = 0;
+  return e;
+}
+
+int32_t Channel::stage_upload_locked(const void* src, uint64_t size, uint64_t* staged) {
+  const uint64_t n = std::min(size, chunk_size(upload_.capacity()));
+  if (!wait_for_space_locked(upload_, n)) return kBroken;
+  upload_.write(src, n);
+  // The data is published before the message that refers to it.
+  upload_.publish();
+  *staged = n;
+  return 0;
+}
+
+int32_t Channel::copy_to_device(uint64_t dst, const void* src, uint64_t size, uint64_t stream,
+                                bool wait) {
+  std::lock_guard lock(mutex_);
+  const auto* bytes = static_cast<const uint8_t*>(src);
+  uint64_t done = 0;
+  do {
+    uint64_t n = 0;
+    if (int32_t st = stage_upload_locked(bytes + done, size - done, &n); st != 0) return st;
+    const proto::MemcpyHtoDRequest req{dst + done, n, stream};
+    done += n;
+    const bool last = done == size;
+    const uint16_t flags = (last && wait) ? proto::kFlagNeedsReply : 0;
+    const uint64_t seq = send_locked(CallId::MemcpyHtoDStaged, {{&req, sizeof req}}, flags);
+    if (seq == 0) return kBroken;
+    if (last && wait) {
+      const CallResult r = wait_reply_locked(seq, CallId::MemcpyHtoDStaged, {});
+      if (r.status != 0) return r.status;
+      // An earlier chunk of this copy may have failed: that is this copy's error.
+      const int32_t earlier = async_error_;
+      async_error_ = 0;
+      return earlier;
+    }
+  } while (done < size);
+  return 0;
+}
+
+int32_t Channel::copy_from_device(void* dst, uint64_t src, uint64_t size, uint64_t stream) {
+  std::lock_guard lock(mutex_);
+  const proto::MemcpyDtoHRequest req{src, size, stream};
+  const uint64_t seq =
+      send_locked(CallId::MemcpyDtoHStaged, {{&req, sizeof req}}, proto::kFlagNeedsReply);
+  if (seq == 0) return kBroken;
+
+  auto* out = static_cast<uint8_t*>(dst);
+  uint64_t received = 0;
+  auto drain = [&](uint64_t limit) -> bool {
+    auto ready = download_.available();
+    if (!ready) {
+      mark_broken_locked("vgpud corrupted the download ring");
+      return false;
+    }
+    const uint64_t n = std::min(*ready, limit - received);
+    if (n > 0) {
+      download_.read(out + received, n);
+      download_.consume(n);
+      received += n;
+    }
+    return true;
+  };
+  // Copy chunks out as vgpud publishes them; the reply comes after the last one.
+  for (int idle_rounds = 0;; ++idle_rounds) {
+    if (!drain(size)) return kBroken;
+    auto replies = reply_.available();
+    if (!replies) {
+      mark_broken_locked("vgpud corrupted the reply ring");
+      return kBroken;
+    }
+    if (*replies > 0 || received == size) break;
+    if (header_->host_closed.load(std::memory_order_acquire) != 0) {
+      mark_broken_locked("vgpud closed the channel");
+      return kBroken;
+    }
+    if (idle_rounds < 1000) {
+      sched_yield();
+      continue;
+    }
+    // A long wait (the stream is still busy): sleep until vgpud publishes something.
+    reply_.set_waiting(true);
+    download_.set_waiting(true);
+    auto again = download_.available();
+    const bool alive = !again || *again > 0 || transport_->wait_for_host(100);
+    reply_.set_waiting(false);
+    download_.set_waiting(false);
+    if (!alive) {
+      mark_broken_locked("vgpud is gone");
+      return kBroken;
+    }
+  }
+  proto::MemcpyDtoHStagedReply staged{};
+  const CallResult r = wait_reply_locked(
+      seq, CallId::MemcpyDtoHStaged, {reinterpret_cast<uint8_t*>(&staged), sizeof staged});
+  if (broken_) return kBroken;
+  if (staged.bytes_published > size) {
+    mark_broken_locked("vgpud published more data than asked for");
+    return kBroken;
+  }
+  while (received < staged.bytes_published)
+    if (!drain(staged.bytes_published)) return kBroken;
+  return r.status;
+}
+
+int32_t Channel::load_module(const void* image, uint64_t size, uint32_t* module) {
+  if (size > limits::kMaxModuleImage) return static_cast<int32_t>(proto::Status::LimitExceeded);
+  std::lock_guard lock(mutex_);
+  const auto* bytes = static_cast<const uint8_t*>(image);
+  for (uint64_t done = 0; done < size;) {
+    uint64_t n = 0;
+    if (int32_t st = stage_upload_locked(bytes + done, size - done, &n); st != 0) return st;
+    const proto::BlobAppendRequest req{n};
+    if (send_locked(CallId::BlobAppend, {{&req, sizeof req}}, 0) == 0) return kBroken;
+    done += n;
+  }
+  const proto::ModuleLoadRequest req{size, 0};
+  const uint64_t seq = send_locked(CallId::ModuleLoad, {{&req, sizeof req}}, proto::kFlagNeedsReply);
+  if (seq == 0) return kBroken;
+  proto::ModuleLoadReply reply{};
+  const CallResult r =
+      wait_reply_locked(seq, CallId::ModuleLoad, {reinterpret_cast<uint8_t*>(&reply), sizeof reply});
+  if (r.status == 0) *module = reply.module;
+  return r.status;
+}
+
+}  // namespace vgpu::guest

@@ -1,0 +1,97 @@
+// One process's channel to vgpud: the request and reply rings, the bulk-data rings and the
+// shared heap of one channel region. Thread-safe: calls from several threads are serialized.
+//
+// The runtime API (guest/cudart) only talks to vgpud through this class.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+#include "guest/transport/transport.h"
+#include "vgpu/protocol/calls.h"
+#include "vgpu/protocol/messages.h"
+#include "vgpu/protocol/ring.h"
+
+namespace vgpu::guest {
+
+// What came back for one call. status is a CUresult value or a proto::Status value;
+// 0 means success.
+struct CallResult {
+  int32_t status = 0;
+  uint32_t payload_size = 0;  // reply payload bytes copied into the caller's buffer
+};
+
+// A piece of request payload; a request is the concatenation of its parts.
+struct Part {
+  const void* data;
+  uint32_t size;
+};
+
+class Channel {
+ public:
+  // Connects (transport auto-selected), checks the region and says Hello.
+  static Result<std::unique_ptr<Channel>, ConnectFailure> open();
+  ~Channel();
+
+  // Sends a request and waits for its reply. The reply payload is copied into `reply`
+  // (at most reply.size() bytes; the rest is dropped).
+  CallResult call(proto::CallId id, std::initializer_list<Part> parts, std::span<uint8_t> reply,
+                  uint16_t flags = 0);
+  // Posts a stream-ordered request: no reply; an error surfaces later (take_async_error).
+  // Returns a nonzero status only if the channel itself is broken.
+  int32_t post(proto::CallId id, std::initializer_list<Part> parts, uint16_t flags = 0);
+
+  // Pageable copies through the upload/download rings, chunked and pipelined.
+  // copy_to_device returns once vgpud has consumed the data when `wait` is true (cudaMemcpy),
+  // else as soon as the data is staged (cudaMemcpyAsync: errors then surface later).
+  int32_t copy_to_device(uint64_t dst, const void* src, uint64_t size, uint64_t stream, bool wait);
+  int32_t copy_from_device(void* dst, uint64_t src, uint64_t size, uint64_t stream);
+  // Sends a module image (fat binary) and loads it; returns the module id in *module.
+  int32_t load_module(const void* image, uint64_t size, uint32_t* module);
+
+  // The shared heap (cudaMallocHost memory): host-visible, registered with the GPU.
+  uint8_t* heap_base() const { return heap_base_; }
+  uint64_t heap_size() const { return heap_size_; }
+
+  // The device the calling thread works on (cudaSetDevice). Before sending a request the
+  // channel posts SetDevice when the thread's device differs from the last one vgpud was told.
+  static void set_thread_device(uint32_t device);
+  static uint32_t thread_device();
+
+  // First error of a posted call that vgpud reported since the last take; 0 if none.
+  int32_t take_async_error();
+
+  const proto::HelloReply& hello() const { return hello_; }
+  std::string describe() const { return transport_->describe(); }
+
+ private:
+  explicit Channel(std::unique_ptr<Transport> transport);
+  bool attach(ConnectFailure* failure);
+
+  // All below run with mutex_ held.
+  uint64_t send_locked(proto::CallId id, std::initializer_list<Part> parts, uint16_t flags);
+  bool wait_for_space_locked(proto::RingProducer& ring, uint64_t bytes);
+  CallResult wait_reply_locked(uint64_t seq, proto::CallId id, std::span<uint8_t> reply);
+  int32_t stage_upload_locked(const void* src, uint64_t size, uint64_t* staged);
+  void note_async_locked(int32_t status);
+  void mark_broken_locked(const char* why);
+
+  std::unique_ptr<Transport> transport_;
+  std::mutex mutex_;
+  proto::ChannelHeader* header_ = nullptr;
+  proto::RingProducer submit_;
+  proto::RingConsumer reply_;
+  proto::RingProducer upload_;
+  proto::RingConsumer download_;
+  uint8_t* heap_base_ = nullptr;
+  uint64_t heap_size_ = 0;
+  uint64_t next_seq_ = 1;
+  uint32_t device_sent_ = 0;  // the device vgpud last heard about from SetDevice
+  int32_t async_error_ = 0;
+  bool broken_ = false;
+  proto::HelloReply hello_{};
+};
+
+}  // namespace vgpu::guest

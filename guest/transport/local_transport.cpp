@@ -1,0 +1,160 @@
+#include "guest/transport/local_transport.h"
+
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "vgpu/protocol/handshake.h"
+#include "vgpu/protocol/version.h"
+
+namespace vgpu::guest {
+
+namespace {
+
+ConnectFailure failure(ConnectError code, std::string message) {
+  return ConnectFailure{code, std::move(message)};
+}
+
+class LocalTransport final : public Transport {
+ public:
+  LocalTransport(int socket_fd, int doorbell_fd, int notify_fd, uint8_t* base, size_t size,
+                 std::string path)
+      : socket_fd_(socket_fd), doorbell_fd_(doorbell_fd), notify_fd_(notify_fd), base_(base),
+        size_(size), path_(std::move(path)) {}
+
+  ~LocalTransport() override {
+    munmap(base_, size_);
+    close(doorbell_fd_);
+    close(notify_fd_);
+    close(socket_fd_);
+  }
+
+  std::span<uint8_t> region() override { return {base_, size_}; }
+
+  void notify_host() override {
+    const uint64_t one = 1;
+    // An eventfd write only fails when the counter would overflow, which means vgpud has
+    // plenty of pending wake-ups already.
+    [[maybe_unused]] ssize_t n = write(doorbell_fd_, &one, sizeof one);
+  }
+
+  bool wait_for_host(int timeout_ms) override {
+    pollfd fds[2] = {{notify_fd_, POLLIN, 0}, {socket_fd_, POLLIN | POLLRDHUP, 0}};
+    const int n = poll(fds, 2, timeout_ms);
+    if (n < 0) return errno == EINTR;
+    if (fds[1].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLIN)) return false;  // vgpud gone
+    if (fds[0].revents & POLLIN) {
+      uint64_t count;
+      [[maybe_unused]] ssize_t r = read(notify_fd_, &count, sizeof count);
+    }
+    return true;
+  }
+
+  std::string describe() const override { return "local:" + path_; }
+
+ private:
+  int socket_fd_, doorbell_fd_, notify_fd_;
+  uint8_t* base_;
+  size_t size_;
+  std::string path_;
+};
+
+bool receive_reply(int fd, proto::HandshakeReply* reply, int fds[proto::kHandshakeFdCount],
+                   int* fd_count) {
+  iovec iov{reply, sizeof *reply};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * proto::kHandshakeFdCount)];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+  } while (n < 0 && errno == EINTR);
+  if (n != static_cast<ssize_t>(sizeof *reply)) return false;
+  *fd_count = 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const int count = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int i = 0; i < count; ++i) {
+      int received;
+      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      if (*fd_count < proto::kHandshakeFdCount)
+        fds[(*fd_count)++] = received;
+      else
+        close(received);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path)
+    return Err{failure(ConnectError::NoEndpoint, "the vgpu socket path " + path + " is too long")};
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Err{failure(ConnectError::SystemError, "cannot create a UNIX socket")};
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int e = errno;
+    close(fd);
+    if (e == EACCES || e == EPERM)
+      return Err{failure(ConnectError::PermissionDenied,
+                         "no permission to use the vgpu socket " + path +
+                             ": ask for membership of its group (usually 'vgpu')")};
+    return Err{failure(ConnectError::NoEndpoint,
+                       "vgpud is not reachable at " + path + " (" + std::strerror(e) +
+                           "): start vgpud, or set VGPU_SOCKET to your tenant's socket")};
+  }
+
+  const proto::HandshakeRequest request{proto::kHandshakeMagic, proto::kProtocolVersion, {0, 0}};
+  if (send(fd, &request, sizeof request, MSG_NOSIGNAL) != sizeof request) {
+    close(fd);
+    return Err{failure(ConnectError::SystemError, "vgpud closed the socket during connect")};
+  }
+
+  proto::HandshakeReply reply{};
+  int fds[proto::kHandshakeFdCount];
+  int fd_count = 0;
+  const bool got = receive_reply(fd, &reply, fds, &fd_count);
+  auto close_all = [&] {
+    for (int i = 0; i < fd_count; ++i) close(fds[i]);
+    close(fd);
+  };
+  if (!got || reply.magic != proto::kHandshakeMagic) {
+    close_all();
+    return Err{failure(ConnectError::Refused, "vgpud at " + path + " answered with garbage")};
+  }
+  reply.message[sizeof reply.message - 1] = '\0';
+  if (reply.status != static_cast<int32_t>(proto::HandshakeStatus::Ok)) {
+    close_all();
+    return Err{failure(ConnectError::Refused, std::string("vgpud refused the connection: ") +
+                                                  reply.message)};
+  }
+  if (fd_count != proto::kHandshakeFdCount || reply.region_size == 0) {
+    close_all();
+    return Err{failure(ConnectError::BadRegion, "vgpud did not hand over a channel region")};
+  }
+  void* base = mmap(nullptr, reply.region_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+  close(fds[0]);
+  if (base == MAP_FAILED) {
+    close(fds[1]);
+    close(fds[2]);
+    close(fd);
+    return Err{failure(ConnectError::BadRegion, "cannot map the channel region from vgpud")};
+  }
+  return std::unique_ptr<Transport>(new LocalTransport(
+      fd, fds[1], fds[2], static_cast<uint8_t*>(base), reply.region_size, path));
+}
+
+}  // namespace vgpu::guest

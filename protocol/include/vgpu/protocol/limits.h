@@ -1,0 +1,48 @@
+// Every limit the host enforces on a guest, in one place. Checked before anything is allocated;
+// each rejection is counted by the mediator.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace vgpu::limits {
+
+// One message (header included) on either ring. Large enough for 32 KiB of kernel parameters
+// and for inline copies; bulk data travels through the staging rings instead.
+inline constexpr uint32_t kMaxMessageSize = 64 * 1024;
+
+// Inline copies up to this size ride inside the message (H2D) or the reply (D2H).
+inline constexpr uint32_t kMaxInlineCopy = 32 * 1024;
+
+// CUDA allows 32764 bytes of kernel parameters since 12.1; the protocol carries up to 32 KiB.
+inline constexpr uint32_t kMaxKernelParamBytes = 32 * 1024;
+inline constexpr uint32_t kMaxKernelParams = 1024;
+
+// Symbol names (kernels, device globals), without the terminating NUL.
+inline constexpr uint32_t kMaxSymbolName = 4096;
+
+// A module image (fat binary) assembled from BlobAppend chunks.
+inline constexpr uint64_t kMaxModuleImage = 512ull << 20;
+
+// Per-channel handle tables.
+inline constexpr uint32_t kMaxStreams = 1024;
+inline constexpr uint32_t kMaxEvents = 16384;
+inline constexpr uint32_t kMaxModules = 1024;
+inline constexpr uint32_t kMaxFunctions = 65536;
+inline constexpr uint32_t kMaxAllocations = 1u << 20;
+
+// Requests taken off the ring but not yet executed, per channel. The mediator stops taking
+// messages when the executor is this far behind, which back-pressures the guest.
+inline constexpr uint32_t kMaxInFlightCalls = 4096;
+
+// Devices the protocol can describe to one guest.
+inline constexpr uint32_t kMaxDevices = 16;
+inline constexpr uint32_t kMaxDeviceAttributes = 192;
+inline constexpr uint32_t kMaxFunctionAttributes = 16;
+
+// Geometry bounds for a channel region; checked once, at attach, on both sides.
+inline constexpr uint64_t kMinRingSize = 4096;
+inline constexpr uint64_t kMaxRingSize = 64ull << 20;
+inline constexpr uint64_t kMaxStagingSize = 1ull << 30;
+inline constexpr uint64_t kMaxHeapSize = 64ull << 30;
+
+}  // namespace vgpu::limits

@@ -1,0 +1,35 @@
+// One guest process's channel inside vgpud: its region and descriptors, its mediator thread
+// and its executor thread. Destroying a Session releases everything the process held.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "vgpud/executor/channel_executor.h"
+#include "vgpud/mediator/mediator.h"
+#include "vgpud/transport/local_endpoint.h"
+
+namespace vgpud {
+
+class Session {
+ public:
+  // on_exit runs on the mediator thread when the channel ends by itself (guest gone, ring
+  // corrupted); the owner then destroys the Session from its own thread.
+  Session(AcceptedChannel channel, ExecutorSetup executor_setup, std::chrono::microseconds spin,
+          std::function<void()> on_exit);
+  ~Session();
+
+  void start();
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+  const std::string& name() const { return name_; }
+  std::string exit_reason() const { return mediator_->exit_reason(); }
+
+ private:
+  std::string name_;
+  AcceptedChannel channel_;
+  std::unique_ptr<ChannelExecutor> executor_;
+  std::unique_ptr<ChannelMediator> mediator_;
+  std::atomic<bool> finished_{false};
+};
+
+}  // namespace vgpud

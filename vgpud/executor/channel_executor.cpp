@@ -1,0 +1,215 @@
+// The executor's thread, reply path and context lifecycle. Handlers live in executor_*.cpp.
+#include "vgpud/executor/channel_executor.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "vgpu/protocol/limits.h"
+#include "vgpud/log/log.h"
+
+namespace vgpud {
+
+ChannelExecutor::ChannelExecutor(ExecutorSetup setup)
+    : setup_(std::move(setup)),
+      cu_(*setup_.driver),
+      header_(reinterpret_cast<proto::ChannelHeader*>(setup_.region)),
+      streams_(proto::kFirstStreamId, vgpu::limits::kMaxStreams),
+      events_(1, vgpu::limits::kMaxEvents),
+      modules_(1, vgpu::limits::kMaxModules),
+      functions_(1, vgpu::limits::kMaxFunctions) {
+  const auto& g = setup_.geometry;
+  uint8_t* base = setup_.region;
+  reply_ring_ = proto::RingProducer(&header_->reply, base + g.reply.offset, g.reply.size);
+  upload_ring_ = proto::RingConsumer(&header_->upload, base + g.upload.offset, g.upload.size);
+  download_ring_ =
+      proto::RingProducer(&header_->download, base + g.download.offset, g.download.size);
+  contexts_.assign(setup_.devices.size(), nullptr);
+}
+
+ChannelExecutor::~ChannelExecutor() { drain_and_stop(); }
+
+void ChannelExecutor::start() { thread_ = std::thread([this] { run(); }); }
+
+void ChannelExecutor::drain_and_stop() {
+  stopping_.store(true, std::memory_order_release);
+  queue_.close();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ChannelExecutor::run() {
+  // The first device's context is made up front, so the guest's first real call does not
+  // pay for it. Failure is remembered: every call then answers DriverUnavailable.
+  if (!setup_.devices.empty()) ensure_context(0);
+
+  Request request;
+  while (queue_.pop(&request, setup_.spin)) {
+    if (broken()) continue;  // drain without executing
+    execute(request);
+  }
+  release_all();
+}
+
+CUresult ChannelExecutor::traced(const char* function, CUresult r, const std::string& detail) {
+  if (r != CUDA_SUCCESS) HopCounters::bump(setup_.counters->driver_errors);
+  auto& logger = log::executor();
+  if (logger.should_log(spdlog::level::debug))
+    logger.debug("vm={} seq={} {} → {}{}{}", setup_.name, current_seq_, function,
+                 cu_.error_name(r), detail.empty() ? "" : " ", detail);
+  return r;
+}
+
+void ChannelExecutor::execute(Request& request) {
+  current_seq_ = request.seq;
+  synchronize_current_ = request.synchronize();
+  Reply reply;
+  reply.status = std::visit([&](const auto& cmd) { return handle(cmd, reply); }, request.command);
+  HopCounters::bump(setup_.counters->executed);
+  if (broken()) return;
+  if (request.needs_reply()) {
+    post_reply(request, reply.status, reply.payload);
+  } else if (reply.status != 0 && pending_async_error_ == 0) {
+    // A posted call failed: the guest learns at its next reply, as CUDA reports async errors.
+    pending_async_error_ = reply.status;
+  }
+}
+
+bool ChannelExecutor::wait_for_guest(const std::function<bool()>& ready) {
+  // Waiting on the guest (to free ring space) can only take long for a broken or hostile
+  // guest; it is bounded by the channel closing.
+  for (int round = 0; !ready(); ++round) {
+    if (broken() || stopping_.load(std::memory_order_acquire)) return false;
+    if (round < 256)
+      std::this_thread::yield();
+    else
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return true;
+}
+
+void ChannelExecutor::post_reply(const Request& request, int32_t status,
+                                 std::span<const uint8_t> payload) {
+  const uint64_t size = sizeof(proto::ReplyHeader) + payload.size();
+  const uint32_t padded = proto::padded_size(static_cast<uint32_t>(size));
+  bool corrupt = false;
+  const bool has_space = wait_for_guest([&] {
+    auto free = reply_ring_.free_space();
+    if (!free) corrupt = true;
+    return corrupt || *free >= padded;
+  });
+  if (corrupt) return fail_channel("reply ring index corrupted by the guest");
+  if (!has_space) return;
+
+  const proto::ReplyHeader h{static_cast<uint32_t>(size), static_cast<uint16_t>(request.call), 0,
+                             request.seq, status, pending_async_error_};
+  pending_async_error_ = 0;
+  reply_ring_.write(&h, sizeof h);
+  reply_ring_.write(payload.data(), payload.size());
+  static constexpr uint8_t kZeros[proto::kMessageAlignment] = {};
+  reply_ring_.write(kZeros, padded - size);
+  reply_ring_.publish();
+  notify_guest_if_waiting();
+  HopCounters::bump(setup_.counters->answered);
+  auto& logger = log::executor();
+  if (logger.should_log(spdlog::level::debug))
+    logger.debug("vm={} seq={} call={} answered status={}", setup_.name, request.seq,
+                 proto::call_name(request.call), status);
+}
+
+void ChannelExecutor::notify_guest_if_waiting() {
+  if (reply_ring_.consumer_waiting() ||
+      header_->download.consumer_waiting.load(std::memory_order_seq_cst) != 0) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(setup_.notify_fd, &one, sizeof one);
+  }
+}
+
+void ChannelExecutor::fail_channel(const char* why) {
+  if (broken_.exchange(true)) return;
+  log::executor().warn("vm={} seq={} channel closed: {}", setup_.name, current_seq_, why);
+  header_->host_closed.store(1, std::memory_order_release);
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(setup_.notify_fd, &one, sizeof one);
+}
+
+CUresult ChannelExecutor::ensure_context(uint32_t device) {
+  if (device >= contexts_.size()) return CUDA_ERROR_INVALID_DEVICE;
+  if (contexts_[device] == nullptr) {
+    CUcontext ctx = nullptr;
+    const CUresult r = traced("cuCtxCreate", cu_.cuCtxCreate(&ctx, 0, setup_.devices[device]));
+    if (r != CUDA_SUCCESS) return r;
+    contexts_[device] = ctx;
+    if (!region_registered_) {
+      // The whole region is pinned once, so staged and cudaMallocHost copies are DMA.
+      // PORTABLE makes the registration valid for this channel's other contexts too.
+      const CUresult reg = traced("cuMemHostRegister",
+                                  cu_.cuMemHostRegister(setup_.region, setup_.region_size,
+                                                        CU_MEMHOSTREGISTER_PORTABLE));
+      region_registered_ = reg == CUDA_SUCCESS;
+      if (!region_registered_)
+        log::executor().warn("vm={} could not pin the channel region ({}): copies will be slower",
+                             setup_.name, cu_.error_name(reg));
+    }
+  }
+  current_device_ = device;
+  return traced("cuCtxSetCurrent", cu_.cuCtxSetCurrent(contexts_[device]));
+}
+
+void ChannelExecutor::release_all() {
+  // Destroying a context frees every allocation, module, stream and event made in it.
+  if (region_registered_) {
+    for (CUcontext ctx : contexts_)
+      if (ctx != nullptr && cu_.cuCtxSetCurrent(ctx) == CUDA_SUCCESS) {
+        cu_.cuMemHostUnregister(setup_.region);
+        break;
+      }
+    region_registered_ = false;
+  }
+  for (CUcontext& ctx : contexts_) {
+    if (ctx != nullptr) traced("cuCtxDestroy", cu_.cuCtxDestroy(ctx));
+    ctx = nullptr;
+  }
+  if (setup_.tenant_device_bytes != nullptr)
+    setup_.tenant_device_bytes->fetch_sub(memory_.allocated_bytes());
+  memory_.clear();
+  streams_.clear();
+  events_.clear();
+  modules_.clear();
+  functions_.clear();
+  pending_image_.clear();
+}
+
+int32_t ChannelExecutor::handle(const RejectedCmd& cmd, Reply&) { return cmd.status; }
+
+bool ChannelExecutor::resolve_stream(uint64_t id, CUstream* out) {
+  if (id == proto::kStreamLegacy || id == proto::kStreamLegacyAlias) {
+    *out = nullptr;  // the context's legacy default stream
+    return true;
+  }
+  CUstream* s = streams_.find(id);
+  if (s == nullptr) return false;
+  *out = *s;
+  return true;
+}
+
+bool ChannelExecutor::device_range_ok(uint64_t ptr, uint64_t len) const {
+  return memory_.contains(ptr, len);
+}
+
+bool ChannelExecutor::heap_range_ok(uint64_t offset, uint64_t len) const {
+  const uint64_t heap = setup_.geometry.heap.size;
+  return offset <= heap && len <= heap - offset;
+}
+
+}  // namespace vgpud
+
+namespace vgpud {
+
+int32_t ChannelExecutor::require_context() {
+  if (current_device_ < contexts_.size() && contexts_[current_device_] != nullptr) return 0;
+  const CUresult r = ensure_context(current_device_);
+  return r == CUDA_SUCCESS ? 0 : static_cast<int32_t>(proto::Status::DriverUnavailable);
+}
+
+}  // namespace vgpud

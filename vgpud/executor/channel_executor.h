@@ -1,0 +1,159 @@
+// Runs one channel's validated requests on the GPU, in order, on its own thread, and posts the
+// replies. Each channel (one guest process) gets its own CUDA context per device, so a fault
+// or a blocking call in one never touches another.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "vgpu/protocol/channel_layout.h"
+#include "vgpu/protocol/messages.h"
+#include "vgpu/protocol/ring.h"
+#include "vgpud/executor/cuda_driver.h"
+#include "vgpud/executor/device_memory_map.h"
+#include "vgpud/executor/handle_table.h"
+#include "vgpud/executor/work_queue.h"
+#include "vgpud/metrics/hop_counters.h"
+
+namespace vgpud {
+
+// What an executor is given; fixed for the life of the channel.
+struct ExecutorSetup {
+  std::string name;                      // "tenant/pid", for logs
+  const CudaDriver* driver = nullptr;
+  std::vector<CUdevice> devices;         // the tenant's GPUs, in guest index order
+  uint8_t* region = nullptr;             // the channel region, mapped in vgpud
+  size_t region_size = 0;
+  proto::ChannelGeometry geometry{};     // vgpud's own copy, never read back from the region
+  int notify_fd = -1;                    // eventfd that wakes the guest
+  HopCounters* counters = nullptr;
+  std::atomic<uint64_t>* tenant_device_bytes = nullptr;  // shared by the tenant's channels
+  uint64_t device_memory_limit = 0;      // 0: unlimited
+  std::chrono::microseconds spin{50};
+};
+
+class ChannelExecutor {
+ public:
+  explicit ChannelExecutor(ExecutorSetup setup);
+  ~ChannelExecutor();  // stops the thread and releases every GPU resource of the channel
+
+  ChannelExecutor(const ChannelExecutor&) = delete;
+  ChannelExecutor& operator=(const ChannelExecutor&) = delete;
+
+  void start();
+  WorkQueue& queue() { return queue_; }
+  // Finish what is queued, then stop. Called when the guest is gone or vgpud stops.
+  void drain_and_stop();
+  // True once the executor gave up on the channel (the guest corrupted a data ring).
+  bool broken() const { return broken_.load(std::memory_order_acquire); }
+
+ private:
+  struct Module {
+    CUmodule handle;
+    std::vector<uint64_t> globals;  // device ranges registered in memory_
+  };
+  struct Function {
+    CUfunction handle;
+    CUmodule module;
+    std::vector<proto::KernelParamInfo> params;
+    uint32_t buffer_size;
+  };
+  struct Reply {
+    int32_t status = 0;
+    std::vector<uint8_t> payload;
+  };
+
+  void run();
+  void execute(Request& request);
+  void post_reply(const Request& request, int32_t status, std::span<const uint8_t> payload);
+  void notify_guest_if_waiting();
+  bool wait_for_guest(const std::function<bool()>& ready);
+  void fail_channel(const char* why);
+  // Logs one driver call at debug level ("seq=7 cuMemAlloc → CUDA_SUCCESS ptr=0x...") and
+  // counts driver errors; returns r.
+  CUresult traced(const char* function, CUresult r, const std::string& detail = {});
+
+  // Context management.
+  CUresult ensure_context(uint32_t device);
+  // 0 when the current device's context exists (made now if needed), else the error to answer.
+  int32_t require_context();
+  void release_all();
+
+  // Lookups that validate guest-supplied handles and ranges.
+  bool resolve_stream(uint64_t id, CUstream* out);
+  bool device_range_ok(uint64_t ptr, uint64_t len) const;
+  bool heap_range_ok(uint64_t offset, uint64_t len) const;
+  uint8_t* heap_at(uint64_t offset) const {
+    return setup_.region + setup_.geometry.heap.offset + offset;
+  }
+
+  // Handlers: one per command type; return the CUresult/Status and fill the reply payload.
+  int32_t handle(const HelloCmd&, Reply&);
+  int32_t handle(const DeviceGetInfoCmd&, Reply&);
+  int32_t handle(const SetDeviceCmd&, Reply&);
+  int32_t handle(const DeviceSynchronizeCmd&, Reply&);
+  int32_t handle(const DeviceResetCmd&, Reply&);
+  int32_t handle(const MemGetInfoCmd&, Reply&);
+  int32_t handle(const MemAllocCmd&, Reply&);
+  int32_t handle(const MemFreeCmd&, Reply&);
+  int32_t handle(const MemcpyHtoDInlineCmd&, Reply&);
+  int32_t handle(const MemcpyHtoDStagedCmd&, Reply&);
+  int32_t handle(const MemcpyDtoHInlineCmd&, Reply&);
+  int32_t handle(const MemcpyDtoHStagedCmd&, Reply&);
+  int32_t handle(const MemcpySharedCmd&, Reply&);
+  int32_t handle(const MemcpyDtoDCmd&, Reply&);
+  int32_t handle(const MemsetCmd&, Reply&);
+  int32_t handle(const BlobAppendCmd&, Reply&);
+  int32_t handle(const ModuleLoadCmd&, Reply&);
+  int32_t handle(const ModuleUnloadCmd&, Reply&);
+  int32_t handle(const ModuleGetFunctionCmd&, Reply&);
+  int32_t handle(const ModuleGetGlobalCmd&, Reply&);
+  int32_t handle(const LaunchKernelCmd&, Reply&);
+  int32_t handle(const FuncGetAttributesCmd&, Reply&);
+  int32_t handle(const FuncSetAttributeCmd&, Reply&);
+  int32_t handle(const OccupancyMaxBlocksCmd&, Reply&);
+  int32_t handle(const StreamCreateCmd&, Reply&);
+  int32_t handle(const StreamDestroyCmd&, Reply&);
+  int32_t handle(const StreamSynchronizeCmd&, Reply&);
+  int32_t handle(const StreamQueryCmd&, Reply&);
+  int32_t handle(const StreamWaitEventCmd&, Reply&);
+  int32_t handle(const EventCreateCmd&, Reply&);
+  int32_t handle(const EventDestroyCmd&, Reply&);
+  int32_t handle(const EventRecordCmd&, Reply&);
+  int32_t handle(const EventSynchronizeCmd&, Reply&);
+  int32_t handle(const EventQueryCmd&, Reply&);
+  int32_t handle(const EventElapsedTimeCmd&, Reply&);
+  int32_t handle(const RejectedCmd&, Reply&);
+
+  ExecutorSetup setup_;
+  const CudaDriver& cu_;
+  WorkQueue queue_;
+  std::thread thread_;
+  std::atomic<bool> broken_{false};
+  std::atomic<bool> stopping_{false};
+
+  proto::ChannelHeader* header_;
+  proto::RingProducer reply_ring_;
+  proto::RingConsumer upload_ring_;
+  proto::RingProducer download_ring_;
+
+  std::vector<CUcontext> contexts_;  // per guest device index; null until first used
+  uint32_t current_device_ = 0;
+  bool region_registered_ = false;
+  uint64_t current_seq_ = 0;         // of the request being executed, for logs
+  bool synchronize_current_ = false; // the request asked for kFlagSynchronize
+  int32_t pending_async_error_ = 0;  // first error of a posted call since the last reply
+  std::vector<uint8_t> pending_image_;  // module image assembled from BlobAppend
+
+  DeviceMemoryMap memory_;
+  HandleTable<uint64_t, CUstream> streams_;
+  HandleTable<uint32_t, CUevent> events_;
+  HandleTable<uint32_t, Module> modules_;
+  HandleTable<uint32_t, Function> functions_;
+};
+
+}  // namespace vgpud

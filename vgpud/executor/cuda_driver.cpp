@@ -1,0 +1,103 @@
+#include "vgpud/executor/cuda_driver.h"
+
+#include <dlfcn.h>
+
+#include <cstdio>
+
+namespace vgpud {
+
+const char* CudaDriver::error_name(CUresult r) const {
+  const char* name = nullptr;
+  if (cuGetErrorName != nullptr && cuGetErrorName(r, &name) == CUDA_SUCCESS && name != nullptr)
+    return name;
+  return "CUDA_ERROR_UNKNOWN_CODE";
+}
+
+namespace {
+
+template <typename Fn>
+bool resolve(void* lib, Fn* slot, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (void* sym = dlsym(lib, name)) {
+      *slot = reinterpret_cast<Fn>(sym);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+vgpu::Result<const CudaDriver*, DriverLoadError> load_cuda_driver(const std::string& path) {
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr)
+    return vgpu::Err{DriverLoadError{
+        "The NVIDIA driver library " + path +
+        " could not be loaded: install the NVIDIA driver, or point vgpud.driver in the "
+        "configuration at libcuda.so.1"}};
+
+  static CudaDriver d{};
+  const char* missing = nullptr;
+#define VGPU_RESOLVE(field, ...)                   \
+  if (!resolve(lib, &d.field, {__VA_ARGS__}) && !missing) missing = #field;
+  VGPU_RESOLVE(cuInit, "cuInit")
+  VGPU_RESOLVE(cuDriverGetVersion, "cuDriverGetVersion")
+  VGPU_RESOLVE(cuDeviceGetCount, "cuDeviceGetCount")
+  VGPU_RESOLVE(cuDeviceGet, "cuDeviceGet")
+  VGPU_RESOLVE(cuDeviceGetName, "cuDeviceGetName")
+  VGPU_RESOLVE(cuDeviceGetUuid, "cuDeviceGetUuid_v2", "cuDeviceGetUuid")
+  VGPU_RESOLVE(cuDeviceTotalMem, "cuDeviceTotalMem_v2")
+  VGPU_RESOLVE(cuDeviceGetAttribute, "cuDeviceGetAttribute")
+  VGPU_RESOLVE(cuCtxCreate, "cuCtxCreate_v2")
+  VGPU_RESOLVE(cuCtxDestroy, "cuCtxDestroy_v2")
+  VGPU_RESOLVE(cuCtxSetCurrent, "cuCtxSetCurrent")
+  VGPU_RESOLVE(cuCtxSynchronize, "cuCtxSynchronize")
+  VGPU_RESOLVE(cuMemAlloc, "cuMemAlloc_v2")
+  VGPU_RESOLVE(cuMemFree, "cuMemFree_v2")
+  VGPU_RESOLVE(cuMemGetInfo, "cuMemGetInfo_v2")
+  VGPU_RESOLVE(cuMemHostRegister, "cuMemHostRegister_v2")
+  VGPU_RESOLVE(cuMemHostUnregister, "cuMemHostUnregister")
+  VGPU_RESOLVE(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2")
+  VGPU_RESOLVE(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2")
+  VGPU_RESOLVE(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2")
+  VGPU_RESOLVE(cuMemsetD8Async, "cuMemsetD8Async")
+  VGPU_RESOLVE(cuModuleLoadData, "cuModuleLoadData")
+  VGPU_RESOLVE(cuModuleUnload, "cuModuleUnload")
+  VGPU_RESOLVE(cuModuleGetFunction, "cuModuleGetFunction")
+  VGPU_RESOLVE(cuModuleGetGlobal, "cuModuleGetGlobal_v2")
+  VGPU_RESOLVE(cuFuncGetParamInfo, "cuFuncGetParamInfo")
+  VGPU_RESOLVE(cuFuncGetAttribute, "cuFuncGetAttribute")
+  VGPU_RESOLVE(cuFuncSetAttribute, "cuFuncSetAttribute")
+  VGPU_RESOLVE(cuLaunchKernel, "cuLaunchKernel")
+  VGPU_RESOLVE(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags,
+               "cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags")
+  VGPU_RESOLVE(cuStreamCreateWithPriority, "cuStreamCreateWithPriority")
+  VGPU_RESOLVE(cuStreamDestroy, "cuStreamDestroy_v2")
+  VGPU_RESOLVE(cuStreamSynchronize, "cuStreamSynchronize")
+  VGPU_RESOLVE(cuStreamQuery, "cuStreamQuery")
+  VGPU_RESOLVE(cuStreamWaitEvent, "cuStreamWaitEvent")
+  VGPU_RESOLVE(cuEventCreate, "cuEventCreate")
+  VGPU_RESOLVE(cuEventDestroy, "cuEventDestroy_v2")
+  VGPU_RESOLVE(cuEventRecord, "cuEventRecord")
+  VGPU_RESOLVE(cuEventSynchronize, "cuEventSynchronize")
+  VGPU_RESOLVE(cuEventQuery, "cuEventQuery")
+  VGPU_RESOLVE(cuEventElapsedTime, "cuEventElapsedTime_v2", "cuEventElapsedTime")
+  VGPU_RESOLVE(cuGetErrorName, "cuGetErrorName")
+#undef VGPU_RESOLVE
+  if (missing != nullptr)
+    return vgpu::Err{DriverLoadError{"The NVIDIA driver library " + path + " lacks " + missing +
+                                     ": vgpud needs driver 12.4 or newer; upgrade the NVIDIA driver"}};
+
+  const CUresult r = d.cuInit(0);
+  if (r == CUDA_ERROR_NO_DEVICE)
+    return vgpu::Err{DriverLoadError{
+        "The NVIDIA driver found no GPU: check that a GPU is installed and visible "
+        "(nvidia-smi), and that vgpud may open /dev/nvidia*"}};
+  if (r != CUDA_SUCCESS)
+    return vgpu::Err{DriverLoadError{std::string("The NVIDIA driver failed to initialize (") +
+                                     d.error_name(r) +
+                                     "): check nvidia-smi and the permissions of /dev/nvidia*"}};
+  return &d;
+}
+
+}  // namespace vgpud

@@ -1,0 +1,94 @@
+// Handlers for the session and device calls.
+#include <cstring>
+
+#include "vgpu/protocol/limits.h"
+#include "vgpu/protocol/version.h"
+#include "vgpud/executor/channel_executor.h"
+#include "vgpud/log/log.h"
+
+namespace vgpud {
+
+namespace {
+
+template <typename T>
+void put(std::vector<uint8_t>& out, const T& value) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&value);
+  out.insert(out.end(), p, p + sizeof value);
+}
+
+}  // namespace
+
+int32_t ChannelExecutor::handle(const HelloCmd& cmd, Reply& reply) {
+  log::executor().info("vm={} process '{}' (pid {}) attached", setup_.name, cmd.process_name,
+                       cmd.pid);
+  if (cmd.protocol_version != proto::kProtocolVersion)
+    return static_cast<int32_t>(proto::Status::VersionMismatch);
+  proto::HelloReply r{};
+  r.protocol_version = proto::kProtocolVersion;
+  r.device_count = static_cast<uint32_t>(setup_.devices.size());
+  cu_.cuDriverGetVersion(&r.driver_version);
+  put(reply.payload, r);
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const DeviceGetInfoCmd& cmd, Reply& reply) {
+  if (cmd.device >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
+  const CUdevice dev = setup_.devices[cmd.device];
+  auto info = std::make_unique<proto::DeviceGetInfoReply>();
+  std::memset(info.get(), 0, sizeof *info);
+  if (CUresult r = traced("cuDeviceGetName", cu_.cuDeviceGetName(info->name, sizeof info->name, dev));
+      r != CUDA_SUCCESS)
+    return r;
+  CUuuid uuid{};
+  if (cu_.cuDeviceGetUuid(&uuid, dev) == CUDA_SUCCESS)
+    std::memcpy(info->uuid, uuid.bytes, sizeof info->uuid);
+  size_t total = 0;
+  cu_.cuDeviceTotalMem(&total, dev);
+  info->total_memory = total;
+  const int count = std::min<int>(CU_DEVICE_ATTRIBUTE_MAX, vgpu::limits::kMaxDeviceAttributes);
+  info->attribute_count = static_cast<uint32_t>(count);
+  for (int a = 1; a < count; ++a) {
+    int value = 0;
+    // Attributes this driver does not know stay 0, as the runtime reports them.
+    if (cu_.cuDeviceGetAttribute(&value, static_cast<CUdevice_attribute>(a), dev) == CUDA_SUCCESS)
+      info->attributes[a] = value;
+  }
+  put(reply.payload, *info);
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const SetDeviceCmd& cmd, Reply&) {
+  if (cmd.device >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
+  return ensure_context(cmd.device);
+}
+
+int32_t ChannelExecutor::handle(const DeviceSynchronizeCmd&, Reply&) {
+  if (int32_t st = require_context()) return st;
+  return traced("cuCtxSynchronize", cu_.cuCtxSynchronize());
+}
+
+int32_t ChannelExecutor::handle(const DeviceResetCmd&, Reply&) {
+  // cudaDeviceReset: everything the process made on its devices goes; contexts are made
+  // again on next use.
+  const uint32_t device = current_device_;
+  release_all();
+  current_device_ = device;
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const MemGetInfoCmd&, Reply& reply) {
+  if (int32_t st = require_context()) return st;
+  size_t free_bytes = 0, total = 0;
+  const CUresult r = traced("cuMemGetInfo", cu_.cuMemGetInfo(&free_bytes, &total));
+  if (r != CUDA_SUCCESS) return r;
+  if (setup_.device_memory_limit != 0) {
+    // A tenant with a memory limit sees the limit as its device's size.
+    const uint64_t used = setup_.tenant_device_bytes->load();
+    total = std::min<uint64_t>(total, setup_.device_memory_limit);
+    free_bytes = std::min<uint64_t>(free_bytes, used >= total ? 0 : total - used);
+  }
+  put(reply.payload, proto::MemGetInfoReply{free_bytes, total});
+  return 0;
+}
+
+}  // namespace vgpud

@@ -1,0 +1,208 @@
+// Handlers for allocation, copies and memset. Every device range is checked against the
+// channel's own allocations and every shared-memory range against the channel's region
+// before the driver sees it.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "vgpud/executor/channel_executor.h"
+#include "vgpud/log/log.h"
+
+namespace vgpud {
+
+namespace {
+
+std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
+
+template <typename T>
+void put(std::vector<uint8_t>& out, const T& value) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&value);
+  out.insert(out.end(), p, p + sizeof value);
+}
+
+}  // namespace
+
+int32_t ChannelExecutor::handle(const MemAllocCmd& cmd, Reply& reply) {
+  if (int32_t st = require_context()) return st;
+  if (cmd.size == 0) {
+    put(reply.payload, proto::MemAllocReply{0});
+    return 0;
+  }
+  // The tenant's limit is checked before the driver allocates anything.
+  if (setup_.device_memory_limit != 0) {
+    const uint64_t used = setup_.tenant_device_bytes->fetch_add(cmd.size);
+    if (used + cmd.size > setup_.device_memory_limit || used + cmd.size < used) {
+      setup_.tenant_device_bytes->fetch_sub(cmd.size);
+      HopCounters::bump(setup_.counters->rejected);
+      return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+  } else {
+    setup_.tenant_device_bytes->fetch_add(cmd.size);
+  }
+  CUdeviceptr ptr = 0;
+  const CUresult r = cu_.cuMemAlloc(&ptr, cmd.size);
+  traced("cuMemAlloc", r, r == CUDA_SUCCESS ? "ptr=" + hex(ptr) : std::string());
+  if (r != CUDA_SUCCESS) {
+    setup_.tenant_device_bytes->fetch_sub(cmd.size);
+    return r;
+  }
+  memory_.add(ptr, cmd.size, DeviceMemoryMap::Kind::Allocation);
+  put(reply.payload, proto::MemAllocReply{ptr});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const MemFreeCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  const uint64_t size = memory_.allocation_size(cmd.device_ptr);
+  if (size == 0) return CUDA_ERROR_INVALID_VALUE;  // not an allocation of this channel
+  const CUresult r = traced("cuMemFree", cu_.cuMemFree(cmd.device_ptr), "ptr=" + hex(cmd.device_ptr));
+  if (r == CUDA_SUCCESS) {
+    memory_.remove(cmd.device_ptr);
+    setup_.tenant_device_bytes->fetch_sub(size);
+  }
+  return r;
+}
+
+int32_t ChannelExecutor::handle(const MemcpyHtoDInlineCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  if (cmd.data.empty()) return 0;
+  CUstream stream;
+  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!device_range_ok(cmd.dst, cmd.data.size())) return CUDA_ERROR_INVALID_VALUE;
+  // The data lives in this request, which dies after the handler: copy synchronously.
+  CUresult r = traced("cuMemcpyHtoDAsync",
+                      cu_.cuMemcpyHtoDAsync(cmd.dst, cmd.data.data(), cmd.data.size(), stream));
+  if (r == CUDA_SUCCESS) r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
+  return r;
+}
+
+int32_t ChannelExecutor::handle(const MemcpyHtoDStagedCmd& cmd, Reply&) {
+  // The data must already be in the upload ring: the guest publishes it before the message.
+  auto ready = upload_ring_.available();
+  if (!ready || *ready < cmd.size) {
+    fail_channel("staged copy larger than the data the guest published");
+    return static_cast<int32_t>(proto::Status::ChannelBroken);
+  }
+  int32_t status = require_context();
+  CUstream stream = nullptr;
+  if (status == 0 && !resolve_stream(cmd.stream, &stream)) status = CUDA_ERROR_INVALID_HANDLE;
+  if (status == 0 && !device_range_ok(cmd.dst, cmd.size)) status = CUDA_ERROR_INVALID_VALUE;
+  if (status == 0) {
+    const proto::RingSegments seg = upload_ring_.peek(cmd.size);
+    CUresult r = traced("cuMemcpyHtoDAsync", cu_.cuMemcpyHtoDAsync(cmd.dst, seg.first.data(),
+                                                                   seg.first.size(), stream));
+    if (r == CUDA_SUCCESS && !seg.second.empty())
+      r = traced("cuMemcpyHtoDAsync",
+                 cu_.cuMemcpyHtoDAsync(cmd.dst + seg.first.size(), seg.second.data(),
+                                       seg.second.size(), stream));
+    // The ring space is handed back only once the DMA has read it.
+    if (r == CUDA_SUCCESS) r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
+    status = r;
+  }
+  upload_ring_.consume(cmd.size);  // consumed even on error, to stay in step with the guest
+  return status;
+}
+
+int32_t ChannelExecutor::handle(const MemcpyDtoHInlineCmd& cmd, Reply& reply) {
+  if (int32_t st = require_context()) return st;
+  if (cmd.size == 0) return 0;
+  CUstream stream;
+  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!device_range_ok(cmd.src, cmd.size)) return CUDA_ERROR_INVALID_VALUE;
+  reply.payload.resize(cmd.size);
+  CUresult r = traced("cuMemcpyDtoHAsync",
+                      cu_.cuMemcpyDtoHAsync(reply.payload.data(), cmd.src, cmd.size, stream));
+  if (r == CUDA_SUCCESS) r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
+  if (r != CUDA_SUCCESS) reply.payload.clear();
+  return r;
+}
+
+int32_t ChannelExecutor::handle(const MemcpyDtoHStagedCmd& cmd, Reply& reply) {
+  uint64_t published = 0;
+  auto answer = [&](int32_t status) {
+    put(reply.payload, proto::MemcpyDtoHStagedReply{published});
+    return status;
+  };
+  if (int32_t st = require_context()) return answer(st);
+  CUstream stream;
+  if (!resolve_stream(cmd.stream, &stream)) return answer(CUDA_ERROR_INVALID_HANDLE);
+  if (cmd.size == 0) return answer(0);
+  if (!device_range_ok(cmd.src, cmd.size)) return answer(CUDA_ERROR_INVALID_VALUE);
+
+  // Chunks of a quarter ring: the guest copies one out while the GPU fills the next.
+  const uint64_t chunk = download_ring_.capacity() / 4;
+  while (published < cmd.size) {
+    const uint64_t n = std::min(chunk, cmd.size - published);
+    bool corrupt = false;
+    const bool has_space = wait_for_guest([&] {
+      auto free = download_ring_.free_space();
+      if (!free) corrupt = true;
+      return corrupt || *free >= n;
+    });
+    if (corrupt) {
+      fail_channel("download ring index corrupted by the guest");
+      return answer(static_cast<int32_t>(proto::Status::ChannelBroken));
+    }
+    if (!has_space) return answer(static_cast<int32_t>(proto::Status::ChannelBroken));
+    const proto::RingSegments seg = download_ring_.reserve(n);
+    const uint64_t src = cmd.src + published;
+    CUresult r = traced("cuMemcpyDtoHAsync",
+                        cu_.cuMemcpyDtoHAsync(seg.first.data(), src, seg.first.size(), stream));
+    if (r == CUDA_SUCCESS && !seg.second.empty())
+      r = traced("cuMemcpyDtoHAsync", cu_.cuMemcpyDtoHAsync(seg.second.data(), src + seg.first.size(),
+                                                            seg.second.size(), stream));
+    if (r == CUDA_SUCCESS) r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
+    if (r != CUDA_SUCCESS) return answer(r);
+    download_ring_.advance(n);
+    download_ring_.publish();
+    published += n;
+    notify_guest_if_waiting();
+  }
+  return answer(0);
+}
+
+int32_t ChannelExecutor::handle(const MemcpySharedCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  if (cmd.size == 0) return 0;
+  CUstream stream;
+  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!device_range_ok(cmd.device_ptr, cmd.size) || !heap_range_ok(cmd.heap_offset, cmd.size))
+    return CUDA_ERROR_INVALID_VALUE;
+  uint8_t* host = heap_at(cmd.heap_offset);
+  // Registered memory: a truly asynchronous DMA, as with native pinned memory.
+  CUresult r = cmd.to_device
+                   ? traced("cuMemcpyHtoDAsync",
+                            cu_.cuMemcpyHtoDAsync(cmd.device_ptr, host, cmd.size, stream))
+                   : traced("cuMemcpyDtoHAsync",
+                            cu_.cuMemcpyDtoHAsync(host, cmd.device_ptr, cmd.size, stream));
+  if (r == CUDA_SUCCESS && synchronize_current_)
+    r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
+  return r;
+}
+
+int32_t ChannelExecutor::handle(const MemcpyDtoDCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  if (cmd.size == 0) return 0;
+  CUstream stream;
+  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!device_range_ok(cmd.dst, cmd.size) || !device_range_ok(cmd.src, cmd.size))
+    return CUDA_ERROR_INVALID_VALUE;
+  CUresult r = traced("cuMemcpyDtoDAsync", cu_.cuMemcpyDtoDAsync(cmd.dst, cmd.src, cmd.size, stream));
+  if (r == CUDA_SUCCESS && synchronize_current_)
+    r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
+  return r;
+}
+
+int32_t ChannelExecutor::handle(const MemsetCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  if (cmd.count == 0) return 0;
+  CUstream stream;
+  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!device_range_ok(cmd.dst, cmd.count)) return CUDA_ERROR_INVALID_VALUE;
+  CUresult r = traced("cuMemsetD8Async", cu_.cuMemsetD8Async(cmd.dst, cmd.value, cmd.count, stream));
+  if (r == CUDA_SUCCESS && synchronize_current_)
+    r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
+  return r;
+}
+
+}  // namespace vgpud

@@ -1,0 +1,187 @@
+// Handlers for modules, functions and launches (DESIGN.md §5): the image arrives in pieces
+// through the upload ring, the host reports each kernel's parameter layout from
+// cuFuncGetParamInfo, and launches carry parameters packed by that layout.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "vgpu/protocol/limits.h"
+#include "vgpud/executor/channel_executor.h"
+#include "vgpud/log/log.h"
+
+namespace vgpud {
+
+namespace {
+
+template <typename T>
+void put(std::vector<uint8_t>& out, const T& value) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&value);
+  out.insert(out.end(), p, p + sizeof value);
+}
+
+}  // namespace
+
+int32_t ChannelExecutor::handle(const BlobAppendCmd& cmd, Reply&) {
+  auto ready = upload_ring_.available();
+  if (!ready || *ready < cmd.size) {
+    fail_channel("module chunk larger than the data the guest published");
+    return static_cast<int32_t>(proto::Status::ChannelBroken);
+  }
+  int32_t status = 0;
+  if (pending_image_.size() + cmd.size > vgpu::limits::kMaxModuleImage) {
+    HopCounters::bump(setup_.counters->rejected);
+    status = static_cast<int32_t>(proto::Status::LimitExceeded);
+  } else {
+    const size_t at = pending_image_.size();
+    pending_image_.resize(at + cmd.size);
+    upload_ring_.read(pending_image_.data() + at, cmd.size);
+  }
+  upload_ring_.consume(cmd.size);
+  return status;
+}
+
+int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
+  std::vector<uint8_t> image;
+  image.swap(pending_image_);
+  if (int32_t st = require_context()) return st;
+  if (image.size() != cmd.size) return CUDA_ERROR_INVALID_VALUE;
+  if (modules_.full()) {
+    HopCounters::bump(setup_.counters->rejected);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);
+  }
+  // cuModuleLoadData reads a fat binary's size from its own header; a NUL at the end keeps a
+  // text image (PTX) terminated even if the guest sent none.
+  image.push_back(0);
+  CUmodule module = nullptr;
+  const CUresult r = traced("cuModuleLoadData", cu_.cuModuleLoadData(&module, image.data()),
+                            fmt::format("bytes={}", cmd.size));
+  if (r != CUDA_SUCCESS) return r;
+  const uint32_t id = modules_.insert(Module{module, {}});
+  put(reply.payload, proto::ModuleLoadReply{id, 0});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const ModuleUnloadCmd& cmd, Reply&) {
+  Module* m = modules_.find(cmd.module);
+  if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  for (uint64_t base : m->globals) memory_.remove(base);
+  const CUresult r = traced("cuModuleUnload", cu_.cuModuleUnload(m->handle));
+  // Functions of the module die with it; their ids simply stop resolving.
+  const CUmodule gone = m->handle;
+  modules_.erase(cmd.module);
+  std::vector<uint32_t> dead;
+  functions_.for_each([&](uint32_t id, Function& f) {
+    if (f.module == gone) dead.push_back(id);
+  });
+  for (uint32_t id : dead) functions_.erase(id);
+  return r;
+}
+
+int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
+  Module* m = modules_.find(cmd.module);
+  if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  if (functions_.full()) {
+    HopCounters::bump(setup_.counters->rejected);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);
+  }
+  CUfunction fn = nullptr;
+  CUresult r = traced("cuModuleGetFunction", cu_.cuModuleGetFunction(&fn, m->handle, cmd.name.c_str()),
+                      cmd.name);
+  if (r != CUDA_SUCCESS) return r;
+
+  Function f{fn, m->handle, {}, 0};
+  for (size_t i = 0; i < vgpu::limits::kMaxKernelParams; ++i) {
+    size_t offset = 0, size = 0;
+    // The driver answers INVALID_VALUE past the last parameter.
+    if (cu_.cuFuncGetParamInfo(fn, i, &offset, &size) != CUDA_SUCCESS) break;
+    if (offset + size > vgpu::limits::kMaxKernelParamBytes) return CUDA_ERROR_INVALID_VALUE;
+    f.params.push_back({static_cast<uint32_t>(offset), static_cast<uint32_t>(size)});
+    f.buffer_size = std::max<uint32_t>(f.buffer_size, static_cast<uint32_t>(offset + size));
+  }
+  const proto::ModuleGetFunctionReply head{0, static_cast<uint32_t>(f.params.size()),
+                                           f.buffer_size, 0};
+  std::vector<proto::KernelParamInfo> params = f.params;
+  const uint32_t id = functions_.insert(std::move(f));
+  proto::ModuleGetFunctionReply out = head;
+  out.function = id;
+  put(reply.payload, out);
+  for (const auto& p : params) put(reply.payload, p);
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
+  Module* m = modules_.find(cmd.module);
+  if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  CUdeviceptr ptr = 0;
+  size_t size = 0;
+  const CUresult r = traced("cuModuleGetGlobal",
+                            cu_.cuModuleGetGlobal(&ptr, &size, m->handle, cmd.name.c_str()),
+                            cmd.name);
+  if (r != CUDA_SUCCESS) return r;
+  if (!memory_.contains(ptr, size)) {
+    memory_.add(ptr, size, DeviceMemoryMap::Kind::ModuleGlobal);
+    m->globals.push_back(ptr);
+  }
+  put(reply.payload, proto::ModuleGetGlobalReply{ptr, size});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const LaunchKernelCmd& cmd, Reply&) {
+  Function* f = functions_.find(cmd.function);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  CUstream stream;
+  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (cmd.params.size() != f->buffer_size) return CUDA_ERROR_INVALID_VALUE;
+  // Parameter pointers into the packed buffer, at the offsets the driver reported.
+  void* args[vgpu::limits::kMaxKernelParams];
+  auto* base = const_cast<uint8_t*>(cmd.params.data());
+  for (size_t i = 0; i < f->params.size(); ++i) args[i] = base + f->params[i].offset;
+  return traced("cuLaunchKernel",
+                cu_.cuLaunchKernel(f->handle, cmd.grid[0], cmd.grid[1], cmd.grid[2], cmd.block[0],
+                                   cmd.block[1], cmd.block[2], cmd.shared_mem_bytes, stream,
+                                   f->params.empty() ? nullptr : args, nullptr));
+}
+
+int32_t ChannelExecutor::handle(const FuncGetAttributesCmd& cmd, Reply& reply) {
+  Function* f = functions_.find(cmd.function);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  proto::FuncGetAttributesReply out{};
+  const int count = std::min<int>(CU_FUNC_ATTRIBUTE_MAX, vgpu::limits::kMaxFunctionAttributes);
+  out.count = static_cast<uint32_t>(count);
+  for (int a = 0; a < count; ++a) {
+    int value = 0;
+    if (cu_.cuFuncGetAttribute(&value, static_cast<CUfunction_attribute>(a), f->handle) == CUDA_SUCCESS)
+      out.values[a] = value;
+  }
+  put(reply.payload, out);
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const FuncSetAttributeCmd& cmd, Reply&) {
+  Function* f = functions_.find(cmd.function);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  return traced("cuFuncSetAttribute",
+                cu_.cuFuncSetAttribute(f->handle, static_cast<CUfunction_attribute>(cmd.attribute),
+                                       cmd.value));
+}
+
+int32_t ChannelExecutor::handle(const OccupancyMaxBlocksCmd& cmd, Reply& reply) {
+  Function* f = functions_.find(cmd.function);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  int blocks = 0;
+  const CUresult r = traced("cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags",
+                            cu_.cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(
+                                &blocks, f->handle, cmd.block_size, cmd.dynamic_shared_mem, cmd.flags));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::OccupancyMaxBlocksReply{blocks, 0});
+  return 0;
+}
+
+}  // namespace vgpud

@@ -1,0 +1,120 @@
+// Handlers for streams and events. Guests hold opaque ids; the driver objects stay here.
+#include "vgpud/executor/channel_executor.h"
+#include "vgpud/log/log.h"
+
+namespace vgpud {
+
+namespace {
+
+template <typename T>
+void put(std::vector<uint8_t>& out, const T& value) {
+  const auto* p = reinterpret_cast<const uint8_t*>(&value);
+  out.insert(out.end(), p, p + sizeof value);
+}
+
+}  // namespace
+
+int32_t ChannelExecutor::handle(const StreamCreateCmd& cmd, Reply& reply) {
+  if (int32_t st = require_context()) return st;
+  if (streams_.full()) {
+    HopCounters::bump(setup_.counters->rejected);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);
+  }
+  CUstream s = nullptr;
+  const CUresult r = traced("cuStreamCreateWithPriority",
+                            cu_.cuStreamCreateWithPriority(&s, cmd.flags, cmd.priority));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::StreamCreateReply{streams_.insert(s)});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const StreamDestroyCmd& cmd, Reply&) {
+  CUstream* s = streams_.find(cmd.stream);
+  if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  const CUresult r = traced("cuStreamDestroy", cu_.cuStreamDestroy(*s));
+  streams_.erase(cmd.stream);
+  return r;
+}
+
+int32_t ChannelExecutor::handle(const StreamSynchronizeCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  CUstream s;
+  if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
+  return traced("cuStreamSynchronize", cu_.cuStreamSynchronize(s));
+}
+
+int32_t ChannelExecutor::handle(const StreamQueryCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  CUstream s;
+  if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
+  return cu_.cuStreamQuery(s);  // NOT_READY is an answer, not a driver error
+}
+
+int32_t ChannelExecutor::handle(const StreamWaitEventCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  CUstream s;
+  if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
+  CUevent* e = events_.find(cmd.event);
+  if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  return traced("cuStreamWaitEvent", cu_.cuStreamWaitEvent(s, *e, cmd.flags));
+}
+
+int32_t ChannelExecutor::handle(const EventCreateCmd& cmd, Reply& reply) {
+  if (int32_t st = require_context()) return st;
+  if (events_.full()) {
+    HopCounters::bump(setup_.counters->rejected);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);
+  }
+  CUevent e = nullptr;
+  const CUresult r = traced("cuEventCreate", cu_.cuEventCreate(&e, cmd.flags));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::EventCreateReply{events_.insert(e), 0});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const EventDestroyCmd& cmd, Reply&) {
+  CUevent* e = events_.find(cmd.event);
+  if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  const CUresult r = traced("cuEventDestroy", cu_.cuEventDestroy(*e));
+  events_.erase(cmd.event);
+  return r;
+}
+
+int32_t ChannelExecutor::handle(const EventRecordCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  CUevent* e = events_.find(cmd.event);
+  if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  CUstream s;
+  if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
+  return traced("cuEventRecord", cu_.cuEventRecord(*e, s));
+}
+
+int32_t ChannelExecutor::handle(const EventSynchronizeCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  CUevent* e = events_.find(cmd.event);
+  if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  return traced("cuEventSynchronize", cu_.cuEventSynchronize(*e));
+}
+
+int32_t ChannelExecutor::handle(const EventQueryCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  CUevent* e = events_.find(cmd.event);
+  if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  return cu_.cuEventQuery(*e);  // NOT_READY is an answer, not a driver error
+}
+
+int32_t ChannelExecutor::handle(const EventElapsedTimeCmd& cmd, Reply& reply) {
+  if (int32_t st = require_context()) return st;
+  CUevent* start = events_.find(cmd.start);
+  CUevent* end = events_.find(cmd.end);
+  if (start == nullptr || end == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  float ms = 0;
+  const CUresult r = traced("cuEventElapsedTime", cu_.cuEventElapsedTime(&ms, *start, *end));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::EventElapsedTimeReply{ms, 0});
+  return 0;
+}
+
+}  // namespace vgpud

@@ -1,0 +1,155 @@
+#include "vgpud/mediator/mediator.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "vgpu/protocol/limits.h"
+#include "vgpu/protocol/messages.h"
+#include "vgpud/log/log.h"
+#include "vgpud/mediator/parse.h"
+
+namespace vgpud {
+
+ChannelMediator::ChannelMediator(MediatorSetup setup, ChannelExecutor& executor)
+    : setup_(std::move(setup)),
+      executor_(executor),
+      submit_(&setup_.header->submit, setup_.submit_data, setup_.submit_size) {
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  message_.reserve(vgpu::limits::kMaxMessageSize);
+}
+
+ChannelMediator::~ChannelMediator() {
+  stop();
+  if (stop_fd_ >= 0) close(stop_fd_);
+}
+
+void ChannelMediator::start() { thread_ = std::thread([this] { run(); }); }
+
+void ChannelMediator::stop() {
+  stop_.store(true, std::memory_order_release);
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(stop_fd_, &one, sizeof one);
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string ChannelMediator::exit_reason() const {
+  std::lock_guard lock(reason_mutex_);
+  return exit_reason_;
+}
+
+void ChannelMediator::finish(std::string reason) {
+  std::lock_guard lock(reason_mutex_);
+  if (exit_reason_.empty()) exit_reason_ = std::move(reason);
+}
+
+void ChannelMediator::run() {
+  auto idle_since = std::chrono::steady_clock::now();
+  while (!stop_.load(std::memory_order_acquire)) {
+    if (executor_.broken()) {
+      finish("executor closed the channel");
+      break;
+    }
+    const Step step = take_messages();
+    if (step == Step::Broken) break;
+    if (step == Step::Progress) {
+      idle_since = std::chrono::steady_clock::now();
+      continue;
+    }
+    // Spin a little while the ring is empty: the next call is often microseconds away.
+    if (std::chrono::steady_clock::now() - idle_since < setup_.spin) continue;
+    if (!sleep_until_doorbell()) break;
+    idle_since = std::chrono::steady_clock::now();
+  }
+  if (setup_.on_exit) setup_.on_exit();
+}
+
+bool ChannelMediator::sleep_until_doorbell() {
+  submit_.set_waiting(true);
+  // Look once more after announcing the sleep: a message published before the guest saw the
+  // flag would otherwise wait for the next doorbell.
+  auto ready = submit_.available();
+  if (!ready || *ready > 0) {
+    submit_.set_waiting(false);
+    return true;
+  }
+  pollfd fds[3] = {{setup_.doorbell_fd, POLLIN, 0},
+                   {setup_.peer_fd, POLLIN | POLLRDHUP, 0},
+                   {stop_fd_, POLLIN, 0}};
+  // The timeout only bounds how long a lost wake-up could cost; it is not a poll interval.
+  const int n = poll(fds, 3, 1000);
+  submit_.set_waiting(false);
+  if (n < 0) return true;
+  if (fds[2].revents & POLLIN) return false;
+  if (fds[1].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLIN)) {
+    finish("guest process disconnected");
+    return false;
+  }
+  if (fds[0].revents & POLLIN) {
+    uint64_t count;
+    if (read(setup_.doorbell_fd, &count, sizeof count) == sizeof count)
+      setup_.counters->doorbells.fetch_add(count, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+void ChannelMediator::reject(const proto::RequestHeader& h, int32_t status, const char* why) {
+  HopCounters::bump(setup_.counters->rejected);
+  log::mediator().warn("vm={} seq={} call={} rejected: {}", setup_.name, h.seq,
+                       proto::call_name(h.call), why);
+  // Rejections travel through the executor so replies stay in request order.
+  executor_.queue().push(Request{static_cast<proto::CallId>(h.call), h.flags, h.seq,
+                                 RejectedCmd{status}});
+}
+
+ChannelMediator::Step ChannelMediator::take_messages() {
+  bool progress = false;
+  auto& logger = log::mediator();
+  // Back-pressure: leave messages in the ring while the executor is far behind.
+  while (executor_.queue().size() < vgpu::limits::kMaxInFlightCalls) {
+    auto ready = submit_.available();
+    if (!ready) {
+      finish("submit ring index corrupted by the guest");
+      logger.warn("vm={} channel closed: {}", setup_.name, exit_reason());
+      return Step::Broken;
+    }
+    if (*ready < sizeof(proto::RequestHeader)) break;
+
+    // The one read of guest memory for this message: header first (for the size), then the
+    // rest, each byte copied exactly once into message_.
+    message_.resize(sizeof(proto::RequestHeader));
+    submit_.read(message_.data(), sizeof(proto::RequestHeader));
+    auto header = parse_header(message_);
+    if (!header || proto::padded_size(header->size) > *ready) {
+      // Without a trustworthy size the stream of messages cannot be resynchronized.
+      finish(std::string("malformed message header: ") +
+             (header ? "size beyond the published data" : parse_error_message(header.error())));
+      logger.warn("vm={} channel closed: {}", setup_.name, exit_reason());
+      HopCounters::bump(setup_.counters->rejected);
+      return Step::Broken;
+    }
+    const uint32_t size = header->size;
+    message_.resize(size);
+    submit_.read(message_.data() + sizeof(proto::RequestHeader),
+                 size - sizeof(proto::RequestHeader), sizeof(proto::RequestHeader));
+    submit_.consume(proto::padded_size(size));
+    progress = true;
+    HopCounters::bump(setup_.counters->received);
+
+    auto request = parse_request(message_);
+    if (!request) {
+      reject(*header, parse_error_status(request.error()), parse_error_message(request.error()));
+      continue;
+    }
+    if (logger.should_log(spdlog::level::debug))
+      logger.debug("vm={} seq={} call={} received size={} validated dispatched", setup_.name,
+                   request->seq, proto::call_name(request->call), size);
+    HopCounters::bump(setup_.counters->dispatched);
+    executor_.queue().push(std::move(request).value());
+  }
+  return progress ? Step::Progress : Step::Idle;
+}
+
+}  // namespace vgpud

@@ -1,0 +1,36 @@
+// One channel's shared memory: a memfd sized and laid out by compute_geometry(), mapped in
+// vgpud, with the header written. The memfd is what the guest side maps.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "vgpu/protocol/channel_layout.h"
+#include "vgpu/result.h"
+#include "vgpud/transport/unique_fd.h"
+#include "vgpud/protocol_alias.h"
+
+namespace vgpud {
+
+class ChannelRegion {
+ public:
+  static vgpu::Result<std::unique_ptr<ChannelRegion>, std::string> create(
+      const proto::ChannelSizes& sizes, const std::string& name);
+  ~ChannelRegion();
+
+  int memfd() const { return memfd_.get(); }
+  uint8_t* base() const { return base_; }
+  size_t size() const { return geometry_.region_size; }
+  // vgpud's own copy of the layout; never read back from the shared header.
+  const proto::ChannelGeometry& geometry() const { return geometry_; }
+  proto::ChannelHeader* header() const { return reinterpret_cast<proto::ChannelHeader*>(base_); }
+
+ private:
+  ChannelRegion(UniqueFd memfd, uint8_t* base, const proto::ChannelGeometry& g)
+      : memfd_(std::move(memfd)), base_(base), geometry_(g) {}
+
+  UniqueFd memfd_;
+  uint8_t* base_;
+  proto::ChannelGeometry geometry_;
+};
+
+}  // namespace vgpud
