@@ -1,0 +1,179 @@
+// fake-cuda: a host-memory TEST DOUBLE of the CUDA Driver API. It never ships and proves
+// nothing about CUDA; it only lets vgpud run end to end on machines without a GPU.
+//
+// Internal declarations shared by the files of the library. Everything here is hidden
+// (-fvisibility=hidden); only the Driver API entry points are exported (see exports.map).
+#pragma once
+
+// Pull in the C headers cuda.h includes first, so that the visibility push below covers only
+// cuda.h's own declarations.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+// cuda.h declares the Driver API; with default visibility for its declarations, the
+// definitions in this library are exported while everything else stays hidden. The header's
+// #define renames (cuMemAlloc -> cuMemAlloc_v2, ...) only touch the unsuffixed names; the
+// definitions below use the exact exported names.
+#pragma GCC visibility push(default)
+#include <cuda.h>
+// cuda.h renames cuEventElapsedTime to cuEventElapsedTime_v2; both names are exported.
+#undef cuEventElapsedTime
+extern "C" {
+// Not declared by cuda.h without __CUDA_API_VERSION_INTERNAL (it renames cuCtxCreate to _v4).
+CUresult CUDAAPI cuCtxCreate_v2(CUcontext* pctx, unsigned int flags, CUdevice dev);
+CUresult CUDAAPI cuEventElapsedTime(float* pMilliseconds, CUevent hStart, CUevent hEnd);
+}
+#pragma GCC visibility pop
+
+#define FAKE_CUDA_API extern "C" __attribute__((visibility("default")))
+
+namespace vgpu::fake {
+
+inline constexpr int kMaxDevices = 8;
+inline constexpr int kDriverVersion = 13000;
+inline constexpr std::size_t kAllocAlignment = 256;
+inline constexpr int kMaxThreadsPerBlock = 1024;
+inline constexpr int kSharedPerBlock = 49152;
+inline constexpr int kSharedPerBlockOptin = 232448;
+inline constexpr std::size_t kMaxParamBytes = 32764;
+
+// ---- process-wide configuration (read from the environment by cuInit) ----
+struct Config {
+  int device_count = 1;
+  std::uint64_t total_memory = 16ull << 30;
+  std::string state_file;  // FAKE_CUDA_STATE_FILE
+  std::string launch_log;  // FAKE_CUDA_LAUNCH_LOG
+  bool verbose = false;    // FAKE_CUDA_VERBOSE
+};
+
+CUresult initialize();  // cuInit: reads the environment once
+bool initialized();
+const Config& config();  // valid once initialized() is true
+
+// ---- objects owned by a context ----
+struct Region {  // device memory: a cuMemAlloc allocation or a module global
+  std::size_t size = 0;
+  CUmodule owner = nullptr;  // null for cuMemAlloc allocations
+};
+
+struct ParamLayout {
+  std::size_t offset = 0;
+  std::size_t size = 0;
+};
+
+enum class Builtin { none, vector_add, fill_u32, fault, sleep_ms };
+
+struct Function {
+  std::string name;
+  CUmodule module = nullptr;
+  std::vector<ParamLayout> params;
+  std::size_t param_bytes = 0;  // end of the last parameter
+  Builtin builtin = Builtin::none;
+  std::array<int, CU_FUNC_ATTRIBUTE_MAX> settable{};  // values stored by cuFuncSetAttribute
+};
+
+struct Module {
+  std::vector<CUfunction> functions;
+  std::map<std::string, CUfunction, std::less<>> function_by_name;
+  std::map<std::string, std::pair<CUdeviceptr, std::size_t>, std::less<>> globals;
+};
+
+struct Stream {
+  unsigned flags = 0;
+  int priority = 0;
+};
+
+struct Event {
+  unsigned flags = 0;
+  bool recorded = false;
+  std::chrono::steady_clock::time_point when{};
+};
+
+struct Context {
+  CUcontext handle = nullptr;
+  CUdevice device = 0;
+  unsigned flags = 0;
+
+  std::mutex mu;  // guards everything below
+  bool destroyed = false;
+  CUresult sticky = CUDA_SUCCESS;  // set by a (simulated) kernel fault
+  std::map<CUdeviceptr, Region> regions;
+  std::map<std::uintptr_t, std::size_t> host_registered;
+  std::unordered_map<CUmodule, Module> modules;
+  std::unordered_map<CUfunction, Function> functions;
+  std::unordered_map<CUstream, Stream> streams;
+  std::unordered_map<CUevent, Event> events;
+};
+
+// A context looked up for the calling thread, locked, not destroyed and (unless asked
+// otherwise) without a sticky error.
+struct Locked {
+  std::shared_ptr<Context> ctx;
+  std::unique_lock<std::mutex> lock;
+  Context* operator->() const { return ctx.get(); }
+};
+
+// NOT_INITIALIZED before cuInit, INVALID_CONTEXT without a (live) current context, the
+// sticky error when check_sticky and the context has one; else locks it into `out`.
+CUresult enter(Locked& out, bool check_sticky = true);
+
+// Registry of live contexts.
+CUresult create_context(CUdevice dev, unsigned flags, CUcontext* out);
+CUresult destroy_context(CUcontext handle);
+std::shared_ptr<Context> find_context(CUcontext handle);
+CUcontext& current_handle();  // the calling thread's current context (thread_local)
+
+// Opaque handle values: unique for the process lifetime, never 0, 1 or 2.
+std::uintptr_t next_handle();
+template <class T>
+T new_handle() {
+  return reinterpret_cast<T>(next_handle());
+}
+
+// Device memory: budget per device plus process-wide counters for the state file.
+void* device_alloc(std::size_t bytes);  // aligned, not zeroed; null on failure
+void device_free(void* p);
+bool reserve_device_memory(CUdevice dev, std::size_t bytes);
+void release_device_memory(CUdevice dev, std::size_t bytes);
+std::uint64_t device_used(CUdevice dev);
+void count_allocation(std::size_t bytes);  // process-wide counters
+void count_free(std::size_t bytes);
+void write_state_file();  // no-op without FAKE_CUDA_STATE_FILE
+
+// Frees every resource of a context (caller holds ctx.mu). Updates counters.
+void release_context_resources(Context& ctx);
+// Frees a module's globals and forgets its functions (caller holds ctx.mu).
+void release_module(Context& ctx, CUmodule mod);
+
+// True when [p, p+n) lies inside one device region of ctx (n may be 0: p must then be
+// inside or at the end of a region).
+bool device_range_ok(const Context& ctx, CUdeviceptr p, std::size_t n);
+// Stream handle check: NULL, CU_STREAM_LEGACY, CU_STREAM_PER_THREAD or a live stream of ctx.
+bool stream_ok(const Context& ctx, CUstream s);
+
+// The integer value of an enum argument that came through the C ABI, read without an
+// enum-typed load (callers may pass values outside the enum, which UBSan would flag).
+template <class E>
+int raw_enum(const E* e) {
+  static_assert(sizeof(E) == sizeof(int));
+  int v;
+  std::memcpy(&v, e, sizeof v);
+  return v;
+}
+
+void verbose(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+}  // namespace vgpu::fake

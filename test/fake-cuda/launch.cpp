@@ -1,0 +1,192 @@
+// fake-cuda (test double, never ships): cuLaunchKernel. Kernels cannot run on a CPU, so the
+// launch validates its configuration and arguments like the driver would, logs them, and
+// runs a built-in behaviour chosen by the kernel's name (see README.md).
+#include "internal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+using namespace vgpu::fake;
+
+namespace {
+
+int launch_log_fd() {
+  static const int fd = [] {
+    const std::string& path = config().launch_log;
+    if (path.empty()) return -1;
+    int f = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (f < 0) verbose("cannot open launch log %s: %s", path.c_str(), std::strerror(errno));
+    return f;
+  }();
+  return fd;
+}
+
+void log_launch(const Function& f, const unsigned grid[3], const unsigned block[3], unsigned smem,
+                const std::vector<unsigned char>& args) {
+  const int fd = launch_log_fd();
+  if (fd < 0) return;
+  std::string line = "launch " + f.name;
+  char buf[160];
+  std::snprintf(buf, sizeof buf, " grid=%u,%u,%u block=%u,%u,%u smem=%u params=", grid[0], grid[1], grid[2],
+                block[0], block[1], block[2], smem);
+  line += buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (const ParamLayout& p : f.params) {  // every parameter's bytes, in order, no padding
+    for (std::size_t i = 0; i < p.size; ++i) {
+      const unsigned char b = args[p.offset + i];
+      line += kHex[b >> 4];
+      line += kHex[b & 0xf];
+    }
+  }
+  line += '\n';
+  // One write per line on an O_APPEND descriptor: lines from several threads or processes
+  // sharing the file do not interleave.
+  const char* data = line.data();
+  std::size_t left = line.size();
+  while (left > 0) {
+    ssize_t w = ::write(fd, data, left);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    data += w;
+    left -= static_cast<std::size_t>(w);
+  }
+}
+
+template <class T>
+T arg_at(const std::vector<unsigned char>& args, const Function& f, std::size_t index) {
+  T v;
+  static_assert(std::is_trivially_copyable_v<T>);
+  std::memcpy(&v, args.data() + f.params[index].offset, sizeof v);
+  return v;
+}
+
+// Collects the argument bytes into a buffer laid out as the parameter layout says.
+CUresult gather_args(const Function& f, void** kernelParams, void** extra, std::vector<unsigned char>& args) {
+  args.assign(f.param_bytes, 0);
+  if (kernelParams != nullptr && extra != nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (kernelParams != nullptr) {
+    for (std::size_t i = 0; i < f.params.size(); ++i) {
+      if (kernelParams[i] == nullptr) return CUDA_ERROR_INVALID_VALUE;
+      std::memcpy(args.data() + f.params[i].offset, kernelParams[i], f.params[i].size);
+    }
+    return CUDA_SUCCESS;
+  }
+  if (extra != nullptr) {
+    const void* buffer = nullptr;
+    const std::size_t* size = nullptr;
+    for (std::size_t i = 0;; i += 2) {
+      if (i >= 64) return CUDA_ERROR_INVALID_VALUE;  // no CU_LAUNCH_PARAM_END in sight
+      if (extra[i] == CU_LAUNCH_PARAM_END) break;
+      if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) {
+        buffer = extra[i + 1];
+      } else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE) {
+        size = static_cast<const std::size_t*>(extra[i + 1]);
+      } else {
+        return CUDA_ERROR_INVALID_VALUE;
+      }
+    }
+    if (f.param_bytes == 0) return CUDA_SUCCESS;
+    if (buffer == nullptr || size == nullptr || *size < f.param_bytes) return CUDA_ERROR_INVALID_VALUE;
+    std::memcpy(args.data(), buffer, f.param_bytes);
+    return CUDA_SUCCESS;
+  }
+  return f.params.empty() ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+void fault(Context& ctx, const Function& f, const char* why) {
+  verbose("kernel %s: %s; context is now broken (CUDA_ERROR_ILLEGAL_ADDRESS)", f.name.c_str(), why);
+  ctx.sticky = CUDA_ERROR_ILLEGAL_ADDRESS;
+}
+
+}  // namespace
+
+FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
+                                              unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,
+                                              unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream,
+                                              void** kernelParams, void** extra) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  Context& ctx = *l.ctx;
+  auto fit = ctx.functions.find(f);
+  if (fit == ctx.functions.end()) return CUDA_ERROR_INVALID_HANDLE;
+  const Function& fn = fit->second;
+  if (!stream_ok(ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+
+  const unsigned grid[3] = {gridDimX, gridDimY, gridDimZ};
+  const unsigned block[3] = {blockDimX, blockDimY, blockDimZ};
+  for (int i = 0; i < 3; ++i) {
+    if (grid[i] == 0 || block[i] == 0) return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (gridDimX > static_cast<unsigned>(INT_MAX) || gridDimY > 65535 || gridDimZ > 65535) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (blockDimX > 1024 || blockDimY > 1024 || blockDimZ > 64 ||
+      std::uint64_t{blockDimX} * blockDimY * blockDimZ > static_cast<std::uint64_t>(kMaxThreadsPerBlock)) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (sharedMemBytes > static_cast<unsigned>(fn.settable[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES])) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  std::vector<unsigned char> args;
+  if (CUresult r = gather_args(fn, kernelParams, extra, args); r != CUDA_SUCCESS) return r;
+
+  log_launch(fn, grid, block, sharedMemBytes, args);
+
+  switch (fn.builtin) {
+    case Builtin::none:
+      break;
+    case Builtin::vector_add: {
+      const auto a = arg_at<std::uint64_t>(args, fn, 0);
+      const auto b = arg_at<std::uint64_t>(args, fn, 1);
+      const auto c = arg_at<std::uint64_t>(args, fn, 2);
+      const auto n = arg_at<std::int32_t>(args, fn, 3);
+      if (n <= 0) break;
+      const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(float);
+      if (!device_range_ok(ctx, a, bytes) || !device_range_ok(ctx, b, bytes) || !device_range_ok(ctx, c, bytes)) {
+        fault(ctx, fn, "pointer outside device memory");
+        break;
+      }
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+        float x, y;
+        std::memcpy(&x, reinterpret_cast<const void*>(a + i * sizeof(float)), sizeof x);
+        std::memcpy(&y, reinterpret_cast<const void*>(b + i * sizeof(float)), sizeof y);
+        const float z = x + y;
+        std::memcpy(reinterpret_cast<void*>(c + i * sizeof(float)), &z, sizeof z);
+      }
+      break;
+    }
+    case Builtin::fill_u32: {
+      const auto p = arg_at<std::uint64_t>(args, fn, 0);
+      const auto value = arg_at<std::uint32_t>(args, fn, 1);
+      const auto n = arg_at<std::uint64_t>(args, fn, 2);
+      if (n == 0) break;
+      if (n > SIZE_MAX / sizeof(std::uint32_t) || !device_range_ok(ctx, p, n * sizeof(std::uint32_t))) {
+        fault(ctx, fn, "pointer outside device memory");
+        break;
+      }
+      for (std::uint64_t i = 0; i < n; ++i) {
+        std::memcpy(reinterpret_cast<void*>(p + i * sizeof value), &value, sizeof value);
+      }
+      break;
+    }
+    case Builtin::fault:
+      fault(ctx, fn, "fake_fault");
+      break;
+    case Builtin::sleep_ms: {
+      int ms = arg_at<std::int32_t>(args, fn, 0);
+      if (ms > 600000) ms = 600000;
+      l.lock.unlock();  // other threads may use this context meanwhile, as on a GPU
+      if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      break;
+    }
+  }
+  return CUDA_SUCCESS;
+}

@@ -1,0 +1,129 @@
+// fake-cuda (test double, never ships): device memory (real host memory from aligned_alloc,
+// so copies are memcpy), host registration, copies and memset. Everything runs at once on the
+// calling thread; the "Async" calls are synchronous.
+#include "internal.h"
+
+#include <cstring>
+#include <iterator>
+
+using namespace vgpu::fake;
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr* dptr, size_t bytesize) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (dptr == nullptr || bytesize == 0) return CUDA_ERROR_INVALID_VALUE;
+  if (!reserve_device_memory(l->device, bytesize)) return CUDA_ERROR_OUT_OF_MEMORY;
+  void* p = device_alloc(bytesize);
+  if (p == nullptr) {
+    release_device_memory(l->device, bytesize);
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  }
+  const auto base = reinterpret_cast<CUdeviceptr>(p);
+  l->regions[base] = Region{bytesize, nullptr};
+  count_allocation(bytesize);
+  l.lock.unlock();
+  *dptr = base;
+  write_state_file();
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  auto it = l->regions.find(dptr);
+  if (it == l->regions.end() || it->second.owner != nullptr) return CUDA_ERROR_INVALID_VALUE;
+  const std::size_t size = it->second.size;
+  l->regions.erase(it);
+  release_device_memory(l->device, size);
+  count_free(size);
+  device_free(reinterpret_cast<void*>(dptr));
+  l.lock.unlock();
+  write_state_file();
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemGetInfo_v2(size_t* free, size_t* total) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (free == nullptr || total == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  const std::uint64_t t = config().total_memory;
+  const std::uint64_t used = device_used(l->device);
+  *total = t;
+  *free = used >= t ? 0 : t - used;
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemHostRegister_v2(void* p, size_t bytesize, unsigned int Flags) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  constexpr unsigned kKnown = CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP |
+                              CU_MEMHOSTREGISTER_IOMEMORY | CU_MEMHOSTREGISTER_READ_ONLY;
+  const auto base = reinterpret_cast<std::uintptr_t>(p);
+  if (p == nullptr || bytesize == 0 || (Flags & ~kKnown) != 0 || bytesize > UINTPTR_MAX - base) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  auto& ranges = l->host_registered;
+  auto next = ranges.lower_bound(base);
+  if (next != ranges.end() && next->first < base + bytesize) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+  if (next != ranges.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second > base) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+  }
+  ranges.emplace(base, bytesize);
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemHostUnregister(void* p) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (l->host_registered.erase(reinterpret_cast<std::uintptr_t>(p)) == 0) {
+    return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+  }
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void* srcHost, size_t ByteCount,
+                                                    CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (ByteCount == 0) return CUDA_SUCCESS;
+  if (srcHost == nullptr || !device_range_ok(*l.ctx, dstDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
+  std::memmove(reinterpret_cast<void*>(dstDevice), srcHost, ByteCount);
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void* dstHost, CUdeviceptr srcDevice, size_t ByteCount,
+                                                    CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (ByteCount == 0) return CUDA_SUCCESS;
+  if (dstHost == nullptr || !device_range_ok(*l.ctx, srcDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
+  std::memmove(dstHost, reinterpret_cast<const void*>(srcDevice), ByteCount);
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount,
+                                                    CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (ByteCount == 0) return CUDA_SUCCESS;
+  if (!device_range_ok(*l.ctx, dstDevice, ByteCount) || !device_range_ok(*l.ctx, srcDevice, ByteCount)) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  std::memmove(reinterpret_cast<void*>(dstDevice), reinterpret_cast<const void*>(srcDevice), ByteCount);
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemsetD8Async(CUdeviceptr dstDevice, unsigned char uc, size_t N, CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (N == 0) return CUDA_SUCCESS;
+  if (!device_range_ok(*l.ctx, dstDevice, N)) return CUDA_ERROR_INVALID_VALUE;
+  std::memset(reinterpret_cast<void*>(dstDevice), uc, N);
+  return CUDA_SUCCESS;
+}

@@ -1,0 +1,112 @@
+// fake-cuda (test double, never ships): streams and events. Work runs synchronously, so
+// streams are only validated handles and events are timestamps.
+#include "internal.h"
+
+using namespace vgpu::fake;
+
+namespace {
+
+Event* find_event(Context& ctx, CUevent e) {
+  auto it = ctx.events.find(e);
+  return it == ctx.events.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+FAKE_CUDA_API CUresult CUDAAPI cuStreamCreateWithPriority(CUstream* phStream, unsigned int flags, int priority) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (phStream == nullptr || (flags & ~unsigned{CU_STREAM_NON_BLOCKING}) != 0) return CUDA_ERROR_INVALID_VALUE;
+  // Like the driver, clamp the priority to the device's range [-5 (greatest), 0 (least)].
+  if (priority < -5) priority = -5;
+  if (priority > 0) priority = 0;
+  const auto h = new_handle<CUstream>();
+  l->streams.emplace(h, Stream{flags, priority});
+  *phStream = h;
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuStreamDestroy_v2(CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (l->streams.erase(hStream) == 0) return CUDA_ERROR_INVALID_HANDLE;
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuStreamSynchronize(CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  return stream_ok(*l.ctx, hStream) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuStreamQuery(CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  return stream_ok(*l.ctx, hStream) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if ((Flags & ~unsigned{CU_EVENT_WAIT_EXTERNAL}) != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (!stream_ok(*l.ctx, hStream) || find_event(*l.ctx, hEvent) == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  return CUDA_SUCCESS;  // everything before the record has run already
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuEventCreate(CUevent* phEvent, unsigned int Flags) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  constexpr unsigned kKnown = CU_EVENT_BLOCKING_SYNC | CU_EVENT_DISABLE_TIMING | CU_EVENT_INTERPROCESS;
+  if (phEvent == nullptr || (Flags & ~kKnown) != 0) return CUDA_ERROR_INVALID_VALUE;
+  if ((Flags & CU_EVENT_INTERPROCESS) && !(Flags & CU_EVENT_DISABLE_TIMING)) return CUDA_ERROR_INVALID_VALUE;
+  const auto h = new_handle<CUevent>();
+  l->events.emplace(h, Event{Flags, false, {}});
+  *phEvent = h;
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuEventDestroy_v2(CUevent hEvent) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (l->events.erase(hEvent) == 0) return CUDA_ERROR_INVALID_HANDLE;
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuEventRecord(CUevent hEvent, CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  Event* e = find_event(*l.ctx, hEvent);
+  if (e == nullptr || !stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  e->recorded = true;
+  e->when = std::chrono::steady_clock::now();
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuEventSynchronize(CUevent hEvent) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  return find_event(*l.ctx, hEvent) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuEventQuery(CUevent hEvent) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  return find_event(*l.ctx, hEvent) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuEventElapsedTime_v2(float* pMilliseconds, CUevent hStart, CUevent hEnd) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (pMilliseconds == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  const Event* start = find_event(*l.ctx, hStart);
+  const Event* end = find_event(*l.ctx, hEnd);
+  if (start == nullptr || end == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if ((start->flags | end->flags) & CU_EVENT_DISABLE_TIMING) return CUDA_ERROR_INVALID_HANDLE;
+  if (!start->recorded || !end->recorded) return CUDA_ERROR_INVALID_HANDLE;
+  *pMilliseconds = std::chrono::duration<float, std::milli>(end->when - start->when).count();
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuEventElapsedTime(float* pMilliseconds, CUevent hStart, CUevent hEnd) {
+  return cuEventElapsedTime_v2(pMilliseconds, hStart, hEnd);
+}

@@ -1,0 +1,20 @@
+// Any bytes handed to the request parser give a validated request or an error, never a crash,
+// and a parsed request never claims more data than it carries.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "vgpud/mediator/parse.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto header = vgpud::parse_header(std::span(data, size));
+  auto request = vgpud::parse_request(std::span(data, size));
+  if (request.ok() && !header.ok()) __builtin_trap();
+  if (request.ok()) {
+    if (auto* launch = std::get_if<vgpud::LaunchKernelCmd>(&request->command))
+      if (launch->params.size() > size) __builtin_trap();
+    if (auto* copy = std::get_if<vgpud::MemcpyHtoDInlineCmd>(&request->command))
+      if (copy->data.size() > size) __builtin_trap();
+  }
+  return 0;
+}

@@ -1,0 +1,159 @@
+#include "test/integration/vgpud_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace vgpu::test {
+
+namespace {
+
+std::vector<std::string> environment_with(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv = *e;
+    const std::string key = kv.substr(0, kv.find('='));
+    if (extra.count(key) == 0) env.push_back(kv);
+  }
+  for (const auto& [k, v] : extra) env.push_back(k + "=" + v);
+  return env;
+}
+
+pid_t spawn(const std::string& path, const std::vector<std::string>& args,
+            const std::map<std::string, std::string>& env, const std::string& output_file) {
+  std::vector<std::string> argv_s{path};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  auto env_s = environment_with(env);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + path);
+  return pid;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+bool eventually(const std::function<bool()>& condition, int timeout_ms) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+VgpudProcess::VgpudProcess(std::vector<TenantSpec> tenants, std::map<std::string, std::string> env) {
+  char tmpl[] = "/tmp/vgpu-test-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  std::ofstream cfg(dir_ + "/vgpu.yaml");
+  cfg << "vgpud:\n  log_level: debug\n  driver: " << VGPU_FAKE_CUDA_PATH << "\n  poll_spin_us: 20\n";
+  cfg << "tenants:\n";
+  for (const TenantSpec& t : tenants) {
+    cfg << "  - name: " << t.name << "\n    gpus: [0]\n    local:\n      socket: " << socket(t.name)
+        << "\n    limits:\n      pinned_memory: 8MiB\n      staging_memory: 1MiB\n"
+        << t.extra_limits;
+  }
+  cfg.close();
+  env["FAKE_CUDA_STATE_FILE"] = state_file();
+  env["FAKE_CUDA_LAUNCH_LOG"] = launch_log();
+  pid_ = spawn(VGPU_VGPUD_PATH, {"--config", dir_ + "/vgpu.yaml"}, env, log_file());
+  const bool up = eventually([&] {
+    for (const TenantSpec& t : tenants)
+      if (access(socket(t.name).c_str(), F_OK) != 0) return false;
+    return true;
+  }, 10000);
+  if (!up) throw std::runtime_error("vgpud did not come up; log:\n" + read_log());
+}
+
+VgpudProcess::~VgpudProcess() {
+  if (pid_ > 0) stop();
+  std::string cmd = "rm -rf '" + dir_ + "'";
+  [[maybe_unused]] int rc = std::system(cmd.c_str());
+}
+
+bool VgpudProcess::alive() const {
+  if (pid_ <= 0) return false;
+  int status;
+  return waitpid(pid_, &status, WNOHANG) == 0;
+}
+
+int VgpudProcess::stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  pid_t done = 0;
+  eventually([&] { return (done = waitpid(pid_, &status, WNOHANG)) != 0; }, 10000);
+  if (done == 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return -1;
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+long VgpudProcess::fake_state(const std::string& key) const {
+  std::istringstream in(slurp(state_file()));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key + "=", 0) == 0) return std::stol(line.substr(key.size() + 1));
+  return -1;
+}
+
+std::string VgpudProcess::read_log() const { return slurp(log_file()); }
+
+ProgramResult run_program(const std::string& path, const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env, int timeout_s) {
+  char tmpl[] = "/tmp/vgpu-out-XXXXXX";
+  const int fd = mkstemp(tmpl);
+  close(fd);
+  const pid_t pid = spawn(path, args, env, tmpl);
+  int status = 0;
+  pid_t done = 0;
+  eventually([&] { return (done = waitpid(pid, &status, WNOHANG)) != 0; }, timeout_s * 1000);
+  ProgramResult r;
+  if (done == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    r.exit_code = -1;
+  } else {
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  r.output = slurp(tmpl);
+  unlink(tmpl);
+  return r;
+}
+
+}  // namespace vgpu::test

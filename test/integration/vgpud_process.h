@@ -1,0 +1,53 @@
+// Starts a real vgpud for a test: writes a config into a fresh temporary directory, points the
+// executor at test/fake-cuda, waits for the tenants' sockets, and stops it with SIGTERM.
+#pragma once
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vgpu::test {
+
+struct TenantSpec {
+  std::string name;
+  std::string extra_limits;  // YAML lines under limits:, already indented by 6 spaces
+};
+
+class VgpudProcess {
+ public:
+  explicit VgpudProcess(std::vector<TenantSpec> tenants = {{"alpha", ""}},
+                        std::map<std::string, std::string> env = {});
+  ~VgpudProcess();
+
+  std::string socket(const std::string& tenant) const { return dir_ + "/" + tenant + ".sock"; }
+  const std::string& dir() const { return dir_; }
+  std::string state_file() const { return dir_ + "/fake-cuda.state"; }
+  std::string launch_log() const { return dir_ + "/launches.log"; }
+  std::string log_file() const { return dir_ + "/vgpud.log"; }
+  bool alive() const;
+  // SIGTERM, wait up to 10 s; returns the exit status (or -1 if it had to be killed).
+  int stop();
+  // Value of one "key=value" line of the fake driver's state file; -1 if absent.
+  long fake_state(const std::string& key) const;
+  std::string read_log() const;
+
+ private:
+  std::string dir_;
+  pid_t pid_ = -1;
+};
+
+struct ProgramResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs a guest program with VGPU_SOCKET set; kills it after timeout_s.
+ProgramResult run_program(const std::string& path, const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env, int timeout_s = 60);
+
+// Polls `condition` for up to timeout_ms.
+bool eventually(const std::function<bool()>& condition, int timeout_ms = 5000);
+
+}  // namespace vgpu::test

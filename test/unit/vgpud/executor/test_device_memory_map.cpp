@@ -1,0 +1,38 @@
+#include <catch2/catch.hpp>
+
+#include "vgpud/executor/device_memory_map.h"
+#include "vgpud/executor/handle_table.h"
+
+using vgpud::DeviceMemoryMap;
+
+TEST_CASE("device ranges must lie inside one known range", "[memory]") {
+  DeviceMemoryMap m;
+  m.add(0x1000, 0x100, DeviceMemoryMap::Kind::Allocation);
+  m.add(0x2000, 0x10, DeviceMemoryMap::Kind::ModuleGlobal);
+  REQUIRE(m.contains(0x1000, 0x100));
+  REQUIRE(m.contains(0x10f0, 0x10));
+  REQUIRE_FALSE(m.contains(0x10f0, 0x11));        // runs past the end
+  REQUIRE_FALSE(m.contains(0xfff, 1));            // before the first range
+  REQUIRE_FALSE(m.contains(0x1100, 1));           // between ranges
+  REQUIRE_FALSE(m.contains(0x1080, ~0ull));       // length that would overflow
+  REQUIRE(m.contains(0x2000, 0x10));
+  REQUIRE(m.allocation_size(0x1000) == 0x100);
+  REQUIRE(m.allocation_size(0x2000) == 0);        // globals are not freeable
+  REQUIRE(m.allocated_bytes() == 0x100);
+  REQUIRE(m.remove(0x1000));
+  REQUIRE_FALSE(m.contains(0x1000, 1));
+}
+
+TEST_CASE("handle ids are never reused and tables are bounded", "[handles]") {
+  vgpud::HandleTable<uint32_t, int> t(1, 2);
+  const uint32_t a = t.insert(10);
+  const uint32_t b = t.insert(20);
+  REQUIRE(t.full());
+  REQUIRE(t.erase(a));
+  REQUIRE_FALSE(t.full());
+  const uint32_t c = t.insert(30);
+  REQUIRE(c != a);
+  REQUIRE(t.find(a) == nullptr);
+  REQUIRE(*t.find(b) == 20);
+  REQUIRE_FALSE(t.erase(a));
+}

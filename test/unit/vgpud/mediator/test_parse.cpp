@@ -1,0 +1,102 @@
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "vgpu/protocol/messages.h"
+#include "vgpud/mediator/parse.h"
+
+using namespace vgpu::proto;
+using vgpud::ParseError;
+
+namespace {
+
+template <typename Payload>
+std::vector<uint8_t> message(CallId call, const Payload& p, const std::string& tail = {},
+                             uint16_t flags = kFlagNeedsReply) {
+  const uint32_t size = sizeof(RequestHeader) + sizeof(Payload) + tail.size();
+  std::vector<uint8_t> m(size);
+  const RequestHeader h{size, static_cast<uint16_t>(call), flags, 42};
+  std::memcpy(m.data(), &h, sizeof h);
+  std::memcpy(m.data() + sizeof h, &p, sizeof p);
+  std::memcpy(m.data() + sizeof h + sizeof p, tail.data(), tail.size());
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("MemAlloc parses into its validated type", "[parse]") {
+  auto r = vgpud::parse_request(message(CallId::MemAlloc, MemAllocRequest{4096}));
+  REQUIRE(r.ok());
+  REQUIRE(r->seq == 42);
+  REQUIRE(r->needs_reply());
+  REQUIRE(std::get<vgpud::MemAllocCmd>(r->command).size == 4096);
+}
+
+TEST_CASE("header checks", "[parse][hostile]") {
+  auto m = message(CallId::MemAlloc, MemAllocRequest{1});
+  SECTION("too short") {
+    REQUIRE(vgpud::parse_header(std::span(m).first(8)).error() == ParseError::TooShort);
+  }
+  SECTION("size field disagrees with the bytes") {
+    reinterpret_cast<RequestHeader*>(m.data())->size += 8;
+    REQUIRE(vgpud::parse_request(m).error() == ParseError::SizeMismatch);
+  }
+  SECTION("size beyond the message limit") {
+    reinterpret_cast<RequestHeader*>(m.data())->size = 1u << 30;
+    REQUIRE(vgpud::parse_header(m).error() == ParseError::SizeMismatch);
+  }
+  SECTION("unknown flags") {
+    reinterpret_cast<RequestHeader*>(m.data())->flags = 0x80;
+    REQUIRE(vgpud::parse_header(m).error() == ParseError::UnknownFlags);
+  }
+  SECTION("unknown call") {
+    reinterpret_cast<RequestHeader*>(m.data())->call = 0x7777;
+    REQUIRE(vgpud::parse_request(m).error() == ParseError::UnknownCall);
+  }
+}
+
+TEST_CASE("payload size must match the call", "[parse][hostile]") {
+  auto m = message(CallId::MemFree, MemAllocRequest{1}, "xxxxxxxx");
+  REQUIRE(vgpud::parse_request(m).error() == ParseError::BadPayloadSize);
+}
+
+TEST_CASE("inline copy length must equal the data carried", "[parse][hostile]") {
+  MemcpyHtoDRequest req{0x1000, 16, 0};
+  REQUIRE(vgpud::parse_request(message(CallId::MemcpyHtoDInline, req, std::string(16, 'a'))).ok());
+  REQUIRE(vgpud::parse_request(message(CallId::MemcpyHtoDInline, req, std::string(8, 'a'))).error() ==
+          ParseError::BadPayloadSize);
+}
+
+TEST_CASE("symbol names are bounded and NUL-free", "[parse][hostile]") {
+  ModuleSymbolRequest req{1, 5};
+  auto ok = vgpud::parse_request(message(CallId::ModuleGetFunction, req, "hello"));
+  REQUIRE(ok.ok());
+  REQUIRE(std::get<vgpud::ModuleGetFunctionCmd>(ok->command).name == "hello");
+  REQUIRE(vgpud::parse_request(message(CallId::ModuleGetFunction, req, std::string("he\0lo", 5)))
+              .error() == ParseError::FieldOutOfRange);
+  req.name_length = 0;
+  REQUIRE(vgpud::parse_request(message(CallId::ModuleGetFunction, req)).error() ==
+          ParseError::FieldOutOfRange);
+}
+
+TEST_CASE("launch dimensions and parameter sizes are checked", "[parse][hostile]") {
+  LaunchKernelRequest req{};
+  req.function = 1;
+  for (int i = 0; i < 3; ++i) req.grid[i] = req.block[i] = 1;
+  req.param_bytes = 8;
+  REQUIRE(vgpud::parse_request(message(CallId::LaunchKernel, req, std::string(8, 'p'))).ok());
+  req.block[1] = 0;
+  REQUIRE(vgpud::parse_request(message(CallId::LaunchKernel, req, std::string(8, 'p'))).error() ==
+          ParseError::FieldOutOfRange);
+  req.block[1] = 1;
+  req.param_bytes = 9;
+  REQUIRE(vgpud::parse_request(message(CallId::LaunchKernel, req, std::string(8, 'p'))).error() ==
+          ParseError::BadPayloadSize);
+}
+
+TEST_CASE("memset value must be a byte", "[parse][hostile]") {
+  MemsetRequest req{0x1000, 4, 0, 0x1ff, 0};
+  REQUIRE(vgpud::parse_request(message(CallId::Memset, req)).error() == ParseError::FieldOutOfRange);
+}
