@@ -75,6 +75,8 @@ class RawChannel {
     return std::nullopt;
   }
 
+  void doorbell() { transport_->notify_host(); }
+
   bool host_closed() const { return header_->host_closed.load() != 0; }
   // Whether vgpud closed our socket (it does when it drops the channel).
   bool disconnected() { return !transport_->wait_for_host(0); }

@@ -100,10 +100,10 @@ TEST_CASE("posted calls that fail report their error at the next reply", "[hosti
 }
 
 TEST_CASE("a corrupted ring index closes only that channel", "[hostile]") {
-  VgpudProcess vgpud({{"alpha", ""}, {"beta", ""}});
+  VgpudProcess vgpud(std::vector<TenantSpec>{{"alpha", ""}, {"beta", ""}});
   RawChannel bad(vgpud.socket("alpha"));
   bad.header()->submit.tail.store(~0ull - 5);  // impossible producer index
-  bad.send_bytes({});                            // just ring the doorbell
+  bad.doorbell();
   REQUIRE(eventually([&] { return bad.disconnected(); }));
   REQUIRE(vgpud.alive());
   expect_healthy(vgpud, "alpha");  // same tenant, new channel
@@ -124,7 +124,7 @@ TEST_CASE("an oversized length in a header closes only that channel", "[hostile]
 
 TEST_CASE("a guest scribbling over its region and flooding the doorbell hurts nobody else",
           "[hostile]") {
-  VgpudProcess vgpud({{"alpha", ""}, {"beta", ""}});
+  VgpudProcess vgpud(std::vector<TenantSpec>{{"alpha", ""}, {"beta", ""}});
   RawChannel good(vgpud.socket("beta"));
   {
     RawChannel bad(vgpud.socket("alpha"));

@@ -134,26 +134,45 @@ long VgpudProcess::fake_state(const std::string& key) const {
 
 std::string VgpudProcess::read_log() const { return slurp(log_file()); }
 
-ProgramResult run_program(const std::string& path, const std::vector<std::string>& args,
-                          const std::map<std::string, std::string>& env, int timeout_s) {
+RunningProgram start_program(const std::string& path, const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env) {
   char tmpl[] = "/tmp/vgpu-out-XXXXXX";
   const int fd = mkstemp(tmpl);
   close(fd);
-  const pid_t pid = spawn(path, args, env, tmpl);
+  RunningProgram p;
+  p.output_file = tmpl;
+  p.pid = spawn(path, args, env, p.output_file);
+  return p;
+}
+
+std::string program_output(const RunningProgram& program) { return slurp(program.output_file); }
+
+ProgramResult wait_program(RunningProgram& p, int timeout_s) {
   int status = 0;
   pid_t done = 0;
-  eventually([&] { return (done = waitpid(pid, &status, WNOHANG)) != 0; }, timeout_s * 1000);
+  eventually([&] { return (done = waitpid(p.pid, &status, WNOHANG)) != 0; }, timeout_s * 1000);
   ProgramResult r;
   if (done == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    kill(p.pid, SIGKILL);
+    waitpid(p.pid, &status, 0);
     r.exit_code = -1;
   } else {
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
-  r.output = slurp(tmpl);
-  unlink(tmpl);
+  r.output = slurp(p.output_file);
+  unlink(p.output_file.c_str());
+  p.pid = -1;
   return r;
+}
+
+std::string guest_program(const std::string& name) {
+  return std::string(VGPU_GUEST_PROGRAM_DIR) + "/" + name;
+}
+
+ProgramResult run_program(const std::string& path, const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& env, int timeout_s) {
+  RunningProgram p = start_program(path, args, env);
+  return wait_program(p, timeout_s);
 }
 
 }  // namespace vgpu::test

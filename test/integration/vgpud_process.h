@@ -43,7 +43,22 @@ struct ProgramResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs a guest program with VGPU_SOCKET set; kills it after timeout_s.
+struct RunningProgram {
+  pid_t pid = -1;
+  std::string output_file;
+};
+
+// Starts a program in the background (env is added to this process's environment).
+RunningProgram start_program(const std::string& path, const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env);
+// Waits for it (killing it after timeout_s) and collects its output.
+ProgramResult wait_program(RunningProgram& program, int timeout_s = 60);
+// Output so far.
+std::string program_output(const RunningProgram& program);
+// Path of a guest program built for the tests.
+std::string guest_program(const std::string& name);
+
+// Runs a program to completion; kills it after timeout_s.
 ProgramResult run_program(const std::string& path, const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env, int timeout_s = 60);
 

@@ -56,23 +56,32 @@ vgpu::Result<std::unique_ptr<LocalEndpoint>, std::string> LocalEndpoint::listen(
 
   UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return vgpu::Err{errno_text("socket")};
-  struct stat st;
-  if (lstat(options.socket_path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode))
-    unlink(options.socket_path.c_str());  // left over from a previous run
+  // The socket is made under a temporary name and renamed into place once it listens with
+  // its final owner and mode, so a client never finds a socket that refuses or that it
+  // should not reach.
+  const std::string temp = options.socket_path + ".new";
+  if (temp.size() >= sizeof addr.sun_path)
+    return vgpu::Err{"socket path " + options.socket_path + " is too long"};
+  std::memcpy(addr.sun_path, temp.c_str(), temp.size() + 1);
+  unlink(temp.c_str());
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     return vgpu::Err{"cannot create socket " + options.socket_path + ": " + std::strerror(errno)};
   if (!options.group.empty()) {
     group* g = getgrnam(options.group.c_str());
-    if (g == nullptr)
+    if (g == nullptr) {
+      unlink(temp.c_str());
       return vgpu::Err{"group '" + options.group + "' for socket " + options.socket_path +
                        " does not exist: create it (groupadd " + options.group +
                        ") or remove 'group' from the tenant"};
-    if (chown(options.socket_path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
+    }
+    if (chown(temp.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
       return vgpu::Err{errno_text(("chown " + options.socket_path).c_str())};
   }
-  if (chmod(options.socket_path.c_str(), options.mode) != 0)
+  if (chmod(temp.c_str(), options.mode) != 0)
     return vgpu::Err{errno_text(("chmod " + options.socket_path).c_str())};
   if (::listen(fd.get(), 64) != 0) return vgpu::Err{errno_text("listen")};
+  if (rename(temp.c_str(), options.socket_path.c_str()) != 0)
+    return vgpu::Err{"cannot create socket " + options.socket_path + ": " + std::strerror(errno)};
   return std::unique_ptr<LocalEndpoint>(new LocalEndpoint(std::move(options), std::move(fd)));
 }
 

@@ -1,0 +1,101 @@
+// Kernels through the shim's registration and launch paths, against the fake driver's
+// built-in kernels. Also device globals and a fault.
+#include <cstring>
+#include <vector>
+
+#include "test/integration/guest_programs/fake_module.h"
+#include "test/integration/guest_programs/guest_check.h"
+
+namespace {
+
+// Host-side stand-ins for kernels: only their addresses matter, as with nvcc's stubs.
+void vector_add_stub() {}
+void record_stub() {}
+void fault_stub() {}
+char device_counter[8];
+
+struct Mixed {
+  char tag;
+  double value;
+  int index;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool fault = argc > 1 && std::strcmp(argv[1], "fault") == 0;
+  void** handle = guest_test::register_image(
+      "FAKECUBIN 1\n"
+      "kernel fake_vector_add 8,8,8,4\n"
+      "kernel record_args 8,24,4\n"
+      "kernel fake_fault\n"
+      "global counter 8\n");
+  guest_test::register_kernel(handle, reinterpret_cast<const void*>(&vector_add_stub), "fake_vector_add");
+  guest_test::register_kernel(handle, reinterpret_cast<const void*>(&record_stub), "record_args");
+  guest_test::register_kernel(handle, reinterpret_cast<const void*>(&fault_stub), "fake_fault");
+  __cudaRegisterVar(handle, device_counter, const_cast<char*>("counter"), "counter", 0, 8, 0, 0);
+  __cudaRegisterFatBinaryEnd(handle);
+
+  if (fault) {
+    void* args[1] = {nullptr};
+    CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(&fault_stub), dim3(1), dim3(1), args, 0, 0));
+    const cudaError_t e = cudaDeviceSynchronize();
+    std::printf("fault -> %s\n", cudaGetErrorName(e));
+    return e == cudaErrorIllegalAddress ? 0 : 1;
+  }
+
+  const int n = 1000;
+  std::vector<float> a(n), b(n), c(n);
+  for (int i = 0; i < n; ++i) {
+    a[i] = static_cast<float>(i);
+    b[i] = 0.5f * static_cast<float>(i);
+  }
+  float *da, *db, *dc;
+  CHECK(cudaMalloc(&da, n * sizeof(float)));
+  CHECK(cudaMalloc(&db, n * sizeof(float)));
+  CHECK(cudaMalloc(&dc, n * sizeof(float)));
+  CHECK(cudaMemcpy(da, a.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(db, b.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+  int count = n;
+  void* args[] = {&da, &db, &dc, &count};
+  CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(&vector_add_stub), dim3(4), dim3(256), args, 0, 0));
+  CHECK(cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost));
+  for (int i = 0; i < n; ++i) EXPECT(c[i] == 1.5f * static_cast<float>(i));
+
+  // A struct argument between two scalars: the launch log shows the exact bytes.
+  unsigned long long first = 0x1122334455667788ull;
+  Mixed m;
+  std::memset(&m, 0, sizeof m);
+  m.tag = 'Z';
+  m.value = 2.0;
+  m.index = 7;
+  int last = 0x0a0b0c0d;
+  void* rec_args[] = {&first, &m, &last};
+  CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(&record_stub), dim3(2, 3, 1), dim3(32, 1, 1),
+                         rec_args, 128, 0));
+
+  // An invalid configuration is refused synchronously, like CUDA does.
+  EXPECT(cudaLaunchKernel(reinterpret_cast<const void*>(&record_stub), dim3(1), dim3(2048), rec_args,
+                          0, 0) == cudaErrorInvalidConfiguration);
+  EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration);
+  EXPECT(cudaGetLastError() == cudaSuccess);
+
+  // Device globals.
+  unsigned long long value = 0xfeedull;
+  CHECK(cudaMemcpyToSymbol(device_counter, &value, sizeof value));
+  unsigned long long back = 0;
+  CHECK(cudaMemcpyFromSymbol(&back, device_counter, sizeof back));
+  EXPECT(back == value);
+  void* addr = nullptr;
+  CHECK(cudaGetSymbolAddress(&addr, device_counter));
+  EXPECT(addr != nullptr);
+  EXPECT(cudaMemcpyToSymbol(device_counter, &value, sizeof value, 4) == cudaErrorInvalidValue);
+  cudaGetLastError();
+
+  CHECK(cudaDeviceSynchronize());
+  CHECK(cudaFree(da));
+  CHECK(cudaFree(db));
+  CHECK(cudaFree(dc));
+  std::printf("fake_kernels ok\n");
+  return 0;
+}

@@ -1,0 +1,134 @@
+// Real guest processes, linked against libvgpu-cudart, through a real vgpud (fake driver).
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "test/integration/vgpud_process.h"
+
+using namespace vgpu::test;
+
+namespace {
+
+std::map<std::string, std::string> env_for(const VgpudProcess& vgpud, const std::string& tenant) {
+  return {{"VGPU_SOCKET", vgpud.socket(tenant)}};
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("memory calls round-trip data through vgpud", "[guest]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("memory_roundtrip"), {}, env_for(vgpud, "alpha"));
+  INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("memory_roundtrip ok") != std::string::npos);
+  REQUIRE(vgpud.stop() == 0);
+}
+
+TEST_CASE("launches reach the driver with the right function and argument bytes", "[guest]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("fake_kernels"), {}, env_for(vgpud, "alpha"));
+  INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
+  REQUIRE(r.exit_code == 0);
+  const std::string launches = slurp(vgpud.launch_log());
+  INFO(launches);
+  REQUIRE(launches.find("launch fake_vector_add grid=4,1,1 block=256,1,1 smem=0") != std::string::npos);
+  // u64 0x1122334455667788, then struct Mixed {char 'Z', pad, double 2.0, int 7, pad} (24
+  // bytes, 8-aligned), then int 0x0a0b0c0d: little-endian bytes as the kernel receives them.
+  REQUIRE(launches.find("launch record_args grid=2,3,1 block=32,1,1 smem=128 params="
+                        "8877665544332211"
+                        "5a00000000000000" "0000000000000040" "0700000000000000"
+                        "0d0c0b0a") != std::string::npos);
+  // Exactly one record_args launch: the invalid configuration never reached the driver.
+  REQUIRE(launches.find("launch record_args") == launches.rfind("launch record_args"));
+}
+
+TEST_CASE("a kernel fault reaches the program and vgpud keeps serving", "[guest]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("fake_kernels"), {"fault"}, env_for(vgpud, "alpha"));
+  INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("fault -> cudaErrorIllegalAddress") != std::string::npos);
+  REQUIRE(vgpud.alive());
+  auto again = run_program(guest_program("memory_roundtrip"), {}, env_for(vgpud, "alpha"));
+  REQUIRE(again.exit_code == 0);
+}
+
+TEST_CASE("a killed guest process leaves nothing behind", "[guest]") {
+  VgpudProcess vgpud;
+  RunningProgram holder = start_program(guest_program("hold_resources"), {}, env_for(vgpud, "alpha"));
+  REQUIRE(eventually([&] { return program_output(holder).find("holding") != std::string::npos; }, 20000));
+  REQUIRE(vgpud.fake_state("allocations") == 3);
+  REQUIRE(vgpud.fake_state("contexts") == 1);
+
+  // Another process of the same tenant is working at the same time.
+  RunningProgram other = start_program(guest_program("memory_roundtrip"), {}, env_for(vgpud, "alpha"));
+  kill(holder.pid, SIGKILL);
+  wait_program(holder);
+  REQUIRE(eventually([&] {
+    return vgpud.read_log().find("disconnected") != std::string::npos;
+  }));
+  auto r = wait_program(other);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));
+  REQUIRE(vgpud.fake_state("allocations") == 0);
+  REQUIRE(vgpud.fake_state("allocated_bytes") == 0);
+  REQUIRE(vgpud.alive());
+}
+
+TEST_CASE("several processes of one tenant run at once", "[guest]") {
+  VgpudProcess vgpud;
+  std::vector<RunningProgram> programs;
+  for (int i = 0; i < 3; ++i)
+    programs.push_back(start_program(guest_program(i % 2 ? "fake_kernels" : "memory_roundtrip"), {},
+                                     env_for(vgpud, "alpha")));
+  for (auto& p : programs) {
+    auto r = wait_program(p);
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+  }
+}
+
+TEST_CASE("a blocking call of one tenant does not stall another", "[guest]") {
+  VgpudProcess vgpud(std::vector<TenantSpec>{{"alpha", ""}, {"beta", ""}});
+  RunningProgram sleeper = start_program(guest_program("sleep_kernel"), {"4000"}, env_for(vgpud, "alpha"));
+  REQUIRE(eventually([&] { return program_output(sleeper).find("sleeping") != std::string::npos; }, 20000));
+  auto r = run_program(guest_program("memory_roundtrip"), {}, env_for(vgpud, "beta"));
+  REQUIRE(r.exit_code == 0);
+  // beta finished while alpha was still blocked in its synchronize.
+  REQUIRE(program_output(sleeper).find("sleep_kernel ok") == std::string::npos);
+  auto s = wait_program(sleeper);
+  REQUIRE(s.exit_code == 0);
+}
+
+TEST_CASE("a tenant's device memory limit is enforced", "[guest]") {
+  VgpudProcess vgpud(std::vector<TenantSpec>{{"alpha", "      device_memory: 4MiB\n"}});
+  auto r = run_program(guest_program("memory_roundtrip"), {}, env_for(vgpud, "alpha"));
+  // Its 5 MiB copies need two 5 MiB buffers: more than the tenant may allocate.
+  REQUIRE(r.exit_code != 0);
+  REQUIRE(r.output.find("cudaErrorMemoryAllocation") != std::string::npos);
+  REQUIRE(vgpud.alive());
+}
+
+TEST_CASE("vgpud's debug log traces every hop of a call", "[guest]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("hold_resources"), {}, {{"VGPU_SOCKET", vgpud.socket("alpha")},
+                                                              {"VGPU_LOG", "debug"}}, 5);
+  const std::string log = vgpud.read_log();
+  INFO(r.output << "\n--- vgpud log ---\n" << log);
+  REQUIRE(r.output.find("cudaMalloc size=1048576 → call_id=0x0030 seq=") != std::string::npos);
+  REQUIRE(log.find("[vgpud/mediator] vm=alpha/") != std::string::npos);
+  REQUIRE(log.find("call=MEM_ALLOC received") != std::string::npos);
+  REQUIRE(log.find("cuMemAlloc → CUDA_SUCCESS ptr=0x") != std::string::npos);
+  REQUIRE(log.find("call=MEM_ALLOC answered status=0") != std::string::npos);
+}
