@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# make-bundle.sh BUILD_DIR OUT_DIR
+#
+# Runs on the build machine (Debian 12). Packs everything test/gpu/run.sh needs on the GPU machine
+# (Ubuntu 24.04, CUDA 13 toolkit, no network, no yaml-cpp/boost/spdlog) into OUT_DIR:
+#
+#   OUT_DIR/bin/vgpud                the daemon
+#   OUT_DIR/lib/*.so*                every shared library vgpud or the shim needs that is not part
+#                                    of glibc / the GCC runtime (the GPU machine has newer ones)
+#   OUT_DIR/shim/libcudart.so.13     the shim, alone in its folder, so that putting the folder first
+#                                    on LD_LIBRARY_PATH swaps the CUDA runtime and nothing else
+#   OUT_DIR/programs/<name>          the test programs (test/gpu/programs/*.cu), built with nvcc
+#   OUT_DIR/MANIFEST                 what was packed, from which build, checksums
+#
+# OUT_DIR/samples/ is written by test/gpu/samples.sh (separately; see README.md) and left alone.
+#
+# Environment: NVCC (default /usr/local/cuda/bin/nvcc), NVCC_ARCH (default sm_90, the H100),
+#              JOBS (parallel nvcc jobs, default nproc), KEEP_DEBUG=1 (do not strip debug info).
+set -euo pipefail
+
+usage() { echo "usage: $0 BUILD_DIR OUT_DIR" >&2; exit 2; }
+[[ $# -eq 2 ]] || usage
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=$(cd "$1" && pwd)
+mkdir -p "$2"
+out=$(cd "$2" && pwd)
+nvcc=${NVCC:-/usr/local/cuda/bin/nvcc}
+arch=${NVCC_ARCH:-sm_90}
+jobs=${JOBS:-$(nproc)}
+
+vgpud_bin="$build/vgpud/vgpud"
+shim="$build/guest/lib/libcudart.so.13"
+[[ -x "$vgpud_bin" ]] || { echo "error: $vgpud_bin not found or not executable (build vgpud first)" >&2; exit 1; }
+[[ -e "$shim" ]] || { echo "error: $shim not found (build the guest shim first)" >&2; exit 1; }
+[[ -x "$nvcc" ]] || { echo "error: nvcc not found at $nvcc (set NVCC)" >&2; exit 1; }
+
+rm -rf "${out:?}/bin" "${out:?}/lib" "${out:?}/shim" "${out:?}/programs"
+mkdir -p "$out/bin" "$out/lib" "$out/shim" "$out/programs"
+
+# --- binaries -----------------------------------------------------------------------------------
+cp -L "$vgpud_bin" "$out/bin/vgpud"
+cp -L "$shim" "$out/shim/libcudart.so.13"
+chmod 0755 "$out/bin/vgpud" "$out/shim/libcudart.so.13"
+# Debug information makes vgpud large (the bundle travels with a 64 MiB limit); the symbol table
+# stays, so backtraces still have names. KEEP_DEBUG=1 keeps everything.
+if [[ "${KEEP_DEBUG:-0}" != 1 ]] && command -v strip >/dev/null; then
+  strip --strip-debug "$out/bin/vgpud" "$out/shim/libcudart.so.13"
+fi
+
+# --- shared libraries -----------------------------------------------------------------------------
+# Everything ldd resolves (recursively, ldd already lists indirect dependencies) except glibc and the
+# GCC runtime, which the GPU machine has in newer versions. libcuda.so.1 is loaded with dlopen at
+# run time and is never listed. libstdc++ is skipped unless it comes from a non-system toolchain
+# (the GPU machine's GCC 13/14 libstdc++ is newer than Debian 12's GCC 12 one).
+skip_lib() {
+  local name=$1 path=$2
+  case "$name" in
+    linux-vdso.so.*|ld-linux*.so.*|libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|\
+    libutil.so.*|libresolv.so.*|libgcc_s.so.*|libanl.so.*|libmvec.so.*)
+      return 0 ;;
+    libstdc++.so.*)
+      case "$path" in /lib/*|/usr/lib/*|/lib64/*|/usr/lib64/*) return 0 ;; esac
+      return 1 ;;
+    libcuda.so.*|libcudart.so.*|libnvidia-*)
+      echo "warning: $name ($path) is linked directly; it is not bundled" >&2
+      return 0 ;;
+  esac
+  return 1
+}
+
+declare -A copied=()
+for obj in "$out/bin/vgpud" "$out/shim/libcudart.so.13"; do
+  ldd_out=$(ldd "$obj") || { echo "error: ldd $obj failed" >&2; exit 1; }
+  if grep -q "not found" <<<"$ldd_out"; then
+    echo "error: $obj has unresolved libraries:" >&2
+    grep "not found" <<<"$ldd_out" >&2
+    exit 1
+  fi
+  while read -r name arrow path _; do
+    [[ "$arrow" == "=>" && "$path" == /* ]] || continue
+    skip_lib "$name" "$path" && continue
+    [[ -n "${copied[$name]:-}" ]] && continue
+    cp -L "$path" "$out/lib/$name"
+    copied[$name]=$path
+  done <<<"$ldd_out"
+done
+
+# The shim is loaded into every CUDA program. If it needs anything besides glibc, run.sh puts
+# OUT_DIR/lib after OUT_DIR/shim on LD_LIBRARY_PATH, so say so here.
+shim_deps=""
+while read -r n; do
+  [[ -n "${copied[$n]:-}" ]] && shim_deps+="$n "
+done < <(ldd "$out/shim/libcudart.so.13" | awk '$2 == "=>" {print $1}')
+
+# Newest glibc symbol version needed (the GPU machine has glibc 2.39).
+max_glibc=$( { objdump -T "$out/bin/vgpud" "$out/shim/libcudart.so.13" "$out"/lib/*.so* 2>/dev/null || true; } |
+  grep -o 'GLIBC_2\.[0-9]*' | sort -t. -k2,2n -u | tail -1)
+
+# --- test programs ----------------------------------------------------------------------------------
+progs=("$here"/programs/*.cu)
+[[ ${#progs[@]} -gt 0 ]] || { echo "error: no programs in $here/programs" >&2; exit 1; }
+build_one() {
+  local src=$1 name
+  name=$(basename "$src" .cu)
+  if ! "$nvcc" -cudart shared -arch="$arch" -O2 -I "$here/programs" -o "$out/programs/$name" "$src" \
+      >"$out/programs/.$name.log" 2>&1; then
+    echo "error: nvcc failed for $name:" >&2
+    cat "$out/programs/.$name.log" >&2
+    return 1
+  fi
+  rm -f "$out/programs/.$name.log"
+}
+export -f build_one
+export nvcc arch here out
+# shellcheck disable=SC2016  # $1 expands in the child bash
+printf '%s\n' "${progs[@]}" | xargs -P "$jobs" -I{} bash -c 'build_one "$1"' _ {}
+
+# --- manifest -------------------------------------------------------------------------------------
+{
+  echo "bundle made $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname) from $build"
+  echo "nvcc: $("$nvcc" --version | tail -1)"
+  echo "arch: $arch"
+  echo "max GLIBC version needed: ${max_glibc:-none}"
+  echo "shim non-glibc dependencies: ${shim_deps:-none}"
+  echo "libraries:"
+  for n in "${!copied[@]}"; do echo "  $n <- ${copied[$n]}"; done | sort
+  echo "sha256:"
+  (cd "$out" && find bin shim lib programs -type f ! -name '.*' -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /')
+} >"$out/MANIFEST"
+
+echo "bundle ready in $out:"
+echo "  vgpud, shim, ${#copied[@]} libraries, ${#progs[@]} programs; max GLIBC ${max_glibc:-none}"
+[[ -n "$shim_deps" ]] && echo "  note: the shim needs $shim_deps (taken from $out/lib)"
+du -sh "$out" | awk '{print "  size: " $1}'
