@@ -8,12 +8,12 @@ scripts/install-deps.sh
 jobs=$(nproc)
 
 echo "=== build and test (-Wall -Wextra -Werror) ==="
-cmake -S . -B build -DVGPU_WERROR=ON >/dev/null
+cmake -S . -B build -DVGPU_WERROR=ON -DVGPU_BUILD_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure)
 
 echo "=== build and test under ASan + UBSan ==="
-cmake -S . -B build-asan -DVGPU_WERROR=ON -DVGPU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build-asan -DVGPU_WERROR=ON -DVGPU_BUILD_TESTS=ON -DVGPU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure)

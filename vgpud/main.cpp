@@ -1,5 +1,6 @@
 // vgpud: parse the command line, load the configuration and the driver, run the daemon.
 #include <cstdio>
+#include <cstring>
 
 #include "vgpud/cli/options.h"
 #include "vgpud/config/config.h"
@@ -7,12 +8,17 @@
 #include "vgpud/executor/cuda_driver.h"
 #include "vgpu/protocol/version.h"
 #include "vgpud/log/log.h"
+#include "vgpud/worker/worker_main.h"
+#include "vgpud/worker/worker_spec.h"
 
 #ifndef VGPU_VERSION
 #define VGPU_VERSION "unknown"
 #endif
 
 int main(int argc, char** argv) {
+  // vgpud starts itself once per guest channel; see vgpud/worker/worker_spec.h.
+  if (argc > 1 && std::strcmp(argv[1], vgpud::kChannelWorkerFlag) == 0)
+    return vgpud::run_channel_worker(argc, argv);
   auto cli = vgpud::parse_command_line(argc, argv);
   if (!cli) {
     std::fprintf(stderr, "vgpud: %s (try --help)\n", cli.error().c_str());
@@ -46,12 +52,13 @@ int main(int argc, char** argv) {
   }
   vgpud::log::init(level);
 
+  vgpud::block_daemon_signals();  // before the driver starts threads of its own
   auto driver = vgpud::load_cuda_driver(config->driver_path);
   if (!driver) {
     vgpud::log::main().error("{}", driver.error().message);
     return 1;
   }
-  auto daemon = vgpud::Daemon::create(*config, *driver);
+  auto daemon = vgpud::Daemon::create(*config, *driver, level_name);
   if (!daemon) {
     vgpud::log::main().error("{}", daemon.error());
     return 1;

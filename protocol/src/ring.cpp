@@ -39,6 +39,7 @@ RingSegments RingProducer::reserve(uint64_t len) {
 }
 
 void RingProducer::write(const void* src, uint64_t len) {
+  if (len == 0) return;  // src may be null for an empty payload; memcpy must not see it
   const RingSegments seg = reserve(len);
   std::memcpy(seg.first.data(), src, seg.first.size());
   if (!seg.second.empty())
@@ -74,6 +75,7 @@ RingSegments RingConsumer::segments_at(uint64_t position, uint64_t len) const {
 }
 
 void RingConsumer::read(void* dst, uint64_t len, uint64_t offset) const {
+  if (len == 0) return;  // dst may be null for an empty buffer
   const RingSegments seg = segments_at(head_ + offset, len);
   std::memcpy(dst, seg.first.data(), seg.first.size());
   if (!seg.second.empty())

@@ -130,6 +130,12 @@ struct Locked {
 // sticky error when check_sticky and the context has one; else locks it into `out`.
 CUresult enter(Locked& out, bool check_sticky = true);
 
+// A simulated kernel fault poisons every context of the process, as on a real GPU (measured
+// on an H100 with driver 580: the other contexts fail with the same error, and no new
+// context can be made). This is why vgpud runs each guest in a process of its own.
+void poison_process(CUresult error);
+CUresult process_poison();  // CUDA_SUCCESS until poison_process
+
 // Registry of live contexts.
 CUresult create_context(CUdevice dev, unsigned flags, CUcontext* out);
 CUresult destroy_context(CUcontext handle);

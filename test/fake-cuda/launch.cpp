@@ -102,8 +102,10 @@ CUresult gather_args(const Function& f, void** kernelParams, void** extra, std::
 }
 
 void fault(Context& ctx, const Function& f, const char* why) {
-  verbose("kernel %s: %s; context is now broken (CUDA_ERROR_ILLEGAL_ADDRESS)", f.name.c_str(), why);
+  verbose("kernel %s: %s; the process's contexts are now broken (CUDA_ERROR_ILLEGAL_ADDRESS)",
+          f.name.c_str(), why);
   ctx.sticky = CUDA_ERROR_ILLEGAL_ADDRESS;
+  poison_process(CUDA_ERROR_ILLEGAL_ADDRESS);
 }
 
 }  // namespace

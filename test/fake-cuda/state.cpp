@@ -56,6 +56,9 @@ void load_config() {
   }
   if (env_u64("FAKE_CUDA_TOTAL_MEMORY", v) && v > 0) g_config.total_memory = v;
   g_config.state_file = env_string("FAKE_CUDA_STATE_FILE");
+  // "%p" becomes the pid: vgpud runs each channel in its own process, and each keeps a file.
+  if (auto at = g_config.state_file.find("%p"); at != std::string::npos)
+    g_config.state_file.replace(at, 2, std::to_string(::getpid()));
   g_config.launch_log = env_string("FAKE_CUDA_LAUNCH_LOG");
   std::string verbose_env = env_string("FAKE_CUDA_VERBOSE");
   g_config.verbose = !verbose_env.empty() && verbose_env != "0";
@@ -118,7 +121,19 @@ std::shared_ptr<Context> find_context(CUcontext handle) {
   return it == g_contexts.end() ? nullptr : it->second;
 }
 
+namespace {
+std::atomic<CUresult> g_process_poison{CUDA_SUCCESS};
+}  // namespace
+
+void poison_process(CUresult error) {
+  CUresult expected = CUDA_SUCCESS;
+  g_process_poison.compare_exchange_strong(expected, error);
+}
+
+CUresult process_poison() { return g_process_poison.load(); }
+
 CUresult create_context(CUdevice dev, unsigned flags, CUcontext* out) {
+  if (process_poison() != CUDA_SUCCESS) return process_poison();
   auto ctx = std::make_shared<Context>();
   ctx->handle = new_handle<CUcontext>();
   ctx->device = dev;
@@ -163,6 +178,7 @@ CUresult enter(Locked& out, bool check_sticky) {
   std::unique_lock<std::mutex> lock(ctx->mu);
   if (ctx->destroyed) return CUDA_ERROR_INVALID_CONTEXT;
   if (check_sticky && ctx->sticky != CUDA_SUCCESS) return ctx->sticky;
+  if (check_sticky && process_poison() != CUDA_SUCCESS) return process_poison();
   out.ctx = std::move(ctx);
   out.lock = std::move(lock);
   return CUDA_SUCCESS;

@@ -86,6 +86,30 @@ TEST_CASE("a killed guest process leaves nothing behind", "[guest]") {
   REQUIRE(vgpud.alive());
 }
 
+TEST_CASE("a channel worker that dies ends only its own guest's channel", "[guest]") {
+  VgpudProcess vgpud;
+  RunningProgram sleeper = start_program(guest_program("sleep_kernel"), {"4000"}, env_for(vgpud, "alpha"));
+  REQUIRE(eventually([&] { return program_output(sleeper).find("sleeping") != std::string::npos; }, 20000));
+  // "vm=alpha/<pid> connected (channel worker pid <worker>)"
+  const std::string log = vgpud.read_log();
+  const std::string marker = "(channel worker pid ";
+  const size_t at = log.find(marker);
+  REQUIRE(at != std::string::npos);
+  const pid_t worker = static_cast<pid_t>(std::stol(log.substr(at + marker.size())));
+  REQUIRE(kill(worker, SIGKILL) == 0);  // as if the driver crashed under this guest
+
+  // The guest's pending call fails instead of hanging; vgpud goes on serving the tenant.
+  auto s = wait_program(sleeper, 20);
+  INFO(s.output);
+  REQUIRE(s.exit_code != 0);
+  REQUIRE(eventually([&] { return vgpud.read_log().find("its channel worker died") != std::string::npos; }));
+  REQUIRE(vgpud.alive());
+  auto r = run_program(guest_program("memory_roundtrip"), {}, env_for(vgpud, "alpha"));
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(vgpud.stop() == 0);
+}
+
 TEST_CASE("several processes of one tenant run at once", "[guest]") {
   VgpudProcess vgpud;
   std::vector<RunningProgram> programs;

@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -85,7 +87,7 @@ VgpudProcess::VgpudProcess(std::vector<TenantSpec> tenants, std::map<std::string
         << t.extra_limits;
   }
   cfg.close();
-  env["FAKE_CUDA_STATE_FILE"] = state_file();
+  env["FAKE_CUDA_STATE_FILE"] = state_file_pattern();
   env["FAKE_CUDA_LAUNCH_LOG"] = launch_log();
   pid_ = spawn(VGPU_VGPUD_PATH, {"--config", dir_ + "/vgpu.yaml"}, env, log_file());
   const bool up = eventually([&] {
@@ -125,11 +127,16 @@ int VgpudProcess::stop() {
 }
 
 long VgpudProcess::fake_state(const std::string& key) const {
-  std::istringstream in(slurp(state_file()));
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(key + "=", 0) == 0) return std::stol(line.substr(key.size() + 1));
-  return -1;
+  long total = -1;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("fake-cuda.state.", 0) != 0 || name.find(".tmp.") != std::string::npos) continue;
+    std::istringstream in(slurp(entry.path().string()));
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind(key + "=", 0) == 0) total = std::max(total, 0L) + std::stol(line.substr(key.size() + 1));
+  }
+  return total;
 }
 
 std::string VgpudProcess::read_log() const { return slurp(log_file()); }

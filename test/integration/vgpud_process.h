@@ -23,13 +23,14 @@ class VgpudProcess {
 
   std::string socket(const std::string& tenant) const { return dir_ + "/" + tenant + ".sock"; }
   const std::string& dir() const { return dir_; }
-  std::string state_file() const { return dir_ + "/fake-cuda.state"; }
+  // The fake driver's state files: one per vgpud process (the daemon and each channel worker).
+  std::string state_file_pattern() const { return dir_ + "/fake-cuda.state.%p"; }
   std::string launch_log() const { return dir_ + "/launches.log"; }
   std::string log_file() const { return dir_ + "/vgpud.log"; }
   bool alive() const;
   // SIGTERM, wait up to 10 s; returns the exit status (or -1 if it had to be killed).
   int stop();
-  // Value of one "key=value" line of the fake driver's state file; -1 if absent.
+  // Sum over every process's state file of one "key=value" line; -1 if no file has it.
   long fake_state(const std::string& key) const;
   std::string read_log() const;
 

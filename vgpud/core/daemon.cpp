@@ -2,18 +2,23 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "vgpud/log/log.h"
+#include "vgpud/worker/spawn.h"
 
 namespace vgpud {
 
 namespace {
+
+// How long stopping waits for workers to finish their calls before killing them.
+constexpr auto kWorkerStopGrace = std::chrono::seconds(8);
 
 std::string format_uuid(const CUuuid& u) {
   const auto* b = reinterpret_cast<const unsigned char*>(u.bytes);
@@ -25,9 +30,23 @@ std::string format_uuid(const CUuuid& u) {
   return s;
 }
 
+sigset_t daemon_signals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGCHLD);
+  return mask;
+}
+
 }  // namespace
 
-vgpu::Result<CUdevice, std::string> resolve_gpu(const CudaDriver& cu, const std::string& gpu) {
+void block_daemon_signals() {
+  const sigset_t mask = daemon_signals();
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+}
+
+vgpu::Result<int, std::string> resolve_gpu(const CudaDriver& cu, const std::string& gpu) {
   int count = 0;
   cu.cuDeviceGetCount(&count);
   const bool is_index = !gpu.empty() && std::all_of(gpu.begin(), gpu.end(), ::isdigit);
@@ -37,33 +56,33 @@ vgpu::Result<CUdevice, std::string> resolve_gpu(const CudaDriver& cu, const std:
     if (index >= count || cu.cuDeviceGet(&dev, static_cast<int>(index)) != CUDA_SUCCESS)
       return vgpu::Err{"GPU " + gpu + " does not exist (this host has " + std::to_string(count) +
                        ")"};
-    return dev;
+    return static_cast<int>(index);
   }
   for (int i = 0; i < count; ++i) {
     CUdevice dev;
     CUuuid uuid;
     if (cu.cuDeviceGet(&dev, i) == CUDA_SUCCESS && cu.cuDeviceGetUuid(&uuid, dev) == CUDA_SUCCESS &&
         format_uuid(uuid) == gpu)
-      return dev;
+      return i;
   }
   return vgpu::Err{"no GPU with UUID " + gpu + " on this host (nvidia-smi -L lists them)"};
 }
 
-Daemon::Daemon(const config::DaemonConfig& config, const CudaDriver* driver)
-    : config_(config), driver_(driver) {}
-
 vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
-    const config::DaemonConfig& config, const CudaDriver* driver) {
-  std::unique_ptr<Daemon> d(new Daemon(config, driver));
+    const config::DaemonConfig& config, const CudaDriver* driver, std::string log_level) {
+  std::unique_ptr<Daemon> d(new Daemon(config, std::move(log_level)));
   for (const config::TenantConfig& tc : config.tenants) {
     auto t = std::make_unique<Tenant>();
     t->config = tc;
     const std::string where = config.source_file + ":" + std::to_string(tc.line);
     for (const std::string& gpu : tc.gpus) {
-      auto dev = resolve_gpu(*driver, gpu);
-      if (!dev) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + dev.error()};
-      t->devices.push_back(*dev);
+      auto ordinal = resolve_gpu(*driver, gpu);
+      if (!ordinal) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + ordinal.error()};
+      t->device_ordinals.push_back(*ordinal);
     }
+    auto shared = SharedTenantState::create(tc.name);
+    if (!shared) return vgpu::Err{"tenant '" + tc.name + "': " + shared.error()};
+    t->shared = std::move(shared).value();
     LocalEndpointOptions opts;
     opts.socket_path = tc.local.socket_path;
     opts.group = tc.local.group;
@@ -76,96 +95,126 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
     if (!endpoint) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + endpoint.error()};
     t->endpoint = std::move(endpoint).value();
     log::transport().info("tenant '{}' listening on {} ({} GPU(s))", tc.name,
-                          t->endpoint->path(), t->devices.size());
+                          t->endpoint->path(), t->device_ordinals.size());
     d->tenants_.push_back(std::move(t));
   }
-  d->reap_fd_ = UniqueFd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  // Blocked in every thread (threads inherit the mask), so only the signalfd sees them.
-  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  block_daemon_signals();  // already done by main; harmless, and keeps create() self-contained
+  const sigset_t mask = daemon_signals();
   d->signal_fd_ = UniqueFd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!d->reap_fd_.valid() || !d->signal_fd_.valid())
-    return vgpu::Err{std::string("cannot create event descriptors: ") + std::strerror(errno)};
+  if (!d->signal_fd_.valid())
+    return vgpu::Err{std::string("cannot create a signalfd: ") + std::strerror(errno)};
   return d;
 }
 
 Daemon::~Daemon() { shut_down(); }
 
-size_t Daemon::session_count() const {
+size_t Daemon::worker_count() const {
   size_t n = 0;
-  for (const auto& t : tenants_) n += t->sessions.size();
+  for (const auto& t : tenants_) n += t->workers.size();
   return n;
 }
 
 std::string Daemon::status_line() const {
   std::string s = "serving " + std::to_string(tenants_.size()) + " tenant(s), " +
-                  std::to_string(session_count()) + " process(es):";
-  for (const auto& t : tenants_)
-    s += " " + t->config.name + "=" + std::to_string(t->sessions.size());
+                  std::to_string(worker_count()) + " process(es):";
+  for (const auto& t : tenants_) s += " " + t->config.name + "=" + std::to_string(t->workers.size());
   return s;
 }
 
 void Daemon::on_connect(Tenant& t) {
+  HopCounters& counters = t.shared->get().counters;
   auto admit = [&] {
-    return t.sessions.size() >= t.config.limits.max_processes ? proto::HandshakeStatus::TenantFull
-                                                              : proto::HandshakeStatus::Ok;
+    return t.workers.size() >= t.config.limits.max_processes ? proto::HandshakeStatus::TenantFull
+                                                             : proto::HandshakeStatus::Ok;
   };
   auto accepted = t.endpoint->accept_one(admit);
   if (!accepted) {
-    HopCounters::bump(t.counters.rejected);
+    HopCounters::bump(counters.rejected);
     log::transport().warn("tenant '{}': connection dropped: {}", t.config.name, accepted.error());
     return;
   }
+  // The worker gets its own copies of the channel's descriptors; the daemon's go when `ch`
+  // does, so the guest's socket closes as soon as its worker is gone.
   AcceptedChannel ch = std::move(accepted).value();
-  ExecutorSetup setup;
-  setup.name = t.config.name + "/" + std::to_string(ch.pid);
-  setup.driver = driver_;
-  setup.devices = t.devices;
-  setup.counters = &t.counters;
-  setup.tenant_device_bytes = &t.device_bytes;
-  setup.device_memory_limit = t.config.limits.device_memory;
-  const int reap_fd = reap_fd_.get();
-  auto session = std::make_unique<Session>(
-      std::move(ch), std::move(setup), std::chrono::microseconds(config_.poll_spin_us), [reap_fd] {
-        const uint64_t one = 1;
-        [[maybe_unused]] ssize_t n = write(reap_fd, &one, sizeof one);
-      });
-  log::transport().info("vm={} connected", session->name());
-  session->start();
-  t.sessions.push_back(std::move(session));
-  HopCounters::bump(t.counters.channels_opened);
+  WorkerSpec spec;
+  spec.tenant = t.config.name;
+  spec.guest_pid = ch.pid;
+  spec.driver_path = config_.driver_path;
+  spec.device_ordinals = t.device_ordinals;
+  spec.device_memory_limit = t.config.limits.device_memory;
+  spec.spin_us = config_.poll_spin_us;
+  spec.log_level = log_level_;
+  spec.sizes.upload = t.config.limits.staging_memory;
+  spec.sizes.download = t.config.limits.staging_memory;
+  spec.sizes.heap = t.config.limits.pinned_memory;
+  WorkerFds fds;
+  fds.region = ch.region->memfd();
+  fds.doorbell = ch.doorbell.get();
+  fds.notify = ch.notify.get();
+  fds.guest_socket = ch.socket.get();
+  fds.tenant_state = t.shared->fd();
+  auto pid = spawn_channel_worker(spec, fds);
+  if (!pid) {
+    HopCounters::bump(counters.rejected);
+    log::transport().error("vm={}: {}; the connection is closed", spec.name(), pid.error());
+    return;
+  }
+  t.workers.emplace(*pid, spec.name());
+  HopCounters::bump(counters.channels_opened);
+  log::transport().info("vm={} connected (channel worker pid {})", spec.name(), *pid);
   systemd_.status(status_line());
 }
 
-void Daemon::reap_finished() {
-  uint64_t count;
-  [[maybe_unused]] ssize_t n = read(reap_fd_.get(), &count, sizeof count);
-  bool changed = false;
+bool Daemon::forget_worker(pid_t pid, int status) {
   for (auto& t : tenants_) {
-    for (auto it = t->sessions.begin(); it != t->sessions.end();) {
-      if (!(*it)->finished()) {
-        ++it;
-        continue;
-      }
-      log::transport().info("vm={} disconnected ({}); its GPU resources are released",
-                            (*it)->name(), (*it)->exit_reason());
-      it = t->sessions.erase(it);  // joins its threads and destroys its contexts
-      HopCounters::bump(t->counters.channels_closed);
-      changed = true;
-    }
+    auto it = t->workers.find(pid);
+    if (it == t->workers.end()) continue;
+    if (WIFSIGNALED(status))
+      log::transport().warn(
+          "vm={}: its channel worker died ({}); the guest's channel is closed and the driver "
+          "released its GPU resources",
+          it->second, strsignal(WTERMSIG(status)));
+    else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+      log::transport().warn("vm={}: its channel worker could not serve it (exit {}); the "
+                            "connection is closed",
+                            it->second, WEXITSTATUS(status));
+    HopCounters::bump(t->shared->get().counters.channels_closed);
+    t->workers.erase(it);
+    return true;
   }
+  return false;
+}
+
+void Daemon::reap_workers() {
+  bool changed = false;
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) changed |= forget_worker(pid, status);
   if (changed) systemd_.status(status_line());
 }
 
 void Daemon::shut_down() {
+  for (auto& t : tenants_) t->endpoint.reset();  // no new connections; removes the socket file
+  // Each worker finishes the calls it has taken, destroys its contexts and exits.
+  for (auto& t : tenants_)
+    for (const auto& [pid, name] : t->workers) kill(pid, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + kWorkerStopGrace;
+  while (worker_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+    pollfd fd{signal_fd_.get(), POLLIN, 0};
+    poll(&fd, 1, 100);
+    signalfd_siginfo info;
+    while (read(signal_fd_.get(), &info, sizeof info) > 0) {
+    }
+    reap_workers();
+  }
   for (auto& t : tenants_) {
-    t->endpoint.reset();  // no new connections; removes the socket file
-    // Each session finishes the calls it has taken, then its contexts are destroyed.
-    t->sessions.clear();
+    for (const auto& [pid, name] : t->workers) {
+      log::main().warn("vm={}: its channel worker did not stop in time; killing it", name);
+      kill(pid, SIGKILL);
+      int status;
+      waitpid(pid, &status, 0);
+    }
+    t->workers.clear();
   }
 }
 
@@ -179,7 +228,6 @@ int Daemon::run() {
   for (;;) {
     std::vector<pollfd> fds;
     fds.push_back({signal_fd_.get(), POLLIN, 0});
-    fds.push_back({reap_fd_.get(), POLLIN, 0});
     for (const auto& t : tenants_) fds.push_back({t->endpoint->fd(), POLLIN, 0});
     const int n = poll(fds.data(), fds.size(), timeout_ms);
     if (watchdog) systemd_.watchdog_ping();
@@ -190,17 +238,20 @@ int Daemon::run() {
     }
     if (fds[0].revents & POLLIN) {
       signalfd_siginfo info;
-      [[maybe_unused]] ssize_t r = read(signal_fd_.get(), &info, sizeof info);
-      log::main().info("signal {} received: draining {} process(es) and stopping",
-                       info.ssi_signo, session_count());
-      systemd_.stopping();
-      shut_down();
-      log::main().info("vgpud stopped");
-      return 0;
+      bool stop = false;
+      while (read(signal_fd_.get(), &info, sizeof info) == sizeof info)
+        if (info.ssi_signo != SIGCHLD) stop = true;
+      reap_workers();  // SIGCHLDs coalesce: waitpid finds every worker that ended
+      if (stop) {
+        log::main().info("signal received: draining {} process(es) and stopping", worker_count());
+        systemd_.stopping();
+        shut_down();
+        log::main().info("vgpud stopped");
+        return 0;
+      }
     }
-    if (fds[1].revents & POLLIN) reap_finished();
     for (size_t i = 0; i < tenants_.size(); ++i)
-      if (fds[2 + i].revents & POLLIN) on_connect(*tenants_[i]);
+      if (fds[1 + i].revents & POLLIN) on_connect(*tenants_[i]);
   }
 }
 

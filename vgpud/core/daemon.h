@@ -1,65 +1,71 @@
-// The daemon: tenants, their endpoints and sessions, and the control loop that accepts
-// connections, reaps finished sessions, answers signals and talks to systemd.
+// The daemon: tenants, their endpoints and channel workers, and the control loop that accepts
+// connections, reaps workers, answers signals and talks to systemd.
 //
-// Narrow seams: connect (an endpoint becomes readable -> on_connect), doorbell (inside each
-// session's mediator), disconnect (a session finishes -> reap).
+// Narrow seams: connect (an endpoint becomes readable -> on_connect starts a channel worker),
+// doorbell (inside each worker's mediator), disconnect (a worker exits -> reap_workers).
+// The daemon itself never makes a CUDA context: everything that touches the GPU for a guest
+// runs in that guest's worker (vgpud/worker), so one guest's fault stays its own.
 #pragma once
-#include <atomic>
-#include <list>
+#include <sys/types.h>
+
+#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "vgpu/result.h"
 #include "vgpud/config/config.h"
-#include "vgpud/core/session.h"
 #include "vgpud/executor/cuda_driver.h"
-#include "vgpud/metrics/hop_counters.h"
 #include "vgpud/systemd/notifier.h"
 #include "vgpud/transport/local_endpoint.h"
 #include "vgpud/transport/unique_fd.h"
+#include "vgpud/worker/tenant_state.h"
 
 namespace vgpud {
 
 struct Tenant {
   config::TenantConfig config;
-  std::vector<CUdevice> devices;
+  std::vector<int> device_ordinals;
   std::unique_ptr<LocalEndpoint> endpoint;
-  HopCounters counters;
-  std::atomic<uint64_t> device_bytes{0};
-  std::list<std::unique_ptr<Session>> sessions;  // touched by the control loop only
+  std::unique_ptr<SharedTenantState> shared;  // counters and device memory, shared with workers
+  std::map<pid_t, std::string> workers;       // worker pid -> "tenant/guest pid"
 };
+
+// Blocks the signals the daemon takes through its signalfd (SIGTERM, SIGINT, SIGCHLD). Call
+// first thing in main: threads inherit the mask, the CUDA driver's threads included, and a
+// thread without it would let SIGTERM kill the process instead of draining it.
+void block_daemon_signals();
 
 class Daemon {
  public:
   // Resolves each tenant's GPUs and opens its endpoint. The error is one sentence.
   static vgpu::Result<std::unique_ptr<Daemon>, std::string> create(const config::DaemonConfig& config,
-                                                                   const CudaDriver* driver);
+                                                                   const CudaDriver* driver,
+                                                                   std::string log_level);
   ~Daemon();
 
-  // Serves until SIGTERM or SIGINT (blocked and taken through a signalfd), then drains.
-  // Returns the process exit code.
+  // Serves until SIGTERM or SIGINT, then stops every worker in order. Returns the exit code.
   int run();
 
  private:
-  explicit Daemon(const config::DaemonConfig& config, const CudaDriver* driver);
+  Daemon(const config::DaemonConfig& config, std::string log_level)
+      : config_(config), log_level_(std::move(log_level)) {}
 
   void on_connect(Tenant& tenant);
-  void reap_finished();
+  void reap_workers();
+  bool forget_worker(pid_t pid, int wait_status);
   void shut_down();
   std::string status_line() const;
-  size_t session_count() const;
+  size_t worker_count() const;
 
   config::DaemonConfig config_;
-  const CudaDriver* driver_;
+  std::string log_level_;  // passed on to workers
   std::vector<std::unique_ptr<Tenant>> tenants_;
   SystemdNotifier systemd_;
-  UniqueFd reap_fd_;    // sessions write here when they end by themselves
   UniqueFd signal_fd_;
 };
 
-// Maps "0" or "GPU-<uuid>" to a driver device; the error says which GPU is missing.
-vgpu::Result<CUdevice, std::string> resolve_gpu(const CudaDriver& driver, const std::string& gpu);
+// Maps "0" or "GPU-<uuid>" to a device ordinal; the error says which GPU is missing.
+vgpu::Result<int, std::string> resolve_gpu(const CudaDriver& driver, const std::string& gpu);
 
 }  // namespace vgpud

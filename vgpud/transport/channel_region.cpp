@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +25,20 @@ vgpu::Result<std::unique_ptr<ChannelRegion>, std::string> ChannelRegion::create(
   void* base = mmap(nullptr, geometry->region_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (base == MAP_FAILED) return vgpu::Err{std::string("mmap: ") + std::strerror(errno)};
   proto::initialize_channel_header(base, *geometry);
+  return std::unique_ptr<ChannelRegion>(
+      new ChannelRegion(std::move(fd), static_cast<uint8_t*>(base), *geometry));
+}
+
+vgpu::Result<std::unique_ptr<ChannelRegion>, std::string> ChannelRegion::attach(
+    UniqueFd fd, const proto::ChannelSizes& sizes) {
+  auto geometry = proto::compute_geometry(sizes);
+  if (!geometry) return vgpu::Err{std::string(proto::geometry_error_message(geometry.error()))};
+  struct stat st{};
+  if (fstat(fd.get(), &st) != 0) return vgpu::Err{std::string("fstat: ") + std::strerror(errno)};
+  if (static_cast<uint64_t>(st.st_size) != geometry->region_size)
+    return vgpu::Err{std::string("the channel region does not have the size of its layout")};
+  void* base = mmap(nullptr, geometry->region_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (base == MAP_FAILED) return vgpu::Err{std::string("mmap: ") + std::strerror(errno)};
   return std::unique_ptr<ChannelRegion>(
       new ChannelRegion(std::move(fd), static_cast<uint8_t*>(base), *geometry));
 }

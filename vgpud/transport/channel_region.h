@@ -15,6 +15,10 @@ class ChannelRegion {
  public:
   static vgpu::Result<std::unique_ptr<ChannelRegion>, std::string> create(
       const proto::ChannelSizes& sizes, const std::string& name);
+  // Maps a region made by create() in another process (the daemon, for a channel worker).
+  // The layout is recomputed from the same sizes, never read from the shared header.
+  static vgpu::Result<std::unique_ptr<ChannelRegion>, std::string> attach(
+      UniqueFd memfd, const proto::ChannelSizes& sizes);
   ~ChannelRegion();
 
   int memfd() const { return memfd_.get(); }

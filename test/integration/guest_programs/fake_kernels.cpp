@@ -51,9 +51,9 @@ int main(int argc, char** argv) {
     b[i] = 0.5f * static_cast<float>(i);
   }
   float *da, *db, *dc;
-  CHECK(cudaMalloc(&da, n * sizeof(float)));
-  CHECK(cudaMalloc(&db, n * sizeof(float)));
-  CHECK(cudaMalloc(&dc, n * sizeof(float)));
+  CHECK(cudaMalloc(reinterpret_cast<void**>(&da), n * sizeof(float)));
+  CHECK(cudaMalloc(reinterpret_cast<void**>(&db), n * sizeof(float)));
+  CHECK(cudaMalloc(reinterpret_cast<void**>(&dc), n * sizeof(float)));
   CHECK(cudaMemcpy(da, a.data(), n * sizeof(float), cudaMemcpyHostToDevice));
   CHECK(cudaMemcpy(db, b.data(), n * sizeof(float), cudaMemcpyHostToDevice));
   int count = n;
@@ -74,10 +74,10 @@ int main(int argc, char** argv) {
   CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(&record_stub), dim3(2, 3, 1), dim3(32, 1, 1),
                          rec_args, 128, 0));
 
-  // An invalid configuration is refused synchronously, like CUDA does.
+  // An invalid configuration is refused synchronously; CUDA 13 says cudaErrorInvalidValue.
   EXPECT(cudaLaunchKernel(reinterpret_cast<const void*>(&record_stub), dim3(1), dim3(2048), rec_args,
-                          0, 0) == cudaErrorInvalidConfiguration);
-  EXPECT(cudaGetLastError() == cudaErrorInvalidConfiguration);
+                          0, 0) == cudaErrorInvalidValue);
+  EXPECT(cudaGetLastError() == cudaErrorInvalidValue);
   EXPECT(cudaGetLastError() == cudaSuccess);
 
   // Device globals.

@@ -45,8 +45,9 @@ int main() {
     cudaStream_t s;
     CHECK(cudaStreamCreate(&s));
     CHECK(cudaMemcpyAsync(d2, pinned, n, cudaMemcpyHostToDevice, s));
-    std::memset(pinned, 0, n);
+    // The copy reads the pinned buffer when it runs: wait before reusing it.
     CHECK(cudaStreamSynchronize(s));
+    std::memset(pinned, 0, n);
     CHECK(cudaMemcpyAsync(pinned, d2, n, cudaMemcpyDeviceToHost, s));
     CHECK(cudaStreamSynchronize(s));
     EXPECT(std::memcmp(pinned, in.data(), n) == 0);

@@ -1,4 +1,4 @@
-#include "vgpud/core/session.h"
+#include "vgpud/worker/session.h"
 
 namespace vgpud {
 

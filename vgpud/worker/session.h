@@ -1,4 +1,4 @@
-// One guest process's channel inside vgpud: its region and descriptors, its mediator thread
+// One guest process's channel inside its channel worker: its region and descriptors, its mediator thread
 // and its executor thread. Destroying a Session releases everything the process held.
 #pragma once
 #include <atomic>

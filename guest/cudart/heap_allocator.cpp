@@ -1,0 +1,74 @@
+#include "guest/cudart/heap_allocator.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace vgpu::cudart {
+
+HeapAllocator::HeapAllocator(uint64_t base, uint64_t size) {
+  if (base > UINT64_MAX - size) size = UINT64_MAX - base;  // clamp a range that would wrap
+  uint64_t end = base + size;
+  uint64_t begin = base % kAlignment == 0 ? base : base + (kAlignment - base % kAlignment);
+  if (begin < base || begin >= end) return;  // too small to hold one aligned block
+  // Only whole blocks are handed out: drop the unaligned tail.
+  uint64_t usable = (end - begin) / kAlignment * kAlignment;
+  if (usable == 0) return;
+  begin_ = begin;
+  end_ = begin + usable;
+  free_.emplace(begin_, usable);
+}
+
+std::optional<uint64_t> HeapAllocator::allocate(uint64_t size) {
+  if (size == 0) size = 1;
+  if (size > UINT64_MAX - (kAlignment - 1)) return std::nullopt;
+  uint64_t rounded = (size + kAlignment - 1) / kAlignment * kAlignment;
+  for (auto it = free_.begin(); it != free_.end(); ++it) {
+    if (it->second < rounded) continue;
+    uint64_t start = it->first;
+    uint64_t rest = it->second - rounded;
+    free_.erase(it);
+    if (rest > 0) free_.emplace(start + rounded, rest);
+    live_.emplace(start, rounded);
+    return start;
+  }
+  return std::nullopt;
+}
+
+bool HeapAllocator::free(uint64_t address) {
+  auto live = live_.find(address);
+  if (live == live_.end()) return false;
+  uint64_t start = live->first;
+  uint64_t size = live->second;
+  live_.erase(live);
+
+  // Merge with the free block that starts where this one ends, then with the one that ends
+  // where this one starts.
+  auto next = free_.lower_bound(start);
+  if (next != free_.end() && next->first == start + size) {
+    size += next->second;
+    next = free_.erase(next);
+  }
+  if (next != free_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == start) {
+      prev->second += size;
+      return true;
+    }
+  }
+  free_.emplace_hint(next, start, size);
+  return true;
+}
+
+uint64_t HeapAllocator::bytes_free() const {
+  uint64_t total = 0;
+  for (const auto& [start, size] : free_) total += size;
+  return total;
+}
+
+uint64_t HeapAllocator::largest_free_block() const {
+  uint64_t largest = 0;
+  for (const auto& [start, size] : free_) largest = std::max(largest, size);
+  return largest;
+}
+
+}  // namespace vgpu::cudart

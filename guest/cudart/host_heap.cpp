@@ -1,0 +1,43 @@
+#include "guest/cudart/host_heap.h"
+
+#include <cstdlib>
+
+#include "guest/client/log.h"
+
+namespace vgpu::cudart {
+
+HostHeap::HostHeap(uint8_t* base, uint64_t size)
+    : base_(base), size_(base ? size : 0), heap_(reinterpret_cast<uintptr_t>(base), base ? size : 0) {}
+
+void* HostHeap::allocate(uint64_t size) {
+  std::lock_guard lock(mu_);
+  if (auto address = heap_.allocate(size)) return reinterpret_cast<void*>(*address);
+
+  if (!warned_) {
+    warned_ = true;
+    guest::log(guest::LogLevel::Warn,
+               "the shared heap (%llu MiB) is full: cudaMallocHost now returns pageable memory, "
+               "and copies from it are staged",
+               static_cast<unsigned long long>(size_ >> 20));
+  }
+  void* p = nullptr;
+  if (posix_memalign(&p, 4096, size == 0 ? 1 : size) != 0) return nullptr;
+  try {
+    fallback_.insert(p);
+  } catch (...) {
+    std::free(p);
+    throw;
+  }
+  return p;
+}
+
+bool HostHeap::release(void* p) {
+  std::lock_guard lock(mu_);
+  auto address = reinterpret_cast<uintptr_t>(p);
+  if (heap_.contains(address)) return heap_.free(address);
+  if (fallback_.erase(p) == 0) return false;
+  std::free(p);
+  return true;
+}
+
+}  // namespace vgpu::cudart

@@ -1,0 +1,43 @@
+// The process's runtime state: the channel to vgpud and the guest-side caches built on it.
+//
+// Created by the first API call that needs vgpud (never by library load or by nvcc's
+// registration constructors) and never destroyed. Applications run atexit handlers that
+// call into the runtime (nvcc registers __cudaUnregisterFatBinary with atexit), and some
+// of those run after destructors of statics would have: state that is never destroyed
+// cannot be used after it is gone.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "guest/client/channel.h"
+#include "guest/cudart/address_map.h"
+#include "guest/cudart/device_cache.h"
+#include "guest/cudart/host_heap.h"
+
+namespace vgpu::cudart {
+
+struct Runtime {
+  explicit Runtime(std::unique_ptr<guest::Channel> channel);
+
+  std::unique_ptr<guest::Channel> channel;  // never reset
+  uint32_t device_count = 0;                // from Hello, at most limits::kMaxDevices
+  HostHeap host_heap;                       // cudaMallocHost
+  AddressMap allocations;                   // cudaMalloc'd ranges
+  AddressMap symbols;                       // resolved __device__ / __constant__ variables
+  DeviceCache devices;
+  // Bumped by cudaDeviceReset: per-thread streams created before it are gone.
+  std::atomic<uint64_t> stream_generation{1};
+  std::atomic<unsigned> device_flags{0};  // cudaSetDeviceFlags: remembered, not sent
+
+  HeapRange heap() const { return host_heap.range(); }
+};
+
+// Opens the channel on first use; nullptr when vgpud cannot be reached (said once, at Warn).
+Runtime* runtime() noexcept;
+// The runtime if it exists; never opens the channel.
+Runtime* runtime_if_open() noexcept;
+// True once the process has started exiting: no more traffic to vgpud from then on.
+bool process_exiting() noexcept;
+
+}  // namespace vgpu::cudart

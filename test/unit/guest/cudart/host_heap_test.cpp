@@ -1,0 +1,46 @@
+#include "guest/cudart/host_heap.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <vector>
+
+using namespace vgpu::cudart;
+
+TEST_CASE("pinned memory comes from the shared heap while it lasts", "[cudart][heap]") {
+  alignas(4096) static uint8_t region[64 * 1024];
+  HostHeap heap(region, sizeof region);
+  HeapRange range = heap.range();
+  auto inside = [&](void* p) { return p >= range.base && static_cast<uint8_t*>(p) < range.base + range.size; };
+
+  void* a = heap.allocate(40 * 1024);
+  REQUIRE(a != nullptr);
+  CHECK(inside(a));
+  CHECK(reinterpret_cast<uintptr_t>(a) % HeapAllocator::kAlignment == 0);
+
+  // The heap cannot fit another 40 KiB: page-aligned ordinary memory stands in.
+  void* b = heap.allocate(40 * 1024);
+  REQUIRE(b != nullptr);
+  CHECK_FALSE(inside(b));
+  CHECK(reinterpret_cast<uintptr_t>(b) % 4096 == 0);
+  std::memset(b, 0xab, 40 * 1024);  // usable memory (ASan would catch a short block)
+
+  int not_ours = 0;
+  CHECK_FALSE(heap.release(&not_ours));
+  CHECK(heap.release(b));
+  CHECK_FALSE(heap.release(b));
+  CHECK(heap.release(a));
+  void* c = heap.allocate(60 * 1024);  // the whole heap is free again
+  CHECK(inside(c));
+  CHECK(heap.release(c));
+}
+
+TEST_CASE("without a heap every allocation falls back", "[cudart][heap]") {
+  HostHeap heap(nullptr, 0);
+  void* p = heap.allocate(100);
+  REQUIRE(p != nullptr);
+  CHECK(heap.release(p));
+  void* zero = heap.allocate(0);
+  REQUIRE(zero != nullptr);
+  CHECK(heap.release(zero));
+}

@@ -1,0 +1,62 @@
+// vgpu.yaml: what the daemon serves (tenants, their GPUs, endpoints and limits) and how it runs.
+// The schema is documented in docs/configuration.md. Parsing is strict: an unknown key, a
+// repeated key, a wrong type or an out-of-range value is an error that names the file, line,
+// column and field, so a typo never silently falls back to a default.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vgpu/result.h"
+
+namespace vgpud::config {
+
+// A UNIX socket on the host through which local processes and containers reach a tenant.
+struct LocalEndpoint {
+  std::string socket_path;
+  std::string group;  // empty = the daemon's own group
+  uint32_t mode = 0660;
+};
+
+struct TenantLimits {
+  uint32_t max_processes = 16;          // concurrent channels (guest processes)
+  uint64_t device_memory = 0;           // bytes of cudaMalloc per channel-set; 0 = unlimited
+  uint64_t pinned_memory = 64ull << 20;   // shared heap per process (cudaMallocHost)
+  uint64_t staging_memory = 16ull << 20;  // each of the upload/download staging rings; power of two
+};
+
+struct TenantConfig {
+  std::string name;
+  std::vector<std::string> gpus;  // index "0" or "GPU-<uuid>" (lower case), no duplicates
+  LocalEndpoint local;
+  TenantLimits limits;
+  int line = 0;  // where the tenant starts in the file, for later error messages
+};
+
+struct DaemonConfig {
+  std::string source_file;
+  std::string log_level = "info";
+  std::string driver_path = "libcuda.so.1";  // where the executor dlopens the CUDA driver from
+  uint32_t poll_spin_us = 50;                // how long mediator/executor spin before sleeping
+  std::vector<TenantConfig> tenants;         // at least one
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the error is about the file as a whole
+  int column = 0;  // 1-based; 0 when unknown
+  std::string field;  // dotted path such as "tenants[0].limits.pinned_memory"; may be empty
+  std::string message;
+
+  // "vgpu.yaml:12:5: tenants[0].limits.pinned_memory: expected a size like 64MiB"
+  std::string to_string() const;
+};
+
+// Reads and parses a file. An unreadable file is an error naming the file and the reason.
+vgpu::Result<DaemonConfig, ConfigError> load_config_file(const std::string& path);
+
+// Parses YAML text; file_name is only used in errors and DaemonConfig::source_file.
+vgpu::Result<DaemonConfig, ConfigError> parse_config(std::string_view yaml_text, const std::string& file_name);
+
+}  // namespace vgpud::config

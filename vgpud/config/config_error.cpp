@@ -1,0 +1,18 @@
+#include "vgpud/config/config.h"
+
+namespace vgpud::config {
+
+// Same shape as compiler diagnostics, so editors and grep can jump to the spot.
+std::string ConfigError::to_string() const {
+  std::string text = file;
+  if (line > 0) {
+    text += ":" + std::to_string(line);
+    if (column > 0) text += ":" + std::to_string(column);
+  }
+  text += ": ";
+  if (!field.empty()) text += field + ": ";
+  text += message;
+  return text;
+}
+
+}  // namespace vgpud::config

@@ -1,0 +1,48 @@
+// A channel worker: the process that serves one guest process's channel (its mediator and
+// executor threads, its CUDA contexts). vgpud starts one per accepted channel, so that a
+// guest whose kernel faults (a CUDA fault poisons every context of the process that owns it,
+// measured on an H100 with driver 580) or that crashes the driver takes down only its own
+// worker, while vgpud and every other guest go on.
+//
+// The daemon starts `vgpud --channel-worker <arguments>` (its own executable) with the
+// channel's descriptors at fixed numbers, and passes everything else as arguments.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "vgpu/protocol/channel_layout.h"
+#include "vgpu/result.h"
+#include "vgpud/protocol_alias.h"
+
+namespace vgpud {
+
+// The descriptors a worker finds open when it starts.
+inline constexpr int kWorkerRegionFd = 3;       // the channel region (memfd)
+inline constexpr int kWorkerDoorbellFd = 4;     // eventfd the guest rings
+inline constexpr int kWorkerNotifyFd = 5;       // eventfd that wakes the guest
+inline constexpr int kWorkerGuestSocketFd = 6;  // the guest's socket: closes when it dies
+inline constexpr int kWorkerTenantStateFd = 7;  // the tenant's SharedTenantState
+inline constexpr int kWorkerFirstFreeFd = 8;
+
+inline constexpr const char* kChannelWorkerFlag = "--channel-worker";
+
+struct WorkerSpec {
+  std::string tenant;
+  int guest_pid = 0;
+  std::string driver_path;              // vgpud.driver
+  std::vector<int> device_ordinals;     // the tenant's GPUs, in the guest's index order
+  uint64_t device_memory_limit = 0;     // limits.device_memory (0: none)
+  uint32_t spin_us = 50;                // vgpud.poll_spin_us
+  std::string log_level = "info";
+  proto::ChannelSizes sizes;            // the region's geometry is recomputed from these
+
+  std::string name() const { return tenant + "/" + std::to_string(guest_pid); }
+};
+
+// The arguments after kChannelWorkerFlag.
+std::vector<std::string> worker_arguments(const WorkerSpec& spec);
+// Parses them back (argv[0] is the program, argv[1] kChannelWorkerFlag).
+vgpu::Result<WorkerSpec, std::string> parse_worker_arguments(int argc, const char* const* argv);
+
+}  // namespace vgpud
