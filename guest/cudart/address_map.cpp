@@ -30,9 +30,15 @@ void AddressMap::clear() {
   ranges_.clear();
 }
 
-void AddressMap::clear_device(uint32_t device) {
+std::vector<AddressRange> AddressMap::clear_device(uint32_t device) {
   std::lock_guard lock(mu_);
-  std::erase_if(ranges_, [device](const auto& entry) { return entry.second.device == device; });
+  std::vector<AddressRange> removed;
+  std::erase_if(ranges_, [&](const auto& entry) {
+    if (entry.second.device != device) return false;
+    removed.push_back(AddressRange{entry.first, entry.second.size, entry.second.device});
+    return true;
+  });
+  return removed;
 }
 
 std::size_t AddressMap::size() const {

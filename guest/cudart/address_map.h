@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 namespace vgpu::cudart {
 
@@ -24,7 +25,8 @@ class AddressMap {
   // The range containing `address`, if any.
   std::optional<AddressRange> find(uint64_t address) const;
   void clear();
-  void clear_device(uint32_t device);
+  // Removes the device's ranges and returns them.
+  std::vector<AddressRange> clear_device(uint32_t device);
   std::size_t size() const;
 
  private:

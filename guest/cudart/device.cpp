@@ -5,6 +5,7 @@
 
 #include "guest/client/log.h"
 #include "guest/cudart/device_props.h"
+#include "guest/cudart/address_reservation.h"
 #include "guest/cudart/entry.h"
 #include "guest/cudart/registry.h"
 #include "guest/cudart/status_map.h"
@@ -158,7 +159,8 @@ VGPU_EXPORT cudaError_t cudaDeviceReset() {
     // stream of it is gone. Modules reload on next use.
     registry().invalidate();
     rt.symbols.clear();
-    rt.allocations.clear_device(Channel::thread_device());
+    for (const AddressRange& r : rt.allocations.clear_device(Channel::thread_device()))
+      release_device_range(r.start, r.size);
     rt.stream_generation.fetch_add(1);
     return cudaSuccess;
   });

@@ -3,8 +3,10 @@
 // (cudaPointerGetAttributes).
 #include <cstring>
 #include <span>
+#include <vector>
 
 #include "guest/client/log.h"
+#include "guest/cudart/address_reservation.h"
 #include "guest/cudart/entry.h"
 #include "guest/cudart/pointer_class.h"
 #include "guest/cudart/status_map.h"
@@ -25,6 +27,45 @@ cudaError_t host_alloc(void** ptr, size_t size, unsigned flags) {
   });
 }
 
+int32_t free_remote(Runtime& rt, uint64_t address) {
+  vgpu::proto::MemFreeRequest request{address};
+  return rt.channel->call(vgpu::proto::CallId::MemFree, {{&request, sizeof request}}, {}).status;
+}
+
+// cudaMalloc's remote part: an allocation whose range this process already uses for host
+// memory is kept aside (so the driver cannot return it again), another one is asked for, and
+// the ones kept aside are freed at the end. See address_reservation.h.
+cudaError_t allocate_outside_guest_memory(Runtime& rt, size_t size, uint64_t* out) {
+  constexpr int kAttempts = 8;
+  std::vector<uint64_t> overlapping;
+  cudaError_t result = cudaErrorMemoryAllocation;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    vgpu::proto::MemAllocRequest request{size};
+    vgpu::proto::MemAllocReply reply{};
+    vgpu::guest::CallResult r = rt.channel->call(vgpu::proto::CallId::MemAlloc, {{&request, sizeof request}},
+                                                 std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+    if (r.status != 0) {
+      result = to_cuda_error(r.status);
+      break;
+    }
+    if (r.payload_size < sizeof reply || reply.device_ptr == 0) {
+      result = cudaErrorUnknown;
+      break;
+    }
+    if (reserve_device_range(reply.device_ptr, size)) {
+      *out = reply.device_ptr;
+      result = cudaSuccess;
+      break;
+    }
+    vgpu::guest::log(vgpu::guest::LogLevel::Debug,
+                     "device range 0x%llx+%zu overlaps this process's memory; allocating again",
+                     static_cast<unsigned long long>(reply.device_ptr), size);
+    overlapping.push_back(reply.device_ptr);
+  }
+  for (uint64_t address : overlapping) (void)free_remote(rt, address);
+  return result;
+}
+
 }  // namespace
 }  // namespace vgpu::cudart
 
@@ -40,14 +81,11 @@ VGPU_EXPORT cudaError_t cudaMalloc(void** devPtr, size_t size) {
       *devPtr = nullptr;
       return cudaSuccess;
     }
-    vgpu::proto::MemAllocRequest request{size};
-    vgpu::proto::MemAllocReply reply{};
-    vgpu::guest::CallResult r = rt.channel->call(CallId::MemAlloc, {{&request, sizeof request}},
-                                                 std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (r.status != 0) return to_cuda_error(r.status);
-    if (r.payload_size < sizeof reply || reply.device_ptr == 0) return cudaErrorUnknown;
-    rt.allocations.insert(reply.device_ptr, size, vgpu::guest::Channel::thread_device());
-    *devPtr = reinterpret_cast<void*>(static_cast<uintptr_t>(reply.device_ptr));
+    uint64_t address = 0;
+    const cudaError_t e = allocate_outside_guest_memory(rt, size, &address);
+    if (e != cudaSuccess) return e;
+    rt.allocations.insert(address, size, vgpu::guest::Channel::thread_device());
+    *devPtr = reinterpret_cast<void*>(static_cast<uintptr_t>(address));
     return cudaSuccess;
   });
 }
@@ -63,7 +101,10 @@ VGPU_EXPORT cudaError_t cudaFree(void* devPtr) {
     vgpu::proto::MemFreeRequest request{address};
     vgpu::guest::CallResult r = rt.channel->call(CallId::MemFree, {{&request, sizeof request}}, {});
     if (r.status != 0) return to_cuda_error(r.status);
-    rt.allocations.erase(address);
+    if (auto range = rt.allocations.find(address); range && range->start == address) {
+      rt.allocations.erase(address);
+      release_device_range(range->start, range->size);
+    }
     return cudaSuccess;
   });
 }

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <map>
 
 namespace vgpu::fake {
 namespace {
@@ -186,14 +188,37 @@ CUresult enter(Locked& out, bool check_sticky) {
 
 // ---- device memory ----
 
+// Device memory comes from mmap, not the heap: like a real GPU's addresses, it then lies away
+// from where malloc (and AddressSanitizer's allocator) puts host memory, in this process and
+// in a guest process that has a similar layout.
+namespace {
+std::mutex g_mappings_mu;
+std::map<void*, std::size_t> g_mappings;  // device allocation -> mapped length
+}  // namespace
+
 void* device_alloc(std::size_t bytes) {
-  // aligned_alloc wants a size that is a multiple of the alignment (ASan checks it).
+  const std::size_t page = 4096;
   if (bytes == 0 || bytes > SIZE_MAX - kAllocAlignment) return nullptr;
-  std::size_t rounded = (bytes + kAllocAlignment - 1) / kAllocAlignment * kAllocAlignment;
-  return std::aligned_alloc(kAllocAlignment, rounded);
+  const std::size_t rounded = (bytes + kAllocAlignment - 1) / kAllocAlignment * kAllocAlignment;
+  const std::size_t length = (rounded + page - 1) / page * page;
+  void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  std::lock_guard<std::mutex> g(g_mappings_mu);
+  g_mappings.emplace(p, length);
+  return p;
 }
 
-void device_free(void* p) { std::free(p); }
+void device_free(void* p) {
+  std::size_t length = 0;
+  {
+    std::lock_guard<std::mutex> g(g_mappings_mu);
+    auto it = g_mappings.find(p);
+    if (it == g_mappings.end()) return;
+    length = it->second;
+    g_mappings.erase(it);
+  }
+  ::munmap(p, length);
+}
 
 bool reserve_device_memory(CUdevice dev, std::size_t bytes) {
   auto& used = g_device_used[static_cast<std::size_t>(dev)];
