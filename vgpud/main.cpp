@@ -4,6 +4,7 @@
 
 #include "vgpud/cli/options.h"
 #include "vgpud/config/config.h"
+#include "vgpud/core/commands.h"
 #include "vgpud/core/daemon.h"
 #include "vgpud/executor/cuda_driver.h"
 #include "vgpu/protocol/version.h"
@@ -38,6 +39,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "vgpud: %s\n", config.error().to_string().c_str());
     return 1;
   }
+  if (cli->command == "qemu-args") return vgpud::print_qemu_args(*config, cli->command_argument);
+  if (cli->command == "counters") return vgpud::print_counters(*config);
   if (cli->check_config) {
     std::printf("%s: configuration is valid (%zu tenant(s))\n", cli->config_path.c_str(),
                 config->tenants.size());

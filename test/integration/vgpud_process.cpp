@@ -79,12 +79,16 @@ VgpudProcess::VgpudProcess(std::vector<TenantSpec> tenants, std::map<std::string
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   std::ofstream cfg(dir_ + "/vgpu.yaml");
-  cfg << "vgpud:\n  log_level: debug\n  driver: " << VGPU_FAKE_CUDA_PATH << "\n  poll_spin_us: 20\n";
+  cfg << "vgpud:\n  log_level: debug\n  driver: " << VGPU_FAKE_CUDA_PATH << "\n  poll_spin_us: 20\n"
+      << "  control_socket: " << control_socket() << "\n";
   cfg << "tenants:\n";
   for (const TenantSpec& t : tenants) {
     cfg << "  - name: " << t.name << "\n    gpus: [0]\n    local:\n      socket: " << socket(t.name)
         << "\n    limits:\n      pinned_memory: 8MiB\n      staging_memory: 1MiB\n"
         << t.extra_limits;
+    if (t.vm)
+      cfg << "    vm:\n      socket: " << vm_socket(t.name)
+          << "\n      region_size: 64MiB\n      slots: 4\n      lease_timeout_ms: 1000\n";
   }
   cfg.close();
   env["FAKE_CUDA_STATE_FILE"] = state_file_pattern();
@@ -92,7 +96,9 @@ VgpudProcess::VgpudProcess(std::vector<TenantSpec> tenants, std::map<std::string
   pid_ = spawn(VGPU_VGPUD_PATH, {"--config", dir_ + "/vgpu.yaml"}, env, log_file());
   const bool up = eventually([&] {
     for (const TenantSpec& t : tenants)
-      if (access(socket(t.name).c_str(), F_OK) != 0) return false;
+      if (access(socket(t.name).c_str(), F_OK) != 0 ||
+          (t.vm && access(vm_socket(t.name).c_str(), F_OK) != 0))
+        return false;
     return true;
   }, 10000);
   if (!up) throw std::runtime_error("vgpud did not come up; log:\n" + read_log());

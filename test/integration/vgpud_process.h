@@ -13,6 +13,7 @@ namespace vgpu::test {
 struct TenantSpec {
   std::string name;
   std::string extra_limits;  // YAML lines under limits:, already indented by 6 spaces
+  bool vm = false;           // also serve a VM stub at vm_socket(name) (4 slots, 1 s leases)
 };
 
 class VgpudProcess {
@@ -22,6 +23,9 @@ class VgpudProcess {
   ~VgpudProcess();
 
   std::string socket(const std::string& tenant) const { return dir_ + "/" + tenant + ".sock"; }
+  std::string vm_socket(const std::string& tenant) const { return dir_ + "/" + tenant + ".ivshmem"; }
+  std::string control_socket() const { return dir_ + "/control.sock"; }
+  std::string config_file() const { return dir_ + "/vgpu.yaml"; }
   const std::string& dir() const { return dir_; }
   // The fake driver's state files: one per vgpud process (the daemon and each channel worker).
   std::string state_file_pattern() const { return dir_ + "/fake-cuda.state.%p"; }

@@ -1,6 +1,7 @@
 #include "vgpud/cli/options.h"
 
 #include <sstream>
+#include <vector>
 
 #include <boost/program_options.hpp>
 
@@ -25,6 +26,8 @@ vgpu::Result<CommandLine, std::string> parse_command_line(int argc, const char* 
 
   std::ostringstream help;
   help << "Usage: vgpud [--config PATH] [--check-config] [--log-level LEVEL]\n"
+       << "       vgpud [--config PATH] qemu-args TENANT   print the QEMU options for a tenant's VM\n"
+       << "       vgpud [--config PATH] counters           print the per-hop counters of a running vgpud\n"
        << "Shares GPUs among VMs and processes by remoting CUDA.\n\n"
        << options;
   line.help_text = help.str();
@@ -34,14 +37,27 @@ vgpu::Result<CommandLine, std::string> parse_command_line(int argc, const char* 
     // No guessing: with it "--c" or "--log" would silently pick an option, and a future option
     // sharing a prefix would change what old command lines mean.
     int style = po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
-    // An empty positional description makes boost reject stray arguments; without one it
-    // would drop them silently ("vgpud /etc/vgpu/vgpu.yaml" would ignore the path).
-    po::positional_options_description no_positionals;
-    po::store(po::command_line_parser(argc, argv).options(options).positional(no_positionals).style(style).run(),
+    std::vector<std::string> words;
+    po::options_description hidden;
+    hidden.add_options()("words", po::value(&words));
+    po::options_description all;
+    all.add(options).add(hidden);
+    po::positional_options_description positionals;
+    positionals.add("words", -1);
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positionals).style(style).run(),
               values);
     po::notify(values);
+    // Only the two commands take words; anything else is a stray argument, rejected rather
+    // than dropped ("vgpud /etc/vgpu/vgpu.yaml" must not silently ignore the path).
+    const bool qemu_args = words.size() == 2 && words[0] == "qemu-args";
+    const bool counters = words.size() == 1 && words[0] == "counters";
+    if (!words.empty() && !qemu_args && !counters) throw po::too_many_positional_options_error();
+    if (!words.empty()) {
+      line.command = words[0];
+      if (qemu_args) line.command_argument = words[1];
+    }
   } catch (const po::too_many_positional_options_error&) {
-    return vgpu::Err{std::string("unexpected argument; vgpud takes only options (see --help)")};
+    return vgpu::Err{std::string("unexpected argument; vgpud takes only options, or the commands qemu-args TENANT and counters (see --help)")};
   } catch (const po::error& e) {
     return vgpu::Err{std::string(e.what())};
   }

@@ -14,6 +14,9 @@ struct CommandLine {
   std::optional<std::string> log_level;   // overrides vgpud.log_level from the file; already validated
   bool show_version = false;
   bool show_help = false;
+  // A command instead of serving: "qemu-args" (with the VM's tenant name) or "counters".
+  std::string command;
+  std::string command_argument;
   std::string help_text;                  // usage and option list, filled on every success
 };
 

@@ -19,6 +19,17 @@ struct LocalEndpoint {
   uint32_t mode = 0660;
 };
 
+// A VM's vgpu-stub: the socket QEMU's ivshmem-doorbell device connects to, and the shared
+// region vgpud creates for it (docs/protocol.md §7).
+struct VmEndpoint {
+  std::string socket_path;               // empty = the tenant has no VM
+  std::string group;                     // empty = the daemon's own group
+  uint32_t mode = 0660;
+  uint64_t region_size = 1ull << 30;     // BAR2; a power of two
+  uint32_t slots = 8;                    // guest processes at once
+  uint32_t lease_timeout_ms = 3000;      // a slot whose lease stands still this long is reclaimed
+};
+
 struct TenantLimits {
   uint32_t max_processes = 16;          // concurrent channels (guest processes)
   uint64_t device_memory = 0;           // bytes of cudaMalloc per channel-set; 0 = unlimited
@@ -29,7 +40,8 @@ struct TenantLimits {
 struct TenantConfig {
   std::string name;
   std::vector<std::string> gpus;  // index "0" or "GPU-<uuid>" (lower case), no duplicates
-  LocalEndpoint local;
+  LocalEndpoint local;  // socket_path empty = no local endpoint
+  VmEndpoint vm;        // socket_path empty = no VM
   TenantLimits limits;
   int line = 0;  // where the tenant starts in the file, for later error messages
 };
@@ -39,6 +51,7 @@ struct DaemonConfig {
   std::string log_level = "info";
   std::string driver_path = "libcuda.so.1";  // where the executor dlopens the CUDA driver from
   uint32_t poll_spin_us = 50;                // how long mediator/executor spin before sleeping
+  std::string control_socket = "/run/vgpu/control.sock";  // `vgpud counters` reads it
   std::vector<TenantConfig> tenants;         // at least one
 };
 

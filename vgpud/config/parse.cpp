@@ -85,7 +85,7 @@ Status read_size(const Source& source, const Mapping& map, std::string_view key,
 }
 
 Status read_daemon_section(const Source& source, const Field& section, DaemonConfig* config) {
-  auto map = Mapping::read(source, section.value, section.path, section.mark(), {"log_level", "driver", "poll_spin_us"},
+  auto map = Mapping::read(source, section.value, section.path, section.mark(), {"log_level", "driver", "poll_spin_us", "control_socket"},
                            /*empty_ok=*/true);
   if (!map) return vgpu::Err{map.error()};
   if (Status s = read_string(source, *map, "log_level", &config->log_level); !s) return s;
@@ -96,6 +96,13 @@ Status read_daemon_section(const Source& source, const Field& section, DaemonCon
     }
   }
   if (Status s = read_string(source, *map, "driver", &config->driver_path); !s) return s;
+  if (const Field* socket = map->find("control_socket")) {
+    auto path = scalar_text(source, *socket, "an absolute path");
+    if (!path) return vgpu::Err{path.error()};
+    if (auto valid = check_socket_path(*path); !valid)
+      return vgpu::Err{source.error(socket->mark(), socket->path, valid.error())};
+    config->control_socket = std::move(*path);
+  }
   // Spinning longer than 100 ms trades a whole core for nothing measurable.
   if (Status s = read_uint(source, *map, "poll_spin_us", 0, 100'000, &config->poll_spin_us); !s) return s;
   return {};
@@ -146,6 +153,35 @@ Status read_local(const Source& source, const Field& section, LocalEndpoint* loc
   return {};
 }
 
+Status read_vm(const Source& source, const Field& section, VmEndpoint* vm) {
+  auto map = Mapping::read(source, section.value, section.path, section.mark(),
+                           {"socket", "group", "mode", "region_size", "slots", "lease_timeout_ms"},
+                           /*empty_ok=*/false);
+  if (!map) return vgpu::Err{map.error()};
+  const Field* socket = map->find("socket");
+  if (socket == nullptr) return missing(source, section.mark(), child_path(section.path, "socket"));
+  auto path = scalar_text(source, *socket, "an absolute path");
+  if (!path) return vgpu::Err{path.error()};
+  if (auto valid = check_socket_path(*path); !valid) {
+    return vgpu::Err{source.error(socket->mark(), socket->path, valid.error())};
+  }
+  vm->socket_path = std::move(*path);
+  if (Status s = read_string(source, *map, "group", &vm->group); !s) return s;
+  if (const Field* mode = map->find("mode")) {
+    auto text = scalar_text(source, *mode, "an octal file mode like \"0660\"");
+    if (!text) return vgpu::Err{text.error()};
+    auto value = parse_mode(*text);
+    if (!value) return vgpu::Err{source.error(mode->mark(), mode->path, value.error())};
+    vm->mode = *value;
+  }
+  // A PCI BAR: a power of two; QEMU maps it into the guest's physical address space.
+  SizeRule region{.min = 4 * kMiB, .max = 64 * kGiB, .power_of_two = true};
+  if (Status s = read_size(source, *map, "region_size", region, &vm->region_size); !s) return s;
+  if (Status s = read_uint(source, *map, "slots", 1, 32, &vm->slots); !s) return s;
+  if (Status s = read_uint(source, *map, "lease_timeout_ms", 500, 600'000, &vm->lease_timeout_ms); !s) return s;
+  return {};
+}
+
 Status read_limits(const Source& source, const Field& section, TenantLimits* limits) {
   auto map = Mapping::read(source, section.value, section.path, section.mark(),
                            {"max_processes", "device_memory", "pinned_memory", "staging_memory"}, /*empty_ok=*/true);
@@ -163,7 +199,7 @@ Status read_limits(const Source& source, const Field& section, TenantLimits* lim
 
 vgpu::Result<TenantConfig, ConfigError> read_tenant(const Source& source, const YAML::Node& node,
                                                     const std::string& path, const YAML::Mark& where) {
-  auto map = Mapping::read(source, node, path, where, {"name", "gpus", "local", "limits"}, /*empty_ok=*/false);
+  auto map = Mapping::read(source, node, path, where, {"name", "gpus", "local", "vm", "limits"}, /*empty_ok=*/false);
   if (!map) return vgpu::Err{map.error()};
   TenantConfig tenant;
   tenant.line = where.line + 1;
@@ -183,9 +219,23 @@ vgpu::Result<TenantConfig, ConfigError> read_tenant(const Source& source, const 
     tenant.gpus = {"0"};
   }
 
+  // A tenant is reached through a local socket, a VM's stub, or both.
   const Field* local = map->find("local");
-  if (local == nullptr) return vgpu::Err{missing(source, where, child_path(path, "local")).error()};
-  if (Status s = read_local(source, *local, &tenant.local); !s) return vgpu::Err{s.error()};
+  const Field* vm = map->find("vm");
+  if (local == nullptr && vm == nullptr) {
+    return vgpu::Err{source.error(where, child_path(path, "local"),
+                                  "a tenant needs a local endpoint, a vm, or both")};
+  }
+  if (local != nullptr) {
+    if (Status s = read_local(source, *local, &tenant.local); !s) return vgpu::Err{s.error()};
+  }
+  if (vm != nullptr) {
+    if (Status s = read_vm(source, *vm, &tenant.vm); !s) return vgpu::Err{s.error()};
+    if (tenant.vm.socket_path == tenant.local.socket_path) {
+      return vgpu::Err{source.error(vm->mark(), child_path(vm->path, "socket"),
+                                    "the VM's socket must differ from the tenant's local socket")};
+    }
+  }
 
   if (const Field* limits = map->find("limits")) {
     if (Status s = read_limits(source, *limits, &tenant.limits); !s) return vgpu::Err{s.error()};
@@ -227,11 +277,15 @@ Status read_tenants(const Source& source, const Field& field, std::vector<Tenant
                                       "tenant name \"" + tenant->name + "\" is already used on line " +
                                           std::to_string(earlier.line))};
       }
-      if (earlier.local.socket_path == tenant->local.socket_path) {
-        YAML::Mark socket = value_mark(value_of(item, "local"), "socket", where);
-        return vgpu::Err{source.error(socket, path + ".local.socket",
-                                      "socket " + tenant->local.socket_path + " is already used by tenant \"" +
-                                          earlier.name + "\"")};
+      // Every socket path, local or VM, can be bound only once.
+      for (const char* section : {"local", "vm"}) {
+        const std::string& mine = section[0] == 'l' ? tenant->local.socket_path : tenant->vm.socket_path;
+        if (mine.empty()) continue;
+        if (mine == earlier.local.socket_path || mine == earlier.vm.socket_path) {
+          YAML::Mark socket = value_mark(value_of(item, section), "socket", where);
+          return vgpu::Err{source.error(socket, path + "." + section + ".socket",
+                                        "socket " + mine + " is already used by tenant \"" + earlier.name + "\"")};
+        }
       }
     }
     tenants->push_back(std::move(*tenant));

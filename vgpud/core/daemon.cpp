@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -10,7 +11,10 @@
 #include <chrono>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "vgpud/log/log.h"
+#include "vgpud/transport/listen_socket.h"
 #include "vgpud/worker/spawn.h"
 
 namespace vgpud {
@@ -83,21 +87,46 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
     auto shared = SharedTenantState::create(tc.name);
     if (!shared) return vgpu::Err{"tenant '" + tc.name + "': " + shared.error()};
     t->shared = std::move(shared).value();
-    LocalEndpointOptions opts;
-    opts.socket_path = tc.local.socket_path;
-    opts.group = tc.local.group;
-    opts.mode = tc.local.mode;
-    opts.tenant = tc.name;
-    opts.sizes.upload = tc.limits.staging_memory;
-    opts.sizes.download = tc.limits.staging_memory;
-    opts.sizes.heap = tc.limits.pinned_memory;
-    auto endpoint = LocalEndpoint::listen(opts);
-    if (!endpoint) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + endpoint.error()};
-    t->endpoint = std::move(endpoint).value();
-    log::transport().info("tenant '{}' listening on {} ({} GPU(s))", tc.name,
-                          t->endpoint->path(), t->device_ordinals.size());
+    proto::ChannelSizes sizes;
+    sizes.upload = tc.limits.staging_memory;
+    sizes.download = tc.limits.staging_memory;
+    sizes.heap = tc.limits.pinned_memory;
+    if (!tc.local.socket_path.empty()) {
+      LocalEndpointOptions opts;
+      opts.socket_path = tc.local.socket_path;
+      opts.group = tc.local.group;
+      opts.mode = tc.local.mode;
+      opts.tenant = tc.name;
+      opts.sizes = sizes;
+      auto endpoint = LocalEndpoint::listen(opts);
+      if (!endpoint) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + endpoint.error()};
+      t->endpoint = std::move(endpoint).value();
+      log::transport().info("tenant '{}' listening on {} ({} GPU(s))", tc.name,
+                            t->endpoint->path(), t->device_ordinals.size());
+    }
+    if (!tc.vm.socket_path.empty()) {
+      stub::VmStubOptions opts{.tenant = tc.name, .vm = tc.vm, .sizes = sizes,
+                               .max_processes = tc.limits.max_processes};
+      Daemon* daemon = d.get();
+      Tenant* tenant = t.get();
+      auto vm = stub::VmStub::listen(opts, &t->shared->get().counters,
+                                     [daemon, tenant](int guest_pid, uint64_t offset, const WorkerFds& fds) {
+                                       return daemon->start_worker(*tenant, guest_pid, offset, fds);
+                                     });
+      if (!vm) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + vm.error()};
+      t->vm = std::move(vm).value();
+      log::transport().info("tenant '{}' serving its VM's vgpu-stub on {} ({} GPU(s))", tc.name,
+                            tc.vm.socket_path, t->device_ordinals.size());
+    }
     d->tenants_.push_back(std::move(t));
   }
+  auto control = listen_unix_socket({.path = config.control_socket, .group = "", .mode = 0600,
+                                     .owner_hint = "vgpud"});
+  if (control)
+    d->control_fd_ = std::move(control).value();
+  else
+    log::main().warn("no control socket ({}); `vgpud counters` will not reach this vgpud",
+                     control.error());
   block_daemon_signals();  // already done by main; harmless, and keeps create() self-contained
   const sigset_t mask = daemon_signals();
   d->signal_fd_ = UniqueFd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
@@ -106,7 +135,32 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
   return d;
 }
 
-Daemon::~Daemon() { shut_down(); }
+Daemon::~Daemon() {
+  shut_down();
+  if (control_fd_.valid()) unlink(config_.control_socket.c_str());
+}
+
+std::string Daemon::counters_report() const {
+  std::string out = fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9}\n",
+                                "tenant", "processes", "opened", "closed", "doorbells", "received",
+                                "rejected", "dispatched", "executed", "drv_errors", "answered");
+  for (const auto& t : tenants_) {
+    const HopCounters& c = t->shared->get().counters;
+    auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    out += fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9}\n",
+                       t->config.name, t->workers.size(), v(c.channels_opened), v(c.channels_closed),
+                       v(c.doorbells), v(c.received), v(c.rejected), v(c.dispatched), v(c.executed),
+                       v(c.driver_errors), v(c.answered));
+  }
+  return out;
+}
+
+void Daemon::answer_control() {
+  UniqueFd conn(accept4(control_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!conn.valid()) return;
+  const std::string report = counters_report();
+  [[maybe_unused]] ssize_t n = send(conn.get(), report.data(), report.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
 
 size_t Daemon::worker_count() const {
   size_t n = 0;
@@ -136,9 +190,27 @@ void Daemon::on_connect(Tenant& t) {
   // The worker gets its own copies of the channel's descriptors; the daemon's go when `ch`
   // does, so the guest's socket closes as soon as its worker is gone.
   AcceptedChannel ch = std::move(accepted).value();
+  WorkerFds fds;
+  fds.region = ch.region->memfd();
+  fds.doorbell = ch.doorbell.get();
+  fds.notify = ch.notify.get();
+  fds.guest_socket = ch.socket.get();
+  const std::string name = t.config.name + "/" + std::to_string(ch.pid);
+  auto pid = start_worker(t, ch.pid, 0, fds);
+  if (!pid) {
+    HopCounters::bump(counters.rejected);
+    log::transport().error("vm={}: {}; the connection is closed", name, pid.error());
+    return;
+  }
+  HopCounters::bump(counters.channels_opened);
+  log::transport().info("vm={} connected (channel worker pid {})", name, *pid);
+}
+
+vgpu::Result<pid_t, std::string> Daemon::start_worker(Tenant& t, int guest_pid, uint64_t region_offset,
+                                                      WorkerFds fds) {
   WorkerSpec spec;
   spec.tenant = t.config.name;
-  spec.guest_pid = ch.pid;
+  spec.guest_pid = guest_pid;
   spec.driver_path = config_.driver_path;
   spec.device_ordinals = t.device_ordinals;
   spec.device_memory_limit = t.config.limits.device_memory;
@@ -147,22 +219,13 @@ void Daemon::on_connect(Tenant& t) {
   spec.sizes.upload = t.config.limits.staging_memory;
   spec.sizes.download = t.config.limits.staging_memory;
   spec.sizes.heap = t.config.limits.pinned_memory;
-  WorkerFds fds;
-  fds.region = ch.region->memfd();
-  fds.doorbell = ch.doorbell.get();
-  fds.notify = ch.notify.get();
-  fds.guest_socket = ch.socket.get();
+  spec.region_offset = region_offset;
   fds.tenant_state = t.shared->fd();
   auto pid = spawn_channel_worker(spec, fds);
-  if (!pid) {
-    HopCounters::bump(counters.rejected);
-    log::transport().error("vm={}: {}; the connection is closed", spec.name(), pid.error());
-    return;
-  }
+  if (!pid) return pid;
   t.workers.emplace(*pid, spec.name());
-  HopCounters::bump(counters.channels_opened);
-  log::transport().info("vm={} connected (channel worker pid {})", spec.name(), *pid);
   systemd_.status(status_line());
+  return pid;
 }
 
 bool Daemon::forget_worker(pid_t pid, int status) {
@@ -178,7 +241,8 @@ bool Daemon::forget_worker(pid_t pid, int status) {
       log::transport().warn("vm={}: its channel worker could not serve it (exit {}); the "
                             "connection is closed",
                             it->second, WEXITSTATUS(status));
-    HopCounters::bump(t->shared->get().counters.channels_closed);
+    if (t->vm == nullptr || !t->vm->worker_exited(pid))
+      HopCounters::bump(t->shared->get().counters.channels_closed);
     t->workers.erase(it);
     return true;
   }
@@ -194,7 +258,10 @@ void Daemon::reap_workers() {
 }
 
 void Daemon::shut_down() {
-  for (auto& t : tenants_) t->endpoint.reset();  // no new connections; removes the socket file
+  for (auto& t : tenants_) {
+    t->endpoint.reset();  // no new connections; removes the socket file
+    t->vm.reset();        // ends every slot and drops QEMU (it sees the stub go away)
+  }
   // Each worker finishes the calls it has taken, destroys its contexts and exits.
   for (auto& t : tenants_)
     for (const auto& [pid, name] : t->workers) kill(pid, SIGTERM);
@@ -222,13 +289,35 @@ int Daemon::run() {
   systemd_.ready(status_line());
   log::main().info("vgpud ready: {}", status_line());
   const auto watchdog = systemd_.watchdog_interval();
-  const int timeout_ms =
+  const int watchdog_ms =
       watchdog ? std::max<int>(1, static_cast<int>(watchdog->count() / 2000)) : -1;
 
   for (;;) {
+    // Each entry: the descriptor, and which tenant's endpoint or stub it belongs to.
     std::vector<pollfd> fds;
+    std::vector<std::pair<Tenant*, bool>> owners;  // (tenant, is the VM stub's)
     fds.push_back({signal_fd_.get(), POLLIN, 0});
-    for (const auto& t : tenants_) fds.push_back({t->endpoint->fd(), POLLIN, 0});
+    owners.push_back({nullptr, false});
+    int timeout_ms = watchdog_ms;
+    if (control_fd_.valid()) {
+      fds.push_back({control_fd_.get(), POLLIN, 0});
+      owners.push_back({nullptr, false});
+    }
+    for (const auto& t : tenants_) {
+      if (t->endpoint) {
+        fds.push_back({t->endpoint->fd(), POLLIN, 0});
+        owners.push_back({t.get(), false});
+      }
+      if (t->vm) {
+        for (int fd : t->vm->poll_fds()) {
+          fds.push_back({fd, POLLIN, 0});
+          owners.push_back({t.get(), true});
+        }
+        // Leases are checked on a clock while a VM is connected.
+        const int tick = static_cast<int>(stub::VmStub::tick_interval().count());
+        if (t->vm->connected()) timeout_ms = timeout_ms < 0 ? tick : std::min(timeout_ms, tick);
+      }
+    }
     const int n = poll(fds.data(), fds.size(), timeout_ms);
     if (watchdog) systemd_.watchdog_ping();
     if (n < 0) {
@@ -250,8 +339,18 @@ int Daemon::run() {
         return 0;
       }
     }
-    for (size_t i = 0; i < tenants_.size(); ++i)
-      if (fds[1 + i].revents & POLLIN) on_connect(*tenants_[i]);
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      auto [tenant, is_vm] = owners[i];
+      if (tenant == nullptr)
+        answer_control();
+      else if (is_vm)
+        tenant->vm->handle(fds[i].fd);
+      else
+        on_connect(*tenant);
+    }
+    for (const auto& t : tenants_)
+      if (t->vm) t->vm->tick();
   }
 }
 

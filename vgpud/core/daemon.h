@@ -19,6 +19,7 @@
 #include "vgpud/systemd/notifier.h"
 #include "vgpud/transport/local_endpoint.h"
 #include "vgpud/transport/unique_fd.h"
+#include "qemu-plugin/vm_stub.h"
 #include "vgpud/worker/tenant_state.h"
 
 namespace vgpud {
@@ -26,7 +27,8 @@ namespace vgpud {
 struct Tenant {
   config::TenantConfig config;
   std::vector<int> device_ordinals;
-  std::unique_ptr<LocalEndpoint> endpoint;
+  std::unique_ptr<LocalEndpoint> endpoint;     // null when the tenant has no local socket
+  std::unique_ptr<stub::VmStub> vm;            // null when the tenant has no VM
   std::unique_ptr<SharedTenantState> shared;  // counters and device memory, shared with workers
   std::map<pid_t, std::string> workers;       // worker pid -> "tenant/guest pid"
 };
@@ -52,10 +54,16 @@ class Daemon {
       : config_(config), log_level_(std::move(log_level)) {}
 
   void on_connect(Tenant& tenant);
+  // Starts the worker of one channel of `tenant` and records it.
+  vgpu::Result<pid_t, std::string> start_worker(Tenant& tenant, int guest_pid, uint64_t region_offset,
+                                                WorkerFds fds);
   void reap_workers();
   bool forget_worker(pid_t pid, int wait_status);
   void shut_down();
   std::string status_line() const;
+  // The answer on the control socket: one line per tenant and hop (`vgpud counters`).
+  std::string counters_report() const;
+  void answer_control();
   size_t worker_count() const;
 
   config::DaemonConfig config_;
@@ -63,6 +71,7 @@ class Daemon {
   std::vector<std::unique_ptr<Tenant>> tenants_;
   SystemdNotifier systemd_;
   UniqueFd signal_fd_;
+  UniqueFd control_fd_;  // invalid when the control socket could not be made
 };
 
 // Maps "0" or "GPU-<uuid>" to a device ordinal; the error says which GPU is missing.

@@ -30,14 +30,17 @@ vgpu::Result<std::unique_ptr<ChannelRegion>, std::string> ChannelRegion::create(
 }
 
 vgpu::Result<std::unique_ptr<ChannelRegion>, std::string> ChannelRegion::attach(
-    UniqueFd fd, const proto::ChannelSizes& sizes) {
+    UniqueFd fd, const proto::ChannelSizes& sizes, uint64_t offset) {
   auto geometry = proto::compute_geometry(sizes);
   if (!geometry) return vgpu::Err{std::string(proto::geometry_error_message(geometry.error()))};
   struct stat st{};
   if (fstat(fd.get(), &st) != 0) return vgpu::Err{std::string("fstat: ") + std::strerror(errno)};
-  if (static_cast<uint64_t>(st.st_size) != geometry->region_size)
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (offset % 4096 != 0 || offset > size || size - offset < geometry->region_size ||
+      (offset == 0 && size != geometry->region_size))
     return vgpu::Err{std::string("the channel region does not have the size of its layout")};
-  void* base = mmap(nullptr, geometry->region_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  void* base = mmap(nullptr, geometry->region_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(),
+                    static_cast<off_t>(offset));
   if (base == MAP_FAILED) return vgpu::Err{std::string("mmap: ") + std::strerror(errno)};
   return std::unique_ptr<ChannelRegion>(
       new ChannelRegion(std::move(fd), static_cast<uint8_t*>(base), *geometry));

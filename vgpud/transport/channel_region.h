@@ -17,8 +17,9 @@ class ChannelRegion {
       const proto::ChannelSizes& sizes, const std::string& name);
   // Maps a region made by create() in another process (the daemon, for a channel worker).
   // The layout is recomputed from the same sizes, never read from the shared header.
+  // `offset` places it inside a larger region (a VM's slot, docs/protocol.md §7).
   static vgpu::Result<std::unique_ptr<ChannelRegion>, std::string> attach(
-      UniqueFd memfd, const proto::ChannelSizes& sizes);
+      UniqueFd memfd, const proto::ChannelSizes& sizes, uint64_t offset = 0);
   ~ChannelRegion();
 
   int memfd() const { return memfd_.get(); }

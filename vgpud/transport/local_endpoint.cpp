@@ -1,15 +1,13 @@
 #include "vgpud/transport/local_endpoint.h"
 
-#include <grp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "vgpu/protocol/version.h"
+#include "vgpud/transport/listen_socket.h"
 
 namespace vgpud {
 
@@ -48,41 +46,12 @@ proto::HandshakeReply refusal(proto::HandshakeStatus status, const char* message
 
 vgpu::Result<std::unique_ptr<LocalEndpoint>, std::string> LocalEndpoint::listen(
     LocalEndpointOptions options) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (options.socket_path.size() >= sizeof addr.sun_path)
-    return vgpu::Err{"socket path " + options.socket_path + " is too long"};
-  std::memcpy(addr.sun_path, options.socket_path.c_str(), options.socket_path.size() + 1);
-
-  UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd.valid()) return vgpu::Err{errno_text("socket")};
-  // The socket is made under a temporary name and renamed into place once it listens with
-  // its final owner and mode, so a client never finds a socket that refuses or that it
-  // should not reach.
-  const std::string temp = options.socket_path + ".new";
-  if (temp.size() >= sizeof addr.sun_path)
-    return vgpu::Err{"socket path " + options.socket_path + " is too long"};
-  std::memcpy(addr.sun_path, temp.c_str(), temp.size() + 1);
-  unlink(temp.c_str());
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-    return vgpu::Err{"cannot create socket " + options.socket_path + ": " + std::strerror(errno)};
-  if (!options.group.empty()) {
-    group* g = getgrnam(options.group.c_str());
-    if (g == nullptr) {
-      unlink(temp.c_str());
-      return vgpu::Err{"group '" + options.group + "' for socket " + options.socket_path +
-                       " does not exist: create it (groupadd " + options.group +
-                       ") or remove 'group' from the tenant"};
-    }
-    if (chown(temp.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
-      return vgpu::Err{errno_text(("chown " + options.socket_path).c_str())};
-  }
-  if (chmod(temp.c_str(), options.mode) != 0)
-    return vgpu::Err{errno_text(("chmod " + options.socket_path).c_str())};
-  if (::listen(fd.get(), 64) != 0) return vgpu::Err{errno_text("listen")};
-  if (rename(temp.c_str(), options.socket_path.c_str()) != 0)
-    return vgpu::Err{"cannot create socket " + options.socket_path + ": " + std::strerror(errno)};
-  return std::unique_ptr<LocalEndpoint>(new LocalEndpoint(std::move(options), std::move(fd)));
+  auto fd = listen_unix_socket({.path = options.socket_path,
+                                .group = options.group,
+                                .mode = options.mode,
+                                .owner_hint = "the tenant's local endpoint"});
+  if (!fd) return vgpu::Err{fd.error()};
+  return std::unique_ptr<LocalEndpoint>(new LocalEndpoint(std::move(options), std::move(fd).value()));
 }
 
 LocalEndpoint::~LocalEndpoint() {

@@ -77,7 +77,7 @@ int run_channel_worker(int argc, char** argv) {
     }
     devices.push_back(dev);
   }
-  auto region = ChannelRegion::attach(UniqueFd(kWorkerRegionFd), spec->sizes);
+  auto region = ChannelRegion::attach(UniqueFd(kWorkerRegionFd), spec->sizes, spec->region_offset);
   auto tenant = SharedTenantState::attach(UniqueFd(kWorkerTenantStateFd));
   if (!region || !tenant) {
     log::main().error("vm={} channel worker: {}", name, !region ? region.error() : tenant.error());

@@ -19,6 +19,7 @@ std::vector<std::string> worker_arguments(const WorkerSpec& s) {
       "--upload-ring", std::to_string(s.sizes.upload),
       "--download-ring", std::to_string(s.sizes.download),
       "--heap", std::to_string(s.sizes.heap),
+      "--region-offset", std::to_string(s.region_offset),
   };
   for (int ordinal : s.device_ordinals) {
     a.push_back("--device");
@@ -43,7 +44,8 @@ vgpu::Result<WorkerSpec, std::string> parse_worker_arguments(int argc, const cha
       ("reply-ring", po::value(&s.sizes.reply)->required())
       ("upload-ring", po::value(&s.sizes.upload)->required())
       ("download-ring", po::value(&s.sizes.download)->required())
-      ("heap", po::value(&s.sizes.heap)->required());
+      ("heap", po::value(&s.sizes.heap)->required())
+      ("region-offset", po::value(&s.region_offset)->required());
   try {
     po::variables_map values;
     po::positional_options_description none;

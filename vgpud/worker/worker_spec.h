@@ -21,7 +21,9 @@ namespace vgpud {
 inline constexpr int kWorkerRegionFd = 3;       // the channel region (memfd)
 inline constexpr int kWorkerDoorbellFd = 4;     // eventfd the guest rings
 inline constexpr int kWorkerNotifyFd = 5;       // eventfd that wakes the guest
-inline constexpr int kWorkerGuestSocketFd = 6;  // the guest's socket: closes when it dies
+inline constexpr int kWorkerGuestSocketFd = 6;  // closes when the guest is gone: the guest's own
+                                                // socket (local), or a lifeline the daemon
+                                                // closes when a VM slot is reclaimed
 inline constexpr int kWorkerTenantStateFd = 7;  // the tenant's SharedTenantState
 inline constexpr int kWorkerFirstFreeFd = 8;
 
@@ -36,6 +38,7 @@ struct WorkerSpec {
   uint32_t spin_us = 50;                // vgpud.poll_spin_us
   std::string log_level = "info";
   proto::ChannelSizes sizes;            // the region's geometry is recomputed from these
+  uint64_t region_offset = 0;           // of the channel in the region fd (a VM slot's offset)
 
   std::string name() const { return tenant + "/" + std::to_string(guest_pid); }
 };

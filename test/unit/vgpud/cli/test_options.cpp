@@ -84,6 +84,17 @@ TEST_CASE("errors are one line naming the problem", "[cli]") {
   CHECK_THAT(parse_error({"-c", "a", "-c", "b"}), Catch::Contains("more than once"));
 }
 
+TEST_CASE("the qemu-args and counters commands", "[cli]") {
+  CommandLine q = parse_ok({"--config", "x.yaml", "qemu-args", "vm1"});
+  CHECK(q.command == "qemu-args");
+  CHECK(q.command_argument == "vm1");
+  CHECK(q.config_path == "x.yaml");
+  CHECK(parse_ok({"counters"}).command == "counters");
+  CHECK(parse_ok({}).command.empty());
+  CHECK_THAT(parse_error({"qemu-args"}), Catch::Contains("only options"));
+  CHECK_THAT(parse_error({"counters", "extra"}), Catch::Contains("only options"));
+}
+
 TEST_CASE("abbreviated options are not guessed", "[cli]") {
   CHECK_FALSE(parse({"--conf", "x.yaml"}).ok());
   CHECK_FALSE(parse({"--check"}).ok());

@@ -128,7 +128,7 @@ TEST_CASE("unknown keys are errors at the key's line, at every level", "[config]
               7, 7, "tenants[0].limits.pinned_memroy");
 
   ConfigError error = parse_error(std::string(kMinimal) + "    limts: {}\n");
-  CHECK(error.message == "unknown key (expected one of: name gpus local limits)");
+  CHECK(error.message == "unknown key (expected one of: name gpus local vm limits)");
 }
 
 TEST_CASE("a repeated key is an error at its second occurrence", "[config]") {
@@ -141,7 +141,38 @@ TEST_CASE("missing required fields", "[config]") {
   check_error("tenants:\n  - gpus: [0]\n    local: {socket: /a}\n", 2, 5, "tenants[0].name");
   check_error("tenants:\n  - name: a\n", 2, 5, "tenants[0].local");
   check_error("tenants:\n  - name: a\n    local:\n      group: g\n", 4, 7, "tenants[0].local.socket");
-  CHECK(parse_error("tenants:\n  - name: a\n").message == "required field is missing");
+  CHECK(parse_error("tenants:\n  - name: a\n").message == "a tenant needs a local endpoint, a vm, or both");
+}
+
+TEST_CASE("a VM tenant: its stub socket, region and slots", "[config]") {
+  DaemonConfig config = parse_ok(
+      "vgpud:\n"
+      "  control_socket: /run/x/control.sock\n"
+      "tenants:\n"
+      "  - name: vm1\n"
+      "    vm:\n"
+      "      socket: /run/x/vm1.ivshmem\n"
+      "      region_size: 256MiB\n"
+      "      slots: 4\n"
+      "      lease_timeout_ms: 2000\n");
+  REQUIRE(config.tenants.size() == 1);
+  const vgpud::config::TenantConfig& t = config.tenants[0];
+  CHECK(t.local.socket_path.empty());
+  CHECK(t.vm.socket_path == "/run/x/vm1.ivshmem");
+  CHECK(t.vm.region_size == (256ull << 20));
+  CHECK(t.vm.slots == 4);
+  CHECK(t.vm.lease_timeout_ms == 2000);
+  CHECK(config.control_socket == "/run/x/control.sock");
+
+  const std::string head = "tenants:\n  - name: vm1\n    vm:\n      socket: /run/x/vm1.ivshmem\n";
+  check_error(head + "      region_size: 100MiB\n", 5, 20, "tenants[0].vm.region_size");
+  check_error(head + "      slots: 33\n", 5, 14, "tenants[0].vm.slots");
+  check_error(head + "      lease_ms: 3\n", 5, 7, "tenants[0].vm.lease_ms");
+  check_error("tenants:\n  - name: a\n    local: {socket: /s}\n    vm: {socket: /s}\n", 4, 9,
+              "tenants[0].vm.socket");
+  // Sockets are unique across tenants and kinds.
+  check_error(head + "  - name: b\n    local: {socket: /run/x/vm1.ivshmem}\n", 6, 21,
+              "tenants[1].local.socket");
 }
 
 TEST_CASE("tenants must be a non-empty list of mappings", "[config]") {
