@@ -5,6 +5,7 @@
 
 #include "guest/client/log.h"
 #include "guest/cudart/entry.h"
+#include "guest/cudart/func_attributes.h"
 #include "guest/cudart/registry.h"
 #include "guest/cudart/status_map.h"
 
@@ -64,15 +65,8 @@ VGPU_EXPORT cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, const vo
     if (attr == nullptr) return cudaErrorInvalidValue;
     const KernelInfo* kernel = nullptr;
     if (cudaError_t e = registry().kernel(*rt.channel, func, &kernel); e != cudaSuccess) return e;
-    vgpu::proto::FunctionRequest request{kernel->function, 0};
     vgpu::proto::FuncGetAttributesReply reply{};
-    vgpu::guest::CallResult r = rt.channel->call(CallId::FuncGetAttributes, {{&request, sizeof request}},
-                                                 std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (r.status != 0) return to_cuda_error(r.status);
-    if (r.payload_size < offsetof(vgpu::proto::FuncGetAttributesReply, values)) return cudaErrorUnknown;
-    // Only values that arrived count.
-    uint32_t arrived = (r.payload_size - offsetof(vgpu::proto::FuncGetAttributesReply, values)) / sizeof(int32_t);
-    if (reply.count > arrived) reply.count = arrived;
+    if (cudaError_t e = fetch_func_attributes(*rt.channel, *kernel, &reply); e != cudaSuccess) return e;
     fill_func_attributes(reply, attr);
     return cudaSuccess;
   });
@@ -95,7 +89,11 @@ VGPU_EXPORT cudaError_t cudaFuncSetAttribute(const void* func, cudaFuncAttribute
     const KernelInfo* kernel = nullptr;
     if (cudaError_t e = registry().kernel(*rt.channel, func, &kernel); e != cudaSuccess) return e;
     vgpu::proto::FuncSetAttributeRequest request{kernel->function, driver_attr, value, 0};
-    return to_cuda_error(rt.channel->call(CallId::FuncSetAttribute, {{&request, sizeof request}}, {}).status);
+    const int32_t status = rt.channel->call(CallId::FuncSetAttribute, {{&request, sizeof request}}, {}).status;
+    if (status != 0) return to_cuda_error(status);
+    // The launch path checks dynamic shared memory against this value from now on.
+    if (driver_attr == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) kernel->max_dynamic_shared.set(value);
+    return cudaSuccess;
   });
 }
 

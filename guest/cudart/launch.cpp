@@ -1,12 +1,14 @@
 // Kernel launches: the <<<>>> call configuration stack nvcc's stubs push and pop, and the
 // launch entry points. The first launch of a kernel resolves it (module load, parameter
-// layout); every later launch is one posted message and no round trip.
+// layout); every later launch is one posted message and no round trip, except a kernel's first
+// launch with dynamic shared memory, which also asks for the kernel's limit.
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "guest/client/log.h"
 #include "guest/cudart/entry.h"
+#include "guest/cudart/func_attributes.h"
 #include "guest/cudart/launch_check.h"
 #include "guest/cudart/param_pack.h"
 #include "guest/cudart/registry.h"
@@ -33,6 +35,17 @@ thread_local unsigned t_config_depth = 0;
 // Most kernels take a few dozen bytes of parameters; larger ones (up to 32 KiB) use the heap.
 constexpr size_t kStackParamBytes = 4096;
 
+// Dynamic shared memory above the kernel's limit is refused here, as CUDA refuses it at the
+// launch call; posted, it would fail only on vgpud, and the error would surface at some later,
+// unrelated call. Launches without dynamic shared memory skip this; the others ask vgpud only
+// the first time per kernel (see needs_shared_limit).
+cudaError_t check_shared_mem(guest::Channel& channel, const KernelInfo& kernel, size_t shared_mem) {
+  if (!needs_shared_limit(shared_mem)) return cudaSuccess;
+  int64_t limit = 0;
+  if (cudaError_t e = dynamic_shared_limit(channel, kernel, &limit); e != cudaSuccess) return e;
+  return check_dynamic_shared(shared_mem, limit);
+}
+
 cudaError_t launch(const void* host_fun, dim3 grid, dim3 block, void** args, size_t shared_mem,
                    cudaStream_t stream, bool per_thread_default) {
   return remote_call([&](Runtime& rt) {
@@ -45,6 +58,7 @@ cudaError_t launch(const void* host_fun, dim3 grid, dim3 block, void** args, siz
     }
     if (cudaError_t e = check_launch_config(grid, block, launch_limits(device->raw)); e != cudaSuccess) return e;
     if (shared_mem > UINT32_MAX) return cudaErrorInvalidValue;
+    if (cudaError_t e = check_shared_mem(*rt.channel, *kernel, shared_mem); e != cudaSuccess) return e;
 
     uint64_t wire = 0;
     if (cudaError_t e = wire_stream(rt, stream, per_thread_default, &wire); e != cudaSuccess) return e;

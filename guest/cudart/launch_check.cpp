@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "guest/cudart/device_props.h"
+#include "vgpu/protocol/limits.h"
 
 namespace vgpu::cudart {
 namespace {
@@ -39,6 +40,26 @@ cudaError_t check_launch_config(dim3 grid, dim3 block, const LaunchLimits& limit
   uint64_t threads = xy > UINT64_MAX / b[2] ? UINT64_MAX : xy * b[2];
   if (exceeds(threads, limits.max_threads_per_block)) return cudaErrorInvalidValue;
   return cudaSuccess;
+}
+
+bool needs_shared_limit(size_t shared_mem) { return shared_mem > 0; }
+
+int64_t shared_limit_from(const proto::FuncGetAttributesReply& reply) {
+  const uint32_t index = CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+  if (index >= reply.count || index >= limits::kMaxFunctionAttributes) return kNoSharedLimit;
+  const int32_t value = reply.values[index];
+  return value > 0 ? value : kNoSharedLimit;
+}
+
+cudaError_t check_dynamic_shared(size_t shared_mem, int64_t limit) {
+  if (limit < 0) return cudaSuccess;  // unknown: not enforced
+  return static_cast<uint64_t>(shared_mem) > static_cast<uint64_t>(limit) ? cudaErrorInvalidValue : cudaSuccess;
+}
+
+int64_t SharedLimitCache::learn(int64_t fetched) {
+  int64_t expected = kUnknown;
+  if (value_.compare_exchange_strong(expected, fetched, std::memory_order_acq_rel)) return fetched;
+  return expected;  // what another thread stored first
 }
 
 }  // namespace vgpu::cudart

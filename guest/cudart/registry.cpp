@@ -130,20 +130,21 @@ cudaError_t Registry::kernel(guest::Channel& channel, const void* host_fun, cons
   std::memcpy(&head, reply.data(), sizeof head);
   uint32_t arrived = (r.payload_size - sizeof head) / sizeof(proto::KernelParamInfo);
   if (head.param_count > arrived) return cudaErrorUnknown;
-  KernelInfo info;
-  info.function = head.function;
-  info.param_buffer_size = head.param_buffer_size;
-  info.params.resize(head.param_count);
+  std::vector<proto::KernelParamInfo> params(head.param_count);
   if (head.param_count > 0) {  // an empty vector's data() may be null, which memcpy must not get
-    std::memcpy(info.params.data(), reply.data() + sizeof head, head.param_count * sizeof(proto::KernelParamInfo));
+    std::memcpy(params.data(), reply.data() + sizeof head, head.param_count * sizeof(proto::KernelParamInfo));
   }
-  if (!param_layout_valid(info.params, info.param_buffer_size)) return cudaErrorUnknown;
+  if (!param_layout_valid(params, head.param_buffer_size)) return cudaErrorUnknown;
 
   std::lock_guard lock(mu_);
-  const KernelInfo* published = &kernels_.emplace_back(std::move(info));
-  f->kernel = published;
+  // Built in place: its limit cache (an atomic) cannot be moved.
+  KernelInfo& published = kernels_.emplace_back();
+  published.function = head.function;
+  published.param_buffer_size = head.param_buffer_size;
+  published.params = std::move(params);
+  f->kernel = &published;
   f->generation = generation;
-  *out = published;
+  *out = &published;
   return cudaSuccess;
 }
 

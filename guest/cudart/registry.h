@@ -18,6 +18,7 @@
 
 #include "guest/client/channel.h"
 #include "guest/cudart/fatbin.h"
+#include "guest/cudart/launch_check.h"
 #include "vgpu/protocol/messages.h"
 
 namespace vgpu::cudart {
@@ -29,11 +30,15 @@ struct ModuleRecord {
   uint64_t loaded_generation = 0;
 };
 
-// A kernel as vgpud resolved it. Immutable once published.
+// A kernel as vgpud resolved it. Immutable once published, but for the dynamic shared memory
+// limit, which cudaFuncSetAttribute changes: a cache of vgpud's value, safe to update from any
+// thread. A cudaDeviceReset publishes a fresh KernelInfo, whose limit is unknown again, as the
+// reset returns the driver's to its default.
 struct KernelInfo {
   uint32_t function = 0;
   uint32_t param_buffer_size = 0;
   std::vector<proto::KernelParamInfo> params;
+  mutable SharedLimitCache max_dynamic_shared;
 };
 
 struct SymbolInfo {

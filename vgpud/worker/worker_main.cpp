@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -38,6 +39,25 @@ UniqueFd take_over_signals() {
   return UniqueFd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
 }
 
+// Device pointers go to the guest process, which keeps them out of its own address space
+// (guest/cudart/address_reservation.h) so that it can tell host from device pointers. The
+// driver takes its address ranges where mmap puts them: at the top of the address space,
+// exactly where a guest process has its libraries and mappings. Filling the free top of this
+// process's address space first (PROT_NONE, no memory behind it) moves the driver's ranges
+// below kDeviceAddressCeiling, away from where Linux maps a guest's memory.
+void keep_device_addresses_low() {
+  constexpr uintptr_t kDeviceAddressCeiling = 0x7c0000000000;
+  constexpr size_t kChunk = size_t{1} << 36;  // 64 GiB of address space per reservation
+  for (int i = 0; i < 256; ++i) {
+    void* p = mmap(nullptr, kChunk, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return;
+    if (reinterpret_cast<uintptr_t>(p) < kDeviceAddressCeiling) {
+      munmap(p, kChunk);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 int run_channel_worker(int argc, char** argv) {
@@ -63,6 +83,7 @@ int run_channel_worker(int argc, char** argv) {
     return kExitSetupFailed;
   }
 
+  keep_device_addresses_low();
   auto driver = load_cuda_driver(spec->driver_path);
   if (!driver) {
     log::executor().error("vm={} {}", name, driver.error().message);

@@ -1,5 +1,6 @@
 // Kernels through the shim's registration and launch paths, against the fake driver's
-// built-in kernels. Also device globals and a fault.
+// built-in kernels. Also device globals, the dynamic shared memory limit and a fault.
+#include <cstddef>
 #include <cstring>
 #include <vector>
 
@@ -12,7 +13,49 @@ namespace {
 void vector_add_stub() {}
 void record_stub() {}
 void fault_stub() {}
+void smem_stub() {}
 char device_counter[8];
+
+constexpr size_t kDefaultSharedLimit = 48 * 1024;  // the fake driver's, as an H100's
+constexpr size_t kOptIn = 100 * 1024;
+
+cudaError_t launch_with_shared(size_t bytes) {
+  int unused = 0;
+  void* args[] = {&unused};
+  return cudaLaunchKernel(reinterpret_cast<const void*>(&smem_stub), dim3(1), dim3(32), args, bytes, 0);
+}
+
+int max_dynamic_shared() {
+  cudaFuncAttributes fa{};
+  CHECK(cudaFuncGetAttributes(&fa, reinterpret_cast<const void*>(&smem_stub)));
+  return fa.maxDynamicSharedSizeBytes;
+}
+
+// More dynamic shared memory than the kernel's limit is refused at the launch call, as CUDA
+// does, and never reaches the driver; cudaFuncSetAttribute raises the limit.
+void dynamic_shared_memory() {
+  const void* smem = reinterpret_cast<const void*>(&smem_stub);
+  EXPECT(launch_with_shared(kOptIn) == cudaErrorInvalidValue);
+  EXPECT(cudaGetLastError() == cudaErrorInvalidValue);
+  EXPECT(cudaGetLastError() == cudaSuccess);
+  EXPECT(launch_with_shared(size_t{1} << 20) == cudaErrorInvalidValue);
+  EXPECT(cudaGetLastError() == cudaErrorInvalidValue);
+  CHECK(launch_with_shared(kDefaultSharedLimit));
+  EXPECT(max_dynamic_shared() == static_cast<int>(kDefaultSharedLimit));
+
+  // The refused launches left no late error behind for the opt-in to report.
+  CHECK(cudaFuncSetAttribute(smem, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(kOptIn)));
+  EXPECT(max_dynamic_shared() == static_cast<int>(kOptIn));
+  CHECK(launch_with_shared(kOptIn));
+  EXPECT(launch_with_shared(kOptIn + 1) == cudaErrorInvalidValue);
+  cudaGetLastError();
+
+  // Beyond the device's opt-in maximum the driver says no, and the limit stays as it was.
+  EXPECT(cudaFuncSetAttribute(smem, cudaFuncAttributeMaxDynamicSharedMemorySize, 300000) == cudaErrorInvalidValue);
+  cudaGetLastError();
+  CHECK(launch_with_shared(kOptIn));
+  CHECK(cudaDeviceSynchronize());
+}
 
 struct Mixed {
   char tag;
@@ -29,10 +72,12 @@ int main(int argc, char** argv) {
       "kernel fake_vector_add 8,8,8,4\n"
       "kernel record_args 8,24,4\n"
       "kernel fake_fault\n"
+      "kernel smem_user 4\n"
       "global counter 8\n");
   guest_test::register_kernel(handle, reinterpret_cast<const void*>(&vector_add_stub), "fake_vector_add");
   guest_test::register_kernel(handle, reinterpret_cast<const void*>(&record_stub), "record_args");
   guest_test::register_kernel(handle, reinterpret_cast<const void*>(&fault_stub), "fake_fault");
+  guest_test::register_kernel(handle, reinterpret_cast<const void*>(&smem_stub), "smem_user");
   __cudaRegisterVar(handle, device_counter, const_cast<char*>("counter"), "counter", 0, 8, 0, 0);
   __cudaRegisterFatBinaryEnd(handle);
 
@@ -92,10 +137,18 @@ int main(int argc, char** argv) {
   EXPECT(cudaMemcpyToSymbol(device_counter, &value, sizeof value, 4) == cudaErrorInvalidValue);
   cudaGetLastError();
 
+  dynamic_shared_memory();
+
   CHECK(cudaDeviceSynchronize());
   CHECK(cudaFree(da));
   CHECK(cudaFree(db));
   CHECK(cudaFree(dc));
+
+  // A reset gives the kernel a fresh function in a fresh context: the opt-in is gone.
+  CHECK(cudaDeviceReset());
+  EXPECT(launch_with_shared(kOptIn) == cudaErrorInvalidValue);
+  cudaGetLastError();
+  EXPECT(max_dynamic_shared() == static_cast<int>(kDefaultSharedLimit));
   std::printf("fake_kernels ok\n");
   return 0;
 }

@@ -3,6 +3,12 @@
 #include <catch2/catch.hpp>
 #include <cuda.h>
 
+#include <cstddef>
+#include <thread>
+#include <vector>
+
+#include "vgpu/protocol/limits.h"
+
 using namespace vgpu::cudart;
 
 namespace {
@@ -53,4 +59,88 @@ TEST_CASE("limits come from the device's attributes", "[cudart][launch]") {
   CHECK(check_launch_config(dim3(1), dim3(257), l) == cudaErrorInvalidValue);
   // Unreported limits are not enforced.
   CHECK(check_launch_config(dim3(1u << 30, 1u << 20), dim3(1, 200), l) == cudaSuccess);
+}
+
+namespace {
+
+vgpu::proto::FuncGetAttributesReply attributes_with_max_dynamic_shared(int32_t value) {
+  vgpu::proto::FuncGetAttributesReply reply{};
+  reply.count = vgpu::limits::kMaxFunctionAttributes;
+  reply.values[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES] = value;
+  return reply;
+}
+
+}  // namespace
+
+TEST_CASE("only launches with dynamic shared memory need the kernel's limit", "[cudart][launch]") {
+  CHECK_FALSE(needs_shared_limit(0));
+  // Even a little: a kernel's default limit is 48 KiB less its static shared memory.
+  CHECK(needs_shared_limit(1));
+  CHECK(needs_shared_limit(48 * 1024));
+  CHECK(needs_shared_limit(size_t{1} << 20));
+}
+
+TEST_CASE("dynamic shared memory above the kernel's limit is refused", "[cudart][launch]") {
+  CHECK(check_dynamic_shared(0, 49152) == cudaSuccess);
+  CHECK(check_dynamic_shared(49152, 49152) == cudaSuccess);
+  CHECK(check_dynamic_shared(49153, 49152) == cudaErrorInvalidValue);
+  CHECK(check_dynamic_shared(100 * 1024, 49152) == cudaErrorInvalidValue);  // before the opt-in
+  CHECK(check_dynamic_shared(100 * 1024, 102400) == cudaSuccess);          // after it
+  CHECK(check_dynamic_shared(size_t{1} << 20, 102400) == cudaErrorInvalidValue);
+  CHECK(check_dynamic_shared(1, 0) == cudaErrorInvalidValue);  // opted down to nothing
+  // No known limit: vgpud judges the launch.
+  CHECK(check_dynamic_shared(size_t{1} << 20, kNoSharedLimit) == cudaSuccess);
+  CHECK(check_dynamic_shared(size_t{1} << 20, SharedLimitCache::kUnknown) == cudaSuccess);
+}
+
+TEST_CASE("the limit comes from the FuncGetAttributes reply", "[cudart][launch]") {
+  CHECK(shared_limit_from(attributes_with_max_dynamic_shared(49152)) == 49152);
+  CHECK(shared_limit_from(attributes_with_max_dynamic_shared(32768)) == 32768);
+  // 0 is what vgpud sends for an attribute the driver would not give: not a limit.
+  CHECK(shared_limit_from(attributes_with_max_dynamic_shared(0)) == kNoSharedLimit);
+  CHECK(shared_limit_from(attributes_with_max_dynamic_shared(-5)) == kNoSharedLimit);
+  // A reply too short to carry the attribute.
+  auto short_reply = attributes_with_max_dynamic_shared(49152);
+  short_reply.count = CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
+  CHECK(shared_limit_from(short_reply) == kNoSharedLimit);
+  short_reply.count = CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES + 1;
+  CHECK(shared_limit_from(short_reply) == 49152);
+}
+
+TEST_CASE("the limit cache", "[cudart][launch]") {
+  SECTION("is unknown until fetched or set") {
+    SharedLimitCache cache;
+    CHECK(cache.get() == SharedLimitCache::kUnknown);
+  }
+  SECTION("keeps the first fetch") {
+    SharedLimitCache cache;
+    CHECK(cache.learn(49152) == 49152);
+    CHECK(cache.get() == 49152);
+    CHECK(cache.learn(1234) == 49152);
+    CHECK(cache.get() == 49152);
+  }
+  SECTION("takes every cudaFuncSetAttribute value") {
+    SharedLimitCache cache;
+    CHECK(cache.learn(49152) == 49152);
+    cache.set(102400);
+    CHECK(cache.get() == 102400);
+    cache.set(1024);
+    CHECK(cache.get() == 1024);
+  }
+  SECTION("a fetch that lost the race with cudaFuncSetAttribute does not undo it") {
+    SharedLimitCache cache;
+    cache.set(102400);
+    CHECK(cache.learn(49152) == 102400);
+    CHECK(cache.get() == 102400);
+  }
+}
+
+TEST_CASE("threads that fetch the limit at once agree on it", "[cudart][launch]") {
+  SharedLimitCache cache;
+  std::vector<int64_t> seen(8, 0);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < seen.size(); ++i)
+    threads.emplace_back([&cache, &seen, i] { seen[i] = cache.learn(static_cast<int64_t>(1000 + i)); });
+  for (auto& t : threads) t.join();
+  for (int64_t v : seen) CHECK(v == cache.get());
 }
