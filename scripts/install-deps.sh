@@ -10,6 +10,11 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   libboost-program-options-dev libyaml-cpp-dev libsystemd-dev libspdlog-dev libfmt-dev \
   catch2 clang libclang-rt-14-dev >/dev/null
+# The VM test (test/vm/): QEMU with TCG to boot the guest, busybox-static and cpio to build its
+# initramfs. The guest kernel is not installed: build-guest.sh fetches linux-image-amd64 with
+# apt-get download into its cache.
+$SUDO apt-get install -y -qq --no-install-recommends \
+  qemu-system-x86 busybox-static cpio >/dev/null
 if [ ! -f /usr/local/cuda/include/cuda.h ]; then
   echo "The CUDA toolkit is not installed under /usr/local/cuda: install it (CUDA 12.4 or newer) and run this again." >&2
   exit 1

@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <exception>
 
 namespace vgpu::guest {
@@ -41,6 +44,29 @@ std::string seconds(std::chrono::milliseconds ms) {
 }
 
 }  // namespace
+
+struct SlotClaim::Lease {
+  std::mutex mutex;
+  std::condition_variable wake;
+  bool stop = false;
+  std::thread thread;
+
+  void run(std::atomic<uint64_t>* lease, std::chrono::milliseconds interval) {
+    std::unique_lock lock(mutex);
+    while (!stop) {
+      lease->fetch_add(1, std::memory_order_release);
+      wake.wait_for(lock, interval, [this] { return stop; });
+    }
+  }
+  void join() {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    wake.notify_all();
+    thread.join();
+  }
+};
 
 SlotClaim::SlotClaim(proto::VmHeader* header, uint32_t index, Doorbell doorbell,
                      std::chrono::milliseconds lease_interval)
@@ -125,20 +151,14 @@ bool SlotClaim::start_lease_thread() {
   pthread_sigmask(SIG_SETMASK, &all, &old);
   bool started = true;
   try {
-    lease_ = std::make_unique<std::thread>([this] { lease_loop(); });
-  } catch (const std::exception&) {  // system_error, bad_alloc
-    started = false;  // no exceptions out of the shim
+    auto lease = std::make_unique<Lease>();
+    lease->thread = std::thread(&Lease::run, lease.get(), &slot_->lease, lease_interval_);
+    lease_ = std::move(lease);
+  } catch (const std::exception&) {  // system_error, bad_alloc: no exceptions out of the shim
+    started = false;
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return started;
-}
-
-void SlotClaim::lease_loop() {
-  std::unique_lock lock(mutex_);
-  while (!stop_) {
-    slot_->lease.fetch_add(1, std::memory_order_release);
-    wake_.wait_for(lock, lease_interval_, [this] { return stop_; });
-  }
 }
 
 bool SlotClaim::still_ours(uint32_t state) const {
@@ -161,14 +181,7 @@ SlotClaim::~SlotClaim() {
     (void)lease_.release();
     return;
   }
-  if (lease_ != nullptr) {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    lease_->join();
-  }
+  if (lease_ != nullptr) lease_->join();
   if (!owned_) return;
   // The compare-and-swap keeps us from closing a slot vgpud already reclaimed and handed to
   // another process (its nonce and epoch differ, or its state moved on).

@@ -2,11 +2,8 @@
 // claiming it, waiting for vgpud to serve it, keeping its lease alive and giving it back.
 #pragma once
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "guest/transport/transport.h"
 #include "vgpu/protocol/vm_layout.h"
@@ -61,7 +58,6 @@ class SlotClaim {
             std::chrono::milliseconds lease_interval);
   Status<ConnectFailure> wait_ready(std::chrono::milliseconds timeout);
   bool start_lease_thread();
-  void lease_loop();
   bool still_ours(uint32_t state) const;
 
   proto::VmHeader* header_;
@@ -74,12 +70,11 @@ class SlotClaim {
   bool owned_ = true;   // false once the slot is no longer ours to hand back
   int owner_pid_;       // a forked child inherits the object, but neither the slot nor the thread
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stop_ = false;
-  // On the heap so that a forked child, which has the object but not the thread, can drop it
-  // without joining (std::thread would terminate the process).
-  std::unique_ptr<std::thread> lease_;
+  // The lease thread and what wakes it. On the heap so that a forked child, which has a copy
+  // but no thread, can leak it: joining, or destroying a condition variable the thread was
+  // waiting on at fork time, would hang or terminate the child.
+  struct Lease;
+  std::unique_ptr<Lease> lease_;
 };
 
 }  // namespace vgpu::guest
