@@ -97,9 +97,9 @@ Result<std::unique_ptr<SlotClaim>, ConnectFailure> SlotClaim::claim(proto::VmHea
   c->nonce_ = random_nonce();
   std::atomic_ref(c->slot_->guest_pid).store(static_cast<uint32_t>(getpid()),
                                              std::memory_order_relaxed);
-  std::atomic_ref(c->slot_->claim_nonce).store(c->nonce_, std::memory_order_relaxed);
-  // pid and nonce visible before vgpud hears the doorbell.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Sequentially consistent (a full barrier on x86): pid and nonce are visible before vgpud
+  // hears the doorbell below.
+  std::atomic_ref(c->slot_->claim_nonce).store(c->nonce_, std::memory_order_seq_cst);
   // The lease runs from the claim on: a slow start of the worker must not look like a death.
   // (On failure the destructor hands the Claimed slot back.)
   if (!c->start_lease_thread())
