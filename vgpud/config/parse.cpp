@@ -84,6 +84,16 @@ Status read_size(const Source& source, const Mapping& map, std::string_view key,
   return {};
 }
 
+Status read_socket_path(const Source& source, const Field& field, std::string* out) {
+  auto path = scalar_text(source, field, "an absolute path");
+  if (!path) return vgpu::Err{path.error()};
+  if (auto valid = check_socket_path(*path); !valid) {
+    return vgpu::Err{source.error(field.mark(), field.path, valid.error())};
+  }
+  *out = std::move(*path);
+  return {};
+}
+
 Status read_daemon_section(const Source& source, const Field& section, DaemonConfig* config) {
   auto map = Mapping::read(source, section.value, section.path, section.mark(), {"log_level", "driver", "poll_spin_us", "control_socket"},
                            /*empty_ok=*/true);
@@ -97,11 +107,7 @@ Status read_daemon_section(const Source& source, const Field& section, DaemonCon
   }
   if (Status s = read_string(source, *map, "driver", &config->driver_path); !s) return s;
   if (const Field* socket = map->find("control_socket")) {
-    auto path = scalar_text(source, *socket, "an absolute path");
-    if (!path) return vgpu::Err{path.error()};
-    if (auto valid = check_socket_path(*path); !valid)
-      return vgpu::Err{source.error(socket->mark(), socket->path, valid.error())};
-    config->control_socket = std::move(*path);
+    if (Status s = read_socket_path(source, *socket, &config->control_socket); !s) return s;
   }
   // Spinning longer than 100 ms trades a whole core for nothing measurable.
   if (Status s = read_uint(source, *map, "poll_spin_us", 0, 100'000, &config->poll_spin_us); !s) return s;
@@ -129,28 +135,28 @@ Status read_gpus(const Source& source, const Field& field, std::vector<std::stri
   return {};
 }
 
+// The keys every socket section has: socket (required), group and mode.
+Status read_socket_fields(const Source& source, const Mapping& map, const Field& section, std::string* socket_path,
+                          std::string* group, uint32_t* mode) {
+  const Field* socket = map.find("socket");
+  if (socket == nullptr) return missing(source, section.mark(), child_path(section.path, "socket"));
+  if (Status s = read_socket_path(source, *socket, socket_path); !s) return s;
+  if (Status s = read_string(source, map, "group", group); !s) return s;
+  if (const Field* field = map.find("mode")) {
+    auto text = scalar_text(source, *field, "an octal file mode like \"0660\"");
+    if (!text) return vgpu::Err{text.error()};
+    auto value = parse_mode(*text);
+    if (!value) return vgpu::Err{source.error(field->mark(), field->path, value.error())};
+    *mode = *value;
+  }
+  return {};
+}
+
 Status read_local(const Source& source, const Field& section, LocalEndpoint* local) {
   auto map = Mapping::read(source, section.value, section.path, section.mark(), {"socket", "group", "mode"},
                            /*empty_ok=*/false);
   if (!map) return vgpu::Err{map.error()};
-  const Field* socket = map->find("socket");
-  if (socket == nullptr) return missing(source, section.mark(), child_path(section.path, "socket"));
-  auto path = scalar_text(source, *socket, "an absolute path");
-  if (!path) return vgpu::Err{path.error()};
-  if (auto valid = check_socket_path(*path); !valid) {
-    return vgpu::Err{source.error(socket->mark(), socket->path, valid.error())};
-  }
-  local->socket_path = std::move(*path);
-
-  if (Status s = read_string(source, *map, "group", &local->group); !s) return s;
-  if (const Field* mode = map->find("mode")) {
-    auto text = scalar_text(source, *mode, "an octal file mode like \"0660\"");
-    if (!text) return vgpu::Err{text.error()};
-    auto value = parse_mode(*text);
-    if (!value) return vgpu::Err{source.error(mode->mark(), mode->path, value.error())};
-    local->mode = *value;
-  }
-  return {};
+  return read_socket_fields(source, *map, section, &local->socket_path, &local->group, &local->mode);
 }
 
 Status read_vm(const Source& source, const Field& section, VmEndpoint* vm) {
@@ -158,22 +164,7 @@ Status read_vm(const Source& source, const Field& section, VmEndpoint* vm) {
                            {"socket", "group", "mode", "region_size", "slots", "lease_timeout_ms"},
                            /*empty_ok=*/false);
   if (!map) return vgpu::Err{map.error()};
-  const Field* socket = map->find("socket");
-  if (socket == nullptr) return missing(source, section.mark(), child_path(section.path, "socket"));
-  auto path = scalar_text(source, *socket, "an absolute path");
-  if (!path) return vgpu::Err{path.error()};
-  if (auto valid = check_socket_path(*path); !valid) {
-    return vgpu::Err{source.error(socket->mark(), socket->path, valid.error())};
-  }
-  vm->socket_path = std::move(*path);
-  if (Status s = read_string(source, *map, "group", &vm->group); !s) return s;
-  if (const Field* mode = map->find("mode")) {
-    auto text = scalar_text(source, *mode, "an octal file mode like \"0660\"");
-    if (!text) return vgpu::Err{text.error()};
-    auto value = parse_mode(*text);
-    if (!value) return vgpu::Err{source.error(mode->mark(), mode->path, value.error())};
-    vm->mode = *value;
-  }
+  if (Status s = read_socket_fields(source, *map, section, &vm->socket_path, &vm->group, &vm->mode); !s) return s;
   // A PCI BAR: a power of two; QEMU maps it into the guest's physical address space.
   SizeRule region{.min = 4 * kMiB, .max = 64 * kGiB, .power_of_two = true};
   if (Status s = read_size(source, *map, "region_size", region, &vm->region_size); !s) return s;
