@@ -25,6 +25,8 @@ cmake --build build-fuzz -j"$jobs" --target vgpu_fuzzers
 for f in build-fuzz/test/fuzz/fuzz_*; do
   [ -x "$f" ] || continue
   echo "--- $(basename "$f")"
-  "$f" -runs="${VGPU_FUZZ_RUNS:-200000}" -max_len=70000 2>&1 | tail -n 2
+  # Bounded by runs and by time; an input that takes over 10 s counts as a hang and fails.
+  ASAN_OPTIONS=symbolize=0 "$f" -runs="${VGPU_FUZZ_RUNS:-200000}" -max_total_time="${VGPU_FUZZ_SECONDS:-60}" \
+    -timeout=10 -max_len=70000 2>&1 | tail -n 2
 done
 echo "all test stages passed"

@@ -15,7 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // What parsed must satisfy the rules the daemon relies on.
     if (result->tenants.empty()) __builtin_trap();
     for (const auto& tenant : result->tenants) {
-      if (tenant.gpus.empty() || tenant.local.socket_path.empty() || tenant.local.socket_path[0] != '/') __builtin_trap();
+      if (tenant.gpus.empty()) __builtin_trap();
+      // A tenant is reachable some way, and every socket it has is an absolute path.
+      if (tenant.local.socket_path.empty() && tenant.vm.socket_path.empty()) __builtin_trap();
+      for (const std::string* path : {&tenant.local.socket_path, &tenant.vm.socket_path}) {
+        if (!path->empty() && (*path)[0] != '/') __builtin_trap();
+      }
       uint64_t staging = tenant.limits.staging_memory;
       if (staging == 0 || (staging & (staging - 1)) != 0) __builtin_trap();
     }

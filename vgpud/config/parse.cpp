@@ -1,6 +1,10 @@
 // The vgpu.yaml schema: walks the document section by section. Every value is checked here or
 // in values.cpp; what comes out of parse_config is ready to use.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
+
+#include <optional>
+#include <sstream>
 
 #include "vgpud/config/config.h"
 #include "vgpud/config/values.h"
@@ -299,6 +303,34 @@ vgpu::Result<DaemonConfig, ConfigError> read_document(const Source& source, cons
   return config;
 }
 
+// Sees the documents of a YAML stream without building them, so that a second document can be
+// reported with its position.
+class DocumentMarks final : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> last_start;
+  void OnDocumentStart(const YAML::Mark& mark) override { last_start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+// The mark of the stream's second document, if it has one. yaml-cpp's LoadAll can loop forever
+// on some malformed streams (",." for one), so the parser is asked for at most two documents.
+std::optional<YAML::Mark> second_document(const std::string& text) {
+  std::istringstream stream(text);
+  YAML::Parser parser(stream);
+  DocumentMarks marks;
+  if (!parser.HandleNextDocument(marks)) return std::nullopt;
+  marks.last_start.reset();
+  if (!parser.HandleNextDocument(marks)) return std::nullopt;
+  return marks.last_start.value_or(YAML::Mark());
+}
+
 }  // namespace
 
 vgpu::Result<DaemonConfig, ConfigError> parse_config(std::string_view yaml_text, const std::string& file_name) {
@@ -306,11 +338,11 @@ vgpu::Result<DaemonConfig, ConfigError> parse_config(std::string_view yaml_text,
   // yaml-cpp reports syntax errors (and its nesting-depth guard) by throwing; this is the one
   // place they are caught and turned into values.
   try {
-    std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-    if (documents.size() > 1) {
-      return vgpu::Err{source.error(documents[1].Mark(), "", "expected one YAML document, found a second")};
+    std::string text(yaml_text);
+    if (std::optional<YAML::Mark> second = second_document(text)) {
+      return vgpu::Err{source.error(*second, "", "expected one YAML document, found a second")};
     }
-    return read_document(source, documents.empty() ? YAML::Node() : documents[0]);
+    return read_document(source, YAML::Load(text));
   } catch (const YAML::Exception& e) {
     return vgpu::Err{source.error(e.mark, "", e.msg)};
   }
