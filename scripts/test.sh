@@ -8,7 +8,7 @@ scripts/install-deps.sh
 jobs=$(nproc)
 
 echo "=== build and test (-Wall -Wextra -Werror) ==="
-cmake -S . -B build -DVGPU_WERROR=ON -DVGPU_BUILD_TESTS=ON >/dev/null
+cmake -S . -B build -DVGPU_WERROR=ON -DVGPU_BUILD_TESTS=ON -DVGPU_VM_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure)
 

@@ -116,7 +116,7 @@ bool Channel::wait_for_space_locked(proto::RingProducer& ring, uint64_t bytes) {
     if (broken_) return false;
     auto free = ring.free_space();
     if (!free) {
-      mark_broken_locked("vgpud corrupted a ring index");
+      mark_broken_locked("a ring index of the channel is corrupt (the shared region was overwritten)");
       return false;
     }
     if (*free >= bytes) return true;

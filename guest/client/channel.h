@@ -65,6 +65,8 @@ class Channel {
 
   const proto::HelloReply& hello() const { return hello_; }
   std::string describe() const { return transport_->describe(); }
+  // The process is exiting: vgpud may free the channel now (Transport::hand_back).
+  void hand_back() { transport_->hand_back(); }
 
  private:
   explicit Channel(std::unique_ptr<Transport> transport);

@@ -44,6 +44,8 @@ class PciTransport final : public Transport {
     return "pci:" + stub_.address + " slot " + std::to_string(claim_->index());
   }
 
+  void hand_back() override { claim_->release(); }
+
  private:
   VgpuStub stub_;
   std::unique_ptr<SlotClaim> claim_;

@@ -174,15 +174,21 @@ bool SlotClaim::alive() const {
          slot_->epoch.load(std::memory_order_acquire) == epoch_;
 }
 
-SlotClaim::~SlotClaim() {
+SlotClaim::~SlotClaim() { release(); }
+
+void SlotClaim::release() {
   if (getpid() != owner_pid_) {
     // A forked child: the slot belongs to the parent, which still uses it, and the lease
     // thread only ever existed there. Leak the handle, touch nothing.
     (void)lease_.release();
     return;
   }
-  if (lease_ != nullptr) lease_->join();
+  if (lease_ != nullptr) {
+    lease_->join();
+    lease_.reset();
+  }
   if (!owned_) return;
+  owned_ = false;
   // The compare-and-swap keeps us from closing a slot vgpud already reclaimed and handed to
   // another process (its nonce and epoch differ, or its state moved on).
   uint32_t state = slot_->state.load(std::memory_order_acquire);

@@ -42,7 +42,9 @@ class SlotClaim {
                                                                  uint32_t slot_count,
                                                                  Doorbell doorbell,
                                                                  const ClaimOptions& options);
-  // Stops the lease and hands the slot back (Closing, control vector).
+  // Stops the lease and hands the slot back (Closing, control vector); idempotent.
+  void release();
+  // Releases the slot.
   ~SlotClaim();
   SlotClaim(const SlotClaim&) = delete;
   SlotClaim& operator=(const SlotClaim&) = delete;

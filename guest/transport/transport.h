@@ -35,6 +35,10 @@ class Transport {
   virtual bool wait_for_host(int timeout_ms) = 0;
   // A short name for logs: "local:/run/vgpu/default.sock".
   virtual std::string describe() const = 0;
+  // The process is exiting: tell vgpud now that the channel is done, so it frees its resources
+  // at once rather than when it notices the process is gone. Later calls fail. A socket needs
+  // nothing here (the kernel closes it); a VM slot is set Closing.
+  virtual void hand_back() {}
 };
 
 // Picks the transport: VGPU_TRANSPORT=local|pci forces one; otherwise the PCI stub when present,

@@ -141,16 +141,18 @@ Daemon::~Daemon() {
 }
 
 std::string Daemon::counters_report() const {
-  std::string out = fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9}\n",
+  std::string out = fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9} {:>12}\n",
                                 "tenant", "processes", "opened", "closed", "doorbells", "received",
-                                "rejected", "dispatched", "executed", "drv_errors", "answered");
+                                "rejected", "dispatched", "executed", "drv_errors", "answered",
+                                "device_bytes");
   for (const auto& t : tenants_) {
-    const HopCounters& c = t->shared->get().counters;
+    const TenantSharedState& shared = t->shared->get();
+    const HopCounters& c = shared.counters;
     auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    out += fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9}\n",
+    out += fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9} {:>12}\n",
                        t->config.name, t->workers.size(), v(c.channels_opened), v(c.channels_closed),
                        v(c.doorbells), v(c.received), v(c.rejected), v(c.dispatched), v(c.executed),
-                       v(c.driver_errors), v(c.answered));
+                       v(c.driver_errors), v(c.answered), v(shared.device_bytes));
   }
   return out;
 }
