@@ -157,7 +157,9 @@ uint64_t Channel::send_locked(CallId id, std::initializer_list<Part> parts, uint
   if (submit_.consumer_waiting()) transport_->notify_host();
 
   if (log_enabled(LogLevel::Debug))
-    log(LogLevel::Debug, "%s → call_id=0x%04x seq=%llu%s", current_api_trace(),
+    // HELLO is sent while the first API call connects: label it as itself, not as that call.
+    log(LogLevel::Debug, "%s → call_id=0x%04x seq=%llu%s",
+        id == CallId::Hello ? "HELLO (connecting)" : current_api_trace(),
         static_cast<unsigned>(id), static_cast<unsigned long long>(seq),
         (flags & proto::kFlagNeedsReply) ? "" : " (posted)");
   return seq;

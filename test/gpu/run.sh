@@ -238,18 +238,9 @@ ensure_vgpud() {
 }
 
 # ---- comparisons --------------------------------------------------------------------------------
-# Lines of cuda-samples output that legitimately differ between two runs: host or GPU timings.
-# Nothing else is filtered (device names, SM counts, results must all match).
-filter_sample() {
-  sed -E \
-    -e '/^Processing time: [0-9.]+ \(ms\)$/d' \
-    -e '/^Time: [0-9.]+ ms$/d' \
-    -e '/^Measured time for sample = [0-9.]+s$/d' \
-    "$1"
-}
-# simpleTemplates, simpleAtomicIntrinsics: "Processing time: %f (ms)"  (host stopwatch)
-# mergeSort:                                "Time: %f ms"                (host stopwatch)
-# simpleHyperQ:                             "Measured time for sample = %.3fs" (event timing)
+# filter_sample: the lines of cuda-samples output that legitimately differ (timings).
+# shellcheck source=test/gpu/compare.sh
+. "$(dirname "${BASH_SOURCE[0]}")/compare.sh"
 
 # compare NAME KIND(program|sample) NATIVE_PREFIX VGPU_PREFIX
 compare() {

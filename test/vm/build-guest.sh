@@ -15,6 +15,9 @@
 #                   Once it holds a kernel, no network is needed.
 #   VGPU_VM_KERNEL  use this kernel image instead of Debian's (skips the cache entirely)
 #   VGPU_VM_REFRESH=1  fetch the current linux-image-amd64 again even if one is cached
+#   VGPU_VM_GPU_BUNDLE  a bundle made by test/gpu/make-bundle.sh: its programs/ and samples/
+#                   (real CUDA programs) go into the guest as /opt/gpu/programs and
+#                   /opt/gpu/samples, for test/gpu/run-vm.sh on the GPU machine
 set -euo pipefail
 
 die() { echo "build-guest.sh: $*" >&2; exit 1; }
@@ -125,6 +128,18 @@ for f in "$PROGDIR"/*; do
   fi
 done
 [ ${#PROGS[@]} -gt 0 ] || die "no guest programs in $PROGDIR: build target vgpu_guest_programs"
+if [ -n "${VGPU_VM_GPU_BUNDLE:-}" ]; then
+  for kind in programs samples; do
+    [ -d "$VGPU_VM_GPU_BUNDLE/$kind" ] || continue
+    mkdir -p "$ROOT/opt/gpu/$kind"
+    for f in "$VGPU_VM_GPU_BUNDLE/$kind"/*; do
+      if [ -f "$f" ] && [ -x "$f" ]; then
+        install -m 755 "$f" "$ROOT/opt/gpu/$kind/"
+        PROGS+=("$f")
+      fi
+    done
+  done
+fi
 
 # Shared libraries: the guest is the same Debian userspace as this host, so the host's files
 # are copied to the same paths. ldd resolves libcudart.so.13 to the build dir through the

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# run-vm.sh BUNDLE_DIR
+#
+# Runs on the GPU machine (as root), from the repository root, on a bundle made by
+# make-bundle.sh, samples.sh and make-vm-bundle.sh. The whole chain from a guest VM to the GPU:
+# guest app -> libvgpu-cudart -> vgpu-stub (MMIO doorbell, BAR2 rings) -> mediator -> executor
+# -> GPU.
+#
+#   1. every program of BUNDLE/programs and BUNDLE/samples runs natively (real CUDA runtime);
+#   2. vgpud starts (real driver) with one VM tenant; QEMU (packed, TCG) boots the guest image
+#      with the stub, and the guest runs the same programs as an unprivileged user of group
+#      vgpu (test/vm/guest-tests/gpu-programs.sh); stdout and exit code must match native
+#      (samples: after dropping their timing lines, as in run.sh);
+#   3. a second boot runs trace_malloc with the shim's debug trace; vgpud's counters before and
+#      after it give the per-hop counts of that one program, and both sides' debug lines for
+#      its cudaMalloc are printed;
+#   4. vgpud must still be running, hold no device memory, and exit 0 on SIGTERM.
+#
+# Environment: OUT_LOG_DIR (keep logs: vgpud.log, consoles, report.txt), CUDA_LIB (default
+# /usr/local/cuda/lib64), VM_TIMEOUT (seconds for the programs' boot, default 420),
+# VGPU_GPU_ONLY (comma-separated subset of program names), VGPUD_DRIVER (default libcuda.so.1).
+set -euo pipefail
+[[ $# -eq 1 ]] || { echo "usage: $0 BUNDLE_DIR" >&2; exit 2; }
+BUNDLE=$(cd "$1" && pwd)
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CUDA_LIB=${CUDA_LIB:-/usr/local/cuda/lib64}
+VGPUD_DRIVER=${VGPUD_DRIVER:-libcuda.so.1}
+WORK=$(mktemp -d /tmp/vgpu-gpu-vm.XXXXXX)
+chmod 755 "$WORK"
+LOGDIR=${OUT_LOG_DIR:-$WORK/logs}
+mkdir -p "$LOGDIR" "$WORK/native" "$WORK/vm" "$WORK/cwd"
+rm -f "$LOGDIR/differences.txt"
+log() { printf '[run-vm.sh] %s\n' "$*"; }
+VGPUD_PID=""
+trap '[[ -n "$VGPUD_PID" ]] && kill -KILL "$VGPUD_PID" 2>/dev/null; true' EXIT
+# shellcheck source=test/gpu/compare.sh
+. "$REPO/test/gpu/compare.sh"
+
+for f in "$BUNDLE/bin/vgpud" "$BUNDLE/vm/vmlinuz" "$BUNDLE/vm/initramfs.cpio.gz" "$BUNDLE/vm/qemu.tar.xz"; do
+  [[ -e "$f" ]] || { echo "error: $f is missing (make-bundle.sh, then make-vm-bundle.sh)" >&2; exit 1; }
+done
+log "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
+
+# ---- 1. native ----------------------------------------------------------------------------------
+declare -a NAMES=()
+for kind in programs samples; do
+  [[ -d "$BUNDLE/$kind" ]] || continue
+  for p in "$BUNDLE/$kind"/*; do
+    name=${p##*/}
+    if [[ -n "${VGPU_GPU_ONLY:-}" && ",$VGPU_GPU_ONLY," != *",$name,"* ]]; then continue; fi
+    NAMES+=("$kind/$name")
+  done
+done
+native_run() {  # native_run LABEL PATH
+  local out=$WORK/native/${1//\//_} rc=0
+  (cd "$WORK/cwd" && LD_LIBRARY_PATH=$CUDA_LIB timeout -k 5 120 "$2") >"$out.out" 2>"$out.err" </dev/null || rc=$?
+  echo "$rc" >"$out.rc"
+}
+for label in "${NAMES[@]}"; do
+  native_run "$label" "$BUNDLE/$label"
+  [[ "$label" == programs/kernel_fault && -x "$BUNDLE/programs/vector_add" ]] &&
+    native_run programs/vector_add.after "$BUNDLE/programs/vector_add"
+done
+log "native runs done"
+
+# ---- 2. vgpud, QEMU, the guest ------------------------------------------------------------------
+tar -C "$WORK" -xJf "$BUNDLE/vm/qemu.tar.xz"
+export QEMU=$WORK/q/qemu QEMU_DATA_DIR=$WORK/q/share QEMU_MODULE_DIR=$WORK/q/modules
+cat >"$WORK/vgpu.yaml" <<EOF
+vgpud:
+  log_level: debug
+  driver: $VGPUD_DRIVER
+  control_socket: $WORK/control.sock
+tenants:
+  - name: gpu-vm
+    gpus: [0]
+    limits:
+      pinned_memory: 192MiB
+      staging_memory: 16MiB
+    vm:
+      socket: $WORK/gpu-vm.sock
+      region_size: 1GiB
+      slots: 4
+EOF
+VGPUD=("env" "LD_LIBRARY_PATH=$BUNDLE/lib" "$BUNDLE/bin/vgpud" --config "$WORK/vgpu.yaml")
+"${VGPUD[@]}" >"$LOGDIR/vgpud.log" 2>&1 </dev/null &
+VGPUD_PID=$!
+for _ in $(seq 300); do [[ -S "$WORK/gpu-vm.sock" && -S "$WORK/control.sock" ]] && break; sleep 0.1; done
+[[ -S "$WORK/gpu-vm.sock" ]] || { tail -20 "$LOGDIR/vgpud.log"; echo "error: vgpud did not start" >&2; exit 1; }
+QEMU_ARGS=$("${VGPUD[@]}" qemu-args gpu-vm)
+log "vgpud qemu-args gpu-vm: $QEMU_ARGS"
+VGPU_VECTORS=$(sed -n 's/.*vectors=\([0-9]*\).*/\1/p' <<<"$QEMU_ARGS")
+export VGPU_VECTORS VM_MEM=${VM_MEM:-1G}
+boot() {  # boot NAME TIMEOUT SCRIPT ARGS...
+  local name=$1 t=$2 rc=0; shift 2
+  VM_TIMEOUT=$t VM_LOG="$LOGDIR/$name.console" "$REPO/test/vm/boot.sh" "$BUNDLE/vm" \
+    "$WORK/gpu-vm.sock" "$@" >/dev/null 2>"$LOGDIR/$name.boot" || rc=$?
+  log "boot $name: guest script exit $rc ($(grep -c . "$LOGDIR/$name.console") console lines)"
+}
+only=()
+[[ -n "${VGPU_GPU_ONLY:-}" ]] && only=("VGPU_GPU_ONLY=$VGPU_GPU_ONLY")
+t0=$SECONDS
+boot programs "${VM_TIMEOUT:-420}" gpu-programs "${only[@]}"
+log "the programs' boot took $((SECONDS - t0)) s"
+
+# Split the console into one stdout/stderr/rc per program.
+awk -v dir="$WORK/vm" '
+  /^VGPU-OUT-BEGIN / { name = $2; gsub("/", "_", name); out = dir "/" name ".out"; err = dir "/" name ".err";
+                       printf "" > out; printf "" > err; next }
+  /^VGPU-OUT\| / && name != "" { sub(/^VGPU-OUT\| /, ""); print >> out; next }
+  /^VGPU-OUT\|$/ && name != "" { print "" >> out; next }
+  /^VGPU-ERR\| ?/ && name != "" { sub(/^VGPU-ERR\| ?/, ""); print >> err; next }
+  /^VGPU-OUT-END / { sub(/^rc=/, "", $3); print $3 > (dir "/" name ".rc"); name = "" }
+' "$LOGDIR/programs.console"
+
+LABELS=("${NAMES[@]}")
+for l in "${NAMES[@]}"; do [[ "$l" == programs/kernel_fault && -x "$BUNDLE/programs/vector_add" ]] && LABELS+=(programs/vector_add.after); done
+PASSED=0 FAILED=0
+REPORT=$LOGDIR/report.txt
+printf '%-40s %-10s %-10s %s\n' program native "in the VM" match >"$REPORT"
+for label in "${LABELS[@]}"; do
+  key=${label//\//_}
+  n=$WORK/native/$key v=$WORK/vm/$key
+  nrc=$(cat "$n.rc") vrc=$(cat "$v.rc" 2>/dev/null || echo missing)
+  [[ -f "$v.out" ]] || : >"$v.out"
+  match=no
+  if [[ "$label" == samples/* ]]; then
+    filter_sample "$n.out" >"$n.cmp"; filter_sample "$v.out" >"$v.cmp"
+  else
+    cp "$n.out" "$n.cmp"; cp "$v.out" "$v.cmp"
+  fi
+  cmp -s "$n.cmp" "$v.cmp" && [[ "$nrc" == "$vrc" ]] && match=yes
+  if [[ "$match" == yes && ( "$nrc" == 0 || "$label" == programs/kernel_fault ) ]]; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    { echo "== $label: native rc=$nrc, VM rc=$vrc"; diff -u "$n.cmp" "$v.cmp" | sed -n '3,30p'  || true
+      tail -n 10 "$v.err" 2>/dev/null; } >>"$LOGDIR/differences.txt"
+  fi
+  printf '%-40s %-10s %-10s %s\n' "$label" "rc=$nrc" "rc=$vrc" "$match" >>"$REPORT"
+done
+
+# ---- 3. one cudaMalloc, hop by hop --------------------------------------------------------------
+"${VGPUD[@]}" counters >"$LOGDIR/counters-before-trace.txt"
+boot trace 120 trace
+"${VGPUD[@]}" counters >"$LOGDIR/counters-after-trace.txt"
+{
+  echo "--- the guest's trace (shim, VGPU_LOG=debug)"
+  grep -a 'libvgpu-cudart' "$LOGDIR/trace.console" | head -n 20
+  seq=$(grep -a 'cudaMalloc size=' "$LOGDIR/trace.console" | sed -n 's/.*seq=\([0-9]*\).*/\1/p' | head -n1)
+  pid=$(grep -a 'vm=gpu-vm/[0-9]* slot [0-9]* connected' "$LOGDIR/vgpud.log" | tail -n1 | sed -n 's/.*vm=gpu-vm\/\([0-9]*\).*/\1/p')
+  echo "--- vgpud's lines for that process (gpu-vm/$pid), sequence number $seq"
+  grep -a "gpu-vm/$pid" "$LOGDIR/vgpud.log" | grep -a -e "seq=$seq " -e 'connected' -e 'closed' | head -n 20
+  echo "--- vgpud counters before and after the trace boot"
+  cat "$LOGDIR/counters-before-trace.txt" "$LOGDIR/counters-after-trace.txt"
+} >"$LOGDIR/trace.txt"
+
+# ---- 4. vgpud at the end ------------------------------------------------------------------------
+for _ in $(seq 50); do
+  [[ "$("${VGPUD[@]}" counters | awk '$1 == "gpu-vm" { print $2 }')" == 0 ]] && break; sleep 0.1
+done
+"${VGPUD[@]}" counters >"$LOGDIR/counters-end.txt"
+bytes=$(awk 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $1 == "gpu-vm" { print $c["device_bytes"] }' "$LOGDIR/counters-end.txt")
+end_check() {  # end_check DESCRIPTION COMMAND...
+  local verdict=FAILED
+  if "${@:2}"; then verdict=ok; PASSED=$((PASSED + 1)); else FAILED=$((FAILED + 1)); fi
+  printf '%-40s %s\n' "$1" "$verdict" >>"$REPORT"
+}
+end_check "vgpud holds no device memory" test "$bytes" = 0
+kill -TERM "$VGPUD_PID"; rc=0; wait "$VGPUD_PID" || rc=$?; VGPUD_PID=""
+end_check "vgpud SIGTERM -> exit 0 (rc=$rc)" test "$rc" = 0
+
+cat "$LOGDIR/trace.txt"
+[[ -f "$LOGDIR/differences.txt" ]] && cat "$LOGDIR/differences.txt"
+cat "$REPORT"
+echo "$PASSED passed, $FAILED failed"
+[[ "$FAILED" -eq 0 ]]
