@@ -53,7 +53,10 @@ for kind in programs samples; do
 done
 native_run() {  # native_run LABEL PATH
   local out=$WORK/native/${1//\//_} rc=0
-  (cd "$WORK/cwd" && LD_LIBRARY_PATH=$CUDA_LIB timeout -k 5 120 "$2") >"$out.out" 2>"$out.err" </dev/null || rc=$?
+  # argv[0] as in the guest (/opt/gpu/...): some samples print it.
+  (cd "$WORK/cwd" && LD_LIBRARY_PATH=$CUDA_LIB timeout -k 5 120 \
+    bash -c 'exec -a "$0" "$1"' "/opt/gpu/${1%.after}" "$2") \
+    >"$out.out" 2>"$out.err" </dev/null || rc=$?
   echo "$rc" >"$out.rc"
 }
 for label in "${NAMES[@]}"; do
@@ -141,8 +144,15 @@ for label in "${LABELS[@]}"; do
 done
 
 # ---- 3. one cudaMalloc, hop by hop --------------------------------------------------------------
+wait_idle() {  # until the tenant's last channel worker has exited (they drain in the background)
+  for _ in $(seq 50); do
+    [[ "$("${VGPUD[@]}" counters | awk '$1 == "gpu-vm" { print $2 }')" == 0 ]] && return; sleep 0.1
+  done
+}
+wait_idle
 "${VGPUD[@]}" counters >"$LOGDIR/counters-before-trace.txt"
 boot trace 120 trace
+wait_idle
 "${VGPUD[@]}" counters >"$LOGDIR/counters-after-trace.txt"
 {
   echo "--- the guest's trace (shim, VGPU_LOG=debug)"
@@ -156,9 +166,7 @@ boot trace 120 trace
 } >"$LOGDIR/trace.txt"
 
 # ---- 4. vgpud at the end ------------------------------------------------------------------------
-for _ in $(seq 50); do
-  [[ "$("${VGPUD[@]}" counters | awk '$1 == "gpu-vm" { print $2 }')" == 0 ]] && break; sleep 0.1
-done
+wait_idle
 "${VGPUD[@]}" counters >"$LOGDIR/counters-end.txt"
 bytes=$(awk 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next } $1 == "gpu-vm" { print $c["device_bytes"] }' "$LOGDIR/counters-end.txt")
 end_check() {  # end_check DESCRIPTION COMMAND...
