@@ -151,6 +151,7 @@ wait_idle() {  # until the tenant's last channel worker has exited (they drain i
 }
 wait_idle
 "${VGPUD[@]}" counters >"$LOGDIR/counters-before-trace.txt"
+trace_from=$(($(wc -l <"$LOGDIR/vgpud.log") + 1))  # guest pids repeat across boots
 boot trace 120 trace
 wait_idle
 "${VGPUD[@]}" counters >"$LOGDIR/counters-after-trace.txt"
@@ -158,9 +159,10 @@ wait_idle
   echo "--- the guest's trace (shim, VGPU_LOG=debug)"
   grep -a 'libvgpu-cudart' "$LOGDIR/trace.console" | head -n 20
   seq=$(grep -a 'cudaMalloc size=' "$LOGDIR/trace.console" | sed -n 's/.*seq=\([0-9]*\).*/\1/p' | head -n1)
-  pid=$(grep -a 'vm=gpu-vm/[0-9]* slot [0-9]* connected' "$LOGDIR/vgpud.log" | tail -n1 | sed -n 's/.*vm=gpu-vm\/\([0-9]*\).*/\1/p')
+  tail -n "+$trace_from" "$LOGDIR/vgpud.log" >"$WORK/trace-vgpud.log"
+  pid=$(grep -a 'vm=gpu-vm/[0-9]* slot [0-9]* connected' "$WORK/trace-vgpud.log" | tail -n1 | sed -n 's/.*vm=gpu-vm\/\([0-9]*\).*/\1/p')
   echo "--- vgpud's lines for that process (gpu-vm/$pid), sequence number $seq"
-  grep -a "gpu-vm/$pid" "$LOGDIR/vgpud.log" | grep -a -e "seq=$seq " -e 'connected' -e 'closed' | head -n 20
+  grep -a "gpu-vm/$pid" "$WORK/trace-vgpud.log" | grep -a -e "seq=$seq " -e 'connected' -e 'closed' | head -n 20
   echo "--- vgpud counters before and after the trace boot"
   cat "$LOGDIR/counters-before-trace.txt" "$LOGDIR/counters-after-trace.txt"
 } >"$LOGDIR/trace.txt"
