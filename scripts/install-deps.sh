@@ -9,7 +9,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   libboost-program-options-dev libyaml-cpp-dev libsystemd-dev libspdlog-dev libfmt-dev \
-  catch2 clang libclang-rt-14-dev >/dev/null
+  catch2 clang libclang-rt-14-dev nlohmann-json3-dev >/dev/null
 # The VM test (test/vm/): QEMU with TCG to boot the guest, busybox-static and cpio to build its
 # initramfs. The guest kernel is not installed: build-guest.sh fetches linux-image-amd64 with
 # apt-get download into its cache.

@@ -5,6 +5,7 @@ namespace vgpu::proto {
 std::string_view call_name(CallId id) {
   switch (id) {
     case CallId::Hello: return "HELLO";
+    case CallId::Ping: return "PING";
     case CallId::DeviceGetInfo: return "DEVICE_GET_INFO";
     case CallId::SetDevice: return "SET_DEVICE";
     case CallId::DeviceSynchronize: return "DEVICE_SYNCHRONIZE";

@@ -10,6 +10,7 @@
 #   OUT_DIR/shim/libcudart.so.13     the shim, alone in its folder, so that putting the folder first
 #                                    on LD_LIBRARY_PATH swaps the CUDA runtime and nothing else
 #   OUT_DIR/programs/<name>          the test programs (test/gpu/programs/*.cu), built with nvcc
+#   OUT_DIR/bench/                   vgpu-bench and its case children (bench/), when built
 #   OUT_DIR/MANIFEST                 what was packed, from which build, checksums
 #
 # OUT_DIR/samples/ is written by test/gpu/samples.sh (separately; see README.md) and left alone.
@@ -35,7 +36,7 @@ shim="$build/guest/lib/libcudart.so.13"
 [[ -e "$shim" ]] || { echo "error: $shim not found (build the guest shim first)" >&2; exit 1; }
 [[ -x "$nvcc" ]] || { echo "error: nvcc not found at $nvcc (set NVCC)" >&2; exit 1; }
 
-rm -rf "${out:?}/bin" "${out:?}/lib" "${out:?}/shim" "${out:?}/programs"
+rm -rf "${out:?}/bin" "${out:?}/lib" "${out:?}/shim" "${out:?}/programs" "${out:?}/bench"
 mkdir -p "$out/bin" "$out/lib" "$out/shim" "$out/programs"
 
 # --- binaries -----------------------------------------------------------------------------------
@@ -44,8 +45,20 @@ cp -L "$shim" "$out/shim/libcudart.so.13"
 chmod 0755 "$out/bin/vgpud" "$out/shim/libcudart.so.13"
 # Debug information makes vgpud large (the bundle travels with a 64 MiB limit); the symbol table
 # stays, so backtraces still have names. KEEP_DEBUG=1 keeps everything.
+# The benchmark harness and its children (bench/README.md), if this build has them.
+bench_bins=()
+if [[ -x "$build/bench/vgpu-bench" ]]; then
+  mkdir -p "$out/bench"
+  for b in vgpu-bench vgpu-bench-transport vgpu-bench-cuda; do
+    [[ -x "$build/bench/$b" ]] || { echo "error: $build/bench/$b not built" >&2; exit 1; }
+    cp -L "$build/bench/$b" "$out/bench/$b"
+    bench_bins+=("$out/bench/$b")
+  done
+fi
+git -C "$here" rev-parse --short HEAD >"$out/COMMIT" 2>/dev/null || echo unknown >"$out/COMMIT"
+if ! git -C "$here" diff --quiet HEAD 2>/dev/null; then sed -i 's/$/+changes/' "$out/COMMIT"; fi
 if [[ "${KEEP_DEBUG:-0}" != 1 ]] && command -v strip >/dev/null; then
-  strip --strip-debug "$out/bin/vgpud" "$out/shim/libcudart.so.13"
+  strip --strip-debug "$out/bin/vgpud" "$out/shim/libcudart.so.13" "${bench_bins[@]}"
 fi
 
 # --- shared libraries -----------------------------------------------------------------------------
@@ -70,7 +83,8 @@ skip_lib() {
 }
 
 declare -A copied=()
-for obj in "$out/bin/vgpud" "$out/shim/libcudart.so.13"; do
+# (vgpu-bench-cuda, like the test programs, needs only a CUDA runtime: the real one or the shim.)
+for obj in "$out/bin/vgpud" "$out/shim/libcudart.so.13" "${bench_bins[@]:0:2}"; do
   ldd_out=$(ldd "$obj") || { echo "error: ldd $obj failed" >&2; exit 1; }
   if grep -q "not found" <<<"$ldd_out"; then
     echo "error: $obj has unresolved libraries:" >&2
@@ -126,7 +140,7 @@ printf '%s\n' "${progs[@]}" | xargs -P "$jobs" -I{} bash -c 'build_one "$1"' _ {
   echo "libraries:"
   for n in "${!copied[@]}"; do echo "  $n <- ${copied[$n]}"; done | sort
   echo "sha256:"
-  (cd "$out" && find bin shim lib programs -type f ! -name '.*' -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /')
+  (cd "$out" && find bin shim lib programs bench -type f ! -name '.*' -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /')
 } >"$out/MANIFEST"
 
 echo "bundle ready in $out:"

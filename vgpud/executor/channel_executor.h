@@ -93,6 +93,7 @@ class ChannelExecutor {
 
   // Handlers: one per command type; return the CUresult/Status and fill the reply payload.
   int32_t handle(const HelloCmd&, Reply&);
+  int32_t handle(const PingCmd&, Reply&);
   int32_t handle(const DeviceGetInfoCmd&, Reply&);
   int32_t handle(const SetDeviceCmd&, Reply&);
   int32_t handle(const DeviceSynchronizeCmd&, Reply&);

@@ -31,6 +31,9 @@ int32_t ChannelExecutor::handle(const HelloCmd& cmd, Reply& reply) {
   return 0;
 }
 
+// The transport alone: through the mediator and the executor and back, touching no driver.
+int32_t ChannelExecutor::handle(const PingCmd&, Reply&) { return 0; }
+
 int32_t ChannelExecutor::handle(const DeviceGetInfoCmd& cmd, Reply& reply) {
   if (cmd.device >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
   const CUdevice dev = setup_.devices[cmd.device];

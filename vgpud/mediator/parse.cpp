@@ -245,6 +245,7 @@ Parsed parse_body(proto::CallId call, Payload p) {
   using proto::CallId;
   switch (call) {
     case CallId::Hello: return parse_hello(p);
+    case CallId::Ping: return parse_empty(p, PingCmd{});
     case CallId::DeviceGetInfo: return parse_device(p, false);
     case CallId::SetDevice: return parse_device(p, true);
     case CallId::DeviceSynchronize: return parse_empty(p, DeviceSynchronizeCmd{});

@@ -13,6 +13,7 @@
 namespace vgpud {
 
 struct HelloCmd { uint32_t protocol_version; uint32_t pid; std::string process_name; };
+struct PingCmd {};
 struct DeviceGetInfoCmd { uint32_t device; };
 struct SetDeviceCmd { uint32_t device; };
 struct DeviceSynchronizeCmd {};
@@ -59,7 +60,7 @@ struct EventElapsedTimeCmd { uint32_t start; uint32_t end; };
 struct RejectedCmd { int32_t status; };
 
 using Command = std::variant<
-    HelloCmd, DeviceGetInfoCmd, SetDeviceCmd, DeviceSynchronizeCmd, DeviceResetCmd, MemGetInfoCmd,
+    HelloCmd, PingCmd, DeviceGetInfoCmd, SetDeviceCmd, DeviceSynchronizeCmd, DeviceResetCmd, MemGetInfoCmd,
     MemAllocCmd, MemFreeCmd, MemcpyHtoDInlineCmd, MemcpyHtoDStagedCmd, MemcpyDtoHInlineCmd,
     MemcpyDtoHStagedCmd, MemcpySharedCmd, MemcpyDtoDCmd, MemsetCmd, BlobAppendCmd, ModuleLoadCmd,
     ModuleUnloadCmd, ModuleGetFunctionCmd, ModuleGetGlobalCmd, LaunchKernelCmd,

@@ -9,6 +9,7 @@ namespace vgpu::proto {
 enum class CallId : uint16_t {
   // Session
   Hello = 0x0001,
+  Ping = 0x0002,  // no work: the transport's round trip, for benchmarks and health checks
 
   // Devices
   DeviceGetInfo = 0x0010,

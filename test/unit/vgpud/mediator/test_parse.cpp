@@ -34,6 +34,17 @@ TEST_CASE("MemAlloc parses into its validated type", "[parse]") {
   REQUIRE(std::get<vgpud::MemAllocCmd>(r->command).size == 4096);
 }
 
+TEST_CASE("Ping carries nothing", "[parse]") {
+  std::vector<uint8_t> m(sizeof(RequestHeader));
+  const RequestHeader h{sizeof(RequestHeader), static_cast<uint16_t>(CallId::Ping), kFlagNeedsReply, 7};
+  std::memcpy(m.data(), &h, sizeof h);
+  auto r = vgpud::parse_request(m);
+  REQUIRE(r.ok());
+  REQUIRE(std::holds_alternative<vgpud::PingCmd>(r->command));
+  REQUIRE(vgpud::parse_request(message(CallId::Ping, MemAllocRequest{1})).error() ==
+          ParseError::BadPayloadSize);
+}
+
 TEST_CASE("header checks", "[parse][hostile]") {
   auto m = message(CallId::MemAlloc, MemAllocRequest{1});
   SECTION("too short") {
