@@ -20,13 +20,23 @@ namespace {
 
 thread_local uint32_t t_device = 0;
 
-// How long to spin on a ring before sleeping. Spinning keeps the round trip near the cost of
-// a cache-line transfer; sleeping keeps an idle process off the CPU.
+std::chrono::microseconds env_micros(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return std::chrono::microseconds(v != nullptr ? std::max(0, std::atoi(v)) : fallback);
+}
+
+// How a thread waits for a reply: it spins (VGPU_SPIN_US), then keeps looking but yields the
+// CPU between looks (until VGPU_POLL_US), then sleeps until vgpud rings. Spinning keeps the
+// round trip near the cost of a cache-line transfer; waking from a sleep costs tens of
+// microseconds in a VM, so a call the driver takes a while over (a large cudaMalloc, a
+// synchronize) is still polled for, as CUDA's own runtime does; sleeping keeps a process that
+// waits on long GPU work off the CPU.
 std::chrono::microseconds spin_budget() {
-  static const std::chrono::microseconds budget = [] {
-    const char* v = std::getenv("VGPU_SPIN_US");
-    return std::chrono::microseconds(v != nullptr ? std::atoi(v) : 50);
-  }();
+  static const std::chrono::microseconds budget = env_micros("VGPU_SPIN_US", 50);
+  return budget;
+}
+std::chrono::microseconds poll_budget() {
+  static const std::chrono::microseconds budget = env_micros("VGPU_POLL_US", 2000);
   return budget;
 }
 
@@ -170,8 +180,9 @@ void Channel::note_async_locked(int32_t status) {
 }
 
 CallResult Channel::wait_reply_locked(uint64_t seq, CallId id, std::span<uint8_t> reply) {
-  const auto spin_until = std::chrono::steady_clock::now() + spin_budget();
-  bool spinning = true;
+  const auto start = std::chrono::steady_clock::now();
+  const auto spin_until = start + spin_budget();
+  const auto poll_until = start + std::max(spin_budget(), poll_budget());
   for (;;) {
     auto ready = reply_.available();
     if (!ready) {
@@ -198,9 +209,11 @@ CallResult Channel::wait_reply_locked(uint64_t seq, CallId id, std::span<uint8_t
       mark_broken_locked("vgpud closed the channel");
       return {kBroken, 0};
     }
-    if (spinning) {
-      if (std::chrono::steady_clock::now() < spin_until) continue;
-      spinning = false;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < spin_until) continue;
+    if (now < poll_until) {
+      sched_yield();
+      continue;
     }
     // Tell vgpud we are about to sleep, then look once more before blocking.
     reply_.set_waiting(true);
@@ -242,7 +255,11 @@ int32_t Channel::take_async_error() {
 int32_t Channel::stage_upload_locked(const void* src, uint64_t size, uint64_t* staged) {
   const uint64_t n = std::min(size, chunk_size(upload_.capacity()));
   if (!wait_for_space_locked(upload_, n)) return kBroken;
-  upload_.write(src, n);
+  const proto::RingSegments space = upload_.reserve(n);
+  const auto* from = static_cast<const uint8_t*>(src);
+  copier_.copy(space.first.data(), from, space.first.size());
+  if (!space.second.empty()) copier_.copy(space.second.data(), from + space.first.size(), space.second.size());
+  upload_.advance(n);
   // The data is published before the message that refers to it.
   upload_.publish();
   *staged = n;
@@ -292,7 +309,10 @@ int32_t Channel::copy_from_device(void* dst, uint64_t src, uint64_t size, uint64
     }
     const uint64_t n = std::min(*ready, limit - received);
     if (n > 0) {
-      download_.read(out + received, n);
+      const proto::RingSegments data = download_.peek(n);
+      copier_.copy(out + received, data.first.data(), data.first.size());
+      if (!data.second.empty())
+        copier_.copy(out + received + data.first.size(), data.second.data(), data.second.size());
       download_.consume(n);
       received += n;
     }

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "guest/client/parallel_copy.h"
 #include "guest/transport/transport.h"
 #include "vgpu/protocol/calls.h"
 #include "vgpu/protocol/messages.h"
@@ -82,6 +83,7 @@ class Channel {
 
   std::unique_ptr<Transport> transport_;
   std::mutex mutex_;
+  ParallelCopier copier_{default_copy_threads()};  // staging copies of pageable memory
   proto::ChannelHeader* header_ = nullptr;
   proto::RingProducer submit_;
   proto::RingConsumer reply_;

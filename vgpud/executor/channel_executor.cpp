@@ -45,8 +45,8 @@ void ChannelExecutor::run() {
 
   Request request;
   while (queue_.pop(&request, setup_.spin)) {
-    if (broken()) continue;  // drain without executing
-    execute(request);
+    if (!broken()) execute(request);  // a broken channel drains without executing
+    queue_.mark_done();
   }
   release_all();
 }

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cstring>
 
 #include "vgpu/protocol/limits.h"
@@ -12,6 +13,12 @@
 #include "vgpud/mediator/parse.h"
 
 namespace vgpud {
+
+namespace {
+// How long the mediator keeps polling while its executor is busy (the guest's shim spins as
+// long for a reply before it sleeps, guest/client/channel.cpp).
+constexpr std::chrono::microseconds kPollWhileExecuting{2000};
+}  // namespace
 
 ChannelMediator::ChannelMediator(MediatorSetup setup, ChannelExecutor& executor)
     : setup_(std::move(setup)),
@@ -58,8 +65,13 @@ void ChannelMediator::run() {
       idle_since = std::chrono::steady_clock::now();
       continue;
     }
-    // Spin a little while the ring is empty: the next call is often microseconds away.
-    if (std::chrono::steady_clock::now() - idle_since < setup_.spin) continue;
+    // Spin a little while the ring is empty: the next call is often microseconds away. While
+    // the executor still works on this channel's calls, longer: the guest waits for a reply
+    // and sends its next call right after it, so waking from a sleep would add to every call
+    // that takes the driver a while (a large cudaMalloc, a synchronize).
+    const auto idle = std::chrono::steady_clock::now() - idle_since;
+    if (idle < setup_.spin) continue;
+    if (idle < kPollWhileExecuting && !executor_.queue().all_done()) continue;
     if (!sleep_until_doorbell()) break;
     idle_since = std::chrono::steady_clock::now();
   }
@@ -100,8 +112,13 @@ void ChannelMediator::reject(const proto::RequestHeader& h, int32_t status, cons
   log::mediator().warn("vm={} seq={} call={} rejected: {}", setup_.name, h.seq,
                        proto::call_name(h.call), why);
   // Rejections travel through the executor so replies stay in request order.
-  executor_.queue().push(Request{static_cast<proto::CallId>(h.call), h.flags, h.seq,
-                                 RejectedCmd{status}});
+  hand_over(Request{static_cast<proto::CallId>(h.call), h.flags, h.seq, RejectedCmd{status}});
+}
+
+void ChannelMediator::hand_over(Request request) {
+  // take_messages() checked for room before taking the message out of the ring.
+  [[maybe_unused]] const bool queued = executor_.queue().push(std::move(request));
+  assert(queued);
 }
 
 ChannelMediator::Step ChannelMediator::take_messages() {
@@ -147,7 +164,7 @@ ChannelMediator::Step ChannelMediator::take_messages() {
       logger.debug("vm={} seq={} call={} received size={} validated dispatched", setup_.name,
                    request->seq, proto::call_name(request->call), size);
     HopCounters::bump(setup_.counters->dispatched);
-    executor_.queue().push(std::move(request).value());
+    hand_over(std::move(request).value());
   }
   return progress ? Step::Progress : Step::Idle;
 }

@@ -15,7 +15,7 @@ namespace vgpud {
 
 struct TenantSharedState {
   HopCounters counters;
-  std::atomic<uint64_t> device_bytes{0};
+  alignas(64) std::atomic<uint64_t> device_bytes{0};  // by executors, on allocations only
 };
 // Atomics in memory shared between processes must not fall back to a lock.
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
