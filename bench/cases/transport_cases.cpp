@@ -22,6 +22,7 @@
 
 #include "bench/cases/case_server.h"
 #include "guest/client/channel.h"
+#include "vgpu/cpu_relax.h"
 #include "vgpu/protocol/channel_layout.h"
 #include "vgpu/protocol/messages.h"
 #include "vgpu/protocol/ring.h"
@@ -79,6 +80,7 @@ class FloorPeer : public PingPeer {
       auto ready = reply_.available();
       if (!ready) return false;
       if (*ready >= sizeof(proto::ReplyHeader)) break;
+      cpu_relax();
     }
     proto::ReplyHeader h;
     reply_.read(&h, sizeof h);
@@ -105,6 +107,7 @@ class FloorPeer : public PingPeer {
     for (;;) {
       auto free = submit_.free_space();
       if (free && *free >= sizeof h) break;
+      cpu_relax();
     }
     submit_.write(&h, sizeof h);
     submit_.publish();
@@ -113,7 +116,10 @@ class FloorPeer : public PingPeer {
   void serve(proto::RingConsumer submit, proto::RingProducer reply) {
     while (!stop_.load(std::memory_order_relaxed)) {
       auto ready = submit.available();
-      if (!ready || *ready < sizeof(proto::RequestHeader)) continue;
+      if (!ready || *ready < sizeof(proto::RequestHeader)) {
+        cpu_relax();
+        continue;
+      }
       proto::RequestHeader h;
       submit.read(&h, sizeof h);
       submit.consume(proto::padded_size(h.size));

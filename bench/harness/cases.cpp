@@ -39,7 +39,7 @@ std::vector<CaseSpec> make_cases() {
   std::vector<CaseSpec> cases = {
       // 1, 2: launches. launch_cpu is one launch's CPU cost (mean of a batch of 100).
       {"launch_cpu", "launch", Cuda, "us", Better::Lower, 100, kNoTarget},
-      {"launch_rate", "launch", Cuda, "launches/s", Better::Higher, 1, ratio_at_least(0.95)},
+      {"launch_rate", "launch", Cuda, "launches/s", Better::Higher, 3, ratio_at_least(0.95)},
       {"launch_sync", "launch", Cuda, "us", Better::Lower, 2000, plus_at_most(2)},
   };
   // 3: small synchronous copies (no target in the issue: reported).
@@ -51,7 +51,7 @@ std::vector<CaseSpec> make_cases() {
   // 4: bulk copies; the issue's targets are at 256 MB.
   for (const char* dir : {"h2d", "d2h"})
     for (const char* mem : {"pageable", "pinned"})
-      for (auto [size, samples] : {std::pair{"1MB", 50}, {"16MB", 10}, {"256MB", 2}}) {
+      for (auto [size, samples] : {std::pair{"1MB", 50}, {"16MB", 10}, {"256MB", 4}}) {
         Target t = kNoTarget;
         if (std::string(size) == "256MB")
           t = std::string(mem) == "pinned" ? ratio_at_least(0.90) : ratio_at_least(1.0);
@@ -60,7 +60,7 @@ std::vector<CaseSpec> make_cases() {
       }
   // 5: allocation.
   for (const char* op : {"malloc", "free"})
-    for (auto [size, samples] : {std::pair{"256B", 200}, {"1MB", 200}, {"64MB", 50}, {"1GB", 5}})
+    for (auto [size, samples] : {std::pair{"256B", 200}, {"1MB", 200}, {"64MB", 100}, {"1GB", 20}})
       cases.push_back({fmt::format("{}_{}", op, size), "alloc", Cuda, "us", Better::Lower, samples,
                        plus_at_most(5)});
   // 6: calls the shim answers without a round trip (mean of 1000 calls per sample).
@@ -68,9 +68,9 @@ std::vector<CaseSpec> make_cases() {
        {"get_last_error", "get_device", "get_device_properties", "device_get_attribute"})
     cases.push_back({name, "local", Cuda, "us", Better::Lower, 50, at_most(0.2)});
   // 7: application-shaped loops.
-  cases.push_back({"app_small_kernels", "app", Cuda, "steps/s", Better::Higher, 3,
+  cases.push_back({"app_small_kernels", "app", Cuda, "steps/s", Better::Higher, 10,
                    ratio_at_least(0.95)});
-  cases.push_back({"app_matmul", "app", Cuda, "GFLOP/s", Better::Higher, 2, ratio_at_least(0.95)});
+  cases.push_back({"app_matmul", "app", Cuda, "GFLOP/s", Better::Higher, 3, ratio_at_least(0.95)});
   // 8: the transport alone; "native" is the same rings between two threads of one process.
   cases.push_back({"ring_round_trip", "transport", Transport, "us", Better::Lower, 5000, kNoTarget});
   cases.push_back({"ring_messages", "transport", Transport, "messages/s", Better::Higher, 5,

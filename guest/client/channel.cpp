@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "guest/client/log.h"
+#include "vgpu/cpu_relax.h"
 #include "vgpu/protocol/limits.h"
 
 namespace vgpu::guest {
@@ -210,7 +211,10 @@ CallResult Channel::wait_reply_locked(uint64_t seq, CallId id, std::span<uint8_t
       return {kBroken, 0};
     }
     const auto now = std::chrono::steady_clock::now();
-    if (now < spin_until) continue;
+    if (now < spin_until) {
+      cpu_relax();
+      continue;
+    }
     if (now < poll_until) {
       sched_yield();
       continue;

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "vgpu/cpu_relax.h"
+
 namespace vgpu::guest {
 
 namespace {
@@ -79,16 +81,17 @@ void ParallelCopier::copy(void* dst, const void* src, size_t size) {
   generation_.notify_all();
   copy_part(job_, 0);
   // The helpers are at most one part behind: wait for them here.
-  while (remaining_.load(std::memory_order_acquire) != 0) {
-  }
+  while (remaining_.load(std::memory_order_acquire) != 0) cpu_relax();
 }
 
 void ParallelCopier::helper_main(unsigned part, uint32_t seen) {
   for (;;) {
     const auto poll_until = std::chrono::steady_clock::now() + kHelperPoll;
     uint32_t now = generation_.load(std::memory_order_acquire);
-    while (now == seen && std::chrono::steady_clock::now() < poll_until)
+    while (now == seen && std::chrono::steady_clock::now() < poll_until) {
+      cpu_relax();
       now = generation_.load(std::memory_order_acquire);
+    }
     if (now == seen) {
       generation_.wait(seen, std::memory_order_acquire);
       now = generation_.load(std::memory_order_acquire);

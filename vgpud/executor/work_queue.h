@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "vgpu/cpu_relax.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpud/mediator/request.h"
 
@@ -81,7 +82,10 @@ class WorkQueue {
         tail = tail_.load(std::memory_order_acquire);  // a last push before close
         return tail;
       }
-      if (std::chrono::steady_clock::now() < until) continue;
+      if (std::chrono::steady_clock::now() < until) {
+        vgpu::cpu_relax();
+        continue;
+      }
       // Announce the sleep, then look again: a push that missed the flag is seen here, and
       // one that saw it has moved wake_ past `ticket`, so the wait returns at once.
       const uint32_t ticket = wake_.load(std::memory_order_seq_cst);

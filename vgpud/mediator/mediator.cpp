@@ -7,6 +7,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "vgpu/cpu_relax.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
 #include "vgpud/log/log.h"
@@ -70,8 +71,10 @@ void ChannelMediator::run() {
     // and sends its next call right after it, so waking from a sleep would add to every call
     // that takes the driver a while (a large cudaMalloc, a synchronize).
     const auto idle = std::chrono::steady_clock::now() - idle_since;
-    if (idle < setup_.spin) continue;
-    if (idle < kPollWhileExecuting && !executor_.queue().all_done()) continue;
+    if (idle < setup_.spin || (idle < kPollWhileExecuting && !executor_.queue().all_done())) {
+      vgpu::cpu_relax();
+      continue;
+    }
     if (!sleep_until_doorbell()) break;
     idle_since = std::chrono::steady_clock::now();
   }
