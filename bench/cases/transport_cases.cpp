@@ -22,7 +22,6 @@
 
 #include "bench/cases/case_server.h"
 #include "guest/client/channel.h"
-#include "vgpu/cpu_relax.h"
 #include "vgpu/protocol/channel_layout.h"
 #include "vgpu/protocol/messages.h"
 #include "vgpu/protocol/ring.h"
@@ -80,7 +79,6 @@ class FloorPeer : public PingPeer {
       auto ready = reply_.available();
       if (!ready) return false;
       if (*ready >= sizeof(proto::ReplyHeader)) break;
-      cpu_relax();
     }
     proto::ReplyHeader h;
     reply_.read(&h, sizeof h);
@@ -105,9 +103,8 @@ class FloorPeer : public PingPeer {
     const proto::RequestHeader h{sizeof(proto::RequestHeader),
                                  static_cast<uint16_t>(proto::CallId::Ping), flags, ++seq_};
     for (;;) {
-      auto free = submit_.free_space();
-      if (free && *free >= sizeof h) break;
-      cpu_relax();
+      auto room = submit_.has_room(sizeof h);
+      if (room && *room) break;
     }
     submit_.write(&h, sizeof h);
     submit_.publish();
@@ -116,10 +113,7 @@ class FloorPeer : public PingPeer {
   void serve(proto::RingConsumer submit, proto::RingProducer reply) {
     while (!stop_.load(std::memory_order_relaxed)) {
       auto ready = submit.available();
-      if (!ready || *ready < sizeof(proto::RequestHeader)) {
-        cpu_relax();
-        continue;
-      }
+      if (!ready || *ready < sizeof(proto::RequestHeader)) continue;
       proto::RequestHeader h;
       submit.read(&h, sizeof h);
       submit.consume(proto::padded_size(h.size));

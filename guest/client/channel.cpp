@@ -10,7 +10,6 @@
 #include <thread>
 
 #include "guest/client/log.h"
-#include "vgpu/cpu_relax.h"
 #include "vgpu/protocol/limits.h"
 
 namespace vgpu::guest {
@@ -125,12 +124,12 @@ bool Channel::wait_for_space_locked(proto::RingProducer& ring, uint64_t bytes) {
   // vgpud frees space as it works; it does not signal it, so back off gently.
   for (int round = 0;; ++round) {
     if (broken_) return false;
-    auto free = ring.free_space();
-    if (!free) {
+    auto room = ring.has_room(bytes);
+    if (!room) {
       mark_broken_locked("a ring index of the channel is corrupt (the shared region was overwritten)");
       return false;
     }
-    if (*free >= bytes) return true;
+    if (*room) return true;
     if (header_->host_closed.load(std::memory_order_acquire) != 0) {
       mark_broken_locked("vgpud closed the channel");
       return false;
@@ -211,10 +210,7 @@ CallResult Channel::wait_reply_locked(uint64_t seq, CallId id, std::span<uint8_t
       return {kBroken, 0};
     }
     const auto now = std::chrono::steady_clock::now();
-    if (now < spin_until) {
-      cpu_relax();
-      continue;
-    }
+    if (now < spin_until) continue;  // no pause here: see vgpu/cpu_relax.h
     if (now < poll_until) {
       sched_yield();
       continue;

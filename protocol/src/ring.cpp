@@ -25,6 +25,8 @@ RingSegments split(uint8_t* data, uint64_t capacity, uint64_t position, uint64_t
 RingProducer::RingProducer(RingControl* control, uint8_t* data, uint64_t capacity)
     : control_(control), data_(data), capacity_(capacity) {
   pending_tail_ = control_->tail.load(std::memory_order_relaxed);
+  // Checked like any head the first time has_room() finds it does not leave room.
+  known_head_ = control_->head.load(std::memory_order_acquire);
 }
 
 Result<uint64_t, RingError> RingProducer::free_space() const {
@@ -32,6 +34,15 @@ Result<uint64_t, RingError> RingProducer::free_space() const {
   const uint64_t used = pending_tail_ - head;  // wraps to a huge value if head > tail
   if (used > capacity_) return Err{RingError::CorruptIndex};
   return capacity_ - used;
+}
+
+Result<bool, RingError> RingProducer::has_room(uint64_t bytes) {
+  const uint64_t used = pending_tail_ - known_head_;
+  if (used <= capacity_ && capacity_ - used >= bytes) return true;
+  auto free = free_space();
+  if (!free) return Err{free.error()};
+  known_head_ = pending_tail_ - (capacity_ - *free);
+  return *free >= bytes;
 }
 
 RingSegments RingProducer::reserve(uint64_t len) {

@@ -94,9 +94,9 @@ void ChannelExecutor::post_reply(const Request& request, int32_t status,
   const uint32_t padded = proto::padded_size(static_cast<uint32_t>(size));
   bool corrupt = false;
   const bool has_space = wait_for_guest([&] {
-    auto free = reply_ring_.free_space();
-    if (!free) corrupt = true;
-    return corrupt || *free >= padded;
+    auto room = reply_ring_.has_room(padded);
+    if (!room) corrupt = true;
+    return corrupt || *room;
   });
   if (corrupt) return fail_channel("reply ring index corrupted by the guest");
   if (!has_space) return;

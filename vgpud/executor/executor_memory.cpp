@@ -135,9 +135,9 @@ int32_t ChannelExecutor::handle(const MemcpyDtoHStagedCmd& cmd, Reply& reply) {
     const uint64_t n = std::min(chunk, cmd.size - published);
     bool corrupt = false;
     const bool has_space = wait_for_guest([&] {
-      auto free = download_ring_.free_space();
-      if (!free) corrupt = true;
-      return corrupt || *free >= n;
+      auto room = download_ring_.has_room(n);
+      if (!room) corrupt = true;
+      return corrupt || *room;
     });
     if (corrupt) {
       fail_channel("download ring index corrupted by the guest");

@@ -6,8 +6,8 @@
 // when it runs dry (the next call is often microseconds away), then sleeps on a futex
 // (std::atomic::wait); the mediator wakes it only when it said it sleeps.
 //
-// Capacity is limits::kMaxInFlightCalls: the mediator checks size() before it takes a message
-// out of the guest's ring, so push() never finds the ring full.
+// Capacity is limits::kMaxInFlightCalls: the mediator checks has_room() before it takes a
+// message out of the guest's ring, so push() never finds the ring full.
 #pragma once
 #include <array>
 #include <atomic>
@@ -15,7 +15,6 @@
 #include <cstdint>
 #include <memory>
 
-#include "vgpu/cpu_relax.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpud/mediator/request.h"
 
@@ -29,9 +28,19 @@ class WorkQueue {
 
   // The mediator's side. False (and nothing queued) only if the ring is full, which the
   // size() check before taking a message rules out.
-  [[nodiscard]] bool push(Request r) {
+  // The mediator's side: whether a request can be pushed now. Reads the executor's head only
+  // when the one read last says full (as RingProducer::has_room), so checking costs no
+  // cache-line transfer per message.
+  bool has_room() {
     const uint64_t tail = tail_.load(std::memory_order_relaxed);
-    if (tail - head_.load(std::memory_order_acquire) >= kCapacity) return false;
+    if (tail - known_head_ < kCapacity) return true;
+    known_head_ = head_.load(std::memory_order_acquire);
+    return tail - known_head_ < kCapacity;
+  }
+
+  [[nodiscard]] bool push(Request r) {
+    if (!has_room()) return false;
+    const uint64_t tail = tail_.load(std::memory_order_relaxed);
     (*slots_)[tail % kCapacity] = std::move(r);
     tail_.store(tail + 1, std::memory_order_seq_cst);
     if (consumer_sleeping_.load(std::memory_order_seq_cst)) wake();
@@ -82,10 +91,7 @@ class WorkQueue {
         tail = tail_.load(std::memory_order_acquire);  // a last push before close
         return tail;
       }
-      if (std::chrono::steady_clock::now() < until) {
-        vgpu::cpu_relax();
-        continue;
-      }
+      if (std::chrono::steady_clock::now() < until) continue;  // no pause: vgpu/cpu_relax.h
       // Announce the sleep, then look again: a push that missed the flag is seen here, and
       // one that saw it has moved wake_ past `ticket`, so the wait returns at once.
       const uint32_t ticket = wake_.load(std::memory_order_seq_cst);
@@ -104,6 +110,7 @@ class WorkQueue {
   std::unique_ptr<std::array<Request, kCapacity>> slots_;
   alignas(64) std::atomic<uint64_t> head_{0};  // written by the executor
   alignas(64) std::atomic<uint64_t> tail_{0};  // written by the mediator
+  uint64_t known_head_ = 0;                     // the mediator's last read of head_
   alignas(64) std::atomic<uint64_t> done_{0};  // written by the executor after each request
   alignas(64) std::atomic<bool> consumer_sleeping_{false};
   std::atomic<bool> closed_{false};

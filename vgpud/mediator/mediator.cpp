@@ -7,7 +7,6 @@
 #include <cassert>
 #include <cstring>
 
-#include "vgpu/cpu_relax.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
 #include "vgpud/log/log.h"
@@ -71,10 +70,9 @@ void ChannelMediator::run() {
     // and sends its next call right after it, so waking from a sleep would add to every call
     // that takes the driver a while (a large cudaMalloc, a synchronize).
     const auto idle = std::chrono::steady_clock::now() - idle_since;
-    if (idle < setup_.spin || (idle < kPollWhileExecuting && !executor_.queue().all_done())) {
-      vgpu::cpu_relax();
+    // (No pause in this loop: see vgpu/cpu_relax.h.)
+    if (idle < setup_.spin || (idle < kPollWhileExecuting && !executor_.queue().all_done()))
       continue;
-    }
     if (!sleep_until_doorbell()) break;
     idle_since = std::chrono::steady_clock::now();
   }
@@ -128,7 +126,7 @@ ChannelMediator::Step ChannelMediator::take_messages() {
   bool progress = false;
   auto& logger = log::mediator();
   // Back-pressure: leave messages in the ring while the executor is far behind.
-  while (executor_.queue().size() < vgpu::limits::kMaxInFlightCalls) {
+  while (executor_.queue().has_room()) {
     auto ready = submit_.available();
     if (!ready) {
       finish("submit ring index corrupted by the guest");

@@ -97,3 +97,30 @@ TEST_CASE("peek returns both pieces of a wrapped run", "[ring]") {
   REQUIRE(seg.first[0] == 0);
   REQUIRE(seg.second[0] == 24);
 }
+
+TEST_CASE("has_room reads the consumer's head only when the last one read leaves no room",
+          "[ring]") {
+  TestRing r(128);
+  std::vector<uint8_t> in(100, 1);
+  REQUIRE(*r.producer.has_room(100));
+  r.producer.write(in.data(), in.size());
+  r.producer.publish();
+  REQUIRE(*r.producer.has_room(28));
+  REQUIRE_FALSE(*r.producer.has_room(29));  // reads the head: nothing consumed
+  r.consumer.consume(60);
+  REQUIRE(*r.producer.has_room(88));  // reads the head again: 60 bytes came back
+  // A head that moved backwards is still a lower bound: nothing is read while it leaves room.
+  r.control.head.store(0);
+  REQUIRE(*r.producer.has_room(88));
+}
+
+TEST_CASE("has_room reports an impossible head when it reads one", "[ring][hostile]") {
+  TestRing r(256);
+  std::vector<uint8_t> in(200, 1);
+  r.producer.write(in.data(), in.size());
+  r.producer.publish();
+  r.control.head.store(300);  // consumed more than was ever written
+  REQUIRE(*r.producer.has_room(56));  // the last head read (0) still leaves room
+  REQUIRE_FALSE(r.producer.has_room(57).ok());
+  REQUIRE(r.producer.has_room(57).error() == RingError::CorruptIndex);
+}
