@@ -65,6 +65,7 @@ void ParallelCopier::copy_part(const Job& job, unsigned part) const {
 }
 
 void ParallelCopier::copy(void* dst, const void* src, size_t size) {
+  if (size == 0) return;  // the pointers may be null then, which memcpy must not see
   const unsigned parts =
       static_cast<unsigned>(std::min<size_t>(threads_, std::max<size_t>(1, size / kMinPartBytes)));
   if (threads_ == 1 || size < kMinParallelBytes || parts < 2 ||
