@@ -27,7 +27,7 @@ class WorkQueue {
   WorkQueue() : slots_(std::make_unique<std::array<Request, kCapacity>>()) {}
 
   // The mediator's side. False (and nothing queued) only if the ring is full, which the
-  // size() check before taking a message rules out.
+  // has_room() check before taking a message rules out.
   // The mediator's side: whether a request can be pushed now. Reads the executor's head only
   // when the one read last says full (as RingProducer::has_room), so checking costs no
   // cache-line transfer per message.
@@ -66,12 +66,6 @@ class WorkQueue {
   // then the guest's next call are coming, so it keeps polling instead of sleeping).
   bool all_done() const {
     return done_.load(std::memory_order_acquire) == tail_.load(std::memory_order_relaxed);
-  }
-
-  // Requests queued and not yet taken (either thread; a snapshot).
-  size_t size() const {
-    return static_cast<size_t>(tail_.load(std::memory_order_acquire) -
-                               head_.load(std::memory_order_acquire));
   }
 
   // No more pushes; pop() drains what is queued, then returns false.
