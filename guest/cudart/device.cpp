@@ -156,12 +156,13 @@ VGPU_EXPORT cudaError_t cudaDeviceReset() {
     int32_t status = rt.channel->call(CallId::DeviceReset, {}, {}).status;
     if (status != 0) return to_cuda_error(status);
     // The device's context is new: every module, kernel, variable address, allocation and
-    // stream of it is gone. Modules reload on next use.
-    registry().invalidate();
-    rt.symbols.clear();
-    for (const AddressRange& r : rt.allocations.clear_device(Channel::thread_device()))
+    // stream of it is gone; the other devices keep theirs. Modules reload on next use.
+    const uint32_t device = Channel::thread_device();
+    registry().invalidate(device);
+    rt.symbols.clear_device(device);
+    for (const AddressRange& r : rt.allocations.clear_device(device))
       release_device_range(r.start, r.size);
-    rt.stream_generation.fetch_add(1);
+    rt.stream_generation[device].fetch_add(1);
     return cudaSuccess;
   });
 }

@@ -48,11 +48,13 @@ VGPU_EXPORT void __cudaUnregisterFatBinary(void** fatCubinHandle) {
   if (fatCubinHandle == nullptr || process_exiting()) return;
   trace_api("__cudaUnregisterFatBinary handle=%p", static_cast<void*>(fatCubinHandle));
   try {
-    std::optional<uint32_t> loaded = registry().remove_module(module_of(fatCubinHandle));
+    const std::vector<uint32_t> loaded = registry().remove_module(module_of(fatCubinHandle));
     Runtime* rt = runtime_if_open();
-    if (loaded && rt != nullptr) {
-      vgpu::proto::ModuleUnloadRequest request{*loaded, 0};
-      // Posted: an error surfaces later, if at all; a library unload must not block on vgpud.
+    for (uint32_t id : loaded) {
+      if (rt == nullptr) break;
+      // vgpud knows each module's device. Posted: an error surfaces later, if at all; a
+      // library unload must not block on vgpud.
+      vgpu::proto::ModuleUnloadRequest request{id, 0};
       (void)rt->channel->post(vgpu::proto::CallId::ModuleUnload, {{&request, sizeof request}});
     }
   } catch (...) {

@@ -35,23 +35,27 @@ ModuleRecord* Registry::add_module(const void* fat_cubin) {
 
 void Registry::add_function(ModuleRecord* module, const void* host_fun, const char* device_name) {
   std::lock_guard lock(mu_);
-  FunctionRecord& f = functions_.emplace_back(FunctionRecord{module, device_name, nullptr, 0});
+  FunctionRecord& f = functions_.emplace_back(FunctionRecord{module, device_name, {}});
   by_host_fun_[host_fun] = &f;
 }
 
 void Registry::add_variable(ModuleRecord* module, const void* host_var, const char* device_name, uint64_t size) {
   std::lock_guard lock(mu_);
-  VariableRecord& v = variables_.emplace_back(VariableRecord{module, device_name, size, {}, 0});
+  VariableRecord& v = variables_.emplace_back(VariableRecord{module, device_name, size, {}});
   by_host_var_[host_var] = &v;
 }
 
-std::optional<uint32_t> Registry::remove_module(ModuleRecord* module) {
+std::vector<uint32_t> Registry::remove_module(ModuleRecord* module) {
   std::lock_guard lock(mu_);
   std::erase_if(by_host_fun_, [module](const auto& e) { return e.second->module == module; });
   std::erase_if(by_host_var_, [module](const auto& e) { return e.second->module == module; });
-  if (module->loaded_generation != generation_) return std::nullopt;
-  module->loaded_generation = 0;
-  return module->id;
+  std::vector<uint32_t> loaded;
+  for (uint32_t d = 0; d < limits::kMaxDevices; ++d) {
+    LoadedModule& m = module->loaded[d];
+    if (m.generation == generation_[d]) loaded.push_back(m.id);
+    m = LoadedModule{};
+  }
+  return loaded;
 }
 
 bool Registry::knows_function(const void* host_fun) {
@@ -65,17 +69,17 @@ const char* Registry::function_name(const void* host_fun) {
   return it == by_host_fun_.end() ? nullptr : it->second->name.c_str();
 }
 
-void Registry::invalidate() {
+void Registry::invalidate(uint32_t device) {
   std::lock_guard lock(mu_);
-  ++generation_;
+  if (device < limits::kMaxDevices) ++generation_[device];
 }
 
-cudaError_t Registry::load_locked(guest::Channel& channel, ModuleRecord* module, uint64_t generation,
-                                  uint32_t* id) {
+cudaError_t Registry::load_locked(guest::Channel& channel, ModuleRecord* module, uint32_t device,
+                                  uint64_t generation, uint32_t* id) {
   {
     std::lock_guard lock(mu_);
-    if (module->loaded_generation == generation) {
-      *id = module->id;
+    if (module->loaded[device].generation == generation) {
+      *id = module->loaded[device].id;
       return cudaSuccess;
     }
   }
@@ -85,21 +89,23 @@ cudaError_t Registry::load_locked(guest::Channel& channel, ModuleRecord* module,
   int32_t status = channel.load_module(module->image->data, module->image->size, &loaded);
   if (status != 0) return to_cuda_error(status);
   std::lock_guard lock(mu_);
-  module->id = loaded;
-  module->loaded_generation = generation;
+  module->loaded[device] = LoadedModule{loaded, generation};
   *id = loaded;
   return cudaSuccess;
 }
 
 cudaError_t Registry::kernel(guest::Channel& channel, const void* host_fun, const KernelInfo** out) {
+  // The channel sends every request of this thread to this device's context.
+  const uint32_t device = guest::Channel::thread_device();
+  if (device >= limits::kMaxDevices) return cudaErrorInvalidDevice;
   FunctionRecord* f = nullptr;
   {
     std::lock_guard lock(mu_);
     auto it = by_host_fun_.find(host_fun);
     if (it == by_host_fun_.end()) return cudaErrorInvalidDeviceFunction;
     f = it->second;
-    if (f->kernel != nullptr && f->generation == generation_) {
-      *out = f->kernel;
+    if (f->resolved[device].generation == generation_[device]) {
+      *out = f->resolved[device].value;
       return cudaSuccess;
     }
   }
@@ -108,15 +114,15 @@ cudaError_t Registry::kernel(guest::Channel& channel, const void* host_fun, cons
   uint64_t generation = 0;
   {
     std::lock_guard lock(mu_);
-    if (f->kernel != nullptr && f->generation == generation_) {  // another thread got here first
-      *out = f->kernel;
+    if (f->resolved[device].generation == generation_[device]) {  // another thread got here first
+      *out = f->resolved[device].value;
       return cudaSuccess;
     }
-    generation = generation_;
+    generation = generation_[device];
   }
   if (!name_fits(f->name)) return cudaErrorInvalidDeviceFunction;
   uint32_t module_id = 0;
-  if (cudaError_t e = load_locked(channel, f->module, generation, &module_id); e != cudaSuccess) return e;
+  if (cudaError_t e = load_locked(channel, f->module, device, generation, &module_id); e != cudaSuccess) return e;
 
   proto::ModuleSymbolRequest request{module_id, static_cast<uint32_t>(f->name.size())};
   std::vector<uint8_t> reply(sizeof(proto::ModuleGetFunctionReply) +
@@ -142,21 +148,22 @@ cudaError_t Registry::kernel(guest::Channel& channel, const void* host_fun, cons
   published.function = head.function;
   published.param_buffer_size = head.param_buffer_size;
   published.params = std::move(params);
-  f->kernel = &published;
-  f->generation = generation;
+  f->resolved[device] = {&published, generation};
   *out = &published;
   return cudaSuccess;
 }
 
 cudaError_t Registry::symbol(guest::Channel& channel, const void* host_var, SymbolInfo* out) {
+  const uint32_t device = guest::Channel::thread_device();
+  if (device >= limits::kMaxDevices) return cudaErrorInvalidDevice;
   VariableRecord* v = nullptr;
   {
     std::lock_guard lock(mu_);
     auto it = by_host_var_.find(host_var);
     if (it == by_host_var_.end()) return cudaErrorInvalidSymbol;
     v = it->second;
-    if (v->generation == generation_) {
-      *out = v->resolved;
+    if (v->resolved[device].generation == generation_[device]) {
+      *out = v->resolved[device].value;
       return cudaSuccess;
     }
   }
@@ -165,15 +172,15 @@ cudaError_t Registry::symbol(guest::Channel& channel, const void* host_var, Symb
   uint64_t generation = 0;
   {
     std::lock_guard lock(mu_);
-    if (v->generation == generation_) {
-      *out = v->resolved;
+    if (v->resolved[device].generation == generation_[device]) {
+      *out = v->resolved[device].value;
       return cudaSuccess;
     }
-    generation = generation_;
+    generation = generation_[device];
   }
   if (!name_fits(v->name)) return cudaErrorInvalidSymbol;
   uint32_t module_id = 0;
-  if (cudaError_t e = load_locked(channel, v->module, generation, &module_id); e != cudaSuccess) return e;
+  if (cudaError_t e = load_locked(channel, v->module, device, generation, &module_id); e != cudaSuccess) return e;
 
   proto::ModuleSymbolRequest request{module_id, static_cast<uint32_t>(v->name.size())};
   proto::ModuleGetGlobalReply global{};
@@ -186,9 +193,9 @@ cudaError_t Registry::symbol(guest::Channel& channel, const void* host_var, Symb
   std::lock_guard lock(mu_);
   // The device's size is the truth; the registered one (what the host compiler saw) only
   // stands in when the device reports none.
-  v->resolved = SymbolInfo{global.device_ptr, global.size != 0 ? global.size : v->registered_size};
-  v->generation = generation;
-  *out = v->resolved;
+  const SymbolInfo resolved{global.device_ptr, global.size != 0 ? global.size : v->registered_size};
+  v->resolved[device] = {resolved, generation};
+  *out = resolved;
   return cudaSuccess;
 }
 

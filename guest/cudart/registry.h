@@ -8,6 +8,7 @@
 #pragma once
 #include <driver_types.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -19,21 +20,28 @@
 #include "guest/client/channel.h"
 #include "guest/cudart/fatbin.h"
 #include "guest/cudart/launch_check.h"
+#include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
 
 namespace vgpu::cudart {
 
-struct ModuleRecord {
-  std::optional<ModuleImage> image;  // nullopt: nothing loadable was registered
-  // vgpud's module id, valid while loaded_generation is the registry's generation.
+// vgpud's id for a module on one device, valid while `generation` is that device's current
+// generation in the registry (a cudaDeviceReset of the device moves it on).
+struct LoadedModule {
   uint32_t id = 0;
-  uint64_t loaded_generation = 0;
+  uint64_t generation = 0;
 };
 
-// A kernel as vgpud resolved it. Immutable once published, but for the dynamic shared memory
-// limit, which cudaFuncSetAttribute changes: a cache of vgpud's value, safe to update from any
-// thread. A cudaDeviceReset publishes a fresh KernelInfo, whose limit is unknown again, as the
-// reset returns the driver's to its default.
+struct ModuleRecord {
+  std::optional<ModuleImage> image;  // nullopt: nothing loadable was registered
+  // Each device has its own context, so a module is loaded once per device it is used on.
+  std::array<LoadedModule, limits::kMaxDevices> loaded{};
+};
+
+// A kernel as vgpud resolved it on one device. Immutable once published, but for the dynamic
+// shared memory limit, which cudaFuncSetAttribute changes: a cache of vgpud's value, safe to
+// update from any thread. A cudaDeviceReset publishes a fresh KernelInfo, whose limit is
+// unknown again, as the reset returns the driver's to its default.
 struct KernelInfo {
   uint32_t function = 0;
   uint32_t param_buffer_size = 0;
@@ -48,48 +56,57 @@ struct SymbolInfo {
 
 class Registry {
  public:
+  Registry() { generation_.fill(1); }
+
   ModuleRecord* add_module(const void* fat_cubin);
   void add_function(ModuleRecord* module, const void* host_fun, const char* device_name);
   void add_variable(ModuleRecord* module, const void* host_var, const char* device_name, uint64_t size);
-  // Forgets a module's kernels and variables (its library is being unloaded). Returns vgpud's
-  // module id when the module is loaded, for the caller to unload.
-  std::optional<uint32_t> remove_module(ModuleRecord* module);
+  // Forgets a module's kernels and variables (its library is being unloaded). Returns, per
+  // device it is loaded on, vgpud's module id, for the caller to unload.
+  std::vector<uint32_t> remove_module(ModuleRecord* module);
 
   bool knows_function(const void* host_fun);
   // The kernel's device name (mangled), or nullptr.
   const char* function_name(const void* host_fun);
 
-  // The kernel behind a host stub; the first use loads its module and asks vgpud.
-  // cudaErrorInvalidDeviceFunction for a pointer nothing registered.
+  // The kernel behind a host stub on the calling thread's device; the first use there loads
+  // its module and asks vgpud. cudaErrorInvalidDeviceFunction for a pointer nothing registered.
   cudaError_t kernel(guest::Channel& channel, const void* host_fun, const KernelInfo** out);
-  // A __device__/__constant__ variable's device address and size; the first use loads its
-  // module and asks vgpud. cudaErrorInvalidSymbol for a pointer nothing registered.
+  // A __device__/__constant__ variable's address and size on the calling thread's device; the
+  // first use there loads its module and asks vgpud. cudaErrorInvalidSymbol for a pointer
+  // nothing registered.
   cudaError_t symbol(guest::Channel& channel, const void* host_var, SymbolInfo* out);
 
-  // cudaDeviceReset unloaded every module: load and resolve again on next use.
-  void invalidate();
+  // cudaDeviceReset unloaded every module of `device`: load and resolve again on next use.
+  void invalidate(uint32_t device);
 
  private:
+  // What one device made of a kernel or variable, valid while `generation` is current.
+  template <typename T>
+  struct PerDevice {
+    T value{};
+    uint64_t generation = 0;
+  };
   struct FunctionRecord {
     ModuleRecord* module;
     std::string name;
-    const KernelInfo* kernel = nullptr;
-    uint64_t generation = 0;
+    std::array<PerDevice<const KernelInfo*>, limits::kMaxDevices> resolved{};
   };
   struct VariableRecord {
     ModuleRecord* module;
     std::string name;
     uint64_t registered_size;
-    SymbolInfo resolved;
-    uint64_t generation = 0;
+    std::array<PerDevice<SymbolInfo>, limits::kMaxDevices> resolved{};
   };
 
-  // With load_mu_ held. Returns vgpud's id for the module, loading it if needed.
-  cudaError_t load_locked(guest::Channel& channel, ModuleRecord* module, uint64_t generation, uint32_t* id);
+  // With load_mu_ held. Returns vgpud's id for the module on `device`, loading it if needed.
+  cudaError_t load_locked(guest::Channel& channel, ModuleRecord* module, uint32_t device, uint64_t generation,
+                          uint32_t* id);
 
   std::mutex mu_;       // everything below
   std::mutex load_mu_;  // serializes loads and lookups, which wait for vgpud without mu_ held
-  uint64_t generation_ = 1;
+  // Per device; starts at 1 so that a zeroed LoadedModule or PerDevice is never current.
+  std::array<uint64_t, limits::kMaxDevices> generation_;
   // Records are never freed, so pointers to them stay valid without holding mu_.
   std::deque<ModuleRecord> modules_;
   std::deque<FunctionRecord> functions_;

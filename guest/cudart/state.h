@@ -6,6 +6,7 @@
 // of those run after destructors of statics would have: state that is never destroyed
 // cannot be used after it is gone.
 #pragma once
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "guest/cudart/address_map.h"
 #include "guest/cudart/device_cache.h"
 #include "guest/cudart/host_heap.h"
+#include "vgpu/protocol/limits.h"
 
 namespace vgpu::cudart {
 
@@ -26,8 +28,8 @@ struct Runtime {
   AddressMap allocations;                   // cudaMalloc'd ranges
   AddressMap symbols;                       // resolved __device__ / __constant__ variables
   DeviceCache devices;
-  // Bumped by cudaDeviceReset: per-thread streams created before it are gone.
-  std::atomic<uint64_t> stream_generation{1};
+  // Per device, bumped by its cudaDeviceReset: per-thread streams created before it are gone.
+  std::array<std::atomic<uint64_t>, limits::kMaxDevices> stream_generation{};
   std::atomic<unsigned> device_flags{0};  // cudaSetDeviceFlags: remembered, not sent
 
   HeapRange heap() const { return host_heap.range(); }

@@ -90,7 +90,7 @@ cudaError_t wire_stream(Runtime& rt, cudaStream_t stream, bool per_thread_defaul
   uint32_t device = guest::Channel::thread_device();
   if (device >= limits::kMaxDevices) return cudaErrorInvalidDevice;
   PerThreadStream& mine = t_per_thread[device];
-  uint64_t generation = rt.stream_generation.load(std::memory_order_acquire);
+  uint64_t generation = rt.stream_generation[device].load(std::memory_order_acquire);
   if (mine.id == 0 || mine.generation != generation) {
     // A blocking stream, like CUDA's per-thread default stream: it synchronizes with the
     // legacy default stream.

@@ -11,6 +11,9 @@ std::string_view call_name(CallId id) {
     case CallId::DeviceSynchronize: return "DEVICE_SYNCHRONIZE";
     case CallId::DeviceReset: return "DEVICE_RESET";
     case CallId::MemGetInfo: return "MEM_GET_INFO";
+    case CallId::DeviceCanAccessPeer: return "DEVICE_CAN_ACCESS_PEER";
+    case CallId::PeerAccessEnable: return "PEER_ACCESS_ENABLE";
+    case CallId::PeerAccessDisable: return "PEER_ACCESS_DISABLE";
     case CallId::MemAlloc: return "MEM_ALLOC";
     case CallId::MemFree: return "MEM_FREE";
     case CallId::MemcpyHtoDInline: return "MEMCPY_HTOD_INLINE";

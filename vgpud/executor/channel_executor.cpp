@@ -137,46 +137,66 @@ CUresult ChannelExecutor::ensure_context(uint32_t device) {
   if (device >= contexts_.size()) return CUDA_ERROR_INVALID_DEVICE;
   if (contexts_[device] == nullptr) {
     CUcontext ctx = nullptr;
+    // cuCtxCreate also makes the new context current.
     const CUresult r = traced("cuCtxCreate", cu_.cuCtxCreate(&ctx, 0, setup_.devices[device]));
     if (r != CUDA_SUCCESS) return r;
     contexts_[device] = ctx;
-    if (!region_registered_) {
-      // The whole region is pinned once, so staged and cudaMallocHost copies are DMA.
-      // PORTABLE makes the registration valid for this channel's other contexts too.
-      const CUresult reg = traced("cuMemHostRegister",
-                                  cu_.cuMemHostRegister(setup_.region, setup_.region_size,
-                                                        CU_MEMHOSTREGISTER_PORTABLE));
-      region_registered_ = reg == CUDA_SUCCESS;
-      if (!region_registered_)
-        log::executor().warn("vm={} could not pin the channel region ({}): copies will be slower",
-                             setup_.name, cu_.error_name(reg));
-    }
+    current_device_ = device;
+    register_region();
   }
   current_device_ = device;
   return traced("cuCtxSetCurrent", cu_.cuCtxSetCurrent(contexts_[device]));
 }
 
-void ChannelExecutor::release_all() {
+void ChannelExecutor::register_region() {
+  if (region_registered_in_ || region_registration_failed_) return;
+  // The whole region is pinned once, so staged and cudaMallocHost copies are DMA.
+  // PORTABLE makes the registration valid for this channel's other contexts too.
+  const CUresult r = traced("cuMemHostRegister", cu_.cuMemHostRegister(setup_.region, setup_.region_size,
+                                                                       CU_MEMHOSTREGISTER_PORTABLE));
+  if (r == CUDA_SUCCESS) {
+    region_registered_in_ = current_device_;
+    return;
+  }
+  region_registration_failed_ = true;
+  log::executor().warn("vm={} could not pin the channel region ({}): copies will be slower", setup_.name,
+                       cu_.error_name(r));
+}
+
+void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
+  if (device >= contexts_.size() || contexts_[device] == nullptr) return;
+  // The pinning belongs to the context that made it: undo it while that context still
+  // lives, and pin again below in a surviving one.
+  const bool was_pinned_here = region_registered_in_ == device;
+  if (was_pinned_here && cu_.cuCtxSetCurrent(contexts_[device]) == CUDA_SUCCESS) {
+    cu_.cuMemHostUnregister(setup_.region);
+    region_registered_in_.reset();
+  }
   // Destroying a context frees every allocation, module, stream and event made in it.
-  if (region_registered_) {
-    for (CUcontext ctx : contexts_)
-      if (ctx != nullptr && cu_.cuCtxSetCurrent(ctx) == CUDA_SUCCESS) {
-        cu_.cuMemHostUnregister(setup_.region);
-        break;
-      }
-    region_registered_ = false;
+  traced("cuCtxDestroy", cu_.cuCtxDestroy(contexts_[device]));
+  contexts_[device] = nullptr;
+  const uint64_t freed = memory_.remove_device(device);
+  if (setup_.tenant_device_bytes != nullptr) setup_.tenant_device_bytes->fetch_sub(freed);
+  streams_.erase_if([device](const Stream& s) { return s.device == device; });
+  events_.erase_if([device](const Event& e) { return e.device == device; });
+  modules_.erase_if([device](const Module& m) { return m.device == device; });
+  functions_.erase_if([device](const Function& f) { return f.device == device; });
+  if (was_pinned_here && keep_region_pinned) {
+    const uint32_t current = current_device_;
+    for (uint32_t d = 0; d < contexts_.size() && !region_registered_in_; ++d) {
+      if (contexts_[d] == nullptr || cu_.cuCtxSetCurrent(contexts_[d]) != CUDA_SUCCESS) continue;
+      current_device_ = d;
+      register_region();
+    }
+    // Back to the device the guest works on; require_context() trusts that its context, when
+    // it exists, is the current one.
+    current_device_ = current;
+    if (contexts_[current] != nullptr) cu_.cuCtxSetCurrent(contexts_[current]);
   }
-  for (CUcontext& ctx : contexts_) {
-    if (ctx != nullptr) traced("cuCtxDestroy", cu_.cuCtxDestroy(ctx));
-    ctx = nullptr;
-  }
-  if (setup_.tenant_device_bytes != nullptr)
-    setup_.tenant_device_bytes->fetch_sub(memory_.allocated_bytes());
-  memory_.clear();
-  streams_.clear();
-  events_.clear();
-  modules_.clear();
-  functions_.clear();
+}
+
+void ChannelExecutor::release_all() {
+  for (uint32_t d = 0; d < contexts_.size(); ++d) release_device(d, /*keep_region_pinned=*/false);
   pending_image_.clear();
 }
 
@@ -187,9 +207,9 @@ bool ChannelExecutor::resolve_stream(uint64_t id, CUstream* out) {
     *out = nullptr;  // the context's legacy default stream
     return true;
   }
-  CUstream* s = streams_.find(id);
+  Stream* s = streams_.find(id);
   if (s == nullptr) return false;
-  *out = *s;
+  *out = s->handle;
   return true;
 }
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -52,15 +53,27 @@ class ChannelExecutor {
   bool broken() const { return broken_.load(std::memory_order_acquire); }
 
  private:
+  // Every driver object remembers the guest device (context) it was made on, so that a
+  // device reset forgets exactly that device's objects.
   struct Module {
     CUmodule handle;
+    uint32_t device;
     std::vector<uint64_t> globals;  // device ranges registered in memory_
   };
   struct Function {
     CUfunction handle;
     CUmodule module;
+    uint32_t device;
     std::vector<proto::KernelParamInfo> params;
     uint32_t buffer_size;
+  };
+  struct Stream {
+    CUstream handle;
+    uint32_t device;
+  };
+  struct Event {
+    CUevent handle;
+    uint32_t device;
   };
   struct Reply {
     int32_t status = 0;
@@ -78,10 +91,19 @@ class ChannelExecutor {
   CUresult traced(const char* function, CUresult r, const std::string& detail = {});
 
   // Context management.
+  // Makes `device` the current one, creating its context on first use.
   CUresult ensure_context(uint32_t device);
   // 0 when the current device's context exists (made now if needed), else the error to answer.
   int32_t require_context();
+  // Pins the channel region in the current context, once per channel.
+  void register_region();
+  // Destroys one device's context and forgets everything the channel made on it. With
+  // keep_region_pinned, a surviving context takes over the region's pinning.
+  void release_device(uint32_t device, bool keep_region_pinned);
   void release_all();
+  // A device-to-device copy whose ends lie on two different GPUs.
+  CUresult copy_between_devices(uint64_t dst, uint32_t dst_device, uint64_t src, uint32_t src_device,
+                                uint64_t size, uint64_t stream_id, CUstream stream);
 
   // Lookups that validate guest-supplied handles and ranges.
   bool resolve_stream(uint64_t id, CUstream* out);
@@ -99,6 +121,9 @@ class ChannelExecutor {
   int32_t handle(const DeviceSynchronizeCmd&, Reply&);
   int32_t handle(const DeviceResetCmd&, Reply&);
   int32_t handle(const MemGetInfoCmd&, Reply&);
+  int32_t handle(const DeviceCanAccessPeerCmd&, Reply&);
+  int32_t handle(const PeerAccessEnableCmd&, Reply&);
+  int32_t handle(const PeerAccessDisableCmd&, Reply&);
   int32_t handle(const MemAllocCmd&, Reply&);
   int32_t handle(const MemFreeCmd&, Reply&);
   int32_t handle(const MemcpyHtoDInlineCmd&, Reply&);
@@ -144,15 +169,17 @@ class ChannelExecutor {
 
   std::vector<CUcontext> contexts_;  // per guest device index; null until first used
   uint32_t current_device_ = 0;
-  bool region_registered_ = false;
+  // The device whose context pinned the channel region (PORTABLE: valid in all of them).
+  std::optional<uint32_t> region_registered_in_;
+  bool region_registration_failed_ = false;  // said once; copies then go unpinned
   uint64_t current_seq_ = 0;         // of the request being executed, for logs
   bool synchronize_current_ = false; // the request asked for kFlagSynchronize
   int32_t pending_async_error_ = 0;  // first error of a posted call since the last reply
   std::vector<uint8_t> pending_image_;  // module image assembled from BlobAppend
 
   DeviceMemoryMap memory_;
-  HandleTable<uint64_t, CUstream> streams_;
-  HandleTable<uint32_t, CUevent> events_;
+  HandleTable<uint64_t, Stream> streams_;
+  HandleTable<uint32_t, Event> events_;
   HandleTable<uint32_t, Module> modules_;
   HandleTable<uint32_t, Function> functions_;
 };

@@ -1,9 +1,12 @@
-// The device address ranges a channel may touch: its allocations and its modules' globals.
-// Every device pointer in a copy or memset is checked against it, because with unified
-// addressing the driver would follow a pointer into another tenant's memory.
+// The device address ranges a channel may touch: its allocations and its modules' globals,
+// each with the guest device index it lives on. Every device pointer in a copy or memset is
+// checked against it, because with unified addressing the driver would follow a pointer into
+// another tenant's memory; the device tells copies between GPUs apart and lets a device reset
+// forget only that device's ranges.
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 
 namespace vgpud {
 
@@ -11,7 +14,9 @@ class DeviceMemoryMap {
  public:
   enum class Kind { Allocation, ModuleGlobal };
 
-  void add(uint64_t base, uint64_t size, Kind kind) { ranges_[base] = Range{size, kind}; }
+  void add(uint64_t base, uint64_t size, Kind kind, uint32_t device) {
+    ranges_[base] = Range{size, kind, device};
+  }
 
   // Size of the allocation starting exactly at base, or 0 if there is none.
   uint64_t allocation_size(uint64_t base) const {
@@ -23,14 +28,18 @@ class DeviceMemoryMap {
 
   // Whether [ptr, ptr + len) lies inside one known range. Zero-length spans must still point
   // into a range.
-  bool contains(uint64_t ptr, uint64_t len) const {
+  bool contains(uint64_t ptr, uint64_t len) const { return device_of(ptr, len).has_value(); }
+
+  // The device of the one range that holds [ptr, ptr + len), or nullopt.
+  std::optional<uint32_t> device_of(uint64_t ptr, uint64_t len) const {
     auto it = ranges_.upper_bound(ptr);
-    if (it == ranges_.begin()) return false;
+    if (it == ranges_.begin()) return std::nullopt;
     --it;
     const uint64_t base = it->first;
     const uint64_t size = it->second.size;
     const uint64_t offset = ptr - base;
-    return offset < size && len <= size - offset;
+    if (offset < size && len <= size - offset) return it->second.device;
+    return std::nullopt;
   }
 
   uint64_t allocated_bytes() const {
@@ -42,10 +51,22 @@ class DeviceMemoryMap {
 
   void clear() { ranges_.clear(); }
 
+  // Forgets every range of one device; returns the bytes of allocations among them.
+  uint64_t remove_device(uint32_t device) {
+    uint64_t freed = 0;
+    std::erase_if(ranges_, [&](const auto& entry) {
+      if (entry.second.device != device) return false;
+      if (entry.second.kind == Kind::Allocation) freed += entry.second.size;
+      return true;
+    });
+    return freed;
+  }
+
  private:
   struct Range {
     uint64_t size;
     Kind kind;
+    uint32_t device;
   };
   std::map<uint64_t, Range> ranges_;
 };

@@ -71,12 +71,37 @@ int32_t ChannelExecutor::handle(const DeviceSynchronizeCmd&, Reply&) {
 }
 
 int32_t ChannelExecutor::handle(const DeviceResetCmd&, Reply&) {
-  // cudaDeviceReset: everything the process made on its devices goes; contexts are made
-  // again on next use.
-  const uint32_t device = current_device_;
-  release_all();
-  current_device_ = device;
+  // cudaDeviceReset: everything the process made on the current device goes, and only that;
+  // the context is made again on next use.
+  release_device(current_device_, /*keep_region_pinned=*/true);
   return 0;
+}
+
+int32_t ChannelExecutor::handle(const DeviceCanAccessPeerCmd& cmd, Reply& reply) {
+  if (cmd.device >= setup_.devices.size() || cmd.peer >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
+  int can_access = 0;
+  const CUresult r = traced("cuDeviceCanAccessPeer", cu_.cuDeviceCanAccessPeer(&can_access, setup_.devices[cmd.device],
+                                                                              setup_.devices[cmd.peer]));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::DeviceCanAccessPeerReply{can_access != 0 ? 1 : 0, 0});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const PeerAccessEnableCmd& cmd, Reply&) {
+  if (cmd.peer >= setup_.devices.size() || cmd.peer == current_device_) return CUDA_ERROR_INVALID_DEVICE;
+  const uint32_t here = current_device_;
+  // Both contexts must exist: the peer's is made now if the guest has not used it yet.
+  if (CUresult r = ensure_context(cmd.peer); r != CUDA_SUCCESS) return r;
+  if (CUresult r = ensure_context(here); r != CUDA_SUCCESS) return r;
+  return traced("cuCtxEnablePeerAccess", cu_.cuCtxEnablePeerAccess(contexts_[cmd.peer], cmd.flags));
+}
+
+int32_t ChannelExecutor::handle(const PeerAccessDisableCmd& cmd, Reply&) {
+  if (cmd.peer >= setup_.devices.size() || cmd.peer == current_device_) return CUDA_ERROR_INVALID_DEVICE;
+  if (int32_t st = require_context()) return st;
+  // A peer without a context was never enabled.
+  if (contexts_[cmd.peer] == nullptr) return CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
+  return traced("cuCtxDisablePeerAccess", cu_.cuCtxDisablePeerAccess(contexts_[cmd.peer]));
 }
 
 int32_t ChannelExecutor::handle(const MemGetInfoCmd&, Reply& reply) {

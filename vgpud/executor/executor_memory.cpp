@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "vgpud/executor/channel_executor.h"
 #include "vgpud/log/log.h"
@@ -46,7 +47,7 @@ int32_t ChannelExecutor::handle(const MemAllocCmd& cmd, Reply& reply) {
     setup_.tenant_device_bytes->fetch_sub(cmd.size);
     return r;
   }
-  memory_.add(ptr, cmd.size, DeviceMemoryMap::Kind::Allocation);
+  memory_.add(ptr, cmd.size, DeviceMemoryMap::Kind::Allocation, current_device_);
   put(reply.payload, proto::MemAllocReply{ptr});
   return 0;
 }
@@ -185,12 +186,31 @@ int32_t ChannelExecutor::handle(const MemcpyDtoDCmd& cmd, Reply&) {
   if (cmd.size == 0) return 0;
   CUstream stream;
   if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
-  if (!device_range_ok(cmd.dst, cmd.size) || !device_range_ok(cmd.src, cmd.size))
-    return CUDA_ERROR_INVALID_VALUE;
-  CUresult r = traced("cuMemcpyDtoDAsync", cu_.cuMemcpyDtoDAsync(cmd.dst, cmd.src, cmd.size, stream));
+  const std::optional<uint32_t> dst_device = memory_.device_of(cmd.dst, cmd.size);
+  const std::optional<uint32_t> src_device = memory_.device_of(cmd.src, cmd.size);
+  if (!dst_device || !src_device) return CUDA_ERROR_INVALID_VALUE;
+  CUresult r = *dst_device == *src_device
+                   ? traced("cuMemcpyDtoDAsync", cu_.cuMemcpyDtoDAsync(cmd.dst, cmd.src, cmd.size, stream))
+                   : copy_between_devices(cmd.dst, *dst_device, cmd.src, *src_device, cmd.size, cmd.stream, stream);
   if (r == CUDA_SUCCESS && synchronize_current_)
     r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
   return r;
+}
+
+CUresult ChannelExecutor::copy_between_devices(uint64_t dst, uint32_t dst_device, uint64_t src, uint32_t src_device,
+                                               uint64_t size, uint64_t stream_id, CUstream stream) {
+  // Both contexts exist: the memory map only holds ranges of live contexts. The driver copies
+  // over the peer link where the two GPUs have one and stages through host memory where not.
+  CUcontext dst_ctx = contexts_[dst_device];
+  CUcontext src_ctx = contexts_[src_device];
+  const std::string detail = fmt::format("dst={} device {} src={} device {} bytes={}", hex(dst), dst_device,
+                                         hex(src), src_device, size);
+  // On the legacy stream (cudaMemcpy, cudaMemcpyPeer), the copy waits for all work of both
+  // devices, as the legacy stream orders against every blocking stream; on a stream of the
+  // guest's, it is ordered on that stream only, as cudaMemcpyPeerAsync.
+  if (stream_id == proto::kStreamLegacy || stream_id == proto::kStreamLegacyAlias)
+    return traced("cuMemcpyPeer", cu_.cuMemcpyPeer(dst, dst_ctx, src, src_ctx, size), detail);
+  return traced("cuMemcpyPeerAsync", cu_.cuMemcpyPeerAsync(dst, dst_ctx, src, src_ctx, size, stream), detail);
 }
 
 int32_t ChannelExecutor::handle(const MemsetCmd& cmd, Reply&) {

@@ -56,7 +56,7 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
   const CUresult r = traced("cuModuleLoadData", cu_.cuModuleLoadData(&module, image.data()),
                             fmt::format("bytes={}", cmd.size));
   if (r != CUDA_SUCCESS) return r;
-  const uint32_t id = modules_.insert(Module{module, {}});
+  const uint32_t id = modules_.insert(Module{module, current_device_, {}});
   put(reply.payload, proto::ModuleLoadReply{id, 0});
   return 0;
 }
@@ -66,7 +66,12 @@ int32_t ChannelExecutor::handle(const ModuleUnloadCmd& cmd, Reply&) {
   if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
   for (uint64_t base : m->globals) memory_.remove(base);
-  const CUresult r = traced("cuModuleUnload", cu_.cuModuleUnload(m->handle));
+  // A module unloads from its own context: the guest may unload modules of every device
+  // from whichever device its thread is on.
+  const uint32_t here = current_device_;
+  CUresult r = ensure_context(m->device);
+  if (r == CUDA_SUCCESS) r = traced("cuModuleUnload", cu_.cuModuleUnload(m->handle));
+  if (CUresult back = ensure_context(here); back != CUDA_SUCCESS && r == CUDA_SUCCESS) r = back;
   // Functions of the module die with it; their ids simply stop resolving.
   const CUmodule gone = m->handle;
   modules_.erase(cmd.module);
@@ -91,7 +96,7 @@ int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
                       cmd.name);
   if (r != CUDA_SUCCESS) return r;
 
-  Function f{fn, m->handle, {}, 0};
+  Function f{fn, m->handle, m->device, {}, 0};
   for (size_t i = 0; i < vgpu::limits::kMaxKernelParams; ++i) {
     size_t offset = 0, size = 0;
     // The driver answers INVALID_VALUE past the last parameter.
@@ -122,7 +127,7 @@ int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
                             cmd.name);
   if (r != CUDA_SUCCESS) return r;
   if (!memory_.contains(ptr, size)) {
-    memory_.add(ptr, size, DeviceMemoryMap::Kind::ModuleGlobal);
+    memory_.add(ptr, size, DeviceMemoryMap::Kind::ModuleGlobal, m->device);
     m->globals.push_back(ptr);
   }
   put(reply.payload, proto::ModuleGetGlobalReply{ptr, size});

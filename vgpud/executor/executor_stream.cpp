@@ -24,15 +24,15 @@ int32_t ChannelExecutor::handle(const StreamCreateCmd& cmd, Reply& reply) {
   const CUresult r = traced("cuStreamCreateWithPriority",
                             cu_.cuStreamCreateWithPriority(&s, cmd.flags, cmd.priority));
   if (r != CUDA_SUCCESS) return r;
-  put(reply.payload, proto::StreamCreateReply{streams_.insert(s)});
+  put(reply.payload, proto::StreamCreateReply{streams_.insert(Stream{s, current_device_})});
   return 0;
 }
 
 int32_t ChannelExecutor::handle(const StreamDestroyCmd& cmd, Reply&) {
-  CUstream* s = streams_.find(cmd.stream);
+  Stream* s = streams_.find(cmd.stream);
   if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  const CUresult r = traced("cuStreamDestroy", cu_.cuStreamDestroy(*s));
+  const CUresult r = traced("cuStreamDestroy", cu_.cuStreamDestroy(s->handle));
   streams_.erase(cmd.stream);
   return r;
 }
@@ -55,9 +55,9 @@ int32_t ChannelExecutor::handle(const StreamWaitEventCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   CUstream s;
   if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
-  CUevent* e = events_.find(cmd.event);
+  Event* e = events_.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-  return traced("cuStreamWaitEvent", cu_.cuStreamWaitEvent(s, *e, cmd.flags));
+  return traced("cuStreamWaitEvent", cu_.cuStreamWaitEvent(s, e->handle, cmd.flags));
 }
 
 int32_t ChannelExecutor::handle(const EventCreateCmd& cmd, Reply& reply) {
@@ -69,49 +69,49 @@ int32_t ChannelExecutor::handle(const EventCreateCmd& cmd, Reply& reply) {
   CUevent e = nullptr;
   const CUresult r = traced("cuEventCreate", cu_.cuEventCreate(&e, cmd.flags));
   if (r != CUDA_SUCCESS) return r;
-  put(reply.payload, proto::EventCreateReply{events_.insert(e), 0});
+  put(reply.payload, proto::EventCreateReply{events_.insert(Event{e, current_device_}), 0});
   return 0;
 }
 
 int32_t ChannelExecutor::handle(const EventDestroyCmd& cmd, Reply&) {
-  CUevent* e = events_.find(cmd.event);
+  Event* e = events_.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  const CUresult r = traced("cuEventDestroy", cu_.cuEventDestroy(*e));
+  const CUresult r = traced("cuEventDestroy", cu_.cuEventDestroy(e->handle));
   events_.erase(cmd.event);
   return r;
 }
 
 int32_t ChannelExecutor::handle(const EventRecordCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
-  CUevent* e = events_.find(cmd.event);
+  Event* e = events_.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   CUstream s;
   if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
-  return traced("cuEventRecord", cu_.cuEventRecord(*e, s));
+  return traced("cuEventRecord", cu_.cuEventRecord(e->handle, s));
 }
 
 int32_t ChannelExecutor::handle(const EventSynchronizeCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
-  CUevent* e = events_.find(cmd.event);
+  Event* e = events_.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-  return traced("cuEventSynchronize", cu_.cuEventSynchronize(*e));
+  return traced("cuEventSynchronize", cu_.cuEventSynchronize(e->handle));
 }
 
 int32_t ChannelExecutor::handle(const EventQueryCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
-  CUevent* e = events_.find(cmd.event);
+  Event* e = events_.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-  return cu_.cuEventQuery(*e);  // NOT_READY is an answer, not a driver error
+  return cu_.cuEventQuery(e->handle);  // NOT_READY is an answer, not a driver error
 }
 
 int32_t ChannelExecutor::handle(const EventElapsedTimeCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
-  CUevent* start = events_.find(cmd.start);
-  CUevent* end = events_.find(cmd.end);
+  Event* start = events_.find(cmd.start);
+  Event* end = events_.find(cmd.end);
   if (start == nullptr || end == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   float ms = 0;
-  const CUresult r = traced("cuEventElapsedTime", cu_.cuEventElapsedTime(&ms, *start, *end));
+  const CUresult r = traced("cuEventElapsedTime", cu_.cuEventElapsedTime(&ms, start->handle, end->handle));
   if (r != CUDA_SUCCESS) return r;
   put(reply.payload, proto::EventElapsedTimeReply{ms, 0});
   return 0;

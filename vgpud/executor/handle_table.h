@@ -35,6 +35,12 @@ class HandleTable {
     for (auto& [id, v] : items_) fn(id, v);
   }
 
+  // Removes every entry for which pred(value) holds.
+  template <typename Pred>
+  void erase_if(Pred&& pred) {
+    std::erase_if(items_, [&](const auto& entry) { return pred(entry.second); });
+  }
+
   void clear() { items_.clear(); }
 
  private:

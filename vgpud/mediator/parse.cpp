@@ -74,6 +74,22 @@ Parsed parse_device(Payload p, bool set) {
   return Command{DeviceGetInfoCmd{w.device}};
 }
 
+Parsed parse_can_access_peer(Payload p) {
+  proto::DeviceCanAccessPeerRequest w;
+  if (!take_exact(p, &w)) return bad_size();
+  if (w.device >= limits::kMaxDevices || w.peer >= limits::kMaxDevices) return out_of_range();
+  return Command{DeviceCanAccessPeerCmd{w.device, w.peer}};
+}
+
+Parsed parse_peer_access(Payload p, bool enable) {
+  proto::PeerAccessRequest w;
+  if (!take_exact(p, &w)) return bad_size();
+  if (w.peer >= limits::kMaxDevices) return out_of_range();
+  if (enable) return Command{PeerAccessEnableCmd{w.peer, w.flags}};
+  if (w.flags != 0) return out_of_range();
+  return Command{PeerAccessDisableCmd{w.peer}};
+}
+
 Parsed parse_mem_alloc(Payload p) {
   proto::MemAllocRequest w;
   if (!take_exact(p, &w)) return bad_size();
@@ -251,6 +267,9 @@ Parsed parse_body(proto::CallId call, Payload p) {
     case CallId::DeviceSynchronize: return parse_empty(p, DeviceSynchronizeCmd{});
     case CallId::DeviceReset: return parse_empty(p, DeviceResetCmd{});
     case CallId::MemGetInfo: return parse_empty(p, MemGetInfoCmd{});
+    case CallId::DeviceCanAccessPeer: return parse_can_access_peer(p);
+    case CallId::PeerAccessEnable: return parse_peer_access(p, true);
+    case CallId::PeerAccessDisable: return parse_peer_access(p, false);
     case CallId::MemAlloc: return parse_mem_alloc(p);
     case CallId::MemFree: return parse_mem_free(p);
     case CallId::MemcpyHtoDInline: return parse_htod_inline(p);

@@ -19,6 +19,10 @@ struct SetDeviceCmd { uint32_t device; };
 struct DeviceSynchronizeCmd {};
 struct DeviceResetCmd {};
 struct MemGetInfoCmd {};
+struct DeviceCanAccessPeerCmd { uint32_t device; uint32_t peer; };
+// From the current device to `peer`; enable carries CUDA's flags (0 today).
+struct PeerAccessEnableCmd { uint32_t peer; uint32_t flags; };
+struct PeerAccessDisableCmd { uint32_t peer; };
 struct MemAllocCmd { uint64_t size; };
 struct MemFreeCmd { uint64_t device_ptr; };
 struct MemcpyHtoDInlineCmd { uint64_t dst; uint64_t stream; std::vector<uint8_t> data; };
@@ -61,6 +65,7 @@ struct RejectedCmd { int32_t status; };
 
 using Command = std::variant<
     HelloCmd, PingCmd, DeviceGetInfoCmd, SetDeviceCmd, DeviceSynchronizeCmd, DeviceResetCmd, MemGetInfoCmd,
+    DeviceCanAccessPeerCmd, PeerAccessEnableCmd, PeerAccessDisableCmd,
     MemAllocCmd, MemFreeCmd, MemcpyHtoDInlineCmd, MemcpyHtoDStagedCmd, MemcpyDtoHInlineCmd,
     MemcpyDtoHStagedCmd, MemcpySharedCmd, MemcpyDtoDCmd, MemsetCmd, BlobAppendCmd, ModuleLoadCmd,
     ModuleUnloadCmd, ModuleGetFunctionCmd, ModuleGetGlobalCmd, LaunchKernelCmd,

@@ -17,6 +17,9 @@ enum class CallId : uint16_t {
   DeviceSynchronize = 0x0012,
   DeviceReset = 0x0013,
   MemGetInfo = 0x0014,
+  DeviceCanAccessPeer = 0x0015,
+  PeerAccessEnable = 0x0016,
+  PeerAccessDisable = 0x0017,
 
   // Memory
   MemAlloc = 0x0030,

@@ -110,6 +110,25 @@ struct SetDeviceRequest {
 };
 static_assert(sizeof(SetDeviceRequest) == 8);
 
+// DeviceCanAccessPeer: may kernels on `device` read and write memory of `peer`?
+struct DeviceCanAccessPeerRequest {
+  uint32_t device;
+  uint32_t peer;
+};
+struct DeviceCanAccessPeerReply {
+  int32_t can_access;  // 0 or 1, as cuDeviceCanAccessPeer answers
+  uint32_t reserved;
+};
+static_assert(sizeof(DeviceCanAccessPeerRequest) == 8 && sizeof(DeviceCanAccessPeerReply) == 8);
+
+// PeerAccessEnable / PeerAccessDisable: from the calling thread's device to `peer`
+// (cudaDeviceEnablePeerAccess). flags must be 0 for Disable.
+struct PeerAccessRequest {
+  uint32_t peer;
+  uint32_t flags;
+};
+static_assert(sizeof(PeerAccessRequest) == 8);
+
 struct MemGetInfoReply {
   uint64_t free_bytes;
   uint64_t total_bytes;

@@ -7,8 +7,8 @@ using vgpud::DeviceMemoryMap;
 
 TEST_CASE("device ranges must lie inside one known range", "[memory]") {
   DeviceMemoryMap m;
-  m.add(0x1000, 0x100, DeviceMemoryMap::Kind::Allocation);
-  m.add(0x2000, 0x10, DeviceMemoryMap::Kind::ModuleGlobal);
+  m.add(0x1000, 0x100, DeviceMemoryMap::Kind::Allocation, 0);
+  m.add(0x2000, 0x10, DeviceMemoryMap::Kind::ModuleGlobal, 0);
   REQUIRE(m.contains(0x1000, 0x100));
   REQUIRE(m.contains(0x10f0, 0x10));
   REQUIRE_FALSE(m.contains(0x10f0, 0x11));        // runs past the end
@@ -21,6 +21,23 @@ TEST_CASE("device ranges must lie inside one known range", "[memory]") {
   REQUIRE(m.allocated_bytes() == 0x100);
   REQUIRE(m.remove(0x1000));
   REQUIRE_FALSE(m.contains(0x1000, 1));
+}
+
+TEST_CASE("each range knows its device; a device's ranges go together", "[memory]") {
+  DeviceMemoryMap m;
+  m.add(0x1000, 0x100, DeviceMemoryMap::Kind::Allocation, 0);
+  m.add(0x2000, 0x200, DeviceMemoryMap::Kind::Allocation, 1);
+  m.add(0x3000, 0x10, DeviceMemoryMap::Kind::ModuleGlobal, 1);
+  REQUIRE(m.device_of(0x1010, 0x10) == 0u);
+  REQUIRE(m.device_of(0x2100, 0x100) == 1u);
+  REQUIRE_FALSE(m.device_of(0x2100, 0x101).has_value());  // runs past the end
+  REQUIRE_FALSE(m.device_of(0x1800, 1).has_value());
+  // Only allocations count as freed bytes; the global goes with its device all the same.
+  REQUIRE(m.remove_device(1) == 0x200);
+  REQUIRE_FALSE(m.contains(0x2000, 1));
+  REQUIRE_FALSE(m.contains(0x3000, 1));
+  REQUIRE(m.contains(0x1000, 0x100));
+  REQUIRE(m.remove_device(1) == 0);
 }
 
 TEST_CASE("handle ids are never reused and tables are bounded", "[handles]") {

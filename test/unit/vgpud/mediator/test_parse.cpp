@@ -111,3 +111,34 @@ TEST_CASE("memset value must be a byte", "[parse][hostile]") {
   MemsetRequest req{0x1000, 4, 0, 0x1ff, 0};
   REQUIRE(vgpud::parse_request(message(CallId::Memset, req)).error() == ParseError::FieldOutOfRange);
 }
+
+TEST_CASE("peer calls parse into validated types", "[parse]") {
+  auto can = vgpud::parse_request(message(CallId::DeviceCanAccessPeer, DeviceCanAccessPeerRequest{1, 0}));
+  REQUIRE(can.ok());
+  const auto& c = std::get<vgpud::DeviceCanAccessPeerCmd>(can->command);
+  REQUIRE((c.device == 1 && c.peer == 0));
+
+  auto enable = vgpud::parse_request(message(CallId::PeerAccessEnable, PeerAccessRequest{3, 0}));
+  REQUIRE(enable.ok());
+  REQUIRE(std::get<vgpud::PeerAccessEnableCmd>(enable->command).peer == 3);
+
+  auto disable = vgpud::parse_request(message(CallId::PeerAccessDisable, PeerAccessRequest{2, 0}));
+  REQUIRE(disable.ok());
+  REQUIRE(std::get<vgpud::PeerAccessDisableCmd>(disable->command).peer == 2);
+}
+
+TEST_CASE("peer calls reject devices the protocol cannot name", "[parse][hostile]") {
+  const uint32_t beyond = vgpu::limits::kMaxDevices;
+  REQUIRE(vgpud::parse_request(message(CallId::DeviceCanAccessPeer, DeviceCanAccessPeerRequest{beyond, 0})).error() ==
+          ParseError::FieldOutOfRange);
+  REQUIRE(vgpud::parse_request(message(CallId::DeviceCanAccessPeer, DeviceCanAccessPeerRequest{0, beyond})).error() ==
+          ParseError::FieldOutOfRange);
+  REQUIRE(vgpud::parse_request(message(CallId::PeerAccessEnable, PeerAccessRequest{beyond, 0})).error() ==
+          ParseError::FieldOutOfRange);
+  // Disable takes no flags at all; enable passes them to the driver, which judges them.
+  REQUIRE(vgpud::parse_request(message(CallId::PeerAccessDisable, PeerAccessRequest{1, 1})).error() ==
+          ParseError::FieldOutOfRange);
+  REQUIRE(vgpud::parse_request(message(CallId::PeerAccessEnable, PeerAccessRequest{1, 1})).ok());
+  REQUIRE(vgpud::parse_request(message(CallId::PeerAccessEnable, ModuleLoadRequest{1, 0})).error() ==
+          ParseError::BadPayloadSize);
+}

@@ -1,0 +1,93 @@
+// Several devices in one process: peer access between them and copies from one to another.
+//
+// Copies between devices travel as MemcpyDtoD: vgpud knows on which device each allocation
+// lives, so it alone decides between a copy inside one GPU and one between two (which the
+// driver makes directly over the peer link where the host allows it, through host memory
+// otherwise). The device arguments of cudaMemcpyPeer are therefore only checked for range, as
+// under unified addressing the pointers already say where the bytes are.
+#include <span>
+
+#include "guest/client/log.h"
+#include "guest/cudart/entry.h"
+#include "guest/cudart/status_map.h"
+#include "guest/cudart/streams.h"
+
+namespace vgpu::cudart {
+namespace {
+
+using proto::CallId;
+
+bool valid_device(const Runtime& rt, int device) {
+  return device >= 0 && static_cast<uint32_t>(device) < rt.device_count;
+}
+
+uint64_t address_of(const void* p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); }
+
+cudaError_t peer_access(CallId call, int peer, unsigned flags) {
+  return remote_call([&](Runtime& rt) {
+    if (!valid_device(rt, peer)) return cudaErrorInvalidDevice;
+    // A device is not its own peer.
+    if (static_cast<uint32_t>(peer) == guest::Channel::thread_device()) return cudaErrorInvalidDevice;
+    if (flags != 0) return cudaErrorInvalidValue;  // CUDA defines no flag yet
+    proto::PeerAccessRequest request{static_cast<uint32_t>(peer), 0};
+    return to_cuda_error(rt.channel->call(call, {{&request, sizeof request}}, {}).status);
+  });
+}
+
+cudaError_t copy_peer(void* dst, int dst_device, const void* src, int src_device, size_t count, cudaStream_t stream,
+                      bool per_thread_default) {
+  return remote_call([&](Runtime& rt) {
+    if (!valid_device(rt, dst_device) || !valid_device(rt, src_device)) return cudaErrorInvalidDevice;
+    if (count == 0) return cudaSuccess;
+    if (dst == nullptr || src == nullptr) return cudaErrorInvalidValue;
+    uint64_t wire = 0;
+    if (cudaError_t e = wire_stream(rt, stream, per_thread_default, &wire); e != cudaSuccess) return e;
+    proto::MemcpyDtoDRequest request{address_of(dst), address_of(src), count, wire};
+    return to_cuda_error(rt.channel->post(CallId::MemcpyDtoD, {{&request, sizeof request}}));
+  });
+}
+
+}  // namespace
+}  // namespace vgpu::cudart
+
+using namespace vgpu::cudart;
+using vgpu::guest::trace_api;
+using vgpu::proto::CallId;
+
+VGPU_EXPORT cudaError_t cudaDeviceCanAccessPeer(int* canAccessPeer, int device, int peerDevice) {
+  trace_api("cudaDeviceCanAccessPeer device=%d peer=%d", device, peerDevice);
+  return remote_call([&](Runtime& rt) {
+    if (canAccessPeer == nullptr) return cudaErrorInvalidValue;
+    if (!valid_device(rt, device) || !valid_device(rt, peerDevice)) return cudaErrorInvalidDevice;
+    vgpu::proto::DeviceCanAccessPeerRequest request{static_cast<uint32_t>(device), static_cast<uint32_t>(peerDevice)};
+    vgpu::proto::DeviceCanAccessPeerReply reply{};
+    vgpu::guest::CallResult r = rt.channel->call(CallId::DeviceCanAccessPeer, {{&request, sizeof request}},
+                                                 std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+    if (r.status != 0) return to_cuda_error(r.status);
+    if (r.payload_size < sizeof reply) return cudaErrorUnknown;
+    *canAccessPeer = reply.can_access != 0 ? 1 : 0;
+    return cudaSuccess;
+  });
+}
+
+VGPU_EXPORT cudaError_t cudaDeviceEnablePeerAccess(int peerDevice, unsigned int flags) {
+  trace_api("cudaDeviceEnablePeerAccess peer=%d flags=%u", peerDevice, flags);
+  return peer_access(CallId::PeerAccessEnable, peerDevice, flags);
+}
+
+VGPU_EXPORT cudaError_t cudaDeviceDisablePeerAccess(int peerDevice) {
+  trace_api("cudaDeviceDisablePeerAccess peer=%d", peerDevice);
+  return peer_access(CallId::PeerAccessDisable, peerDevice, 0);
+}
+
+VGPU_EXPORT cudaError_t cudaMemcpyPeer(void* dst, int dstDevice, const void* src, int srcDevice, size_t count) {
+  trace_api("cudaMemcpyPeer dst=%p device=%d src=%p device=%d count=%zu", dst, dstDevice, src, srcDevice, count);
+  return copy_peer(dst, dstDevice, src, srcDevice, count, nullptr, false);
+}
+
+VGPU_EXPORT cudaError_t cudaMemcpyPeerAsync(void* dst, int dstDevice, const void* src, int srcDevice, size_t count,
+                                            cudaStream_t stream) {
+  trace_api("cudaMemcpyPeerAsync dst=%p device=%d src=%p device=%d count=%zu stream=%p", dst, dstDevice, src,
+            srcDevice, count, static_cast<void*>(stream));
+  return copy_peer(dst, dstDevice, src, srcDevice, count, stream, false);
+}
