@@ -26,8 +26,10 @@ uint64_t address_of(const void* p) { return static_cast<uint64_t>(reinterpret_ca
 cudaError_t peer_access(CallId call, int peer, unsigned flags) {
   return remote_call([&](Runtime& rt) {
     if (!valid_device(rt, peer)) return cudaErrorInvalidDevice;
-    // A device is not its own peer.
-    if (static_cast<uint32_t>(peer) == guest::Channel::thread_device()) return cudaErrorInvalidDevice;
+    // A device is not its own peer: CUDA answers that access is unsupported (measured on an
+    // H100), and so it was never enabled either.
+    if (static_cast<uint32_t>(peer) == guest::Channel::thread_device())
+      return call == CallId::PeerAccessEnable ? cudaErrorPeerAccessUnsupported : cudaErrorPeerAccessNotEnabled;
     if (flags != 0) return cudaErrorInvalidValue;  // CUDA defines no flag yet
     proto::PeerAccessRequest request{static_cast<uint32_t>(peer), 0};
     return to_cuda_error(rt.channel->call(call, {{&request, sizeof request}}, {}).status);

@@ -19,6 +19,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -57,6 +59,8 @@ struct Config {
   std::string state_file;  // FAKE_CUDA_STATE_FILE
   std::string launch_log;  // FAKE_CUDA_LAUNCH_LOG
   bool verbose = false;    // FAKE_CUDA_VERBOSE
+  // FAKE_CUDA_PEER_ACCESS: "0" means that no pair of devices can access each other's memory.
+  bool peer_access = true;
 };
 
 CUresult initialize();  // cuInit: reads the environment once
@@ -116,6 +120,8 @@ struct Context {
   std::unordered_map<CUfunction, Function> functions;
   std::unordered_map<CUstream, Stream> streams;
   std::unordered_map<CUevent, Event> events;
+  // Contexts whose memory this context's kernels may touch (cuCtxEnablePeerAccess; one-way).
+  std::set<CUcontext> peers;
 };
 
 // A context looked up for the calling thread, locked, not destroyed and (unless asked
@@ -140,6 +146,7 @@ CUresult process_poison();  // CUDA_SUCCESS until poison_process
 CUresult create_context(CUdevice dev, unsigned flags, CUcontext* out);
 CUresult destroy_context(CUcontext handle);
 std::shared_ptr<Context> find_context(CUcontext handle);
+std::vector<std::shared_ptr<Context>> live_contexts();  // a snapshot of the registry
 CUcontext& current_handle();  // the calling thread's current context (thread_local)
 
 // Opaque handle values: unique for the process lifetime, never 0, 1 or 2.
@@ -164,9 +171,33 @@ void release_context_resources(Context& ctx);
 // Frees a module's globals and forgets its functions (caller holds ctx.mu).
 void release_module(Context& ctx, CUmodule mod);
 
-// True when [p, p+n) lies inside one device region of ctx (n may be 0: p must then be
-// inside or at the end of a region).
-bool device_range_ok(const Context& ctx, CUdeviceptr p, std::size_t n);
+// ---- the process-wide region index (regions.cpp) ----
+// Every device region of every live context, by base address, with the context that owns it.
+// Unified addressing lets a copy name memory of any context, and a kernel memory of its peers,
+// so the calling thread must find regions without taking the owning context's lock.
+//
+// Lock order: the index's mutex may be taken while holding a Context::mu, never the other way
+// round; nothing else is acquired while holding it.
+
+// Adds a region to ctx.regions and to the index (caller holds ctx.mu).
+void add_region(Context& ctx, CUdeviceptr base, const Region& region);
+// Removes a region from both and unmaps its memory (caller holds ctx.mu). Waits for copies and
+// kernels of other contexts that are using it (they hold a RegionReader).
+void drop_region(Context& ctx, CUdeviceptr base);
+
+// A shared hold on the index: while it lives, no region is dropped, so memory found through it
+// stays mapped. A call takes at most one, and holds it until it is done with the memory.
+using RegionReader = std::shared_lock<std::shared_mutex>;
+RegionReader read_regions();
+// The context owning the region that holds [p, p+n) (n > 0), or null when no region does.
+CUcontext region_owner(const RegionReader& held, CUdeviceptr p, std::size_t n);
+
+// ---- peer access (peer.cpp) ----
+bool can_access_peer(CUdevice dev, CUdevice peer_dev);  // the answer of cuDeviceCanAccessPeer
+// Removes a destroyed context from every other context's peer set. Takes each Context::mu in
+// turn, so the caller must hold none.
+void forget_peer(CUcontext gone);
+
 // Stream handle check: NULL, CU_STREAM_LEGACY, CU_STREAM_PER_THREAD or a live stream of ctx.
 bool stream_ok(const Context& ctx, CUstream s);
 

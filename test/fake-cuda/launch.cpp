@@ -101,6 +101,13 @@ CUresult gather_args(const Function& f, void** kernelParams, void** extra, std::
   return f.params.empty() ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
+// A kernel may touch memory of its own context and of the contexts it has enabled peer access
+// to (the peer set holds only live contexts: destroy_context removes itself from every set).
+bool kernel_range_ok(const Context& ctx, const RegionReader& held, CUdeviceptr p, std::size_t n) {
+  const CUcontext owner = region_owner(held, p, n);
+  return owner != nullptr && (owner == ctx.handle || ctx.peers.count(owner) != 0);
+}
+
 void fault(Context& ctx, const Function& f, const char* why) {
   verbose("kernel %s: %s; the process's contexts are now broken (CUDA_ERROR_ILLEGAL_ADDRESS)",
           f.name.c_str(), why);
@@ -152,8 +159,10 @@ FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDim
       const auto n = arg_at<std::int32_t>(args, fn, 3);
       if (n <= 0) break;
       const std::size_t bytes = static_cast<std::size_t>(n) * sizeof(float);
-      if (!device_range_ok(ctx, a, bytes) || !device_range_ok(ctx, b, bytes) || !device_range_ok(ctx, c, bytes)) {
-        fault(ctx, fn, "pointer outside device memory");
+      const RegionReader held = read_regions();  // peer memory stays mapped while the kernel runs
+      if (!kernel_range_ok(ctx, held, a, bytes) || !kernel_range_ok(ctx, held, b, bytes) ||
+          !kernel_range_ok(ctx, held, c, bytes)) {
+        fault(ctx, fn, "pointer outside the memory of the context and its peers");
         break;
       }
       for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
@@ -170,8 +179,9 @@ FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDim
       const auto value = arg_at<std::uint32_t>(args, fn, 1);
       const auto n = arg_at<std::uint64_t>(args, fn, 2);
       if (n == 0) break;
-      if (n > SIZE_MAX / sizeof(std::uint32_t) || !device_range_ok(ctx, p, n * sizeof(std::uint32_t))) {
-        fault(ctx, fn, "pointer outside device memory");
+      const RegionReader held = read_regions();
+      if (n > SIZE_MAX / sizeof(std::uint32_t) || !kernel_range_ok(ctx, held, p, n * sizeof(std::uint32_t))) {
+        fault(ctx, fn, "pointer outside the memory of the context and its peers");
         break;
       }
       for (std::uint64_t i = 0; i < n; ++i) {

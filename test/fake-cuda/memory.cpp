@@ -1,6 +1,8 @@
-// fake-cuda (test double, never ships): device memory (real host memory from aligned_alloc,
-// so copies are memcpy), host registration, copies and memset. Everything runs at once on the
-// calling thread; the "Async" calls are synchronous.
+// fake-cuda (test double, never ships): device memory (real host memory from mmap, so copies
+// are memcpy), host registration, copies and memset. Everything runs at once on the calling
+// thread; the "Async" calls are synchronous. As with the real driver's unified addressing, a
+// copy or memset may name device memory of any live context of the process; only the stream
+// must belong to the current one.
 #include "internal.h"
 
 #include <cstring>
@@ -19,7 +21,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemAlloc_v2(CUdeviceptr* dptr, size_t bytesize)
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
   const auto base = reinterpret_cast<CUdeviceptr>(p);
-  l->regions[base] = Region{bytesize, nullptr};
+  add_region(*l.ctx, base, Region{bytesize, nullptr});
   count_allocation(bytesize);
   l.lock.unlock();
   *dptr = base;
@@ -33,10 +35,9 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr) {
   auto it = l->regions.find(dptr);
   if (it == l->regions.end() || it->second.owner != nullptr) return CUDA_ERROR_INVALID_VALUE;
   const std::size_t size = it->second.size;
-  l->regions.erase(it);
   release_device_memory(l->device, size);
   count_free(size);
-  device_free(reinterpret_cast<void*>(dptr));
+  drop_region(*l.ctx, dptr);
   l.lock.unlock();
   write_state_file();
   return CUDA_SUCCESS;
@@ -89,7 +90,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
   if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
   if (ByteCount == 0) return CUDA_SUCCESS;
-  if (srcHost == nullptr || !device_range_ok(*l.ctx, dstDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
+  const RegionReader held = read_regions();  // keeps the memory mapped until the copy is done
+  if (srcHost == nullptr || !region_owner(held, dstDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
   std::memmove(reinterpret_cast<void*>(dstDevice), srcHost, ByteCount);
   return CUDA_SUCCESS;
 }
@@ -100,7 +102,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void* dstHost, CUdeviceptr s
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
   if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
   if (ByteCount == 0) return CUDA_SUCCESS;
-  if (dstHost == nullptr || !device_range_ok(*l.ctx, srcDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
+  const RegionReader held = read_regions();
+  if (dstHost == nullptr || !region_owner(held, srcDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
   std::memmove(dstHost, reinterpret_cast<const void*>(srcDevice), ByteCount);
   return CUDA_SUCCESS;
 }
@@ -111,7 +114,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdev
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
   if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
   if (ByteCount == 0) return CUDA_SUCCESS;
-  if (!device_range_ok(*l.ctx, dstDevice, ByteCount) || !device_range_ok(*l.ctx, srcDevice, ByteCount)) {
+  const RegionReader held = read_regions();
+  if (!region_owner(held, dstDevice, ByteCount) || !region_owner(held, srcDevice, ByteCount)) {
     return CUDA_ERROR_INVALID_VALUE;
   }
   std::memmove(reinterpret_cast<void*>(dstDevice), reinterpret_cast<const void*>(srcDevice), ByteCount);
@@ -123,7 +127,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemsetD8Async(CUdeviceptr dstDevice, unsigned c
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
   if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
   if (N == 0) return CUDA_SUCCESS;
-  if (!device_range_ok(*l.ctx, dstDevice, N)) return CUDA_ERROR_INVALID_VALUE;
+  const RegionReader held = read_regions();
+  if (!region_owner(held, dstDevice, N)) return CUDA_ERROR_INVALID_VALUE;
   std::memset(reinterpret_cast<void*>(dstDevice), uc, N);
   return CUDA_SUCCESS;
 }

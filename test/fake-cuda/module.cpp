@@ -100,15 +100,12 @@ FAKE_CUDA_API CUresult CUDAAPI cuModuleLoadData(CUmodule* module, const void* im
   for (const auto& g : parsed->globals) {
     void* p = device_alloc(g.size);
     if (p == nullptr) {
-      for (auto& [name, global] : mod.globals) {
-        l->regions.erase(global.first);
-        device_free(reinterpret_cast<void*>(global.first));
-      }
+      for (auto& [name, global] : mod.globals) drop_region(*l.ctx, global.first);
       return CUDA_ERROR_OUT_OF_MEMORY;
     }
     std::memset(p, 0, g.size);
     const auto base = reinterpret_cast<CUdeviceptr>(p);
-    l->regions[base] = Region{g.size, mod_handle};
+    add_region(*l.ctx, base, Region{g.size, mod_handle});
     mod.globals.emplace(g.name, std::make_pair(base, g.size));
   }
   for (std::size_t i = 0; i < parsed->kernels.size(); ++i) {

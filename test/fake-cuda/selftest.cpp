@@ -1,15 +1,16 @@
 // fake-cuda (test double, never ships): self-check. dlopens the built libcuda.so.1 the way
 // vgpud does and exercises it: init, devices, contexts, alloc/copy, modules, launches
-// (fake_vector_add, fill, sleep, fault), streams/events, the state file and the launch log.
-// Exits non-zero on any mismatch.
+// (fake_vector_add, fill, sleep, fault), streams/events, the state file, the launch log, and
+// (selftest_peer.cpp) peer access and unified addressing. Exits non-zero on any mismatch.
 //
-//   fake_cuda_selftest [path/to/libcuda.so.1]
+//   fake_cuda_selftest [path/to/libcuda.so.1 [no-peer-access | peer-fault]]
+//
+// A simulated fault poisons the whole process, so the checks that end in one run in a process
+// of their own, chosen by the second argument (ctest runs each).
+#include "selftest.h"
+
 #include <dlfcn.h>
 #include <unistd.h>
-
-#include <cuda.h>
-// cuda.h renames cuEventElapsedTime to _v2; the library exports both names.
-#undef cuEventElapsedTime
 
 #include <atomic>
 #include <chrono>
@@ -25,59 +26,11 @@
 
 #include "fake_module.h"
 
-namespace {
-
-// ---- the API, resolved with dlsym ----
-struct Api {
-  CUresult (*cuInit)(unsigned);
-  CUresult (*cuDriverGetVersion)(int*);
-  CUresult (*cuDeviceGetCount)(int*);
-  CUresult (*cuDeviceGet)(CUdevice*, int);
-  CUresult (*cuDeviceGetName)(char*, int, CUdevice);
-  CUresult (*cuDeviceGetUuid_v2)(CUuuid*, CUdevice);
-  CUresult (*cuDeviceTotalMem_v2)(size_t*, CUdevice);
-  CUresult (*cuDeviceGetAttribute)(int*, CUdevice_attribute, CUdevice);
-  CUresult (*cuCtxCreate_v2)(CUcontext*, unsigned, CUdevice);
-  CUresult (*cuCtxDestroy_v2)(CUcontext);
-  CUresult (*cuCtxSetCurrent)(CUcontext);
-  CUresult (*cuCtxGetCurrent)(CUcontext*);
-  CUresult (*cuCtxSynchronize)();
-  CUresult (*cuMemAlloc_v2)(CUdeviceptr*, size_t);
-  CUresult (*cuMemFree_v2)(CUdeviceptr);
-  CUresult (*cuMemGetInfo_v2)(size_t*, size_t*);
-  CUresult (*cuMemHostRegister_v2)(void*, size_t, unsigned);
-  CUresult (*cuMemHostUnregister)(void*);
-  CUresult (*cuMemcpyHtoDAsync_v2)(CUdeviceptr, const void*, size_t, CUstream);
-  CUresult (*cuMemcpyDtoHAsync_v2)(void*, CUdeviceptr, size_t, CUstream);
-  CUresult (*cuMemcpyDtoDAsync_v2)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
-  CUresult (*cuMemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
-  CUresult (*cuModuleLoadData)(CUmodule*, const void*);
-  CUresult (*cuModuleUnload)(CUmodule);
-  CUresult (*cuModuleGetFunction)(CUfunction*, CUmodule, const char*);
-  CUresult (*cuModuleGetGlobal_v2)(CUdeviceptr*, size_t*, CUmodule, const char*);
-  CUresult (*cuFuncGetParamInfo)(CUfunction, size_t, size_t*, size_t*);
-  CUresult (*cuFuncGetAttribute)(int*, CUfunction_attribute, CUfunction);
-  CUresult (*cuFuncSetAttribute)(CUfunction, CUfunction_attribute, int);
-  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-                             CUstream, void**, void**);
-  CUresult (*cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags)(int*, CUfunction, int, size_t, unsigned);
-  CUresult (*cuStreamCreateWithPriority)(CUstream*, unsigned, int);
-  CUresult (*cuStreamDestroy_v2)(CUstream);
-  CUresult (*cuStreamSynchronize)(CUstream);
-  CUresult (*cuStreamQuery)(CUstream);
-  CUresult (*cuStreamWaitEvent)(CUstream, CUevent, unsigned);
-  CUresult (*cuEventCreate)(CUevent*, unsigned);
-  CUresult (*cuEventDestroy_v2)(CUevent);
-  CUresult (*cuEventRecord)(CUevent, CUstream);
-  CUresult (*cuEventSynchronize)(CUevent);
-  CUresult (*cuEventQuery)(CUevent);
-  CUresult (*cuEventElapsedTime)(float*, CUevent, CUevent);
-  CUresult (*cuEventElapsedTime_v2)(float*, CUevent, CUevent);
-  CUresult (*cuGetErrorName)(CUresult, const char**);
-  CUresult (*cuGetErrorString)(CUresult, const char**);
-};
+namespace vgpu::fake::selftest {
 
 Api api;
+
+namespace {
 std::atomic<int> g_checks{0};  // the tenant thread checks too
 std::atomic<int> g_failures{0};
 
@@ -86,6 +39,7 @@ const char* err_name(CUresult r) {
   if (api.cuGetErrorName && api.cuGetErrorName(r, &s) == CUDA_SUCCESS && s) return s;
   return "?";
 }
+}  // namespace
 
 void check(bool ok, const char* what, int line) {
   ++g_checks;
@@ -103,10 +57,6 @@ void check_rc(CUresult got, CUresult want, const char* what, int line) {
                  static_cast<int>(got), err_name(want), static_cast<int>(want));
   }
 }
-
-#define CHECK(cond) check((cond), #cond, __LINE__)
-#define EXPECT_RC(call, want) check_rc((call), (want), #call, __LINE__)
-#define OK(call) check_rc((call), CUDA_SUCCESS, #call, __LINE__)
 
 bool load(const char* path) {
   void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -135,9 +85,26 @@ bool load(const char* path) {
   SYM(cuStreamDestroy_v2); SYM(cuStreamSynchronize); SYM(cuStreamQuery); SYM(cuStreamWaitEvent);
   SYM(cuEventCreate); SYM(cuEventDestroy_v2); SYM(cuEventRecord); SYM(cuEventSynchronize); SYM(cuEventQuery);
   SYM(cuEventElapsedTime); SYM(cuEventElapsedTime_v2); SYM(cuGetErrorName); SYM(cuGetErrorString);
+  SYM(cuDeviceCanAccessPeer); SYM(cuCtxEnablePeerAccess); SYM(cuCtxDisablePeerAccess); SYM(cuMemcpyPeer);
+  SYM(cuMemcpyPeerAsync);
 #undef SYM
   return ok;  // the library stays loaded for the life of the process
 }
+
+int summary() {
+  if (g_failures != 0) {
+    std::fprintf(stderr, "fake_cuda_selftest: %d of %d checks FAILED\n", g_failures.load(), g_checks.load());
+    return 1;
+  }
+  std::printf("fake_cuda_selftest: all %d checks passed\n", g_checks.load());
+  return 0;
+}
+
+}  // namespace vgpu::fake::selftest
+
+namespace {
+
+using namespace vgpu::fake::selftest;
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
@@ -168,10 +135,30 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// The checks that end in a simulated fault, in a process of their own. "no-peer-access" also
+// runs the peer checks under FAKE_CUDA_PEER_ACCESS=0.
+int fault_process(const char* lib_path, bool peer_access) {
+  setenv("FAKE_CUDA_DEVICE_COUNT", "2", 1);
+  setenv("FAKE_CUDA_PEER_ACCESS", peer_access ? "1" : "0", 1);
+  unsetenv("FAKE_CUDA_STATE_FILE");
+  unsetenv("FAKE_CUDA_LAUNCH_LOG");
+  if (!load(lib_path)) return 2;
+  OK(api.cuInit(0));
+  if (!peer_access) peer_checks(false);
+  peer_fault_checks(peer_access);
+  return summary();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const char* lib_path = argc > 1 ? argv[1] : "libcuda.so.1";
+  const std::string mode = argc > 2 ? argv[2] : "";
+  if (mode == "no-peer-access" || mode == "peer-fault") return fault_process(lib_path, mode == "peer-fault");
+  if (!mode.empty()) {
+    std::fprintf(stderr, "fake_cuda_selftest: unknown mode %s\n", mode.c_str());
+    return 2;
+  }
 
   char dir_template[] = "/tmp/fake-cuda-selftest.XXXXXX";
   const char* dir = mkdtemp(dir_template);
@@ -186,6 +173,7 @@ int main(int argc, char** argv) {
   setenv("FAKE_CUDA_TOTAL_MEMORY", std::to_string(kTotal).c_str(), 1);
   setenv("FAKE_CUDA_STATE_FILE", state_file.c_str(), 1);
   setenv("FAKE_CUDA_LAUNCH_LOG", launch_log.c_str(), 1);
+  setenv("FAKE_CUDA_PEER_ACCESS", "1", 1);
 
   if (!load(lib_path)) return 2;
 
@@ -196,6 +184,12 @@ int main(int argc, char** argv) {
   EXPECT_RC(api.cuMemAlloc_v2(&dp, 16), CUDA_ERROR_NOT_INITIALIZED);
   CUcontext ctx = nullptr;
   EXPECT_RC(api.cuCtxCreate_v2(&ctx, 0, 0), CUDA_ERROR_NOT_INITIALIZED);
+  int can = -1;
+  EXPECT_RC(api.cuDeviceCanAccessPeer(&can, 0, 1), CUDA_ERROR_NOT_INITIALIZED);
+  EXPECT_RC(api.cuCtxEnablePeerAccess(nullptr, 0), CUDA_ERROR_NOT_INITIALIZED);
+  EXPECT_RC(api.cuCtxDisablePeerAccess(nullptr), CUDA_ERROR_NOT_INITIALIZED);
+  EXPECT_RC(api.cuMemcpyPeer(0, nullptr, 0, nullptr, 0), CUDA_ERROR_NOT_INITIALIZED);
+  EXPECT_RC(api.cuMemcpyPeerAsync(0, nullptr, 0, nullptr, 0, nullptr), CUDA_ERROR_NOT_INITIALIZED);
   OK(api.cuDriverGetVersion(&version));
   CHECK(version == 13000);
   EXPECT_RC(api.cuInit(1), CUDA_ERROR_INVALID_VALUE);
@@ -484,9 +478,13 @@ int main(int argc, char** argv) {
   std::thread tenant([&] {
     CUcontext tctx = nullptr;
     OK(api.cuCtxCreate_v2(&tctx, 0, 1));
-    // The other context's memory and module are not valid here.
+    // Unified addressing: the other context's memory can be copied from here (the main thread
+    // leaves `a` alone meanwhile), but host memory is no device memory, and its module's
+    // handles are not valid here.
     float x = 0;
-    EXPECT_RC(api.cuMemcpyDtoHAsync_v2(&x, a, 4, nullptr), CUDA_ERROR_INVALID_VALUE);
+    OK(api.cuMemcpyDtoHAsync_v2(&x, a + 4, 4, nullptr));
+    CHECK(x == 1.0f);
+    EXPECT_RC(api.cuMemcpyDtoHAsync_v2(&x, reinterpret_cast<CUdeviceptr>(&x), 4, nullptr), CUDA_ERROR_INVALID_VALUE);
     CUfunction f = nullptr;
     EXPECT_RC(api.cuModuleGetFunction(&f, mod, "fake_sleep_ms"), CUDA_ERROR_INVALID_HANDLE);
     CUmodule tmod = nullptr;
@@ -510,6 +508,12 @@ int main(int argc, char** argv) {
   CHECK(ms_since(t0) < 300.0);  // did not wait for the other tenant's 600 ms kernel
   tenant.join();
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));
+
+  // ---- peer access, peer copies, unified addressing (selftest_peer.cpp) ----
+  peer_checks(true);
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // it cleaned up after itself
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
 
   // ---- a fault is sticky and, as on a real GPU, poisons every context of the process ----
   CUcontext ctx2 = nullptr;
@@ -546,11 +550,5 @@ int main(int argc, char** argv) {
   std::remove(state_file.c_str());
   std::remove(launch_log.c_str());
   rmdir(dir);
-
-  if (g_failures != 0) {
-    std::fprintf(stderr, "fake_cuda_selftest: %d of %d checks FAILED\n", g_failures.load(), g_checks.load());
-    return 1;
-  }
-  std::printf("fake_cuda_selftest: all %d checks passed\n", g_checks.load());
-  return 0;
+  return summary();
 }

@@ -64,6 +64,7 @@ void load_config() {
   g_config.launch_log = env_string("FAKE_CUDA_LAUNCH_LOG");
   std::string verbose_env = env_string("FAKE_CUDA_VERBOSE");
   g_config.verbose = !verbose_env.empty() && verbose_env != "0";
+  g_config.peer_access = env_string("FAKE_CUDA_PEER_ACCESS") != "0";
 }
 
 bool write_all(int fd, const char* data, std::size_t n) {
@@ -123,6 +124,14 @@ std::shared_ptr<Context> find_context(CUcontext handle) {
   return it == g_contexts.end() ? nullptr : it->second;
 }
 
+std::vector<std::shared_ptr<Context>> live_contexts() {
+  std::lock_guard<std::mutex> g(g_registry_mu);
+  std::vector<std::shared_ptr<Context>> out;
+  out.reserve(g_contexts.size());
+  for (const auto& [handle, ctx] : g_contexts) out.push_back(ctx);
+  return out;
+}
+
 namespace {
 std::atomic<CUresult> g_process_poison{CUDA_SUCCESS};
 }  // namespace
@@ -167,6 +176,9 @@ CUresult destroy_context(CUcontext handle) {
     ctx->destroyed = true;
     release_context_resources(*ctx);
   }
+  // After the registry forgot it: a cuCtxEnablePeerAccess racing with this sees it gone (see
+  // peer.cpp), and no other context keeps it in its peer set.
+  forget_peer(handle);
   if (t_current == handle) t_current = nullptr;
   write_state_file();
   return CUDA_SUCCESS;
@@ -250,25 +262,23 @@ void release_module(Context& ctx, CUmodule mod) {
   auto it = ctx.modules.find(mod);
   if (it == ctx.modules.end()) return;
   for (CUfunction f : it->second.functions) ctx.functions.erase(f);
-  for (auto& [name, global] : it->second.globals) {
-    ctx.regions.erase(global.first);
-    device_free(reinterpret_cast<void*>(global.first));
-  }
+  for (auto& [name, global] : it->second.globals) drop_region(ctx, global.first);
   ctx.modules.erase(it);
 }
 
 void release_context_resources(Context& ctx) {
   while (!ctx.modules.empty()) release_module(ctx, ctx.modules.begin()->first);
-  for (auto& [base, region] : ctx.regions) {
+  while (!ctx.regions.empty()) {
     // Only cuMemAlloc allocations remain (module globals went with their modules).
+    const auto [base, region] = *ctx.regions.begin();
     release_device_memory(ctx.device, region.size);
     count_free(region.size);
-    device_free(reinterpret_cast<void*>(base));
+    drop_region(ctx, base);
   }
-  ctx.regions.clear();
   ctx.host_registered.clear();
   ctx.streams.clear();
   ctx.events.clear();
+  ctx.peers.clear();
 }
 
 void write_state_file() {
@@ -297,14 +307,6 @@ void write_state_file() {
 }
 
 // ---- checks ----
-
-bool device_range_ok(const Context& ctx, CUdeviceptr p, std::size_t n) {
-  auto it = ctx.regions.upper_bound(p);
-  if (it == ctx.regions.begin()) return false;
-  --it;
-  std::uint64_t off = p - it->first;
-  return off <= it->second.size && n <= it->second.size - off;
-}
 
 bool stream_ok(const Context& ctx, CUstream s) {
   return s == nullptr || s == CU_STREAM_LEGACY || s == CU_STREAM_PER_THREAD || ctx.streams.count(s) != 0;

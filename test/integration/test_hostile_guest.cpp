@@ -82,6 +82,40 @@ TEST_CASE("wrong handles and out-of-range pointers are refused", "[hostile]") {
   REQUIRE(r->header.status == 1);
 }
 
+TEST_CASE("devices and peers beyond the tenant's GPUs are refused", "[hostile][gpus]") {
+  // The host has two GPUs; the tenant has one of them.
+  VgpudProcess vgpud({TenantSpec{"alpha", "", false, "[1]"}}, {{"FAKE_CUDA_DEVICE_COUNT", "2"}});
+  RawChannel ch(vgpud.socket("alpha"));
+  constexpr int32_t kInvalidDevice = 101;  // CUDA_ERROR_INVALID_DEVICE
+  ch.send(CallId::DeviceCanAccessPeer, proto::DeviceCanAccessPeerRequest{0, 1}, 1);
+  auto r = ch.receive();
+  REQUIRE(r.has_value());
+  REQUIRE(r->header.status == kInvalidDevice);
+  REQUIRE(r->payload.empty());
+
+  ch.send(CallId::PeerAccessEnable, proto::PeerAccessRequest{1, 0}, 2);
+  r = ch.receive();
+  REQUIRE(r->header.status == kInvalidDevice);
+  ch.send(CallId::PeerAccessEnable, proto::PeerAccessRequest{0, 0}, 3);  // itself
+  r = ch.receive();
+  REQUIRE(r->header.status == 217);  // CUDA_ERROR_PEER_ACCESS_UNSUPPORTED
+  ch.send(CallId::PeerAccessDisable, proto::PeerAccessRequest{5, 0}, 4);
+  r = ch.receive();
+  REQUIRE(r->header.status == kInvalidDevice);
+  ch.send(CallId::DeviceGetInfo, proto::DeviceGetInfoRequest{1, 0}, 5);
+  r = ch.receive();
+  REQUIRE(r->header.status == kInvalidDevice);
+
+  // Switching to a device it does not have fails that call and leaves the channel on its own.
+  ch.send(CallId::SetDevice, proto::SetDeviceRequest{1, 0}, 6);
+  r = ch.receive();
+  REQUIRE(r->header.status == kInvalidDevice);
+  ch.send(CallId::MemAlloc, proto::MemAllocRequest{4096}, 7);
+  r = ch.receive();
+  REQUIRE(r->header.status == 0);
+  expect_healthy(vgpud, "alpha");
+}
+
 TEST_CASE("posted calls that fail report their error at the next reply", "[hostile]") {
   VgpudProcess vgpud;
   RawChannel ch(vgpud.socket("alpha"));

@@ -83,7 +83,7 @@ VgpudProcess::VgpudProcess(std::vector<TenantSpec> tenants, std::map<std::string
       << "  control_socket: " << control_socket() << "\n";
   cfg << "tenants:\n";
   for (const TenantSpec& t : tenants) {
-    cfg << "  - name: " << t.name << "\n    gpus: [0]\n    local:\n      socket: " << socket(t.name)
+    cfg << "  - name: " << t.name << "\n    gpus: " << t.gpus << "\n    local:\n      socket: " << socket(t.name)
         << "\n    limits:\n      pinned_memory: 8MiB\n      staging_memory: 1MiB\n"
         << t.extra_limits;
     if (t.vm)

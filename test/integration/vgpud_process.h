@@ -14,6 +14,7 @@ struct TenantSpec {
   std::string name;
   std::string extra_limits;  // YAML lines under limits:, already indented by 6 spaces
   bool vm = false;           // also serve a VM stub at vm_socket(name) (4 slots, 1 s leases)
+  std::string gpus = "[0]";  // the tenant's gpus: list, as YAML
 };
 
 class VgpudProcess {

@@ -34,6 +34,20 @@ std::string format_uuid(const CUuuid& u) {
   return s;
 }
 
+// "GPU 2 (GPU-...), GPU 0 (GPU-...)": which physical GPUs a tenant got, in its guests' order.
+std::string describe_gpus(const CudaDriver& cu, const std::vector<int>& ordinals) {
+  std::string out;
+  for (int ordinal : ordinals) {
+    CUdevice dev;
+    CUuuid uuid;
+    if (!out.empty()) out += ", ";
+    out += "GPU " + std::to_string(ordinal);
+    if (cu.cuDeviceGet(&dev, ordinal) == CUDA_SUCCESS && cu.cuDeviceGetUuid(&uuid, dev) == CUDA_SUCCESS)
+      out += " (" + format_uuid(uuid) + ")";
+  }
+  return out;
+}
+
 sigset_t daemon_signals() {
   sigset_t mask;
   sigemptyset(&mask);
@@ -84,6 +98,7 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
       if (!ordinal) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + ordinal.error()};
       t->device_ordinals.push_back(*ordinal);
     }
+    const std::string gpus = describe_gpus(*driver, t->device_ordinals);
     auto shared = SharedTenantState::create(tc.name);
     if (!shared) return vgpu::Err{"tenant '" + tc.name + "': " + shared.error()};
     t->shared = std::move(shared).value();
@@ -101,8 +116,7 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
       auto endpoint = LocalEndpoint::listen(opts);
       if (!endpoint) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + endpoint.error()};
       t->endpoint = std::move(endpoint).value();
-      log::transport().info("tenant '{}' listening on {} ({} GPU(s))", tc.name,
-                            t->endpoint->path(), t->device_ordinals.size());
+      log::transport().info("tenant '{}' listening on {} with {}", tc.name, t->endpoint->path(), gpus);
     }
     if (!tc.vm.socket_path.empty()) {
       stub::VmStubOptions opts{.tenant = tc.name, .vm = tc.vm, .sizes = sizes,
@@ -115,8 +129,8 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
                                      });
       if (!vm) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + vm.error()};
       t->vm = std::move(vm).value();
-      log::transport().info("tenant '{}' serving its VM's vgpu-stub on {} ({} GPU(s))", tc.name,
-                            tc.vm.socket_path, t->device_ordinals.size());
+      log::transport().info("tenant '{}' serving its VM's vgpu-stub on {} with {}", tc.name, tc.vm.socket_path,
+                            gpus);
     }
     d->tenants_.push_back(std::move(t));
   }

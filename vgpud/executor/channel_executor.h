@@ -95,6 +95,20 @@ class ChannelExecutor {
   CUresult ensure_context(uint32_t device);
   // 0 when the current device's context exists (made now if needed), else the error to answer.
   int32_t require_context();
+  // Runs fn (returning a CUresult) with `device`'s context current, then returns to the
+  // guest's current device: objects are destroyed in the context that made them, whichever
+  // device the guest's thread is on.
+  template <typename Fn>
+  CUresult in_context_of(uint32_t device, Fn&& fn) {
+    const uint32_t here = current_device_;
+    CUresult r = device == here ? CUDA_SUCCESS : ensure_context(device);
+    if (r == CUDA_SUCCESS) r = fn();
+    if (device != here) {
+      const CUresult back = ensure_context(here);
+      if (r == CUDA_SUCCESS) r = back;
+    }
+    return r;
+  }
   // Pins the channel region in the current context, once per channel.
   void register_region();
   // Destroys one device's context and forgets everything the channel made on it. With

@@ -88,7 +88,8 @@ int32_t ChannelExecutor::handle(const DeviceCanAccessPeerCmd& cmd, Reply& reply)
 }
 
 int32_t ChannelExecutor::handle(const PeerAccessEnableCmd& cmd, Reply&) {
-  if (cmd.peer >= setup_.devices.size() || cmd.peer == current_device_) return CUDA_ERROR_INVALID_DEVICE;
+  if (cmd.peer >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
+  if (cmd.peer == current_device_) return CUDA_ERROR_PEER_ACCESS_UNSUPPORTED;  // as the runtime answers
   const uint32_t here = current_device_;
   // Both contexts must exist: the peer's is made now if the guest has not used it yet.
   if (CUresult r = ensure_context(cmd.peer); r != CUDA_SUCCESS) return r;
@@ -97,7 +98,8 @@ int32_t ChannelExecutor::handle(const PeerAccessEnableCmd& cmd, Reply&) {
 }
 
 int32_t ChannelExecutor::handle(const PeerAccessDisableCmd& cmd, Reply&) {
-  if (cmd.peer >= setup_.devices.size() || cmd.peer == current_device_) return CUDA_ERROR_INVALID_DEVICE;
+  if (cmd.peer >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
+  if (cmd.peer == current_device_) return CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
   if (int32_t st = require_context()) return st;
   // A peer without a context was never enabled.
   if (contexts_[cmd.peer] == nullptr) return CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;

@@ -66,12 +66,8 @@ int32_t ChannelExecutor::handle(const ModuleUnloadCmd& cmd, Reply&) {
   if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
   for (uint64_t base : m->globals) memory_.remove(base);
-  // A module unloads from its own context: the guest may unload modules of every device
-  // from whichever device its thread is on.
-  const uint32_t here = current_device_;
-  CUresult r = ensure_context(m->device);
-  if (r == CUDA_SUCCESS) r = traced("cuModuleUnload", cu_.cuModuleUnload(m->handle));
-  if (CUresult back = ensure_context(here); back != CUDA_SUCCESS && r == CUDA_SUCCESS) r = back;
+  const CUresult r = in_context_of(
+      m->device, [&] { return traced("cuModuleUnload", cu_.cuModuleUnload(m->handle)); });
   // Functions of the module die with it; their ids simply stop resolving.
   const CUmodule gone = m->handle;
   modules_.erase(cmd.module);
@@ -92,8 +88,8 @@ int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
   CUfunction fn = nullptr;
-  CUresult r = traced("cuModuleGetFunction", cu_.cuModuleGetFunction(&fn, m->handle, cmd.name.c_str()),
-                      cmd.name);
+  CUresult r = traced("cuModuleGetFunction",
+                      cu_.cuModuleGetFunction(&fn, m->handle, cmd.name.c_str()), cmd.name);
   if (r != CUDA_SUCCESS) return r;
 
   Function f{fn, m->handle, m->device, {}, 0};
@@ -105,8 +101,8 @@ int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
     f.params.push_back({static_cast<uint32_t>(offset), static_cast<uint32_t>(size)});
     f.buffer_size = std::max<uint32_t>(f.buffer_size, static_cast<uint32_t>(offset + size));
   }
-  const proto::ModuleGetFunctionReply head{0, static_cast<uint32_t>(f.params.size()),
-                                           f.buffer_size, 0};
+  const proto::ModuleGetFunctionReply head{0, static_cast<uint32_t>(f.params.size()), f.buffer_size,
+                                           0};
   std::vector<proto::KernelParamInfo> params = f.params;
   const uint32_t id = functions_.insert(std::move(f));
   proto::ModuleGetFunctionReply out = head;
@@ -122,9 +118,9 @@ int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
   CUdeviceptr ptr = 0;
   size_t size = 0;
-  const CUresult r = traced("cuModuleGetGlobal",
-                            cu_.cuModuleGetGlobal(&ptr, &size, m->handle, cmd.name.c_str()),
-                            cmd.name);
+  const CUresult r =
+      traced("cuModuleGetGlobal", cu_.cuModuleGetGlobal(&ptr, &size, m->handle, cmd.name.c_str()),
+             cmd.name);
   if (r != CUDA_SUCCESS) return r;
   if (!memory_.contains(ptr, size)) {
     memory_.add(ptr, size, DeviceMemoryMap::Kind::ModuleGlobal, m->device);
@@ -160,7 +156,8 @@ int32_t ChannelExecutor::handle(const FuncGetAttributesCmd& cmd, Reply& reply) {
   out.count = static_cast<uint32_t>(count);
   for (int a = 0; a < count; ++a) {
     int value = 0;
-    if (cu_.cuFuncGetAttribute(&value, static_cast<CUfunction_attribute>(a), f->handle) == CUDA_SUCCESS)
+    if (cu_.cuFuncGetAttribute(&value, static_cast<CUfunction_attribute>(a), f->handle) ==
+        CUDA_SUCCESS)
       out.values[a] = value;
   }
   put(reply.payload, out);
@@ -181,9 +178,10 @@ int32_t ChannelExecutor::handle(const OccupancyMaxBlocksCmd& cmd, Reply& reply) 
   if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
   int blocks = 0;
-  const CUresult r = traced("cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags",
-                            cu_.cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(
-                                &blocks, f->handle, cmd.block_size, cmd.dynamic_shared_mem, cmd.flags));
+  const CUresult r =
+      traced("cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags",
+             cu_.cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(
+                 &blocks, f->handle, cmd.block_size, cmd.dynamic_shared_mem, cmd.flags));
   if (r != CUDA_SUCCESS) return r;
   put(reply.payload, proto::OccupancyMaxBlocksReply{blocks, 0});
   return 0;

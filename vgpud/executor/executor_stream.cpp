@@ -32,7 +32,8 @@ int32_t ChannelExecutor::handle(const StreamDestroyCmd& cmd, Reply&) {
   Stream* s = streams_.find(cmd.stream);
   if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  const CUresult r = traced("cuStreamDestroy", cu_.cuStreamDestroy(s->handle));
+  const CUresult r = in_context_of(
+      s->device, [&] { return traced("cuStreamDestroy", cu_.cuStreamDestroy(s->handle)); });
   streams_.erase(cmd.stream);
   return r;
 }
@@ -77,7 +78,8 @@ int32_t ChannelExecutor::handle(const EventDestroyCmd& cmd, Reply&) {
   Event* e = events_.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  const CUresult r = traced("cuEventDestroy", cu_.cuEventDestroy(e->handle));
+  const CUresult r = in_context_of(
+      e->device, [&] { return traced("cuEventDestroy", cu_.cuEventDestroy(e->handle)); });
   events_.erase(cmd.event);
   return r;
 }
@@ -111,7 +113,8 @@ int32_t ChannelExecutor::handle(const EventElapsedTimeCmd& cmd, Reply& reply) {
   Event* end = events_.find(cmd.end);
   if (start == nullptr || end == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   float ms = 0;
-  const CUresult r = traced("cuEventElapsedTime", cu_.cuEventElapsedTime(&ms, start->handle, end->handle));
+  const CUresult r =
+      traced("cuEventElapsedTime", cu_.cuEventElapsedTime(&ms, start->handle, end->handle));
   if (r != CUDA_SUCCESS) return r;
   put(reply.payload, proto::EventElapsedTimeReply{ms, 0});
   return 0;

@@ -1,0 +1,87 @@
+// fake-cuda (test double, never ships): what the files of the self-check share: the API
+// resolved with dlsym, the check helpers, and the peer-access checks of selftest_peer.cpp.
+#pragma once
+
+#include <cuda.h>
+// cuda.h renames cuEventElapsedTime to _v2; the library exports both names.
+#undef cuEventElapsedTime
+
+namespace vgpu::fake::selftest {
+
+// The API, resolved with dlsym by load().
+struct Api {
+  CUresult (*cuInit)(unsigned);
+  CUresult (*cuDriverGetVersion)(int*);
+  CUresult (*cuDeviceGetCount)(int*);
+  CUresult (*cuDeviceGet)(CUdevice*, int);
+  CUresult (*cuDeviceGetName)(char*, int, CUdevice);
+  CUresult (*cuDeviceGetUuid_v2)(CUuuid*, CUdevice);
+  CUresult (*cuDeviceTotalMem_v2)(size_t*, CUdevice);
+  CUresult (*cuDeviceGetAttribute)(int*, CUdevice_attribute, CUdevice);
+  CUresult (*cuCtxCreate_v2)(CUcontext*, unsigned, CUdevice);
+  CUresult (*cuCtxDestroy_v2)(CUcontext);
+  CUresult (*cuCtxSetCurrent)(CUcontext);
+  CUresult (*cuCtxGetCurrent)(CUcontext*);
+  CUresult (*cuCtxSynchronize)();
+  CUresult (*cuMemAlloc_v2)(CUdeviceptr*, size_t);
+  CUresult (*cuMemFree_v2)(CUdeviceptr);
+  CUresult (*cuMemGetInfo_v2)(size_t*, size_t*);
+  CUresult (*cuMemHostRegister_v2)(void*, size_t, unsigned);
+  CUresult (*cuMemHostUnregister)(void*);
+  CUresult (*cuMemcpyHtoDAsync_v2)(CUdeviceptr, const void*, size_t, CUstream);
+  CUresult (*cuMemcpyDtoHAsync_v2)(void*, CUdeviceptr, size_t, CUstream);
+  CUresult (*cuMemcpyDtoDAsync_v2)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*cuMemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
+  CUresult (*cuModuleLoadData)(CUmodule*, const void*);
+  CUresult (*cuModuleUnload)(CUmodule);
+  CUresult (*cuModuleGetFunction)(CUfunction*, CUmodule, const char*);
+  CUresult (*cuModuleGetGlobal_v2)(CUdeviceptr*, size_t*, CUmodule, const char*);
+  CUresult (*cuFuncGetParamInfo)(CUfunction, size_t, size_t*, size_t*);
+  CUresult (*cuFuncGetAttribute)(int*, CUfunction_attribute, CUfunction);
+  CUresult (*cuFuncSetAttribute)(CUfunction, CUfunction_attribute, int);
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+                             CUstream, void**, void**);
+  CUresult (*cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags)(int*, CUfunction, int, size_t, unsigned);
+  CUresult (*cuStreamCreateWithPriority)(CUstream*, unsigned, int);
+  CUresult (*cuStreamDestroy_v2)(CUstream);
+  CUresult (*cuStreamSynchronize)(CUstream);
+  CUresult (*cuStreamQuery)(CUstream);
+  CUresult (*cuStreamWaitEvent)(CUstream, CUevent, unsigned);
+  CUresult (*cuEventCreate)(CUevent*, unsigned);
+  CUresult (*cuEventDestroy_v2)(CUevent);
+  CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
+  CUresult (*cuEventQuery)(CUevent);
+  CUresult (*cuEventElapsedTime)(float*, CUevent, CUevent);
+  CUresult (*cuEventElapsedTime_v2)(float*, CUevent, CUevent);
+  CUresult (*cuGetErrorName)(CUresult, const char**);
+  CUresult (*cuGetErrorString)(CUresult, const char**);
+  CUresult (*cuDeviceCanAccessPeer)(int*, CUdevice, CUdevice);
+  CUresult (*cuCtxEnablePeerAccess)(CUcontext, unsigned);
+  CUresult (*cuCtxDisablePeerAccess)(CUcontext);
+  CUresult (*cuMemcpyPeer)(CUdeviceptr, CUcontext, CUdeviceptr, CUcontext, size_t);
+  CUresult (*cuMemcpyPeerAsync)(CUdeviceptr, CUcontext, CUdeviceptr, CUcontext, size_t, CUstream);
+};
+
+
+extern Api api;
+
+bool load(const char* path);  // dlopens the library and fills `api`; false when a name is missing
+void check(bool ok, const char* what, int line);
+void check_rc(CUresult got, CUresult want, const char* what, int line);
+int summary();  // prints the count of checks and failures; the exit status
+
+// Peer access, peer copies and unified addressing, on two contexts of devices 0 and 1 that it
+// makes and destroys; `supported` is what cuDeviceCanAccessPeer should say for them. Leaves
+// the calling thread's current context, the memory totals and the process healthy as it found
+// them.
+void peer_checks(bool supported);
+// Runs a kernel on device 1 that reads device 0 memory without peer access: a fault, which
+// poisons the whole process (so it runs in a process of its own: see main).
+void peer_fault_checks(bool supported);
+
+}  // namespace vgpu::fake::selftest
+
+#define CHECK(cond) ::vgpu::fake::selftest::check((cond), #cond, __LINE__)
+#define EXPECT_RC(call, want) ::vgpu::fake::selftest::check_rc((call), (want), #call, __LINE__)
+#define OK(call) ::vgpu::fake::selftest::check_rc((call), CUDA_SUCCESS, #call, __LINE__)
