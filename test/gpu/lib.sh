@@ -1,0 +1,167 @@
+# shellcheck shell=bash
+# Sourced by run-multi.sh: running a program with a time limit, starting and stopping vgpud,
+# recording and comparing results. (run.sh keeps its own copies of these.)
+#
+# The caller sets, before using them:
+#   LOG_TAG       prefix of log lines, e.g. run-multi.sh
+#   WORK          the temporary work folder (programs run in WORK/cwd)
+#   RUN_TIMEOUT   seconds per program run
+#   DEADLINE      "" or a value of $SECONDS after which no program run starts (it is "skipped")
+#   BUNDLE        the bundle (bin/vgpud, lib/)
+
+log() { printf '[%s] %s\n' "$LOG_TAG" "$*"; }
+
+# now_ms: wall clock in milliseconds. EPOCHREALTIME's separator follows the locale, so keep digits.
+now_ms() {
+  local t=${EPOCHREALTIME//[!0-9]/}
+  echo $((t / 1000))
+}
+
+# ---- processes -----------------------------------------------------------------------------------
+# is_alive PID: running and not a zombie (a zombie still answers kill -0).
+is_alive() {
+  local stat state
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  state=${stat##*) }
+  state=${state%% *}
+  [[ "$state" != Z && "$state" != X ]]
+}
+
+# run_prog OUTPREFIX BINARY [ENV ARGUMENT...]: runs BINARY in WORK/cwd under `env ARGUMENTS`
+# (-u NAME options first, then NAME=VALUE) with a timeout. stdout goes to OUTPREFIX.out, stderr
+# to OUTPREFIX.err, the exit code to OUTPREFIX.rc and the wall time in milliseconds to
+# OUTPREFIX.ms.
+run_prog() {
+  local prefix=$1 bin=$2
+  shift 2
+  local rc=0 t=$RUN_TIMEOUT left start
+  if [[ -n "$DEADLINE" ]]; then
+    left=$((DEADLINE - SECONDS))
+    if ((left < 5)); then
+      : >"$prefix.out"
+      echo "skipped: TOTAL_BUDGET spent" >"$prefix.err"
+      echo skipped >"$prefix.rc"
+      echo 0 >"$prefix.ms"
+      return 0
+    fi
+    ((left < t)) && t=$left
+  fi
+  start=$(now_ms)
+  (cd "$WORK/cwd" && exec env "$@" timeout -k 5 "$t" "$bin") \
+    >"$prefix.out" 2>"$prefix.err" </dev/null || rc=$?
+  echo $(($(now_ms) - start)) >"$prefix.ms"
+  echo "$rc" >"$prefix.rc"
+}
+
+# start_vgpud CONFIG LOGFILE SOCKET...: starts vgpud on CONFIG at --log-level info and waits
+# (at most 30 s) until every SOCKET exists. Sets VGPUD_PID; returns 1 if it does not come up.
+# vgpud gets no CUDA_VISIBLE_DEVICES: the config's GPU indices must mean the host's devices,
+# whatever the calling shell has set.
+VGPUD_PID=""
+declare -a STARTED_PIDS=()
+start_vgpud() {
+  local config=$1 logfile=$2 i s missing=""
+  shift 2
+  for s in "$@"; do rm -f "$s"; done
+  env -u CUDA_VISIBLE_DEVICES LD_LIBRARY_PATH="$BUNDLE/lib" "$BUNDLE/bin/vgpud" --config "$config" \
+    --log-level info >>"$logfile" 2>&1 </dev/null &
+  VGPUD_PID=$!
+  STARTED_PIDS+=("$VGPUD_PID")
+  for ((i = 0; i < 300; i++)); do
+    missing=""
+    for s in "$@"; do [[ -S "$s" ]] || missing+=" $s"; done
+    [[ -z "$missing" ]] && return 0
+    is_alive "$VGPUD_PID" || break
+    sleep 0.1
+  done
+  if is_alive "$VGPUD_PID"; then
+    log "vgpud (pid $VGPUD_PID) did not create$missing within 30 s"
+  else
+    log "vgpud exited during start-up"
+  fi
+  log "last lines of $logfile:"
+  tail -n 30 "$logfile" | sed 's/^/    /'
+  return 1
+}
+
+# stop_vgpud PID: SIGTERM, wait up to 10 s; sets STOP_RC to the exit code, or "timeout" if it had
+# to be killed. Runs in this shell (not in $(...)): only the parent can collect the exit code.
+# shellcheck disable=SC2034  # read by the caller
+STOP_RC=""
+stop_vgpud() {
+  local pid=$1 i rc=0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    is_alive "$pid" || break
+    sleep 0.1
+  done
+  if is_alive "$pid"; then
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    STOP_RC=timeout
+    return 0
+  fi
+  wait "$pid" 2>/dev/null || rc=$?
+  # shellcheck disable=SC2034  # read by the caller
+  STOP_RC=$rc
+}
+
+# kill_started: kills every vgpud this script started that still runs (used on exit).
+kill_started() {
+  local pid
+  for pid in "${STARTED_PIDS[@]}"; do
+    if is_alive "$pid"; then
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+}
+
+# ---- results -------------------------------------------------------------------------------------
+declare -a R_NAME=() R_TENANT=() R_NATIVE=() R_VGPU=() R_MATCH=() R_PASS=() DETAILS=()
+PASSED=0
+FAILED=0
+
+# record NAME TENANT NATIVE_CELL VGPU_CELL MATCH(yes|no|-) PASS(1|0) [DETAIL]
+record() {
+  R_NAME+=("$1")
+  R_TENANT+=("$2")
+  R_NATIVE+=("$3")
+  R_VGPU+=("$4")
+  R_MATCH+=("$5")
+  R_PASS+=("$6")
+  if [[ "$6" == 1 ]]; then
+    PASSED=$((PASSED + 1))
+  else
+    FAILED=$((FAILED + 1))
+    [[ -n "${7:-}" ]] && DETAILS+=("== $1 [$2]: $7")
+  fi
+  log "$1 [$2]: native=$3 vgpu=$4 match=$5 $([[ "$6" == 1 ]] && echo PASS || echo FAIL)"
+}
+
+rc_cell() {
+  case "$1" in
+    skipped) echo "skipped" ;;
+    124 | 137) echo "timeout(rc=$1)" ;;
+    *) echo "rc=$1" ;;
+  esac
+}
+
+# compare NAME TENANT NATIVE_PREFIX VGPU_PREFIX: stdout and exit code must be the same, and the
+# native run must have succeeded.
+compare() {
+  local name=$1 tenant=$2 np=$3 vp=$4 nrc vrc same=no pass=0 detail=""
+  nrc=$(cat "$np.rc")
+  vrc=$(cat "$vp.rc")
+  cmp -s "$np.out" "$vp.out" && [[ "$nrc" == "$vrc" ]] && same=yes
+  if [[ "$same" == yes && "$nrc" == 0 ]]; then
+    pass=1
+  elif [[ "$same" == yes ]]; then
+    detail="the native run itself failed (rc=$nrc); see ${np#"$WORK"/}.out in outputs.tar.gz"
+  else
+    detail="exit codes native=$nrc vgpu=$vrc; stdout diff (native vs vgpu):
+$(diff -u "$np.out" "$vp.out" | sed -n '3,40p')
+vgpu stderr (last lines):
+$(tail -n 15 "$vp.err")"
+  fi
+  record "$name" "$tenant" "$(rc_cell "$nrc")" "$(rc_cell "$vrc")" "$same" "$pass" "$detail"
+}
