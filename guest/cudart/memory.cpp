@@ -152,9 +152,9 @@ VGPU_EXPORT cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attribut
       attributes->type = cudaMemoryTypeDevice;
       attributes->device = static_cast<int>(range->device);
       attributes->devicePointer = const_cast<void*>(ptr);
-    } else if (rt.symbols.find(address)) {
+    } else if (auto symbol = rt.symbols.find(address)) {
       attributes->type = cudaMemoryTypeDevice;
-      attributes->device = static_cast<int>(vgpu::guest::Channel::thread_device());
+      attributes->device = static_cast<int>(symbol->device);
       attributes->devicePointer = const_cast<void*>(ptr);
     } else if (classify_pointer(ptr, 1, rt.heap(), rt.allocations, rt.symbols).kind == PtrKind::Heap) {
       // Page-locked host memory without a device mapping (vgpu maps no host memory into the GPU).

@@ -53,6 +53,16 @@ void* use_device(int device) {
   unsigned long long back = 0;
   CHECK(cudaMemcpyFromSymbol(&back, device_counter, sizeof back));
   EXPECT(back == mark);
+  // Pointers know their device, whichever device is current when asked.
+  void* symbol = nullptr;
+  CHECK(cudaGetSymbolAddress(&symbol, device_counter));
+  CHECK(cudaSetDevice(0));
+  cudaPointerAttributes attributes{};
+  CHECK(cudaPointerGetAttributes(&attributes, buffer));
+  EXPECT(attributes.type == cudaMemoryTypeDevice && attributes.device == device);
+  CHECK(cudaPointerGetAttributes(&attributes, symbol));
+  EXPECT(attributes.type == cudaMemoryTypeDevice && attributes.device == device);
+  CHECK(cudaSetDevice(device));
   return buffer;
 }
 
