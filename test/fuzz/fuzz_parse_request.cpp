@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <span>
 
+#include "vgpu/protocol/limits.h"
 #include "vgpud/mediator/parse.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -15,6 +16,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (launch->params.size() > size) __builtin_trap();
     if (auto* copy = std::get_if<vgpud::MemcpyHtoDInlineCmd>(&request->command))
       if (copy->data.size() > size) __builtin_trap();
+    // Device numbers that reach the executor are ones the protocol can name.
+    if (auto* can = std::get_if<vgpud::DeviceCanAccessPeerCmd>(&request->command))
+      if (can->device >= vgpu::limits::kMaxDevices || can->peer >= vgpu::limits::kMaxDevices) __builtin_trap();
+    if (auto* enable = std::get_if<vgpud::PeerAccessEnableCmd>(&request->command))
+      if (enable->peer >= vgpu::limits::kMaxDevices) __builtin_trap();
+    if (auto* set = std::get_if<vgpud::SetDeviceCmd>(&request->command))
+      if (set->device >= vgpu::limits::kMaxDevices) __builtin_trap();
   }
   return 0;
 }
