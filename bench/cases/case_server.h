@@ -1,6 +1,6 @@
 // The child side of the harness's line protocol (bench/README.md): say `ready`, then answer
 // each `<case> <samples>` line with `ok v1 … vN` or `error <why>`, until end of input.
-// Header-only so that the CUDA case child, built by nvcc, could use it as well.
+// Header-only so that the CUDA case child, built by nvcc, uses it as well.
 #pragma once
 #include <cstdio>
 #include <functional>

@@ -4,14 +4,10 @@
 // starts it twice: once against the real libcudart (native) and once with LD_LIBRARY_PATH
 // pointing at vgpu's shim (remoted), and compares the numbers each run reports.
 //
-// Protocol (stdin/stdout, one line each, stdout flushed after every line; diagnostics go to
-// stderr only):
-//   start:                  prints `ready <device name>`, or `error <what>: <message>` and exits 1
-//   `<case> <samples>`      one untimed warm-up iteration, then <samples> timed samples; prints
-//                           `ok v1 ... vN` (%.6g) or `error <case>: <message>` and carries on
-//   `list`                  prints `cases <name> <name> ...`
-//   empty line              ignored
-//   EOF                     frees everything, exits 0
+// It speaks the harness's line protocol through bench::serve_cases (bench/cases/case_server.h,
+// described in bench/README.md); stdout carries only protocol lines, diagnostics go to stderr.
+// If the device cannot be set up it prints `error <what>: <message>` instead of `ready` and
+// exits 1; at end of input it frees everything and exits 0.
 //
 // Cases (one value per sample):
 //   launch_cpu                    us        mean host time of one null <<<1,1>>> launch over a
@@ -43,12 +39,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <iostream>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "bench/cases/case_server.h"
 
 namespace {
 
@@ -185,7 +181,8 @@ class Bench {
   std::string Init();
   // Frees what Init allocated; throws BenchError on the first failure.
   void Shutdown();
-  void HandleLine(const std::string& line);
+  // Every case, for bench::serve_cases: a warm-up, then `samples` timed samples.
+  std::vector<bench::Case> Cases() const;
 
  private:
   enum class Dir { kH2D, kD2H };
@@ -194,7 +191,7 @@ class Bench {
   void Add(std::string name, Sample sample) {
     cases_.emplace_back(std::move(name), std::move(sample));
   }
-  void RunCase(const std::string& name, const Sample& sample, long samples);
+  static bench::CaseResult RunCase(const Sample& sample, int samples);
 
   void* HostBuffer(bool pinned) const { return pinned ? pinned_ : pageable_; }
   double TimeCopyMicros(Dir dir, size_t bytes, bool pinned);
@@ -503,71 +500,43 @@ double Bench::Matmul() {
   return flops / seconds / 1e9;
 }
 
-void Bench::RunCase(const std::string& name, const Sample& sample, long samples) {
+bench::CaseResult Bench::RunCase(const Sample& sample, int samples) {
   // Start from a clean last-error slot so a failure left by an earlier case is not blamed on
   // this one; the value itself is of no interest.
   (void)cudaGetLastError();
-  std::string line = "ok";
+  std::vector<double> values;
   try {
     sample();  // warm-up, untimed
-    char value[32];
-    for (long i = 0; i < samples; ++i) {
-      std::snprintf(value, sizeof value, " %.6g", sample());
-      line += value;
-    }
+    for (int i = 0; i < samples; ++i) values.push_back(sample());
   } catch (const BenchError& e) {
     // Clear a non-sticky error so the next case starts clean (sticky ones keep failing).
     (void)cudaGetLastError();
-    Emit("error " + name + ": " + e.what());
-    return;
+    return bench::CaseResult::failure(e.what());
   }
-  Emit(line);
+  return bench::CaseResult::success(std::move(values));
 }
 
-void Bench::HandleLine(const std::string& line) {
-  std::istringstream in(line);
-  std::string name;
-  if (!(in >> name)) return;  // empty or blank line
-  std::string count_text;
-  std::string extra;
-  const bool has_count = static_cast<bool>(in >> count_text);
-  if (in >> extra) {
-    Emit("error " + name + ": malformed request (expected `<case> <samples>`)");
-    return;
+std::vector<bench::Case> Bench::Cases() const {
+  std::vector<bench::Case> out;
+  for (const auto& [name, sample] : cases_) {
+    const Sample* s = &sample;  // cases_ outlives the serving loop
+    out.push_back({name, [s](int samples) { return RunCase(*s, samples); }});
   }
-  if (name == "list" && !has_count) {
-    std::string reply = "cases";
-    for (const auto& entry : cases_) reply += " " + entry.first;
-    Emit(reply);
-    return;
-  }
-  const auto found = std::find_if(cases_.begin(), cases_.end(),
-                                  [&name](const auto& entry) { return entry.first == name; });
-  if (found == cases_.end()) {
-    Emit("error " + name + ": unknown case");
-    return;
-  }
-  char* end = nullptr;
-  const long samples = has_count ? std::strtol(count_text.c_str(), &end, 10) : -1;
-  if (!has_count || end == count_text.c_str() || *end != '\0' || samples < 0) {
-    Emit("error " + name + ": missing or invalid sample count");
-    return;
-  }
-  RunCase(found->first, found->second, samples);
+  return out;
 }
 
 }  // namespace
 
 int main() {
   Bench bench;
+  std::string device;
   try {
-    Emit("ready " + bench.Init());
+    device = bench.Init();
   } catch (const BenchError& e) {
     Emit(std::string("error ") + e.what());
     return 1;
   }
-  std::string line;
-  while (std::getline(std::cin, line)) bench.HandleLine(line);
+  bench::serve_cases(device, bench.Cases());
   try {
     bench.Shutdown();
   } catch (const BenchError& e) {
