@@ -3,6 +3,7 @@
 // different GPUs running side by side.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -78,6 +79,20 @@ TEST_CASE("tenants on different GPUs never wait on each other", "[gpus]") {
   REQUIRE(program_output(sleeper).find("sleep_kernel ok") == std::string::npos);
   auto s = wait_program(sleeper);
   REQUIRE(s.exit_code == 0);
+}
+
+TEST_CASE("a guest killed while holding memory on two GPUs leaves nothing on either", "[gpus]") {
+  VgpudProcess vgpud({TenantSpec{"pair", "", false, "[1, 0]"}}, {{"FAKE_CUDA_DEVICE_COUNT", "2"}});
+  RunningProgram holder = start_program(guest_program("multi_gpu"), {"2", "hold"}, env_for(vgpud, "pair"));
+  REQUIRE(eventually([&] { return program_output(holder).find("holding") != std::string::npos; }, 20000));
+  REQUIRE(vgpud.fake_state("contexts") == 2);  // one per GPU, in the guest's worker
+  REQUIRE(vgpud.fake_state("allocations") == 2);
+  kill(holder.pid, SIGKILL);
+  wait_program(holder);
+  REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));
+  REQUIRE(vgpud.fake_state("allocations") == 0);
+  REQUIRE(vgpud.fake_state("allocated_bytes") == 0);
+  REQUIRE(vgpud.alive());
 }
 
 TEST_CASE("a GPU the host lacks stops vgpud with the tenant, the file and the GPU named", "[gpus][config]") {

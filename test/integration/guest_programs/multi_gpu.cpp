@@ -2,10 +2,13 @@
 // kernels, symbols and streams on each device, peer access, copies between devices, and a
 // device reset that leaves the other devices alone.
 //
-// Usage: multi_gpu EXPECTED_COUNT [no-peer]
+// Usage: multi_gpu EXPECTED_COUNT [no-peer | hold]
 //   Prints "device <i> host <n> <name>" per device (n from the fake UUID's last byte), then
 //   "multi_gpu ok". With no-peer, the host allows no peer access (FAKE_CUDA_PEER_ACCESS=0):
-//   enabling it must fail, copies between devices must still work.
+//   enabling it must fail, copies between devices must still work. With hold, it stops after
+//   allocating on every device, prints "holding" and waits to be killed.
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -150,6 +153,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return 2;
   const int expected = std::atoi(argv[1]);
   const bool peer_allowed = !(argc > 2 && std::strcmp(argv[2], "no-peer") == 0);
+  const bool hold = argc > 2 && std::strcmp(argv[2], "hold") == 0;
   void** handle = guest_test::register_image(
       "FAKECUBIN 1\n"
       "kernel fake_fill_u32 8,4,8\n"
@@ -173,6 +177,11 @@ int main(int argc, char** argv) {
 
   std::vector<void*> buffers;
   for (int d = 0; d < count; ++d) buffers.push_back(use_device(d));
+  if (hold) {
+    std::printf("holding\n");
+    std::fflush(stdout);
+    pause();
+  }
   peer_access(count, peer_allowed);
   if (count >= 2) {
     copies_between(buffers[0], buffers[1]);
