@@ -18,12 +18,8 @@ constexpr int kRuntimeVersion = 13000;
 // Every device flag cudaSetDeviceFlags accepts (schedule mode, map host, lmem resize, sync memops).
 constexpr unsigned kKnownDeviceFlags = cudaDeviceMask;
 
-bool valid_device(const Runtime& rt, int device) {
-  return device >= 0 && static_cast<uint32_t>(device) < rt.device_count;
-}
-
 cudaError_t device_info(Runtime& rt, int device, const DeviceInfo** out) {
-  if (!valid_device(rt, device)) return cudaErrorInvalidDevice;
+  if (!rt.has_device(device)) return cudaErrorInvalidDevice;
   return rt.devices.get(*rt.channel, static_cast<uint32_t>(device), out);
 }
 
@@ -48,7 +44,7 @@ VGPU_EXPORT cudaError_t cudaGetDeviceCount(int* count) {
 VGPU_EXPORT cudaError_t cudaSetDevice(int device) {
   trace_api("cudaSetDevice device=%d", device);
   return local_call([&](Runtime& rt) {
-    if (!valid_device(rt, device)) return cudaErrorInvalidDevice;
+    if (!rt.has_device(device)) return cudaErrorInvalidDevice;
     // The channel tells vgpud with the thread's next request: no round trip here.
     Channel::set_thread_device(static_cast<uint32_t>(device));
     return cudaSuccess;
@@ -67,7 +63,7 @@ VGPU_EXPORT cudaError_t cudaGetDevice(int* device) {
 VGPU_EXPORT cudaError_t cudaInitDevice(int device, unsigned int deviceFlags, unsigned int flags) {
   trace_api("cudaInitDevice device=%d", device);
   return local_call([&](Runtime& rt) {
-    if (!valid_device(rt, device)) return cudaErrorInvalidDevice;
+    if (!rt.has_device(device)) return cudaErrorInvalidDevice;
     if ((deviceFlags & ~kKnownDeviceFlags) != 0 || (flags & ~unsigned{cudaInitDeviceFlagsAreValid}) != 0) {
       return cudaErrorInvalidValue;
     }

@@ -1,6 +1,6 @@
 // Several devices in one process: peer access between them and copies from one to another.
 //
-// Copies between devices travel as MemcpyDtoD: vgpud knows on which device each allocation
+// Copies between devices take the ordinary device-to-device path (MemcpyDtoD): vgpud knows on which device each allocation
 // lives, so it alone decides between a copy inside one GPU and one between two (which the
 // driver makes directly over the peer link where the host allows it, through host memory
 // otherwise). The device arguments of cudaMemcpyPeer are therefore only checked for range, as
@@ -8,24 +8,18 @@
 #include <span>
 
 #include "guest/client/log.h"
+#include "guest/cudart/copy.h"
 #include "guest/cudart/entry.h"
 #include "guest/cudart/status_map.h"
-#include "guest/cudart/streams.h"
 
 namespace vgpu::cudart {
 namespace {
 
 using proto::CallId;
 
-bool valid_device(const Runtime& rt, int device) {
-  return device >= 0 && static_cast<uint32_t>(device) < rt.device_count;
-}
-
-uint64_t address_of(const void* p) { return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p)); }
-
 cudaError_t peer_access(CallId call, int peer, unsigned flags) {
   return remote_call([&](Runtime& rt) {
-    if (!valid_device(rt, peer)) return cudaErrorInvalidDevice;
+    if (!rt.has_device(peer)) return cudaErrorInvalidDevice;
     // A device is not its own peer: CUDA answers that access is unsupported (measured on an
     // H100), and so it was never enabled either.
     if (static_cast<uint32_t>(peer) == guest::Channel::thread_device())
@@ -39,13 +33,10 @@ cudaError_t peer_access(CallId call, int peer, unsigned flags) {
 cudaError_t copy_peer(void* dst, int dst_device, const void* src, int src_device, size_t count, cudaStream_t stream,
                       bool per_thread_default) {
   return remote_call([&](Runtime& rt) {
-    if (!valid_device(rt, dst_device) || !valid_device(rt, src_device)) return cudaErrorInvalidDevice;
-    if (count == 0) return cudaSuccess;
-    if (dst == nullptr || src == nullptr) return cudaErrorInvalidValue;
-    uint64_t wire = 0;
-    if (cudaError_t e = wire_stream(rt, stream, per_thread_default, &wire); e != cudaSuccess) return e;
-    proto::MemcpyDtoDRequest request{address_of(dst), address_of(src), count, wire};
-    return to_cuda_error(rt.channel->post(CallId::MemcpyDtoD, {{&request, sizeof request}}));
+    if (!rt.has_device(dst_device) || !rt.has_device(src_device)) return cudaErrorInvalidDevice;
+    // The ordinary device-to-device path: posted, stream-ordered (copy.h).
+    return copy_memory(rt, CopyArgs{dst, src, count, cudaMemcpyDeviceToDevice, stream, per_thread_default,
+                                    /*async=*/true});
   });
 }
 
@@ -60,7 +51,7 @@ VGPU_EXPORT cudaError_t cudaDeviceCanAccessPeer(int* canAccessPeer, int device, 
   trace_api("cudaDeviceCanAccessPeer device=%d peer=%d", device, peerDevice);
   return remote_call([&](Runtime& rt) {
     if (canAccessPeer == nullptr) return cudaErrorInvalidValue;
-    if (!valid_device(rt, device) || !valid_device(rt, peerDevice)) return cudaErrorInvalidDevice;
+    if (!rt.has_device(device) || !rt.has_device(peerDevice)) return cudaErrorInvalidDevice;
     vgpu::proto::DeviceCanAccessPeerRequest request{static_cast<uint32_t>(device), static_cast<uint32_t>(peerDevice)};
     vgpu::proto::DeviceCanAccessPeerReply reply{};
     vgpu::guest::CallResult r = rt.channel->call(CallId::DeviceCanAccessPeer, {{&request, sizeof request}},

@@ -33,6 +33,8 @@ struct Runtime {
   std::atomic<unsigned> device_flags{0};  // cudaSetDeviceFlags: remembered, not sent
 
   HeapRange heap() const { return host_heap.range(); }
+  // Whether `device` is one of the guest's devices (0 .. device_count - 1).
+  bool has_device(int device) const { return device >= 0 && static_cast<uint32_t>(device) < device_count; }
 };
 
 // Opens the channel on first use; nullptr when vgpud cannot be reached (said once, at Warn).

@@ -141,21 +141,20 @@ CUresult ChannelExecutor::ensure_context(uint32_t device) {
     const CUresult r = traced("cuCtxCreate", cu_.cuCtxCreate(&ctx, 0, setup_.devices[device]));
     if (r != CUDA_SUCCESS) return r;
     contexts_[device] = ctx;
-    current_device_ = device;
-    register_region();
+    register_region(device);
   }
   current_device_ = device;
   return traced("cuCtxSetCurrent", cu_.cuCtxSetCurrent(contexts_[device]));
 }
 
-void ChannelExecutor::register_region() {
+void ChannelExecutor::register_region(uint32_t device) {
   if (region_registered_in_ || region_registration_failed_) return;
   // The whole region is pinned once, so staged and cudaMallocHost copies are DMA.
   // PORTABLE makes the registration valid for this channel's other contexts too.
   const CUresult r = traced("cuMemHostRegister", cu_.cuMemHostRegister(setup_.region, setup_.region_size,
                                                                        CU_MEMHOSTREGISTER_PORTABLE));
   if (r == CUDA_SUCCESS) {
-    region_registered_in_ = current_device_;
+    region_registered_in_ = device;
     return;
   }
   region_registration_failed_ = true;
@@ -182,16 +181,11 @@ void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
   modules_.erase_if([device](const Module& m) { return m.device == device; });
   functions_.erase_if([device](const Function& f) { return f.device == device; });
   if (was_pinned_here && keep_region_pinned) {
-    const uint32_t current = current_device_;
-    for (uint32_t d = 0; d < contexts_.size() && !region_registered_in_; ++d) {
-      if (contexts_[d] == nullptr || cu_.cuCtxSetCurrent(contexts_[d]) != CUDA_SUCCESS) continue;
-      current_device_ = d;
-      register_region();
-    }
+    for (uint32_t d = 0; d < contexts_.size() && !region_registered_in_; ++d)
+      if (contexts_[d] != nullptr && cu_.cuCtxSetCurrent(contexts_[d]) == CUDA_SUCCESS) register_region(d);
     // Back to the device the guest works on; require_context() trusts that its context, when
     // it exists, is the current one.
-    current_device_ = current;
-    if (contexts_[current] != nullptr) cu_.cuCtxSetCurrent(contexts_[current]);
+    if (contexts_[current_device_] != nullptr) cu_.cuCtxSetCurrent(contexts_[current_device_]);
   }
 }
 

@@ -109,8 +109,8 @@ class ChannelExecutor {
     }
     return r;
   }
-  // Pins the channel region in the current context, once per channel.
-  void register_region();
+  // Pins the channel region, once per channel, in `device`'s context, which is current.
+  void register_region(uint32_t device);
   // Destroys one device's context and forgets everything the channel made on it. With
   // keep_region_pinned, a surviving context takes over the region's pinning.
   void release_device(uint32_t device, bool keep_region_pinned);
