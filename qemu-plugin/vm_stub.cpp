@@ -6,10 +6,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <variant>
+#include <vector>
 
 #include "qemu-plugin/ivshmem_messages.h"
+#include "vgpu/common/corpus_recorder.h"
 #include "vgpud/log/log.h"
 #include "vgpud/transport/listen_socket.h"
 
@@ -22,6 +27,25 @@ constexpr int64_t kVgpudPeerId = 0;
 constexpr int64_t kVmPeerId = 1;
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+
+template <class... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+// The header page the guest's read_vm_geometry parses, as fuzz_vm_geometry takes it: the
+// region size, then the page. Recorded here, where it is made, because guests in the VM tests
+// run without the recorder's environment.
+void record_vm_header([[maybe_unused]] const uint8_t* base, [[maybe_unused]] uint64_t region_size) {
+#ifdef VGPU_CORPUS_RECORDER
+  std::vector<uint8_t> bytes(sizeof region_size + proto::kVmHeaderArea);
+  std::memcpy(bytes.data(), &region_size, sizeof region_size);
+  std::memcpy(bytes.data() + sizeof region_size, base, proto::kVmHeaderArea);
+  vgpu::corpus::record("vm_geometry", bytes);
+#endif
+}
 
 }  // namespace
 
@@ -45,7 +69,8 @@ VmStub::VmStub(VmStubOptions options, HopCounters* counters, StartSlotWorker sta
       counters_(counters),
       start_worker_(std::move(start)),
       listen_fd_(std::move(listen_fd)),
-      geometry_(geometry) {}
+      geometry_(geometry),
+      table_(0, options_.max_processes, std::chrono::milliseconds(options_.vm.lease_timeout_ms)) {}
 
 VmStub::~VmStub() {
   disconnect_qemu("vgpud is stopping");
@@ -107,6 +132,7 @@ void VmStub::accept_qemu() {
     return;
   }
   proto::initialize_vm_header(base, geometry_, static_cast<uint32_t>(kVgpudPeerId));
+  record_vm_header(static_cast<const uint8_t*>(base), geometry_.region_size);
   const uint32_t vectors = geometry_.slot_count + 1;
   std::vector<UniqueFd> host_vectors, vm_vectors;
   for (uint32_t v = 0; v < vectors; ++v) {
@@ -133,16 +159,20 @@ void VmStub::accept_qemu() {
   region_ = static_cast<uint8_t*>(base);
   host_vectors_ = std::move(host_vectors);
   vm_vectors_ = std::move(vm_vectors);
-  slots_.clear();
-  slots_.resize(geometry_.slot_count);
+  table_ = SlotTable(geometry_.slot_count, options_.max_processes,
+                     std::chrono::milliseconds(options_.vm.lease_timeout_ms));
+  io_.clear();
+  io_.resize(geometry_.slot_count);
+  trace_.clear();
+  events_ = {};
+  last_scan_ = {};
   log::transport().info("vm={} QEMU connected: region {} MiB, {} slots, doorbell peer {}", options_.tenant,
                         geometry_.region_size >> 20, geometry_.slot_count, kVgpudPeerId);
 }
 
 void VmStub::disconnect_qemu(const char* why) {
   if (!qemu_.valid()) return;
-  for (uint32_t i = 0; i < slots_.size(); ++i)
-    if (slots_[i].phase == Phase::Serving) end_slot(i, why);
+  for (uint32_t i : table_.disconnect()) end_slot(i, why);
   reinterpret_cast<proto::VmHeader*>(region_)->host_state.store(0, std::memory_order_release);
   munmap(region_, geometry_.region_size);
   region_ = nullptr;
@@ -158,72 +188,42 @@ proto::SlotControl& VmStub::control(uint32_t index) const {
   return reinterpret_cast<proto::VmHeader*>(region_)->slots[index];
 }
 
-size_t VmStub::active_slots() const {
-  size_t n = 0;
-  for (const Slot& s : slots_) n += s.phase != Phase::Free;
-  return n;
-}
+size_t VmStub::active_slots() const { return table_.active(); }
 
 void VmStub::scan_slots() {
   const auto now = std::chrono::steady_clock::now();
-  const auto lease_timeout = std::chrono::milliseconds(options_.vm.lease_timeout_ms);
-  for (uint32_t i = 0; i < slots_.size(); ++i) {
-    Slot& slot = slots_[i];
-    proto::SlotControl& c = control(i);
-    // One read of each guest-written field.
-    const auto state = static_cast<proto::SlotState>(c.state.load(std::memory_order_acquire));
-    const uint64_t lease = c.lease.load(std::memory_order_acquire);
-    const uint32_t guest_pid = *reinterpret_cast<volatile const uint32_t*>(&c.guest_pid);
-    switch (slot.phase) {
-      case Phase::Free:
-        if (state == proto::SlotState::Claimed) {
-          start_slot(i, guest_pid);
-        } else if (state != proto::SlotState::Free) {
-          // Refused and never reset (the process died), or a state only vgpud may set:
-          // give the guest a lease period to sort it out, then free the slot.
-          if (slot.odd_since == std::chrono::steady_clock::time_point{}) slot.odd_since = now;
-          if (now - slot.odd_since > lease_timeout) {
-            c.state.store(static_cast<uint32_t>(proto::SlotState::Free), std::memory_order_release);
-            slot.odd_since = {};
-          }
-        } else {
-          slot.odd_since = {};
-        }
-        break;
-      case Phase::Serving:
-        if (state == proto::SlotState::Closing) {
-          end_slot(i, "the process closed its channel");
-        } else if (state != proto::SlotState::Ready) {
-          HopCounters::bump(counters_->rejected);
-          end_slot(i, "the guest overwrote the slot's state");
-        } else if (lease != slot.lease) {
-          slot.lease = lease;
-          slot.lease_seen = now;
-        } else if (now - slot.lease_seen > lease_timeout) {
-          end_slot(i, "its lease expired: the process is gone");
-        }
-        break;
-      case Phase::Draining:
-        break;
-    }
+  // The one read of the guest's slot words for this scan; everything below works on it.
+  std::vector<SlotSnapshot> guest(table_.size());
+  for (uint32_t i = 0; i < guest.size(); ++i) guest[i] = read_slot(control(i));
+  const std::vector<SlotAction> actions = table_.scan(guest, now);
+  for (const SlotAction& a : actions) {
+    std::visit(Overloaded{
+                   [&](const action::Start& x) { start_slot(x.slot, x.guest_pid); },
+                   [&](const action::Refuse& x) {
+                     refuse(x.slot, x.guest_pid, "the tenant's max_processes limit is reached");
+                   },
+                   [&](const action::End& x) { end_slot(x.slot, end_reason_text(x.reason)); },
+                   [&](const action::SetGuestState& x) {
+                     control(x.slot).state.store(static_cast<uint32_t>(x.state), std::memory_order_release);
+                   },
+                   [&](const action::CountRejected&) { HopCounters::bump(counters_->rejected); },
+               },
+               a);
   }
+  record_scan(guest, now, !actions.empty());
 }
 
 void VmStub::start_slot(uint32_t index, uint32_t guest_pid) {
-  Slot& slot = slots_[index];
-  proto::SlotControl& c = control(index);
-  slot.name = options_.tenant + "/" + std::to_string(guest_pid);
-  auto refuse = [&](const std::string& why) {
+  auto failed = [&](const std::string& why) {
+    table_.start_failed(index);
+    events_.start_failed |= 1u << index;
     HopCounters::bump(counters_->rejected);
-    log::transport().warn("vm={} slot {}: refused: {}", slot.name, index, why);
-    c.state.store(static_cast<uint32_t>(proto::SlotState::Refused), std::memory_order_release);
+    refuse(index, guest_pid, why);
   };
-  if (active_slots() >= options_.max_processes) return refuse("the tenant's max_processes limit is reached");
-
   const uint64_t offset = geometry_.slot_offset + uint64_t{index} * geometry_.slot_size;
   proto::initialize_channel_header(region_ + offset, geometry_.channel);
   int pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return refuse(errno_text("socketpair"));
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return failed(errno_text("socketpair"));
   UniqueFd mine(pair[0]), theirs(pair[1]);
   WorkerFds fds;
   fds.region = region_fd_.get();
@@ -231,40 +231,71 @@ void VmStub::start_slot(uint32_t index, uint32_t guest_pid) {
   fds.notify = vm_vectors_[proto::vm_slot_vector(index)].get();
   fds.guest_socket = theirs.get();
   auto pid = start_worker_(static_cast<int>(guest_pid), offset, fds);
-  if (!pid) return refuse(pid.error());
-  slot.phase = Phase::Serving;
-  slot.worker = *pid;
-  slot.lifeline = std::move(mine);
-  slot.lease = c.lease.load(std::memory_order_acquire);
-  slot.lease_seen = std::chrono::steady_clock::now();
+  if (!pid) return failed(pid.error());
+  table_.started(index, *pid, std::chrono::steady_clock::now());
+  SlotIo& io = io_[index];
+  io.name = options_.tenant + "/" + std::to_string(guest_pid);
+  io.lifeline = std::move(mine);
+  proto::SlotControl& c = control(index);
   c.epoch.fetch_add(1, std::memory_order_acq_rel);
   c.state.store(static_cast<uint32_t>(proto::SlotState::Ready), std::memory_order_release);
   HopCounters::bump(counters_->channels_opened);
-  log::transport().info("vm={} slot {} connected (channel worker pid {})", slot.name, index, *pid);
+  log::transport().info("vm={} slot {} connected (channel worker pid {})", io.name, index, *pid);
+}
+
+// A claim the stub will not serve (the count is the caller's): the process sees Refused and
+// gives up.
+void VmStub::refuse(uint32_t index, uint32_t guest_pid, const std::string& why) {
+  io_[index].name = options_.tenant + "/" + std::to_string(guest_pid);
+  log::transport().warn("vm={} slot {}: refused: {}", io_[index].name, index, why);
+  control(index).state.store(static_cast<uint32_t>(proto::SlotState::Refused), std::memory_order_release);
 }
 
 void VmStub::end_slot(uint32_t index, const char* why) {
-  Slot& slot = slots_[index];
-  log::transport().info("vm={} slot {}: {}; releasing its GPU resources", slot.name, index, why);
-  slot.lifeline.reset();  // the worker sees its lifeline close, drains and exits
-  slot.phase = Phase::Draining;
+  SlotIo& io = io_[index];
+  log::transport().info("vm={} slot {}: {}; releasing its GPU resources", io.name, index, why);
+  io.lifeline.reset();  // the worker sees its lifeline close, drains and exits
 }
 
 bool VmStub::worker_exited(pid_t pid) {
-  for (uint32_t i = 0; i < slots_.size(); ++i) {
-    Slot& slot = slots_[i];
-    if (slot.phase == Phase::Free || slot.worker != pid) continue;
-    if (region_ != nullptr) {
-      // The guest, if it is still there, sees the epoch move and knows its channel ended.
-      proto::SlotControl& c = control(i);
-      c.epoch.fetch_add(1, std::memory_order_acq_rel);
-      c.state.store(static_cast<uint32_t>(proto::SlotState::Free), std::memory_order_release);
-    }
-    HopCounters::bump(counters_->channels_closed);
-    slot = Slot{};
-    return true;
+  const std::optional<uint32_t> index = table_.worker_exited(pid);
+  if (!index) return false;
+  if (region_ != nullptr) {
+    // The guest, if it is still there, sees the epoch move and knows its channel ended.
+    proto::SlotControl& c = control(*index);
+    c.epoch.fetch_add(1, std::memory_order_acq_rel);
+    c.state.store(static_cast<uint32_t>(proto::SlotState::Free), std::memory_order_release);
+    events_.exited |= 1u << *index;
   }
-  return false;
+  HopCounters::bump(counters_->channels_closed);
+  io_[*index] = SlotIo{};
+  return true;
+}
+
+// Seeds for fuzz_slot_table from real VMs: the last kTracedScans scans since QEMU connected,
+// handed to the corpus recorder (an empty function outside recorder builds) whenever a scan
+// decided something, so each seed ends in a transition with the history that led to it.
+void VmStub::record_scan(std::span<const SlotSnapshot> guest, std::chrono::steady_clock::time_point now,
+                         bool decided) {
+  constexpr size_t kTracedScans = 32;
+  const auto step = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_scan_).count();
+  events_.step_ms = last_scan_ == std::chrono::steady_clock::time_point{}
+                        ? 0
+                        : static_cast<uint32_t>(std::clamp<int64_t>(step, 0, UINT32_MAX));
+  last_scan_ = now;
+  const size_t scan_size = trace::kScanHeaderSize + guest.size() * trace::kSnapshotSize;
+  if (trace_.size() >= kTracedScans * scan_size)
+    trace_.erase(trace_.begin(), trace_.begin() + static_cast<ptrdiff_t>(scan_size));
+  trace::append_scan(trace_, events_, guest);
+  decided = decided || events_.exited != 0 || events_.start_failed != 0;
+  events_ = {};
+  if (!decided) return;
+  std::vector<uint8_t> bytes;
+  trace::append_header(bytes, {.slot_count = table_.size(),
+                               .max_processes = options_.max_processes,
+                               .lease_timeout_ms = options_.vm.lease_timeout_ms});
+  bytes.insert(bytes.end(), trace_.begin(), trace_.end());
+  vgpu::corpus::record("slot_table", bytes);
 }
 
 }  // namespace vgpud::stub

@@ -3,17 +3,20 @@
 // processes open channels. Each served slot runs in a channel worker, like a local channel;
 // the stub only decides when a slot starts and ends.
 //
-// Guest-written slot fields are read once per scan into locals and compared with the stub's
-// own view of the slot; the guest's word is a request, never the stub's state.
+// Guest-written slot fields are read once per scan (read_slot) and handed to the slot table
+// (slot_table.h), which decides; the stub carries out what it decided. The guest's word is a
+// request, never the stub's state.
 #pragma once
 #include <sys/types.h>
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "qemu-plugin/slot_table.h"
 #include "vgpu/protocol/vm_layout.h"
 #include "vgpu/result.h"
 #include "vgpud/config/config.h"
@@ -58,15 +61,10 @@ class VmStub {
   static std::string qemu_args(const std::string& tenant, const config::VmEndpoint& vm);
 
  private:
-  enum class Phase { Free, Serving, Draining };
-  struct Slot {
-    Phase phase = Phase::Free;
-    pid_t worker = -1;
+  // The I/O side of a slot; its state is the table's.
+  struct SlotIo {
     UniqueFd lifeline;  // the daemon's end; closing it ends the worker
-    uint64_t lease = 0;
-    std::chrono::steady_clock::time_point lease_seen{};
-    std::chrono::steady_clock::time_point odd_since{};  // guest left a state we did not expect
-    std::string name;
+    std::string name;   // tenant/guest pid, for logs
   };
 
   VmStub(VmStubOptions options, HopCounters* counters, StartSlotWorker start, UniqueFd listen_fd,
@@ -76,7 +74,10 @@ class VmStub {
   void disconnect_qemu(const char* why);
   void scan_slots();
   void start_slot(uint32_t index, uint32_t guest_pid);
+  void refuse(uint32_t index, uint32_t guest_pid, const std::string& why);
   void end_slot(uint32_t index, const char* why);
+  void record_scan(std::span<const SlotSnapshot> guest, std::chrono::steady_clock::time_point now,
+                   bool decided);
   proto::SlotControl& control(uint32_t index) const;
 
   VmStubOptions options_;
@@ -91,7 +92,13 @@ class VmStub {
   uint8_t* region_ = nullptr;
   std::vector<UniqueFd> host_vectors_;  // vgpud's: the guest rings these
   std::vector<UniqueFd> vm_vectors_;    // the VM's: QEMU turns them into interrupts
-  std::vector<Slot> slots_;
+  SlotTable table_;
+  std::vector<SlotIo> io_;  // one per slot of table_
+  // The recent scans in fuzz_slot_table's input format, recorded as its seed corpus in recorder
+  // builds (scan_slots); what happened since the last scan, and when that was.
+  std::vector<uint8_t> trace_;
+  trace::ScanEvents events_;
+  std::chrono::steady_clock::time_point last_scan_{};
 };
 
 }  // namespace vgpud::stub

@@ -15,6 +15,9 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 # apt-get download into its cache.
 $SUDO apt-get install -y -qq --no-install-recommends \
   qemu-system-x86 busybox-static cpio >/dev/null
+# Packages (scripts/package.sh): rpmbuild and its debuginfo extraction; debootstrap for the
+# test that installs the .debs into a fresh Debian root.
+$SUDO apt-get install -y -qq --no-install-recommends rpm debugedit elfutils debootstrap >/dev/null
 if [ ! -f /usr/local/cuda/include/cuda.h ]; then
   echo "The CUDA toolkit is not installed under /usr/local/cuda: install it (CUDA 12.4 or newer) and run this again." >&2
   exit 1

@@ -48,7 +48,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string command;
-  for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0) command += ' ';
+    command += argv[i];
+  }
   run->info.command = command;
 
   std::cout << bench::format_table(run->outcomes);

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "guest/client/log.h"
+#include "vgpu/common/corpus_recorder.h"
 #include "vgpu/protocol/limits.h"
 
 namespace vgpu::guest {
@@ -46,6 +47,17 @@ constexpr int32_t kMalformed = static_cast<int32_t>(proto::Status::MalformedMess
 // Staged copies move in chunks of a quarter of the ring, so the guest fills one chunk while
 // vgpud copies the previous one.
 uint64_t chunk_size(uint64_t capacity) { return capacity / 4; }
+
+// The geometry vgpud wrote, as fuzz_channel_geometry takes it: the struct, then the region size.
+void record_geometry([[maybe_unused]] const proto::ChannelGeometry& g,
+                     [[maybe_unused]] uint64_t region_size) {
+#ifdef VGPU_CORPUS_RECORDER
+  uint8_t bytes[sizeof g + sizeof region_size];
+  std::memcpy(bytes, &g, sizeof g);
+  std::memcpy(bytes + sizeof g, &region_size, sizeof region_size);
+  vgpu::corpus::record("channel_geometry", bytes);
+#endif
+}
 
 }  // namespace
 
@@ -100,6 +112,7 @@ bool Channel::attach(ConnectFailure* failure) {
   }
   // Geometry is read once, checked, and used from this private copy from now on.
   const proto::ChannelGeometry g = header_->geometry;
+  record_geometry(g, region.size());
   if (auto st = proto::validate_geometry(g, region.size()); !st) {
     *failure = {ConnectError::BadRegion,
                 std::string("bad channel region: ") + proto::geometry_error_message(st.error())};

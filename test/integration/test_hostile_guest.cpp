@@ -22,7 +22,74 @@ void expect_healthy(const VgpudProcess& vgpud, const std::string& tenant) {
   REQUIRE(r->payload.size() == sizeof(proto::MemAllocReply));
 }
 
+// Uploads an image the way the shim does (the bytes into the upload ring, BLOB_APPEND, then
+// MODULE_LOAD) and returns MODULE_LOAD's reply.
+std::optional<RawReply> load_module(RawChannel& ch, const std::vector<uint8_t>& image, uint64_t seq) {
+  const auto& g = ch.header()->geometry;
+  proto::RingProducer upload(&ch.header()->upload, ch.region().data() + g.upload.offset, g.upload.size);
+  REQUIRE(image.size() <= upload.capacity());
+  upload.write(image.data(), image.size());
+  upload.publish();
+  ch.send(CallId::BlobAppend, proto::BlobAppendRequest{image.size()}, seq, 0);
+  ch.send(CallId::ModuleLoad, proto::ModuleLoadRequest{image.size(), 0}, seq + 1);
+  return ch.receive();
+}
+
+std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+
 }  // namespace
+
+TEST_CASE("module images that lie about their size are refused before the driver sees them",
+          "[hostile][module_image]") {
+  constexpr int32_t kInvalidImage = 200;  // CUDA_ERROR_INVALID_IMAGE
+  VgpudProcess vgpud;
+  RawChannel ch(vgpud.socket("alpha"));
+
+  // A fat-binary header claiming 1 MiB after it, with 48 bytes uploaded: the driver would read
+  // the megabyte out of vgpud's heap. (The fake driver refuses every fat binary, so the log
+  // line shows that vgpud's own check refused it.)
+  std::vector<uint8_t> fat(64, 0);
+  const uint32_t magic = 0xBA55ED50;
+  const uint16_t version = 1, header_size = 16;
+  const uint64_t fat_size = 1u << 20;
+  std::memcpy(fat.data(), &magic, 4);
+  std::memcpy(fat.data() + 4, &version, 2);
+  std::memcpy(fat.data() + 6, &header_size, 2);
+  std::memcpy(fat.data() + 8, &fat_size, 8);
+  auto r = load_module(ch, fat, 1);
+  REQUIRE(r.has_value());
+  REQUIRE(r->header.seq == 2);
+  REQUIRE(r->header.status == kInvalidImage);
+  REQUIRE(eventually([&] { return vgpud.read_log().find("module image of 64 bytes rejected") != std::string::npos; }));
+
+  // A text image the fake driver loads, followed by a NUL and bytes it would never look at.
+  const std::string valid = "FAKECUBIN 1\nkernel fake_vector_add 8,8,8,4\n";
+  std::vector<uint8_t> smuggled = bytes_of(valid);
+  smuggled.push_back(0);
+  for (uint8_t b : bytes_of("junk past the NUL, unchecked by anyone")) smuggled.push_back(b);
+  r = load_module(ch, smuggled, 3);
+  REQUIRE(r.has_value());
+  REQUIRE(r->header.seq == 4);
+  REQUIRE(r->header.status == kInvalidImage);
+
+  // The channel goes on: a ping, and the same image without the junk loads.
+  const proto::RequestHeader ping{sizeof ping, static_cast<uint16_t>(CallId::Ping), proto::kFlagNeedsReply, 5};
+  std::vector<uint8_t> ping_bytes(sizeof ping);
+  std::memcpy(ping_bytes.data(), &ping, sizeof ping);
+  ch.send_bytes(ping_bytes);
+  r = ch.receive();
+  REQUIRE(r.has_value());
+  REQUIRE(r->header.seq == 5);
+  REQUIRE(r->header.status == 0);
+  std::vector<uint8_t> image = bytes_of(valid);
+  image.push_back(0);
+  r = load_module(ch, image, 6);
+  REQUIRE(r.has_value());
+  REQUIRE(r->header.seq == 7);
+  REQUIRE(r->header.status == 0);
+  REQUIRE(r->payload.size() == sizeof(proto::ModuleLoadReply));
+  expect_healthy(vgpud, "alpha");
+}
 
 TEST_CASE("unknown call and malformed payload get errors, the channel goes on", "[hostile]") {
   VgpudProcess vgpud;

@@ -6,8 +6,13 @@ namespace vgpud::config {
 std::string ConfigError::to_string() const {
   std::string text = file;
   if (line > 0) {
-    text += ":" + std::to_string(line);
-    if (column > 0) text += ":" + std::to_string(column);
+    // Appended piece by piece: GCC 12 at -O3 warns (-Wrestrict) on `":" + std::to_string(n)`.
+    text += ':';
+    text += std::to_string(line);
+    if (column > 0) {
+      text += ':';
+      text += std::to_string(column);
+    }
   }
   text += ": ";
   if (!field.empty()) text += field + ": ";

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vgpu/common/corpus_recorder.h"
 #include "vgpud/config/config.h"
 
 namespace vgpud::config {
@@ -51,6 +52,7 @@ vgpu::Result<DaemonConfig, ConfigError> load_config_file(const std::string& path
     done += static_cast<size_t>(n);
   }
   text.resize(done);
+  vgpu::corpus::record("config", std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
   return parse_config(text, path);
 }
 

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 
+#include "vgpu/common/corpus_recorder.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/kernel_args.h"
+#include "vgpud/executor/module_image.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud {
@@ -49,8 +52,17 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
-  // cuModuleLoadData reads a fat binary's size from its own header; a NUL at the end keeps a
-  // text image (PTX) terminated even if the guest sent none.
+  // cuModuleLoadData is given a bare pointer and takes the image's extent from the image
+  // itself (a fat binary's header, an ELF's tables, a text's NUL): every size in it must lie
+  // inside what the guest uploaded (module_image.h).
+  vgpu::corpus::record("module_image", image);
+  if (auto checked = check_module_image(image); !checked) {
+    HopCounters::bump(setup_.counters->rejected);
+    log::executor().warn("vm={} seq={} module image of {} bytes rejected: {}", setup_.name, current_seq_,
+                         image.size(), module_image_error_message(checked.error()));
+    return CUDA_ERROR_INVALID_IMAGE;
+  }
+  // A NUL at the end keeps a text image (PTX) terminated even if the guest sent none.
   image.push_back(0);
   CUmodule module = nullptr;
   const CUresult r = traced("cuModuleLoadData", cu_.cuModuleLoadData(&module, image.data()),
@@ -136,15 +148,17 @@ int32_t ChannelExecutor::handle(const LaunchKernelCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   CUstream stream;
   if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
-  if (cmd.params.size() != f->buffer_size) return CUDA_ERROR_INVALID_VALUE;
+#ifdef VGPU_CORPUS_RECORDER  // the encoding costs a copy per launch: recorder builds only
+  vgpu::corpus::record("launch_params", encode_launch_params(f->params, f->buffer_size, cmd.params));
+#endif
   // Parameter pointers into the packed buffer, at the offsets the driver reported.
   void* args[vgpu::limits::kMaxKernelParams];
-  auto* base = const_cast<uint8_t*>(cmd.params.data());
-  for (size_t i = 0; i < f->params.size(); ++i) args[i] = base + f->params[i].offset;
+  const auto built = build_kernel_args(f->params, f->buffer_size, cmd.params, args);
+  if (!built) return CUDA_ERROR_INVALID_VALUE;
   return traced("cuLaunchKernel",
                 cu_.cuLaunchKernel(f->handle, cmd.grid[0], cmd.grid[1], cmd.grid[2], cmd.block[0],
                                    cmd.block[1], cmd.block[2], cmd.shared_mem_bytes, stream,
-                                   f->params.empty() ? nullptr : args, nullptr));
+                                   *built == 0 ? nullptr : args, nullptr));
 }
 
 int32_t ChannelExecutor::handle(const FuncGetAttributesCmd& cmd, Reply& reply) {

@@ -7,6 +7,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "vgpu/common/corpus_recorder.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
 #include "vgpud/log/log.h"
@@ -122,6 +123,15 @@ void ChannelMediator::hand_over(Request request) {
   assert(queued);
 }
 
+// The submit ring's indices as fuzz_ring takes them: head, tail, bytes wanted.
+void ChannelMediator::record_ring_indices([[maybe_unused]] uint64_t ready,
+                                          [[maybe_unused]] uint64_t wanted) const {
+#ifdef VGPU_CORPUS_RECORDER
+  const uint64_t indices[3] = {submit_.head(), submit_.head() + ready, wanted};
+  vgpu::corpus::record("ring", std::span(reinterpret_cast<const uint8_t*>(indices), sizeof indices));
+#endif
+}
+
 ChannelMediator::Step ChannelMediator::take_messages() {
   bool progress = false;
   auto& logger = log::mediator();
@@ -149,10 +159,12 @@ ChannelMediator::Step ChannelMediator::take_messages() {
       return Step::Broken;
     }
     const uint32_t size = header->size;
+    record_ring_indices(*ready, proto::padded_size(size));
     message_.resize(size);
     submit_.read(message_.data() + sizeof(proto::RequestHeader),
                  size - sizeof(proto::RequestHeader), sizeof(proto::RequestHeader));
     submit_.consume(proto::padded_size(size));
+    vgpu::corpus::record("parse_request", message_);
     progress = true;
     HopCounters::bump(setup_.counters->received);
 

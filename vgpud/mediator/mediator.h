@@ -47,6 +47,7 @@ class ChannelMediator {
   Step take_messages();
   bool sleep_until_doorbell();  // false when the guest is gone or stop was asked
   void reject(const proto::RequestHeader& h, int32_t status, const char* why);
+  void record_ring_indices(uint64_t ready, uint64_t wanted) const;
   void hand_over(Request request);
   void finish(std::string reason);
 
