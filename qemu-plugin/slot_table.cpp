@@ -23,17 +23,19 @@ const char* end_reason_text(EndReason reason) {
   return "ended";
 }
 
-SlotTable::SlotTable(uint32_t slot_count, uint32_t max_processes, std::chrono::milliseconds lease_timeout)
-    : slots_(slot_count), max_processes_(max_processes), lease_timeout_(lease_timeout) {}
+SlotTable::SlotTable(uint32_t slot_count, std::chrono::milliseconds lease_timeout)
+    : slots_(slot_count), lease_timeout_(lease_timeout) {}
 
 size_t SlotTable::active() const {
   return static_cast<size_t>(std::count_if(slots_.begin(), slots_.end(),
                                            [](const Slot& s) { return s.phase != Phase::Free; }));
 }
 
-std::vector<SlotAction> SlotTable::scan(std::span<const SlotSnapshot> guest, Clock::time_point now) {
+std::vector<SlotAction> SlotTable::scan(std::span<const SlotSnapshot> guest, Clock::time_point now,
+                                        size_t room) {
   using proto::SlotState;
   std::vector<SlotAction> actions;
+  size_t starting = 0;  // Starts handed out in this scan: not yet workers the daemon counts
   const size_t count = std::min(guest.size(), slots_.size());
   for (uint32_t i = 0; i < count; ++i) {
     Slot& slot = slots_[i];
@@ -41,12 +43,12 @@ std::vector<SlotAction> SlotTable::scan(std::span<const SlotSnapshot> guest, Clo
     switch (slot.phase) {
       case Phase::Free:
         if (g.state == static_cast<uint32_t>(SlotState::Claimed)) {
-          // Starts handed out earlier in this scan count: they are Starting, not Free.
-          if (active() >= max_processes_) {
+          if (starting >= room) {
             actions.push_back(action::CountRejected{i});
             actions.push_back(action::Refuse{i, g.guest_pid});
           } else {
             slot.phase = Phase::Starting;
+            ++starting;
             // The lease the process had when it claimed: the first bump after this counts as
             // life. (odd_since stays: a slot that is served never looks at it, and one whose
             // start fails picks up where it was.)

@@ -45,7 +45,8 @@ const char* end_reason_text(EndReason reason);
 namespace action {
 // Lay out slot's channel and start its worker; answer with started() or start_failed().
 struct Start { uint32_t slot; uint32_t guest_pid; };
-// The tenant is at max_processes: tell the guest Refused (and log). Preceded by CountRejected.
+// The tenant has no room (scan's `room`): tell the guest Refused (and log). Preceded by
+// CountRejected.
 struct Refuse { uint32_t slot; uint32_t guest_pid; };
 // Stop serving the slot: close the worker's lifeline; the worker drains and exits, and
 // worker_exited() then frees the slot.
@@ -62,15 +63,20 @@ class SlotTable {
  public:
   using Clock = std::chrono::steady_clock;
   // Starting: a Start was handed out and neither started() nor start_failed() came back yet.
-  // It counts toward max_processes, so a second claim in the same scan sees it.
   enum class Phase { Free, Starting, Serving, Draining };
 
-  SlotTable(uint32_t slot_count, uint32_t max_processes, std::chrono::milliseconds lease_timeout);
+  SlotTable(uint32_t slot_count, std::chrono::milliseconds lease_timeout);
 
   // One look at the guest's slots (guest[i] is slot i; slots beyond guest.size() are not
   // looked at). Starting and Draining slots are not looked at either: they wait for the
   // daemon, not the guest.
-  std::vector<SlotAction> scan(std::span<const SlotSnapshot> guest, Clock::time_point now);
+  //
+  // `room`: how many more processes the tenant takes now, as the daemon counts them for all
+  // its endpoints (max_processes less every live worker of the tenant, this table's included).
+  // The table does not count its own slots against a limit: a tenant with a socket as well as
+  // a VM has one limit for both. Each Start this scan hands out takes one of `room`; claims
+  // beyond it are refused.
+  std::vector<SlotAction> scan(std::span<const SlotSnapshot> guest, Clock::time_point now, size_t room);
 
   // The worker of a Starting slot runs: the slot is Serving, its lease counted from now (the
   // start may take a while; the guest is not charged for it).
@@ -84,7 +90,7 @@ class SlotTable {
   // the guest. nullopt when the pid is not one of this table's workers.
   std::optional<uint32_t> worker_exited(pid_t pid);
 
-  // Slots that are not Free: what max_processes limits.
+  // Slots that are not Free (each holds, or is about to hold, one of the tenant's workers).
   size_t active() const;
   uint32_t size() const { return static_cast<uint32_t>(slots_.size()); }
   Phase phase(uint32_t slot) const { return slots_[slot].phase; }
@@ -100,15 +106,17 @@ class SlotTable {
   };
 
   std::vector<Slot> slots_;
-  uint32_t max_processes_;
   std::chrono::milliseconds lease_timeout_;
 };
 
 // fuzz_slot_table's input, which VmStub also records from real VMs (corpus_recorder.h) so that
 // real traffic seeds the fuzzer. All words little-endian:
-//   header  u32 slot_count, u32 max_processes, u32 lease_timeout_ms
+//   header  u32 slot_count, u32 max_processes (the tenant's), u32 lease_timeout_ms
 //   scan    u32 step_ms       time since the previous scan
-//           u32 flags         bit 0: QEMU disconnected and reconnected before this scan
+//           u32 flags         bit 0: QEMU disconnected and reconnected before this scan;
+//                             bits 16-31: the tenant's live processes outside this table (its
+//                             local channels, a previous QEMU's draining slots), so that the
+//                             scan's room is max_processes less those and the table's own
 //           u32 exited        bit i: slot i's worker exited before this scan
 //           u32 start_failed  bit i: starting slot i's worker fails in this scan
 //           slot_count × (u32 state, u64 lease, u32 guest_pid)
@@ -118,6 +126,8 @@ inline constexpr size_t kHeaderSize = 12;
 inline constexpr size_t kScanHeaderSize = 16;
 inline constexpr size_t kSnapshotSize = 16;
 inline constexpr uint32_t kReconnected = 1;
+inline constexpr uint32_t kOthersShift = 16;
+inline constexpr uint32_t kOthersMax = 0xffff;
 
 struct Header {
   uint32_t slot_count;

@@ -51,31 +51,31 @@ void record_vm_header([[maybe_unused]] const uint8_t* base, [[maybe_unused]] uin
 
 vgpu::Result<std::unique_ptr<VmStub>, std::string> VmStub::listen(VmStubOptions options,
                                                                   HopCounters* counters,
-                                                                  StartSlotWorker start_worker) {
+                                                                  StartSlotWorker start_worker,
+                                                                  TenantRoom room) {
   auto geometry = proto::compute_vm_geometry(options.sizes, options.vm.slots, options.vm.region_size);
   if (!geometry) return vgpu::Err{std::string(proto::vm_geometry_error_message(geometry.error()))};
-  auto fd = listen_unix_socket({.path = options.vm.socket_path,
-                                .group = options.vm.group,
-                                .mode = options.vm.mode,
-                                .owner_hint = "the tenant's vm section"});
-  if (!fd) return vgpu::Err{fd.error()};
+  auto socket = listen_unix_socket({.path = options.vm.socket_path,
+                                    .group = options.vm.group,
+                                    .mode = options.vm.mode,
+                                    .owner_hint = "the tenant's vm section"});
+  if (!socket) return vgpu::Err{socket.error()};
   return std::unique_ptr<VmStub>(new VmStub(std::move(options), counters, std::move(start_worker),
-                                            std::move(fd).value(), *geometry));
+                                            std::move(room), std::move(socket).value(), *geometry));
 }
 
-VmStub::VmStub(VmStubOptions options, HopCounters* counters, StartSlotWorker start,
-               UniqueFd listen_fd, proto::VmGeometry geometry)
+VmStub::VmStub(VmStubOptions options, HopCounters* counters, StartSlotWorker start, TenantRoom room,
+               ListeningSocket socket, proto::VmGeometry geometry)
     : options_(std::move(options)),
       counters_(counters),
       start_worker_(std::move(start)),
-      listen_fd_(std::move(listen_fd)),
+      room_(std::move(room)),
+      socket_(std::move(socket)),
       geometry_(geometry),
-      table_(0, options_.max_processes, std::chrono::milliseconds(options_.vm.lease_timeout_ms)) {}
+      table_(0, std::chrono::milliseconds(options_.vm.lease_timeout_ms)) {}
 
-VmStub::~VmStub() {
-  disconnect_qemu("vgpud is stopping");
-  unlink(options_.vm.socket_path.c_str());
-}
+// socket_ removes the socket file (if it is still ours) after QEMU is dropped.
+VmStub::~VmStub() { disconnect_qemu("vgpud is stopping"); }
 
 std::string VmStub::qemu_args(const std::string& tenant, const config::VmEndpoint& vm) {
   const std::string id = "vgpu-" + tenant;
@@ -84,7 +84,7 @@ std::string VmStub::qemu_args(const std::string& tenant, const config::VmEndpoin
 }
 
 std::vector<int> VmStub::poll_fds() const {
-  std::vector<int> fds = {listen_fd_.get()};
+  std::vector<int> fds = {socket_.fd()};
   if (qemu_.valid()) {
     fds.push_back(qemu_.get());
     fds.push_back(host_vectors_[proto::kVmControlVector].get());
@@ -93,7 +93,7 @@ std::vector<int> VmStub::poll_fds() const {
 }
 
 void VmStub::handle(int fd) {
-  if (fd == listen_fd_.get()) return accept_qemu();
+  if (fd == socket_.fd()) return accept_qemu();
   if (!qemu_.valid()) return;
   if (fd == qemu_.get()) {
     // QEMU sends nothing after connecting: readable means it went away (VM stopped or reset).
@@ -113,7 +113,7 @@ void VmStub::tick() {
 }
 
 void VmStub::accept_qemu() {
-  UniqueFd conn(accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  UniqueFd conn(accept4(socket_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn.valid()) return;
   if (qemu_.valid()) {
     log::transport().warn("vm={}: a second QEMU connected to the stub socket; refused (one VM per stub)",
@@ -159,8 +159,7 @@ void VmStub::accept_qemu() {
   region_ = static_cast<uint8_t*>(base);
   host_vectors_ = std::move(host_vectors);
   vm_vectors_ = std::move(vm_vectors);
-  table_ = SlotTable(geometry_.slot_count, options_.max_processes,
-                     std::chrono::milliseconds(options_.vm.lease_timeout_ms));
+  table_ = SlotTable(geometry_.slot_count, std::chrono::milliseconds(options_.vm.lease_timeout_ms));
   io_.clear();
   io_.resize(geometry_.slot_count);
   trace_.clear();
@@ -195,12 +194,20 @@ void VmStub::scan_slots() {
   // The one read of the guest's slot words for this scan; everything below works on it.
   std::vector<SlotSnapshot> guest(table_.size());
   for (uint32_t i = 0; i < guest.size(); ++i) guest[i] = read_slot(control(i));
-  const std::vector<SlotAction> actions = table_.scan(guest, now);
+  // Asked once per scan: the table spends it on this scan's claims, in slot order.
+  const size_t room = room_();
+  // The tenant's processes outside this table, for the recorded trace. Between scans every
+  // slot that is not Free has a worker the daemon counts, so room = max_processes - active -
+  // others; with no room, this is the fewest others that leave none, which replays the same.
+  const size_t max = options_.max_processes;
+  const size_t others = std::min<size_t>(max - std::min(max, table_.active() + room), trace::kOthersMax);
+  const std::vector<SlotAction> actions = table_.scan(guest, now, room);
   for (const SlotAction& a : actions) {
     std::visit(Overloaded{
                    [&](const action::Start& x) { start_slot(x.slot, x.guest_pid); },
                    [&](const action::Refuse& x) {
-                     refuse(x.slot, x.guest_pid, "the tenant's max_processes limit is reached");
+                     refuse(x.slot, x.guest_pid,
+                            "the tenant's max_processes limit is reached (local and VM processes together)");
                    },
                    [&](const action::End& x) { end_slot(x.slot, end_reason_text(x.reason)); },
                    [&](const action::SetGuestState& x) {
@@ -210,7 +217,7 @@ void VmStub::scan_slots() {
                },
                a);
   }
-  record_scan(guest, now, !actions.empty());
+  record_scan(guest, now, others, !actions.empty());
 }
 
 void VmStub::start_slot(uint32_t index, uint32_t guest_pid) {
@@ -276,8 +283,9 @@ bool VmStub::worker_exited(pid_t pid) {
 // handed to the corpus recorder (an empty function outside recorder builds) whenever a scan
 // decided something, so each seed ends in a transition with the history that led to it.
 void VmStub::record_scan(std::span<const SlotSnapshot> guest, std::chrono::steady_clock::time_point now,
-                         bool decided) {
+                         size_t others, bool decided) {
   constexpr size_t kTracedScans = 32;
+  events_.flags |= static_cast<uint32_t>(others) << trace::kOthersShift;
   const auto step = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_scan_).count();
   events_.step_ms = last_scan_ == std::chrono::steady_clock::time_point{}
                         ? 0

@@ -22,6 +22,7 @@
 #include "vgpud/config/config.h"
 #include "vgpud/metrics/hop_counters.h"
 #include "vgpud/protocol_alias.h"
+#include "vgpud/transport/listen_socket.h"
 #include "vgpud/transport/unique_fd.h"
 #include "vgpud/worker/spawn.h"
 
@@ -31,18 +32,22 @@ struct VmStubOptions {
   std::string tenant;
   config::VmEndpoint vm;
   proto::ChannelSizes sizes;   // each slot's channel
-  uint32_t max_processes = 16;
+  uint32_t max_processes = 16;  // for the recorded fuzz traces only: TenantRoom decides
 };
 
 // Starts the worker of one slot; the daemon fills in the tenant's part of the spec.
 using StartSlotWorker =
     std::function<vgpu::Result<pid_t, std::string>(int guest_pid, uint64_t region_offset, const WorkerFds& fds)>;
+// How many more processes the tenant takes now: the daemon's one admission count, over every
+// endpoint of the tenant (SlotTable::scan's room).
+using TenantRoom = std::function<size_t()>;
 
 class VmStub {
  public:
   static vgpu::Result<std::unique_ptr<VmStub>, std::string> listen(VmStubOptions options,
                                                                    HopCounters* counters,
-                                                                   StartSlotWorker start_worker);
+                                                                   StartSlotWorker start_worker,
+                                                                   TenantRoom room);
   ~VmStub();
 
   // The descriptors to poll for POLLIN; hand each readable one to handle().
@@ -67,8 +72,8 @@ class VmStub {
     std::string name;   // tenant/guest pid, for logs
   };
 
-  VmStub(VmStubOptions options, HopCounters* counters, StartSlotWorker start, UniqueFd listen_fd,
-         proto::VmGeometry geometry);
+  VmStub(VmStubOptions options, HopCounters* counters, StartSlotWorker start, TenantRoom room,
+         ListeningSocket socket, proto::VmGeometry geometry);
 
   void accept_qemu();
   void disconnect_qemu(const char* why);
@@ -77,13 +82,14 @@ class VmStub {
   void refuse(uint32_t index, uint32_t guest_pid, const std::string& why);
   void end_slot(uint32_t index, const char* why);
   void record_scan(std::span<const SlotSnapshot> guest, std::chrono::steady_clock::time_point now,
-                   bool decided);
+                   size_t others, bool decided);
   proto::SlotControl& control(uint32_t index) const;
 
   VmStubOptions options_;
   HopCounters* counters_;
   StartSlotWorker start_worker_;
-  UniqueFd listen_fd_;
+  TenantRoom room_;
+  ListeningSocket socket_;
   proto::VmGeometry geometry_;  // computed once from the configuration; never read back
 
   // While QEMU is connected:

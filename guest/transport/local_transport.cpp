@@ -3,10 +3,12 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "vgpu/protocol/handshake.h"
@@ -64,8 +66,22 @@ class LocalTransport final : public Transport {
   std::string path_;
 };
 
-bool receive_reply(int fd, proto::HandshakeReply* reply, int fds[proto::kHandshakeFdCount],
-                   int* fd_count) {
+// Bounds the socket's next blocking step by what is left until `deadline`. AF_UNIX connect
+// honours SO_SNDTIMEO while the server's backlog is full; send and recvmsg honour theirs.
+// False when no time is left.
+bool arm_timeouts(int fd, std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::ceil<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+  if (left.count() <= 0) return false;
+  const timeval tv{static_cast<time_t>(left.count() / 1000000),
+                   static_cast<suseconds_t>(left.count() % 1000000)};
+  return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 &&
+         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
+}
+
+// recvmsg of the reply; -1 with errno EAGAIN when the deadline passed first.
+ssize_t receive_reply(int fd, std::chrono::steady_clock::time_point deadline, proto::HandshakeReply* reply,
+                      int fds[proto::kHandshakeFdCount], int* fd_count) {
+  *fd_count = 0;
   iovec iov{reply, sizeof *reply};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * proto::kHandshakeFdCount)];
   msghdr msg{};
@@ -75,10 +91,13 @@ bool receive_reply(int fd, proto::HandshakeReply* reply, int fds[proto::kHandsha
   msg.msg_controllen = sizeof control;
   ssize_t n;
   do {
+    if (!arm_timeouts(fd, deadline)) {
+      errno = EAGAIN;
+      return -1;
+    }
     n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
   } while (n < 0 && errno == EINTR);
-  if (n != static_cast<ssize_t>(sizeof *reply)) return false;
-  *fd_count = 0;
+  if (n <= 0) return n;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     const int count = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -91,12 +110,20 @@ bool receive_reply(int fd, proto::HandshakeReply* reply, int fds[proto::kHandsha
         close(received);
     }
   }
-  return true;
+  return n;
 }
 
 }  // namespace
 
-Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::string& path) {
+Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::string& path,
+                                                                 std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto timed_out = [&] {
+    return failure(ConnectError::Refused,
+                   "vgpud at " + path + " did not answer within " + std::to_string(timeout.count()) +
+                       " ms: it is hung or overloaded (its log says which; VGPU_CONNECT_TIMEOUT_MS sets "
+                       "this wait)");
+  };
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path)
@@ -105,9 +132,18 @@ Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::stri
 
   const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Err{failure(ConnectError::SystemError, "cannot create a UNIX socket")};
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  int rc;
+  do {
+    if (!arm_timeouts(fd, deadline)) {
+      close(fd);
+      return Err{timed_out()};
+    }
+    rc = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
     const int e = errno;
     close(fd);
+    if (e == EAGAIN) return Err{timed_out()};  // the backlog stayed full
     if (e == EACCES || e == EPERM)
       return Err{failure(ConnectError::PermissionDenied,
                          "no permission to use the vgpu socket " + path +
@@ -118,20 +154,32 @@ Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::stri
   }
 
   const proto::HandshakeRequest request{proto::kHandshakeMagic, proto::kProtocolVersion, {0, 0}};
-  if (send(fd, &request, sizeof request, MSG_NOSIGNAL) != sizeof request) {
+  if (!arm_timeouts(fd, deadline) || send(fd, &request, sizeof request, MSG_NOSIGNAL) != sizeof request) {
+    const int e = errno;
     close(fd);
+    if (e == EAGAIN) return Err{timed_out()};
     return Err{failure(ConnectError::SystemError, "vgpud closed the socket during connect")};
   }
 
   proto::HandshakeReply reply{};
   int fds[proto::kHandshakeFdCount];
   int fd_count = 0;
-  const bool got = receive_reply(fd, &reply, fds, &fd_count);
+  const ssize_t got = receive_reply(fd, deadline, &reply, fds, &fd_count);
+  const int receive_errno = errno;
   auto close_all = [&] {
     for (int i = 0; i < fd_count; ++i) close(fds[i]);
     close(fd);
   };
-  if (!got || reply.magic != proto::kHandshakeMagic) {
+  if (got < 0 && (receive_errno == EAGAIN || receive_errno == EWOULDBLOCK)) {
+    close_all();
+    return Err{timed_out()};
+  }
+  if (got == 0) {
+    close_all();
+    return Err{failure(ConnectError::Refused,
+                       "vgpud at " + path + " closed the connection during the handshake: its log says why")};
+  }
+  if (got != static_cast<ssize_t>(sizeof reply) || reply.magic != proto::kHandshakeMagic) {
     close_all();
     return Err{failure(ConnectError::Refused, "vgpud at " + path + " answered with garbage")};
   }
@@ -153,6 +201,10 @@ Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::stri
     close(fd);
     return Err{failure(ConnectError::BadRegion, "cannot map the channel region from vgpud")};
   }
+  // The socket is only polled from now on; no timeout is left on it.
+  const timeval none{0, 0};
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
   return std::unique_ptr<Transport>(new LocalTransport(
       fd, fds[1], fds[2], static_cast<uint8_t*>(base), reply.region_size, path));
 }

@@ -3,8 +3,9 @@
 // reconnects. The input is the trace format of slot_table.h, which VmStub also records from
 // real VMs. Besides ASan and UBSan, the decisions are checked against what must hold whatever
 // the guest writes:
-//   - a slot is started only from Free, on a Claimed word, and only while fewer than
-//     max_processes slots are taken; every such claim is either started or refused;
+//   - a slot is started only from Free, on a Claimed word, and only while the tenant's taken
+//     slots and its processes elsewhere (the scan's room) stay below max_processes; every such
+//     claim is either started or refused, and refused only when there is no room;
 //   - only a Serving slot is ended, always when its word is not Ready, and for its lease
 //     exactly when the lease stood still for longer than the lease timeout;
 //   - a Free slot's word is reset only after the lease timeout, and only when it is odd;
@@ -60,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   uint64_t elapsed_ms = 0;
   Clock::time_point now = Clock::time_point{} + std::chrono::hours(1);
-  SlotTable table(slots, max_processes, timeout);
+  SlotTable table(slots, timeout);
   std::vector<Model> model(slots, Model{.clean = now});
   pid_t next_pid = 1000;
   std::vector<SlotSnapshot> guest(slots);
@@ -91,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (uint32_t i : serving) check(table.phase(i) == Phase::Draining);
       check(table.disconnect().empty());
       // A reconnected QEMU gets a fresh region and VmStub a fresh table.
-      table = SlotTable(slots, max_processes, timeout);
+      table = SlotTable(slots, timeout);
       model.assign(slots, Model{.clean = now});
     }
 
@@ -114,7 +115,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<Phase> before(slots);
     for (uint32_t i = 0; i < slots; ++i) before[i] = table.phase(i);
     size_t taken = table.active();
-    const std::vector<SlotAction> actions = table.scan(guest, now);
+    // The daemon's count: the tenant's processes elsewhere, and this table's own.
+    const uint64_t others = events->flags >> trace::kOthersShift;
+    const uint64_t live = taken + others;
+    const size_t room = live < max_processes ? static_cast<size_t>(max_processes - live) : 0;
+    const std::vector<SlotAction> actions = table.scan(guest, now, room);
 
     // Walk the actions in order: each is allowed by the slot's phase and word before the scan.
     std::vector<bool> decided(slots, false);
@@ -138,14 +143,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (const auto* start = std::get_if<action::Start>(&a)) {
         check(before[i] == Phase::Free && g.state == word(SlotState::Claimed));
         check(start->guest_pid == g.guest_pid && !counted[i]);
-        check(taken < max_processes);
+        check(taken + others < max_processes);
         ++taken;
         check(table.phase(i) == Phase::Starting);
         model[i].claim_lease = g.lease;
       } else if (const auto* refuse = std::get_if<action::Refuse>(&a)) {
         check(before[i] == Phase::Free && g.state == word(SlotState::Claimed));
         check(refuse->guest_pid == g.guest_pid && counted[i]);
-        check(taken >= max_processes);
+        check(taken + others >= max_processes);
         check(table.phase(i) == Phase::Free);
       } else if (const auto* end = std::get_if<action::End>(&a)) {
         check(before[i] == Phase::Serving);

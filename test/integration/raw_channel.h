@@ -57,6 +57,19 @@ class RawChannel {
     send_bytes(m);
   }
 
+  // Waits until `bytes` (padded) fit in the submit ring, as the shim does before it writes; false
+  // if vgpud took nothing out for timeout_ms (its executor is that far behind).
+  bool wait_for_room(uint32_t bytes, int timeout_ms = 5000) {
+    const uint64_t padded = proto::padded_size(bytes);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      auto room = submit_.has_room(padded);
+      if (room && *room) return true;
+      if (!room || std::chrono::steady_clock::now() >= until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
   // Next reply, or nothing within timeout.
   std::optional<RawReply> receive(int timeout_ms = 5000) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -116,6 +116,14 @@ bool VgpudProcess::alive() const {
   return waitpid(pid_, &status, WNOHANG) == 0;
 }
 
+void VgpudProcess::crash() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
 int VgpudProcess::stop() {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);

@@ -33,6 +33,9 @@ class VgpudProcess {
   std::string launch_log() const { return dir_ + "/launches.log"; }
   std::string log_file() const { return dir_ + "/vgpud.log"; }
   bool alive() const;
+  pid_t pid() const { return pid_; }
+  // SIGKILL, as a crash would: its sockets and lock files stay behind.
+  void crash();
   // SIGTERM, wait up to 10 s; returns the exit status (or -1 if it had to be killed).
   int stop();
   // Sum over every process's state file of one "key=value" line; -1 if no file has it.

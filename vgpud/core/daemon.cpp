@@ -123,10 +123,12 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
                                .max_processes = tc.limits.max_processes};
       Daemon* daemon = d.get();
       Tenant* tenant = t.get();
-      auto vm = stub::VmStub::listen(opts, &t->shared->get().counters,
-                                     [daemon, tenant](int guest_pid, uint64_t offset, const WorkerFds& fds) {
-                                       return daemon->start_worker(*tenant, guest_pid, offset, fds);
-                                     });
+      auto vm = stub::VmStub::listen(
+          opts, &t->shared->get().counters,
+          [daemon, tenant](int guest_pid, uint64_t offset, const WorkerFds& fds) {
+            return daemon->start_worker(*tenant, guest_pid, offset, fds);
+          },
+          [daemon, tenant] { return daemon->room(*tenant); });
       if (!vm) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + vm.error()};
       t->vm = std::move(vm).value();
       log::transport().info("tenant '{}' serving its VM's vgpu-stub on {} with {}", tc.name, tc.vm.socket_path,
@@ -137,7 +139,7 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
   auto control = listen_unix_socket({.path = config.control_socket, .group = "", .mode = 0600,
                                      .owner_hint = "vgpud"});
   if (control)
-    d->control_fd_ = std::move(control).value();
+    d->control_ = std::move(control).value();
   else
     log::main().warn("no control socket ({}); `vgpud counters` will not reach this vgpud",
                      control.error());
@@ -149,10 +151,8 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
   return d;
 }
 
-Daemon::~Daemon() {
-  shut_down();
-  if (control_fd_.valid()) unlink(config_.control_socket.c_str());
-}
+// control_ then removes the control socket, if it is still the one this vgpud made.
+Daemon::~Daemon() { shut_down(); }
 
 std::string Daemon::counters_report() const {
   std::string out = fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9} {:>12}\n",
@@ -172,7 +172,7 @@ std::string Daemon::counters_report() const {
 }
 
 void Daemon::answer_control() {
-  UniqueFd conn(accept4(control_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  UniqueFd conn(accept4(control_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn.valid()) return;
   const std::string report = counters_report();
   [[maybe_unused]] ssize_t n = send(conn.get(), report.data(), report.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -191,21 +191,41 @@ std::string Daemon::status_line() const {
   return s;
 }
 
-void Daemon::on_connect(Tenant& t) {
+size_t Daemon::room(const Tenant& t) const {
+  const size_t limit = t.config.limits.max_processes;
+  return t.workers.size() < limit ? limit - t.workers.size() : 0;
+}
+
+void Daemon::accept_clients(Tenant& t) {
+  if (auto error = t.endpoint->accept_pending(std::chrono::steady_clock::now()))
+    log::transport().error("tenant '{}': cannot accept a connection ({}); trying again shortly",
+                           t.config.name, *error);
+}
+
+void Daemon::drop_silent_clients() {
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& t : tenants_) {
+    if (!t->endpoint) continue;
+    for (const std::string& why : t->endpoint->drop_expired(now)) {
+      HopCounters::bump(t->shared->get().counters.rejected);
+      log::transport().warn("tenant '{}': connection dropped: {}", t->config.name, why);
+    }
+  }
+}
+
+void Daemon::on_handshake(Tenant& t, int fd) {
   HopCounters& counters = t.shared->get().counters;
-  auto admit = [&] {
-    return t.workers.size() >= t.config.limits.max_processes ? proto::HandshakeStatus::TenantFull
-                                                             : proto::HandshakeStatus::Ok;
-  };
-  auto accepted = t.endpoint->accept_one(admit);
-  if (!accepted) {
+  auto admit = [&] { return room(t) > 0 ? proto::HandshakeStatus::Ok : proto::HandshakeStatus::TenantFull; };
+  auto outcome = t.endpoint->advance(fd, admit);
+  if (!outcome) return;  // the request is not complete yet
+  if (!*outcome) {
     HopCounters::bump(counters.rejected);
-    log::transport().warn("tenant '{}': connection dropped: {}", t.config.name, accepted.error());
+    log::transport().warn("tenant '{}': connection dropped: {}", t.config.name, outcome->error());
     return;
   }
   // The worker gets its own copies of the channel's descriptors; the daemon's go when `ch`
   // does, so the guest's socket closes as soon as its worker is gone.
-  AcceptedChannel ch = std::move(accepted).value();
+  AcceptedChannel ch = std::move(*outcome).value();
   WorkerFds fds;
   fds.region = ch.region->memfd();
   fds.doorbell = ch.doorbell.get();
@@ -308,30 +328,37 @@ int Daemon::run() {
   const int watchdog_ms =
       watchdog ? std::max<int>(1, static_cast<int>(watchdog->count() / 2000)) : -1;
 
+  // What each polled descriptor belongs to.
+  enum class Source { Signal, Control, Socket, Handshake, Vm };
+  struct Owner {
+    Source source;
+    Tenant* tenant;
+  };
   for (;;) {
-    // Each entry: the descriptor, and which tenant's endpoint or stub it belongs to.
+    const auto now = std::chrono::steady_clock::now();
     std::vector<pollfd> fds;
-    std::vector<std::pair<Tenant*, bool>> owners;  // (tenant, is the VM stub's)
-    fds.push_back({signal_fd_.get(), POLLIN, 0});
-    owners.push_back({nullptr, false});
+    std::vector<Owner> owners;
+    auto watch = [&](int fd, Source source, Tenant* tenant) {
+      fds.push_back({fd, POLLIN, 0});
+      owners.push_back({source, tenant});
+    };
     int timeout_ms = watchdog_ms;
-    if (control_fd_.valid()) {
-      fds.push_back({control_fd_.get(), POLLIN, 0});
-      owners.push_back({nullptr, false});
-    }
+    auto wake_within = [&](int ms) { timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms); };
+    watch(signal_fd_.get(), Source::Signal, nullptr);
+    if (control_.valid()) watch(control_.fd(), Source::Control, nullptr);
     for (const auto& t : tenants_) {
       if (t->endpoint) {
-        fds.push_back({t->endpoint->fd(), POLLIN, 0});
-        owners.push_back({t.get(), false});
+        if (t->endpoint->accepting(now)) watch(t->endpoint->fd(), Source::Socket, t.get());
+        for (int fd : t->endpoint->pending_fds()) watch(fd, Source::Handshake, t.get());
+        // Rounded up, so that the deadline has passed when poll returns.
+        if (auto next = t->endpoint->next_wakeup())
+          wake_within(static_cast<int>(std::max<int64_t>(
+              0, std::chrono::ceil<std::chrono::milliseconds>(*next - now).count())));
       }
       if (t->vm) {
-        for (int fd : t->vm->poll_fds()) {
-          fds.push_back({fd, POLLIN, 0});
-          owners.push_back({t.get(), true});
-        }
+        for (int fd : t->vm->poll_fds()) watch(fd, Source::Vm, t.get());
         // Leases are checked on a clock while a VM is connected.
-        const int tick = static_cast<int>(stub::VmStub::tick_interval().count());
-        if (t->vm->connected()) timeout_ms = timeout_ms < 0 ? tick : std::min(timeout_ms, tick);
+        if (t->vm->connected()) wake_within(static_cast<int>(stub::VmStub::tick_interval().count()));
       }
     }
     const int n = poll(fds.data(), fds.size(), timeout_ms);
@@ -355,16 +382,22 @@ int Daemon::run() {
         return 0;
       }
     }
+    std::vector<Tenant*> to_accept;
     for (size_t i = 1; i < fds.size(); ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      auto [tenant, is_vm] = owners[i];
-      if (tenant == nullptr)
-        answer_control();
-      else if (is_vm)
-        tenant->vm->handle(fds[i].fd);
-      else
-        on_connect(*tenant);
+      auto [source, tenant] = owners[i];
+      switch (source) {
+        case Source::Signal: break;
+        case Source::Control: answer_control(); break;
+        case Source::Vm: tenant->vm->handle(fds[i].fd); break;
+        case Source::Handshake: on_handshake(*tenant, fds[i].fd); break;
+        case Source::Socket: to_accept.push_back(tenant); break;
+      }
     }
+    // Accepting last: a new client may get the number of a descriptor closed above, and must
+    // not be taken for the entry polled under that number.
+    for (Tenant* t : to_accept) accept_clients(*t);
+    drop_silent_clients();
     for (const auto& t : tenants_)
       if (t->vm) t->vm->tick();
   }

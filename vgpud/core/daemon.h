@@ -1,8 +1,10 @@
 // The daemon: tenants, their endpoints and channel workers, and the control loop that accepts
 // connections, reaps workers, answers signals and talks to systemd.
 //
-// Narrow seams: connect (an endpoint becomes readable -> on_connect starts a channel worker),
-// doorbell (inside each worker's mediator), disconnect (a worker exits -> reap_workers).
+// Narrow seams: connect (an endpoint's client completes its handshake -> on_handshake starts a
+// channel worker), doorbell (inside each worker's mediator), disconnect (a worker exits ->
+// reap_workers). The loop never waits on a client: handshakes are polled like everything else,
+// each with a deadline (local_endpoint.h).
 // The daemon itself never makes a CUDA context: everything that touches the GPU for a guest
 // runs in that guest's worker (vgpud/worker), so one guest's fault stays its own.
 #pragma once
@@ -17,6 +19,7 @@
 #include "vgpud/config/config.h"
 #include "vgpud/executor/cuda_driver.h"
 #include "vgpud/systemd/notifier.h"
+#include "vgpud/transport/listen_socket.h"
 #include "vgpud/transport/local_endpoint.h"
 #include "vgpud/transport/unique_fd.h"
 #include "qemu-plugin/vm_stub.h"
@@ -53,7 +56,16 @@ class Daemon {
   Daemon(const config::DaemonConfig& config, std::string log_level)
       : config_(config), log_level_(std::move(log_level)) {}
 
-  void on_connect(Tenant& tenant);
+  // The tenant's one admission count, for its socket and its VM alike: how many more
+  // processes it takes, max_processes less every live worker of the tenant, whatever endpoint
+  // started it.
+  size_t room(const Tenant& tenant) const;
+  // The tenant's socket is readable: take its waiting clients as pending handshakes.
+  void accept_clients(Tenant& tenant);
+  // A pending client's socket is readable: on a complete request, admit it and start its worker.
+  void on_handshake(Tenant& tenant, int fd);
+  // Drops the clients that let their handshake deadline pass.
+  void drop_silent_clients();
   // Starts the worker of one channel of `tenant` and records it.
   vgpu::Result<pid_t, std::string> start_worker(Tenant& tenant, int guest_pid, uint64_t region_offset,
                                                 WorkerFds fds);
@@ -71,7 +83,7 @@ class Daemon {
   std::vector<std::unique_ptr<Tenant>> tenants_;
   SystemdNotifier systemd_;
   UniqueFd signal_fd_;
-  UniqueFd control_fd_;  // invalid when the control socket could not be made
+  ListeningSocket control_;  // invalid when the control socket could not be made
 };
 
 // Maps "0" or "GPU-<uuid>" to a device ordinal; the error says which GPU is missing.

@@ -1,15 +1,36 @@
 // The executor's thread, reply path and context lifecycle. Handlers live in executor_*.cpp.
 #include "vgpud/executor/channel_executor.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <ctime>
+#include <string>
 #include <thread>
 
 #include "vgpu/protocol/limits.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud {
+
+namespace {
+
+// A guest that frees no room in a ring vgpud writes (reply, download) for this long while
+// vgpud waits to write has stopped reading: the channel fails rather than hold its worker,
+// contexts and tenant slot for as long as the process lives. A reading guest frees room
+// within microseconds to milliseconds; 5 s also leaves room for a guest descheduled on a
+// loaded host. Fixed (docs/protocol.md §3).
+constexpr std::chrono::seconds kGuestStallLimit{5};
+// The sleeps between looks while waiting for room: the guest cannot say that it consumed
+// (only producers ring), so the executor looks again after a quarter of the time it has
+// waited so far, within these bounds: at most a quarter more latency on a copy, and 250
+// wake-ups a second (under 1 % of a CPU) for a guest that does not read.
+constexpr std::chrono::microseconds kMinNap{50};
+constexpr std::chrono::microseconds kMaxNap{4000};
+
+}  // namespace
 
 ChannelExecutor::ChannelExecutor(ExecutorSetup setup)
     : setup_(std::move(setup)),
@@ -26,16 +47,33 @@ ChannelExecutor::ChannelExecutor(ExecutorSetup setup)
   download_ring_ =
       proto::RingProducer(&header_->download, base + g.download.offset, g.download.size);
   contexts_.assign(setup_.devices.size(), nullptr);
+  // Without it, waits sleep their naps in full instead of ending at once on stop.
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
-ChannelExecutor::~ChannelExecutor() { drain_and_stop(); }
+ChannelExecutor::~ChannelExecutor() {
+  drain_and_stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
 
 void ChannelExecutor::start() { thread_ = std::thread([this] { run(); }); }
 
+void ChannelExecutor::abandon() {
+  abandoned_.store(true, std::memory_order_release);
+  wake_waits();
+}
+
 void ChannelExecutor::drain_and_stop() {
   stopping_.store(true, std::memory_order_release);
+  wake_waits();
   queue_.close();
   if (thread_.joinable()) thread_.join();
+}
+
+void ChannelExecutor::wake_waits() {
+  // Never read back: once stopping or abandoned, every later wait ends at once too.
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
 }
 
 void ChannelExecutor::run() {
@@ -45,7 +83,8 @@ void ChannelExecutor::run() {
 
   Request request;
   while (queue_.pop(&request, setup_.spin)) {
-    if (!broken()) execute(request);  // a broken channel drains without executing
+    // A broken or abandoned channel drains without executing.
+    if (!broken() && !abandoned_.load(std::memory_order_acquire)) execute(request);
     queue_.mark_done();
   }
   release_all();
@@ -75,15 +114,33 @@ void ChannelExecutor::execute(Request& request) {
   }
 }
 
-bool ChannelExecutor::wait_for_guest(const std::function<bool()>& ready) {
-  // Waiting on the guest (to free ring space) can only take long for a broken or hostile
-  // guest; it is bounded by the channel closing.
-  for (int round = 0; !ready(); ++round) {
-    if (broken() || stopping_.load(std::memory_order_acquire)) return false;
-    if (round < 256)
-      std::this_thread::yield();
-    else
-      std::this_thread::sleep_for(std::chrono::microseconds(50));
+bool ChannelExecutor::wait_for_guest(const std::atomic<uint64_t>& consumer_head, const char* ring,
+                                     const std::function<bool()>& ready) {
+  using Clock = std::chrono::steady_clock;
+  // The head is the guest's to write: only ever compared with itself, to see it move.
+  uint64_t head = consumer_head.load(std::memory_order_acquire);
+  auto progress_at = Clock::now();
+  while (!ready()) {
+    if (broken() || stopping_.load(std::memory_order_acquire) ||
+        abandoned_.load(std::memory_order_acquire))
+      return false;
+    const auto now = Clock::now();
+    if (const uint64_t h = consumer_head.load(std::memory_order_acquire); h != head) {
+      head = h;
+      progress_at = now;
+    }
+    const auto stalled = now - progress_at;
+    if (stalled >= kGuestStallLimit) {
+      fail_channel(("the guest made no room in its " + std::string(ring) + " ring for " +
+                    std::to_string(kGuestStallLimit.count()) + " s: it stopped reading")
+                       .c_str());
+      return false;
+    }
+    const auto nap = std::clamp(std::chrono::duration_cast<std::chrono::microseconds>(stalled / 4),
+                                kMinNap, kMaxNap);
+    const timespec ts{0, static_cast<long>(std::chrono::nanoseconds(nap).count())};
+    pollfd wake{wake_fd_, POLLIN, 0};
+    ppoll(&wake, 1, &ts, nullptr);
   }
   return true;
 }
@@ -93,7 +150,7 @@ void ChannelExecutor::post_reply(const Request& request, int32_t status,
   const uint64_t size = sizeof(proto::ReplyHeader) + payload.size();
   const uint32_t padded = proto::padded_size(static_cast<uint32_t>(size));
   bool corrupt = false;
-  const bool has_space = wait_for_guest([&] {
+  const bool has_space = wait_for_guest(header_->reply.head, "reply", [&] {
     auto room = reply_ring_.has_room(padded);
     if (!room) corrupt = true;
     return corrupt || *room;
@@ -131,6 +188,7 @@ void ChannelExecutor::fail_channel(const char* why) {
   header_->host_closed.store(1, std::memory_order_release);
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = write(setup_.notify_fd, &one, sizeof one);
+  queue_.interrupt_producer();  // a mediator asleep on a full queue sees broken() at once
 }
 
 CUresult ChannelExecutor::ensure_context(uint32_t device) {
@@ -175,7 +233,7 @@ void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
   traced("cuCtxDestroy", cu_.cuCtxDestroy(contexts_[device]));
   contexts_[device] = nullptr;
   const uint64_t freed = memory_.remove_device(device);
-  if (setup_.tenant_device_bytes != nullptr) setup_.tenant_device_bytes->fetch_sub(freed);
+  if (setup_.tenant_device_bytes != nullptr) device_budget().release(freed);
   streams_.erase_if([device](const Stream& s) { return s.device == device; });
   events_.erase_if([device](const Event& e) { return e.device == device; });
   modules_.erase_if([device](const Module& m) { return m.device == device; });

@@ -15,6 +15,7 @@
 #include "vgpu/protocol/messages.h"
 #include "vgpu/protocol/ring.h"
 #include "vgpud/executor/cuda_driver.h"
+#include "vgpud/executor/device_budget.h"
 #include "vgpud/executor/device_memory_map.h"
 #include "vgpud/executor/handle_table.h"
 #include "vgpud/executor/work_queue.h"
@@ -33,6 +34,7 @@ struct ExecutorSetup {
   int notify_fd = -1;                    // eventfd that wakes the guest
   HopCounters* counters = nullptr;
   std::atomic<uint64_t>* tenant_device_bytes = nullptr;  // shared by the tenant's channels
+  std::atomic<uint64_t>* channel_device_bytes = nullptr; // this channel's share of it (may be null)
   uint64_t device_memory_limit = 0;      // 0: unlimited
   std::chrono::microseconds spin{50};
 };
@@ -47,9 +49,14 @@ class ChannelExecutor {
 
   void start();
   WorkQueue& queue() { return queue_; }
-  // Finish what is queued, then stop. Called when the guest is gone or vgpud stops.
+  // The guest is gone (or its channel ended): nobody waits for what is queued, so it is
+  // dropped unexecuted, and a wait for the guest ends at once. drain_and_stop() then stops.
+  void abandon();
+  // Finish what is queued (drop it, after abandon()), then stop. Called when the guest is gone
+  // or vgpud stops.
   void drain_and_stop();
-  // True once the executor gave up on the channel (the guest corrupted a data ring).
+  // True once the executor gave up on the channel (the guest corrupted a data ring, or stopped
+  // reading what vgpud writes).
   bool broken() const { return broken_.load(std::memory_order_acquire); }
 
  private:
@@ -84,7 +91,12 @@ class ChannelExecutor {
   void execute(Request& request);
   void post_reply(const Request& request, int32_t status, std::span<const uint8_t> payload);
   void notify_guest_if_waiting();
-  bool wait_for_guest(const std::function<bool()>& ready);
+  // Waits until ready() (room in `ring`, which the guest consumes and whose head is
+  // consumer_head); false when the channel stops or breaks meanwhile, or the guest made no
+  // room for kGuestStallLimit (the channel is then failed).
+  bool wait_for_guest(const std::atomic<uint64_t>& consumer_head, const char* ring,
+                      const std::function<bool()>& ready);
+  void wake_waits();  // ends a sleep in wait_for_guest
   void fail_channel(const char* why);
   // Logs one driver call at debug level ("seq=7 cuMemAlloc → CUDA_SUCCESS ptr=0x...") and
   // counts driver errors; returns r.
@@ -125,6 +137,11 @@ class ChannelExecutor {
   bool heap_range_ok(uint64_t offset, uint64_t len) const;
   uint8_t* heap_at(uint64_t offset) const {
     return setup_.region + setup_.geometry.heap.offset + offset;
+  }
+  // The tenant's device memory, shared with its other channels.
+  DeviceBudget device_budget() const {
+    return DeviceBudget(setup_.tenant_device_bytes, setup_.device_memory_limit,
+                        setup_.channel_device_bytes);
   }
 
   // Handlers: one per command type; return the CUresult/Status and fill the reply payload.
@@ -175,6 +192,8 @@ class ChannelExecutor {
   std::thread thread_;
   std::atomic<bool> broken_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> abandoned_{false};
+  int wake_fd_ = -1;  // eventfd: readable once stopping or abandoned (wait_for_guest sleeps on it)
 
   proto::ChannelHeader* header_;
   proto::RingProducer reply_ring_;

@@ -4,6 +4,7 @@
 // another tenant's memory; the device tells copies between GPUs apart and lets a device reset
 // forget only that device's ranges.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -41,6 +42,10 @@ class DeviceMemoryMap {
     if (offset < size && len <= size - offset) return it->second.device;
     return std::nullopt;
   }
+
+  // Ranges held (allocations and globals): bounded by limits::kMaxAllocations, since each one
+  // costs vgpud host memory.
+  size_t allocation_count() const { return ranges_.size(); }
 
   uint64_t allocated_bytes() const {
     uint64_t total = 0;

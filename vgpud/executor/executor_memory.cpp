@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <optional>
 
+#include "vgpu/protocol/limits.h"
 #include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/device_budget.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud {
@@ -29,22 +31,21 @@ int32_t ChannelExecutor::handle(const MemAllocCmd& cmd, Reply& reply) {
     put(reply.payload, proto::MemAllocReply{0});
     return 0;
   }
-  // The tenant's limit is checked before the driver allocates anything.
-  if (setup_.device_memory_limit != 0) {
-    const uint64_t used = setup_.tenant_device_bytes->fetch_add(cmd.size);
-    if (used + cmd.size > setup_.device_memory_limit || used + cmd.size < used) {
-      setup_.tenant_device_bytes->fetch_sub(cmd.size);
-      HopCounters::bump(setup_.counters->rejected);
-      return CUDA_ERROR_OUT_OF_MEMORY;
-    }
-  } else {
-    setup_.tenant_device_bytes->fetch_add(cmd.size);
+  if (memory_.allocation_count() >= vgpu::limits::kMaxAllocations) {
+    HopCounters::bump(setup_.counters->rejected);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);
+  }
+  // The tenant's limit is checked, and the bytes taken, before the driver allocates anything.
+  DeviceBudget budget = device_budget();
+  if (!budget.reserve(cmd.size)) {
+    HopCounters::bump(setup_.counters->rejected);
+    return CUDA_ERROR_OUT_OF_MEMORY;
   }
   CUdeviceptr ptr = 0;
   const CUresult r = cu_.cuMemAlloc(&ptr, cmd.size);
   traced("cuMemAlloc", r, r == CUDA_SUCCESS ? "ptr=" + hex(ptr) : std::string());
   if (r != CUDA_SUCCESS) {
-    setup_.tenant_device_bytes->fetch_sub(cmd.size);
+    budget.release(cmd.size);
     return r;
   }
   memory_.add(ptr, cmd.size, DeviceMemoryMap::Kind::Allocation, current_device_);
@@ -59,7 +60,7 @@ int32_t ChannelExecutor::handle(const MemFreeCmd& cmd, Reply&) {
   const CUresult r = traced("cuMemFree", cu_.cuMemFree(cmd.device_ptr), "ptr=" + hex(cmd.device_ptr));
   if (r == CUDA_SUCCESS) {
     memory_.remove(cmd.device_ptr);
-    setup_.tenant_device_bytes->fetch_sub(size);
+    device_budget().release(size);
   }
   return r;
 }
@@ -135,7 +136,7 @@ int32_t ChannelExecutor::handle(const MemcpyDtoHStagedCmd& cmd, Reply& reply) {
   while (published < cmd.size) {
     const uint64_t n = std::min(chunk, cmd.size - published);
     bool corrupt = false;
-    const bool has_space = wait_for_guest([&] {
+    const bool has_space = wait_for_guest(header_->download.head, "download", [&] {
       auto room = download_ring_.has_room(n);
       if (!room) corrupt = true;
       return corrupt || *room;

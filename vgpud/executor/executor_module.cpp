@@ -35,7 +35,12 @@ int32_t ChannelExecutor::handle(const BlobAppendCmd& cmd, Reply&) {
     HopCounters::bump(setup_.counters->rejected);
     status = static_cast<int32_t>(proto::Status::LimitExceeded);
   } else {
+    // Grown by hand: the vector's own doubling would let a 512 MiB image hold 1 GiB. One byte
+    // more than the largest image leaves room for the NUL a text image may need at load.
     const size_t at = pending_image_.size();
+    if (at + cmd.size > pending_image_.capacity())
+      pending_image_.reserve(std::min<size_t>(std::max<size_t>(at + cmd.size, 2 * pending_image_.capacity()),
+                                              vgpu::limits::kMaxModuleImage + 1));
     pending_image_.resize(at + cmd.size);
     upload_ring_.read(pending_image_.data() + at, cmd.size);
   }
@@ -56,14 +61,16 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
   // itself (a fat binary's header, an ELF's tables, a text's NUL): every size in it must lie
   // inside what the guest uploaded (module_image.h).
   vgpu::corpus::record("module_image", image);
-  if (auto checked = check_module_image(image); !checked) {
+  const auto checked = check_module_image(image);
+  if (!checked) {
     HopCounters::bump(setup_.counters->rejected);
     log::executor().warn("vm={} seq={} module image of {} bytes rejected: {}", setup_.name, current_seq_,
                          image.size(), module_image_error_message(checked.error()));
     return CUDA_ERROR_INVALID_IMAGE;
   }
-  // A NUL at the end keeps a text image (PTX) terminated even if the guest sent none.
-  image.push_back(0);
+  // A text image (PTX) is read up to its NUL; one is added when the guest sent none (within
+  // the capacity BLOB_APPEND reserved).
+  if (*checked == ModuleImageKind::Text && image.back() != 0) image.push_back(0);
   CUmodule module = nullptr;
   const CUresult r = traced("cuModuleLoadData", cu_.cuModuleLoadData(&module, image.data()),
                             fmt::format("bytes={}", cmd.size));

@@ -66,6 +66,13 @@ void ChannelMediator::run() {
       idle_since = std::chrono::steady_clock::now();
       continue;
     }
+    if (!executor_.queue().has_room()) {
+      // The executor is far behind (a long kernel, a guest that does not read its replies):
+      // the messages wait in the ring, and this thread sleeps until the executor makes room.
+      if (!sleep_until_room()) break;
+      idle_since = std::chrono::steady_clock::now();
+      continue;
+    }
     // Spin a little while the ring is empty: the next call is often microseconds away. While
     // the executor still works on this channel's calls, longer: the guest waits for a reply
     // and sends its next call right after it, so waking from a sleep would add to every call
@@ -89,23 +96,43 @@ bool ChannelMediator::sleep_until_doorbell() {
     submit_.set_waiting(false);
     return true;
   }
-  pollfd fds[3] = {{setup_.doorbell_fd, POLLIN, 0},
-                   {setup_.peer_fd, POLLIN | POLLRDHUP, 0},
-                   {stop_fd_, POLLIN, 0}};
-  // The timeout only bounds how long a lost wake-up could cost; it is not a poll interval.
-  const int n = poll(fds, 3, 1000);
+  short doorbell = 0;
+  const bool go_on = sleep_on(setup_.doorbell_fd, &doorbell);
   submit_.set_waiting(false);
-  if (n < 0) return true;
-  if (fds[2].revents & POLLIN) return false;
-  if (fds[1].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLIN)) {
-    finish("guest process disconnected");
-    return false;
-  }
-  if (fds[0].revents & POLLIN) {
+  if (go_on && (doorbell & POLLIN)) {
     uint64_t count;
     if (read(setup_.doorbell_fd, &count, sizeof count) == sizeof count)
       setup_.counters->doorbells.fetch_add(count, std::memory_order_relaxed);
   }
+  return go_on;
+}
+
+bool ChannelMediator::sleep_until_room() {
+  WorkQueue& queue = executor_.queue();
+  if (!queue.prepare_to_wait_for_room()) return true;
+  // room_fd is among the descriptors sleep_on() always polls.
+  const bool go_on = sleep_on(-1, nullptr);
+  queue.end_wait_for_room();
+  return go_on;
+}
+
+bool ChannelMediator::sleep_on(int fd, short* revents) {
+  WorkQueue& queue = executor_.queue();
+  pollfd fds[4] = {{setup_.peer_fd, POLLIN | POLLRDHUP, 0},
+                   {stop_fd_, POLLIN, 0},
+                   {queue.room_fd(), POLLIN, 0},
+                   {fd, POLLIN, 0}};
+  // The timeout only bounds how long a lost wake-up could cost; it is not a poll interval.
+  const int n = poll(fds, fd >= 0 ? 4 : 3, 1000);
+  if (n < 0) return true;
+  if (fds[1].revents & POLLIN) return false;
+  if (fds[0].revents & (POLLHUP | POLLRDHUP | POLLERR | POLLIN)) {
+    finish("guest process disconnected");
+    return false;
+  }
+  // The executor made room, or gave up on the channel (run() looks at both).
+  if (fds[2].revents & POLLIN) queue.clear_room_fd();
+  if (revents != nullptr) *revents = fds[3].revents;
   return true;
 }
 
@@ -114,12 +141,13 @@ void ChannelMediator::reject(const proto::RequestHeader& h, int32_t status, cons
   log::mediator().warn("vm={} seq={} call={} rejected: {}", setup_.name, h.seq,
                        proto::call_name(h.call), why);
   // Rejections travel through the executor so replies stay in request order.
-  hand_over(Request{static_cast<proto::CallId>(h.call), h.flags, h.seq, RejectedCmd{status}});
+  hand_over(Request{static_cast<proto::CallId>(h.call), h.flags, h.seq, RejectedCmd{status}},
+            h.size);
 }
 
-void ChannelMediator::hand_over(Request request) {
+void ChannelMediator::hand_over(Request request, uint32_t bytes) {
   // take_messages() checked for room before taking the message out of the ring.
-  [[maybe_unused]] const bool queued = executor_.queue().push(std::move(request));
+  [[maybe_unused]] const bool queued = executor_.queue().push(std::move(request), bytes);
   assert(queued);
 }
 
@@ -177,7 +205,7 @@ ChannelMediator::Step ChannelMediator::take_messages() {
       logger.debug("vm={} seq={} call={} received size={} validated dispatched", setup_.name,
                    request->seq, proto::call_name(request->call), size);
     HopCounters::bump(setup_.counters->dispatched);
-    hand_over(std::move(request).value());
+    hand_over(std::move(request).value(), size);
   }
   return progress ? Step::Progress : Step::Idle;
 }

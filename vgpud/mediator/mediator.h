@@ -1,6 +1,7 @@
 // A channel's mediator: takes requests off the guest's submit ring, copies each out once,
 // parses it into a validated Request and hands it to the channel's executor. It sleeps on the
-// doorbell when the ring stays empty, and notices the guest going away (socket closed).
+// doorbell when the ring stays empty, sleeps until the executor makes room when the work queue
+// is full, and notices the guest going away (socket closed) in either sleep.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -46,9 +47,13 @@ class ChannelMediator {
   void run();
   Step take_messages();
   bool sleep_until_doorbell();  // false when the guest is gone or stop was asked
+  bool sleep_until_room();      // likewise
+  // Polls `fd` with the guest's socket, the stop eventfd and the queue's room_fd; false when
+  // the guest is gone or stop was asked. Returns fd's revents through *revents.
+  bool sleep_on(int fd, short* revents);
   void reject(const proto::RequestHeader& h, int32_t status, const char* why);
   void record_ring_indices(uint64_t ready, uint64_t wanted) const;
-  void hand_over(Request request);
+  void hand_over(Request request, uint32_t bytes);
   void finish(std::string reason);
 
   MediatorSetup setup_;

@@ -20,6 +20,9 @@ class Session {
   ~Session();
 
   void start();
+  // The guest is gone or its channel ended: what is queued is dropped rather than run, and the
+  // executor stops waiting on the guest. Destroying the Session then ends the channel.
+  void abandon() { executor_->abandon(); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   const std::string& name() const { return name_; }
   std::string exit_reason() const { return mediator_->exit_reason(); }

@@ -9,8 +9,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "vgpud/worker/session.h"
 #include "vgpud/executor/cuda_driver.h"
@@ -24,6 +30,10 @@ namespace {
 
 // Exit codes the daemon reports (anything else is a crash).
 constexpr int kExitSetupFailed = 3;
+
+// How long the channel's teardown may take once its guest is gone (or the channel broke)
+// before the worker exits without it; see TeardownDeadline.
+constexpr std::chrono::seconds kTeardownBound{2};
 
 // SIGTERM (the daemon stopping) arrives through a signalfd; SIGINT is ignored, the daemon
 // alone answers a terminal's Ctrl-C. Done before any thread exists so that every thread,
@@ -57,6 +67,37 @@ void keep_device_addresses_low() {
     }
   }
 }
+
+// Ends the process if the channel's teardown outlasts `bound`. Teardown waits for the
+// executor, which may be inside a driver call that does not return soon (a kernel that runs
+// for minutes or forever, a hung GPU): meanwhile a dead guest would keep its contexts, its
+// memory and its tenant slot. Exiting is enough, since the kernel driver destroys the contexts
+// of a process that ends; on_expiry does what the driver cannot (the tenant's shared counts).
+class TeardownDeadline {
+ public:
+  TeardownDeadline(std::chrono::milliseconds bound, std::function<void()> on_expiry)
+      : thread_([this, bound, on_expiry = std::move(on_expiry)] {
+          std::unique_lock lock(mutex_);
+          if (!done_changed_.wait_for(lock, bound, [this] { return done_; })) on_expiry();
+        }) {}
+  // The teardown finished in time.
+  ~TeardownDeadline() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    done_changed_.notify_one();
+    thread_.join();
+  }
+  TeardownDeadline(const TeardownDeadline&) = delete;
+  TeardownDeadline& operator=(const TeardownDeadline&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_changed_;
+  bool done_ = false;
+  std::thread thread_;  // last: it uses the members above
+};
 
 }  // namespace
 
@@ -118,10 +159,14 @@ int run_channel_worker(int argc, char** argv) {
   setup.devices = std::move(devices);
   setup.counters = &(*tenant)->get().counters;
   setup.tenant_device_bytes = &(*tenant)->get().device_bytes;
+  std::atomic<uint64_t> channel_device_bytes{0};
+  setup.channel_device_bytes = &channel_device_bytes;
   setup.device_memory_limit = spec->device_memory_limit;
 
   std::string why;
   {
+    // Declared before the Session, so that it outlives (and so times) the Session's teardown.
+    std::optional<TeardownDeadline> deadline;
     const int done = done_fd.get();
     Session session(std::move(channel), std::move(setup), std::chrono::microseconds(spec->spin_us),
                     [done] {
@@ -129,12 +174,35 @@ int run_channel_worker(int argc, char** argv) {
                       [[maybe_unused]] ssize_t n = write(done, &one, sizeof one);
                     });
     session.start();
-    pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {done_fd.get(), POLLIN, 0}};
-    while (poll(fds, 2, -1) < 0 && errno == EINTR) {
+    // This thread watches the guest's socket (or lifeline) itself, whatever the mediator and
+    // the executor are busy with: a guest that dies must end its channel in any case.
+    pollfd fds[3] = {{signal_fd.get(), POLLIN, 0},
+                     {done_fd.get(), POLLIN, 0},
+                     {kWorkerGuestSocketFd, POLLRDHUP, 0}};
+    while (poll(fds, 3, -1) < 0 && errno == EINTR) {
     }
-    why = (fds[1].revents & POLLIN) ? session.exit_reason() : "vgpud is stopping";
-    // Leaving the scope stops the mediator, lets the executor finish what it took and
-    // destroys the channel's contexts.
+    if (fds[1].revents & POLLIN)
+      why = session.exit_reason();
+    else if (fds[2].revents != 0)
+      why = "guest process disconnected";
+    else
+      why = "vgpud is stopping";
+    if (!(fds[0].revents & POLLIN)) {
+      // Nobody waits for the channel's results any more: drop them, and bound the rest. (When
+      // vgpud stops, the worker finishes what it took instead, within the daemon's grace.)
+      session.abandon();
+      deadline.emplace(kTeardownBound, [&] {
+        log::transport().warn(
+            "vm={} disconnected ({}); the driver has not returned for {} s (a kernel still "
+            "running?): exiting without it, which releases its GPU resources",
+            name, why, kTeardownBound.count());
+        // The tenant's device memory this channel held, which the executor cannot give back.
+        DeviceBudget::give_back_share(&(*tenant)->get().device_bytes, &channel_device_bytes);
+        _exit(0);
+      });
+    }
+    // Leaving the scope stops the mediator, lets the executor finish (or drop) what it took
+    // and destroys the channel's contexts.
   }
   // The tenant's device memory this channel held was given back by the executor.
   log::transport().info("vm={} disconnected ({}); its GPU resources are released", name, why);

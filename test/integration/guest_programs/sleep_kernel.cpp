@@ -1,4 +1,6 @@
 // Blocks in cudaDeviceSynchronize behind a long kernel (the fake driver's fake_sleep_ms).
+// Arguments: the kernel's milliseconds (default 2000), then bytes of device memory to hold
+// while it runs (default none).
 #include <cstdlib>
 
 #include "test/integration/guest_programs/fake_module.h"
@@ -13,6 +15,9 @@ int main(int argc, char** argv) {
   void** handle = guest_test::register_image("FAKECUBIN 1\nkernel fake_sleep_ms 4\n");
   guest_test::register_kernel(handle, reinterpret_cast<const void*>(&sleep_stub), "fake_sleep_ms");
   __cudaRegisterFatBinaryEnd(handle);
+  const size_t hold = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 0;
+  void* held = nullptr;
+  if (hold > 0) CHECK(cudaMalloc(&held, hold));
   void* args[] = {&ms};
   CHECK(cudaLaunchKernel(reinterpret_cast<const void*>(&sleep_stub), dim3(1), dim3(1), args, 0, 0));
   std::printf("sleeping\n");

@@ -76,6 +76,16 @@ TEST_CASE("connect_transport explains what is missing", "[guest][pci][connect]")
     REQUIRE_FALSE(t.ok());
     CHECK_THAT(t.error().message, Catch::Contains("vgpud is not reachable at /nonexistent"));
   }
+  SECTION("a connect timeout that is not a number of milliseconds") {
+    EnvVar transport("VGPU_TRANSPORT", "local");
+    for (const char* bad : {"soon", "0", "-5", "99999999999"}) {
+      EnvVar timeout("VGPU_CONNECT_TIMEOUT_MS", bad);
+      auto t = connect_transport();
+      REQUIRE_FALSE(t.ok());
+      CHECK_THAT(t.error().message,
+                 Catch::StartsWith(std::string("VGPU_CONNECT_TIMEOUT_MS=") + bad + " is not"));
+    }
+  }
   SECTION("unknown transport") {
     EnvVar transport("VGPU_TRANSPORT", "carrier-pigeon");
     auto t = connect_transport();
