@@ -193,13 +193,13 @@ TEST_CASE("guests that stop reading replies and exit leave no worker behind", "[
     alloc(ch, 1 << 20, seq);
     flood_pings(ch, 60000, seq);  // more replies than the reply ring holds
   }                               // the guest exits: its socket closes
+  // (The first guest's worker may already be gone here: nothing to assert about the bytes.)
   const auto exited = Clock::now();
-  REQUIRE(counter(vgpud, "alpha", "device_bytes") == 2 << 20);
   const bool gone = eventually([&] { return counter(vgpud, "alpha", "processes") == 0; }, 5000);
   const double reclaimed = seconds_since(exited);
   INFO("workers gone after " << reclaimed << " s\n--- vgpud log ---\n" << log_tail(vgpud));
   REQUIRE(gone);
-  REQUIRE(reclaimed < 3.0);
+  REQUIRE(reclaimed < 4.0);  // well inside the 5 s that today's code fails; margin for a loaded CI
   REQUIRE(counter(vgpud, "alpha", "device_bytes") == 0);
   // Both slots are free again.
   RawChannel a(vgpud.socket("alpha")), b(vgpud.socket("alpha"));
@@ -247,12 +247,12 @@ TEST_CASE("posted calls queued behind a long kernel leave the worker asleep", "[
   const uint32_t sleep_fn = load_sleep_kernel(ch, seq);
   const pid_t worker = worker_pid(vgpud, 0);
   REQUIRE(worker > 0);
-  launch_sleep(ch, sleep_fn, 3000, seq);
+  launch_sleep(ch, sleep_fn, 5000, seq);
   const auto launched = Clock::now();
   for (int i = 0; i < 10000; ++i) send_header_only(ch, CallId::Ping, seq++, 0);  // posted
   const double share = cpu_share(worker, std::chrono::milliseconds(1500));
   INFO("worker CPU while 10000 posted calls wait behind the kernel: " << share * 100 << " %");
-  REQUIRE(seconds_since(launched) < 3.0);  // measured while the kernel ran
+  REQUIRE(seconds_since(launched) < 5.0);  // measured while the kernel ran
   CHECK(share < 0.2);
   // Everything queued runs once the kernel ends.
   send_header_only(ch, CallId::Ping, seq, proto::kFlagNeedsReply);
