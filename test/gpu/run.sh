@@ -129,7 +129,9 @@ is_alive() {
   [[ "$state" != Z && "$state" != X ]]
 }
 
-# run_prog OUTPREFIX MODE(native|vgpu) BINARY [ENV=VALUE...]: runs BINARY in WORK/cwd with a
+GPU_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# run_prog OUTPREFIX MODE(native|native-hidden|vgpu) BINARY [ENV=VALUE...]: runs BINARY in WORK/cwd with a
 # timeout, stdout to OUTPREFIX.out, stderr to OUTPREFIX.err, exit code to OUTPREFIX.rc.
 run_prog() {
   local prefix=$1 mode=$2 bin=$3
@@ -146,12 +148,15 @@ run_prog() {
     fi
     ((left < t)) && t=$left
   fi
-  if [[ "$mode" == native ]]; then
+  if [[ "$mode" == native* ]]; then
     envs=(-u VGPU_SOCKET -u VGPU_LOG "LD_LIBRARY_PATH=$NATIVE_LDPATH")
   else
     envs=("LD_LIBRARY_PATH=$SHIM_LDPATH" "VGPU_SOCKET=$VGPUD_SOCK")
   fi
-  (cd "$WORK/cwd" && exec env "${envs[@]}" "$@" timeout -k 5 "$t" "$bin") \
+  # Through vgpu, the program sees no driver, as in a guest (hide-driver.sh).
+  local -a hide=()
+  [[ "$mode" == native ]] || hide=("$GPU_DIR/hide-driver.sh")
+  (cd "$WORK/cwd" && exec "${hide[@]}" env "${envs[@]}" "$@" timeout -k 5 "$t" "$bin") \
     >"$prefix.out" 2>"$prefix.err" </dev/null || rc=$?
   echo "$rc" >"$prefix.rc"
 }
@@ -333,6 +338,16 @@ log "natively $probe loads libcudart.so.13 from ${native_resolved:-nothing}"
 if LD_LIBRARY_PATH="$BUNDLE/lib" ldd "$BUNDLE/bin/vgpud" | grep -q "not found"; then
   record "ldd: vgpud libraries" "-" "missing" "no" 0 \
     "$(LD_LIBRARY_PATH="$BUNDLE/lib" ldd "$BUNDLE/bin/vgpud" | grep "not found")"
+fi
+
+# The driver is really hidden from the vgpu runs: the real runtime finds no GPU there.
+run_prog "$OUTS/native/hidden-$probe" native-hidden "$BUNDLE/programs/$probe"
+hidden_rc=$(cat "$OUTS/native/hidden-$probe.rc")
+if [[ "$hidden_rc" != 0 ]]; then
+  record "native $probe, driver hidden, fails" "rc=$hidden_rc" "-" "yes" 1
+else
+  record "native $probe, driver hidden, fails" "rc=0" "-" "no" 0 \
+    "$probe ran on the real runtime with the driver hidden: hide-driver.sh hides nothing"
 fi
 
 # ---- 3. vgpud and the runs through vgpu ----------------------------------------------------------
