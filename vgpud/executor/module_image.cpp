@@ -159,13 +159,4 @@ const char* module_image_error_message(ModuleImageError e) {
   return "the image is invalid";
 }
 
-const char* module_image_kind_name(ModuleImageKind k) {
-  switch (k) {
-    case ModuleImageKind::FatBinary: return "fat binary";
-    case ModuleImageKind::Elf: return "ELF";
-    case ModuleImageKind::Text: return "text";
-  }
-  return "?";
-}
-
 }  // namespace vgpud

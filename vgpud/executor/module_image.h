@@ -60,6 +60,4 @@ const char* module_image_error_message(ModuleImageError e);
 [[nodiscard]] vgpu::Result<ModuleImageKind, ModuleImageError> check_module_image(
     std::span<const uint8_t> image);
 
-const char* module_image_kind_name(ModuleImageKind k);
-
 }  // namespace vgpud
