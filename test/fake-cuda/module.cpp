@@ -98,9 +98,15 @@ FAKE_CUDA_API CUresult CUDAAPI cuModuleLoadData(CUmodule* module, const void* im
   const auto mod_handle = new_handle<CUmodule>();
   Module mod;
   for (const auto& g : parsed->globals) {
-    void* p = device_alloc(g.size);
+    // Globals come out of the device's memory, as on a real GPU.
+    const bool reserved = reserve_device_memory(l->device, g.size);
+    void* p = reserved ? device_alloc(g.size) : nullptr;
     if (p == nullptr) {
-      for (auto& [name, global] : mod.globals) drop_region(*l.ctx, global.first);
+      if (reserved) release_device_memory(l->device, g.size);
+      for (auto& [name, global] : mod.globals) {
+        release_device_memory(l->device, global.second);
+        drop_region(*l.ctx, global.first);
+      }
       return CUDA_ERROR_OUT_OF_MEMORY;
     }
     std::memset(p, 0, g.size);

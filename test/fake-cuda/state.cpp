@@ -262,7 +262,10 @@ void release_module(Context& ctx, CUmodule mod) {
   auto it = ctx.modules.find(mod);
   if (it == ctx.modules.end()) return;
   for (CUfunction f : it->second.functions) ctx.functions.erase(f);
-  for (auto& [name, global] : it->second.globals) drop_region(ctx, global.first);
+  for (auto& [name, global] : it->second.globals) {
+    release_device_memory(ctx.device, global.second);
+    drop_region(ctx, global.first);
+  }
   ctx.modules.erase(it);
 }
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,6 +90,19 @@ class RawChannel {
   }
 
   void doorbell() { transport_->notify_host(); }
+
+  // Uploads a module image as the shim does (the bytes into the upload ring, BLOB_APPEND, then
+  // MODULE_LOAD as seq + 1) and returns MODULE_LOAD's reply.
+  std::optional<RawReply> load_module(const std::vector<uint8_t>& image, uint64_t seq) {
+    const auto& g = header_->geometry;
+    proto::RingProducer upload(&header_->upload, region_.data() + g.upload.offset, g.upload.size);
+    if (image.size() > upload.capacity()) throw std::runtime_error("image larger than the upload ring");
+    upload.write(image.data(), image.size());
+    upload.publish();
+    send(proto::CallId::BlobAppend, proto::BlobAppendRequest{image.size()}, seq, 0);
+    send(proto::CallId::ModuleLoad, proto::ModuleLoadRequest{image.size(), 0}, seq + 1);
+    return receive();
+  }
 
   bool host_closed() const { return header_->host_closed.load() != 0; }
   // Whether vgpud closed our socket (it does when it drops the channel).

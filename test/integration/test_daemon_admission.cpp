@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,22 +50,6 @@ long handshake_ms(const std::string& socket) {
   return ms;
 }
 
-// One column of `vgpud counters` for one tenant (columns: tenant processes opened closed
-// doorbells received rejected ...).
-long counter(const VgpudProcess& vgpud, const std::string& tenant, size_t column) {
-  auto r = run_program(VGPU_VGPUD_PATH, {"--config", vgpud.config_file(), "counters"}, {});
-  std::istringstream lines(r.output);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream words(line);
-    std::vector<std::string> w;
-    for (std::string s; words >> s;) w.push_back(s);
-    if (w.size() > column && w[0] == tenant) return std::stol(w[column]);
-  }
-  return -1;
-}
-constexpr size_t kProcessesColumn = 1;
-constexpr size_t kRejectedColumn = 6;
 
 // Bumps every slot's lease as the shim's lease thread does, so that slow runs (sanitizers, a
 // busy machine) lose no slot to the 1 s lease timeout while the test looks at them.
@@ -117,8 +100,8 @@ TEST_CASE("silent clients stall neither their tenant nor another, and are droppe
     CHECK(recv(fd, &byte, 1, MSG_DONTWAIT) == 0);
     close(fd);
   }
-  CHECK(counter(vgpud, "alpha", kRejectedColumn) >= 20);
-  CHECK(counter(vgpud, "beta", kRejectedColumn) == 0);
+  CHECK(vgpud.counter("alpha", "rejected") >= 20);
+  CHECK(vgpud.counter("beta", "rejected") == 0);
   REQUIRE(vgpud.alive());
 }
 
@@ -182,11 +165,11 @@ TEST_CASE("a tenant's socket and VM share max_processes: the next is refused at 
   auto third = vgpu::guest::connect_local(vgpud.socket("mixed"));
   REQUIRE(!third);
   CHECK(third.error().message.find("max_processes") != std::string::npos);
-  CHECK(counter(vgpud, "mixed", kProcessesColumn) == 2);
+  CHECK(vgpud.counter("mixed", "processes") == 2);
 
   // The local process leaves: the VM may take its place, and then the socket is full.
   local.reset();
-  REQUIRE(eventually([&] { return counter(vgpud, "mixed", kProcessesColumn) == 1; }));
+  REQUIRE(eventually([&] { return vgpud.counter("mixed", "processes") == 1; }));
   claim(q, 1, 102);
   REQUIRE(settled(1) == proto::SlotState::Ready);
   claim(q, 2, 103);
@@ -194,7 +177,7 @@ TEST_CASE("a tenant's socket and VM share max_processes: the next is refused at 
   third = vgpu::guest::connect_local(vgpud.socket("mixed"));
   REQUIRE(!third);
   CHECK(third.error().message.find("max_processes") != std::string::npos);
-  CHECK(counter(vgpud, "mixed", kProcessesColumn) == 2);
+  CHECK(vgpud.counter("mixed", "processes") == 2);
   REQUIRE(vgpud.alive());
 }
 

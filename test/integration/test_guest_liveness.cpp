@@ -33,35 +33,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// One column of the tenant's row in vgpud's counters table (read through the control socket,
-// as `vgpud counters` does); -1 if unreadable.
-long counter(const VgpudProcess& vgpud, const std::string& tenant, const std::string& column) {
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", vgpud.control_socket().c_str());
-  std::string report;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0) report.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  std::istringstream lines(report);
-  std::string header, line;
-  std::getline(lines, header);
-  std::istringstream h(header);
-  std::vector<std::string> columns{std::istream_iterator<std::string>(h), {}};
-  while (std::getline(lines, line)) {
-    std::istringstream l(line);
-    std::vector<std::string> values{std::istream_iterator<std::string>(l), {}};
-    if (values.empty() || values[0] != tenant || values.size() != columns.size()) continue;
-    for (size_t i = 0; i < columns.size(); ++i)
-      if (columns[i] == column) return std::stol(values[i]);
-  }
-  return -1;
-}
-
 // The pid of the channel worker started for the `index`-th connection (from 0), from vgpud's
 // "vm=<tenant>/<pid> connected (channel worker pid <worker>)" lines.
 pid_t worker_pid(const VgpudProcess& vgpud, size_t index) {
@@ -195,12 +166,12 @@ TEST_CASE("guests that stop reading replies and exit leave no worker behind", "[
   }                               // the guest exits: its socket closes
   // (The first guest's worker may already be gone here: nothing to assert about the bytes.)
   const auto exited = Clock::now();
-  const bool gone = eventually([&] { return counter(vgpud, "alpha", "processes") == 0; }, 5000);
+  const bool gone = eventually([&] { return vgpud.counter("alpha", "processes") == 0; }, 5000);
   const double reclaimed = seconds_since(exited);
   INFO("workers gone after " << reclaimed << " s\n--- vgpud log ---\n" << log_tail(vgpud));
   REQUIRE(gone);
   REQUIRE(reclaimed < 4.0);  // well inside the 5 s that today's code fails; margin for a loaded CI
-  REQUIRE(counter(vgpud, "alpha", "device_bytes") == 0);
+  REQUIRE(vgpud.counter("alpha", "device_bytes") == 0);
   // Both slots are free again.
   RawChannel a(vgpud.socket("alpha")), b(vgpud.socket("alpha"));
   uint64_t seq = 1;
@@ -237,7 +208,7 @@ TEST_CASE("a live guest that never reads replies gets its channel closed, costin
   REQUIRE(closed);
   REQUIRE(eventually([&] { return ch.disconnected(); }, 3000));
   REQUIRE(vgpud.read_log().find("stopped reading") != std::string::npos);
-  REQUIRE(eventually([&] { return counter(vgpud, "alpha", "device_bytes") == 0; }, 3000));
+  REQUIRE(eventually([&] { return vgpud.counter("alpha", "device_bytes") == 0; }, 3000));
 }
 
 TEST_CASE("posted calls queued behind a long kernel leave the worker asleep", "[liveness]") {
@@ -300,15 +271,15 @@ TEST_CASE("a killed guest's worker is gone within its bound while its kernel nev
   const pid_t worker = worker_pid(vgpud, 0);
   REQUIRE(worker > 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the kernel is running
-  REQUIRE(counter(vgpud, "alpha", "device_bytes") == 4 << 20);
+  REQUIRE(vgpud.counter("alpha", "device_bytes") == 4 << 20);
 
   kill(sleeper.pid, SIGKILL);
   wait_program(sleeper);
   const auto killed = Clock::now();
   const bool gone = eventually(
       [&] {
-        return process_gone(worker) && counter(vgpud, "alpha", "processes") == 0 &&
-               counter(vgpud, "alpha", "device_bytes") == 0;
+        return process_gone(worker) && vgpud.counter("alpha", "processes") == 0 &&
+               vgpud.counter("alpha", "device_bytes") == 0;
       },
       6000);
   const double reclaimed = seconds_since(killed);

@@ -22,19 +22,6 @@ void expect_healthy(const VgpudProcess& vgpud, const std::string& tenant) {
   REQUIRE(r->payload.size() == sizeof(proto::MemAllocReply));
 }
 
-// Uploads an image the way the shim does (the bytes into the upload ring, BLOB_APPEND, then
-// MODULE_LOAD) and returns MODULE_LOAD's reply.
-std::optional<RawReply> load_module(RawChannel& ch, const std::vector<uint8_t>& image, uint64_t seq) {
-  const auto& g = ch.header()->geometry;
-  proto::RingProducer upload(&ch.header()->upload, ch.region().data() + g.upload.offset, g.upload.size);
-  REQUIRE(image.size() <= upload.capacity());
-  upload.write(image.data(), image.size());
-  upload.publish();
-  ch.send(CallId::BlobAppend, proto::BlobAppendRequest{image.size()}, seq, 0);
-  ch.send(CallId::ModuleLoad, proto::ModuleLoadRequest{image.size(), 0}, seq + 1);
-  return ch.receive();
-}
-
 std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
 
 }  // namespace
@@ -56,7 +43,7 @@ TEST_CASE("module images that lie about their size are refused before the driver
   std::memcpy(fat.data() + 4, &version, 2);
   std::memcpy(fat.data() + 6, &header_size, 2);
   std::memcpy(fat.data() + 8, &fat_size, 8);
-  auto r = load_module(ch, fat, 1);
+  auto r = ch.load_module(fat, 1);
   REQUIRE(r.has_value());
   REQUIRE(r->header.seq == 2);
   REQUIRE(r->header.status == kInvalidImage);
@@ -67,7 +54,7 @@ TEST_CASE("module images that lie about their size are refused before the driver
   std::vector<uint8_t> smuggled = bytes_of(valid);
   smuggled.push_back(0);
   for (uint8_t b : bytes_of("junk past the NUL, unchecked by anyone")) smuggled.push_back(b);
-  r = load_module(ch, smuggled, 3);
+  r = ch.load_module(smuggled, 3);
   REQUIRE(r.has_value());
   REQUIRE(r->header.seq == 4);
   REQUIRE(r->header.status == kInvalidImage);
@@ -83,7 +70,7 @@ TEST_CASE("module images that lie about their size are refused before the driver
   REQUIRE(r->header.status == 0);
   std::vector<uint8_t> image = bytes_of(valid);
   image.push_back(0);
-  r = load_module(ch, image, 6);
+  r = ch.load_module(image, 6);
   REQUIRE(r.has_value());
   REQUIRE(r->header.seq == 7);
   REQUIRE(r->header.status == 0);

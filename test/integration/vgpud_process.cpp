@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -138,6 +141,33 @@ int VgpudProcess::stop() {
   }
   pid_ = -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+long VgpudProcess::counter(const std::string& tenant, const std::string& column) const {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", control_socket().c_str());
+  std::string report;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) report.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  std::istringstream lines(report);
+  std::string header, line;
+  std::getline(lines, header);
+  std::istringstream h(header);
+  std::vector<std::string> columns{std::istream_iterator<std::string>(h), {}};
+  while (std::getline(lines, line)) {
+    std::istringstream l(line);
+    std::vector<std::string> values{std::istream_iterator<std::string>(l), {}};
+    if (values.empty() || values[0] != tenant || values.size() != columns.size()) continue;
+    for (size_t i = 0; i < columns.size(); ++i)
+      if (columns[i] == column) return std::stol(values[i]);
+  }
+  return -1;
 }
 
 long VgpudProcess::fake_state(const std::string& key) const {

@@ -40,6 +40,9 @@ class VgpudProcess {
   int stop();
   // Sum over every process's state file of one "key=value" line; -1 if no file has it.
   long fake_state(const std::string& key) const;
+  // One column ("processes", "rejected", "device_bytes", ...) of the tenant's row in vgpud's
+  // counters table, read through the control socket as `vgpud counters` does; -1 if unreadable.
+  long counter(const std::string& tenant, const std::string& column) const;
   std::string read_log() const;
 
  private:

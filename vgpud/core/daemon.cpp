@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -250,6 +251,14 @@ vgpu::Result<pid_t, std::string> Daemon::start_worker(Tenant& t, int guest_pid, 
   spec.driver_path = config_.driver_path;
   spec.device_ordinals = t.device_ordinals;
   spec.device_memory_limit = t.config.limits.device_memory;
+  spec.image_memory_limit = t.config.limits.module_image_memory;
+  // The lowest share slot no live worker has; room() keeps workers under max_processes, which
+  // is at most the number of slots.
+  std::vector<bool> taken(std::size(t.shared->get().shares), false);
+  for (const auto& [pid, w] : t.workers) taken[w.slot] = true;
+  const auto free_slot = std::find(taken.begin(), taken.end(), false);
+  if (free_slot == taken.end()) return vgpu::Err{std::string("no free worker slot")};
+  spec.share_slot = static_cast<uint32_t>(free_slot - taken.begin());
   spec.spin_us = config_.poll_spin_us;
   spec.log_level = log_level_;
   spec.sizes.upload = t.config.limits.staging_memory;
@@ -259,7 +268,7 @@ vgpu::Result<pid_t, std::string> Daemon::start_worker(Tenant& t, int guest_pid, 
   fds.tenant_state = t.shared->fd();
   auto pid = spawn_channel_worker(spec, fds);
   if (!pid) return pid;
-  t.workers.emplace(*pid, spec.name());
+  t.workers.emplace(*pid, Tenant::Worker{spec.name(), spec.share_slot});
   systemd_.status(status_line());
   return pid;
 }
@@ -272,13 +281,15 @@ bool Daemon::forget_worker(pid_t pid, int status) {
       log::transport().warn(
           "vm={}: its channel worker died ({}); the guest's channel is closed and the driver "
           "released its GPU resources",
-          it->second, strsignal(WTERMSIG(status)));
+          it->second.name, strsignal(WTERMSIG(status)));
     else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
       log::transport().warn("vm={}: its channel worker could not serve it (exit {}); the "
                             "connection is closed",
-                            it->second, WEXITSTATUS(status));
+                            it->second.name, WEXITSTATUS(status));
     if (t->vm == nullptr || !t->vm->worker_exited(pid))
       HopCounters::bump(t->shared->get().counters.channels_closed);
+    // Whatever the worker held (it may have died in the middle of a driver call) is free.
+    t->shared->get().reclaim(it->second.slot);
     t->workers.erase(it);
     return true;
   }
@@ -300,7 +311,7 @@ void Daemon::shut_down() {
   }
   // Each worker finishes the calls it has taken, destroys its contexts and exits.
   for (auto& t : tenants_)
-    for (const auto& [pid, name] : t->workers) kill(pid, SIGTERM);
+    for (const auto& [pid, worker] : t->workers) kill(pid, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + kWorkerStopGrace;
   while (worker_count() > 0 && std::chrono::steady_clock::now() < deadline) {
     pollfd fd{signal_fd_.get(), POLLIN, 0};
@@ -311,8 +322,8 @@ void Daemon::shut_down() {
     reap_workers();
   }
   for (auto& t : tenants_) {
-    for (const auto& [pid, name] : t->workers) {
-      log::main().warn("vm={}: its channel worker did not stop in time; killing it", name);
+    for (const auto& [pid, worker] : t->workers) {
+      log::main().warn("vm={}: its channel worker did not stop in time; killing it", worker.name);
       kill(pid, SIGKILL);
       int status;
       waitpid(pid, &status, 0);

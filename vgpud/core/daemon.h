@@ -33,7 +33,11 @@ struct Tenant {
   std::unique_ptr<LocalEndpoint> endpoint;     // null when the tenant has no local socket
   std::unique_ptr<stub::VmStub> vm;            // null when the tenant has no VM
   std::unique_ptr<SharedTenantState> shared;  // counters and device memory, shared with workers
-  std::map<pid_t, std::string> workers;       // worker pid -> "tenant/guest pid"
+  struct Worker {
+    std::string name;  // "tenant/guest pid"
+    uint32_t slot;     // its WorkerShare in shared
+  };
+  std::map<pid_t, Worker> workers;
 };
 
 // Blocks the signals the daemon takes through its signalfd (SIGTERM, SIGINT, SIGCHLD). Call

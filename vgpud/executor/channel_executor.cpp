@@ -77,10 +77,9 @@ void ChannelExecutor::wake_waits() {
 }
 
 void ChannelExecutor::run() {
-  // The first device's context is made up front, so the guest's first real call does not
-  // pay for it. Failure is remembered: every call then answers DriverUnavailable.
-  if (!setup_.devices.empty()) ensure_context(0);
-
+  // No context is made here: a context costs about 0.5 GB of GPU memory (H200, driver 580),
+  // which limits.device_memory does not count, so a channel that never calls the GPU must
+  // not hold one. The first call that needs one makes it (require_context()).
   Request request;
   while (queue_.pop(&request, setup_.spin)) {
     // A broken or abandoned channel drains without executing.
@@ -232,8 +231,11 @@ void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
   // Destroying a context frees every allocation, module, stream and event made in it.
   traced("cuCtxDestroy", cu_.cuCtxDestroy(contexts_[device]));
   contexts_[device] = nullptr;
-  const uint64_t freed = memory_.remove_device(device);
-  if (setup_.tenant_device_bytes != nullptr) device_budget().release(freed);
+  uint64_t freed = memory_.remove_device(device);
+  modules_.for_each([&](uint32_t, Module& m) {
+    if (m.device == device) freed += m.device_bytes;
+  });
+  device_budget().release(freed);
   streams_.erase_if([device](const Stream& s) { return s.device == device; });
   events_.erase_if([device](const Event& e) { return e.device == device; });
   modules_.erase_if([device](const Module& m) { return m.device == device; });
@@ -249,7 +251,7 @@ void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
 
 void ChannelExecutor::release_all() {
   for (uint32_t d = 0; d < contexts_.size(); ++d) release_device(d, /*keep_region_pinned=*/false);
-  pending_image_.clear();
+  drop_pending_image();
 }
 
 int32_t ChannelExecutor::handle(const RejectedCmd& cmd, Reply&) { return cmd.status; }

@@ -15,9 +15,10 @@
 #include "vgpu/protocol/messages.h"
 #include "vgpu/protocol/ring.h"
 #include "vgpud/executor/cuda_driver.h"
-#include "vgpud/executor/device_budget.h"
 #include "vgpud/executor/device_memory_map.h"
 #include "vgpud/executor/handle_table.h"
+#include "vgpud/executor/process_memory.h"
+#include "vgpud/executor/tenant_budget.h"
 #include "vgpud/executor/work_queue.h"
 #include "vgpud/metrics/hop_counters.h"
 
@@ -33,9 +34,11 @@ struct ExecutorSetup {
   proto::ChannelGeometry geometry{};     // vgpud's own copy, never read back from the region
   int notify_fd = -1;                    // eventfd that wakes the guest
   HopCounters* counters = nullptr;
-  std::atomic<uint64_t>* tenant_device_bytes = nullptr;  // shared by the tenant's channels
-  std::atomic<uint64_t>* channel_device_bytes = nullptr; // this channel's share of it (may be null)
-  uint64_t device_memory_limit = 0;      // 0: unlimited
+  BudgetRef device_memory;               // the tenant's, against limits.device_memory
+  BudgetRef image_memory;                // the tenant's, against limits.module_image_memory
+  // Reads this process's GPU memory, to charge what a module load takes; null where NVML is
+  // missing (module memory is then not counted).
+  const ProcessMemoryMeter* memory_meter = nullptr;
   std::chrono::microseconds spin{50};
 };
 
@@ -66,6 +69,7 @@ class ChannelExecutor {
     CUmodule handle;
     uint32_t device;
     std::vector<uint64_t> globals;  // device ranges registered in memory_
+    uint64_t device_bytes;          // what loading it made the GPU hold, taken from the budget
   };
   struct Function {
     CUfunction handle;
@@ -127,6 +131,8 @@ class ChannelExecutor {
   // keep_region_pinned, a surviving context takes over the region's pinning.
   void release_device(uint32_t device, bool keep_region_pinned);
   void release_all();
+  // Frees the module image being uploaded and gives its host memory back to the tenant.
+  void drop_pending_image();
   // A device-to-device copy whose ends lie on two different GPUs.
   CUresult copy_between_devices(uint64_t dst, uint32_t dst_device, uint64_t src, uint32_t src_device,
                                 uint64_t size, uint64_t stream_id, CUstream stream);
@@ -138,11 +144,10 @@ class ChannelExecutor {
   uint8_t* heap_at(uint64_t offset) const {
     return setup_.region + setup_.geometry.heap.offset + offset;
   }
+  // This process's GPU memory on the current device (none without a meter, or when unreadable).
+  std::optional<uint64_t> held_on_current_device() const;
   // The tenant's device memory, shared with its other channels.
-  DeviceBudget device_budget() const {
-    return DeviceBudget(setup_.tenant_device_bytes, setup_.device_memory_limit,
-                        setup_.channel_device_bytes);
-  }
+  TenantBudget device_budget() const { return TenantBudget(setup_.device_memory); }
 
   // Handlers: one per command type; return the CUresult/Status and fill the reply payload.
   int32_t handle(const HelloCmd&, Reply&);
@@ -209,6 +214,7 @@ class ChannelExecutor {
   bool synchronize_current_ = false; // the request asked for kFlagSynchronize
   int32_t pending_async_error_ = 0;  // first error of a posted call since the last reply
   std::vector<uint8_t> pending_image_;  // module image assembled from BlobAppend
+  uint64_t pending_image_charge_ = 0;   // its capacity, taken from setup_.image_memory
 
   DeviceMemoryMap memory_;
   HandleTable<uint64_t, Stream> streams_;

@@ -62,6 +62,12 @@ int32_t ChannelExecutor::handle(const DeviceGetInfoCmd& cmd, Reply& reply) {
 
 int32_t ChannelExecutor::handle(const SetDeviceCmd& cmd, Reply&) {
   if (cmd.device >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
+  // A context costs about 0.5 GB of GPU memory (H200, driver 580) that no limit counts: it is
+  // made on the first call that needs one, not when the guest merely picks the device.
+  if (contexts_[cmd.device] == nullptr) {
+    current_device_ = cmd.device;
+    return 0;
+  }
   return ensure_context(cmd.device);
 }
 
@@ -111,10 +117,10 @@ int32_t ChannelExecutor::handle(const MemGetInfoCmd&, Reply& reply) {
   size_t free_bytes = 0, total = 0;
   const CUresult r = traced("cuMemGetInfo", cu_.cuMemGetInfo(&free_bytes, &total));
   if (r != CUDA_SUCCESS) return r;
-  if (setup_.device_memory_limit != 0) {
+  if (setup_.device_memory.limit != 0) {
     // A tenant with a memory limit sees the limit as its device's size.
-    const uint64_t used = setup_.tenant_device_bytes->load();
-    total = std::min<uint64_t>(total, setup_.device_memory_limit);
+    const uint64_t used = device_budget().used();
+    total = std::min<uint64_t>(total, setup_.device_memory.limit);
     free_bytes = std::min<uint64_t>(free_bytes, used >= total ? 0 : total - used);
   }
   put(reply.payload, proto::MemGetInfoReply{free_bytes, total});

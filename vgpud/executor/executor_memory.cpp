@@ -8,7 +8,7 @@
 
 #include "vgpu/protocol/limits.h"
 #include "vgpud/executor/channel_executor.h"
-#include "vgpud/executor/device_budget.h"
+#include "vgpud/executor/tenant_budget.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud {
@@ -36,7 +36,7 @@ int32_t ChannelExecutor::handle(const MemAllocCmd& cmd, Reply& reply) {
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
   // The tenant's limit is checked, and the bytes taken, before the driver allocates anything.
-  DeviceBudget budget = device_budget();
+  TenantBudget budget = device_budget();
   if (!budget.reserve(cmd.size)) {
     HopCounters::bump(setup_.counters->rejected);
     return CUDA_ERROR_OUT_OF_MEMORY;

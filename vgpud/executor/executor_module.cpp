@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 #include "vgpu/common/corpus_recorder.h"
 #include "vgpu/protocol/limits.h"
@@ -30,27 +31,47 @@ int32_t ChannelExecutor::handle(const BlobAppendCmd& cmd, Reply&) {
     fail_channel("module chunk larger than the data the guest published");
     return static_cast<int32_t>(proto::Status::ChannelBroken);
   }
-  int32_t status = 0;
-  if (pending_image_.size() + cmd.size > vgpu::limits::kMaxModuleImage) {
+  const size_t at = pending_image_.size();
+  // Grown by hand: the vector's own doubling would let a 512 MiB image hold 1 GiB. One byte
+  // more than the largest image leaves room for the NUL a text image may need at load.
+  const size_t capacity =
+      at + cmd.size <= pending_image_.capacity()
+          ? pending_image_.capacity()
+          : std::min<size_t>(std::max<size_t>(at + cmd.size, 2 * pending_image_.capacity()),
+                             vgpu::limits::kMaxModuleImage + 1);
+  // The capacity is host memory the guest makes vgpud hold: taken from the tenant's
+  // limits.module_image_memory before it is allocated. An image over either limit is dropped
+  // whole (its MODULE_LOAD then fails), so nothing is held for it.
+  const bool fits = at + cmd.size <= vgpu::limits::kMaxModuleImage &&
+                    TenantBudget(setup_.image_memory).reserve(capacity - pending_image_.capacity());
+  if (!fits) {
+    drop_pending_image();
+    upload_ring_.consume(cmd.size);
     HopCounters::bump(setup_.counters->rejected);
-    status = static_cast<int32_t>(proto::Status::LimitExceeded);
-  } else {
-    // Grown by hand: the vector's own doubling would let a 512 MiB image hold 1 GiB. One byte
-    // more than the largest image leaves room for the NUL a text image may need at load.
-    const size_t at = pending_image_.size();
-    if (at + cmd.size > pending_image_.capacity())
-      pending_image_.reserve(std::min<size_t>(std::max<size_t>(at + cmd.size, 2 * pending_image_.capacity()),
-                                              vgpu::limits::kMaxModuleImage + 1));
-    pending_image_.resize(at + cmd.size);
-    upload_ring_.read(pending_image_.data() + at, cmd.size);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
+  pending_image_charge_ += capacity - pending_image_.capacity();
+  pending_image_.reserve(capacity);
+  pending_image_.resize(at + cmd.size);
+  upload_ring_.read(pending_image_.data() + at, cmd.size);
   upload_ring_.consume(cmd.size);
-  return status;
+  return 0;
+}
+
+void ChannelExecutor::drop_pending_image() {
+  std::vector<uint8_t>().swap(pending_image_);
+  TenantBudget(setup_.image_memory).release(std::exchange(pending_image_charge_, 0));
 }
 
 int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
   std::vector<uint8_t> image;
   image.swap(pending_image_);
+  // The image's host memory stays charged until it is freed, on every way out of here.
+  struct Charge {
+    TenantBudget budget;
+    uint64_t bytes;
+    ~Charge() { budget.release(bytes); }
+  } charge{TenantBudget(setup_.image_memory), std::exchange(pending_image_charge_, 0)};
   if (int32_t st = require_context()) return st;
   if (image.size() != cmd.size) return CUDA_ERROR_INVALID_VALUE;
   if (modules_.full()) {
@@ -71,13 +92,38 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
   // A text image (PTX) is read up to its NUL; one is added when the guest sent none (within
   // the capacity BLOB_APPEND reserved).
   if (*checked == ModuleImageKind::Text && image.back() != 0) image.push_back(0);
+  // What the load makes the GPU hold (code, and `__device__` variables, which can be far
+  // larger than the image) is read off the driver's own count for this process, and taken
+  // from the tenant's budget like an allocation (process_memory.h).
+  const std::optional<uint64_t> before = held_on_current_device();
   CUmodule module = nullptr;
   const CUresult r = traced("cuModuleLoadData", cu_.cuModuleLoadData(&module, image.data()),
                             fmt::format("bytes={}", cmd.size));
   if (r != CUDA_SUCCESS) return r;
-  const uint32_t id = modules_.insert(Module{module, current_device_, {}});
+  uint64_t footprint = 0;
+  if (setup_.memory_meter != nullptr) {
+    const std::optional<uint64_t> after = held_on_current_device();
+    const bool measured = before.has_value() && after.has_value();
+    if (measured && *after > *before) footprint = *after - *before;
+    // A load that cannot be measured is refused under a limit, and loaded uncounted without.
+    const bool fits = measured ? device_budget().reserve(footprint) : setup_.device_memory.limit == 0;
+    if (!fits) {
+      traced("cuModuleUnload", cu_.cuModuleUnload(module));
+      HopCounters::bump(setup_.counters->rejected);
+      log::executor().warn("vm={} seq={} module refused: {}", setup_.name, current_seq_,
+                           measured ? fmt::format("it takes {} bytes of GPU memory, beyond limits.device_memory", footprint)
+                                    : std::string("the GPU memory it takes could not be read (NVML)"));
+      return CUDA_ERROR_OUT_OF_MEMORY;
+    }
+  }
+  const uint32_t id = modules_.insert(Module{module, current_device_, {}, footprint});
   put(reply.payload, proto::ModuleLoadReply{id, 0});
   return 0;
+}
+
+std::optional<uint64_t> ChannelExecutor::held_on_current_device() const {
+  if (setup_.memory_meter == nullptr) return std::nullopt;
+  return setup_.memory_meter->bytes_on(current_device_);
 }
 
 int32_t ChannelExecutor::handle(const ModuleUnloadCmd& cmd, Reply&) {
@@ -89,7 +135,9 @@ int32_t ChannelExecutor::handle(const ModuleUnloadCmd& cmd, Reply&) {
       m->device, [&] { return traced("cuModuleUnload", cu_.cuModuleUnload(m->handle)); });
   // Functions of the module die with it; their ids simply stop resolving.
   const CUmodule gone = m->handle;
+  const uint64_t footprint = m->device_bytes;
   modules_.erase(cmd.module);
+  device_budget().release(footprint);
   std::vector<uint32_t> dead;
   functions_.for_each([&](uint32_t id, Function& f) {
     if (f.module == gone) dead.push_back(id);

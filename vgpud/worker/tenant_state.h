@@ -1,6 +1,8 @@
-// What all of a tenant's channel workers share with the daemon: the per-hop counters and the
-// device memory the tenant holds (checked against limits.device_memory). It lives in a small
-// memfd that the daemon creates and every worker of the tenant maps; guests never see it.
+// What all of a tenant's channel workers share with the daemon: the per-hop counters, and the
+// tenant's budgets (tenant_budget.h): the device memory it holds (limits.device_memory) and the
+// host memory its module images hold while they are uploaded (limits.module_image_memory),
+// with each worker's share of both in the slot the daemon gave it. It lives in a small memfd
+// that the daemon creates and every worker of the tenant maps; guests never see it.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -8,14 +10,31 @@
 #include <string>
 
 #include "vgpu/result.h"
+#include "vgpud/config/config.h"
+#include "vgpud/executor/tenant_budget.h"
 #include "vgpud/metrics/hop_counters.h"
 #include "vgpud/transport/unique_fd.h"
 
 namespace vgpud {
 
+// What one worker holds of the tenant's totals.
+struct WorkerShare {
+  std::atomic<uint64_t> device_bytes{0};
+  std::atomic<uint64_t> image_bytes{0};
+};
+
 struct TenantSharedState {
   HopCounters counters;
-  alignas(64) std::atomic<uint64_t> device_bytes{0};  // by executors, on allocations only
+  alignas(64) std::atomic<uint64_t> device_bytes{0};  // allocations and module memory
+  std::atomic<uint64_t> image_bytes{0};               // module images being uploaded
+  // By worker slot: a tenant never has more workers than limits.max_processes allows.
+  WorkerShare shares[config::kMaxProcessesPerTenant];
+
+  // The daemon, once it reaped the worker in `slot`: what that worker held leaves the totals.
+  void reclaim(uint32_t slot) {
+    TenantBudget::reclaim(device_bytes, shares[slot].device_bytes);
+    TenantBudget::reclaim(image_bytes, shares[slot].image_bytes);
+  }
 };
 // Atomics in memory shared between processes must not fall back to a lock.
 static_assert(std::atomic<uint64_t>::is_always_lock_free);

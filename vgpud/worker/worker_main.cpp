@@ -14,12 +14,14 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <thread>
 
 #include "vgpud/worker/session.h"
 #include "vgpud/executor/cuda_driver.h"
+#include "vgpud/executor/process_memory.h"
 #include "vgpud/log/log.h"
 #include "vgpud/worker/tenant_state.h"
 #include "vgpud/worker/worker_spec.h"
@@ -157,11 +159,23 @@ int run_channel_worker(int argc, char** argv) {
   setup.name = name;
   setup.driver = *driver;
   setup.devices = std::move(devices);
-  setup.counters = &(*tenant)->get().counters;
-  setup.tenant_device_bytes = &(*tenant)->get().device_bytes;
-  std::atomic<uint64_t> channel_device_bytes{0};
-  setup.channel_device_bytes = &channel_device_bytes;
-  setup.device_memory_limit = spec->device_memory_limit;
+  TenantSharedState& shared = (*tenant)->get();
+  if (spec->share_slot >= std::size(shared.shares)) {
+    log::main().error("vm={} channel worker: share slot {} out of range", name, spec->share_slot);
+    return kExitSetupFailed;
+  }
+  WorkerShare& share = shared.shares[spec->share_slot];
+  setup.counters = &shared.counters;
+  setup.device_memory = BudgetRef{&shared.device_bytes, &share.device_bytes, spec->device_memory_limit};
+  setup.image_memory = BudgetRef{&shared.image_bytes, &share.image_bytes, spec->image_memory_limit};
+  // Module memory is charged by measuring it (process_memory.h); without NVML it goes uncounted.
+  auto meter = ProcessMemoryMeter::open(spec->driver_path, **driver, setup.devices);
+  if (meter) {
+    setup.memory_meter = &*meter;
+  } else if (spec->device_memory_limit != 0) {
+    log::executor().warn("vm={} {}: GPU memory taken by modules is not counted against limits.device_memory",
+                         name, meter.error());
+  }
 
   std::string why;
   {
@@ -196,15 +210,14 @@ int run_channel_worker(int argc, char** argv) {
             "vm={} disconnected ({}); the driver has not returned for {} s (a kernel still "
             "running?): exiting without it, which releases its GPU resources",
             name, why, kTeardownBound.count());
-        // The tenant's device memory this channel held, which the executor cannot give back.
-        DeviceBudget::give_back_share(&(*tenant)->get().device_bytes, &channel_device_bytes);
+        // What this channel held of the tenant's budgets leaves them when the daemon reaps
+        // this process (TenantSharedState::reclaim).
         _exit(0);
       });
     }
     // Leaving the scope stops the mediator, lets the executor finish (or drop) what it took
     // and destroys the channel's contexts.
   }
-  // The tenant's device memory this channel held was given back by the executor.
   log::transport().info("vm={} disconnected ({}); its GPU resources are released", name, why);
   return 0;
 }

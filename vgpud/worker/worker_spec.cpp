@@ -12,6 +12,8 @@ std::vector<std::string> worker_arguments(const WorkerSpec& s) {
       "--guest-pid", std::to_string(s.guest_pid),
       "--driver", s.driver_path,
       "--device-memory-limit", std::to_string(s.device_memory_limit),
+      "--image-memory-limit", std::to_string(s.image_memory_limit),
+      "--share-slot", std::to_string(s.share_slot),
       "--spin-us", std::to_string(s.spin_us),
       "--log-level", s.log_level,
       "--submit-ring", std::to_string(s.sizes.submit),
@@ -38,6 +40,8 @@ vgpu::Result<WorkerSpec, std::string> parse_worker_arguments(int argc, const cha
       ("driver", po::value(&s.driver_path)->required())
       ("device", po::value(&s.device_ordinals)->required())
       ("device-memory-limit", po::value(&s.device_memory_limit)->required())
+      ("image-memory-limit", po::value(&s.image_memory_limit)->required())
+      ("share-slot", po::value(&s.share_slot)->required())
       ("spin-us", po::value(&s.spin_us)->required())
       ("log-level", po::value(&s.log_level)->required())
       ("submit-ring", po::value(&s.sizes.submit)->required())

@@ -35,6 +35,8 @@ struct WorkerSpec {
   std::string driver_path;              // vgpud.driver
   std::vector<int> device_ordinals;     // the tenant's GPUs, in the guest's index order
   uint64_t device_memory_limit = 0;     // limits.device_memory (0: none)
+  uint64_t image_memory_limit = 0;      // limits.module_image_memory
+  uint32_t share_slot = 0;              // this worker's WorkerShare in the tenant state
   uint32_t spin_us = 50;                // vgpud.poll_spin_us
   std::string log_level = "info";
   proto::ChannelSizes sizes;            // the region's geometry is recomputed from these

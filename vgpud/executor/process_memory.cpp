@@ -1,0 +1,90 @@
+#include "vgpud/executor/process_memory.h"
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+namespace vgpud {
+
+// The few NVML declarations used here, as nvml.h (NVIDIA's stable C ABI) has them; the CUDA
+// toolkit vgpud builds against does not always ship the header.
+struct ProcessMemoryMeter::Api {
+  struct ProcessInfo {  // nvmlProcessInfo_t, as filled by nvmlDeviceGetComputeRunningProcesses_v3
+    unsigned int pid;
+    unsigned long long used_gpu_memory;
+    unsigned int gpu_instance_id;
+    unsigned int compute_instance_id;
+  };
+  static constexpr int kSuccess = 0;
+  static constexpr int kInsufficientSize = 7;
+  static constexpr unsigned long long kValueNotAvailable = ~0ull;
+
+  int (*init)();                                              // nvmlInit_v2
+  int (*handle_by_uuid)(const char*, void**);                 // nvmlDeviceGetHandleByUUID
+  int (*compute_processes)(void*, unsigned int*, ProcessInfo*);  // ..._v3
+};
+
+std::string ProcessMemoryMeter::library_path(const std::string& driver_path) {
+  const auto slash = driver_path.rfind('/');
+  if (slash == std::string::npos) return "libnvidia-ml.so.1";
+  return driver_path.substr(0, slash + 1) + "libnvidia-ml.so.1";
+}
+
+vgpu::Result<ProcessMemoryMeter, std::string> ProcessMemoryMeter::open(
+    const std::string& driver_path, const CudaDriver& cu, const std::vector<CUdevice>& devices) {
+  const std::string path = library_path(driver_path);
+  // Loaded once per process and never closed: the meter lives as long as the worker.
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (lib == nullptr) return vgpu::Err{fmt::format("NVML ({}) could not be loaded", path)};
+  static Api api{};
+  api.init = reinterpret_cast<int (*)()>(dlsym(lib, "nvmlInit_v2"));
+  api.handle_by_uuid = reinterpret_cast<int (*)(const char*, void**)>(dlsym(lib, "nvmlDeviceGetHandleByUUID"));
+  api.compute_processes = reinterpret_cast<int (*)(void*, unsigned int*, Api::ProcessInfo*)>(
+      dlsym(lib, "nvmlDeviceGetComputeRunningProcesses_v3"));
+  if (api.init == nullptr || api.handle_by_uuid == nullptr || api.compute_processes == nullptr)
+    return vgpu::Err{fmt::format("NVML ({}) lacks per-process memory queries", path)};
+  if (int r = api.init(); r != Api::kSuccess)
+    return vgpu::Err{fmt::format("NVML ({}) failed to initialize (error {})", path, r)};
+
+  std::vector<void*> handles;
+  for (CUdevice dev : devices) {
+    CUuuid id{};
+    if (cu.cuDeviceGetUuid(&id, dev) != CUDA_SUCCESS)
+      return vgpu::Err{std::string("the driver did not report a GPU's UUID")};
+    const auto* b = reinterpret_cast<const unsigned char*>(id.bytes);
+    const std::string uuid = fmt::format(
+        "GPU-{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    void* handle = nullptr;
+    if (api.handle_by_uuid(uuid.c_str(), &handle) != Api::kSuccess)
+      return vgpu::Err{fmt::format("NVML does not know {}", uuid)};
+    handles.push_back(handle);
+  }
+  return ProcessMemoryMeter(&api, std::move(handles));
+}
+
+std::optional<uint64_t> ProcessMemoryMeter::bytes_on(uint32_t device) const {
+  if (device >= handles_.size()) return std::nullopt;
+  std::vector<Api::ProcessInfo> processes(16);
+  unsigned int count = 0;
+  bool read = false;
+  for (int attempt = 0; attempt < 4 && !read; ++attempt) {
+    count = static_cast<unsigned int>(processes.size());
+    const int r = api_->compute_processes(handles_[device], &count, processes.data());
+    read = r == Api::kSuccess;
+    // More processes than room: ask again with the room NVML said it needs (plus some, for
+    // processes that start meanwhile).
+    if (!read && r != Api::kInsufficientSize) return std::nullopt;
+    if (!read) processes.resize(static_cast<size_t>(count) + 16);
+  }
+  if (!read) return std::nullopt;
+  const auto self = static_cast<unsigned int>(getpid());
+  for (unsigned int i = 0; i < count && i < processes.size(); ++i) {
+    if (processes[i].pid != self) continue;
+    if (processes[i].used_gpu_memory == Api::kValueNotAvailable) return std::nullopt;
+    return processes[i].used_gpu_memory;
+  }
+  return 0;  // no context of this process on the device
+}
+
+}  // namespace vgpud

@@ -1,0 +1,51 @@
+// How much GPU memory this process holds on a device, as the driver counts it: NVML's
+// per-process figure (what nvidia-smi shows per process). The executor reads it before and
+// after a module load, because a module's `__device__` and `__constant__` variables take GPU
+// memory that no allocation call names and that the driver cannot enumerate: a 2 KB image can
+// declare a 1 GiB array. Measured on an H200 (driver 580): the memory is taken at
+// cuModuleLoadData, whatever CUDA_MODULE_LOADING says, compressed or not, and is visible to
+// NVML at once, in 2 MiB steps; a reading costs about 20 µs.
+//
+// A channel worker serves one guest process and only its executor thread calls the driver, so
+// the difference between two readings is what the call in between made the GPU hold.
+//
+// NVML is looked for beside the CUDA driver (libnvidia-ml.so.1 in the same directory when
+// vgpud.driver is a path; by soname otherwise): the NVIDIA driver installs the two together,
+// and tests find test/fake-cuda's stand-in there.
+#pragma once
+#include <cuda.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vgpu/result.h"
+#include "vgpud/executor/cuda_driver.h"
+
+namespace vgpud {
+
+class ProcessMemoryMeter {
+ public:
+  // Loads NVML and finds the NVML handle of each device (by UUID). An error says in one
+  // sentence why this process's GPU memory cannot be read.
+  static vgpu::Result<ProcessMemoryMeter, std::string> open(const std::string& driver_path,
+                                                            const CudaDriver& cu,
+                                                            const std::vector<CUdevice>& devices);
+
+  // Bytes this process holds on the guest's device `device` (an index into `devices`); none
+  // when NVML could not say. A process without a context there holds 0.
+  [[nodiscard]] std::optional<uint64_t> bytes_on(uint32_t device) const;
+
+  // Where NVML is looked for, given vgpud.driver.
+  static std::string library_path(const std::string& driver_path);
+
+ private:
+  struct Api;
+  ProcessMemoryMeter(const Api* api, std::vector<void*> handles) : api_(api), handles_(std::move(handles)) {}
+
+  const Api* api_;
+  std::vector<void*> handles_;  // nvmlDevice_t per guest device
+};
+
+}  // namespace vgpud
