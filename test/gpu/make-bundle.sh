@@ -10,6 +10,8 @@
 #   OUT_DIR/shim/libcudart.so.13     the shim, alone in its folder, so that putting the folder first
 #                                    on LD_LIBRARY_PATH swaps the CUDA runtime and nothing else
 #   OUT_DIR/programs/<name>          the test programs (test/gpu/programs/*.cu), built with nvcc
+#   OUT_DIR/hostile/<name>           run-hostile.sh's programs (test/gpu/hostile/*.cu), and
+#   OUT_DIR/bin/vgpu-hostile-client  its misbehaving clients, when the build has the tests
 #   OUT_DIR/bench/                   vgpu-bench and its case children (bench/), when built
 #   OUT_DIR/MANIFEST                 what was packed, from which build, checksums
 #
@@ -36,13 +38,16 @@ shim="$build/guest/lib/libcudart.so.13"
 [[ -e "$shim" ]] || { echo "error: $shim not found (build the guest shim first)" >&2; exit 1; }
 [[ -x "$nvcc" ]] || { echo "error: nvcc not found at $nvcc (set NVCC)" >&2; exit 1; }
 
-rm -rf "${out:?}/bin" "${out:?}/lib" "${out:?}/shim" "${out:?}/programs" "${out:?}/bench"
-mkdir -p "$out/bin" "$out/lib" "$out/shim" "$out/programs"
+rm -rf "${out:?}/bin" "${out:?}/lib" "${out:?}/shim" "${out:?}/programs" "${out:?}/hostile" "${out:?}/bench"
+mkdir -p "$out/bin" "$out/lib" "$out/shim" "$out/programs" "$out/hostile"
 
 # --- binaries -----------------------------------------------------------------------------------
 cp -L "$vgpud_bin" "$out/bin/vgpud"
 cp -L "$shim" "$out/shim/libcudart.so.13"
 chmod 0755 "$out/bin/vgpud" "$out/shim/libcudart.so.13"
+# The misbehaving clients of run-hostile.sh, if this build has the tests.
+hostile_client="$build/test/integration/vgpu-hostile-client"
+[[ -x "$hostile_client" ]] && cp -L "$hostile_client" "$out/bin/vgpu-hostile-client"
 # Debug information makes vgpud large (the bundle travels with a 64 MiB limit); the symbol table
 # stays, so backtraces still have names. KEEP_DEBUG=1 keeps everything.
 # The benchmark harness and its children (bench/README.md), if this build has them.
@@ -58,7 +63,7 @@ fi
 git -C "$here" rev-parse --short HEAD >"$out/COMMIT" 2>/dev/null || echo unknown >"$out/COMMIT"
 if ! git -C "$here" diff --quiet HEAD 2>/dev/null; then sed -i 's/$/+changes/' "$out/COMMIT"; fi
 if [[ "${KEEP_DEBUG:-0}" != 1 ]] && command -v strip >/dev/null; then
-  strip --strip-debug "$out/bin/vgpud" "$out/shim/libcudart.so.13" "${bench_bins[@]}"
+  strip --strip-debug "$out"/bin/* "$out/shim/libcudart.so.13" "${bench_bins[@]}"
 fi
 
 # --- shared libraries -----------------------------------------------------------------------------
@@ -84,7 +89,7 @@ skip_lib() {
 
 declare -A copied=()
 # (vgpu-bench-cuda, like the test programs, needs only a CUDA runtime: the real one or the shim.)
-for obj in "$out/bin/vgpud" "$out/shim/libcudart.so.13" "${bench_bins[@]:0:2}"; do
+for obj in "$out"/bin/* "$out/shim/libcudart.so.13" "${bench_bins[@]:0:2}"; do
   ldd_out=$(ldd "$obj") || { echo "error: ldd $obj failed" >&2; exit 1; }
   if grep -q "not found" <<<"$ldd_out"; then
     echo "error: $obj has unresolved libraries:" >&2
@@ -115,20 +120,21 @@ max_glibc=$( { objdump -T "$out/bin/vgpud" "$out/shim/libcudart.so.13" "$out"/li
 progs=("$here"/programs/*.cu)
 [[ ${#progs[@]} -gt 0 ]] || { echo "error: no programs in $here/programs" >&2; exit 1; }
 build_one() {
-  local src=$1 name
+  local src=$1 name dir
   name=$(basename "$src" .cu)
-  if ! "$nvcc" -cudart shared -arch="$arch" -O2 -I "$here/programs" -o "$out/programs/$name" "$src" \
-      >"$out/programs/.$name.log" 2>&1; then
+  dir=$out/$(basename "$(dirname "$src")")  # programs/ or hostile/
+  if ! "$nvcc" -cudart shared -arch="$arch" -O2 -I "$here/programs" -o "$dir/$name" "$src" \
+      >"$dir/.$name.log" 2>&1; then
     echo "error: nvcc failed for $name:" >&2
-    cat "$out/programs/.$name.log" >&2
+    cat "$dir/.$name.log" >&2
     return 1
   fi
-  rm -f "$out/programs/.$name.log"
+  rm -f "$dir/.$name.log"
 }
 export -f build_one
 export nvcc arch here out
 # shellcheck disable=SC2016  # $1 expands in the child bash
-printf '%s\n' "${progs[@]}" | xargs -P "$jobs" -I{} bash -c 'build_one "$1"' _ {}
+printf '%s\n' "${progs[@]}" "$here"/hostile/*.cu | xargs -P "$jobs" -I{} bash -c 'build_one "$1"' _ {}
 
 # --- manifest -------------------------------------------------------------------------------------
 {
@@ -140,7 +146,7 @@ printf '%s\n' "${progs[@]}" | xargs -P "$jobs" -I{} bash -c 'build_one "$1"' _ {
   echo "libraries:"
   for n in "${!copied[@]}"; do echo "  $n <- ${copied[$n]}"; done | sort
   echo "sha256:"
-  (cd "$out" && find bin shim lib programs bench -type f ! -name '.*' -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /')
+  (cd "$out" && find bin shim lib programs hostile bench -type f ! -name '.*' -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /')
 } >"$out/MANIFEST"
 
 echo "bundle ready in $out:"

@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# run-hostile.sh BUNDLE_DIR
+#
+# Runs on the GPU machine (as root), on a bundle made by test/gpu/make-bundle.sh from a build
+# with the tests (it needs bin/vgpu-hostile-client and hostile/). Proves on a real GPU what the
+# hostile-guest work promises (docs/configuration.md, "What a tenant can make vgpud and the GPUs
+# hold"). Every run through vgpu sees no driver (hide-driver.sh). One vgpud, three tenants on
+# GPU 0: alpha and beta (no limits), limited (device_memory: 512MiB).
+#
+#   1. speed beside hostile clients: test programs run through alpha and beta, first alone, then
+#      with misbehaving clients connected to both tenants (vgpu-hostile-client: handshakes never
+#      sent, channels opened and left idle, guests that post 60,000 calls and read no reply,
+#      guests that send malformed messages without end). Outputs must equal the native run's;
+#      each program's time beside them must stay within SLOWDOWN_LIMIT (default 1.5) of its time
+#      alone (the better of two runs each, to keep one scheduling hiccup out of it).
+#   2. idle channels hold no context: 8 programs that count devices, read properties and wait
+#      must add less than 100 MiB to the GPU's used memory (a context is about 500 MiB).
+#   3. module globals count against device_memory: big_globals (a few KB module, 1 GiB
+#      __device__ array) fails with cudaErrorMemoryAllocation under `limited` and leaves the GPU
+#      as it was; through alpha it gives the native result.
+#   4. a guest SIGKILLed while its kernel never ends (and holding 1 GiB): the GPU's used memory
+#      must be back at its baseline within KILL_BOUND_S (default 10) seconds.
+#   5. vgpud is still alive and stops with exit code 0.
+#
+# Prints a table (check | result | detail), then "N passed, M failed"; exits 1 if anything failed.
+# Environment: OUT_LOG_DIR (keep report.txt, vgpud.log, outputs.tar.gz there), CUDA_LIB (the real
+# runtime's folder, default /usr/local/cuda/lib64), RUN_TIMEOUT (seconds per run, default 120).
+set -euo pipefail
+
+if [[ $# -ne 1 ]]; then
+  echo "usage: $0 BUNDLE_DIR" >&2
+  exit 2
+fi
+BUNDLE=$(cd "$1" && pwd)
+GPU_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CUDA_LIB=${CUDA_LIB:-/usr/local/cuda/lib64}
+RUN_TIMEOUT=${RUN_TIMEOUT:-120}
+SLOWDOWN_LIMIT=${SLOWDOWN_LIMIT:-1.5}
+KILL_BOUND_S=${KILL_BOUND_S:-10}
+DEADLINE=""
+LOG_TAG=run-hostile.sh
+PROGS=(matmul_tiled reduction_atomics streams_events_overlap vector_add)
+
+WORK=$(mktemp -d /tmp/vgpu-hostile.XXXXXX)
+chmod 0755 "$WORK"
+if [[ -n "${OUT_LOG_DIR:-}" ]]; then
+  mkdir -p "$OUT_LOG_DIR"
+  LOGDIR=$(cd "$OUT_LOG_DIR" && pwd)
+else
+  LOGDIR=$WORK/logs
+  mkdir -p "$LOGDIR"
+  KEEP_WORK=1
+fi
+OUTS=$WORK/outputs
+SOCKS=$WORK/vgpud
+mkdir -p "$OUTS" "$WORK/cwd" "$SOCKS"
+
+# shellcheck source=test/gpu/lib.sh
+. "$GPU_DIR/lib.sh"
+
+declare -a CLIENT_PIDS=()
+cleanup() {
+  local p
+  for p in "${CLIENT_PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+  kill_started
+  tar -czf "$LOGDIR/outputs.tar.gz" -C "$WORK" outputs 2>/dev/null || true
+  if [[ "${KEEP_WORK:-0}" == 1 ]]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 143' TERM INT
+
+for f in "$BUNDLE/bin/vgpud" "$BUNDLE/bin/vgpu-hostile-client" "$BUNDLE/hostile/big_globals" \
+  "$BUNDLE/shim/libcudart.so.13" "$CUDA_LIB/libcudart.so.13"; do
+  [[ -e "$f" ]] || { echo "error: $f is missing (make-bundle.sh from a build with the tests)" >&2; exit 1; }
+done
+
+# ---- helpers -------------------------------------------------------------------------------------
+# gpu_used: MiB used on GPU 0, as nvidia-smi reports it.
+gpu_used() { nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -i 0 | tr -d ' '; }
+
+# settle_used: GPU 0's used memory once two readings 0.5 s apart agree (contexts from the
+# previous step may still be going away).
+settle_used() {
+  local a b i
+  a=$(gpu_used)
+  for ((i = 0; i < 20; i++)); do
+    sleep 0.5
+    b=$(gpu_used)
+    [[ "$a" == "$b" ]] && break
+    a=$b
+  done
+  echo "$b"
+}
+
+# native OUTPREFIX BINARY [ARGS]: the real runtime and driver.
+native() {
+  local prefix=$1 bin=$2
+  shift 2
+  mkdir -p "$(dirname "$prefix")"
+  run_prog "$prefix" "$bin" -u VGPU_SOCKET "LD_LIBRARY_PATH=$CUDA_LIB"
+}
+
+# guest OUTPREFIX TENANT BINARY: through vgpu on TENANT's socket, with the driver hidden.
+guest() {
+  local prefix=$1 tenant=$2 bin=$3 rc=0 start
+  mkdir -p "$(dirname "$prefix")"
+  start=$(now_ms)
+  (cd "$WORK/cwd" && exec "$GPU_DIR/hide-driver.sh" env "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
+    "VGPU_SOCKET=$SOCKS/$tenant.sock" timeout -k 5 "$RUN_TIMEOUT" "$bin") \
+    >"$prefix.out" 2>"$prefix.err" </dev/null || rc=$?
+  echo $(($(now_ms) - start)) >"$prefix.ms"
+  echo "$rc" >"$prefix.rc"
+}
+
+# start_bg OUTFILE COMMAND...: in its own process group (killed whole later); records the group.
+start_bg() {
+  local out=$1
+  shift
+  setsid "$@" >"$out" 2>&1 </dev/null &
+  CLIENT_PIDS+=("$!")
+}
+
+# wait_for FILE TEXT SECONDS: until FILE contains TEXT.
+wait_for() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+declare -a C_NAME=() C_PASS=() C_DETAIL=()
+check() {  # check NAME PASS(1|0) DETAIL
+  C_NAME+=("$1")
+  C_PASS+=("$2")
+  C_DETAIL+=("$3")
+  log "$1: $([[ $2 == 1 ]] && echo PASS || echo FAIL) $3"
+}
+
+counter() {  # counter TENANT COLUMN: from `vgpud counters`
+  LD_LIBRARY_PATH="$BUNDLE/lib" "$BUNDLE/bin/vgpud" --config "$WORK/vgpu.yaml" counters 2>/dev/null |
+    awk -v t="$1" -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i } $1 == t { print $col[c] }'
+}
+
+# ---- vgpud ---------------------------------------------------------------------------------------
+cat >"$WORK/vgpu.yaml" <<EOF
+vgpud:
+  log_level: info
+  control_socket: $SOCKS/control.sock
+tenants:
+  - name: alpha
+    local: { socket: $SOCKS/alpha.sock }
+    limits: { max_processes: 64 }
+  - name: beta
+    local: { socket: $SOCKS/beta.sock }
+    limits: { max_processes: 64 }
+  - name: limited
+    local: { socket: $SOCKS/limited.sock }
+    limits: { device_memory: 512MiB }
+EOF
+BASELINE_EMPTY=$(settle_used)
+start_vgpud "$WORK/vgpu.yaml" "$LOGDIR/vgpud.log" "$SOCKS/alpha.sock" "$SOCKS/beta.sock" \
+  "$SOCKS/limited.sock" || exit 1
+BASELINE=$(settle_used)
+log "GPU 0 used: ${BASELINE_EMPTY} MiB before vgpud, ${BASELINE} MiB with vgpud serving nobody"
+
+# ---- 1. speed beside hostile clients -------------------------------------------------------------
+best_ms() {  # best_ms PREFIX1 PREFIX2
+  local a b
+  a=$(cat "$1.ms")
+  b=$(cat "$2.ms")
+  echo $((a < b ? a : b))
+}
+for p in "${PROGS[@]}"; do native "$OUTS/native/$p" "$BUNDLE/programs/$p"; done
+for t in alpha beta; do
+  for p in "${PROGS[@]}"; do
+    for i in 1 2; do guest "$OUTS/quiet/$t/$p.$i" "$t" "$BUNDLE/programs/$p"; done
+  done
+done
+
+HC=$BUNDLE/bin/vgpu-hostile-client
+mkdir -p "$OUTS/clients"
+n=0
+for t in alpha beta; do
+  for ((i = 0; i < 10; i++)); do start_bg "$OUTS/clients/$((n++)).log" "$HC" silent "$SOCKS/$t.sock" 300; done
+  for ((i = 0; i < 4; i++)); do start_bg "$OUTS/clients/$((n++)).log" "$HC" idle "$SOCKS/$t.sock" 300; done
+  for ((i = 0; i < 2; i++)); do start_bg "$OUTS/clients/$((n++)).log" "$HC" noread "$SOCKS/$t.sock" 300; done
+  start_bg "$OUTS/clients/$((n++)).log" "$HC" garbage "$SOCKS/$t.sock" 300
+done
+ready=0
+for ((i = 0; i < n; i++)); do wait_for "$OUTS/clients/$i.log" ": ready" 30 && ready=$((ready + 1)); done
+log "$ready of $n hostile clients ready"
+sleep 1
+for t in alpha beta; do
+  for p in "${PROGS[@]}"; do
+    for i in 1 2; do guest "$OUTS/loaded/$t/$p.$i" "$t" "$BUNDLE/programs/$p"; done
+    same=1
+    for i in 1 2; do
+      cmp -s "$OUTS/native/$p.out" "$OUTS/loaded/$t/$p.$i.out" || same=0
+      [[ $(cat "$OUTS/loaded/$t/$p.$i.rc") == 0 && $(cat "$OUTS/native/$p.rc") == 0 ]] || same=0
+    done
+    quiet=$(best_ms "$OUTS/quiet/$t/$p.1" "$OUTS/quiet/$t/$p.2")
+    loaded=$(best_ms "$OUTS/loaded/$t/$p.1" "$OUTS/loaded/$t/$p.2")
+    ratio=$(awk -v a="$loaded" -v b="$quiet" 'BEGIN { printf "%.2f", a / b }')
+    ok=$(awk -v r="$ratio" -v l="$SLOWDOWN_LIMIT" 'BEGIN { print (r <= l) ? 1 : 0 }')
+    pass=$((same && ok))
+    check "beside hostile clients: $p [$t]" "$pass" \
+      "output $([[ $same == 1 ]] && echo "= native" || echo DIFFERS); ${quiet} ms alone, ${loaded} ms beside them (x${ratio})"
+  done
+done
+clients_held=$(settle_used)
+check "hostile clients hold no GPU memory beyond their own allocations" \
+  "$((clients_held - BASELINE <= 4 * 64 + 4 * 600 ? 1 : 0))" \
+  "GPU 0 used ${clients_held} MiB with $n clients connected (baseline ${BASELINE}; the 4 noread clients allocated 64 MiB each and hold a context each)"
+for p in "${CLIENT_PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+CLIENT_PIDS=()
+sleep 3
+alive=$(is_alive "$VGPUD_PID" && echo 1 || echo 0)
+check "vgpud alive after the hostile clients" "$alive" "pid $VGPUD_PID"
+
+# ---- 2. idle channels hold no context ------------------------------------------------------------
+BASELINE=$(settle_used)
+mkdir -p "$OUTS/idle"
+for ((i = 0; i < 8; i++)); do
+  start_bg "$OUTS/idle/$i.log" "$GPU_DIR/hide-driver.sh" env "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
+    "VGPU_SOCKET=$SOCKS/alpha.sock" "$BUNDLE/hostile/idle_client" 20
+done
+ready=0
+for ((i = 0; i < 8; i++)); do wait_for "$OUTS/idle/$i.log" "idle_client: " 30 && ready=$((ready + 1)); done
+sleep 1
+idle_used=$(gpu_used)
+processes=$(counter alpha processes)
+check "8 idle guest programs hold no context" "$((ready == 8 && processes >= 8 && idle_used - BASELINE < 100 ? 1 : 0))" \
+  "$ready ready, $processes connected; GPU 0 used ${idle_used} MiB, baseline ${BASELINE} MiB"
+for p in "${CLIENT_PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+CLIENT_PIDS=()
+
+# ---- 3. module globals count against device_memory -----------------------------------------------
+BASELINE=$(settle_used)
+native "$OUTS/globals/native" "$BUNDLE/hostile/big_globals"
+guest "$OUTS/globals/limited" limited "$BUNDLE/hostile/big_globals"
+after_limited=$(settle_used)
+held=$(counter limited device_bytes)
+refused=$(grep -c "cudaErrorMemoryAllocation" "$OUTS/globals/limited.out" || true)
+check "1 GiB of __device__ globals refused under device_memory 512MiB" \
+  "$((refused == 1 && $(cat "$OUTS/globals/limited.rc") == 1 && after_limited - BASELINE < 50 && held == 0 ? 1 : 0))" \
+  "vgpu: $(head -c 80 "$OUTS/globals/limited.out") (rc $(cat "$OUTS/globals/limited.rc")); native: $(head -c 60 "$OUTS/globals/native.out"); GPU 0 used after ${after_limited} MiB (baseline ${BASELINE}); limited's device_bytes ${held}"
+guest "$OUTS/globals/alpha" alpha "$BUNDLE/hostile/big_globals"
+same=$(cmp -s "$OUTS/globals/native.out" "$OUTS/globals/alpha.out" && echo 1 || echo 0)
+check "the same module under no limit gives the native result" "$((same && $(cat "$OUTS/globals/alpha.rc") == 0 ? 1 : 0))" \
+  "vgpu: $(head -c 60 "$OUTS/globals/alpha.out")"
+if grep -q "not counted against limits.device_memory" "$LOGDIR/vgpud.log"; then
+  check "module memory measured (NVML found)" 0 "$(grep -m1 "not counted" "$LOGDIR/vgpud.log")"
+fi
+
+# ---- 4. a guest killed while its kernel never ends -----------------------------------------------
+BASELINE=$(settle_used)
+mkdir -p "$OUTS/kill"
+start_bg "$OUTS/kill/forever.log" "$GPU_DIR/hide-driver.sh" env "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
+  "VGPU_SOCKET=$SOCKS/alpha.sock" "$BUNDLE/hostile/forever_kernel"
+if wait_for "$OUTS/kill/forever.log" "forever_kernel: running" 60; then
+  sleep 1
+  running_used=$(gpu_used)
+  kill -KILL -- "-${CLIENT_PIDS[0]}"
+  killed=$(now_ms)
+  back=""
+  for ((i = 0; i < 600; i++)); do
+    if (($(gpu_used) - BASELINE < 50)); then back=$(($(now_ms) - killed)); break; fi
+    sleep 0.05
+  done
+  CLIENT_PIDS=()
+  ok=$([[ -n "$back" ]] && ((back <= KILL_BOUND_S * 1000)) && echo 1 || echo 0)
+  check "a killed guest's GPU memory comes back while its kernel never ends" "$ok" \
+    "used ${running_used} MiB while running, baseline ${BASELINE} MiB; back after ${back:-never (30 s)} ms (bound ${KILL_BOUND_S} s)"
+else
+  check "a killed guest's GPU memory comes back while its kernel never ends" 0 \
+    "forever_kernel did not start: $(tail -n 3 "$OUTS/kill/forever.log")"
+fi
+
+# ---- 5. vgpud stops cleanly ----------------------------------------------------------------------
+alive=$(is_alive "$VGPUD_PID" && echo 1 || echo 0)
+stop_vgpud "$VGPUD_PID"
+check "vgpud alive at the end, stops with exit code 0" "$((alive && STOP_RC == 0 ? 1 : 0))" "stop rc ${STOP_RC}"
+
+# ---- table ---------------------------------------------------------------------------------------
+{
+  printf '%-72s | %-6s | %s\n' check result detail
+  passed=0 failed=0
+  for i in "${!C_NAME[@]}"; do
+    printf '%-72s | %-6s | %s\n' "${C_NAME[$i]}" "$([[ ${C_PASS[$i]} == 1 ]] && echo PASS || echo FAIL)" "${C_DETAIL[$i]}"
+    if [[ ${C_PASS[$i]} == 1 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  done
+  echo "$passed passed, $failed failed"
+} | tee "$LOGDIR/report.txt"
+grep -q " 0 failed$" "$LOGDIR/report.txt"
