@@ -1,4 +1,4 @@
-# Sourced by run.sh and run-vm.sh: what may differ between a native run and a remoted one.
+# Sourced by lib.sh and run-vm.sh: what may differ between a native run and a remoted one.
 #
 # filter_sample FILE: a cuda-samples program's stdout without the lines that legitimately differ
 # between two runs, host or GPU timings. Nothing else is filtered (device names, SM counts,

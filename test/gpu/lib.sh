@@ -1,6 +1,9 @@
 # shellcheck shell=bash
-# Sourced by run-multi.sh: running a program with a time limit, starting and stopping vgpud,
-# recording and comparing results. (run.sh keeps its own copies of these.)
+# Sourced by run.sh, run-multi.sh and run-hostile.sh: the helpers they share. Running a program
+# with a time limit (as is, or with the driver hidden as in a guest), starting and stopping vgpud,
+# recording and comparing results. Sourcing it also sources compare.sh (filter_sample) and sets
+# HIDE_DRIVER (the path of hide-driver.sh), VGPUD_PID, STARTED_PIDS, STOP_RC, the R_* result
+# arrays, DETAILS, PASSED and FAILED.
 #
 # The caller sets, before using them:
 #   LOG_TAG       prefix of log lines, e.g. run-multi.sh
@@ -8,6 +11,12 @@
 #   RUN_TIMEOUT   seconds per program run
 #   DEADLINE      "" or a value of $SECONDS after which no program run starts (it is "skipped")
 #   BUNDLE        the bundle (bin/vgpud, lib/)
+
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+HIDE_DRIVER=$LIB_DIR/hide-driver.sh
+# filter_sample: the lines of cuda-samples output that legitimately differ (timings).
+# shellcheck source=test/gpu/compare.sh
+. "$LIB_DIR/compare.sh"
 
 log() { printf '[%s] %s\n' "$LOG_TAG" "$*"; }
 
@@ -31,10 +40,20 @@ is_alive() {
 # (-u NAME options first, then NAME=VALUE) with a timeout. stdout goes to OUTPREFIX.out, stderr
 # to OUTPREFIX.err, the exit code to OUTPREFIX.rc and the wall time in milliseconds to
 # OUTPREFIX.ms.
-run_prog() {
-  local prefix=$1 bin=$2
-  shift 2
+run_prog() { run_prog_wrapped "" "$@"; }
+
+# run_prog_hidden OUTPREFIX BINARY [ENV ARGUMENT...]: run_prog, with the real driver hidden from
+# the program as in a guest (under hide-driver.sh; needs root).
+run_prog_hidden() { run_prog_wrapped "$HIDE_DRIVER" "$@"; }
+
+# run_prog_wrapped WRAPPER OUTPREFIX BINARY [ENV ARGUMENT...]: run_prog with `WRAPPER env ...`
+# ("" for none; the time includes the wrapper's).
+run_prog_wrapped() {
+  local wrapper=$1 prefix=$2 bin=$3
+  shift 3
   local rc=0 t=$RUN_TIMEOUT left start
+  local -a wrap=()
+  [[ -n "$wrapper" ]] && wrap=("$wrapper")
   if [[ -n "$DEADLINE" ]]; then
     left=$((DEADLINE - SECONDS))
     if ((left < 5)); then
@@ -47,24 +66,35 @@ run_prog() {
     ((left < t)) && t=$left
   fi
   start=$(now_ms)
-  (cd "$WORK/cwd" && exec env "$@" timeout -k 5 "$t" "$bin") \
+  (cd "$WORK/cwd" && exec "${wrap[@]}" env "$@" timeout -k 5 "$t" "$bin") \
     >"$prefix.out" 2>"$prefix.err" </dev/null || rc=$?
   echo $(($(now_ms) - start)) >"$prefix.ms"
   echo "$rc" >"$prefix.rc"
 }
 
-# start_vgpud CONFIG LOGFILE SOCKET...: starts vgpud on CONFIG at --log-level info and waits
+# start_vgpud [--log-level LEVEL] [--keep-cuda-visible-devices] CONFIG LOGFILE SOCKET...: starts
+# vgpud on CONFIG at --log-level LEVEL (default info), its output appended to LOGFILE, and waits
 # (at most 30 s) until every SOCKET exists. Sets VGPUD_PID; returns 1 if it does not come up.
 # vgpud gets no CUDA_VISIBLE_DEVICES: the config's GPU indices must mean the host's devices,
-# whatever the calling shell has set.
+# whatever the calling shell has set. With --keep-cuda-visible-devices it inherits the variable
+# instead (run.sh: its native runs see the same, so GPU 0 means the same GPU on both sides).
 VGPUD_PID=""
 declare -a STARTED_PIDS=()
 start_vgpud() {
-  local config=$1 logfile=$2 i s missing=""
+  local level=info i s missing=""
+  local -a unset_cvd=(-u CUDA_VISIBLE_DEVICES)
+  while [[ "${1:-}" == --* ]]; do
+    case "$1" in
+      --log-level) level=$2; shift 2 ;;
+      --keep-cuda-visible-devices) unset_cvd=(); shift ;;
+      *) log "start_vgpud: unknown option $1"; return 2 ;;
+    esac
+  done
+  local config=$1 logfile=$2
   shift 2
   for s in "$@"; do rm -f "$s"; done
-  env -u CUDA_VISIBLE_DEVICES LD_LIBRARY_PATH="$BUNDLE/lib" "$BUNDLE/bin/vgpud" --config "$config" \
-    --log-level info >>"$logfile" 2>&1 </dev/null &
+  env "${unset_cvd[@]}" LD_LIBRARY_PATH="$BUNDLE/lib" "$BUNDLE/bin/vgpud" --config "$config" \
+    --log-level "$level" >>"$logfile" 2>&1 </dev/null &
   VGPUD_PID=$!
   STARTED_PIDS+=("$VGPUD_PID")
   for ((i = 0; i < 300; i++)); do
@@ -117,12 +147,16 @@ kill_started() {
 }
 
 # ---- results -------------------------------------------------------------------------------------
+# shellcheck disable=SC2034  # R_PASS and R_TENANT: read by the caller's report
 declare -a R_NAME=() R_TENANT=() R_NATIVE=() R_VGPU=() R_MATCH=() R_PASS=() DETAILS=()
 PASSED=0
 FAILED=0
 
 # record NAME TENANT NATIVE_CELL VGPU_CELL MATCH(yes|no|-) PASS(1|0) [DETAIL]
+# TENANT "" (run.sh: one tenant) leaves " [TENANT]" out of the log line and the failure's heading.
 record() {
+  local tag=""
+  [[ -n "$2" ]] && tag=" [$2]"
   R_NAME+=("$1")
   R_TENANT+=("$2")
   R_NATIVE+=("$3")
@@ -133,11 +167,12 @@ record() {
     PASSED=$((PASSED + 1))
   else
     FAILED=$((FAILED + 1))
-    [[ -n "${7:-}" ]] && DETAILS+=("== $1 [$2]: $7")
+    [[ -n "${7:-}" ]] && DETAILS+=("== $1$tag: $7")
   fi
-  log "$1 [$2]: native=$3 vgpu=$4 match=$5 $([[ "$6" == 1 ]] && echo PASS || echo FAIL)"
+  log "$1$tag: native=$3 vgpu=$4 match=$5 $([[ "$6" == 1 ]] && echo PASS || echo FAIL)"
 }
 
+# rc_cell RC: an exit code as a table cell.
 rc_cell() {
   case "$1" in
     skipped) echo "skipped" ;;
@@ -146,20 +181,28 @@ rc_cell() {
   esac
 }
 
-# compare NAME TENANT NATIVE_PREFIX VGPU_PREFIX: stdout and exit code must be the same, and the
-# native run must have succeeded.
+# compare NAME TENANT NATIVE_PREFIX VGPU_PREFIX [KIND(program|sample)]: stdout and exit code must
+# be the same, and the native run must have succeeded. KIND sample (default program) compares
+# stdout after filter_sample (PREFIX.filtered), which drops the lines that legitimately differ.
 compare() {
-  local name=$1 tenant=$2 np=$3 vp=$4 nrc vrc same=no pass=0 detail=""
+  local name=$1 tenant=$2 np=$3 vp=$4 kind=${5:-program} nrc vrc same=no pass=0 detail=""
+  local a=$np.out b=$vp.out
   nrc=$(cat "$np.rc")
   vrc=$(cat "$vp.rc")
-  cmp -s "$np.out" "$vp.out" && [[ "$nrc" == "$vrc" ]] && same=yes
+  if [[ "$kind" == sample ]]; then
+    filter_sample "$np.out" >"$np.filtered"
+    filter_sample "$vp.out" >"$vp.filtered"
+    a=$np.filtered
+    b=$vp.filtered
+  fi
+  cmp -s "$a" "$b" && [[ "$nrc" == "$vrc" ]] && same=yes
   if [[ "$same" == yes && "$nrc" == 0 ]]; then
     pass=1
   elif [[ "$same" == yes ]]; then
     detail="the native run itself failed (rc=$nrc); see ${np#"$WORK"/}.out in outputs.tar.gz"
   else
     detail="exit codes native=$nrc vgpu=$vrc; stdout diff (native vs vgpu):
-$(diff -u "$np.out" "$vp.out" | sed -n '3,40p')
+$(diff -u "$a" "$b" | sed -n '3,40p')
 vgpu stderr (last lines):
 $(tail -n 15 "$vp.err")"
   fi

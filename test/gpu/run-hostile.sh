@@ -92,7 +92,7 @@ settle_used() {
   echo "$b"
 }
 
-# native OUTPREFIX BINARY [ARGS]: the real runtime and driver.
+# native OUTPREFIX BINARY: the real runtime and driver.
 native() {
   local prefix=$1 bin=$2
   shift 2
@@ -102,14 +102,10 @@ native() {
 
 # guest OUTPREFIX TENANT BINARY: through vgpu on TENANT's socket, with the driver hidden.
 guest() {
-  local prefix=$1 tenant=$2 bin=$3 rc=0 start
+  local prefix=$1 tenant=$2 bin=$3
   mkdir -p "$(dirname "$prefix")"
-  start=$(now_ms)
-  (cd "$WORK/cwd" && exec "$GPU_DIR/hide-driver.sh" env "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
-    "VGPU_SOCKET=$SOCKS/$tenant.sock" timeout -k 5 "$RUN_TIMEOUT" "$bin") \
-    >"$prefix.out" 2>"$prefix.err" </dev/null || rc=$?
-  echo $(($(now_ms) - start)) >"$prefix.ms"
-  echo "$rc" >"$prefix.rc"
+  run_prog_hidden "$prefix" "$bin" "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
+    "VGPU_SOCKET=$SOCKS/$tenant.sock"
 }
 
 # start_bg OUTFILE COMMAND...: in its own process group (killed whole later); records the group.
@@ -228,7 +224,7 @@ check "vgpud alive after the hostile clients" "$alive" "pid $VGPUD_PID"
 BASELINE=$(settle_used)
 mkdir -p "$OUTS/idle"
 for ((i = 0; i < 8; i++)); do
-  start_bg "$OUTS/idle/$i.log" "$GPU_DIR/hide-driver.sh" env "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
+  start_bg "$OUTS/idle/$i.log" "$HIDE_DRIVER" env "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
     "VGPU_SOCKET=$SOCKS/alpha.sock" "$BUNDLE/hostile/idle_client" 20
 done
 ready=0
@@ -262,7 +258,7 @@ fi
 # ---- 4. a guest killed while its kernel never ends -----------------------------------------------
 BASELINE=$(settle_used)
 mkdir -p "$OUTS/kill"
-start_bg "$OUTS/kill/forever.log" "$GPU_DIR/hide-driver.sh" env "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
+start_bg "$OUTS/kill/forever.log" "$HIDE_DRIVER" env "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
   "VGPU_SOCKET=$SOCKS/alpha.sock" "$BUNDLE/hostile/forever_kernel"
 if wait_for "$OUTS/kill/forever.log" "forever_kernel: running" 60; then
   sleep 1

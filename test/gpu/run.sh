@@ -23,7 +23,7 @@
 #
 # Environment:
 #   OUT_LOG_DIR   keep logs here: report.txt, vgpud.log, trace-vgpud.log, trace-client.log and
-#                 outputs.tar.gz (every run's stdout, stderr and exit code)
+#                 outputs.tar.gz (every run's stdout, stderr, exit code and wall time)
 #   CUDA_LIB      the real CUDA runtime's folder (default /usr/local/cuda/lib64)
 #   RUN_TIMEOUT   seconds per program run (default 120)
 #   TOTAL_BUDGET  seconds for the whole script (default: none); runs that would start too late are
@@ -57,9 +57,10 @@ if [[ -n "${OUT_LOG_DIR:-}" ]]; then
   LOGDIR=$(cd "$OUT_LOG_DIR" && pwd)
 else
   LOGDIR=$WORK/logs
+  mkdir -p "$LOGDIR"
   KEEP_WORK=1
 fi
-# Every run's stdout/stderr/exit code goes to OUTS/<mode>/; at exit they are packed into
+# Every run's stdout/stderr/exit code/wall time goes to OUTS/<mode>/; at exit they are packed into
 # LOGDIR/outputs.tar.gz (one file: runners that bring logs back may drop deep folders).
 OUTS=$WORK/outputs
 mkdir -p "$OUTS/native" "$OUTS/native2" "$OUTS/vgpu" "$WORK/cwd"
@@ -67,18 +68,17 @@ mkdir -p "$OUTS/native" "$OUTS/native2" "$OUTS/vgpu" "$WORK/cwd"
 SHIM_LDPATH="$BUNDLE/shim:$BUNDLE/lib"
 NATIVE_LDPATH="$CUDA_LIB"
 
-# vgpud instances this script started (pids), killed on exit if still running.
-declare -a STARTED_PIDS=()
-VGPUD_PID=""
+LOG_TAG=run.sh
+# log, run_prog(_hidden), start_vgpud, stop_vgpud, kill_started, record, rc_cell, compare;
+# also compare.sh's filter_sample.
+# shellcheck source=test/gpu/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# The main (or debug) vgpud's tenant socket, for the runs through vgpu.
 VGPUD_SOCK=""
 
 cleanup() {
-  local pid
-  for pid in "${STARTED_PIDS[@]}"; do
-    if is_alive "$pid"; then
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
+  kill_started
   tar -czf "$LOGDIR/outputs.tar.gz" -C "$WORK" outputs 2>/dev/null || true
   if [[ "${KEEP_WORK:-0}" == 1 ]]; then
     echo "work folder kept: $WORK"
@@ -89,76 +89,23 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT
 
-log() { printf '[run.sh] %s\n' "$*"; }
-
-# ---- results ------------------------------------------------------------------------------------
-declare -a R_NAME=() R_NATIVE=() R_VGPU=() R_MATCH=() DETAILS=()
-PASSED=0
-FAILED=0
-
-# record NAME NATIVE_CELL VGPU_CELL MATCH(yes|no|-) PASS(1|0) [DETAIL]
-record() {
-  R_NAME+=("$1")
-  R_NATIVE+=("$2")
-  R_VGPU+=("$3")
-  R_MATCH+=("$4")
-  if [[ "$5" == 1 ]]; then
-    PASSED=$((PASSED + 1))
-  else
-    FAILED=$((FAILED + 1))
-    [[ -n "${6:-}" ]] && DETAILS+=("== $1: $6")
-  fi
-  log "$1: native=$2 vgpu=$3 match=$4 $([[ "$5" == 1 ]] && echo PASS || echo FAIL)"
-}
-
-rc_cell() {
-  case "$1" in
-    skipped) echo "skipped" ;;
-    124 | 137) echo "timeout(rc=$1)" ;;
-    *) echo "rc=$1" ;;
-  esac
-}
-
-# ---- processes ----------------------------------------------------------------------------------
-# is_alive PID: running and not a zombie (a zombie still answers kill -0).
-is_alive() {
-  local stat state
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  state=${stat##*) }
-  state=${state%% *}
-  [[ "$state" != Z && "$state" != X ]]
-}
-
-GPU_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-# run_prog OUTPREFIX MODE(native|native-hidden|vgpu) BINARY [ENV=VALUE...]: runs BINARY in WORK/cwd with a
-# timeout, stdout to OUTPREFIX.out, stderr to OUTPREFIX.err, exit code to OUTPREFIX.rc.
-run_prog() {
+# run_mode OUTPREFIX MODE(native|native-hidden|vgpu) BINARY [ENV=VALUE...]: run_prog with the
+# real runtime (native*) or the shim on VGPUD_SOCK (vgpu). Every mode but native runs with the
+# driver hidden, as in a guest (run_prog_hidden: hide-driver.sh).
+run_mode() {
   local prefix=$1 mode=$2 bin=$3
   shift 3
-  local rc=0 t=$RUN_TIMEOUT left
   local -a envs
-  if [[ -n "$DEADLINE" ]]; then
-    left=$((DEADLINE - SECONDS))
-    if ((left < 5)); then
-      : >"$prefix.out"
-      echo "skipped: TOTAL_BUDGET spent" >"$prefix.err"
-      echo skipped >"$prefix.rc"
-      return 0
-    fi
-    ((left < t)) && t=$left
-  fi
   if [[ "$mode" == native* ]]; then
     envs=(-u VGPU_SOCKET -u VGPU_LOG "LD_LIBRARY_PATH=$NATIVE_LDPATH")
   else
     envs=("LD_LIBRARY_PATH=$SHIM_LDPATH" "VGPU_SOCKET=$VGPUD_SOCK")
   fi
-  # Through vgpu, the program sees no driver, as in a guest (hide-driver.sh).
-  local -a hide=()
-  [[ "$mode" == native ]] || hide=("$GPU_DIR/hide-driver.sh")
-  (cd "$WORK/cwd" && exec "${hide[@]}" env "${envs[@]}" "$@" timeout -k 5 "$t" "$bin") \
-    >"$prefix.out" 2>"$prefix.err" </dev/null || rc=$?
-  echo "$rc" >"$prefix.rc"
+  if [[ "$mode" == native ]]; then
+    run_prog "$prefix" "$bin" "${envs[@]}" "$@"
+  else
+    run_prog_hidden "$prefix" "$bin" "${envs[@]}" "$@"
+  fi
 }
 
 # write_config DIR LEVEL: a vgpu.yaml with one tenant whose socket is DIR/TENANT.sock
@@ -179,52 +126,17 @@ tenants:
 EOF
 }
 
-# start_vgpud DIR LEVEL LOGFILE: starts vgpud, sets VGPUD_PID/VGPUD_SOCK; waits (bounded) for
-# the socket. Returns 1 if it does not come up.
-start_vgpud() {
-  local dir=$1 level=$2 logfile=$3 i
+# start_tenant_vgpud DIR LEVEL LOGFILE: writes DIR/vgpu.yaml and starts vgpud on it at LEVEL;
+# sets VGPUD_PID/VGPUD_SOCK; waits (bounded) for the socket. Returns 1 if it does not come up.
+# vgpud inherits CUDA_VISIBLE_DEVICES, as the native runs do, so that GPU 0 is the same GPU.
+start_tenant_vgpud() {
+  local dir=$1 level=$2 logfile=$3
   mkdir -p "$dir"
   chmod 0755 "$dir"
-  rm -f "$dir/$TENANT.sock"
   write_config "$dir" "$level"
-  LD_LIBRARY_PATH="$BUNDLE/lib" "$BUNDLE/bin/vgpud" --config "$dir/vgpu.yaml" --log-level "$level" \
-    >>"$logfile" 2>&1 </dev/null &
-  VGPUD_PID=$!
-  STARTED_PIDS+=("$VGPUD_PID")
   VGPUD_SOCK="$dir/$TENANT.sock"
-  for ((i = 0; i < 300; i++)); do
-    [[ -S "$VGPUD_SOCK" ]] && return 0
-    is_alive "$VGPUD_PID" || break
-    sleep 0.1
-  done
-  if is_alive "$VGPUD_PID"; then
-    log "vgpud (pid $VGPUD_PID) did not create $VGPUD_SOCK within 30 s"
-  else
-    log "vgpud exited during start-up"
-  fi
-  log "last lines of $logfile:"
-  tail -n 30 "$logfile" | sed 's/^/    /'
-  return 1
-}
-
-# stop_vgpud PID: SIGTERM, wait up to 10 s; sets STOP_RC to the exit code, or "timeout" if it had
-# to be killed. Runs in this shell (not in $(...)): only the parent can collect the exit code.
-STOP_RC=""
-stop_vgpud() {
-  local pid=$1 i rc=0
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do
-    is_alive "$pid" || break
-    sleep 0.1
-  done
-  if is_alive "$pid"; then
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    STOP_RC=timeout
-    return 0
-  fi
-  wait "$pid" 2>/dev/null || rc=$?
-  STOP_RC=$rc
+  start_vgpud --log-level "$level" --keep-cuda-visible-devices "$dir/vgpu.yaml" "$logfile" \
+    "$VGPUD_SOCK"
 }
 
 # ensure_vgpud: if the main vgpud died, note it and start a fresh one so that later tests still
@@ -237,41 +149,9 @@ ensure_vgpud() {
   fi
   local rc=0
   wait "$VGPUD_PID" 2>/dev/null || rc=$?
-  record "vgpud alive after $after" "-" "died(rc=$rc)" "-" 0 "vgpud exited; see vgpud.log"
+  record "vgpud alive after $after" "" "-" "died(rc=$rc)" "-" 0 "vgpud exited; see vgpud.log"
   RESTARTS=$((RESTARTS + 1))
-  start_vgpud "$WORK/vgpud" info "$LOGDIR/vgpud.log" || return 1
-}
-
-# ---- comparisons --------------------------------------------------------------------------------
-# filter_sample: the lines of cuda-samples output that legitimately differ (timings).
-# shellcheck source=test/gpu/compare.sh
-. "$(dirname "${BASH_SOURCE[0]}")/compare.sh"
-
-# compare NAME KIND(program|sample) NATIVE_PREFIX VGPU_PREFIX
-compare() {
-  local name=$1 kind=$2 np=$3 vp=$4 nrc vrc same=no pass=0 detail=""
-  nrc=$(cat "$np.rc")
-  vrc=$(cat "$vp.rc")
-  if [[ "$kind" == sample ]]; then
-    filter_sample "$np.out" >"$np.filtered"
-    filter_sample "$vp.out" >"$vp.filtered"
-    cmp -s "$np.filtered" "$vp.filtered" && [[ "$nrc" == "$vrc" ]] && same=yes
-  else
-    cmp -s "$np.out" "$vp.out" && [[ "$nrc" == "$vrc" ]] && same=yes
-  fi
-  if [[ "$same" == yes && "$nrc" == 0 ]]; then
-    pass=1
-  elif [[ "$same" == yes ]]; then
-    detail="the native run itself failed (rc=$nrc); see ${np#"$WORK"/}.out in outputs.tar.gz"
-  else
-    local a=$np.out b=$vp.out
-    [[ "$kind" == sample ]] && a=$np.filtered && b=$vp.filtered
-    detail="exit codes native=$nrc vgpu=$vrc; stdout diff (native vs vgpu):
-$(diff -u "$a" "$b" | sed -n '3,40p')
-vgpu stderr (last lines):
-$(tail -n 15 "$vp.err")"
-  fi
-  record "$name" "$(rc_cell "$nrc")" "$(rc_cell "$vrc")" "$same" "$pass" "$detail"
+  start_tenant_vgpud "$WORK/vgpud" info "$LOGDIR/vgpud.log" || return 1
 }
 
 # ---- 0. preconditions ---------------------------------------------------------------------------
@@ -307,19 +187,19 @@ log "${#PROGS[@]} programs, ${#SAMPLES[@]} samples, logs in $LOGDIR"
 
 # ---- 1. native runs -----------------------------------------------------------------------------
 for p in "${PROGS[@]}"; do
-  run_prog "$OUTS/native/$p" native "$BUNDLE/programs/$p"
+  run_mode "$OUTS/native/$p" native "$BUNDLE/programs/$p"
   log "native $p: rc=$(cat "$OUTS/native/$p.rc")"
   if [[ "$NATIVE_TWICE" == 1 ]]; then
-    run_prog "$OUTS/native2/$p" native "$BUNDLE/programs/$p"
+    run_mode "$OUTS/native2/$p" native "$BUNDLE/programs/$p"
     if ! cmp -s "$OUTS/native/$p.out" "$OUTS/native2/$p.out" ||
       ! cmp -s "$OUTS/native/$p.rc" "$OUTS/native2/$p.rc"; then
-      record "$p (native deterministic)" "differs" "-" "no" 0 \
+      record "$p (native deterministic)" "" "differs" "-" "no" 0 \
         "two native runs differ: $(diff "$OUTS/native/$p.out" "$OUTS/native2/$p.out" | head -10)"
     fi
   fi
 done
 for s in "${SAMPLES[@]}"; do
-  run_prog "$OUTS/native/sample-$s" native "$BUNDLE/samples/$s"
+  run_mode "$OUTS/native/sample-$s" native "$BUNDLE/samples/$s"
   log "native sample $s: rc=$(cat "$OUTS/native/sample-$s.rc")"
 done
 
@@ -328,55 +208,55 @@ shim_real=$(readlink -f "$BUNDLE/shim/libcudart.so.13")
 probe=${PROGS[0]}
 resolved=$(LD_LIBRARY_PATH="$SHIM_LDPATH" ldd "$BUNDLE/programs/$probe" | awk '$1 == "libcudart.so.13" {print $3}')
 if [[ -n "$resolved" && "$(readlink -f "$resolved")" == "$shim_real" ]]; then
-  record "ldd: libcudart.so.13 -> shim" "-" "$resolved" "yes" 1
+  record "ldd: libcudart.so.13 -> shim" "" "-" "$resolved" "yes" 1
 else
-  record "ldd: libcudart.so.13 -> shim" "-" "${resolved:-unresolved}" "no" 0 \
+  record "ldd: libcudart.so.13 -> shim" "" "-" "${resolved:-unresolved}" "no" 0 \
     "$probe resolves libcudart.so.13 to '${resolved:-nothing}', not $shim_real"
 fi
 native_resolved=$(LD_LIBRARY_PATH="$NATIVE_LDPATH" ldd "$BUNDLE/programs/$probe" | awk '$1 == "libcudart.so.13" {print $3}')
 log "natively $probe loads libcudart.so.13 from ${native_resolved:-nothing}"
 if LD_LIBRARY_PATH="$BUNDLE/lib" ldd "$BUNDLE/bin/vgpud" | grep -q "not found"; then
-  record "ldd: vgpud libraries" "-" "missing" "no" 0 \
+  record "ldd: vgpud libraries" "" "-" "missing" "no" 0 \
     "$(LD_LIBRARY_PATH="$BUNDLE/lib" ldd "$BUNDLE/bin/vgpud" | grep "not found")"
 fi
 
 # The driver is really hidden from the vgpu runs: the real runtime finds no GPU there.
-run_prog "$OUTS/native/hidden-$probe" native-hidden "$BUNDLE/programs/$probe"
+run_mode "$OUTS/native/hidden-$probe" native-hidden "$BUNDLE/programs/$probe"
 hidden_rc=$(cat "$OUTS/native/hidden-$probe.rc")
 if [[ "$hidden_rc" != 0 ]]; then
-  record "native $probe, driver hidden, fails" "rc=$hidden_rc" "-" "yes" 1
+  record "native $probe, driver hidden, fails" "" "rc=$hidden_rc" "-" "yes" 1
 else
-  record "native $probe, driver hidden, fails" "rc=0" "-" "no" 0 \
+  record "native $probe, driver hidden, fails" "" "rc=0" "-" "no" 0 \
     "$probe ran on the real runtime with the driver hidden: hide-driver.sh hides nothing"
 fi
 
 # ---- 3. vgpud and the runs through vgpu ----------------------------------------------------------
 MAIN_LOG="$LOGDIR/vgpud.log"
 : >"$MAIN_LOG"
-if ! start_vgpud "$WORK/vgpud" info "$MAIN_LOG"; then
-  record "vgpud start" "-" "failed" "-" 0 "vgpud did not start; see $MAIN_LOG"
+if ! start_tenant_vgpud "$WORK/vgpud" info "$MAIN_LOG"; then
+  record "vgpud start" "" "-" "failed" "-" 0 "vgpud did not start; see $MAIN_LOG"
   for p in "${PROGS[@]}"; do
-    record "$p" "$(rc_cell "$(cat "$OUTS/native/$p.rc")")" "not run" "-" 0
+    record "$p" "" "$(rc_cell "$(cat "$OUTS/native/$p.rc")")" "not run" "-" 0
   done
   for s in "${SAMPLES[@]}"; do
-    record "sample: $s" "$(rc_cell "$(cat "$OUTS/native/sample-$s.rc")")" "not run" "-" 0
+    record "sample: $s" "" "$(rc_cell "$(cat "$OUTS/native/sample-$s.rc")")" "not run" "-" 0
   done
 else
-  record "vgpud start" "-" "socket up" "-" 1
+  record "vgpud start" "" "-" "socket up" "-" 1
   for p in "${PROGS[@]}"; do
     ensure_vgpud "before $p" || break
-    run_prog "$OUTS/vgpu/$p" vgpu "$BUNDLE/programs/$p"
-    compare "$p" program "$OUTS/native/$p" "$OUTS/vgpu/$p"
+    run_mode "$OUTS/vgpu/$p" vgpu "$BUNDLE/programs/$p"
+    compare "$p" "" "$OUTS/native/$p" "$OUTS/vgpu/$p"
     if [[ "$p" == kernel_fault ]]; then
       # 4. a faulting tenant program must not take vgpud down, and the next program must work.
       if is_alive "$VGPUD_PID"; then
-        record "vgpud alive after kernel_fault" "-" "alive" "-" 1
+        record "vgpud alive after kernel_fault" "" "-" "alive" "-" 1
       else
         ensure_vgpud "kernel_fault" || break
       fi
       if has_prog vector_add; then
-        run_prog "$OUTS/vgpu/vector_add.after_fault" vgpu "$BUNDLE/programs/vector_add"
-        compare "vector_add (after kernel_fault)" program "$OUTS/native/vector_add" \
+        run_mode "$OUTS/vgpu/vector_add.after_fault" vgpu "$BUNDLE/programs/vector_add"
+        compare "vector_add (after kernel_fault)" "" "$OUTS/native/vector_add" \
           "$OUTS/vgpu/vector_add.after_fault"
       fi
     fi
@@ -384,37 +264,37 @@ else
 
   # 5. two programs at once on the same tenant.
   if has_prog matmul_tiled && has_prog streams_events_overlap && ensure_vgpud "the single runs"; then
-    run_prog "$OUTS/vgpu/matmul_tiled.concurrent" vgpu "$BUNDLE/programs/matmul_tiled" &
+    run_mode "$OUTS/vgpu/matmul_tiled.concurrent" vgpu "$BUNDLE/programs/matmul_tiled" &
     c1=$!
-    run_prog "$OUTS/vgpu/streams_events_overlap.concurrent" vgpu "$BUNDLE/programs/streams_events_overlap" &
+    run_mode "$OUTS/vgpu/streams_events_overlap.concurrent" vgpu "$BUNDLE/programs/streams_events_overlap" &
     c2=$!
     wait "$c1" || true
     wait "$c2" || true
-    compare "matmul_tiled (concurrent)" program "$OUTS/native/matmul_tiled" \
+    compare "matmul_tiled (concurrent)" "" "$OUTS/native/matmul_tiled" \
       "$OUTS/vgpu/matmul_tiled.concurrent"
-    compare "streams_events_overlap (concurrent)" program "$OUTS/native/streams_events_overlap" \
+    compare "streams_events_overlap (concurrent)" "" "$OUTS/native/streams_events_overlap" \
       "$OUTS/vgpu/streams_events_overlap.concurrent"
   fi
 
   # 6. cuda-samples.
   for s in "${SAMPLES[@]}"; do
     ensure_vgpud "before sample $s" || break
-    run_prog "$OUTS/vgpu/sample-$s" vgpu "$BUNDLE/samples/$s"
-    compare "sample: $s" sample "$OUTS/native/sample-$s" "$OUTS/vgpu/sample-$s"
+    run_mode "$OUTS/vgpu/sample-$s" vgpu "$BUNDLE/samples/$s"
+    compare "sample: $s" "" "$OUTS/native/sample-$s" "$OUTS/vgpu/sample-$s" sample
   done
 
   # 7. still running at the end; clean stop on SIGTERM.
   if is_alive "$VGPUD_PID"; then
-    record "vgpud alive at end" "-" "alive" "-" 1
+    record "vgpud alive at end" "" "-" "alive" "-" 1
     stop_vgpud "$VGPUD_PID"
     if [[ "$STOP_RC" == 0 ]]; then
-      record "vgpud SIGTERM -> exit 0 within 10 s" "-" "rc=0" "-" 1
+      record "vgpud SIGTERM -> exit 0 within 10 s" "" "-" "rc=0" "-" 1
     else
-      record "vgpud SIGTERM -> exit 0 within 10 s" "-" "rc=$STOP_RC" "-" 0 \
+      record "vgpud SIGTERM -> exit 0 within 10 s" "" "-" "rc=$STOP_RC" "-" 0 \
         "vgpud stop gave '$STOP_RC'; see $MAIN_LOG"
     fi
   else
-    record "vgpud alive at end" "-" "dead" "-" 0 "vgpud was not running at the end; see $MAIN_LOG"
+    record "vgpud alive at end" "" "-" "dead" "-" 0 "vgpud was not running at the end; see $MAIN_LOG"
   fi
 fi
 # Whatever happened above, no main vgpud may outlive this point (the debug one comes next).
@@ -429,18 +309,18 @@ TRACE_VGPUD_LOG="$LOGDIR/trace-vgpud.log"
 TRACE_CLIENT_LOG="$LOGDIR/trace-client.log"
 : >"$TRACE_VGPUD_LOG"
 if [[ ! -f "$OUTS/native/$trace_prog.rc" ]]; then
-  run_prog "$OUTS/native/$trace_prog" native "$BUNDLE/programs/$trace_prog"
+  run_mode "$OUTS/native/$trace_prog" native "$BUNDLE/programs/$trace_prog"
 fi
-if start_vgpud "$WORK/vgpud-debug" debug "$TRACE_VGPUD_LOG"; then
-  run_prog "$OUTS/vgpu/$trace_prog.debug" vgpu "$BUNDLE/programs/$trace_prog" VGPU_LOG=debug
+if start_tenant_vgpud "$WORK/vgpud-debug" debug "$TRACE_VGPUD_LOG"; then
+  run_mode "$OUTS/vgpu/$trace_prog.debug" vgpu "$BUNDLE/programs/$trace_prog" VGPU_LOG=debug
   cp "$OUTS/vgpu/$trace_prog.debug.err" "$TRACE_CLIENT_LOG"
-  compare "$trace_prog (debug logging)" program "$OUTS/native/$trace_prog" \
+  compare "$trace_prog (debug logging)" "" "$OUTS/native/$trace_prog" \
     "$OUTS/vgpu/$trace_prog.debug"
   stop_vgpud "$VGPUD_PID"
-  [[ "$STOP_RC" == 0 ]] || record "debug vgpud SIGTERM -> exit 0" "-" "rc=$STOP_RC" "-" 0 "see $TRACE_VGPUD_LOG"
+  [[ "$STOP_RC" == 0 ]] || record "debug vgpud SIGTERM -> exit 0" "" "-" "rc=$STOP_RC" "-" 0 "see $TRACE_VGPUD_LOG"
   log "trace logs: $TRACE_CLIENT_LOG ($(wc -l <"$TRACE_CLIENT_LOG") lines), $TRACE_VGPUD_LOG ($(wc -l <"$TRACE_VGPUD_LOG") lines)"
 else
-  record "$trace_prog (debug logging)" "-" "vgpud start failed" "-" 0 "see $TRACE_VGPUD_LOG"
+  record "$trace_prog (debug logging)" "" "-" "vgpud start failed" "-" 0 "see $TRACE_VGPUD_LOG"
 fi
 
 # ---- report -------------------------------------------------------------------------------------
