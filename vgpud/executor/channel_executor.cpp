@@ -187,7 +187,7 @@ void ChannelExecutor::fail_channel(const char* why) {
   header_->host_closed.store(1, std::memory_order_release);
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t n = write(setup_.notify_fd, &one, sizeof one);
-  queue_.interrupt_producer();  // a mediator asleep on a full queue sees broken() at once
+  queue_.stop_producer();  // the mediator stops taking messages, asleep or not
 }
 
 CUresult ChannelExecutor::ensure_context(uint32_t device) {

@@ -19,7 +19,7 @@
 #include "vgpud/executor/handle_table.h"
 #include "vgpud/executor/process_memory.h"
 #include "vgpud/executor/tenant_budget.h"
-#include "vgpud/executor/work_queue.h"
+#include "vgpud/request/work_queue.h"
 #include "vgpud/metrics/hop_counters.h"
 
 namespace vgpud {

@@ -1,5 +1,5 @@
 // The CUDA Driver API as vgpud uses it: a table of entry points loaded from libcuda.so.1 at
-// run time (DESIGN.md §8), so vgpud builds and starts without a GPU and says plainly when no
+// run time (docs/design.md §7), so vgpud builds and starts without a GPU and says plainly when no
 // driver is there. Tests point it at test/fake-cuda. This table is the one interface between
 // vgpud and the GPU.
 #pragma once

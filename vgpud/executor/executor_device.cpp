@@ -4,23 +4,19 @@
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/version.h"
 #include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/reply_payload.h"
+#include "vgpud/log/channel_log.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud {
 
-namespace {
-
-template <typename T>
-void put(std::vector<uint8_t>& out, const T& value) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&value);
-  out.insert(out.end(), p, p + sizeof value);
-}
-
-}  // namespace
-
 int32_t ChannelExecutor::handle(const HelloCmd& cmd, Reply& reply) {
-  log::executor().info("vm={} process '{}' (pid {}) attached", setup_.name, cmd.process_name,
-                       cmd.pid);
+  // The name and pid are whatever the guest says, and a guest may say HELLO again and again:
+  // the name is escaped, the kernel's pid of the guest is shown beside the claimed one, and the
+  // line is rate-limited (channel_log.h).
+  log::guest_line(log::executor(), spdlog::level::info,
+                  "vm={} process '{}' (claimed pid {}, {}) attached", setup_.name,
+                  log::guest_text(cmd.process_name), cmd.pid, log::channel_peer());
   if (cmd.protocol_version != proto::kProtocolVersion)
     return static_cast<int32_t>(proto::Status::VersionMismatch);
   proto::HelloReply r{};

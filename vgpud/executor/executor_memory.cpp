@@ -8,6 +8,7 @@
 
 #include "vgpu/protocol/limits.h"
 #include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/reply_payload.h"
 #include "vgpud/executor/tenant_budget.h"
 #include "vgpud/log/log.h"
 
@@ -16,12 +17,6 @@ namespace vgpud {
 namespace {
 
 std::string hex(uint64_t v) { return fmt::format("0x{:x}", v); }
-
-template <typename T>
-void put(std::vector<uint8_t>& out, const T& value) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&value);
-  out.insert(out.end(), p, p + sizeof value);
-}
 
 }  // namespace
 

@@ -1,4 +1,4 @@
-// Handlers for modules, functions and launches (DESIGN.md §5): the image arrives in pieces
+// Handlers for modules, functions and launches (docs/design.md §13): the image arrives in pieces
 // through the upload ring, the host reports each kernel's parameter layout from
 // cuFuncGetParamInfo, and launches carry parameters packed by that layout.
 #include <fmt/format.h>
@@ -9,21 +9,14 @@
 #include "vgpu/common/corpus_recorder.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/reply_payload.h"
 #include "vgpud/executor/kernel_args.h"
 #include "vgpud/executor/module_image.h"
+#include "vgpud/log/channel_log.h"
+#include "vgpud/log/guest_text.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud {
-
-namespace {
-
-template <typename T>
-void put(std::vector<uint8_t>& out, const T& value) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&value);
-  out.insert(out.end(), p, p + sizeof value);
-}
-
-}  // namespace
 
 int32_t ChannelExecutor::handle(const BlobAppendCmd& cmd, Reply&) {
   auto ready = upload_ring_.available();
@@ -85,8 +78,8 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
   const auto checked = check_module_image(image);
   if (!checked) {
     HopCounters::bump(setup_.counters->rejected);
-    log::executor().warn("vm={} seq={} module image of {} bytes rejected: {}", setup_.name, current_seq_,
-                         image.size(), module_image_error_message(checked.error()));
+    log::guest_warn(log::executor(), "vm={} seq={} module image of {} bytes rejected: {}", setup_.name,
+                    current_seq_, image.size(), module_image_error_message(checked.error()));
     return CUDA_ERROR_INVALID_IMAGE;
   }
   // A text image (PTX) is read up to its NUL; one is added when the guest sent none (within
@@ -110,7 +103,7 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
     if (!fits) {
       traced("cuModuleUnload", cu_.cuModuleUnload(module));
       HopCounters::bump(setup_.counters->rejected);
-      log::executor().warn("vm={} seq={} module refused: {}", setup_.name, current_seq_,
+      log::guest_warn(log::executor(), "vm={} seq={} module refused: {}", setup_.name, current_seq_,
                            measured ? fmt::format("it takes {} bytes of GPU memory, beyond limits.device_memory", footprint)
                                     : std::string("the GPU memory it takes could not be read (NVML)"));
       return CUDA_ERROR_OUT_OF_MEMORY;
@@ -155,8 +148,8 @@ int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
   CUfunction fn = nullptr;
-  CUresult r = traced("cuModuleGetFunction",
-                      cu_.cuModuleGetFunction(&fn, m->handle, cmd.name.c_str()), cmd.name);
+  CUresult r = traced("cuModuleGetFunction", cu_.cuModuleGetFunction(&fn, m->handle, cmd.name.c_str()),
+                      log::guest_text(cmd.name, 256));
   if (r != CUDA_SUCCESS) return r;
 
   Function f{fn, m->handle, m->device, {}, 0};
@@ -187,7 +180,7 @@ int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
   size_t size = 0;
   const CUresult r =
       traced("cuModuleGetGlobal", cu_.cuModuleGetGlobal(&ptr, &size, m->handle, cmd.name.c_str()),
-             cmd.name);
+             log::guest_text(cmd.name, 256));
   if (r != CUDA_SUCCESS) return r;
   if (!memory_.contains(ptr, size)) {
     memory_.add(ptr, size, DeviceMemoryMap::Kind::ModuleGlobal, m->device);

@@ -1,18 +1,9 @@
 // Handlers for streams and events. Guests hold opaque ids; the driver objects stay here.
 #include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/reply_payload.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud {
-
-namespace {
-
-template <typename T>
-void put(std::vector<uint8_t>& out, const T& value) {
-  const auto* p = reinterpret_cast<const uint8_t*>(&value);
-  out.insert(out.end(), p, p + sizeof value);
-}
-
-}  // namespace
 
 int32_t ChannelExecutor::handle(const StreamCreateCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;

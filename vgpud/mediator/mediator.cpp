@@ -10,6 +10,7 @@
 #include "vgpu/common/corpus_recorder.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
+#include "vgpud/log/channel_log.h"
 #include "vgpud/log/log.h"
 #include "vgpud/mediator/parse.h"
 
@@ -21,9 +22,9 @@ namespace {
 constexpr std::chrono::microseconds kPollWhileExecuting{2000};
 }  // namespace
 
-ChannelMediator::ChannelMediator(MediatorSetup setup, ChannelExecutor& executor)
+ChannelMediator::ChannelMediator(MediatorSetup setup, WorkQueue& queue)
     : setup_(std::move(setup)),
-      executor_(executor),
+      queue_(queue),
       submit_(&setup_.header->submit, setup_.submit_data, setup_.submit_size) {
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   message_.reserve(vgpu::limits::kMaxMessageSize);
@@ -56,7 +57,7 @@ void ChannelMediator::finish(std::string reason) {
 void ChannelMediator::run() {
   auto idle_since = std::chrono::steady_clock::now();
   while (!stop_.load(std::memory_order_acquire)) {
-    if (executor_.broken()) {
+    if (queue_.producer_stopped()) {
       finish("executor closed the channel");
       break;
     }
@@ -66,7 +67,7 @@ void ChannelMediator::run() {
       idle_since = std::chrono::steady_clock::now();
       continue;
     }
-    if (!executor_.queue().has_room()) {
+    if (!queue_.has_room()) {
       // The executor is far behind (a long kernel, a guest that does not read its replies):
       // the messages wait in the ring, and this thread sleeps until the executor makes room.
       if (!sleep_until_room()) break;
@@ -79,7 +80,7 @@ void ChannelMediator::run() {
     // that takes the driver a while (a large cudaMalloc, a synchronize).
     const auto idle = std::chrono::steady_clock::now() - idle_since;
     // (No pause in this loop: see vgpu/cpu_relax.h.)
-    if (idle < setup_.spin || (idle < kPollWhileExecuting && !executor_.queue().all_done()))
+    if (idle < setup_.spin || (idle < kPollWhileExecuting && !queue_.all_done()))
       continue;
     if (!sleep_until_doorbell()) break;
     idle_since = std::chrono::steady_clock::now();
@@ -108,19 +109,17 @@ bool ChannelMediator::sleep_until_doorbell() {
 }
 
 bool ChannelMediator::sleep_until_room() {
-  WorkQueue& queue = executor_.queue();
-  if (!queue.prepare_to_wait_for_room()) return true;
+  if (!queue_.prepare_to_wait_for_room()) return true;
   // room_fd is among the descriptors sleep_on() always polls.
   const bool go_on = sleep_on(-1, nullptr);
-  queue.end_wait_for_room();
+  queue_.end_wait_for_room();
   return go_on;
 }
 
 bool ChannelMediator::sleep_on(int fd, short* revents) {
-  WorkQueue& queue = executor_.queue();
   pollfd fds[4] = {{setup_.peer_fd, POLLIN | POLLRDHUP, 0},
                    {stop_fd_, POLLIN, 0},
-                   {queue.room_fd(), POLLIN, 0},
+                   {queue_.room_fd(), POLLIN, 0},
                    {fd, POLLIN, 0}};
   // The timeout only bounds how long a lost wake-up could cost; it is not a poll interval.
   const int n = poll(fds, fd >= 0 ? 4 : 3, 1000);
@@ -131,15 +130,18 @@ bool ChannelMediator::sleep_on(int fd, short* revents) {
     return false;
   }
   // The executor made room, or gave up on the channel (run() looks at both).
-  if (fds[2].revents & POLLIN) queue.clear_room_fd();
+  if (fds[2].revents & POLLIN) queue_.clear_room_fd();
   if (revents != nullptr) *revents = fds[3].revents;
   return true;
 }
 
 void ChannelMediator::reject(const proto::RequestHeader& h, int32_t status, const char* why) {
   HopCounters::bump(setup_.counters->rejected);
-  log::mediator().warn("vm={} seq={} call={} rejected: {}", setup_.name, h.seq,
-                       proto::call_name(h.call), why);
+  // The guest can send rejectable messages as fast as the ring takes them: the counter counts
+  // each one, the log only as many as the channel's rate limit lets through (channel_log.h).
+  // `why` and the call's name are vgpud's own strings, never the guest's.
+  log::guest_warn(log::mediator(), "vm={} seq={} call={} rejected: {}", setup_.name, h.seq,
+                  proto::call_name(h.call), why);
   // Rejections travel through the executor so replies stay in request order.
   hand_over(Request{static_cast<proto::CallId>(h.call), h.flags, h.seq, RejectedCmd{status}},
             h.size);
@@ -147,7 +149,7 @@ void ChannelMediator::reject(const proto::RequestHeader& h, int32_t status, cons
 
 void ChannelMediator::hand_over(Request request, uint32_t bytes) {
   // take_messages() checked for room before taking the message out of the ring.
-  [[maybe_unused]] const bool queued = executor_.queue().push(std::move(request), bytes);
+  [[maybe_unused]] const bool queued = queue_.push(std::move(request), bytes);
   assert(queued);
 }
 
@@ -164,7 +166,7 @@ ChannelMediator::Step ChannelMediator::take_messages() {
   bool progress = false;
   auto& logger = log::mediator();
   // Back-pressure: leave messages in the ring while the executor is far behind.
-  while (executor_.queue().has_room()) {
+  while (queue_.has_room()) {
     auto ready = submit_.available();
     if (!ready) {
       finish("submit ring index corrupted by the guest");

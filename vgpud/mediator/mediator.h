@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "vgpu/protocol/channel_layout.h"
+#include "vgpu/protocol/messages.h"
 #include "vgpu/protocol/ring.h"
-#include "vgpud/executor/channel_executor.h"
 #include "vgpud/metrics/hop_counters.h"
+#include "vgpud/request/work_queue.h"
 
 namespace vgpud {
 
@@ -31,7 +32,8 @@ struct MediatorSetup {
 
 class ChannelMediator {
  public:
-  ChannelMediator(MediatorSetup setup, ChannelExecutor& executor);
+  // Hands what it parses to `queue`, which the channel's executor runs.
+  ChannelMediator(MediatorSetup setup, WorkQueue& queue);
   ~ChannelMediator();
 
   void start();
@@ -57,7 +59,7 @@ class ChannelMediator {
   void finish(std::string reason);
 
   MediatorSetup setup_;
-  ChannelExecutor& executor_;
+  WorkQueue& queue_;
   proto::RingConsumer submit_;
   std::thread thread_;
   int stop_fd_ = -1;

@@ -8,7 +8,7 @@
 
 #include "vgpu/result.h"
 #include "vgpu/protocol/messages.h"
-#include "vgpud/mediator/request.h"
+#include "vgpud/request/request.h"
 
 namespace vgpud {
 

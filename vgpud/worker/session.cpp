@@ -27,7 +27,7 @@ Session::Session(AcceptedChannel channel, ExecutorSetup executor_setup,
     finished_.store(true, std::memory_order_release);
     if (on_exit) on_exit();
   };
-  mediator_ = std::make_unique<ChannelMediator>(std::move(m), *executor_);
+  mediator_ = std::make_unique<ChannelMediator>(std::move(m), executor_->queue());
 }
 
 Session::~Session() {

@@ -22,6 +22,7 @@
 #include "vgpud/worker/session.h"
 #include "vgpud/executor/cuda_driver.h"
 #include "vgpud/executor/process_memory.h"
+#include "vgpud/log/channel_log.h"
 #include "vgpud/log/log.h"
 #include "vgpud/worker/tenant_state.h"
 #include "vgpud/worker/worker_spec.h"
@@ -117,6 +118,8 @@ int run_channel_worker(int argc, char** argv) {
   log::parse_level(spec->log_level, &level);
   log::init(level);
   const std::string name = spec->name();
+  // Log lines that quote the pid a guest claims (HELLO) show the kernel's beside it.
+  log::set_channel_peer(spec->peer());
 
   UniqueFd signal_fd = take_over_signals();
   UniqueFd done_fd(eventfd(0, EFD_CLOEXEC));
@@ -218,6 +221,7 @@ int run_channel_worker(int argc, char** argv) {
     // Leaving the scope stops the mediator, lets the executor finish (or drop) what it took
     // and destroys the channel's contexts.
   }
+  log::report_dropped_guest_lines(log::transport(), name);  // the count no later line will carry
   log::transport().info("vm={} disconnected ({}); its GPU resources are released", name, why);
   return 0;
 }

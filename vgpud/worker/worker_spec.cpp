@@ -30,6 +30,12 @@ std::vector<std::string> worker_arguments(const WorkerSpec& s) {
   return a;
 }
 
+std::string WorkerSpec::peer() const {
+  if (!guest_pid_from_kernel()) return "in the VM: no host peer pid";
+  // 0: the kernel did not say (getsockopt failed when the client was accepted).
+  return guest_pid > 0 ? "peer pid " + std::to_string(guest_pid) : "peer pid unknown";
+}
+
 vgpu::Result<WorkerSpec, std::string> parse_worker_arguments(int argc, const char* const* argv) {
   WorkerSpec s;
   po::options_description options;

@@ -43,6 +43,15 @@ struct WorkerSpec {
   uint64_t region_offset = 0;           // of the channel in the region fd (a VM slot's offset)
 
   std::string name() const { return tenant + "/" + std::to_string(guest_pid); }
+
+  // Whose word guest_pid is. A local channel's is the kernel's: SO_PEERCRED of the client
+  // (local_endpoint.cpp), and its region holds that channel alone (offset 0). A VM slot lies
+  // past the VM region's header page (vm_layout.h), and its guest_pid is what the process in
+  // the VM wrote into its slot claim: no host process stands behind it.
+  bool guest_pid_from_kernel() const { return region_offset == 0; }
+  // The guest by the kernel's word, for log lines beside what the guest claims (HELLO's pid):
+  // "peer pid 4567", or "in the VM: no host peer pid".
+  std::string peer() const;
 };
 
 // The arguments after kChannelWorkerFlag.

@@ -1,4 +1,4 @@
-#include "vgpud/executor/work_queue.h"
+#include "vgpud/request/work_queue.h"
 
 #include <poll.h>
 
@@ -61,6 +61,8 @@ TEST_CASE("a mediator waiting on a full queue is woken once the executor emptied
   REQUIRE(q.pop(&r, std::chrono::microseconds(0)));
   REQUIRE_FALSE(readable(q.room_fd()));
 
-  q.interrupt_producer();  // the executor gave up on the channel
+  REQUIRE_FALSE(q.producer_stopped());
+  q.stop_producer();  // the executor gave up on the channel
   REQUIRE(readable(q.room_fd()));
+  REQUIRE(q.producer_stopped());
 }

@@ -27,7 +27,7 @@
 #include <memory>
 
 #include "vgpu/protocol/limits.h"
-#include "vgpud/mediator/request.h"
+#include "vgpud/request/request.h"
 
 namespace vgpud {
 
@@ -92,8 +92,14 @@ class WorkQueue {
     uint64_t count;
     [[maybe_unused]] ssize_t n = read(room_fd_, &count, sizeof count);
   }
-  // Wakes the mediator whatever the queue holds (the executor gave up on the channel).
-  void interrupt_producer() { signal_room(); }
+  // The executor gave up on the channel (the guest corrupted a data ring, or stopped reading
+  // what vgpud writes): the mediator stops taking messages, woken at once if it sleeps on a
+  // full queue.
+  void stop_producer() {
+    producer_stopped_.store(true, std::memory_order_release);
+    signal_room();
+  }
+  bool producer_stopped() const { return producer_stopped_.load(std::memory_order_acquire); }
 
   // The executor's side: the next request; false once closed and drained.
   bool pop(Request* out, std::chrono::microseconds spin) {
@@ -185,6 +191,7 @@ class WorkQueue {
   alignas(64) std::atomic<uint64_t> done_{0};  // written by the executor after each request
   alignas(64) std::atomic<bool> consumer_sleeping_{false};
   std::atomic<bool> closed_{false};
+  std::atomic<bool> producer_stopped_{false};
   std::atomic<uint32_t> wake_{0};  // what a sleeping executor waits on (a futex)
   alignas(64) std::atomic<bool> producer_waiting_{false};  // the mediator sleeps on room_fd_
 };

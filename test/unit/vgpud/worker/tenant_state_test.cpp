@@ -1,0 +1,55 @@
+// The state a tenant's workers share with the daemon: one memfd, sealed so that nobody can
+// shrink it under the others, and reclaim() taking a reaped worker's share off the totals.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "vgpud/worker/tenant_state.h"
+
+using vgpud::SharedTenantState;
+using vgpud::TenantBudget;
+
+TEST_CASE("a worker's view of the tenant state is the daemon's", "[worker][tenant_state]") {
+  auto daemon = SharedTenantState::create("alpha");
+  REQUIRE(daemon);
+  auto worker = SharedTenantState::attach(vgpud::UniqueFd(dup((*daemon)->fd())));
+  REQUIRE(worker);
+  REQUIRE(&(*daemon)->get() != &(*worker)->get());  // two mappings ...
+  (*worker)->get().device_bytes += 4096;
+  CHECK((*daemon)->get().device_bytes == 4096);     // ... of the same memory
+
+  // Sealed: the size cannot change under a mapping.
+  CHECK(ftruncate((*daemon)->fd(), 0) != 0);
+  CHECK(ftruncate((*daemon)->fd(), 1 << 20) != 0);
+}
+
+TEST_CASE("reclaiming a reaped worker's slot leaves the others' bytes", "[worker][tenant_state]") {
+  auto daemon = SharedTenantState::create("alpha");
+  REQUIRE(daemon);
+  auto& s = (*daemon)->get();
+  TenantBudget first_device({&s.device_bytes, &s.shares[0].device_bytes, 0});
+  TenantBudget first_images({&s.image_bytes, &s.shares[0].image_bytes, 0});
+  TenantBudget second_device({&s.device_bytes, &s.shares[5].device_bytes, 0});
+  REQUIRE(first_device.reserve(1000));
+  REQUIRE(first_images.reserve(300));
+  REQUIRE(second_device.reserve(24));
+
+  s.reclaim(0);
+  CHECK(s.device_bytes == 24);
+  CHECK(s.image_bytes == 0);
+  CHECK(s.shares[0].device_bytes == 0);
+  CHECK(s.shares[5].device_bytes == 24);
+  s.reclaim(0);  // twice changes nothing
+  CHECK(s.device_bytes == 24);
+}
+
+TEST_CASE("attaching something that is not a tenant state fails cleanly", "[worker][tenant_state]") {
+  const int fd = memfd_create("too-small", MFD_CLOEXEC);
+  REQUIRE(fd >= 0);
+  REQUIRE(ftruncate(fd, 16) == 0);
+  auto r = SharedTenantState::attach(vgpud::UniqueFd(fd));
+  REQUIRE_FALSE(r);
+  CHECK(r.error().find("too small") != std::string::npos);
+}
