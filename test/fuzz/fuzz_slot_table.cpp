@@ -1,6 +1,6 @@
-// A VM's slot table (qemu-plugin/slot_table.h) driven by a hostile or broken guest: any
-// sequence of slot words, clock steps, worker start failures, worker exits and QEMU
-// reconnects. The input is the trace format of slot_table.h, which VmStub also records from
+// A VM's slot table (vgpud/transport/ivshmem/slot_table.h) driven by a hostile or broken
+// guest: any sequence of slot words, clock steps, worker start failures, worker exits and QEMU
+// reconnects. The input is the trace format of slot_table.h, which VmEndpoint also records from
 // real VMs. Besides ASan and UBSan, the decisions are checked against what must hold whatever
 // the guest writes:
 //   - a slot is started only from Free, on a Claimed word, and only while the tenant's taken
@@ -17,9 +17,9 @@
 #include <variant>
 #include <vector>
 
-#include "qemu-plugin/slot_table.h"
+#include "vgpud/transport/ivshmem/slot_table.h"
 
-using namespace vgpud::stub;
+using namespace vgpud::ivshmem;
 using vgpu::proto::SlotState;
 using Clock = SlotTable::Clock;
 using Phase = SlotTable::Phase;
@@ -91,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(table.disconnect() == serving);
       for (uint32_t i : serving) check(table.phase(i) == Phase::Draining);
       check(table.disconnect().empty());
-      // A reconnected QEMU gets a fresh region and VmStub a fresh table.
+      // A reconnected QEMU gets a fresh region and VmEndpoint a fresh table.
       table = SlotTable(slots, timeout);
       model.assign(slots, Model{.clean = now});
     }
@@ -129,7 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const SlotAction& a = actions[k];
       const uint32_t i = action_slot(a);
       check(i < slots);
-      check(i >= last_slot);  // slot order, as VmStub logs them
+      check(i >= last_slot);  // slot order, as VmEndpoint logs them
       last_slot = i;
       const SlotSnapshot& g = guest[i];
       if (std::holds_alternative<action::CountRejected>(a)) {
@@ -207,7 +207,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     check_counts();
 
-    // VmStub answers every start before the next scan.
+    // VmEndpoint answers every start before the next scan.
     for (const SlotAction& a : actions) {
       const auto* start = std::get_if<action::Start>(&a);
       if (start == nullptr) continue;

@@ -1,6 +1,7 @@
-// A stand-in for QEMU's ivshmem-doorbell device, for tests that drive vgpud's vgpu-stub
-// server without QEMU: it connects to the stub socket as QEMU does, receives the region and
-// the doorbell eventfds, and plays guest processes on the slot table (docs/protocol.md §7).
+// A stand-in for QEMU's ivshmem-doorbell device, for tests that drive vgpud's ivshmem server
+// (vgpud/transport/ivshmem/) without QEMU: it connects to the VM's socket as QEMU does,
+// receives the region and the doorbell eventfds, and plays guest processes on the slot table
+// (docs/protocol.md §7).
 #pragma once
 #include <catch2/catch.hpp>
 

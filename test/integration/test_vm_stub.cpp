@@ -1,5 +1,6 @@
-// vgpud's vgpu-stub server, driven by a stand-in for QEMU's ivshmem-doorbell device
-// (fake_qemu.h) that plays guest processes on the slot table (docs/protocol.md §7).
+// vgpud's VM endpoint and ivshmem server (vgpud/transport/ivshmem/), driven by a stand-in for
+// QEMU's ivshmem-doorbell device (fake_qemu.h) that plays guest processes on the slot table
+// (docs/protocol.md §7).
 #include <catch2/catch.hpp>
 
 #include <unistd.h>

@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "qemu-plugin/vm_stub.h"
+#include "vgpud/transport/ivshmem/vm_endpoint.h"
 #include "vgpud/transport/unique_fd.h"
 
 namespace vgpud {
@@ -21,7 +21,7 @@ int print_qemu_args(const config::DaemonConfig& config, const std::string& tenan
                    tenant.c_str(), config.source_file.c_str());
       return 1;
     }
-    std::printf("%s\n", stub::VmStub::qemu_args(t.name, t.vm).c_str());
+    std::printf("%s\n", ivshmem::VmEndpoint::qemu_args(t.name, t.vm).c_str());
     return 0;
   }
   std::fprintf(stderr, "vgpud: %s has no tenant named '%s'\n", config.source_file.c_str(), tenant.c_str());

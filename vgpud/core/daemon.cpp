@@ -120,11 +120,11 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
       log::transport().info("tenant '{}' listening on {} with {}", tc.name, t->endpoint->path(), gpus);
     }
     if (!tc.vm.socket_path.empty()) {
-      stub::VmStubOptions opts{.tenant = tc.name, .vm = tc.vm, .sizes = sizes,
-                               .max_processes = tc.limits.max_processes};
+      ivshmem::VmEndpointOptions opts{.tenant = tc.name, .vm = tc.vm, .sizes = sizes,
+                                      .max_processes = tc.limits.max_processes};
       Daemon* daemon = d.get();
       Tenant* tenant = t.get();
-      auto vm = stub::VmStub::listen(
+      auto vm = ivshmem::VmEndpoint::listen(
           opts, &t->shared->get().counters,
           [daemon, tenant](int guest_pid, uint64_t offset, const WorkerFds& fds) {
             return daemon->start_worker(*tenant, guest_pid, offset, fds);
@@ -307,7 +307,7 @@ void Daemon::reap_workers() {
 void Daemon::shut_down() {
   for (auto& t : tenants_) {
     t->endpoint.reset();  // no new connections; removes the socket file
-    t->vm.reset();        // ends every slot and drops QEMU (it sees the stub go away)
+    t->vm.reset();        // ends every slot and drops QEMU (it sees its ivshmem server go away)
   }
   // Each worker finishes the calls it has taken, destroys its contexts and exits.
   for (auto& t : tenants_)
@@ -369,7 +369,7 @@ int Daemon::run() {
       if (t->vm) {
         for (int fd : t->vm->poll_fds()) watch(fd, Source::Vm, t.get());
         // Leases are checked on a clock while a VM is connected.
-        if (t->vm->connected()) wake_within(static_cast<int>(stub::VmStub::tick_interval().count()));
+        if (t->vm->connected()) wake_within(static_cast<int>(ivshmem::VmEndpoint::tick_interval().count()));
       }
     }
     const int n = poll(fds.data(), fds.size(), timeout_ms);

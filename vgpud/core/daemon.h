@@ -19,10 +19,10 @@
 #include "vgpud/config/config.h"
 #include "vgpud/executor/cuda_driver.h"
 #include "vgpud/systemd/notifier.h"
+#include "vgpud/transport/ivshmem/vm_endpoint.h"
 #include "vgpud/transport/listen_socket.h"
 #include "vgpud/transport/local_endpoint.h"
 #include "vgpud/transport/unique_fd.h"
-#include "qemu-plugin/vm_stub.h"
 #include "vgpud/worker/tenant_state.h"
 
 namespace vgpud {
@@ -31,7 +31,7 @@ struct Tenant {
   config::TenantConfig config;
   std::vector<int> device_ordinals;
   std::unique_ptr<LocalEndpoint> endpoint;     // null when the tenant has no local socket
-  std::unique_ptr<stub::VmStub> vm;            // null when the tenant has no VM
+  std::unique_ptr<ivshmem::VmEndpoint> vm;     // null when the tenant has no VM
   std::unique_ptr<SharedTenantState> shared;  // counters and device memory, shared with workers
   struct Worker {
     std::string name;  // "tenant/guest pid"

@@ -1,18 +1,8 @@
-#include "qemu-plugin/slot_table.h"
+#include "vgpud/transport/ivshmem/slot_table.h"
 
 #include <algorithm>
 
-namespace vgpud::stub {
-
-SlotSnapshot read_slot(const proto::SlotControl& c) {
-  // Acquire loads of the atomic words, and one volatile read of guest_pid: a plain field (for
-  // logs only) that the guest may change at any time, so the compiler must not read it twice.
-  SlotSnapshot s;
-  s.state = c.state.load(std::memory_order_acquire);
-  s.lease = c.lease.load(std::memory_order_acquire);
-  s.guest_pid = *reinterpret_cast<volatile const uint32_t*>(&c.guest_pid);
-  return s;
-}
+namespace vgpud::ivshmem {
 
 const char* end_reason_text(EndReason reason) {
   switch (reason) {
@@ -189,4 +179,4 @@ std::optional<ScanEvents> read_scan(std::span<const uint8_t>& in, std::span<Slot
 
 }  // namespace trace
 
-}  // namespace vgpud::stub
+}  // namespace vgpud::ivshmem

@@ -1,12 +1,27 @@
 // The slot table of one VM (docs/protocol.md §7) as a pure state machine: what vgpud decides
-// about each slot, given what the guest wrote and the time. VmStub reads the guest's slot
-// words once per scan (read_slot), hands the snapshots to SlotTable::scan and carries out the
-// actions it returns: starting workers, closing lifelines, writing guest states, counting and
-// logging. The table does no I/O and reads no clock, so every rule here is unit tested and
-// fuzzed (test/fuzz/fuzz_slot_table.cpp) without a VM, a worker or a wait.
+// about each slot, given what the guest wrote and the time. VmEndpoint (vm_endpoint.h) reads
+// the guest's slot words once per scan (read_slots), hands the snapshots to SlotTable::scan
+// and carries out the actions it returns: starting workers, closing lifelines, writing guest
+// states, counting and logging. The table does no I/O and reads no clock, so every rule here is
+// unit tested and fuzzed (test/fuzz/fuzz_slot_table.cpp) without a VM, a worker or a wait.
 //
 // The guest's word is a request, never the table's state: the table keeps its own phase for
-// each slot and acts only on the transitions it expects from that phase.
+// each slot and acts only on the transitions it expects from that phase. The words are
+// proto::SlotState (vm_layout.h); a scan decides, per slot:
+//
+//   phase     guest word                 decision
+//   Free      Claimed                    Start -> Starting while the tenant has room; else
+//                                        CountRejected, Refuse (the guest gives up, sets Free)
+//   Free      Free                       nothing (an odd word seen before is forgotten)
+//   Free      anything else              left for lease_timeout, then SetGuestState Free
+//   Starting  not looked at              started() -> Serving, start_failed() -> Free
+//   Serving   Closing                    End (Closed) -> Draining
+//   Serving   Ready, lease moved         nothing; the lease is counted again from now
+//   Serving   Ready, lease stood still   past lease_timeout: End (LeaseExpired) -> Draining
+//   Serving   anything else              CountRejected, End (GuestOverwrote) -> Draining
+//   Draining  not looked at              worker_exited() -> Free
+//
+// Outside scans, disconnect() (QEMU went away) moves every Serving slot to Draining.
 #pragma once
 #include <sys/types.h>
 
@@ -20,19 +35,17 @@
 #include "vgpu/protocol/vm_layout.h"
 #include "vgpud/protocol_alias.h"
 
-namespace vgpud::stub {
+namespace vgpud::ivshmem {
 
-// What the guest wrote into one SlotControl, read once. `state` is the raw word: a guest may
-// write anything there, not only a proto::SlotState.
+// What the guest wrote into one SlotControl, read once (read_slot, vm_endpoint.h). `state` is
+// the raw word: a guest may write anything there, not only a proto::SlotState, and the table
+// treats every word it does not expect in a phase alike (above). Kept raw so that a recorded
+// trace (below) replays exactly what the guest wrote.
 struct SlotSnapshot {
   uint32_t state;
   uint64_t lease;
   uint32_t guest_pid;  // for logs only
 };
-
-// THE read of guest-written slot memory: each field once. Nothing else in vgpud looks at a
-// slot's state, lease or guest_pid, so nothing can act on a second, different read.
-SlotSnapshot read_slot(const proto::SlotControl& c);
 
 enum class EndReason {
   Closed,          // the guest set Closing
@@ -41,7 +54,7 @@ enum class EndReason {
 };
 const char* end_reason_text(EndReason reason);
 
-// What VmStub does after a scan, in the order returned (the order today's log shows).
+// What VmEndpoint does after a scan, in the order returned (the order today's log shows).
 namespace action {
 // Lay out slot's channel and start its worker; answer with started() or start_failed().
 struct Start { uint32_t slot; uint32_t guest_pid; };
@@ -81,12 +94,12 @@ class SlotTable {
   // The worker of a Starting slot runs: the slot is Serving, its lease counted from now (the
   // start may take a while; the guest is not charged for it).
   void started(uint32_t slot, pid_t worker, Clock::time_point now);
-  // The worker of a Starting slot could not be started: the slot is Free again. VmStub tells
+  // The worker of a Starting slot could not be started: the slot is Free again. VmEndpoint tells
   // the guest Refused and counts it, as for a full tenant.
   void start_failed(uint32_t slot);
   // QEMU went away: every Serving slot is ended (returned; close their lifelines) and drains.
   std::vector<uint32_t> disconnect();
-  // A worker ended: its slot (returned) is Free; VmStub bumps its epoch and sets it Free for
+  // A worker ended: its slot (returned) is Free; VmEndpoint bumps its epoch and sets it Free for
   // the guest. nullopt when the pid is not one of this table's workers.
   std::optional<uint32_t> worker_exited(pid_t pid);
 
@@ -109,7 +122,7 @@ class SlotTable {
   std::chrono::milliseconds lease_timeout_;
 };
 
-// fuzz_slot_table's input, which VmStub also records from real VMs (corpus_recorder.h) so that
+// fuzz_slot_table's input, which VmEndpoint also records from real VMs (corpus_recorder.h) so that
 // real traffic seeds the fuzzer. All words little-endian:
 //   header  u32 slot_count, u32 max_processes (the tenant's), u32 lease_timeout_ms
 //   scan    u32 step_ms       time since the previous scan
@@ -148,4 +161,4 @@ std::optional<Header> read_header(std::span<const uint8_t>& in);
 std::optional<ScanEvents> read_scan(std::span<const uint8_t>& in, std::span<SlotSnapshot> guest);
 }  // namespace trace
 
-}  // namespace vgpud::stub
+}  // namespace vgpud::ivshmem

@@ -1,8 +1,5 @@
-#include "qemu-plugin/vm_stub.h"
+#include "vgpud/transport/ivshmem/vm_endpoint.h"
 
-#include <fcntl.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,18 +10,12 @@
 #include <variant>
 #include <vector>
 
-#include "qemu-plugin/ivshmem_messages.h"
 #include "vgpu/common/corpus_recorder.h"
 #include "vgpud/log/log.h"
-#include "vgpud/transport/listen_socket.h"
 
-namespace vgpud::stub {
+namespace vgpud::ivshmem {
 
 namespace {
-
-// Peer ids on the stub's ivshmem "bus": vgpud listens as peer 0, the VM is peer 1.
-constexpr int64_t kVgpudPeerId = 0;
-constexpr int64_t kVmPeerId = 1;
 
 std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
@@ -49,58 +40,77 @@ void record_vm_header([[maybe_unused]] const uint8_t* base, [[maybe_unused]] uin
 
 }  // namespace
 
-vgpu::Result<std::unique_ptr<VmStub>, std::string> VmStub::listen(VmStubOptions options,
-                                                                  HopCounters* counters,
-                                                                  StartSlotWorker start_worker,
-                                                                  TenantRoom room) {
-  auto geometry = proto::compute_vm_geometry(options.sizes, options.vm.slots, options.vm.region_size);
-  if (!geometry) return vgpu::Err{std::string(proto::vm_geometry_error_message(geometry.error()))};
-  auto socket = listen_unix_socket({.path = options.vm.socket_path,
-                                    .group = options.vm.group,
-                                    .mode = options.vm.mode,
-                                    .owner_hint = "the tenant's vm section"});
-  if (!socket) return vgpu::Err{socket.error()};
-  return std::unique_ptr<VmStub>(new VmStub(std::move(options), counters, std::move(start_worker),
-                                            std::move(room), std::move(socket).value(), *geometry));
+SlotSnapshot read_slot(const proto::SlotControl& c) {
+  // Acquire loads of the atomic words, and one volatile read of guest_pid: a plain field (for
+  // logs only) that the guest may change at any time, so the compiler must not read it twice.
+  SlotSnapshot s;
+  s.state = c.state.load(std::memory_order_acquire);
+  s.lease = c.lease.load(std::memory_order_acquire);
+  s.guest_pid = *reinterpret_cast<volatile const uint32_t*>(&c.guest_pid);
+  return s;
 }
 
-VmStub::VmStub(VmStubOptions options, HopCounters* counters, StartSlotWorker start, TenantRoom room,
-               ListeningSocket socket, proto::VmGeometry geometry)
+void read_slots(const proto::VmHeader& header, std::span<SlotSnapshot> out) {
+  const size_t count = std::min<size_t>(out.size(), proto::kMaxVmSlots);
+  for (size_t i = 0; i < count; ++i) out[i] = read_slot(header.slots[i]);
+}
+
+vgpu::Result<std::unique_ptr<VmEndpoint>, std::string> VmEndpoint::listen(VmEndpointOptions options,
+                                                                          HopCounters* counters,
+                                                                          StartSlotWorker start_worker,
+                                                                          TenantRoom room) {
+  auto geometry = proto::compute_vm_geometry(options.sizes, options.vm.slots, options.vm.region_size);
+  if (!geometry) return vgpu::Err{std::string(proto::vm_geometry_error_message(geometry.error()))};
+  // Vector 0 is the slot table's doorbell, 1 + i slot i's (vm_layout.h).
+  auto server = IvshmemServer::listen({.socket = {.path = options.vm.socket_path,
+                                                  .group = options.vm.group,
+                                                  .mode = options.vm.mode,
+                                                  .owner_hint = "the tenant's vm section"},
+                                       .name = options.tenant,
+                                       .memory_size = geometry->region_size,
+                                       .vectors = geometry->slot_count + 1});
+  if (!server) return vgpu::Err{server.error()};
+  return std::unique_ptr<VmEndpoint>(new VmEndpoint(std::move(options), counters, std::move(start_worker),
+                                                    std::move(room), std::move(server).value(), *geometry));
+}
+
+VmEndpoint::VmEndpoint(VmEndpointOptions options, HopCounters* counters, StartSlotWorker start,
+                       TenantRoom room, std::unique_ptr<IvshmemServer> server, proto::VmGeometry geometry)
     : options_(std::move(options)),
       counters_(counters),
       start_worker_(std::move(start)),
       room_(std::move(room)),
-      socket_(std::move(socket)),
       geometry_(geometry),
+      server_(std::move(server)),
       table_(0, std::chrono::milliseconds(options_.vm.lease_timeout_ms)) {}
 
-// socket_ removes the socket file (if it is still ours) after QEMU is dropped.
-VmStub::~VmStub() { disconnect_qemu("vgpud is stopping"); }
+// server_ removes the socket file (if it is still ours) after QEMU is dropped.
+VmEndpoint::~VmEndpoint() { disconnect_qemu("vgpud is stopping"); }
 
-std::string VmStub::qemu_args(const std::string& tenant, const config::VmEndpoint& vm) {
+std::string VmEndpoint::qemu_args(const std::string& tenant, const config::VmEndpoint& vm) {
   const std::string id = "vgpu-" + tenant;
   return "-chardev socket,path=" + vm.socket_path + ",id=" + id +
          " -device ivshmem-doorbell,chardev=" + id + ",vectors=" + std::to_string(vm.slots + 1);
 }
 
-std::vector<int> VmStub::poll_fds() const {
-  std::vector<int> fds = {socket_.fd()};
-  if (qemu_.valid()) {
-    fds.push_back(qemu_.get());
-    fds.push_back(host_vectors_[proto::kVmControlVector].get());
+std::vector<int> VmEndpoint::poll_fds() const {
+  std::vector<int> fds = {server_->listen_fd()};
+  if (server_->connected()) {
+    fds.push_back(server_->client_fd());
+    fds.push_back(server_->vgpud_vector(proto::kVmControlVector));
   }
   return fds;
 }
 
-void VmStub::handle(int fd) {
-  if (fd == socket_.fd()) return accept_qemu();
-  if (!qemu_.valid()) return;
-  if (fd == qemu_.get()) {
+void VmEndpoint::handle(int fd) {
+  if (fd == server_->listen_fd()) return accept_qemu();
+  if (!server_->connected()) return;
+  if (fd == server_->client_fd()) {
     // QEMU sends nothing after connecting: readable means it went away (VM stopped or reset).
     disconnect_qemu("QEMU disconnected");
     return;
   }
-  if (fd == host_vectors_[proto::kVmControlVector].get()) {
+  if (fd == server_->vgpud_vector(proto::kVmControlVector)) {
     uint64_t count;
     [[maybe_unused]] ssize_t n = read(fd, &count, sizeof count);
     HopCounters::bump(counters_->doorbells);
@@ -108,57 +118,18 @@ void VmStub::handle(int fd) {
   }
 }
 
-void VmStub::tick() {
-  if (qemu_.valid()) scan_slots();
+void VmEndpoint::tick() {
+  if (server_->connected()) scan_slots();
 }
 
-void VmStub::accept_qemu() {
-  UniqueFd conn(accept4(socket_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
-  if (!conn.valid()) return;
-  if (qemu_.valid()) {
-    log::transport().warn("vm={}: a second QEMU connected to the stub socket; refused (one VM per stub)",
-                          options_.tenant);
-    return;
-  }
-  // A fresh region for each connection: a rebooted VM starts with no state from before.
-  UniqueFd region(memfd_create(("vgpu-vm-" + options_.tenant).c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  bool ok = region.valid() && ftruncate(region.get(), static_cast<off_t>(geometry_.region_size)) == 0 &&
-            fcntl(region.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0;
-  void* base = ok ? mmap(nullptr, geometry_.region_size, PROT_READ | PROT_WRITE, MAP_SHARED, region.get(), 0)
-                  : MAP_FAILED;
-  if (base == MAP_FAILED) {
-    log::transport().error("vm={}: cannot create the VM's shared region ({}); QEMU is refused",
-                           options_.tenant, errno_text("memfd").c_str());
-    return;
-  }
-  proto::initialize_vm_header(base, geometry_, static_cast<uint32_t>(kVgpudPeerId));
-  record_vm_header(static_cast<const uint8_t*>(base), geometry_.region_size);
-  const uint32_t vectors = geometry_.slot_count + 1;
-  std::vector<UniqueFd> host_vectors, vm_vectors;
-  for (uint32_t v = 0; v < vectors; ++v) {
-    host_vectors.emplace_back(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    vm_vectors.emplace_back(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    ok = ok && host_vectors.back().valid() && vm_vectors.back().valid();
-  }
-  timeval timeout{2, 0};
-  setsockopt(conn.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  ok = ok && send_ivshmem_message(conn.get(), kIvshmemProtocolVersion) &&
-       send_ivshmem_message(conn.get(), kVmPeerId) && send_ivshmem_message(conn.get(), -1, region.get());
-  for (uint32_t v = 0; ok && v < vectors; ++v)
-    ok = send_ivshmem_message(conn.get(), kVgpudPeerId, host_vectors[v].get());
-  for (uint32_t v = 0; ok && v < vectors; ++v)
-    ok = send_ivshmem_message(conn.get(), kVmPeerId, vm_vectors[v].get());
-  if (!ok) {
-    munmap(base, geometry_.region_size);
-    log::transport().error("vm={}: setting up QEMU's stub failed ({}); QEMU is refused", options_.tenant,
-                           errno_text("send").c_str());
-    return;
-  }
-  qemu_ = std::move(conn);
-  region_fd_ = std::move(region);
-  region_ = static_cast<uint8_t*>(base);
-  host_vectors_ = std::move(host_vectors);
-  vm_vectors_ = std::move(vm_vectors);
+void VmEndpoint::accept_qemu() {
+  // The server makes a fresh region for each connection, so a rebooted VM starts with no state
+  // from before; its header is written before QEMU, and so the guest, can see the region.
+  const bool accepted = server_->accept([&](uint8_t* region) {
+    proto::initialize_vm_header(region, geometry_, static_cast<uint32_t>(kVgpudPeerId));
+    record_vm_header(region, geometry_.region_size);
+  });
+  if (!accepted) return;
   table_ = SlotTable(geometry_.slot_count, std::chrono::milliseconds(options_.vm.lease_timeout_ms));
   io_.clear();
   io_.resize(geometry_.slot_count);
@@ -169,31 +140,24 @@ void VmStub::accept_qemu() {
                         geometry_.region_size >> 20, geometry_.slot_count, kVgpudPeerId);
 }
 
-void VmStub::disconnect_qemu(const char* why) {
-  if (!qemu_.valid()) return;
+void VmEndpoint::disconnect_qemu(const char* why) {
+  if (!server_->connected()) return;
   for (uint32_t i : table_.disconnect()) end_slot(i, why);
-  reinterpret_cast<proto::VmHeader*>(region_)->host_state.store(0, std::memory_order_release);
-  munmap(region_, geometry_.region_size);
-  region_ = nullptr;
-  qemu_.reset();
-  region_fd_.reset();  // draining workers keep their own mapping of their slot
-  host_vectors_.clear();
-  vm_vectors_.clear();
+  header().host_state.store(0, std::memory_order_release);
+  server_->disconnect();  // draining workers keep their own mapping of their slot
   log::transport().info("vm={} {}: the VM's channels are closed and its GPU state released",
                         options_.tenant, why);
 }
 
-proto::SlotControl& VmStub::control(uint32_t index) const {
-  return reinterpret_cast<proto::VmHeader*>(region_)->slots[index];
-}
+proto::VmHeader& VmEndpoint::header() const { return *reinterpret_cast<proto::VmHeader*>(server_->memory()); }
 
-size_t VmStub::active_slots() const { return table_.active(); }
+size_t VmEndpoint::active_slots() const { return table_.active(); }
 
-void VmStub::scan_slots() {
+void VmEndpoint::scan_slots() {
   const auto now = std::chrono::steady_clock::now();
   // The one read of the guest's slot words for this scan; everything below works on it.
   std::vector<SlotSnapshot> guest(table_.size());
-  for (uint32_t i = 0; i < guest.size(); ++i) guest[i] = read_slot(control(i));
+  read_slots(header(), guest);
   // Asked once per scan: the table spends it on this scan's claims, in slot order.
   const size_t room = room_();
   // The tenant's processes outside this table, for the recorded trace. Between scans every
@@ -211,7 +175,7 @@ void VmStub::scan_slots() {
                    },
                    [&](const action::End& x) { end_slot(x.slot, end_reason_text(x.reason)); },
                    [&](const action::SetGuestState& x) {
-                     control(x.slot).state.store(static_cast<uint32_t>(x.state), std::memory_order_release);
+                     header().slots[x.slot].state.store(static_cast<uint32_t>(x.state), std::memory_order_release);
                    },
                    [&](const action::CountRejected&) { HopCounters::bump(counters_->rejected); },
                },
@@ -220,7 +184,7 @@ void VmStub::scan_slots() {
   record_scan(guest, now, others, !actions.empty());
 }
 
-void VmStub::start_slot(uint32_t index, uint32_t guest_pid) {
+void VmEndpoint::start_slot(uint32_t index, uint32_t guest_pid) {
   auto failed = [&](const std::string& why) {
     table_.start_failed(index);
     events_.start_failed |= 1u << index;
@@ -228,14 +192,14 @@ void VmStub::start_slot(uint32_t index, uint32_t guest_pid) {
     refuse(index, guest_pid, why);
   };
   const uint64_t offset = geometry_.slot_offset + uint64_t{index} * geometry_.slot_size;
-  proto::initialize_channel_header(region_ + offset, geometry_.channel);
+  proto::initialize_channel_header(server_->memory() + offset, geometry_.channel);
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return failed(errno_text("socketpair"));
   UniqueFd mine(pair[0]), theirs(pair[1]);
   WorkerFds fds;
-  fds.region = region_fd_.get();
-  fds.doorbell = host_vectors_[proto::vm_slot_vector(index)].get();
-  fds.notify = vm_vectors_[proto::vm_slot_vector(index)].get();
+  fds.region = server_->memory_fd();
+  fds.doorbell = server_->vgpud_vector(proto::vm_slot_vector(index));
+  fds.notify = server_->vm_vector(proto::vm_slot_vector(index));
   fds.guest_socket = theirs.get();
   auto pid = start_worker_(static_cast<int>(guest_pid), offset, fds);
   if (!pid) return failed(pid.error());
@@ -243,33 +207,33 @@ void VmStub::start_slot(uint32_t index, uint32_t guest_pid) {
   SlotIo& io = io_[index];
   io.name = options_.tenant + "/" + std::to_string(guest_pid);
   io.lifeline = std::move(mine);
-  proto::SlotControl& c = control(index);
+  proto::SlotControl& c = header().slots[index];
   c.epoch.fetch_add(1, std::memory_order_acq_rel);
   c.state.store(static_cast<uint32_t>(proto::SlotState::Ready), std::memory_order_release);
   HopCounters::bump(counters_->channels_opened);
   log::transport().info("vm={} slot {} connected (channel worker pid {})", io.name, index, *pid);
 }
 
-// A claim the stub will not serve (the count is the caller's): the process sees Refused and
+// A claim the endpoint will not serve (the count is the caller's): the process sees Refused and
 // gives up.
-void VmStub::refuse(uint32_t index, uint32_t guest_pid, const std::string& why) {
+void VmEndpoint::refuse(uint32_t index, uint32_t guest_pid, const std::string& why) {
   io_[index].name = options_.tenant + "/" + std::to_string(guest_pid);
   log::transport().warn("vm={} slot {}: refused: {}", io_[index].name, index, why);
-  control(index).state.store(static_cast<uint32_t>(proto::SlotState::Refused), std::memory_order_release);
+  header().slots[index].state.store(static_cast<uint32_t>(proto::SlotState::Refused), std::memory_order_release);
 }
 
-void VmStub::end_slot(uint32_t index, const char* why) {
+void VmEndpoint::end_slot(uint32_t index, const char* why) {
   SlotIo& io = io_[index];
   log::transport().info("vm={} slot {}: {}; releasing its GPU resources", io.name, index, why);
   io.lifeline.reset();  // the worker sees its lifeline close, drains and exits
 }
 
-bool VmStub::worker_exited(pid_t pid) {
+bool VmEndpoint::worker_exited(pid_t pid) {
   const std::optional<uint32_t> index = table_.worker_exited(pid);
   if (!index) return false;
-  if (region_ != nullptr) {
+  if (server_->connected()) {
     // The guest, if it is still there, sees the epoch move and knows its channel ended.
-    proto::SlotControl& c = control(*index);
+    proto::SlotControl& c = header().slots[*index];
     c.epoch.fetch_add(1, std::memory_order_acq_rel);
     c.state.store(static_cast<uint32_t>(proto::SlotState::Free), std::memory_order_release);
     events_.exited |= 1u << *index;
@@ -282,8 +246,8 @@ bool VmStub::worker_exited(pid_t pid) {
 // Seeds for fuzz_slot_table from real VMs: the last kTracedScans scans since QEMU connected,
 // handed to the corpus recorder (an empty function outside recorder builds) whenever a scan
 // decided something, so each seed ends in a transition with the history that led to it.
-void VmStub::record_scan(std::span<const SlotSnapshot> guest, std::chrono::steady_clock::time_point now,
-                         size_t others, bool decided) {
+void VmEndpoint::record_scan(std::span<const SlotSnapshot> guest, std::chrono::steady_clock::time_point now,
+                             size_t others, bool decided) {
   constexpr size_t kTracedScans = 32;
   events_.flags |= static_cast<uint32_t>(others) << trace::kOthersShift;
   const auto step = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_scan_).count();
@@ -306,4 +270,4 @@ void VmStub::record_scan(std::span<const SlotSnapshot> guest, std::chrono::stead
   vgpu::corpus::record("slot_table", bytes);
 }
 
-}  // namespace vgpud::stub
+}  // namespace vgpud::ivshmem

@@ -1,11 +1,24 @@
-// The vgpu-stub server for one VM: the socket QEMU's ivshmem-doorbell device connects to, the
-// VM region (docs/protocol.md §7) it hands QEMU, and the slot table through which the VM's
-// processes open channels. Each served slot runs in a channel worker, like a local channel;
-// the stub only decides when a slot starts and ends.
+// A tenant's VM endpoint: the VM region (docs/protocol.md §7) that vgpud's ivshmem server
+// (ivshmem_server.h) hands the VM's QEMU, and the slot table (slot_table.h) through which the
+// VM's processes open channels. Each served slot runs in a channel worker, started through the
+// daemon's start_worker like a local channel's; the endpoint only decides when a slot starts
+// and ends, and carries out what the table decided.
 //
-// Guest-written slot fields are read once per scan (read_slot) and handed to the slot table
-// (slot_table.h), which decides; the stub carries out what it decided. The guest's word is a
-// request, never the stub's state.
+// What it reads and writes in the region, per slot (proto::SlotControl, vm_layout.h):
+//
+//   field        written by       vgpud
+//   state        guest and vgpud  reads it once per scan (read_slot); writes Ready, Refused, Free
+//   guest_pid    the guest        reads it once per scan, for logs only
+//   lease        the guest        reads it once per scan
+//   claim_nonce  the guest        never looks at it
+//   epoch        vgpud            bumps it when it lays the slot out and when its worker ends
+//
+// and the header, which it writes before QEMU gets the region (host_state 1, every slot Free) and
+// whose host_state it sets to 0 when QEMU goes. The slot count, offsets and sizes are vgpud's
+// own (geometry_), never read back from the header, which the guest can write too.
+//
+// A scan happens when the guest rings vector 0 (Claimed, Closing) and every tick_interval()
+// (leases). The guest's word is a request, never the endpoint's state.
 #pragma once
 #include <sys/types.h>
 
@@ -16,22 +29,30 @@
 #include <string>
 #include <vector>
 
-#include "qemu-plugin/slot_table.h"
 #include "vgpu/protocol/vm_layout.h"
 #include "vgpu/result.h"
 #include "vgpud/config/config.h"
 #include "vgpud/metrics/hop_counters.h"
 #include "vgpud/protocol_alias.h"
-#include "vgpud/transport/listen_socket.h"
+#include "vgpud/transport/ivshmem/ivshmem_server.h"
+#include "vgpud/transport/ivshmem/slot_table.h"
 #include "vgpud/transport/unique_fd.h"
 #include "vgpud/worker/spawn.h"
 
-namespace vgpud::stub {
+namespace vgpud::ivshmem {
 
-struct VmStubOptions {
+// THE read of guest-written slot memory: each field of the slot once, into the table's input.
+// Nothing else in vgpud looks at a slot's state, lease or guest_pid, so nothing can act on a
+// second, different read.
+SlotSnapshot read_slot(const proto::SlotControl& c);
+// One scan's read of the first `count` slots of a region's header, count being vgpud's own
+// (its geometry's slot_count, at most kMaxVmSlots), never the header's.
+void read_slots(const proto::VmHeader& header, std::span<SlotSnapshot> out);
+
+struct VmEndpointOptions {
   std::string tenant;
   config::VmEndpoint vm;
-  proto::ChannelSizes sizes;   // each slot's channel
+  proto::ChannelSizes sizes;    // each slot's channel
   uint32_t max_processes = 16;  // for the recorded fuzz traces only: TenantRoom decides
 };
 
@@ -42,13 +63,13 @@ using StartSlotWorker =
 // endpoint of the tenant (SlotTable::scan's room).
 using TenantRoom = std::function<size_t()>;
 
-class VmStub {
+class VmEndpoint {
  public:
-  static vgpu::Result<std::unique_ptr<VmStub>, std::string> listen(VmStubOptions options,
-                                                                   HopCounters* counters,
-                                                                   StartSlotWorker start_worker,
-                                                                   TenantRoom room);
-  ~VmStub();
+  static vgpu::Result<std::unique_ptr<VmEndpoint>, std::string> listen(VmEndpointOptions options,
+                                                                       HopCounters* counters,
+                                                                       StartSlotWorker start_worker,
+                                                                       TenantRoom room);
+  ~VmEndpoint();
 
   // The descriptors to poll for POLLIN; hand each readable one to handle().
   std::vector<int> poll_fds() const;
@@ -56,13 +77,13 @@ class VmStub {
   // Lease checks; call at least every tick_interval() while connected().
   void tick();
   static constexpr std::chrono::milliseconds tick_interval() { return std::chrono::milliseconds(100); }
-  bool connected() const { return qemu_.valid(); }
-  // A worker ended: its slot becomes Free. False when the pid is not one of this stub's.
+  bool connected() const { return server_->connected(); }
+  // A worker ended: its slot becomes Free. False when the pid is not one of this endpoint's.
   bool worker_exited(pid_t pid);
   size_t active_slots() const;
-  const std::string& socket_path() const { return options_.vm.socket_path; }
+  const std::string& socket_path() const { return server_->socket_path(); }
 
-  // The QEMU options that attach this stub: `vgpud qemu-args`.
+  // The QEMU options that attach the VM's vgpu-stub to this endpoint: `vgpud qemu-args`.
   static std::string qemu_args(const std::string& tenant, const config::VmEndpoint& vm);
 
  private:
@@ -72,8 +93,8 @@ class VmStub {
     std::string name;   // tenant/guest pid, for logs
   };
 
-  VmStub(VmStubOptions options, HopCounters* counters, StartSlotWorker start, TenantRoom room,
-         ListeningSocket socket, proto::VmGeometry geometry);
+  VmEndpoint(VmEndpointOptions options, HopCounters* counters, StartSlotWorker start, TenantRoom room,
+             std::unique_ptr<IvshmemServer> server, proto::VmGeometry geometry);
 
   void accept_qemu();
   void disconnect_qemu(const char* why);
@@ -83,21 +104,16 @@ class VmStub {
   void end_slot(uint32_t index, const char* why);
   void record_scan(std::span<const SlotSnapshot> guest, std::chrono::steady_clock::time_point now,
                    size_t others, bool decided);
-  proto::SlotControl& control(uint32_t index) const;
+  proto::VmHeader& header() const;
 
-  VmStubOptions options_;
+  VmEndpointOptions options_;
   HopCounters* counters_;
   StartSlotWorker start_worker_;
   TenantRoom room_;
-  ListeningSocket socket_;
   proto::VmGeometry geometry_;  // computed once from the configuration; never read back
+  std::unique_ptr<IvshmemServer> server_;
 
   // While QEMU is connected:
-  UniqueFd qemu_;
-  UniqueFd region_fd_;
-  uint8_t* region_ = nullptr;
-  std::vector<UniqueFd> host_vectors_;  // vgpud's: the guest rings these
-  std::vector<UniqueFd> vm_vectors_;    // the VM's: QEMU turns them into interrupts
   SlotTable table_;
   std::vector<SlotIo> io_;  // one per slot of table_
   // The recent scans in fuzz_slot_table's input format, recorded as its seed corpus in recorder
@@ -107,4 +123,4 @@ class VmStub {
   std::chrono::steady_clock::time_point last_scan_{};
 };
 
-}  // namespace vgpud::stub
+}  // namespace vgpud::ivshmem

@@ -1,4 +1,4 @@
-// Call ids: one per driver-API-level operation (DESIGN.md §2). Values are part of the wire
+// Call ids: one per driver-API-level operation (docs/design.md §4). Values are part of the wire
 // format; never renumber, only append. docs/protocol.md has the table with payloads.
 #pragma once
 #include <cstdint>
