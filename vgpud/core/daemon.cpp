@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "vgpud/log/channel_log.h"
 #include "vgpud/log/log.h"
 #include "vgpud/transport/listen_socket.h"
 #include "vgpud/worker/spawn.h"
@@ -209,7 +210,8 @@ void Daemon::drop_silent_clients() {
     if (!t->endpoint) continue;
     for (const std::string& why : t->endpoint->drop_expired(now)) {
       HopCounters::bump(t->shared->get().counters.rejected);
-      log::transport().warn("tenant '{}': connection dropped: {}", t->config.name, why);
+      log::limited_line(t->client_lines, log::transport(), spdlog::level::warn,
+                        "tenant '{}': connection dropped: {}", t->config.name, why);
     }
   }
 }
@@ -221,7 +223,8 @@ void Daemon::on_handshake(Tenant& t, int fd) {
   if (!outcome) return;  // the request is not complete yet
   if (!*outcome) {
     HopCounters::bump(counters.rejected);
-    log::transport().warn("tenant '{}': connection dropped: {}", t.config.name, outcome->error());
+    log::limited_line(t.client_lines, log::transport(), spdlog::level::warn,
+                      "tenant '{}': connection dropped: {}", t.config.name, outcome->error());
     return;
   }
   // The worker gets its own copies of the channel's descriptors; the daemon's go when `ch`

@@ -18,6 +18,7 @@
 #include "vgpu/result.h"
 #include "vgpud/config/config.h"
 #include "vgpud/executor/cuda_driver.h"
+#include "vgpud/log/rate_limit.h"
 #include "vgpud/systemd/notifier.h"
 #include "vgpud/transport/ivshmem/vm_endpoint.h"
 #include "vgpud/transport/listen_socket.h"
@@ -38,6 +39,8 @@ struct Tenant {
     uint32_t slot;     // its WorkerShare in shared
   };
   std::map<pid_t, Worker> workers;
+  // Warnings its clients can trigger at will (handshakes dropped), rate-limited.
+  log::LineLimiter client_lines;
 };
 
 // Blocks the signals the daemon takes through its signalfd (SIGTERM, SIGINT, SIGCHLD). Call

@@ -30,17 +30,25 @@ const std::string& channel_peer();
 // This channel's limiter of guest-triggered lines.
 LineLimiter& guest_lines();
 
+// A line through `limiter`: the daemon keeps one per tenant for what clients can trigger
+// before they have a channel (a handshake refused, a VM slot refused).
 template <typename... Args>
-void guest_line(spdlog::logger& logger, spdlog::level::level_enum level,
-                fmt::format_string<Args...> format, Args&&... args) {
+void limited_line(LineLimiter& limiter, spdlog::logger& logger, spdlog::level::level_enum level,
+                  fmt::format_string<Args...> format, Args&&... args) {
   if (!logger.should_log(level)) return;  // a line nobody would see costs no token
-  const std::optional<uint64_t> dropped = guest_lines().admit();
+  const std::optional<uint64_t> dropped = limiter.admit();
   if (!dropped) return;
   const std::string line = fmt::format(format, std::forward<Args>(args)...);
   if (*dropped == 0)
     logger.log(level, "{}", line);
   else
     logger.log(level, "{} ({} similar lines dropped)", line, *dropped);
+}
+
+template <typename... Args>
+void guest_line(spdlog::logger& logger, spdlog::level::level_enum level,
+                fmt::format_string<Args...> format, Args&&... args) {
+  limited_line(guest_lines(), logger, level, format, std::forward<Args>(args)...);
 }
 
 // The one to use for a warning a guest can trigger.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "vgpu/common/corpus_recorder.h"
+#include "vgpud/log/channel_log.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud::ivshmem {
@@ -218,7 +219,8 @@ void VmEndpoint::start_slot(uint32_t index, uint32_t guest_pid) {
 // gives up.
 void VmEndpoint::refuse(uint32_t index, uint32_t guest_pid, const std::string& why) {
   io_[index].name = options_.tenant + "/" + std::to_string(guest_pid);
-  log::transport().warn("vm={} slot {}: refused: {}", io_[index].name, index, why);
+  log::limited_line(refused_lines_, log::transport(), spdlog::level::warn, "vm={} slot {}: refused: {}",
+                    io_[index].name, index, why);
   header().slots[index].state.store(static_cast<uint32_t>(proto::SlotState::Refused), std::memory_order_release);
 }
 

@@ -32,6 +32,7 @@
 #include "vgpu/protocol/vm_layout.h"
 #include "vgpu/result.h"
 #include "vgpud/config/config.h"
+#include "vgpud/log/rate_limit.h"
 #include "vgpud/metrics/hop_counters.h"
 #include "vgpud/protocol_alias.h"
 #include "vgpud/transport/ivshmem/ivshmem_server.h"
@@ -116,6 +117,7 @@ class VmEndpoint {
   // While QEMU is connected:
   SlotTable table_;
   std::vector<SlotIo> io_;  // one per slot of table_
+  log::LineLimiter refused_lines_;  // a guest can claim and be refused at will
   // The recent scans in fuzz_slot_table's input format, recorded as its seed corpus in recorder
   // builds (scan_slots); what happened since the last scan, and when that was.
   std::vector<uint8_t> trace_;
