@@ -1,7 +1,9 @@
 // One process's channel to vgpud: the request and reply rings, the bulk-data rings and the
 // shared heap of one channel region. Thread-safe: calls from several threads are serialized.
 //
-// The runtime API (guest/cudart) only talks to vgpud through this class.
+// The shims (guest/cudart) only talk to vgpud through this class, and only through the process's
+// one channel (guest/client/process.h); the members marked VGPU_CLIENT_API are what
+// libvgpu-client.so.1 exports to them.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -9,6 +11,7 @@
 #include <span>
 #include <string>
 
+#include "guest/client/export.h"
 #include "guest/client/parallel_copy.h"
 #include "guest/transport/transport.h"
 #include "vgpu/protocol/calls.h"
@@ -32,25 +35,29 @@ struct Part {
 
 class Channel {
  public:
-  // Connects (transport auto-selected), checks the region and says Hello.
+  // Connects (transport auto-selected), checks the region and says Hello. Not exported: the
+  // shims share the process's channel (process_channel()); in-tree tools open their own.
   static Result<std::unique_ptr<Channel>, ConnectFailure> open();
   ~Channel();
 
   // Sends a request and waits for its reply. The reply payload is copied into `reply`
   // (at most reply.size() bytes; the rest is dropped).
-  CallResult call(proto::CallId id, std::initializer_list<Part> parts, std::span<uint8_t> reply,
-                  uint16_t flags = 0);
+  VGPU_CLIENT_API CallResult call(proto::CallId id, std::initializer_list<Part> parts,
+                                  std::span<uint8_t> reply, uint16_t flags = 0);
   // Posts a stream-ordered request: no reply; an error surfaces later (take_async_error).
   // Returns a nonzero status only if the channel itself is broken.
-  int32_t post(proto::CallId id, std::initializer_list<Part> parts, uint16_t flags = 0);
+  VGPU_CLIENT_API int32_t post(proto::CallId id, std::initializer_list<Part> parts,
+                               uint16_t flags = 0);
 
   // Pageable copies through the upload/download rings, chunked and pipelined.
   // copy_to_device returns once vgpud has consumed the data when `wait` is true (cudaMemcpy),
   // else as soon as the data is staged (cudaMemcpyAsync: errors then surface later).
-  int32_t copy_to_device(uint64_t dst, const void* src, uint64_t size, uint64_t stream, bool wait);
-  int32_t copy_from_device(void* dst, uint64_t src, uint64_t size, uint64_t stream);
+  VGPU_CLIENT_API int32_t copy_to_device(uint64_t dst, const void* src, uint64_t size,
+                                         uint64_t stream, bool wait);
+  VGPU_CLIENT_API int32_t copy_from_device(void* dst, uint64_t src, uint64_t size,
+                                           uint64_t stream);
   // Sends a module image (fat binary) and loads it; returns the module id in *module.
-  int32_t load_module(const void* image, uint64_t size, uint32_t* module);
+  VGPU_CLIENT_API int32_t load_module(const void* image, uint64_t size, uint32_t* module);
 
   // The shared heap (cudaMallocHost memory): host-visible, registered with the GPU.
   uint8_t* heap_base() const { return heap_base_; }
@@ -58,11 +65,11 @@ class Channel {
 
   // The device the calling thread works on (cudaSetDevice). Before sending a request the
   // channel posts SetDevice when the thread's device differs from the last one vgpud was told.
-  static void set_thread_device(uint32_t device);
-  static uint32_t thread_device();
+  VGPU_CLIENT_API static void set_thread_device(uint32_t device);
+  VGPU_CLIENT_API static uint32_t thread_device();
 
   // First error of a posted call that vgpud reported since the last take; 0 if none.
-  int32_t take_async_error();
+  VGPU_CLIENT_API int32_t take_async_error();
 
   const proto::HelloReply& hello() const { return hello_; }
   std::string describe() const { return transport_->describe(); }

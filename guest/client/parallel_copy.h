@@ -1,6 +1,6 @@
 // Copies large buffers with several threads. One core moves about 10 GB/s between a process's
 // ordinary (pageable) memory and the staging rings, a fraction of what the GPU's link takes,
-// so pageable copies split each staged chunk across a few threads (DESIGN.md: four threads
+// so pageable copies split each staged chunk across threads (docs/design.md §17: four threads
 // copy ~23 GB/s into registered memory, 3x CUDA's own pageable path).
 //
 // One copy at a time (the channel's lock serializes them). The helper threads start with the

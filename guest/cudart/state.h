@@ -1,4 +1,6 @@
-// The process's runtime state: the channel to vgpud and the guest-side caches built on it.
+// The runtime API's state in this process: the guest-side caches built on the process's channel
+// to vgpud. The channel itself, and the "process is exiting" flag, belong to the client library
+// (guest/client/process.h), which every shim in the process shares.
 //
 // Created by the first API call that needs vgpud (never by library load or by nvcc's
 // registration constructors) and never destroyed. Applications run atexit handlers that
@@ -12,6 +14,7 @@
 #include <memory>
 
 #include "guest/client/channel.h"
+#include "guest/client/process.h"
 #include "guest/cudart/address_map.h"
 #include "guest/cudart/device_cache.h"
 #include "guest/cudart/host_heap.h"
@@ -20,9 +23,9 @@
 namespace vgpu::cudart {
 
 struct Runtime {
-  explicit Runtime(std::unique_ptr<guest::Channel> channel);
+  explicit Runtime(guest::Channel& channel);
 
-  std::unique_ptr<guest::Channel> channel;  // never reset
+  guest::Channel* const channel;            // the process's (guest::process_channel())
   uint32_t device_count = 0;                // from Hello, at most limits::kMaxDevices
   HostHeap host_heap;                       // cudaMallocHost
   AddressMap allocations;                   // cudaMalloc'd ranges
@@ -42,6 +45,6 @@ Runtime* runtime() noexcept;
 // The runtime if it exists; never opens the channel.
 Runtime* runtime_if_open() noexcept;
 // True once the process has started exiting: no more traffic to vgpud from then on.
-bool process_exiting() noexcept;
+inline bool process_exiting() noexcept { return guest::process_exiting(); }
 
 }  // namespace vgpu::cudart

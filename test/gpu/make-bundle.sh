@@ -7,8 +7,9 @@
 #   OUT_DIR/bin/vgpud                the daemon
 #   OUT_DIR/lib/*.so*                every shared library vgpud or the shim needs that is not part
 #                                    of glibc / the GCC runtime (the GPU machine has newer ones)
-#   OUT_DIR/shim/libcudart.so.13     the shim, alone in its folder, so that putting the folder first
-#                                    on LD_LIBRARY_PATH swaps the CUDA runtime and nothing else
+#   OUT_DIR/shim/libcudart.so.13     the shim and the guest client it links (libvgpu-client.so.1),
+#                                    alone in their folder, so that putting the folder first on
+#                                    LD_LIBRARY_PATH swaps the CUDA runtime and nothing else
 #   OUT_DIR/programs/<name>          the test programs (test/gpu/programs/*.cu), built with nvcc
 #   OUT_DIR/hostile/<name>           run-hostile.sh's programs (test/gpu/hostile/*.cu), and
 #   OUT_DIR/bin/vgpu-hostile-client  its misbehaving clients, when the build has the tests
@@ -44,7 +45,8 @@ mkdir -p "$out/bin" "$out/lib" "$out/shim" "$out/programs" "$out/hostile"
 # --- binaries -----------------------------------------------------------------------------------
 cp -L "$vgpud_bin" "$out/bin/vgpud"
 cp -L "$shim" "$out/shim/libcudart.so.13"
-chmod 0755 "$out/bin/vgpud" "$out/shim/libcudart.so.13"
+cp -L "$(dirname "$shim")/libvgpu-client.so.1" "$out/shim/"  # the shim's client: RUNPATH $ORIGIN
+chmod 0755 "$out/bin/vgpud" "$out/shim/libcudart.so.13" "$out/shim/libvgpu-client.so.1"
 # The misbehaving clients of run-hostile.sh, if this build has the tests.
 hostile_client="$build/test/integration/vgpu-hostile-client"
 [[ -x "$hostile_client" ]] && cp -L "$hostile_client" "$out/bin/vgpu-hostile-client"

@@ -111,6 +111,8 @@ install -m 755 "$HERE/run-as.sh" "$ROOT/usr/bin/run-as"
 
 # The shim where the guest package installs it, found through ld.so.conf.d like on a real guest.
 install -m 755 "$SHIM" "$ROOT/usr/lib/vgpu/libcudart.so.13"
+# The guest client every shim shares (RUNPATH $ORIGIN: beside the shim).
+install -m 755 "$(dirname "$SHIM")/libvgpu-client.so.1" "$ROOT/usr/lib/vgpu/libvgpu-client.so.1"
 ln -sf libcudart.so.13 "$ROOT/usr/lib/vgpu/libcudart.so"
 if [ -f "$REPO/packaging/guest/vgpu-guest.conf" ]; then
   cp "$REPO/packaging/guest/vgpu-guest.conf" "$ROOT/etc/ld.so.conf.d/vgpu-guest.conf"
