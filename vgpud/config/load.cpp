@@ -5,9 +5,13 @@
 #include <unistd.h>
 
 #include "vgpu/common/corpus_recorder.h"
+#include "vgpu/common/errno_text.h"
 #include "vgpud/config/config.h"
 
 namespace vgpud::config {
+
+using vgpu::errno_text;
+
 namespace {
 
 // A real vgpu.yaml is a few KiB; anything near this is a wrong path (a log, a disk image).
@@ -19,8 +23,6 @@ ConfigError file_error(const std::string& path, std::string message) {
   error.message = std::move(message);
   return error;
 }
-
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 struct Fd {
   int fd;

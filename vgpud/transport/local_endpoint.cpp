@@ -8,17 +8,18 @@
 #include <cerrno>
 #include <cstring>
 
+#include "vgpu/common/errno_text.h"
 #include "vgpu/protocol/version.h"
 #include "vgpud/transport/listen_socket.h"
 
 namespace vgpud {
 
+using vgpu::errno_text;
+
 namespace {
 
 // After accept fails for want of descriptors or memory, how long the socket is not polled.
 constexpr std::chrono::milliseconds kAcceptPause{100};
-
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 bool send_reply(int fd, const proto::HandshakeReply& reply, const int* fds, int fd_count) {
   iovec iov{const_cast<proto::HandshakeReply*>(&reply), sizeof reply};

@@ -8,11 +8,13 @@
 #include <cstring>
 #include <new>
 
+#include "vgpu/common/errno_text.h"
+
 namespace vgpud {
 
-namespace {
+using vgpu::errno_text;
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+namespace {
 
 void* map_state(int fd) {
   void* p = mmap(nullptr, sizeof(TenantSharedState), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

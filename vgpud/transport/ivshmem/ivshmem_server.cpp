@@ -9,18 +9,19 @@
 #include <cerrno>
 #include <cstring>
 
+#include "vgpu/common/errno_text.h"
 #include "vgpud/log/log.h"
 #include "vgpud/transport/ivshmem/ivshmem_messages.h"
 
 namespace vgpud::ivshmem {
+
+using vgpu::errno_text;
 
 // IDs fit the Doorbell register's 16 bits, and the client's is not the peer's.
 static_assert(kVgpudPeerId >= 0 && kVgpudPeerId <= kMaxPeerId && kVmPeerId >= 0 && kVmPeerId <= kMaxPeerId);
 static_assert(kVgpudPeerId != kVmPeerId);
 
 namespace {
-
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
 
 std::vector<int> raw(const std::vector<UniqueFd>& fds) {
   std::vector<int> out;

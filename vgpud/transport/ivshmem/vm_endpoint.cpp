@@ -11,14 +11,15 @@
 #include <vector>
 
 #include "vgpu/common/corpus_recorder.h"
+#include "vgpu/common/errno_text.h"
 #include "vgpud/log/channel_log.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud::ivshmem {
 
-namespace {
+using vgpu::errno_text;
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+namespace {
 
 template <class... F>
 struct Overloaded : F... {
