@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace bench {
 

@@ -2,7 +2,7 @@
 #pragma once
 #include <string>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace bench {
 

@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace bench {
 

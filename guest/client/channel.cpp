@@ -223,7 +223,7 @@ CallResult Channel::wait_reply_locked(uint64_t seq, CallId id, std::span<uint8_t
       return {kBroken, 0};
     }
     const auto now = std::chrono::steady_clock::now();
-    if (now < spin_until) continue;  // no pause here: see vgpu/cpu_relax.h
+    if (now < spin_until) continue;  // no pause here: see vgpu/common/cpu_relax.h
     if (now < poll_until) {
       sched_yield();
       continue;

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "vgpu/cpu_relax.h"
+#include "vgpu/common/cpu_relax.h"
 
 namespace vgpu::guest {
 

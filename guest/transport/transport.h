@@ -7,7 +7,7 @@
 #include <span>
 #include <string>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace vgpu::guest {
 

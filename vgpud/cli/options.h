@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace vgpud {
 

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace vgpud::config {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace vgpud::config {
 

@@ -10,7 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/config/config.h"
 
 namespace vgpud::config {

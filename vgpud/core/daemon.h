@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/config/config.h"
 #include "vgpud/executor/cuda_driver.h"
 #include "vgpud/log/rate_limit.h"

@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace vgpud {
 

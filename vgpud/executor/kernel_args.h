@@ -12,7 +12,7 @@
 
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/protocol_alias.h"
 
 namespace vgpud {

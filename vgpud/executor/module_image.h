@@ -29,7 +29,7 @@
 #include <cstdint>
 #include <span>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace vgpud {
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/executor/cuda_driver.h"
 
 namespace vgpud {

@@ -79,7 +79,7 @@ void ChannelMediator::run() {
     // and sends its next call right after it, so waking from a sleep would add to every call
     // that takes the driver a while (a large cudaMalloc, a synchronize).
     const auto idle = std::chrono::steady_clock::now() - idle_since;
-    // (No pause in this loop: see vgpu/cpu_relax.h.)
+    // (No pause in this loop: see vgpu/common/cpu_relax.h.)
     if (idle < setup_.spin || (idle < kPollWhileExecuting && !queue_.all_done()))
       continue;
     if (!sleep_until_doorbell()) break;

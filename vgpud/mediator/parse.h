@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <span>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpu/protocol/messages.h"
 #include "vgpud/request/request.h"
 

@@ -159,7 +159,7 @@ class WorkQueue {
         tail = tail_.load(std::memory_order_acquire);  // a last push before close
         return tail;
       }
-      if (std::chrono::steady_clock::now() < until) continue;  // no pause: vgpu/cpu_relax.h
+      if (std::chrono::steady_clock::now() < until) continue;  // no pause: vgpu/common/cpu_relax.h
       // Announce the sleep, then look again: a push that missed the flag is seen here, and
       // one that saw it has moved wake_ past `ticket`, so the wait returns at once.
       const uint32_t ticket = wake_.load(std::memory_order_seq_cst);

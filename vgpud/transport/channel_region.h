@@ -5,7 +5,7 @@
 #include <string>
 
 #include "vgpu/protocol/channel_layout.h"
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/transport/unique_fd.h"
 #include "vgpud/protocol_alias.h"
 

@@ -13,7 +13,7 @@
 
 #include <string>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/transport/unique_fd.h"
 
 namespace vgpud {

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "vgpu/protocol/handshake.h"
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/transport/channel_region.h"
 #include "vgpud/transport/listen_socket.h"
 #include "vgpud/transport/unique_fd.h"

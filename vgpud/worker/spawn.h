@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/worker/worker_spec.h"
 
 namespace vgpud {

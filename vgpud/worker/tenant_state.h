@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/config/config.h"
 #include "vgpud/executor/tenant_budget.h"
 #include "vgpud/metrics/hop_counters.h"

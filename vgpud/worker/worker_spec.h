@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "vgpu/protocol/channel_layout.h"
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/protocol_alias.h"
 
 namespace vgpud {

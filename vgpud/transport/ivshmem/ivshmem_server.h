@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/transport/listen_socket.h"
 #include "vgpud/transport/unique_fd.h"
 

@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "vgpu/protocol/vm_layout.h"
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 #include "vgpud/config/config.h"
 #include "vgpud/log/rate_limit.h"
 #include "vgpud/metrics/hop_counters.h"

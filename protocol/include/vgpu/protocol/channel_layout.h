@@ -16,7 +16,7 @@
 #include <cstdint>
 
 #include "vgpu/protocol/version.h"
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace vgpu::proto {
 

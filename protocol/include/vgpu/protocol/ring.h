@@ -11,7 +11,7 @@
 #include <span>
 
 #include "vgpu/protocol/channel_layout.h"
-#include "vgpu/result.h"
+#include "vgpu/common/result.h"
 
 namespace vgpu::proto {
 
