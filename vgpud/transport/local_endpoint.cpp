@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "vgpu/common/errno_text.h"
+#include "vgpu/common/fd_passing.h"
 #include "vgpu/protocol/version.h"
 #include "vgpud/transport/listen_socket.h"
 
@@ -21,22 +22,11 @@ namespace {
 // After accept fails for want of descriptors or memory, how long the socket is not polled.
 constexpr std::chrono::milliseconds kAcceptPause{100};
 
+static_assert(proto::kHandshakeFdCount <= vgpu::kMaxPassedFds);
+
 bool send_reply(int fd, const proto::HandshakeReply& reply, const int* fds, int fd_count) {
-  iovec iov{const_cast<proto::HandshakeReply*>(&reply), sizeof reply};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * proto::kHandshakeFdCount)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (fd_count > 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fd_count);
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * fd_count);
-    std::memcpy(CMSG_DATA(c), fds, sizeof(int) * fd_count);
-  }
-  return sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(sizeof reply);
+  return vgpu::send_with_fds(fd, &reply, sizeof reply,
+                             std::span<const int>(fds, static_cast<size_t>(fd_count)), MSG_DONTWAIT);
 }
 
 proto::HandshakeReply refusal(proto::HandshakeStatus status, const char* message) {

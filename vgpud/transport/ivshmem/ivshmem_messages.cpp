@@ -1,8 +1,8 @@
 #include "vgpud/transport/ivshmem/ivshmem_messages.h"
 
-#include <sys/socket.h>
+#include <span>
 
-#include <cstring>
+#include "vgpu/common/fd_passing.h"
 
 namespace vgpud::ivshmem {
 
@@ -22,22 +22,9 @@ std::vector<Message> handshake(int64_t client_id, int shared_memory_fd, int64_t 
 }
 
 bool send_message(int socket, const Message& message) {
-  std::array<uint8_t, 8> bytes = encode_value(message.value);
-  iovec iov{bytes.data(), bytes.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (message.fd >= 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &message.fd, sizeof(int));
-  }
-  return sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  const std::array<uint8_t, 8> bytes = encode_value(message.value);
+  const std::span<const int> fds(&message.fd, message.fd >= 0 ? 1 : 0);
+  return vgpu::send_with_fds(socket, bytes.data(), bytes.size(), fds);
 }
 
 }  // namespace vgpud::ivshmem
