@@ -6,6 +6,7 @@
 
 #include "vgpu/protocol/channel_layout.h"
 #include "vgpu/common/result.h"
+#include "vgpud/transport/shared_memory.h"
 #include "vgpud/transport/unique_fd.h"
 #include "vgpud/protocol_alias.h"
 
@@ -20,21 +21,19 @@ class ChannelRegion {
   // `offset` places it inside a larger region (a VM's slot, docs/protocol.md §7).
   static vgpu::Result<std::unique_ptr<ChannelRegion>, std::string> attach(
       UniqueFd memfd, const proto::ChannelSizes& sizes, uint64_t offset = 0);
-  ~ChannelRegion();
 
-  int memfd() const { return memfd_.get(); }
-  uint8_t* base() const { return base_; }
+  int memfd() const { return memory_.fd(); }
+  uint8_t* base() const { return memory_.base(); }
   size_t size() const { return geometry_.region_size; }
   // vgpud's own copy of the layout; never read back from the shared header.
   const proto::ChannelGeometry& geometry() const { return geometry_; }
-  proto::ChannelHeader* header() const { return reinterpret_cast<proto::ChannelHeader*>(base_); }
+  proto::ChannelHeader* header() const { return reinterpret_cast<proto::ChannelHeader*>(base()); }
 
  private:
-  ChannelRegion(UniqueFd memfd, uint8_t* base, const proto::ChannelGeometry& g)
-      : memfd_(std::move(memfd)), base_(base), geometry_(g) {}
+  ChannelRegion(SharedMemory memory, const proto::ChannelGeometry& g)
+      : memory_(std::move(memory)), geometry_(g) {}
 
-  UniqueFd memfd_;
-  uint8_t* base_;
+  SharedMemory memory_;
   proto::ChannelGeometry geometry_;
 };
 

@@ -13,6 +13,7 @@
 #include "vgpud/config/config.h"
 #include "vgpud/executor/tenant_budget.h"
 #include "vgpud/metrics/hop_counters.h"
+#include "vgpud/transport/shared_memory.h"
 #include "vgpud/transport/unique_fd.h"
 
 namespace vgpud {
@@ -45,19 +46,16 @@ class SharedTenantState {
   static vgpu::Result<std::unique_ptr<SharedTenantState>, std::string> create(const std::string& tenant);
   // A worker: maps the state the daemon passed down.
   static vgpu::Result<std::unique_ptr<SharedTenantState>, std::string> attach(UniqueFd fd);
-  ~SharedTenantState();
-
-  SharedTenantState(const SharedTenantState&) = delete;
-  SharedTenantState& operator=(const SharedTenantState&) = delete;
 
   TenantSharedState& get() const { return *state_; }
-  int fd() const { return fd_.get(); }
+  int fd() const { return memory_.fd(); }
 
  private:
-  SharedTenantState(UniqueFd fd, TenantSharedState* state) : fd_(std::move(fd)), state_(state) {}
+  SharedTenantState(SharedMemory memory, TenantSharedState* state)
+      : memory_(std::move(memory)), state_(state) {}
 
-  UniqueFd fd_;
-  TenantSharedState* state_;
+  SharedMemory memory_;
+  TenantSharedState* state_;  // in memory_
 };
 
 }  // namespace vgpud

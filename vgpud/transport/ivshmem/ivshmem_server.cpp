@@ -47,19 +47,16 @@ bool IvshmemServer::accept(const std::function<void(uint8_t* memory)>& prepare) 
                           options_.name);
     return false;
   }
-  // Sealed at its size: QEMU (or anyone it passes the descriptor to) cannot shrink the memory
-  // under vgpud's mapping, which would turn vgpud's next access into SIGBUS.
-  UniqueFd memory_fd(memfd_create(("vgpu-vm-" + options_.name).c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  bool ok = memory_fd.valid() && ftruncate(memory_fd.get(), static_cast<off_t>(options_.memory_size)) == 0 &&
-            fcntl(memory_fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0;
-  void* base = ok ? mmap(nullptr, options_.memory_size, PROT_READ | PROT_WRITE, MAP_SHARED, memory_fd.get(), 0)
-                  : MAP_FAILED;
-  if (base == MAP_FAILED) {
+  // Sealed at its size (shared_memory.h): QEMU, or anyone it passes the descriptor to, cannot
+  // shrink it under vgpud's mapping.
+  auto memory = SharedMemory::create("vgpu-vm-" + options_.name, options_.memory_size);
+  if (!memory) {
     log::transport().error("vm={}: cannot create the VM's shared region ({}); QEMU is refused", options_.name,
-                           errno_text("memfd").c_str());
+                           memory.error());
     return false;
   }
-  prepare(static_cast<uint8_t*>(base));
+  prepare(memory->base());
+  bool ok = true;
 
   std::vector<UniqueFd> vgpud_vectors, vm_vectors;
   for (uint32_t v = 0; ok && v < options_.vectors; ++v) {
@@ -74,18 +71,16 @@ bool IvshmemServer::accept(const std::function<void(uint8_t* memory)>& prepare) 
     timeval timeout{2, 0};
     setsockopt(conn.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
     const std::vector<int> peer = raw(vgpud_vectors), own = raw(vm_vectors);
-    for (const Message& m : handshake(kVmPeerId, memory_fd.get(), kVgpudPeerId, peer, own))
+    for (const Message& m : handshake(kVmPeerId, memory->fd(), kVgpudPeerId, peer, own))
       if (!(ok = send_message(conn.get(), m))) break;
   }
   if (!ok) {
-    munmap(base, options_.memory_size);
     log::transport().error("vm={}: the ivshmem handshake with QEMU failed ({}); QEMU is refused", options_.name,
                            errno_text(step).c_str());
     return false;
   }
   client_ = std::move(conn);
-  memory_fd_ = std::move(memory_fd);
-  memory_ = static_cast<uint8_t*>(base);
+  memory_ = std::move(memory).value();
   vgpud_vectors_ = std::move(vgpud_vectors);
   vm_vectors_ = std::move(vm_vectors);
   return true;
@@ -93,10 +88,8 @@ bool IvshmemServer::accept(const std::function<void(uint8_t* memory)>& prepare) 
 
 void IvshmemServer::disconnect() {
   if (!connected()) return;
-  munmap(memory_, options_.memory_size);
-  memory_ = nullptr;
+  memory_.reset();
   client_.reset();
-  memory_fd_.reset();
   vgpud_vectors_.clear();
   vm_vectors_.clear();
 }

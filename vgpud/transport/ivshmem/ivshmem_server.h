@@ -20,11 +20,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "vgpu/common/result.h"
 #include "vgpud/transport/listen_socket.h"
+#include "vgpud/transport/shared_memory.h"
 #include "vgpud/transport/unique_fd.h"
 
 namespace vgpud::ivshmem {
@@ -63,8 +65,8 @@ class IvshmemServer {
   void disconnect();
 
   // While connected:
-  uint8_t* memory() const { return memory_; }
-  int memory_fd() const { return memory_fd_.get(); }
+  uint8_t* memory() const { return memory_ ? memory_->base() : nullptr; }
+  int memory_fd() const { return memory_ ? memory_->fd() : -1; }
   int vgpud_vector(uint32_t v) const { return vgpud_vectors_[v].get(); }
   int vm_vector(uint32_t v) const { return vm_vectors_[v].get(); }
 
@@ -78,8 +80,7 @@ class IvshmemServer {
   ListeningSocket socket_;
 
   UniqueFd client_;
-  UniqueFd memory_fd_;
-  uint8_t* memory_ = nullptr;
+  std::optional<SharedMemory> memory_;
   std::vector<UniqueFd> vgpud_vectors_;
   std::vector<UniqueFd> vm_vectors_;
 };

@@ -51,5 +51,5 @@ TEST_CASE("attaching something that is not a tenant state fails cleanly", "[work
   REQUIRE(ftruncate(fd, 16) == 0);
   auto r = SharedTenantState::attach(vgpud::UniqueFd(fd));
   REQUIRE_FALSE(r);
-  CHECK(r.error().find("too small") != std::string::npos);
+  CHECK(r.error().find("smaller than its layout") != std::string::npos);
 }
