@@ -84,7 +84,9 @@ std::optional<uint64_t> ProcessMemoryMeter::bytes_on(uint32_t device) const {
     if (processes[i].used_gpu_memory == Api::kValueNotAvailable) return std::nullopt;
     return processes[i].used_gpu_memory;
   }
-  return 0;  // no context of this process on the device
+  // Not listed: NVML speaks of host pids, so this process runs in a PID namespace of its own
+  // (the caller holds a context on the device, which NVML would otherwise list).
+  return std::nullopt;
 }
 
 }  // namespace vgpud

@@ -34,7 +34,9 @@ class ProcessMemoryMeter {
                                                             const std::vector<CUdevice>& devices);
 
   // Bytes this process holds on the guest's device `device` (an index into `devices`); none
-  // when NVML could not say. A process without a context there holds 0.
+  // when NVML could not say, or does not list this process (call it with a context on the
+  // device: NVML lists only processes that have one; a vgpud in a PID namespace of its own is
+  // never listed, and its module memory is then unmeasurable rather than silently 0).
   [[nodiscard]] std::optional<uint64_t> bytes_on(uint32_t device) const;
 
   // Where NVML is looked for, given vgpud.driver.
