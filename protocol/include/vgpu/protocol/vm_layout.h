@@ -11,7 +11,10 @@
 //
 // Doorbells: the guest writes (vgpud_peer_id << 16) | vector to the stub's Doorbell register
 // (BAR0 offset 12). Vector 0 asks vgpud to look at the slot table; vector 1 + i is slot i's
-// channel doorbell. vgpud does not interrupt the guest: guest processes poll their reply ring.
+// channel doorbell. Guest processes poll their reply ring and take no interrupts: a slot's
+// worker does write the VM's own vector 1 + i when the guest says it waits (as it writes a
+// local channel's notify eventfd), and QEMU raises that vector only if the guest enabled
+// MSI-X on the stub, which the shim does not do.
 #pragma once
 #include <atomic>
 #include <cstddef>
