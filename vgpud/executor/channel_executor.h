@@ -36,9 +36,7 @@ struct ExecutorSetup {
   HopCounters* counters = nullptr;
   BudgetRef device_memory;               // the tenant's, against limits.device_memory
   BudgetRef image_memory;                // the tenant's, against limits.module_image_memory
-  // Reads this process's GPU memory, to charge what a module load takes; null where NVML is
-  // missing (module memory is then not counted).
-  const ProcessMemoryMeter* memory_meter = nullptr;
+  std::string driver_path;               // vgpud.driver: NVML is looked for beside it
   std::chrono::microseconds spin{50};
 };
 
@@ -144,8 +142,12 @@ class ChannelExecutor {
   uint8_t* heap_at(uint64_t offset) const {
     return setup_.region + setup_.geometry.heap.offset + offset;
   }
+  // What reads this process's GPU memory, to charge what a module load takes (process_memory.h):
+  // loaded on the first module load, not at start, since most channels' first calls need no
+  // NVML; null where NVML is missing (said once; module memory is then not counted).
+  const ProcessMemoryMeter* memory_meter();
   // This process's GPU memory on the current device (none without a meter, or when unreadable).
-  std::optional<uint64_t> held_on_current_device() const;
+  std::optional<uint64_t> held_on_current_device();
   // The tenant's device memory, shared with its other channels.
   TenantBudget device_budget() const { return TenantBudget(setup_.device_memory); }
 
@@ -213,6 +215,8 @@ class ChannelExecutor {
   uint64_t current_seq_ = 0;         // of the request being executed, for logs
   bool synchronize_current_ = false; // the request asked for kFlagSynchronize
   int32_t pending_async_error_ = 0;  // first error of a posted call since the last reply
+  std::optional<ProcessMemoryMeter> memory_meter_;  // see memory_meter()
+  bool memory_meter_tried_ = false;
   std::vector<uint8_t> pending_image_;  // module image assembled from BlobAppend
   uint64_t pending_image_charge_ = 0;   // its capacity, taken from setup_.image_memory
 

@@ -94,7 +94,7 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
                             fmt::format("bytes={}", cmd.size));
   if (r != CUDA_SUCCESS) return r;
   uint64_t footprint = 0;
-  if (setup_.memory_meter != nullptr) {
+  if (memory_meter() != nullptr) {
     const std::optional<uint64_t> after = held_on_current_device();
     const bool measured = before.has_value() && after.has_value();
     if (measured && *after > *before) footprint = *after - *before;
@@ -114,9 +114,22 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
   return 0;
 }
 
-std::optional<uint64_t> ChannelExecutor::held_on_current_device() const {
-  if (setup_.memory_meter == nullptr) return std::nullopt;
-  return setup_.memory_meter->bytes_on(current_device_);
+const ProcessMemoryMeter* ChannelExecutor::memory_meter() {
+  if (!std::exchange(memory_meter_tried_, true)) {
+    auto meter = ProcessMemoryMeter::open(setup_.driver_path, cu_, setup_.devices);
+    if (meter)
+      memory_meter_.emplace(std::move(meter).value());
+    else if (setup_.device_memory.limit != 0)
+      log::executor().warn("vm={} {}: GPU memory taken by modules is not counted against limits.device_memory",
+                           setup_.name, meter.error());
+  }
+  return memory_meter_ ? &*memory_meter_ : nullptr;
+}
+
+std::optional<uint64_t> ChannelExecutor::held_on_current_device() {
+  const ProcessMemoryMeter* meter = memory_meter();
+  if (meter == nullptr) return std::nullopt;
+  return meter->bytes_on(current_device_);
 }
 
 int32_t ChannelExecutor::handle(const ModuleUnloadCmd& cmd, Reply&) {

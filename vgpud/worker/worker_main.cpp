@@ -21,7 +21,6 @@
 
 #include "vgpud/worker/session.h"
 #include "vgpud/executor/cuda_driver.h"
-#include "vgpud/executor/process_memory.h"
 #include "vgpud/log/channel_log.h"
 #include "vgpud/log/log.h"
 #include "vgpud/worker/tenant_state.h"
@@ -171,14 +170,7 @@ int run_channel_worker(int argc, char** argv) {
   setup.counters = &shared.counters;
   setup.device_memory = BudgetRef{&shared.device_bytes, &share.device_bytes, spec->device_memory_limit};
   setup.image_memory = BudgetRef{&shared.image_bytes, &share.image_bytes, spec->image_memory_limit};
-  // Module memory is charged by measuring it (process_memory.h); without NVML it goes uncounted.
-  auto meter = ProcessMemoryMeter::open(spec->driver_path, **driver, setup.devices);
-  if (meter) {
-    setup.memory_meter = &*meter;
-  } else if (spec->device_memory_limit != 0) {
-    log::executor().warn("vm={} {}: GPU memory taken by modules is not counted against limits.device_memory",
-                         name, meter.error());
-  }
+  setup.driver_path = spec->driver_path;  // NVML, which measures modules, is looked for beside it
 
   std::string why;
   {
