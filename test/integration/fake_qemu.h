@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "vgpu/common/fd_passing.h"
 #include "vgpu/protocol/vm_layout.h"
 
 namespace vgpu::test {
@@ -50,18 +51,10 @@ struct FakeQemu {
 };
 
 inline bool receive_message(int socket, int64_t* value, int* fd) {
-  iovec iov{value, sizeof *value};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (recvmsg(socket, &msg, MSG_WAITALL) != sizeof *value) return false;
+  size_t count = 0;
   *fd = -1;
-  if (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr && c->cmsg_type == SCM_RIGHTS)
-    std::memcpy(fd, CMSG_DATA(c), sizeof(int));
-  return true;
+  return vgpu::recv_with_fds(socket, value, sizeof *value, std::span<int>(fd, 1), &count, MSG_WAITALL) ==
+         sizeof *value;
 }
 
 inline void connect_qemu(FakeQemu& q, const std::string& path, uint32_t vectors) {

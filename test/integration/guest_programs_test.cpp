@@ -3,8 +3,6 @@
 
 #include <signal.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "test/integration/vgpud_process.h"
 
@@ -14,13 +12,6 @@ namespace {
 
 std::map<std::string, std::string> env_for(const VgpudProcess& vgpud, const std::string& tenant) {
   return {{"VGPU_SOCKET", vgpud.socket(tenant)}};
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace
@@ -39,7 +30,7 @@ TEST_CASE("launches reach the driver with the right function and argument bytes"
   auto r = run_program(guest_program("fake_kernels"), {}, env_for(vgpud, "alpha"));
   INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
   REQUIRE(r.exit_code == 0);
-  const std::string launches = slurp(vgpud.launch_log());
+  const std::string launches = read_file(vgpud.launch_log());
   INFO(launches);
   REQUIRE(launches.find("launch fake_vector_add grid=4,1,1 block=256,1,1 smem=0") != std::string::npos);
   // u64 0x1122334455667788, then struct Mixed {char 'Z', pad, double 2.0, int 7, pad} (24

@@ -59,14 +59,14 @@ pid_t spawn(const std::string& path, const std::vector<std::string>& args,
   return pid;
 }
 
-std::string slurp(const std::string& path) {
+}  // namespace
+
+std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
 }
-
-}  // namespace
 
 bool eventually(const std::function<bool()>& condition, int timeout_ms) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -175,7 +175,7 @@ long VgpudProcess::fake_state(const std::string& key) const {
   for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind("fake-cuda.state.", 0) != 0 || name.find(".tmp.") != std::string::npos) continue;
-    std::istringstream in(slurp(entry.path().string()));
+    std::istringstream in(read_file(entry.path().string()));
     std::string line;
     while (std::getline(in, line))
       if (line.rfind(key + "=", 0) == 0) total = std::max(total, 0L) + std::stol(line.substr(key.size() + 1));
@@ -183,7 +183,7 @@ long VgpudProcess::fake_state(const std::string& key) const {
   return total;
 }
 
-std::string VgpudProcess::read_log() const { return slurp(log_file()); }
+std::string VgpudProcess::read_log() const { return read_file(log_file()); }
 
 RunningProgram start_program(const std::string& path, const std::vector<std::string>& args,
                              const std::map<std::string, std::string>& env) {
@@ -196,7 +196,7 @@ RunningProgram start_program(const std::string& path, const std::vector<std::str
   return p;
 }
 
-std::string program_output(const RunningProgram& program) { return slurp(program.output_file); }
+std::string program_output(const RunningProgram& program) { return read_file(program.output_file); }
 
 ProgramResult wait_program(RunningProgram& p, int timeout_s) {
   int status = 0;
@@ -210,7 +210,7 @@ ProgramResult wait_program(RunningProgram& p, int timeout_s) {
   } else {
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
-  r.output = slurp(p.output_file);
+  r.output = read_file(p.output_file);
   unlink(p.output_file.c_str());
   p.pid = -1;
   return r;

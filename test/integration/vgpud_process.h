@@ -74,6 +74,9 @@ std::string guest_program(const std::string& name);
 ProgramResult run_program(const std::string& path, const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env, int timeout_s = 60);
 
+// A whole file's contents ("" if it cannot be read).
+std::string read_file(const std::string& path);
+
 // Polls `condition` for up to timeout_ms.
 bool eventually(const std::function<bool()>& condition, int timeout_ms = 5000);
 

@@ -14,7 +14,10 @@
 #include <filesystem>
 #include <string>
 #include <utility>
+#include <span>
 #include <vector>
+
+#include "vgpu/common/fd_passing.h"
 
 namespace vgpud::ivshmem::test {
 
@@ -52,17 +55,10 @@ struct IvshmemClient {
   void receive(size_t count) {
     for (size_t i = 0; i < count; ++i) {
       int64_t value;
-      iovec iov{&value, sizeof value};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      REQUIRE(recvmsg(socket, &msg, MSG_WAITALL | MSG_CMSG_CLOEXEC) == sizeof value);
       int fd = -1;
-      if (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr && c->cmsg_type == SCM_RIGHTS)
-        std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      size_t count = 0;
+      REQUIRE(vgpu::recv_with_fds(socket, &value, sizeof value, std::span<int>(&fd, 1), &count, MSG_WAITALL) ==
+              sizeof value);
       messages.push_back({value, fd});
     }
   }
