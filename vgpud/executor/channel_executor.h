@@ -1,10 +1,14 @@
 // Runs one channel's validated requests on the GPU, in order, on its own thread, and posts the
 // replies. Each channel (one guest process) gets its own CUDA context per device, so a fault
 // or a blocking call in one never touches another.
+//
+// One concern per part: the input (the work queue, the upload ring, an image being uploaded:
+// image_upload.h), the output (guest_output.h), the contexts (context_set.h) and what the
+// channel made (channel_objects.h). The handlers, one per command and grouped by family, live
+// in executor_{device,memory,module,stream}.cpp and only join these parts.
 #pragma once
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -14,9 +18,12 @@
 #include "vgpu/protocol/channel_layout.h"
 #include "vgpu/protocol/messages.h"
 #include "vgpu/protocol/ring.h"
+#include "vgpud/executor/channel_objects.h"
+#include "vgpud/executor/context_set.h"
 #include "vgpud/executor/cuda_driver.h"
-#include "vgpud/executor/device_memory_map.h"
-#include "vgpud/executor/handle_table.h"
+#include "vgpud/executor/driver_trace.h"
+#include "vgpud/executor/guest_output.h"
+#include "vgpud/executor/image_upload.h"
 #include "vgpud/executor/process_memory.h"
 #include "vgpud/executor/tenant_budget.h"
 #include "vgpud/request/work_queue.h"
@@ -61,29 +68,10 @@ class ChannelExecutor {
   bool broken() const { return broken_.load(std::memory_order_acquire); }
 
  private:
-  // Every driver object remembers the guest device (context) it was made on, so that a
-  // device reset forgets exactly that device's objects.
-  struct Module {
-    CUmodule handle;
-    uint32_t device;
-    std::vector<uint64_t> globals;  // device ranges registered in memory_
-    uint64_t device_bytes;          // what loading it made the GPU hold, taken from the budget
-  };
-  struct Function {
-    CUfunction handle;
-    CUmodule module;
-    uint32_t device;
-    std::vector<proto::KernelParamInfo> params;
-    uint32_t buffer_size;
-  };
-  struct Stream {
-    CUstream handle;
-    uint32_t device;
-  };
-  struct Event {
-    CUevent handle;
-    uint32_t device;
-  };
+  using Module = ChannelObjects::Module;
+  using Function = ChannelObjects::Function;
+  using Stream = ChannelObjects::Stream;
+  using Event = ChannelObjects::Event;
   struct Reply {
     int32_t status = 0;
     std::vector<uint8_t> payload;
@@ -92,52 +80,28 @@ class ChannelExecutor {
   void run();
   void execute(Request& request);
   void post_reply(const Request& request, int32_t status, std::span<const uint8_t> payload);
-  void notify_guest_if_waiting();
-  // Waits until ready() (room in `ring`, which the guest consumes and whose head is
-  // consumer_head); false when the channel stops or breaks meanwhile, or the guest made no
-  // room for kGuestStallLimit (the channel is then failed).
-  bool wait_for_guest(const std::atomic<uint64_t>& consumer_head, const char* ring,
-                      const std::function<bool()>& ready);
-  void wake_waits();  // ends a sleep in wait_for_guest
-  void fail_channel(const char* why);
-  // Logs one driver call at debug level ("seq=7 cuMemAlloc → CUDA_SUCCESS ptr=0x...") and
-  // counts driver errors; returns r.
-  CUresult traced(const char* function, CUresult r, const std::string& detail = {});
-
-  // Context management.
-  // Makes `device` the current one, creating its context on first use.
-  CUresult ensure_context(uint32_t device);
-  // 0 when the current device's context exists (made now if needed), else the error to answer.
-  int32_t require_context();
-  // Runs fn (returning a CUresult) with `device`'s context current, then returns to the
-  // guest's current device: objects are destroyed in the context that made them, whichever
-  // device the guest's thread is on.
-  template <typename Fn>
-  CUresult in_context_of(uint32_t device, Fn&& fn) {
-    const uint32_t here = current_device_;
-    CUresult r = device == here ? CUDA_SUCCESS : ensure_context(device);
-    if (r == CUDA_SUCCESS) r = fn();
-    if (device != here) {
-      const CUresult back = ensure_context(here);
-      if (r == CUDA_SUCCESS) r = back;
-    }
-    return r;
+  // A wait for room in `ring` ended as `room`: a Corrupt or Stalled one fails the channel.
+  // True when the room is there.
+  bool room_or_fail(GuestOutput::Room room, const char* ring);
+  void fail_channel(const std::string& why);
+  // Logs one driver call at debug level and counts driver errors; returns r (driver_trace.h).
+  CUresult traced(const char* function, CUresult r, const std::string& detail = {}) const {
+    return trace_(function, r, detail);
   }
-  // Pins the channel region, once per channel, in `device`'s context, which is current.
-  void register_region(uint32_t device);
+
+  // 0 when the current device's context exists (made now if needed), else the status to answer.
+  int32_t require_context() { return contexts_.require_current(); }
   // Destroys one device's context and forgets everything the channel made on it. With
   // keep_region_pinned, a surviving context takes over the region's pinning.
   void release_device(uint32_t device, bool keep_region_pinned);
   void release_all();
-  // Frees the module image being uploaded and gives its host memory back to the tenant.
-  void drop_pending_image();
   // A device-to-device copy whose ends lie on two different GPUs.
   CUresult copy_between_devices(uint64_t dst, uint32_t dst_device, uint64_t src, uint32_t src_device,
                                 uint64_t size, uint64_t stream_id, CUstream stream);
+  // Checks that the data a staged call consumes is in the upload ring: the guest publishes it
+  // before the message. False (the channel failed) when it is not.
+  bool upload_holds(uint64_t size, const char* what);
 
-  // Lookups that validate guest-supplied handles and ranges.
-  bool resolve_stream(uint64_t id, CUstream* out);
-  bool device_range_ok(uint64_t ptr, uint64_t len) const;
   bool heap_range_ok(uint64_t offset, uint64_t len) const;
   uint8_t* heap_at(uint64_t offset) const {
     return setup_.region + setup_.geometry.heap.offset + offset;
@@ -195,36 +159,21 @@ class ChannelExecutor {
 
   ExecutorSetup setup_;
   const CudaDriver& cu_;
-  WorkQueue queue_;
+  DriverTrace trace_;
+  WorkQueue queue_;     // input: the mediator's validated requests
+  proto::RingConsumer upload_ring_;  // input: the data of staged copies and module images
+  GuestOutput output_;  // output: replies and downloaded data
+  ContextSet contexts_;
+  ChannelObjects objects_;
+  ImageUpload image_upload_;
   std::thread thread_;
   std::atomic<bool> broken_{false};
-  std::atomic<bool> stopping_{false};
   std::atomic<bool> abandoned_{false};
-  int wake_fd_ = -1;  // eventfd: readable once stopping or abandoned (wait_for_guest sleeps on it)
 
-  proto::ChannelHeader* header_;
-  proto::RingProducer reply_ring_;
-  proto::RingConsumer upload_ring_;
-  proto::RingProducer download_ring_;
-
-  std::vector<CUcontext> contexts_;  // per guest device index; null until first used
-  uint32_t current_device_ = 0;
-  // The device whose context pinned the channel region (PORTABLE: valid in all of them).
-  std::optional<uint32_t> region_registered_in_;
-  bool region_registration_failed_ = false;  // said once; copies then go unpinned
-  uint64_t current_seq_ = 0;         // of the request being executed, for logs
   bool synchronize_current_ = false; // the request asked for kFlagSynchronize
   int32_t pending_async_error_ = 0;  // first error of a posted call since the last reply
   std::optional<ProcessMemoryMeter> memory_meter_;  // see memory_meter()
   bool memory_meter_tried_ = false;
-  std::vector<uint8_t> pending_image_;  // module image assembled from BlobAppend
-  uint64_t pending_image_charge_ = 0;   // its capacity, taken from setup_.image_memory
-
-  DeviceMemoryMap memory_;
-  HandleTable<uint64_t, Stream> streams_;
-  HandleTable<uint32_t, Event> events_;
-  HandleTable<uint32_t, Module> modules_;
-  HandleTable<uint32_t, Function> functions_;
 };
 
 }  // namespace vgpud

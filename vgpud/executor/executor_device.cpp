@@ -21,7 +21,7 @@ int32_t ChannelExecutor::handle(const HelloCmd& cmd, Reply& reply) {
     return static_cast<int32_t>(proto::Status::VersionMismatch);
   proto::HelloReply r{};
   r.protocol_version = proto::kProtocolVersion;
-  r.device_count = static_cast<uint32_t>(setup_.devices.size());
+  r.device_count = static_cast<uint32_t>(contexts_.device_count());
   cu_.cuDriverGetVersion(&r.driver_version);
   put(reply.payload, r);
   return 0;
@@ -31,8 +31,8 @@ int32_t ChannelExecutor::handle(const HelloCmd& cmd, Reply& reply) {
 int32_t ChannelExecutor::handle(const PingCmd&, Reply&) { return 0; }
 
 int32_t ChannelExecutor::handle(const DeviceGetInfoCmd& cmd, Reply& reply) {
-  if (cmd.device >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
-  const CUdevice dev = setup_.devices[cmd.device];
+  if (cmd.device >= contexts_.device_count()) return CUDA_ERROR_INVALID_DEVICE;
+  const CUdevice dev = contexts_.device(cmd.device);
   auto info = std::make_unique<proto::DeviceGetInfoReply>();
   std::memset(info.get(), 0, sizeof *info);
   if (CUresult r = traced("cuDeviceGetName", cu_.cuDeviceGetName(info->name, sizeof info->name, dev));
@@ -57,14 +57,14 @@ int32_t ChannelExecutor::handle(const DeviceGetInfoCmd& cmd, Reply& reply) {
 }
 
 int32_t ChannelExecutor::handle(const SetDeviceCmd& cmd, Reply&) {
-  if (cmd.device >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
+  if (cmd.device >= contexts_.device_count()) return CUDA_ERROR_INVALID_DEVICE;
   // A context costs about 0.5 GB of GPU memory (H200, driver 580) that no limit counts: it is
   // made on the first call that needs one, not when the guest merely picks the device.
-  if (contexts_[cmd.device] == nullptr) {
-    current_device_ = cmd.device;
+  if (contexts_.context_of(cmd.device) == nullptr) {
+    contexts_.select(cmd.device);
     return 0;
   }
-  return ensure_context(cmd.device);
+  return contexts_.make_current(cmd.device);
 }
 
 int32_t ChannelExecutor::handle(const DeviceSynchronizeCmd&, Reply&) {
@@ -75,37 +75,37 @@ int32_t ChannelExecutor::handle(const DeviceSynchronizeCmd&, Reply&) {
 int32_t ChannelExecutor::handle(const DeviceResetCmd&, Reply&) {
   // cudaDeviceReset: everything the process made on the current device goes, and only that;
   // the context is made again on next use.
-  release_device(current_device_, /*keep_region_pinned=*/true);
+  release_device(contexts_.current(), /*keep_region_pinned=*/true);
   return 0;
 }
 
 int32_t ChannelExecutor::handle(const DeviceCanAccessPeerCmd& cmd, Reply& reply) {
-  if (cmd.device >= setup_.devices.size() || cmd.peer >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
+  if (cmd.device >= contexts_.device_count() || cmd.peer >= contexts_.device_count()) return CUDA_ERROR_INVALID_DEVICE;
   int can_access = 0;
-  const CUresult r = traced("cuDeviceCanAccessPeer", cu_.cuDeviceCanAccessPeer(&can_access, setup_.devices[cmd.device],
-                                                                              setup_.devices[cmd.peer]));
+  const CUresult r = traced("cuDeviceCanAccessPeer", cu_.cuDeviceCanAccessPeer(&can_access, contexts_.device(cmd.device),
+                                                                              contexts_.device(cmd.peer)));
   if (r != CUDA_SUCCESS) return r;
   put(reply.payload, proto::DeviceCanAccessPeerReply{can_access != 0 ? 1 : 0, 0});
   return 0;
 }
 
 int32_t ChannelExecutor::handle(const PeerAccessEnableCmd& cmd, Reply&) {
-  if (cmd.peer >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
-  if (cmd.peer == current_device_) return CUDA_ERROR_PEER_ACCESS_UNSUPPORTED;  // as the runtime answers
-  const uint32_t here = current_device_;
+  if (cmd.peer >= contexts_.device_count()) return CUDA_ERROR_INVALID_DEVICE;
+  if (cmd.peer == contexts_.current()) return CUDA_ERROR_PEER_ACCESS_UNSUPPORTED;  // as the runtime answers
+  const uint32_t here = contexts_.current();
   // Both contexts must exist: the peer's is made now if the guest has not used it yet.
-  if (CUresult r = ensure_context(cmd.peer); r != CUDA_SUCCESS) return r;
-  if (CUresult r = ensure_context(here); r != CUDA_SUCCESS) return r;
-  return traced("cuCtxEnablePeerAccess", cu_.cuCtxEnablePeerAccess(contexts_[cmd.peer], cmd.flags));
+  if (CUresult r = contexts_.make_current(cmd.peer); r != CUDA_SUCCESS) return r;
+  if (CUresult r = contexts_.make_current(here); r != CUDA_SUCCESS) return r;
+  return traced("cuCtxEnablePeerAccess", cu_.cuCtxEnablePeerAccess(contexts_.context_of(cmd.peer), cmd.flags));
 }
 
 int32_t ChannelExecutor::handle(const PeerAccessDisableCmd& cmd, Reply&) {
-  if (cmd.peer >= setup_.devices.size()) return CUDA_ERROR_INVALID_DEVICE;
-  if (cmd.peer == current_device_) return CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
+  if (cmd.peer >= contexts_.device_count()) return CUDA_ERROR_INVALID_DEVICE;
+  if (cmd.peer == contexts_.current()) return CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
   if (int32_t st = require_context()) return st;
   // A peer without a context was never enabled.
-  if (contexts_[cmd.peer] == nullptr) return CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
-  return traced("cuCtxDisablePeerAccess", cu_.cuCtxDisablePeerAccess(contexts_[cmd.peer]));
+  if (contexts_.context_of(cmd.peer) == nullptr) return CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
+  return traced("cuCtxDisablePeerAccess", cu_.cuCtxDisablePeerAccess(contexts_.context_of(cmd.peer)));
 }
 
 int32_t ChannelExecutor::handle(const MemGetInfoCmd&, Reply& reply) {

@@ -26,7 +26,7 @@ int32_t ChannelExecutor::handle(const MemAllocCmd& cmd, Reply& reply) {
     put(reply.payload, proto::MemAllocReply{0});
     return 0;
   }
-  if (memory_.allocation_count() >= vgpu::limits::kMaxAllocations) {
+  if (objects_.memory.allocation_count() >= vgpu::limits::kMaxAllocations) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
@@ -43,18 +43,18 @@ int32_t ChannelExecutor::handle(const MemAllocCmd& cmd, Reply& reply) {
     budget.release(cmd.size);
     return r;
   }
-  memory_.add(ptr, cmd.size, DeviceMemoryMap::Kind::Allocation, current_device_);
+  objects_.memory.add(ptr, cmd.size, DeviceMemoryMap::Kind::Allocation, contexts_.current());
   put(reply.payload, proto::MemAllocReply{ptr});
   return 0;
 }
 
 int32_t ChannelExecutor::handle(const MemFreeCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
-  const uint64_t size = memory_.allocation_size(cmd.device_ptr);
+  const uint64_t size = objects_.memory.allocation_size(cmd.device_ptr);
   if (size == 0) return CUDA_ERROR_INVALID_VALUE;  // not an allocation of this channel
   const CUresult r = traced("cuMemFree", cu_.cuMemFree(cmd.device_ptr), "ptr=" + hex(cmd.device_ptr));
   if (r == CUDA_SUCCESS) {
-    memory_.remove(cmd.device_ptr);
+    objects_.memory.remove(cmd.device_ptr);
     device_budget().release(size);
   }
   return r;
@@ -64,8 +64,8 @@ int32_t ChannelExecutor::handle(const MemcpyHtoDInlineCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   if (cmd.data.empty()) return 0;
   CUstream stream;
-  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
-  if (!device_range_ok(cmd.dst, cmd.data.size())) return CUDA_ERROR_INVALID_VALUE;
+  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!objects_.memory.contains(cmd.dst, cmd.data.size())) return CUDA_ERROR_INVALID_VALUE;
   // The data lives in this request, which dies after the handler: copy synchronously.
   CUresult r = traced("cuMemcpyHtoDAsync",
                       cu_.cuMemcpyHtoDAsync(cmd.dst, cmd.data.data(), cmd.data.size(), stream));
@@ -75,15 +75,11 @@ int32_t ChannelExecutor::handle(const MemcpyHtoDInlineCmd& cmd, Reply&) {
 
 int32_t ChannelExecutor::handle(const MemcpyHtoDStagedCmd& cmd, Reply&) {
   // The data must already be in the upload ring: the guest publishes it before the message.
-  auto ready = upload_ring_.available();
-  if (!ready || *ready < cmd.size) {
-    fail_channel("staged copy larger than the data the guest published");
-    return static_cast<int32_t>(proto::Status::ChannelBroken);
-  }
+  if (!upload_holds(cmd.size, "staged copy")) return static_cast<int32_t>(proto::Status::ChannelBroken);
   int32_t status = require_context();
   CUstream stream = nullptr;
-  if (status == 0 && !resolve_stream(cmd.stream, &stream)) status = CUDA_ERROR_INVALID_HANDLE;
-  if (status == 0 && !device_range_ok(cmd.dst, cmd.size)) status = CUDA_ERROR_INVALID_VALUE;
+  if (status == 0 && !objects_.resolve_stream(cmd.stream, &stream)) status = CUDA_ERROR_INVALID_HANDLE;
+  if (status == 0 && !objects_.memory.contains(cmd.dst, cmd.size)) status = CUDA_ERROR_INVALID_VALUE;
   if (status == 0) {
     const proto::RingSegments seg = upload_ring_.peek(cmd.size);
     CUresult r = traced("cuMemcpyHtoDAsync", cu_.cuMemcpyHtoDAsync(cmd.dst, seg.first.data(),
@@ -104,8 +100,8 @@ int32_t ChannelExecutor::handle(const MemcpyDtoHInlineCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
   if (cmd.size == 0) return 0;
   CUstream stream;
-  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
-  if (!device_range_ok(cmd.src, cmd.size)) return CUDA_ERROR_INVALID_VALUE;
+  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!objects_.memory.contains(cmd.src, cmd.size)) return CUDA_ERROR_INVALID_VALUE;
   reply.payload.resize(cmd.size);
   CUresult r = traced("cuMemcpyDtoHAsync",
                       cu_.cuMemcpyDtoHAsync(reply.payload.data(), cmd.src, cmd.size, stream));
@@ -122,26 +118,17 @@ int32_t ChannelExecutor::handle(const MemcpyDtoHStagedCmd& cmd, Reply& reply) {
   };
   if (int32_t st = require_context()) return answer(st);
   CUstream stream;
-  if (!resolve_stream(cmd.stream, &stream)) return answer(CUDA_ERROR_INVALID_HANDLE);
+  if (!objects_.resolve_stream(cmd.stream, &stream)) return answer(CUDA_ERROR_INVALID_HANDLE);
   if (cmd.size == 0) return answer(0);
-  if (!device_range_ok(cmd.src, cmd.size)) return answer(CUDA_ERROR_INVALID_VALUE);
+  if (!objects_.memory.contains(cmd.src, cmd.size)) return answer(CUDA_ERROR_INVALID_VALUE);
 
   // Chunks of a quarter ring: the guest copies one out while the GPU fills the next.
-  const uint64_t chunk = download_ring_.capacity() / 4;
+  const uint64_t chunk = output_.download_capacity() / 4;
   while (published < cmd.size) {
     const uint64_t n = std::min(chunk, cmd.size - published);
-    bool corrupt = false;
-    const bool has_space = wait_for_guest(header_->download.head, "download", [&] {
-      auto room = download_ring_.has_room(n);
-      if (!room) corrupt = true;
-      return corrupt || *room;
-    });
-    if (corrupt) {
-      fail_channel("download ring index corrupted by the guest");
+    proto::RingSegments seg;
+    if (!room_or_fail(output_.reserve_download(n, &seg), "download"))
       return answer(static_cast<int32_t>(proto::Status::ChannelBroken));
-    }
-    if (!has_space) return answer(static_cast<int32_t>(proto::Status::ChannelBroken));
-    const proto::RingSegments seg = download_ring_.reserve(n);
     const uint64_t src = cmd.src + published;
     CUresult r = traced("cuMemcpyDtoHAsync",
                         cu_.cuMemcpyDtoHAsync(seg.first.data(), src, seg.first.size(), stream));
@@ -150,10 +137,8 @@ int32_t ChannelExecutor::handle(const MemcpyDtoHStagedCmd& cmd, Reply& reply) {
                                                             seg.second.size(), stream));
     if (r == CUDA_SUCCESS) r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
     if (r != CUDA_SUCCESS) return answer(r);
-    download_ring_.advance(n);
-    download_ring_.publish();
+    output_.publish_download(n);
     published += n;
-    notify_guest_if_waiting();
   }
   return answer(0);
 }
@@ -162,8 +147,8 @@ int32_t ChannelExecutor::handle(const MemcpySharedCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   if (cmd.size == 0) return 0;
   CUstream stream;
-  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
-  if (!device_range_ok(cmd.device_ptr, cmd.size) || !heap_range_ok(cmd.heap_offset, cmd.size))
+  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!objects_.memory.contains(cmd.device_ptr, cmd.size) || !heap_range_ok(cmd.heap_offset, cmd.size))
     return CUDA_ERROR_INVALID_VALUE;
   uint8_t* host = heap_at(cmd.heap_offset);
   // Registered memory: a truly asynchronous DMA, as with native pinned memory.
@@ -181,9 +166,9 @@ int32_t ChannelExecutor::handle(const MemcpyDtoDCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   if (cmd.size == 0) return 0;
   CUstream stream;
-  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
-  const std::optional<uint32_t> dst_device = memory_.device_of(cmd.dst, cmd.size);
-  const std::optional<uint32_t> src_device = memory_.device_of(cmd.src, cmd.size);
+  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  const std::optional<uint32_t> dst_device = objects_.memory.device_of(cmd.dst, cmd.size);
+  const std::optional<uint32_t> src_device = objects_.memory.device_of(cmd.src, cmd.size);
   if (!dst_device || !src_device) return CUDA_ERROR_INVALID_VALUE;
   CUresult r = *dst_device == *src_device
                    ? traced("cuMemcpyDtoDAsync", cu_.cuMemcpyDtoDAsync(cmd.dst, cmd.src, cmd.size, stream))
@@ -197,8 +182,8 @@ CUresult ChannelExecutor::copy_between_devices(uint64_t dst, uint32_t dst_device
                                                uint64_t size, uint64_t stream_id, CUstream stream) {
   // Both contexts exist: the memory map only holds ranges of live contexts. The driver copies
   // over the peer link where the two GPUs have one and stages through host memory where not.
-  CUcontext dst_ctx = contexts_[dst_device];
-  CUcontext src_ctx = contexts_[src_device];
+  CUcontext dst_ctx = contexts_.context_of(dst_device);
+  CUcontext src_ctx = contexts_.context_of(src_device);
   const std::string detail = fmt::format("dst={} device {} src={} device {} bytes={}", hex(dst), dst_device,
                                          hex(src), src_device, size);
   // On the legacy stream (cudaMemcpy, cudaMemcpyPeer), the copy waits for all work of both
@@ -213,8 +198,8 @@ int32_t ChannelExecutor::handle(const MemsetCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   if (cmd.count == 0) return 0;
   CUstream stream;
-  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
-  if (!device_range_ok(cmd.dst, cmd.count)) return CUDA_ERROR_INVALID_VALUE;
+  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!objects_.memory.contains(cmd.dst, cmd.count)) return CUDA_ERROR_INVALID_VALUE;
   CUresult r = traced("cuMemsetD8Async", cu_.cuMemsetD8Async(cmd.dst, cmd.value, cmd.count, stream));
   if (r == CUDA_SUCCESS && synchronize_current_)
     r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));

@@ -19,55 +19,21 @@
 namespace vgpud {
 
 int32_t ChannelExecutor::handle(const BlobAppendCmd& cmd, Reply&) {
-  auto ready = upload_ring_.available();
-  if (!ready || *ready < cmd.size) {
-    fail_channel("module chunk larger than the data the guest published");
-    return static_cast<int32_t>(proto::Status::ChannelBroken);
-  }
-  const size_t at = pending_image_.size();
-  // Grown by hand: the vector's own doubling would let a 512 MiB image hold 1 GiB. One byte
-  // more than the largest image leaves room for the NUL a text image may need at load.
-  const size_t capacity =
-      at + cmd.size <= pending_image_.capacity()
-          ? pending_image_.capacity()
-          : std::min<size_t>(std::max<size_t>(at + cmd.size, 2 * pending_image_.capacity()),
-                             vgpu::limits::kMaxModuleImage + 1);
-  // The capacity is host memory the guest makes vgpud hold: taken from the tenant's
-  // limits.module_image_memory before it is allocated. An image over either limit is dropped
-  // whole (its MODULE_LOAD then fails), so nothing is held for it.
-  const bool fits = at + cmd.size <= vgpu::limits::kMaxModuleImage &&
-                    TenantBudget(setup_.image_memory).reserve(capacity - pending_image_.capacity());
-  if (!fits) {
-    drop_pending_image();
-    upload_ring_.consume(cmd.size);
+  if (!upload_holds(cmd.size, "module chunk")) return static_cast<int32_t>(proto::Status::ChannelBroken);
+  if (!image_upload_.append(upload_ring_, cmd.size)) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
-  pending_image_charge_ += capacity - pending_image_.capacity();
-  pending_image_.reserve(capacity);
-  pending_image_.resize(at + cmd.size);
-  upload_ring_.read(pending_image_.data() + at, cmd.size);
-  upload_ring_.consume(cmd.size);
   return 0;
 }
 
-void ChannelExecutor::drop_pending_image() {
-  std::vector<uint8_t>().swap(pending_image_);
-  TenantBudget(setup_.image_memory).release(std::exchange(pending_image_charge_, 0));
-}
-
 int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
-  std::vector<uint8_t> image;
-  image.swap(pending_image_);
   // The image's host memory stays charged until it is freed, on every way out of here.
-  struct Charge {
-    TenantBudget budget;
-    uint64_t bytes;
-    ~Charge() { budget.release(bytes); }
-  } charge{TenantBudget(setup_.image_memory), std::exchange(pending_image_charge_, 0)};
+  UploadedImage uploaded = image_upload_.take();
+  std::vector<uint8_t>& image = uploaded.bytes();
   if (int32_t st = require_context()) return st;
   if (image.size() != cmd.size) return CUDA_ERROR_INVALID_VALUE;
-  if (modules_.full()) {
+  if (objects_.modules.full()) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
@@ -79,7 +45,7 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
   if (!checked) {
     HopCounters::bump(setup_.counters->rejected);
     log::guest_warn(log::executor(), "vm={} seq={} module image of {} bytes rejected: {}", setup_.name,
-                    current_seq_, image.size(), module_image_error_message(checked.error()));
+                    trace_.seq(), image.size(), module_image_error_message(checked.error()));
     return CUDA_ERROR_INVALID_IMAGE;
   }
   // A text image (PTX) is read up to its NUL; one is added when the guest sent none (within
@@ -103,13 +69,13 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
     if (!fits) {
       traced("cuModuleUnload", cu_.cuModuleUnload(module));
       HopCounters::bump(setup_.counters->rejected);
-      log::guest_warn(log::executor(), "vm={} seq={} module refused: {}", setup_.name, current_seq_,
+      log::guest_warn(log::executor(), "vm={} seq={} module refused: {}", setup_.name, trace_.seq(),
                            measured ? fmt::format("it takes {} bytes of GPU memory, beyond limits.device_memory", footprint)
                                     : std::string("the GPU memory it takes could not be read (NVML)"));
       return CUDA_ERROR_OUT_OF_MEMORY;
     }
   }
-  const uint32_t id = modules_.insert(Module{module, current_device_, {}, footprint});
+  const uint32_t id = objects_.modules.insert(Module{module, contexts_.current(), {}, footprint});
   put(reply.payload, proto::ModuleLoadReply{id, 0});
   return 0;
 }
@@ -129,34 +95,25 @@ const ProcessMemoryMeter* ChannelExecutor::memory_meter() {
 std::optional<uint64_t> ChannelExecutor::held_on_current_device() {
   const ProcessMemoryMeter* meter = memory_meter();
   if (meter == nullptr) return std::nullopt;
-  return meter->bytes_on(current_device_);
+  return meter->bytes_on(contexts_.current());
 }
 
 int32_t ChannelExecutor::handle(const ModuleUnloadCmd& cmd, Reply&) {
-  Module* m = modules_.find(cmd.module);
+  Module* m = objects_.modules.find(cmd.module);
   if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  for (uint64_t base : m->globals) memory_.remove(base);
-  const CUresult r = in_context_of(
+  const CUresult r = contexts_.in_context_of(
       m->device, [&] { return traced("cuModuleUnload", cu_.cuModuleUnload(m->handle)); });
-  // Functions of the module die with it; their ids simply stop resolving.
-  const CUmodule gone = m->handle;
-  const uint64_t footprint = m->device_bytes;
-  modules_.erase(cmd.module);
-  device_budget().release(footprint);
-  std::vector<uint32_t> dead;
-  functions_.for_each([&](uint32_t id, Function& f) {
-    if (f.module == gone) dead.push_back(id);
-  });
-  for (uint32_t id : dead) functions_.erase(id);
+  // Its functions and globals die with it; their ids and ranges simply stop resolving.
+  device_budget().release(objects_.forget_module(cmd.module));
   return r;
 }
 
 int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
-  Module* m = modules_.find(cmd.module);
+  Module* m = objects_.modules.find(cmd.module);
   if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  if (functions_.full()) {
+  if (objects_.functions.full()) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
@@ -177,7 +134,7 @@ int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
   const proto::ModuleGetFunctionReply head{0, static_cast<uint32_t>(f.params.size()), f.buffer_size,
                                            0};
   std::vector<proto::KernelParamInfo> params = f.params;
-  const uint32_t id = functions_.insert(std::move(f));
+  const uint32_t id = objects_.functions.insert(std::move(f));
   proto::ModuleGetFunctionReply out = head;
   out.function = id;
   put(reply.payload, out);
@@ -186,7 +143,7 @@ int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
 }
 
 int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
-  Module* m = modules_.find(cmd.module);
+  Module* m = objects_.modules.find(cmd.module);
   if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
   CUdeviceptr ptr = 0;
@@ -195,8 +152,8 @@ int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
       traced("cuModuleGetGlobal", cu_.cuModuleGetGlobal(&ptr, &size, m->handle, cmd.name.c_str()),
              log::guest_text(cmd.name, 256));
   if (r != CUDA_SUCCESS) return r;
-  if (!memory_.contains(ptr, size)) {
-    memory_.add(ptr, size, DeviceMemoryMap::Kind::ModuleGlobal, m->device);
+  if (!objects_.memory.contains(ptr, size)) {
+    objects_.memory.add(ptr, size, DeviceMemoryMap::Kind::ModuleGlobal, m->device);
     m->globals.push_back(ptr);
   }
   put(reply.payload, proto::ModuleGetGlobalReply{ptr, size});
@@ -204,11 +161,11 @@ int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
 }
 
 int32_t ChannelExecutor::handle(const LaunchKernelCmd& cmd, Reply&) {
-  Function* f = functions_.find(cmd.function);
+  Function* f = objects_.functions.find(cmd.function);
   if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
   CUstream stream;
-  if (!resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
 #ifdef VGPU_CORPUS_RECORDER  // the encoding costs a copy per launch: recorder builds only
   vgpu::corpus::record("launch_params", encode_launch_params(f->params, f->buffer_size, cmd.params));
 #endif
@@ -223,7 +180,7 @@ int32_t ChannelExecutor::handle(const LaunchKernelCmd& cmd, Reply&) {
 }
 
 int32_t ChannelExecutor::handle(const FuncGetAttributesCmd& cmd, Reply& reply) {
-  Function* f = functions_.find(cmd.function);
+  Function* f = objects_.functions.find(cmd.function);
   if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
   proto::FuncGetAttributesReply out{};
@@ -240,7 +197,7 @@ int32_t ChannelExecutor::handle(const FuncGetAttributesCmd& cmd, Reply& reply) {
 }
 
 int32_t ChannelExecutor::handle(const FuncSetAttributeCmd& cmd, Reply&) {
-  Function* f = functions_.find(cmd.function);
+  Function* f = objects_.functions.find(cmd.function);
   if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
   return traced("cuFuncSetAttribute",
@@ -249,7 +206,7 @@ int32_t ChannelExecutor::handle(const FuncSetAttributeCmd& cmd, Reply&) {
 }
 
 int32_t ChannelExecutor::handle(const OccupancyMaxBlocksCmd& cmd, Reply& reply) {
-  Function* f = functions_.find(cmd.function);
+  Function* f = objects_.functions.find(cmd.function);
   if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
   int blocks = 0;

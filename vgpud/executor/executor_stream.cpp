@@ -7,7 +7,7 @@ namespace vgpud {
 
 int32_t ChannelExecutor::handle(const StreamCreateCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
-  if (streams_.full()) {
+  if (objects_.streams.full()) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
@@ -15,93 +15,93 @@ int32_t ChannelExecutor::handle(const StreamCreateCmd& cmd, Reply& reply) {
   const CUresult r = traced("cuStreamCreateWithPriority",
                             cu_.cuStreamCreateWithPriority(&s, cmd.flags, cmd.priority));
   if (r != CUDA_SUCCESS) return r;
-  put(reply.payload, proto::StreamCreateReply{streams_.insert(Stream{s, current_device_})});
+  put(reply.payload, proto::StreamCreateReply{objects_.streams.insert(Stream{s, contexts_.current()})});
   return 0;
 }
 
 int32_t ChannelExecutor::handle(const StreamDestroyCmd& cmd, Reply&) {
-  Stream* s = streams_.find(cmd.stream);
+  Stream* s = objects_.streams.find(cmd.stream);
   if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  const CUresult r = in_context_of(
+  const CUresult r = contexts_.in_context_of(
       s->device, [&] { return traced("cuStreamDestroy", cu_.cuStreamDestroy(s->handle)); });
-  streams_.erase(cmd.stream);
+  objects_.streams.erase(cmd.stream);
   return r;
 }
 
 int32_t ChannelExecutor::handle(const StreamSynchronizeCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   CUstream s;
-  if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!objects_.resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
   return traced("cuStreamSynchronize", cu_.cuStreamSynchronize(s));
 }
 
 int32_t ChannelExecutor::handle(const StreamQueryCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   CUstream s;
-  if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!objects_.resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
   return cu_.cuStreamQuery(s);  // NOT_READY is an answer, not a driver error
 }
 
 int32_t ChannelExecutor::handle(const StreamWaitEventCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   CUstream s;
-  if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
-  Event* e = events_.find(cmd.event);
+  if (!objects_.resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
+  Event* e = objects_.events.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   return traced("cuStreamWaitEvent", cu_.cuStreamWaitEvent(s, e->handle, cmd.flags));
 }
 
 int32_t ChannelExecutor::handle(const EventCreateCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
-  if (events_.full()) {
+  if (objects_.events.full()) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
   CUevent e = nullptr;
   const CUresult r = traced("cuEventCreate", cu_.cuEventCreate(&e, cmd.flags));
   if (r != CUDA_SUCCESS) return r;
-  put(reply.payload, proto::EventCreateReply{events_.insert(Event{e, current_device_}), 0});
+  put(reply.payload, proto::EventCreateReply{objects_.events.insert(Event{e, contexts_.current()}), 0});
   return 0;
 }
 
 int32_t ChannelExecutor::handle(const EventDestroyCmd& cmd, Reply&) {
-  Event* e = events_.find(cmd.event);
+  Event* e = objects_.events.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  const CUresult r = in_context_of(
+  const CUresult r = contexts_.in_context_of(
       e->device, [&] { return traced("cuEventDestroy", cu_.cuEventDestroy(e->handle)); });
-  events_.erase(cmd.event);
+  objects_.events.erase(cmd.event);
   return r;
 }
 
 int32_t ChannelExecutor::handle(const EventRecordCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
-  Event* e = events_.find(cmd.event);
+  Event* e = objects_.events.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   CUstream s;
-  if (!resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!objects_.resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
   return traced("cuEventRecord", cu_.cuEventRecord(e->handle, s));
 }
 
 int32_t ChannelExecutor::handle(const EventSynchronizeCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
-  Event* e = events_.find(cmd.event);
+  Event* e = objects_.events.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   return traced("cuEventSynchronize", cu_.cuEventSynchronize(e->handle));
 }
 
 int32_t ChannelExecutor::handle(const EventQueryCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
-  Event* e = events_.find(cmd.event);
+  Event* e = objects_.events.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   return cu_.cuEventQuery(e->handle);  // NOT_READY is an answer, not a driver error
 }
 
 int32_t ChannelExecutor::handle(const EventElapsedTimeCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
-  Event* start = events_.find(cmd.start);
-  Event* end = events_.find(cmd.end);
+  Event* start = objects_.events.find(cmd.start);
+  Event* end = objects_.events.find(cmd.end);
   if (start == nullptr || end == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   float ms = 0;
   const CUresult r =

@@ -1,0 +1,62 @@
+// What a channel made through the driver, under the opaque ids its guest holds: allocations
+// and module globals (the device memory map), modules, functions, streams and events. Every
+// guest-supplied id or range is looked up here before the driver sees it.
+//
+// Each object remembers the guest device (context) it was made on, so that a device reset
+// forgets exactly that device's objects.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "vgpu/protocol/messages.h"
+#include "vgpud/executor/cuda_driver.h"
+#include "vgpud/executor/device_memory_map.h"
+#include "vgpud/executor/handle_table.h"
+#include "vgpud/protocol_alias.h"
+
+namespace vgpud {
+
+class ChannelObjects {
+ public:
+  struct Module {
+    CUmodule handle;
+    uint32_t device;
+    std::vector<uint64_t> globals;  // device ranges registered in memory
+    uint64_t device_bytes;          // what loading it made the GPU hold, taken from the budget
+  };
+  struct Function {
+    CUfunction handle;
+    CUmodule module;
+    uint32_t device;
+    std::vector<proto::KernelParamInfo> params;
+    uint32_t buffer_size;
+  };
+  struct Stream {
+    CUstream handle;
+    uint32_t device;
+  };
+  struct Event {
+    CUevent handle;
+    uint32_t device;
+  };
+
+  ChannelObjects();
+
+  // The stream a guest id names: the legacy default stream's ids resolve to null (the current
+  // context's); false for an id this channel does not hold.
+  bool resolve_stream(uint64_t id, CUstream* out);
+  // Forgets module `id` (already unloaded), its functions and its globals; returns the device
+  // bytes its load took, to give back to the tenant.
+  uint64_t forget_module(uint32_t id);
+  // Forgets everything made on `device`, whose context is gone and took the objects with it;
+  // returns the device bytes that frees (allocations and module footprints).
+  uint64_t forget_device(uint32_t device);
+
+  DeviceMemoryMap memory;
+  HandleTable<uint64_t, Stream> streams;
+  HandleTable<uint32_t, Event> events;
+  HandleTable<uint32_t, Module> modules;
+  HandleTable<uint32_t, Function> functions;
+};
+
+}  // namespace vgpud
