@@ -7,13 +7,12 @@
 #include <sys/wait.h>
 
 #include <algorithm>
-#include <iterator>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 
-#include <fmt/format.h>
-
+#include "vgpud/core/gpu_names.h"
+#include "vgpud/core/status_report.h"
 #include "vgpud/log/channel_log.h"
 #include "vgpud/log/log.h"
 #include "vgpud/transport/listen_socket.h"
@@ -25,30 +24,6 @@ namespace {
 
 // How long stopping waits for workers to finish their calls before killing them.
 constexpr auto kWorkerStopGrace = std::chrono::seconds(8);
-
-std::string format_uuid(const CUuuid& u) {
-  const auto* b = reinterpret_cast<const unsigned char*>(u.bytes);
-  char s[64];
-  std::snprintf(s, sizeof s,
-                "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-                b[14], b[15]);
-  return s;
-}
-
-// "GPU 2 (GPU-...), GPU 0 (GPU-...)": which physical GPUs a tenant got, in its guests' order.
-std::string describe_gpus(const CudaDriver& cu, const std::vector<int>& ordinals) {
-  std::string out;
-  for (int ordinal : ordinals) {
-    CUdevice dev;
-    CUuuid uuid;
-    if (!out.empty()) out += ", ";
-    out += "GPU " + std::to_string(ordinal);
-    if (cu.cuDeviceGet(&dev, ordinal) == CUDA_SUCCESS && cu.cuDeviceGetUuid(&uuid, dev) == CUDA_SUCCESS)
-      out += " (" + format_uuid(uuid) + ")";
-  }
-  return out;
-}
 
 sigset_t daemon_signals() {
   sigset_t mask;
@@ -64,28 +39,6 @@ sigset_t daemon_signals() {
 void block_daemon_signals() {
   const sigset_t mask = daemon_signals();
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
-}
-
-vgpu::Result<int, std::string> resolve_gpu(const CudaDriver& cu, const std::string& gpu) {
-  int count = 0;
-  cu.cuDeviceGetCount(&count);
-  const bool is_index = !gpu.empty() && std::all_of(gpu.begin(), gpu.end(), ::isdigit);
-  if (is_index) {
-    const long index = std::strtol(gpu.c_str(), nullptr, 10);
-    CUdevice dev;
-    if (index >= count || cu.cuDeviceGet(&dev, static_cast<int>(index)) != CUDA_SUCCESS)
-      return vgpu::Err{"GPU " + gpu + " does not exist (this host has " + std::to_string(count) +
-                       ")"};
-    return static_cast<int>(index);
-  }
-  for (int i = 0; i < count; ++i) {
-    CUdevice dev;
-    CUuuid uuid;
-    if (cu.cuDeviceGet(&dev, i) == CUDA_SUCCESS && cu.cuDeviceGetUuid(&uuid, dev) == CUDA_SUCCESS &&
-        format_uuid(uuid) == gpu)
-      return i;
-  }
-  return vgpu::Err{"no GPU with UUID " + gpu + " on this host (nvidia-smi -L lists them)"};
 }
 
 vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
@@ -130,7 +83,7 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
           [daemon, tenant](int guest_pid, uint64_t offset, const WorkerFds& fds) {
             return daemon->start_worker(*tenant, guest_pid, offset, fds);
           },
-          [daemon, tenant] { return daemon->room(*tenant); });
+          [tenant] { return room(*tenant); });
       if (!vm) return vgpu::Err{"tenant '" + tc.name + "' (" + where + "): " + vm.error()};
       t->vm = std::move(vm).value();
       log::transport().info("tenant '{}' serving its VM's vgpu-stub on {} with {}", tc.name, tc.vm.socket_path,
@@ -156,46 +109,11 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
 // control_ then removes the control socket, if it is still the one this vgpud made.
 Daemon::~Daemon() { shut_down(); }
 
-std::string Daemon::counters_report() const {
-  std::string out = fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9} {:>12}\n",
-                                "tenant", "processes", "opened", "closed", "doorbells", "received",
-                                "rejected", "dispatched", "executed", "drv_errors", "answered",
-                                "device_bytes");
-  for (const auto& t : tenants_) {
-    const TenantSharedState& shared = t->shared->get();
-    const HopCounters& c = shared.counters;
-    auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    out += fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9} {:>12}\n",
-                       t->config.name, t->workers.size(), v(c.channels_opened), v(c.channels_closed),
-                       v(c.doorbells), v(c.received), v(c.rejected), v(c.dispatched), v(c.executed),
-                       v(c.driver_errors), v(c.answered), v(shared.device_bytes));
-  }
-  return out;
-}
-
 void Daemon::answer_control() {
   UniqueFd conn(accept4(control_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn.valid()) return;
-  const std::string report = counters_report();
+  const std::string report = counters_report(tenants_);
   [[maybe_unused]] ssize_t n = send(conn.get(), report.data(), report.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-}
-
-size_t Daemon::worker_count() const {
-  size_t n = 0;
-  for (const auto& t : tenants_) n += t->workers.size();
-  return n;
-}
-
-std::string Daemon::status_line() const {
-  std::string s = "serving " + std::to_string(tenants_.size()) + " tenant(s), " +
-                  std::to_string(worker_count()) + " process(es):";
-  for (const auto& t : tenants_) s += " " + t->config.name + "=" + std::to_string(t->workers.size());
-  return s;
-}
-
-size_t Daemon::room(const Tenant& t) const {
-  const size_t limit = t.config.limits.max_processes;
-  return t.workers.size() < limit ? limit - t.workers.size() : 0;
 }
 
 void Daemon::accept_clients(Tenant& t) {
@@ -255,13 +173,9 @@ vgpu::Result<pid_t, std::string> Daemon::start_worker(Tenant& t, int guest_pid, 
   spec.device_ordinals = t.device_ordinals;
   spec.device_memory_limit = t.config.limits.device_memory;
   spec.image_memory_limit = t.config.limits.module_image_memory;
-  // The lowest share slot no live worker has; room() keeps workers under max_processes, which
-  // is at most the number of slots.
-  std::vector<bool> taken(std::size(t.shared->get().shares), false);
-  for (const auto& [pid, w] : t.workers) taken[w.slot] = true;
-  const auto free_slot = std::find(taken.begin(), taken.end(), false);
-  if (free_slot == taken.end()) return vgpu::Err{std::string("no free worker slot")};
-  spec.share_slot = static_cast<uint32_t>(free_slot - taken.begin());
+  const auto slot = free_share_slot(t);
+  if (!slot) return vgpu::Err{std::string("no free worker slot")};
+  spec.share_slot = *slot;
   spec.spin_us = config_.poll_spin_us;
   spec.log_level = log_level_;
   spec.sizes.upload = t.config.limits.staging_memory;
@@ -272,7 +186,7 @@ vgpu::Result<pid_t, std::string> Daemon::start_worker(Tenant& t, int guest_pid, 
   auto pid = spawn_channel_worker(spec, fds);
   if (!pid) return pid;
   t.workers.emplace(*pid, Tenant::Worker{spec.name(), spec.share_slot});
-  systemd_.status(status_line());
+  systemd_.status(status_line(tenants_));
   return pid;
 }
 
@@ -304,7 +218,7 @@ void Daemon::reap_workers() {
   int status = 0;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) changed |= forget_worker(pid, status);
-  if (changed) systemd_.status(status_line());
+  if (changed) systemd_.status(status_line(tenants_));
 }
 
 void Daemon::shut_down() {
@@ -316,7 +230,7 @@ void Daemon::shut_down() {
   for (auto& t : tenants_)
     for (const auto& [pid, worker] : t->workers) kill(pid, SIGTERM);
   const auto deadline = std::chrono::steady_clock::now() + kWorkerStopGrace;
-  while (worker_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (worker_count(tenants_) > 0 && std::chrono::steady_clock::now() < deadline) {
     pollfd fd{signal_fd_.get(), POLLIN, 0};
     poll(&fd, 1, 100);
     signalfd_siginfo info;
@@ -336,8 +250,8 @@ void Daemon::shut_down() {
 }
 
 int Daemon::run() {
-  systemd_.ready(status_line());
-  log::main().info("vgpud ready: {}", status_line());
+  systemd_.ready(status_line(tenants_));
+  log::main().info("vgpud ready: {}", status_line(tenants_));
   const auto watchdog = systemd_.watchdog_interval();
   const int watchdog_ms =
       watchdog ? std::max<int>(1, static_cast<int>(watchdog->count() / 2000)) : -1;
@@ -389,7 +303,7 @@ int Daemon::run() {
         if (info.ssi_signo != SIGCHLD) stop = true;
       reap_workers();  // SIGCHLDs coalesce: waitpid finds every worker that ended
       if (stop) {
-        log::main().info("signal received: draining {} process(es) and stopping", worker_count());
+        log::main().info("signal received: draining {} process(es) and stopping", worker_count(tenants_));
         systemd_.stopping();
         shut_down();
         log::main().info("vgpud stopped");

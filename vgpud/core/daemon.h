@@ -10,38 +10,20 @@
 #pragma once
 #include <sys/types.h>
 
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "vgpu/common/result.h"
 #include "vgpud/config/config.h"
+#include "vgpud/core/tenant.h"
 #include "vgpud/executor/cuda_driver.h"
-#include "vgpud/log/rate_limit.h"
 #include "vgpud/systemd/notifier.h"
-#include "vgpud/transport/ivshmem/vm_endpoint.h"
 #include "vgpud/transport/listen_socket.h"
-#include "vgpud/transport/local_endpoint.h"
 #include "vgpud/transport/unique_fd.h"
-#include "vgpud/worker/tenant_state.h"
+#include "vgpud/worker/spawn.h"
 
 namespace vgpud {
-
-struct Tenant {
-  config::TenantConfig config;
-  std::vector<int> device_ordinals;
-  std::unique_ptr<LocalEndpoint> endpoint;     // null when the tenant has no local socket
-  std::unique_ptr<ivshmem::VmEndpoint> vm;     // null when the tenant has no VM
-  std::unique_ptr<SharedTenantState> shared;  // counters and device memory, shared with workers
-  struct Worker {
-    std::string name;  // "tenant/guest pid"
-    uint32_t slot;     // its WorkerShare in shared
-  };
-  std::map<pid_t, Worker> workers;
-  // Warnings its clients can trigger at will (handshakes dropped), rate-limited.
-  log::LineLimiter client_lines;
-};
 
 // Blocks the signals the daemon takes through its signalfd (SIGTERM, SIGINT, SIGCHLD). Call
 // first thing in main: threads inherit the mask, the CUDA driver's threads included, and a
@@ -63,10 +45,6 @@ class Daemon {
   Daemon(const config::DaemonConfig& config, std::string log_level)
       : config_(config), log_level_(std::move(log_level)) {}
 
-  // The tenant's one admission count, for its socket and its VM alike: how many more
-  // processes it takes, max_processes less every live worker of the tenant, whatever endpoint
-  // started it.
-  size_t room(const Tenant& tenant) const;
   // The tenant's socket is readable: take its waiting clients as pending handshakes.
   void accept_clients(Tenant& tenant);
   // A pending client's socket is readable: on a complete request, admit it and start its worker.
@@ -79,11 +57,8 @@ class Daemon {
   void reap_workers();
   bool forget_worker(pid_t pid, int wait_status);
   void shut_down();
-  std::string status_line() const;
-  // The answer on the control socket: one line per tenant and hop (`vgpud counters`).
-  std::string counters_report() const;
+  // Answers one `vgpud counters` on the control socket (status_report.h).
   void answer_control();
-  size_t worker_count() const;
 
   config::DaemonConfig config_;
   std::string log_level_;  // passed on to workers
@@ -92,8 +67,5 @@ class Daemon {
   UniqueFd signal_fd_;
   ListeningSocket control_;  // invalid when the control socket could not be made
 };
-
-// Maps "0" or "GPU-<uuid>" to a device ordinal; the error says which GPU is missing.
-vgpu::Result<int, std::string> resolve_gpu(const CudaDriver& driver, const std::string& gpu);
 
 }  // namespace vgpud
