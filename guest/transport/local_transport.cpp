@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "vgpu/common/fd_passing.h"
 #include "vgpu/protocol/handshake.h"
 #include "vgpu/protocol/version.h"
 
@@ -78,38 +79,19 @@ bool arm_timeouts(int fd, std::chrono::steady_clock::time_point deadline) {
          setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
 }
 
-// recvmsg of the reply; -1 with errno EAGAIN when the deadline passed first.
+// recvmsg of the reply and its descriptors (close-on-exec; any beyond kHandshakeFdCount are
+// closed); -1 with errno EAGAIN when the deadline passed first.
 ssize_t receive_reply(int fd, std::chrono::steady_clock::time_point deadline, proto::HandshakeReply* reply,
-                      int fds[proto::kHandshakeFdCount], int* fd_count) {
+                      std::span<int, proto::kHandshakeFdCount> fds, size_t* fd_count) {
   *fd_count = 0;
-  iovec iov{reply, sizeof *reply};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * proto::kHandshakeFdCount)];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
   ssize_t n;
   do {
     if (!arm_timeouts(fd, deadline)) {
       errno = EAGAIN;
       return -1;
     }
-    n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL);
+    n = recv_with_fds(fd, reply, sizeof *reply, fds, fd_count, MSG_WAITALL);
   } while (n < 0 && errno == EINTR);
-  if (n <= 0) return n;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    const int count = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    for (int i = 0; i < count; ++i) {
-      int received;
-      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      if (*fd_count < proto::kHandshakeFdCount)
-        fds[(*fd_count)++] = received;
-      else
-        close(received);
-    }
-  }
   return n;
 }
 
@@ -163,11 +145,11 @@ Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::stri
 
   proto::HandshakeReply reply{};
   int fds[proto::kHandshakeFdCount];
-  int fd_count = 0;
+  size_t fd_count = 0;
   const ssize_t got = receive_reply(fd, deadline, &reply, fds, &fd_count);
   const int receive_errno = errno;
   auto close_all = [&] {
-    for (int i = 0; i < fd_count; ++i) close(fds[i]);
+    for (size_t i = 0; i < fd_count; ++i) close(fds[i]);
     close(fd);
   };
   if (got < 0 && (receive_errno == EAGAIN || receive_errno == EWOULDBLOCK)) {
@@ -189,7 +171,7 @@ Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::stri
     return Err{failure(ConnectError::Refused, std::string("vgpud refused the connection: ") +
                                                   reply.message)};
   }
-  if (fd_count != proto::kHandshakeFdCount || reply.region_size == 0) {
+  if (fd_count != static_cast<size_t>(proto::kHandshakeFdCount) || reply.region_size == 0) {
     close_all();
     return Err{failure(ConnectError::BadRegion, "vgpud did not hand over a channel region")};
   }
