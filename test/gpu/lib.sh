@@ -1,13 +1,14 @@
 # shellcheck shell=bash
-# Sourced by run.sh, run-multi.sh and run-hostile.sh: the helpers they share. Running a program
-# with a time limit (as is, or with the driver hidden as in a guest), starting and stopping vgpud,
-# recording and comparing results. Sourcing it also sources compare.sh (filter_sample) and sets
-# HIDE_DRIVER (the path of hide-driver.sh), VGPUD_PID, STARTED_PIDS, STOP_RC, the R_* result
-# arrays, DETAILS, PASSED and FAILED.
+# Sourced by run.sh, run-multi.sh and run-hostile.sh: the helpers they share. Making the work and
+# log folders and cleaning up at exit, running a program with a time limit (as is, or with the
+# driver hidden as in a guest), starting and stopping vgpud, recording and comparing results.
+# run-vm.sh sources it for log and make_work_dirs. Sourcing it also sources compare.sh
+# (filter_sample) and sets HIDE_DRIVER (the path of hide-driver.sh), VGPUD_PID, STARTED_PIDS,
+# STOP_RC, the R_* result arrays, DETAILS, PASSED and FAILED.
 #
 # The caller sets, before using them:
 #   LOG_TAG       prefix of log lines, e.g. run-multi.sh
-#   WORK          the temporary work folder (programs run in WORK/cwd)
+#   WORK          the temporary work folder (programs run in WORK/cwd): set by setup_work
 #   RUN_TIMEOUT   seconds per program run
 #   DEADLINE      "" or a value of $SECONDS after which no program run starts (it is "skipped")
 #   BUNDLE        the bundle (bin/vgpud, lib/)
@@ -24,6 +25,50 @@ log() { printf '[%s] %s\n' "$LOG_TAG" "$*"; }
 now_ms() {
   local t=${EPOCHREALTIME//[!0-9]/}
   echo $((t / 1000))
+}
+
+# ---- the work and log folders --------------------------------------------------------------------
+# make_work_dirs NAME: sets WORK to a fresh folder /tmp/NAME.XXXXXX, mode 0755 (mktemp's 0700
+# would keep out whatever runs as another user), and LOGDIR to where the logs go: OUT_LOG_DIR,
+# made and as an absolute path, when it is set; else WORK/logs, and then KEEP_WORK=1, since
+# removing the work folder would remove the logs with it.
+make_work_dirs() {
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  chmod 0755 "$WORK"
+  if [[ -n "${OUT_LOG_DIR:-}" ]]; then
+    mkdir -p "$OUT_LOG_DIR"
+    LOGDIR=$(cd "$OUT_LOG_DIR" && pwd)
+  else
+    LOGDIR=$WORK/logs
+    mkdir -p "$LOGDIR"
+    KEEP_WORK=1
+  fi
+}
+
+# setup_work NAME: make_work_dirs, then OUTS=WORK/outputs, where every run's stdout, stderr, exit
+# code and wall time go, and WORK/cwd, where the programs run. From then on cleanup_work runs at
+# exit, and TERM and INT exit (143) through it.
+setup_work() {
+  make_work_dirs "$1"
+  OUTS=$WORK/outputs
+  mkdir -p "$OUTS" "$WORK/cwd"
+  trap cleanup_work EXIT
+  trap 'exit 143' TERM INT
+}
+
+# cleanup_work: first the caller's before_cleanup, if it defines one (run-hostile.sh ends its
+# clients there); then kills every vgpud start_vgpud started that still runs, packs OUTS into
+# LOGDIR/outputs.tar.gz (one file: runners that bring logs back may drop deep folders), and
+# removes WORK unless KEEP_WORK is 1.
+cleanup_work() {
+  if declare -F before_cleanup >/dev/null; then before_cleanup; fi
+  kill_started
+  tar -czf "$LOGDIR/outputs.tar.gz" -C "$WORK" outputs 2>/dev/null || true
+  if [[ "${KEEP_WORK:-0}" == 1 ]]; then
+    echo "work folder kept: $WORK"
+  else
+    rm -rf "$WORK"
+  fi
 }
 
 # ---- processes -----------------------------------------------------------------------------------

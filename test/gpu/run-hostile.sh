@@ -41,33 +41,21 @@ DEADLINE=""
 LOG_TAG=run-hostile.sh
 PROGS=(matmul_tiled reduction_atomics streams_events_overlap vector_add)
 
-WORK=$(mktemp -d /tmp/vgpu-hostile.XXXXXX)
-chmod 0755 "$WORK"
-if [[ -n "${OUT_LOG_DIR:-}" ]]; then
-  mkdir -p "$OUT_LOG_DIR"
-  LOGDIR=$(cd "$OUT_LOG_DIR" && pwd)
-else
-  LOGDIR=$WORK/logs
-  mkdir -p "$LOGDIR"
-  KEEP_WORK=1
-fi
-OUTS=$WORK/outputs
-SOCKS=$WORK/vgpud
-mkdir -p "$OUTS" "$WORK/cwd" "$SOCKS"
-
 # shellcheck source=test/gpu/lib.sh
 . "$GPU_DIR/lib.sh"
 
+# WORK, LOGDIR, OUTS (packed into LOGDIR/outputs.tar.gz at exit), and the clean-up at exit.
+setup_work vgpu-hostile
+SOCKS=$WORK/vgpud
+mkdir -p "$SOCKS"
+
 declare -a CLIENT_PIDS=()
-cleanup() {
+# Run by lib.sh's cleanup_work at exit, before it kills vgpud: each hostile client's whole
+# process group.
+before_cleanup() {
   local p
   for p in "${CLIENT_PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
-  kill_started
-  tar -czf "$LOGDIR/outputs.tar.gz" -C "$WORK" outputs 2>/dev/null || true
-  if [[ "${KEEP_WORK:-0}" == 1 ]]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
 }
-trap cleanup EXIT
-trap 'exit 143' TERM INT
 
 for f in "$BUNDLE/bin/vgpud" "$BUNDLE/bin/vgpu-hostile-client" "$BUNDLE/hostile/big_globals" \
   "$BUNDLE/shim/libcudart.so.13" "$CUDA_LIB/libcudart.so.13"; do

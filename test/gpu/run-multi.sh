@@ -67,35 +67,13 @@ LOG_TAG=run-multi.sh
 SHORT_PROG=${SHORT_PROG:-reduction_atomics}
 BUSY_PROG=busy_kernel
 
-WORK=$(mktemp -d /tmp/vgpu-multi.XXXXXX)
-chmod 0755 "$WORK"
-if [[ -n "${OUT_LOG_DIR:-}" ]]; then
-  mkdir -p "$OUT_LOG_DIR"
-  LOGDIR=$(cd "$OUT_LOG_DIR" && pwd)
-else
-  LOGDIR=$WORK/logs
-  mkdir -p "$LOGDIR"
-  KEEP_WORK=1
-fi
-# Every run's files go to OUTS/<where>/; at exit they are packed into LOGDIR/outputs.tar.gz (one
-# file: runners that bring logs back may drop deep folders).
-OUTS=$WORK/outputs
-mkdir -p "$OUTS" "$WORK/cwd" "$WORK/vgpud"
-
 # shellcheck source=test/gpu/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-cleanup() {
-  kill_started
-  tar -czf "$LOGDIR/outputs.tar.gz" -C "$WORK" outputs 2>/dev/null || true
-  if [[ "${KEEP_WORK:-0}" == 1 ]]; then
-    echo "work folder kept: $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
+# WORK, LOGDIR, OUTS (packed into LOGDIR/outputs.tar.gz at exit), and the clean-up at exit. Every
+# run's files go to OUTS/<where>/; WORK/vgpud holds the config and the tenants' sockets.
+setup_work vgpu-multi
+mkdir -p "$WORK/vgpud"
 
 # run_native OUTPREFIX PROGRAM CUDA_VISIBLE_DEVICES ("" for none): the real runtime.
 run_native() {

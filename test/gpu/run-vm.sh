@@ -25,16 +25,16 @@ BUNDLE=$(cd "$1" && pwd)
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CUDA_LIB=${CUDA_LIB:-/usr/local/cuda/lib64}
 VGPUD_DRIVER=${VGPUD_DRIVER:-libcuda.so.1}
-WORK=$(mktemp -d /tmp/vgpu-gpu-vm.XXXXXX)
-chmod 755 "$WORK"
-LOGDIR=${OUT_LOG_DIR:-$WORK/logs}
-mkdir -p "$LOGDIR" "$WORK/native" "$WORK/vm" "$WORK/cwd"
+LOG_TAG=run-vm.sh
+# log, make_work_dirs; also compare.sh's filter_sample.
+# shellcheck source=test/gpu/lib.sh
+. "$REPO/test/gpu/lib.sh"
+# WORK and LOGDIR. Unlike setup_work's callers, this script leaves WORK in place and packs nothing.
+make_work_dirs vgpu-gpu-vm
+mkdir -p "$WORK/native" "$WORK/vm" "$WORK/cwd"
 rm -f "$LOGDIR/differences.txt"
-log() { printf '[run-vm.sh] %s\n' "$*"; }
 VGPUD_PID=""
 trap '[[ -n "$VGPUD_PID" ]] && kill -KILL "$VGPUD_PID" 2>/dev/null; true' EXIT
-# shellcheck source=test/gpu/compare.sh
-. "$REPO/test/gpu/compare.sh"
 
 for f in "$BUNDLE/bin/vgpud" "$BUNDLE/vm/vmlinuz" "$BUNDLE/vm/initramfs.cpio.gz" "$BUNDLE/vm/qemu.tar.xz"; do
   [[ -e "$f" ]] || { echo "error: $f is missing (make-bundle.sh, then make-vm-bundle.sh)" >&2; exit 1; }

@@ -50,44 +50,22 @@ DEADLINE=""
 VGPUD_DRIVER=${VGPUD_DRIVER:-libcuda.so.1}
 TENANT=gpu-test
 
-WORK=$(mktemp -d /tmp/vgpu-gpu-test.XXXXXX)
-chmod 0755 "$WORK"
-if [[ -n "${OUT_LOG_DIR:-}" ]]; then
-  mkdir -p "$OUT_LOG_DIR"
-  LOGDIR=$(cd "$OUT_LOG_DIR" && pwd)
-else
-  LOGDIR=$WORK/logs
-  mkdir -p "$LOGDIR"
-  KEEP_WORK=1
-fi
-# Every run's stdout/stderr/exit code/wall time goes to OUTS/<mode>/; at exit they are packed into
-# LOGDIR/outputs.tar.gz (one file: runners that bring logs back may drop deep folders).
-OUTS=$WORK/outputs
-mkdir -p "$OUTS/native" "$OUTS/native2" "$OUTS/vgpu" "$WORK/cwd"
-
-SHIM_LDPATH="$BUNDLE/shim:$BUNDLE/lib"
-NATIVE_LDPATH="$CUDA_LIB"
-
 LOG_TAG=run.sh
-# log, run_prog(_hidden), start_vgpud, stop_vgpud, kill_started, record, rc_cell, compare;
+# setup_work, log, run_prog(_hidden), start_vgpud, stop_vgpud, record, rc_cell, compare;
 # also compare.sh's filter_sample.
 # shellcheck source=test/gpu/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# WORK, LOGDIR, OUTS (packed into LOGDIR/outputs.tar.gz at exit), and the clean-up at exit. Every
+# run's stdout/stderr/exit code/wall time goes to OUTS/<mode>/.
+setup_work vgpu-gpu-test
+mkdir -p "$OUTS/native" "$OUTS/native2" "$OUTS/vgpu"
+
+SHIM_LDPATH="$BUNDLE/shim:$BUNDLE/lib"
+NATIVE_LDPATH="$CUDA_LIB"
+
 # The main (or debug) vgpud's tenant socket, for the runs through vgpu.
 VGPUD_SOCK=""
-
-cleanup() {
-  kill_started
-  tar -czf "$LOGDIR/outputs.tar.gz" -C "$WORK" outputs 2>/dev/null || true
-  if [[ "${KEEP_WORK:-0}" == 1 ]]; then
-    echo "work folder kept: $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 143' TERM INT
 
 # run_mode OUTPREFIX MODE(native|native-hidden|vgpu) BINARY [ENV=VALUE...]: run_prog with the
 # real runtime (native*) or the shim on VGPUD_SOCK (vgpu). Every mode but native runs with the
