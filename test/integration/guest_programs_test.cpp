@@ -147,3 +147,18 @@ TEST_CASE("vgpud's debug log traces every hop of a call", "[guest]") {
   REQUIRE(log.find("cuMemAlloc → CUDA_SUCCESS ptr=0x") != std::string::npos);
   REQUIRE(log.find("call=MEM_ALLOC answered status=0") != std::string::npos);
 }
+
+TEST_CASE("a Driver API program runs through vgpu's libcuda.so.1", "[guest][driver]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("driver_api"), {}, env_for(vgpud, "alpha"));
+  INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("driver_api ok") != std::string::npos);
+  // The unsupported call was named once, and the work reached the (fake) driver.
+  REQUIRE(r.output.find("cuGraphCreate") != std::string::npos);
+  const std::string launches = read_file(vgpud.launch_log());
+  REQUIRE(launches.find("launch fake_vector_add grid=4,1,1 block=256,1,1") != std::string::npos);
+  REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));
+  REQUIRE(vgpud.fake_state("allocations") == 0);
+  REQUIRE(vgpud.stop() == 0);
+}

@@ -1,0 +1,359 @@
+#include "guest/cuda/export_tables.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstring>
+#include <mutex>
+
+#include "guest/client/log.h"
+#include "guest/cuda/api.h"
+#include "guest/cuda/context.h"
+#include "guest/cuda/driver_state.h"
+#include "guest/cuda/integrity.h"
+
+// The slots are called by NVIDIA's C code through plain function pointers: every function here
+// has C-compatible parameters, the x86-64 C calling convention (the same for C and C++
+// functions with GCC and Clang), and is noexcept, so no exception can reach the caller. A
+// function declared with fewer parameters than the caller passes is fine under that convention:
+// the extra arguments sit in registers nobody reads.
+
+namespace vgpu::cuda {
+namespace {
+
+enum class Table {
+  CudartInterface,
+  ToolsHooks,
+  ToolsTls,
+  ContextLocalStorage,
+  ContextChecks,
+  Integrity
+};
+
+const char* table_name(Table t) {
+  switch (t) {
+    case Table::CudartInterface:
+      return "CUDART_INTERFACE";
+    case Table::ToolsHooks:
+      return "TOOLS_RUNTIME_CALLBACK_HOOKS";
+    case Table::ToolsTls:
+      return "TOOLS_TLS";
+    case Table::ContextLocalStorage:
+      return "CONTEXT_LOCAL_STORAGE";
+    case Table::ContextChecks:
+      return "CONTEXT_CHECKS";
+    case Table::Integrity:
+      return "INTEGRITY_CHECK";
+  }
+  return "?";
+}
+
+template <typename Fn>
+const void* slot(Fn* fn) {
+  return reinterpret_cast<const void*>(fn);
+}
+
+// Slot 0 of a sized table: its size in bytes, slot 0 included. The runtime reads it to learn
+// which slots this driver has.
+const void* size_word(std::size_t slots) {
+  return reinterpret_cast<const void*>(slots * sizeof(void*));
+}
+
+// ---- slots vgpu does not implement
+
+std::atomic<uint64_t> g_unimplemented_calls{0};
+
+CUresult note_unimplemented(Table table, int index, std::atomic<bool>* said) {
+  g_unimplemented_calls.fetch_add(1, std::memory_order_relaxed);
+  if (!said->exchange(true)) {
+    guest::log(guest::LogLevel::Warn, "export table %s slot %d is not supported by vgpu",
+               table_name(table), index);
+  }
+  return CUDA_ERROR_NOT_SUPPORTED;
+}
+
+// One instance per (table, slot), so that the log line can say which slot the runtime called.
+template <Table T, int Index>
+CUresult unimplemented() noexcept {
+  static std::atomic<bool> said{false};
+  return note_unimplemented(T, Index, &said);
+}
+
+// ---- CUDART_INTERFACE
+
+// [2] (CUcontext* out, CUdevice device, int): the device's primary context, neither retained
+// nor made current. It must be the handle cuDevicePrimaryCtxRetain returns later, and the
+// runtime may make it current before retaining it (context.h keeps one per device for good).
+// The third argument (the runtime passes -1) is not used.
+CUresult cudart_primary_context(CUcontext* out, CUdevice device, int /*unknown*/) noexcept {
+  if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (CUresult r = init_status(); r != CUDA_SUCCESS) return r;
+  Context* c = device < 0 ? nullptr : primary_context(static_cast<uint32_t>(device));
+  if (c == nullptr) return CUDA_ERROR_INVALID_DEVICE;
+  *out = handle_of(c);
+  return CUDA_SUCCESS;
+}
+
+// [7] (size_t): nothing to do.
+CUresult cudart_slot7(size_t) noexcept { return CUDA_SUCCESS; }
+
+// [12]: "load the compilers" (PTX compiler, NVVM), called by runtimes from 13.1 on. The
+// compilers run next to vgpud's driver, so there is nothing to load here.
+CUresult cudart_load_compilers() noexcept { return CUDA_SUCCESS; }
+
+// [1], [6] and [8] load a module from a fatbin (wrapper) the old way; cudart 13.0 uses the
+// library API instead (cuLibraryLoadData), so they stay unimplemented for now.
+const void* const* cudart_interface_table() {
+  using enum Table;
+  static const void* const table[] = {
+      size_word(13),
+      slot(unimplemented<CudartInterface, 1>),  // module from a fatbin wrapper
+      slot(cudart_primary_context),
+      slot(unimplemented<CudartInterface, 3>),
+      slot(unimplemented<CudartInterface, 4>),
+      slot(unimplemented<CudartInterface, 5>),
+      slot(unimplemented<CudartInterface, 6>),  // [1] with three more arguments
+      slot(cudart_slot7),
+      slot(unimplemented<CudartInterface, 8>),  // module from a raw fatbin
+      slot(unimplemented<CudartInterface, 9>),
+      slot(unimplemented<CudartInterface, 10>),
+      slot(unimplemented<CudartInterface, 11>),
+      slot(cudart_load_compilers),
+  };
+  static_assert(sizeof table / sizeof table[0] == 13);
+  return table;
+}
+
+// ---- TOOLS_RUNTIME_CALLBACK_HOOKS
+
+// [2] and [6] hand out driver-owned buffers that the runtime (and tools) fill in. Their sizes
+// are those known to work with cudart 13: counted in 32-bit words, with the buffers as large
+// in words, so they are big enough whether the runtime reads the size as bytes or as words.
+constexpr std::size_t kHooksBufferA = 1024;
+constexpr std::size_t kHooksBufferB = 14;
+uint32_t g_hooks_buffer_a[kHooksBufferA];
+uint32_t g_hooks_buffer_b[kHooksBufferB];
+
+CUresult hand_out(void* buffer, std::size_t size, void** out, std::size_t* size_out) {
+  if (out == nullptr || size_out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  *out = buffer;
+  *size_out = size;
+  return CUDA_SUCCESS;
+}
+
+// (void** buffer, size_t* size, ...): what follows is unknown and not needed.
+CUresult tools_hooks_buffer_a(void** out, std::size_t* size) noexcept {
+  return hand_out(g_hooks_buffer_a, kHooksBufferA, out, size);
+}
+// (void** buffer, size_t* size, 0x400, ...)
+CUresult tools_hooks_buffer_b(void** out, std::size_t* size) noexcept {
+  return hand_out(g_hooks_buffer_b, kHooksBufferB, out, size);
+}
+
+const void* const* tools_hooks_table() {
+  using enum Table;
+  static const void* const table[] = {
+      size_word(7),
+      slot(unimplemented<ToolsHooks, 1>),
+      slot(tools_hooks_buffer_a),
+      slot(unimplemented<ToolsHooks, 3>),
+      slot(unimplemented<ToolsHooks, 4>),
+      slot(unimplemented<ToolsHooks, 5>),
+      slot(tools_hooks_buffer_b),
+  };
+  static_assert(sizeof table / sizeof table[0] == 7);
+  return table;
+}
+
+// ---- TOOLS_TLS: the runtime only checks that it exists.
+
+const void* const* tools_tls_table() {
+  using enum Table;
+  static const void* const table[] = {
+      size_word(3),
+      slot(unimplemented<ToolsTls, 1>),
+      slot(unimplemented<ToolsTls, 2>),
+  };
+  return table;
+}
+
+// ---- CONTEXT_LOCAL_STORAGE: the runtime's per-context state, kept on the guest.
+
+// A null handle means the calling thread's current context.
+CUresult storage_of(CUcontext handle, ContextLocalStorage** out) {
+  Context* c = handle == nullptr ? current_context() : context_from_handle(handle);
+  if (c == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  *out = &c->storage;
+  return CUDA_SUCCESS;
+}
+
+// [0] (CUcontext, key, value, destructor(context, key, value))
+CUresult cls_put(CUcontext context, void* key, void* value,
+                 ContextLocalStorage::Destructor dtor) noexcept {
+  ContextLocalStorage* storage = nullptr;
+  if (CUresult r = storage_of(context, &storage); r != CUDA_SUCCESS) return r;
+  return guarded([&] {
+    storage->put(key, value, dtor);
+    return CUDA_SUCCESS;
+  });
+}
+
+// [1] (CUcontext, key): forgets the key; its destructor does not run.
+CUresult cls_delete(CUcontext context, void* key) noexcept {
+  ContextLocalStorage* storage = nullptr;
+  if (CUresult r = storage_of(context, &storage); r != CUDA_SUCCESS) return r;
+  return storage->remove(key) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+// [2] (void** value, CUcontext, key). Must fail for a key never put: that failure is how the
+// runtime learns it has not set the context up yet.
+CUresult cls_get(void** value, CUcontext context, void* key) noexcept {
+  if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  ContextLocalStorage* storage = nullptr;
+  if (CUresult r = storage_of(context, &storage); r != CUDA_SUCCESS) return r;
+  return storage->get(key, value) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+// No size word: slot 0 is already a function, and a null ends the table.
+const void* const* context_local_storage_table() {
+  static const void* const table[] = {slot(cls_put), slot(cls_delete), slot(cls_get), nullptr};
+  return table;
+}
+
+// ---- CONTEXT_CHECKS
+
+// [2] (CUcontext, uint32_t* out, void** out2): "nothing to report" is a 0 in *out. What out2
+// means is not known; it is left as it is, which cudart 13.0 accepts.
+CUresult context_check_2(CUcontext, uint32_t* out, void**) noexcept {
+  if (out != nullptr) *out = 0;
+  return CUDA_SUCCESS;
+}
+
+// [3] (the runtime passes 0x13) returns a 32-bit 0.
+uint32_t context_check_3(uint32_t) noexcept { return 0; }
+
+const void* const* context_checks_table() {
+  using enum Table;
+  static const void* const table[] = {
+      size_word(15),
+      slot(unimplemented<ContextChecks, 1>),
+      slot(context_check_2),
+      slot(context_check_3),
+      slot(unimplemented<ContextChecks, 4>),
+      slot(unimplemented<ContextChecks, 5>),
+      slot(unimplemented<ContextChecks, 6>),
+      slot(unimplemented<ContextChecks, 7>),
+      slot(unimplemented<ContextChecks, 8>),
+      slot(unimplemented<ContextChecks, 9>),
+      slot(unimplemented<ContextChecks, 10>),
+      slot(unimplemented<ContextChecks, 11>),
+      slot(unimplemented<ContextChecks, 12>),
+      slot(unimplemented<ContextChecks, 13>),
+      slot(unimplemented<ContextChecks, 14>),
+  };
+  static_assert(sizeof table / sizeof table[0] == 15);
+  return table;
+}
+
+// ---- INTEGRITY_CHECK
+
+const void* const* integrity_table();
+
+// [1] (uint32_t version, uint64_t unix_seconds, uint64_t out[2])
+CUresult integrity_check(uint32_t version, uint64_t unix_seconds, uint64_t* out) noexcept {
+  const void* const* self = integrity_table();
+  // The answer covers the tables exactly as handed out, and this function as slot 1 holds it.
+  return answer_integrity_check(version, unix_seconds, out,
+                                {cudart_interface_table(), self, self[1]});
+}
+
+const void* const* integrity_table() {
+  static const void* const table[] = {
+      size_word(3),
+      slot(integrity_check),
+      slot(unimplemented<Table::Integrity, 2>),
+  };
+  return table;
+}
+
+// ---- lookup
+
+struct Served {
+  uint8_t uuid[16];
+  const void* const* (*table)();
+};
+
+// The UUIDs' bytes in the order the runtime passes them (the hex strings as written, no GUID
+// byte swapping).
+// clang-format off
+constexpr Served kServed[] = {
+    {{0x6b, 0xd5, 0xfb, 0x6c, 0x5b, 0xf4, 0xe7, 0x4a, 0x89, 0x87, 0xd9, 0x39, 0x12, 0xfd, 0x9d, 0xf9}, cudart_interface_table},
+    {{0xa0, 0x94, 0x79, 0x8c, 0x2e, 0x74, 0x2e, 0x74, 0x93, 0xf2, 0x08, 0x00, 0x20, 0x0c, 0x0a, 0x66}, tools_hooks_table},
+    {{0x42, 0xd8, 0x5a, 0x81, 0x23, 0xf6, 0xcb, 0x47, 0x82, 0x98, 0xf6, 0xe7, 0x8a, 0x3a, 0xec, 0xdc}, tools_tls_table},
+    {{0xc6, 0x93, 0x33, 0x6e, 0x11, 0x21, 0xdf, 0x11, 0xa8, 0xc3, 0x68, 0xf3, 0x55, 0xd8, 0x95, 0x93}, context_local_storage_table},
+    {{0x26, 0x3e, 0x88, 0x60, 0x7c, 0xd2, 0x61, 0x43, 0x92, 0xf6, 0xbb, 0xd5, 0x00, 0x6d, 0xfa, 0x7e}, context_checks_table},
+    {{0xd4, 0x08, 0x20, 0x55, 0xbd, 0xe6, 0x70, 0x4b, 0x8d, 0x34, 0xba, 0x12, 0x3c, 0x66, 0xe1, 0xf2}, integrity_table},
+};
+// clang-format on
+
+// Refused UUIDs, each said once: the runtime asks for one (f8cff951-...) on every start, and
+// CUDA's libraries ask for theirs each time they load. A process asks for a handful of distinct
+// ones; should more come, those past the array's room are said at Debug, not repeated at Warn.
+struct Refused {
+  std::mutex mutex;
+  unsigned count = 0;
+  uint8_t uuids[16][16] = {};
+};
+constinit Refused g_refused;
+
+enum class Seen { Before, Now, Unremembered };
+
+Seen remember_refused(const uint8_t* uuid) {
+  std::lock_guard lock(g_refused.mutex);
+  for (unsigned i = 0; i < g_refused.count; ++i) {
+    if (std::memcmp(g_refused.uuids[i], uuid, 16) == 0) return Seen::Before;
+  }
+  if (g_refused.count == sizeof g_refused.uuids / sizeof g_refused.uuids[0])
+    return Seen::Unremembered;
+  std::memcpy(g_refused.uuids[g_refused.count++], uuid, 16);
+  return Seen::Now;
+}
+
+void note_refused(const uint8_t* uuid) {
+  const Seen seen = remember_refused(uuid);
+  if (seen == Seen::Before) return;
+  // As the UUIDs are usually written: 8-4-4-4-12 hex digits, bytes in order.
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char hex[37];
+  char* p = hex;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    *p++ = kDigits[uuid[i] >> 4];
+    *p++ = kDigits[uuid[i] & 0xf];
+  }
+  *p = '\0';
+  guest::log(seen == Seen::Now ? guest::LogLevel::Warn : guest::LogLevel::Debug,
+             "cuGetExportTable: table %s is not provided by vgpu", hex);
+}
+
+}  // namespace
+
+CUresult get_export_table(const void** table, const CUuuid* id) noexcept {
+  if (table == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  *table = nullptr;
+  if (id == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  const auto* uuid = reinterpret_cast<const uint8_t*>(id->bytes);
+  for (const Served& s : kServed) {
+    if (std::memcmp(s.uuid, uuid, sizeof s.uuid) == 0) {
+      *table = s.table();
+      return CUDA_SUCCESS;
+    }
+  }
+  note_refused(uuid);
+  return CUDA_ERROR_INVALID_VALUE;
+}
+
+uint64_t unimplemented_export_slot_calls() noexcept {
+  return g_unimplemented_calls.load(std::memory_order_relaxed);
+}
+
+}  // namespace vgpu::cuda

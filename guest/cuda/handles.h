@@ -1,0 +1,85 @@
+// The driver objects a program holds as opaque pointers (CUstream, CUevent, CUmodule,
+// CUlibrary, CUfunction, CUkernel): each points at a guest object holding vgpud's id. Every
+// one starts with a tag, so a handle of the wrong kind (or a stale one) is told from a good one
+// before its id is used, and a CUkernel is accepted where a CUfunction is, as the driver
+// accepts it (NVIDIA's runtime launches kernels by their CUkernel).
+#pragma once
+#include <cuda.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "guest/cuda/module_image.h"
+#include "vgpu/protocol/limits.h"
+#include "vgpu/protocol/messages.h"
+
+namespace vgpu::cuda {
+
+enum class HandleKind : uint32_t {
+  Stream = 0x56535452,    // "VSTR"
+  Event = 0x56455654,     // "VEVT"
+  Module = 0x564d4f44,    // "VMOD"
+  Library = 0x564c4942,   // "VLIB"
+  Function = 0x5646554e,  // "VFUN"
+  Kernel = 0x564b524e,    // "VKRN"
+  Dead = 0,               // freed: a stale handle reads this tag, never a live one
+};
+
+struct StreamObject {
+  HandleKind kind = HandleKind::Stream;
+  uint64_t wire = 0;  // vgpud's stream id
+  uint32_t device = 0;
+};
+
+struct EventObject {
+  HandleKind kind = HandleKind::Event;
+  uint32_t wire = 0;
+  uint32_t device = 0;
+};
+
+// A kernel vgpud resolved: its id and parameter layout (cuFuncGetParamInfo's, on the host).
+struct FunctionObject {
+  HandleKind kind = HandleKind::Function;
+  uint32_t wire = 0;
+  uint32_t device = 0;
+  uint32_t param_buffer_size = 0;
+  std::vector<proto::KernelParamInfo> params;
+  struct ModuleObject* module = nullptr;
+};
+
+struct ModuleObject {
+  HandleKind kind = HandleKind::Module;
+  uint32_t wire = 0;
+  uint32_t device = 0;
+  struct LibraryObject* library = nullptr;  // set for a library's module on one device
+};
+
+// A library is context-independent: loaded on each device when a kernel is first wanted
+// there, from the image kept here.
+struct LibraryObject {
+  HandleKind kind = HandleKind::Library;
+  std::vector<uint8_t> copy;  // the image, unless the program promised to keep its own
+  ImageExtent extent;
+  std::mutex mutex;
+  ModuleObject* modules[limits::kMaxDevices] = {};
+};
+
+struct KernelObject {
+  HandleKind kind = HandleKind::Kernel;
+  LibraryObject* library = nullptr;
+  std::string name;
+  std::mutex mutex;
+  FunctionObject* functions[limits::kMaxDevices] = {};
+};
+
+// The object behind a handle when it carries `Kind`'s tag; null otherwise (null included).
+template <typename Object>
+Object* object_of(void* handle, HandleKind kind) noexcept {
+  if (handle == nullptr) return nullptr;
+  auto* object = static_cast<Object*>(handle);
+  return object->kind == kind ? object : nullptr;
+}
+
+}  // namespace vgpu::cuda

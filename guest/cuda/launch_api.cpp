@@ -1,0 +1,114 @@
+// Kernel launches: one posted message, no round trip. The arguments are packed by the
+// parameter layout vgpud reported for the function (guest/cudart/param_pack.h), or taken as the
+// program packed them (CU_LAUNCH_PARAM_BUFFER_POINTER).
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "guest/cuda/api.h"
+#include "guest/cuda/modules.h"
+#include "guest/cuda/streams.h"
+#include "guest/cudart/param_pack.h"
+
+using namespace vgpu::cuda;
+namespace proto = vgpu::proto;
+namespace guest = vgpu::guest;
+
+namespace {
+
+constexpr size_t kStackParamBytes = 4096;
+
+// The packed buffer `extra` names: CU_LAUNCH_PARAM_BUFFER_POINTER and _SIZE, ended by
+// CU_LAUNCH_PARAM_END.
+bool buffer_from_extra(void** extra, const void** buffer, size_t* size) {
+  *buffer = nullptr;
+  *size = 0;
+  bool have_size = false;
+  for (size_t i = 0; i < 64 && extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+    if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) {
+      *buffer = extra[i + 1];
+    } else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE && extra[i + 1] != nullptr) {
+      std::memcpy(size, extra[i + 1], sizeof *size);
+      have_size = true;
+    } else {
+      return false;
+    }
+  }
+  return *buffer != nullptr && have_size;
+}
+
+CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[3], unsigned shared_mem, CUstream stream,
+                void** params, void** extra) {
+  guest::Channel* ch = nullptr;
+  Context* c = nullptr;
+  if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
+  FunctionObject* f = nullptr;
+  if (CUresult r = function_on(*ch, handle, c->device, &f); r != CUDA_SUCCESS) return r;
+  if (f->device != c->device) return CUDA_ERROR_INVALID_HANDLE;  // a function of another device's context
+  proto::LaunchKernelRequest request{};
+  if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
+
+  uint8_t on_stack[kStackParamBytes];
+  std::vector<uint8_t> on_heap;
+  std::span<uint8_t> packed(on_stack, f->param_buffer_size <= kStackParamBytes ? kStackParamBytes : 0);
+  if (packed.empty()) {
+    on_heap.resize(f->param_buffer_size);
+    packed = on_heap;
+  }
+  if (params != nullptr) {
+    if (vgpu::cudart::pack_params(f->params, f->param_buffer_size, params, packed) != cudaSuccess)
+      return CUDA_ERROR_INVALID_VALUE;
+  } else if (extra != nullptr) {
+    const void* buffer = nullptr;
+    size_t size = 0;
+    if (!buffer_from_extra(extra, &buffer, &size) || size < f->param_buffer_size) return CUDA_ERROR_INVALID_VALUE;
+    std::memcpy(packed.data(), buffer, f->param_buffer_size);
+  } else if (f->param_buffer_size != 0) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+
+  request.function = f->wire;
+  request.shared_mem_bytes = shared_mem;
+  for (int i = 0; i < 3; ++i) {
+    request.grid[i] = grid[i];
+    request.block[i] = block[i];
+  }
+  request.param_bytes = f->param_buffer_size;
+  return to_cu_result(ch->post(proto::CallId::LaunchKernel,
+                               {{&request, sizeof request}, {packed.data(), f->param_buffer_size}}));
+}
+
+}  // namespace
+
+VGPU_DRIVER_API CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz, unsigned int bx,
+                                        unsigned int by, unsigned int bz, unsigned int shared_mem, CUstream stream,
+                                        void** params, void** extra) {
+  const unsigned grid[3] = {gx, gy, gz};
+  const unsigned block[3] = {bx, by, bz};
+  return guarded([&] { return launch(f, grid, block, shared_mem, stream, params, extra); });
+}
+
+VGPU_DRIVER_API CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                                             unsigned int bx, unsigned int by, unsigned int bz, unsigned int shared_mem,
+                                             CUstream stream, void** params, void** extra) {
+  return cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shared_mem, stream, params, extra);
+}
+
+VGPU_DRIVER_API CUresult cuLaunchKernelEx(const CUlaunchConfig* config, CUfunction f, void** params, void** extra) {
+  if (config == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  // Attributes that change how the kernel runs (clusters, cooperative launch, ...) are not
+  // carried yet; a launch asking for one fails rather than run differently.
+  for (unsigned i = 0; i < config->numAttrs; ++i) {
+    if (config->attrs == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    const CUlaunchAttribute& a = config->attrs[i];
+    if (a.id == CU_LAUNCH_ATTRIBUTE_IGNORE) continue;
+    if (a.id == CU_LAUNCH_ATTRIBUTE_COOPERATIVE && a.value.cooperative == 0) continue;
+    return CUDA_ERROR_NOT_SUPPORTED;
+  }
+  const unsigned grid[3] = {config->gridDimX, config->gridDimY, config->gridDimZ};
+  const unsigned block[3] = {config->blockDimX, config->blockDimY, config->blockDimZ};
+  return guarded([&] { return launch(f, grid, block, config->sharedMemBytes, config->hStream, params, extra); });
+}
+VGPU_DRIVER_API CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig* config, CUfunction f, void** params, void** extra) {
+  return cuLaunchKernelEx(config, f, params, extra);
+}

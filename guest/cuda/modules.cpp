@@ -1,0 +1,80 @@
+#include "guest/cuda/modules.h"
+
+#include <cstring>
+#include <memory>
+
+#include "guest/cuda/api.h"
+#include "guest/cudart/param_pack.h"
+
+namespace vgpu::cuda {
+
+CUresult load_module(guest::Channel& channel, const ImageExtent& image, uint32_t device, ModuleObject** out) {
+  guest::Channel::set_thread_device(device);
+  uint32_t id = 0;
+  if (int32_t status = channel.load_module(image.data, image.size, &id); status != 0) return to_cu_result(status);
+  *out = new ModuleObject{HandleKind::Module, id, device, nullptr};
+  return CUDA_SUCCESS;
+}
+
+CUresult get_function(guest::Channel& channel, ModuleObject& module, const char* name, FunctionObject** out) {
+  if (name == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  const size_t length = strnlen(name, limits::kMaxSymbolName + 1);
+  if (length == 0 || length > limits::kMaxSymbolName) return CUDA_ERROR_INVALID_VALUE;
+  guest::Channel::set_thread_device(module.device);
+  const proto::ModuleSymbolRequest request{module.wire, static_cast<uint32_t>(length)};
+  std::vector<uint8_t> reply(sizeof(proto::ModuleGetFunctionReply) +
+                             limits::kMaxKernelParams * sizeof(proto::KernelParamInfo));
+  const guest::CallResult r = channel.call(proto::CallId::ModuleGetFunction,
+                                           {{&request, sizeof request}, {name, request.name_length}}, reply);
+  if (r.status != 0) return to_cu_result(r.status);
+  proto::ModuleGetFunctionReply head;
+  if (r.payload_size < sizeof head) return CUDA_ERROR_UNKNOWN;
+  std::memcpy(&head, reply.data(), sizeof head);
+  if (head.param_count > (r.payload_size - sizeof head) / sizeof(proto::KernelParamInfo)) return CUDA_ERROR_UNKNOWN;
+  auto f = std::make_unique<FunctionObject>();
+  f->wire = head.function;
+  f->device = module.device;
+  f->param_buffer_size = head.param_buffer_size;
+  f->params.resize(head.param_count);
+  if (head.param_count > 0)
+    std::memcpy(f->params.data(), reply.data() + sizeof head, head.param_count * sizeof(proto::KernelParamInfo));
+  if (!cudart::param_layout_valid(f->params, f->param_buffer_size)) return CUDA_ERROR_UNKNOWN;
+  f->module = &module;
+  *out = f.release();
+  return CUDA_SUCCESS;
+}
+
+CUresult library_module(guest::Channel& channel, LibraryObject& library, uint32_t device, ModuleObject** out) {
+  if (device >= limits::kMaxDevices) return CUDA_ERROR_INVALID_DEVICE;
+  std::lock_guard lock(library.mutex);
+  if (library.modules[device] == nullptr) {
+    ModuleObject* m = nullptr;
+    if (CUresult r = load_module(channel, library.extent, device, &m); r != CUDA_SUCCESS) return r;
+    m->library = &library;
+    library.modules[device] = m;
+  }
+  *out = library.modules[device];
+  return CUDA_SUCCESS;
+}
+
+CUresult function_on(guest::Channel& channel, CUfunction handle, uint32_t device, FunctionObject** out) {
+  if (FunctionObject* f = object_of<FunctionObject>(handle, HandleKind::Function)) {
+    *out = f;
+    return CUDA_SUCCESS;
+  }
+  KernelObject* k = object_of<KernelObject>(handle, HandleKind::Kernel);
+  if (k == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (device >= limits::kMaxDevices) return CUDA_ERROR_INVALID_DEVICE;
+  std::lock_guard lock(k->mutex);
+  if (k->functions[device] == nullptr) {
+    ModuleObject* m = nullptr;
+    if (CUresult r = library_module(channel, *k->library, device, &m); r != CUDA_SUCCESS) return r;
+    FunctionObject* f = nullptr;
+    if (CUresult r = get_function(channel, *m, k->name.c_str(), &f); r != CUDA_SUCCESS) return r;
+    k->functions[device] = f;
+  }
+  *out = k->functions[device];
+  return CUDA_SUCCESS;
+}
+
+}  // namespace vgpu::cuda

@@ -1,0 +1,38 @@
+# vgpu_read_exports(<exports.txt> <functions-var> <data-names-var> <data-sizes-var>): the names
+# exports.txt lists, for gen_exports.cmake, gen_proc_table.cmake and check_exports.cmake.
+# Functions in file order; data names with their sizes (bytes) in two parallel lists.
+# A malformed line or a name listed twice is a fatal error.
+
+function(vgpu_read_exports path out_functions out_data_names out_data_sizes)
+  file(STRINGS "${path}" lines)
+  set(functions "")
+  set(data_names "")
+  set(data_sizes "")
+  set(seen "")
+  foreach(line IN LISTS lines)
+    string(REGEX REPLACE "#.*$" "" line "${line}")
+    string(STRIP "${line}" line)
+    if(line STREQUAL "")
+      continue()
+    endif()
+    if(line MATCHES "^([A-Za-z_][A-Za-z0-9_]*)$")
+      list(APPEND functions "${CMAKE_MATCH_1}")
+    elseif(line MATCHES "^([A-Za-z_][A-Za-z0-9_]*)[ \t]+data[ \t]+([1-9][0-9]*)$")
+      list(APPEND data_names "${CMAKE_MATCH_1}")
+      list(APPEND data_sizes "${CMAKE_MATCH_2}")
+    else()
+      message(FATAL_ERROR "${path}: cannot parse '${line}'")
+    endif()
+    # Names are identifiers, so a list search is exact.
+    if("${CMAKE_MATCH_1}" IN_LIST seen)
+      message(FATAL_ERROR "${path}: ${CMAKE_MATCH_1} is listed twice")
+    endif()
+    list(APPEND seen "${CMAKE_MATCH_1}")
+  endforeach()
+  if(functions STREQUAL "")
+    message(FATAL_ERROR "${path} names no functions")
+  endif()
+  set(${out_functions} "${functions}" PARENT_SCOPE)
+  set(${out_data_names} "${data_names}" PARENT_SCOPE)
+  set(${out_data_sizes} "${data_sizes}" PARENT_SCOPE)
+endfunction()

@@ -1,0 +1,236 @@
+// A program written against the CUDA Driver API, linked against vgpu's libcuda.so.1, through a
+// real vgpud (fake driver): initialization and devices, cuGetProcAddress, primary and created
+// contexts, memory round trips, a module from an image with a launch, streams and events,
+// error names, and what it does with an unsupported call and an unknown export table.
+#include <cuda.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#define CU_CHECK(call)                                                                  \
+  do {                                                                                  \
+    CUresult r_ = (call);                                                               \
+    if (r_ != CUDA_SUCCESS) {                                                           \
+      const char* n_ = nullptr;                                                         \
+      cuGetErrorName(r_, &n_);                                                          \
+      std::printf("FAIL %s:%d %s -> %d %s\n", __FILE__, __LINE__, #call, r_, n_ ? n_ : "?"); \
+      std::exit(1);                                                                     \
+    }                                                                                   \
+  } while (0)
+
+#define EXPECT(cond)                                                      \
+  do {                                                                    \
+    if (!(cond)) {                                                        \
+      std::printf("FAIL %s:%d expected %s\n", __FILE__, __LINE__, #cond); \
+      std::exit(1);                                                       \
+    }                                                                     \
+  } while (0)
+
+namespace {
+
+const char kImage[] =
+    "FAKECUBIN 1\n"
+    "kernel fake_vector_add 8,8,8,4\n"
+    "global counter 8\n";
+
+void devices_and_versions() {
+  int version = 0;
+  EXPECT(cuDeviceGetCount(&version) == CUDA_ERROR_NOT_INITIALIZED);  // before cuInit
+  CU_CHECK(cuDriverGetVersion(&version));
+  EXPECT(version >= CUDA_VERSION);
+  CU_CHECK(cuInit(0));
+  int count = 0;
+  CU_CHECK(cuDeviceGetCount(&count));
+  EXPECT(count == 1);
+  CUdevice dev;
+  CU_CHECK(cuDeviceGet(&dev, 0));
+  EXPECT(cuDeviceGet(&dev, 1) == CUDA_ERROR_INVALID_DEVICE);
+  char name[64];
+  CU_CHECK(cuDeviceGetName(name, sizeof name, 0));
+  EXPECT(std::strlen(name) > 0);
+  int major = 0;
+  CU_CHECK(cuDeviceGetAttribute(&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, 0));
+  EXPECT(major >= 7);
+  size_t total = 0;
+  CU_CHECK(cuDeviceTotalMem(&total, 0));
+  EXPECT(total > 0);
+  std::printf("device %s sm_%d total>0\n", name, major);
+}
+
+void proc_address() {
+  void* fn = nullptr;
+  CUdriverProcAddressQueryResult status{};
+  CU_CHECK(cuGetProcAddress("cuMemAlloc", &fn, 12000, CU_GET_PROC_ADDRESS_DEFAULT, &status));
+  EXPECT(status == CU_GET_PROC_ADDRESS_SUCCESS);
+  EXPECT(fn == reinterpret_cast<void*>(&cuMemAlloc));  // cuda.h maps cuMemAlloc to cuMemAlloc_v2
+  fn = &status;
+  cuGetProcAddress("cuNoSuchCall", &fn, 12000, CU_GET_PROC_ADDRESS_DEFAULT, &status);
+  EXPECT(fn == nullptr && status == CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);
+}
+
+void contexts() {
+  CUcontext none = reinterpret_cast<CUcontext>(1);
+  CU_CHECK(cuCtxGetCurrent(&none));
+  EXPECT(none == nullptr);
+  CUdeviceptr p;
+  EXPECT(cuMemAlloc(&p, 16) == CUDA_ERROR_INVALID_CONTEXT);  // no context current yet
+
+  CUcontext primary;
+  CU_CHECK(cuDevicePrimaryCtxRetain(&primary, 0));
+  unsigned flags = 0;
+  int active = 0;
+  CU_CHECK(cuDevicePrimaryCtxGetState(0, &flags, &active));
+  EXPECT(active == 1);
+  CU_CHECK(cuCtxSetCurrent(primary));
+  CUcontext current;
+  CU_CHECK(cuCtxGetCurrent(&current));
+  EXPECT(current == primary);
+
+  CUcontext created;
+  CU_CHECK(cuCtxCreate(&created, nullptr, 0, 0));  // pushed: now current
+  CU_CHECK(cuCtxGetCurrent(&current));
+  EXPECT(current == created);
+  CUdevice dev = -1;
+  CU_CHECK(cuCtxGetDevice(&dev));
+  EXPECT(dev == 0);
+  CUcontext popped;
+  CU_CHECK(cuCtxPopCurrent(&popped));
+  EXPECT(popped == created);
+  CU_CHECK(cuCtxDestroy(created));
+  EXPECT(cuCtxPushCurrent(created) == CUDA_ERROR_INVALID_CONTEXT);  // gone
+  CU_CHECK(cuCtxSetCurrent(primary));
+}
+
+void memory() {
+  const size_t sizes[] = {1, 4096, 40000, (3u << 20) + 5};
+  for (size_t n : sizes) {
+    std::vector<unsigned char> in(n), out(n, 0);
+    for (size_t i = 0; i < n; ++i) in[i] = static_cast<unsigned char>(i * 7 + n);
+    CUdeviceptr a, b;
+    CU_CHECK(cuMemAlloc(&a, n));
+    CU_CHECK(cuMemAlloc(&b, n));
+    CU_CHECK(cuMemcpyHtoD(a, in.data(), n));
+    CU_CHECK(cuMemcpyDtoD(b, a, n));
+    CU_CHECK(cuMemcpyDtoH(out.data(), b, n));
+    EXPECT(out == in);
+    CU_CHECK(cuMemsetD8(b, 0x5a, n));
+    CU_CHECK(cuMemsetD32(a, 0x01010101u, n / 4));
+    CU_CHECK(cuMemcpyDtoH(out.data(), b, n));
+    for (unsigned char v : out) EXPECT(v == 0x5a);
+    CU_CHECK(cuMemFree(a));
+    CU_CHECK(cuMemFree(b));
+  }
+  size_t free_bytes = 0, total = 0;
+  CU_CHECK(cuMemGetInfo(&free_bytes, &total));
+  EXPECT(total > 0 && free_bytes <= total);
+  std::printf("memory round trips ok\n");
+}
+
+void module_and_launch() {
+  CUmodule module;
+  CU_CHECK(cuModuleLoadData(&module, kImage));
+  CUfunction add;
+  CU_CHECK(cuModuleGetFunction(&add, module, "fake_vector_add"));
+  EXPECT(cuModuleGetFunction(&add, module, "no_such_kernel") != CUDA_SUCCESS);
+  CU_CHECK(cuModuleGetFunction(&add, module, "fake_vector_add"));
+  size_t offset = 0, size = 0;
+  CU_CHECK(cuFuncGetParamInfo(add, 3, &offset, &size));
+  EXPECT(offset == 24 && size == 4);
+
+  const int n = 1000;
+  std::vector<float> a(n), b(n), c(n);
+  for (int i = 0; i < n; ++i) {
+    a[i] = static_cast<float>(i);
+    b[i] = 2.0f * static_cast<float>(i);
+  }
+  CUdeviceptr da, db, dc;
+  CU_CHECK(cuMemAlloc(&da, n * sizeof(float)));
+  CU_CHECK(cuMemAlloc(&db, n * sizeof(float)));
+  CU_CHECK(cuMemAlloc(&dc, n * sizeof(float)));
+  CU_CHECK(cuMemcpyHtoD(da, a.data(), n * sizeof(float)));
+  CU_CHECK(cuMemcpyHtoD(db, b.data(), n * sizeof(float)));
+
+  CUstream stream;
+  CU_CHECK(cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+  CUevent start, stop;
+  CU_CHECK(cuEventCreate(&start, CU_EVENT_DEFAULT));
+  CU_CHECK(cuEventCreate(&stop, CU_EVENT_DEFAULT));
+  int count = n;
+  void* args[] = {&da, &db, &dc, &count};
+  CU_CHECK(cuEventRecord(start, stream));
+  CU_CHECK(cuLaunchKernel(add, (n + 255) / 256, 1, 1, 256, 1, 1, 0, stream, args, nullptr));
+  CU_CHECK(cuEventRecord(stop, stream));
+  CU_CHECK(cuStreamSynchronize(stream));
+  CU_CHECK(cuEventSynchronize(stop));
+  float ms = -1;
+  CU_CHECK(cuEventElapsedTime(&ms, start, stop));
+  EXPECT(ms >= 0);
+  CU_CHECK(cuMemcpyDtoH(c.data(), dc, n * sizeof(float)));
+  for (int i = 0; i < n; ++i) EXPECT(c[i] == 3.0f * static_cast<float>(i));
+
+  CUdeviceptr counter;
+  size_t counter_bytes = 0;
+  CU_CHECK(cuModuleGetGlobal(&counter, &counter_bytes, module, "counter"));
+  EXPECT(counter_bytes == 8);
+
+  // A stale stream handle is refused in the guest.
+  CU_CHECK(cuStreamDestroy(stream));
+  CU_CHECK(cuEventDestroy(start));
+  CU_CHECK(cuEventDestroy(stop));
+  CU_CHECK(cuCtxSynchronize());
+  CU_CHECK(cuModuleUnload(module));
+  std::printf("launch ok\n");
+}
+
+void library_and_kernel() {
+  CUlibrary library;
+  CU_CHECK(cuLibraryLoadData(&library, kImage, nullptr, nullptr, 0, nullptr, nullptr, 0));
+  CUkernel kernel;
+  CU_CHECK(cuLibraryGetKernel(&kernel, library, "fake_vector_add"));
+  const int n = 64;
+  std::vector<float> host(n, 1.0f);
+  CUdeviceptr d;
+  CU_CHECK(cuMemAlloc(&d, n * sizeof(float)));
+  CU_CHECK(cuMemcpyHtoD(d, host.data(), n * sizeof(float)));
+  int count = n;
+  void* args[] = {&d, &d, &d, &count};
+  // The runtime launches a CUkernel as a CUfunction.
+  CU_CHECK(cuLaunchKernel(reinterpret_cast<CUfunction>(kernel), 1, 1, 1, 64, 1, 1, 0, nullptr, args, nullptr));
+  CU_CHECK(cuMemcpyDtoH(host.data(), d, n * sizeof(float)));
+  for (float v : host) EXPECT(v == 2.0f);
+  CU_CHECK(cuLibraryUnload(library));
+  std::printf("library ok\n");
+}
+
+void errors_and_the_rest() {
+  const char* s = nullptr;
+  CU_CHECK(cuGetErrorName(CUDA_ERROR_INVALID_VALUE, &s));
+  EXPECT(std::strcmp(s, "CUDA_ERROR_INVALID_VALUE") == 0);
+  CU_CHECK(cuGetErrorString(CUDA_ERROR_OUT_OF_MEMORY, &s));
+  EXPECT(std::strcmp(s, "out of memory") == 0);
+  EXPECT(cuGetErrorName(static_cast<CUresult>(123456), &s) == CUDA_ERROR_INVALID_VALUE);
+  // Not implemented: the driver's "not supported", not a crash.
+  CUgraph graph;
+  EXPECT(cuGraphCreate(&graph, 0) == CUDA_ERROR_NOT_SUPPORTED);
+  const void* table = reinterpret_cast<const void*>(1);
+  const CUuuid unknown = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}};
+  EXPECT(cuGetExportTable(&table, &unknown) != CUDA_SUCCESS);
+  EXPECT(table == nullptr);
+}
+
+}  // namespace
+
+int main() {
+  devices_and_versions();
+  proc_address();
+  contexts();
+  memory();
+  module_and_launch();
+  library_and_kernel();
+  errors_and_the_rest();
+  CU_CHECK(cuDevicePrimaryCtxRelease(0));
+  std::printf("driver_api ok\n");
+  return 0;
+}
