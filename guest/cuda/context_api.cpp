@@ -207,3 +207,27 @@ VGPU_DRIVER_API CUresult cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int* 
   *active = c->retains.load() > 0 ? 1 : 0;
   return CUDA_SUCCESS;
 }
+
+// Peer access between the current context's device and peer's: vgpud enables it between its
+// own contexts of the two devices.
+VGPU_DRIVER_API CUresult cuCtxEnablePeerAccess(CUcontext peer, unsigned int flags) {
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    Context* p = context_from_handle(peer);
+    if (p == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+    const proto::PeerAccessRequest request{p->device, flags};
+    return to_cu_result(ch->call(proto::CallId::PeerAccessEnable, {{&request, sizeof request}}, {}).status);
+  });
+}
+
+VGPU_DRIVER_API CUresult cuCtxDisablePeerAccess(CUcontext peer) {
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    Context* p = context_from_handle(peer);
+    if (p == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+    const proto::PeerAccessRequest request{p->device, 0};
+    return to_cu_result(ch->call(proto::CallId::PeerAccessDisable, {{&request, sizeof request}}, {}).status);
+  });
+}

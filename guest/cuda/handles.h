@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "guest/cuda/module_image.h"
+#include "guest/cudart/launch_check.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
 
@@ -47,6 +48,7 @@ struct FunctionObject {
   uint32_t param_buffer_size = 0;
   std::vector<proto::KernelParamInfo> params;
   struct ModuleObject* module = nullptr;
+  cudart::SharedLimitCache max_dynamic_shared;  // vgpud's value, fetched on first need
 };
 
 struct ModuleObject {

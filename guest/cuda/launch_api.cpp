@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "guest/cuda/api.h"
+#include "guest/cuda/driver_state.h"
 #include "guest/cuda/modules.h"
 #include "guest/cuda/streams.h"
+#include "guest/cudart/launch_check.h"
 #include "guest/cudart/param_pack.h"
 
 using namespace vgpu::cuda;
@@ -37,6 +39,30 @@ bool buffer_from_extra(void** extra, const void** buffer, size_t* size) {
   return *buffer != nullptr && have_size;
 }
 
+// A launch the driver would refuse at the call (block or grid too large, more dynamic shared
+// memory than the kernel may have) is refused here too: posted, it would fail on vgpud only,
+// and the error would surface at some later, unrelated call.
+CUresult check_config(guest::Channel& ch, FunctionObject& f, const unsigned grid[3], const unsigned block[3],
+                      unsigned shared_mem) {
+  const DeviceSnapshot* d = device(f.device);
+  if (d == nullptr) return CUDA_ERROR_INVALID_DEVICE;
+  if (vgpu::cudart::check_launch_config(dim3(grid[0], grid[1], grid[2]), dim3(block[0], block[1], block[2]),
+                                        vgpu::cudart::launch_limits(d->info)) != cudaSuccess)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (!vgpu::cudart::needs_shared_limit(shared_mem)) return CUDA_SUCCESS;
+  int64_t limit = f.max_dynamic_shared.get();
+  if (limit == vgpu::cudart::SharedLimitCache::kUnknown) {
+    guest::Channel::set_thread_device(f.device);
+    const proto::FunctionRequest request{f.wire, 0};
+    proto::FuncGetAttributesReply reply{};
+    const guest::CallResult r = ch.call(proto::CallId::FuncGetAttributes, {{&request, sizeof request}},
+                                        std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+    if (r.status != 0) return to_cu_result(r.status);
+    limit = f.max_dynamic_shared.learn(vgpu::cudart::shared_limit_from(reply));
+  }
+  return vgpu::cudart::check_dynamic_shared(shared_mem, limit) == cudaSuccess ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
 CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[3], unsigned shared_mem, CUstream stream,
                 void** params, void** extra) {
   guest::Channel* ch = nullptr;
@@ -45,6 +71,7 @@ CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[
   FunctionObject* f = nullptr;
   if (CUresult r = function_on(*ch, handle, c->device, &f); r != CUDA_SUCCESS) return r;
   if (f->device != c->device) return CUDA_ERROR_INVALID_HANDLE;  // a function of another device's context
+  if (CUresult r = check_config(*ch, *f, grid, block, shared_mem); r != CUDA_SUCCESS) return r;
   proto::LaunchKernelRequest request{};
   if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
 

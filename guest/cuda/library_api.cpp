@@ -80,7 +80,9 @@ CUresult set_function_attribute(CUfunction handle, CUfunction_attribute attribut
   if (CUresult r = function_on(*ch, handle, device, &f); r != CUDA_SUCCESS) return r;
   guest::Channel::set_thread_device(f->device);
   const proto::FuncSetAttributeRequest request{f->wire, static_cast<int32_t>(attribute), value, 0};
-  return to_cu_result(ch->call(proto::CallId::FuncSetAttribute, {{&request, sizeof request}}, {}).status);
+  const CUresult r = to_cu_result(ch->call(proto::CallId::FuncSetAttribute, {{&request, sizeof request}}, {}).status);
+  if (r == CUDA_SUCCESS && attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) f->max_dynamic_shared.set(value);
+  return r;
 }
 
 uint32_t current_device_or_zero() {

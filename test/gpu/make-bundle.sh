@@ -47,6 +47,12 @@ cp -L "$vgpud_bin" "$out/bin/vgpud"
 cp -L "$shim" "$out/shim/libcudart.so.13"
 cp -L "$(dirname "$shim")/libvgpu-client.so.1" "$out/shim/"  # the shim's client: RUNPATH $ORIGIN
 chmod 0755 "$out/bin/vgpud" "$out/shim/libcudart.so.13" "$out/shim/libvgpu-client.so.1"
+# The driver shim (libcuda.so.1) and its client, alone in their folder, for the programs built
+# the ordinary way (static runtime): run-driver.sh puts this folder on LD_LIBRARY_PATH.
+rm -rf "${out:?}/driver" "${out:?}/programs-static"
+mkdir -p "$out/driver" "$out/programs-static"
+cp -L "$(dirname "$shim")/libcuda.so.1" "$(dirname "$shim")/libvgpu-client.so.1" "$out/driver/"
+chmod 0755 "$out/driver/libcuda.so.1" "$out/driver/libvgpu-client.so.1"
 # The misbehaving clients of run-hostile.sh, if this build has the tests.
 hostile_client="$build/test/integration/vgpu-hostile-client"
 [[ -x "$hostile_client" ]] && cp -L "$hostile_client" "$out/bin/vgpu-hostile-client"
@@ -132,6 +138,16 @@ build_one() {
     return 1
   fi
   rm -f "$dir/.$name.log"
+  # The test programs again, as nvcc builds them by default: NVIDIA's runtime linked in,
+  # reaching the driver (vgpu's libcuda.so.1) through cuGetProcAddress.
+  [[ "$dir" == "$out/programs" ]] || return 0
+  if ! "$nvcc" -arch="$arch" -O2 -I "$here/programs" -o "$out/programs-static/$name" "$src" \
+      >"$dir/.$name.static.log" 2>&1; then
+    echo "error: nvcc (static runtime) failed for $name:" >&2
+    cat "$dir/.$name.static.log" >&2
+    return 1
+  fi
+  rm -f "$dir/.$name.static.log"
 }
 export -f build_one
 export nvcc arch here out

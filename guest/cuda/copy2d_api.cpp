@@ -1,0 +1,71 @@
+// Pitched (2D) copies, row by row over the 1D copies. Arrays (CUarray) are not offered yet.
+#include <cstring>
+
+#include "guest/cuda/api.h"
+#include "guest/cuda/copies.h"
+
+using namespace vgpu::cuda;
+
+namespace {
+
+enum class Side { Host, Device };
+
+// Where one end of the copy lies, and its first byte; false for an array or an unknown type.
+bool side_of(CUmemorytype type, const void* host, CUdeviceptr device, Side* side, uint64_t* base) {
+  switch (type) {
+    case CU_MEMORYTYPE_HOST:
+      *side = Side::Host;
+      *base = reinterpret_cast<uint64_t>(host);
+      return true;
+    case CU_MEMORYTYPE_DEVICE:
+      *side = Side::Device;
+      *base = device;
+      return true;
+    case CU_MEMORYTYPE_UNIFIED:
+      *side = is_device_pointer(device) ? Side::Device : Side::Host;
+      *base = device;
+      return true;
+    default:
+      return false;
+  }
+}
+
+CUresult copy_2d(const CUDA_MEMCPY2D* c, CUstream stream, bool wait) {
+  if (c == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  Side from, to;
+  uint64_t src, dst;
+  if (!side_of(c->srcMemoryType, c->srcHost, c->srcDevice, &from, &src) ||
+      !side_of(c->dstMemoryType, c->dstHost, c->dstDevice, &to, &dst))
+    return CUDA_ERROR_NOT_SUPPORTED;
+  if ((c->Height > 1 && (c->WidthInBytes > c->srcPitch || c->WidthInBytes > c->dstPitch)))
+    return CUDA_ERROR_INVALID_VALUE;
+  src += c->srcY * c->srcPitch + c->srcXInBytes;
+  dst += c->dstY * c->dstPitch + c->dstXInBytes;
+  for (size_t row = 0; row < c->Height; ++row) {
+    const uint64_t s = src + row * c->srcPitch;
+    const uint64_t d = dst + row * c->dstPitch;
+    CUresult r = CUDA_SUCCESS;
+    if (from == Side::Host && to == Side::Host)
+      std::memmove(reinterpret_cast<void*>(d), reinterpret_cast<const void*>(s), c->WidthInBytes);
+    else if (from == Side::Host)
+      r = to_device(d, reinterpret_cast<const void*>(s), c->WidthInBytes, stream, wait);
+    else if (to == Side::Host)
+      r = to_host(reinterpret_cast<void*>(d), s, c->WidthInBytes, stream);
+    else
+      r = device_to_device(d, s, c->WidthInBytes, stream, wait && row + 1 == c->Height);
+    if (r != CUDA_SUCCESS) return r;
+  }
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+VGPU_DRIVER_API CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D* copy) {
+  return guarded([&] { return copy_2d(copy, nullptr, true); });
+}
+VGPU_DRIVER_API CUresult cuMemcpy2DUnaligned_v2(const CUDA_MEMCPY2D* copy) {
+  return guarded([&] { return copy_2d(copy, nullptr, true); });
+}
+VGPU_DRIVER_API CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D* copy, CUstream stream) {
+  return guarded([&] { return copy_2d(copy, stream, false); });
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# run-driver.sh BUNDLE_DIR
+#
+# Runs on the GPU machine (as root), from the repository root, on a bundle made by
+# make-bundle.sh. The proof for vgpu's libcuda.so.1: every test program built the ordinary way
+# (nvcc's default static runtime, BUNDLE/programs-static) runs natively and then with the real
+# driver hidden (hide-driver.sh) and BUNDLE/driver (vgpu's libcuda.so.1) first on
+# LD_LIBRARY_PATH, talking to a vgpud on the same machine; stdout and exit code must match.
+# NVIDIA's runtime, linked into each program, finds the driver through dlopen("libcuda.so.1"),
+# cuGetProcAddress and its private export tables, so this runs NVIDIA's runtime itself over vgpu.
+#
+# Environment: OUT_LOG_DIR (keep logs), RUN_TIMEOUT (seconds per run, default 60),
+# TOTAL_BUDGET (seconds for the whole run), PROGRAMS (a subset), EXTRA_DIR (a folder of more
+# executables to compare the same way, e.g. driver-trace/build-programs.sh's), VGPUD_DRIVER
+# (default libcuda.so.1).
+set -euo pipefail
+[[ $# -eq 1 ]] || { echo "usage: $0 BUNDLE_DIR" >&2; exit 2; }
+BUNDLE=$(cd "$1" && pwd)
+RUN_TIMEOUT=${RUN_TIMEOUT:-60}
+DEADLINE=""
+[[ -n "${TOTAL_BUDGET:-}" ]] && DEADLINE=$((SECONDS + TOTAL_BUDGET - 25))
+VGPUD_DRIVER=${VGPUD_DRIVER:-libcuda.so.1}
+TENANT=gpu-driver
+
+LOG_TAG=run-driver.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+setup_work vgpu-gpu-driver
+mkdir -p "$OUTS/native" "$OUTS/vgpu" "$WORK/vgpud"
+chmod 0755 "$WORK/vgpud"
+
+for f in "$BUNDLE/bin/vgpud" "$BUNDLE/driver/libcuda.so.1" "$BUNDLE/programs-static"; do
+  [[ -e "$f" ]] || { echo "error: $f is missing (make-bundle.sh)" >&2; exit 1; }
+done
+
+declare -a PROGS=()
+if [[ -n "${PROGRAMS:-}" ]]; then
+  read -r -a PROGS <<<"$PROGRAMS"
+else
+  while IFS= read -r p; do PROGS+=("$p"); done < <(find "$BUNDLE/programs-static" -maxdepth 1 -type f -perm -u+x -printf '%f\n' | sort)
+fi
+
+SOCK=$WORK/vgpud/$TENANT.sock
+cat >"$WORK/vgpud/vgpu.yaml" <<YAML
+vgpud:
+  driver: $VGPUD_DRIVER
+tenants:
+  - name: $TENANT
+    gpus: [0]
+    local:
+      socket: $SOCK
+YAML
+start_vgpud --keep-cuda-visible-devices "$WORK/vgpud/vgpu.yaml" "$LOGDIR/vgpud.log" "$SOCK" || exit 1
+record "vgpud start" "" "-" "socket up" "-" 1 ""
+
+# The hiding works: NVIDIA's runtime alone, driver hidden, must fail.
+first=${PROGS[0]}
+run_prog_hidden "$OUTS/hidden-$first" "$BUNDLE/programs-static/$first" -u VGPU_SOCKET
+hidden_rc=$(cat "$OUTS/hidden-$first.rc")
+record "native $first, driver hidden, fails" "" "rc=$hidden_rc" "-" "yes" $((hidden_rc != 0)) \
+  "$first ran with the driver hidden: the hiding does not work"
+
+# compare_program LABEL BINARY: native, then through vgpu's libcuda.so.1 with the driver hidden.
+compare_program() {
+  local label=$1 bin=$2 p
+  p=$(basename "$bin")
+  run_prog "$OUTS/native/$p" "$bin" -u VGPU_SOCKET
+  run_prog_hidden "$OUTS/vgpu/$p" "$bin" "LD_LIBRARY_PATH=$BUNDLE/driver" "VGPU_SOCKET=$SOCK"
+  compare "$label" "$TENANT" "$OUTS/native/$p" "$OUTS/vgpu/$p"
+}
+
+for p in "${PROGS[@]}"; do
+  compare_program "$p (static runtime)" "$BUNDLE/programs-static/$p"
+done
+if [[ -n "${EXTRA_DIR:-}" ]]; then
+  while IFS= read -r p; do
+    compare_program "$p" "$EXTRA_DIR/$p"
+  done < <(find "$EXTRA_DIR" -maxdepth 1 -type f -perm -u+x -printf '%f\n' | sort)
+fi
+
+if is_alive "$VGPUD_PID"; then
+  record "vgpud alive at end" "" "-" "alive" "-" 1 ""
+  stop_vgpud "$VGPUD_PID"
+  record "vgpud SIGTERM -> exit 0" "" "-" "rc=$STOP_RC" "-" $(([[ "$STOP_RC" == 0 ]] && echo 1 || echo 0)) "vgpud exit: $STOP_RC"
+else
+  record "vgpud alive at end" "" "-" "died" "-" 0 "see vgpud.log"
+fi
+
+report() {
+  local w=8 i n
+  for n in "${R_NAME[@]}"; do ((${#n} > w)) && w=${#n}; done
+  printf "%-${w}s | %-10s | %-10s | %s\n" program native vgpu match
+  printf '%*s\n' $((w + 38)) '' | tr ' ' '-'
+  for i in "${!R_NAME[@]}"; do
+    printf "%-${w}s | %-10s | %-10s | %s\n" "${R_NAME[$i]}" "${R_NATIVE[$i]}" "${R_VGPU[$i]}" "${R_MATCH[$i]}"
+  done
+  echo
+  if [[ ${#DETAILS[@]} -gt 0 ]]; then
+    echo "failures:"
+    printf '%s\n\n' "${DETAILS[@]}"
+  fi
+  echo "$PASSED passed, $FAILED failed"
+}
+echo
+report | tee "$LOGDIR/report.txt"
+[[ $FAILED -eq 0 ]]
