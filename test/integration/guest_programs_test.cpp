@@ -2,6 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
 
 
 #include "test/integration/vgpud_process.h"
@@ -161,4 +165,21 @@ TEST_CASE("a Driver API program runs through vgpu's libcuda.so.1", "[guest][driv
   REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));
   REQUIRE(vgpud.fake_state("allocations") == 0);
   REQUIRE(vgpud.stop() == 0);
+}
+
+TEST_CASE("vgpud refuses vgpu's own guest libcuda.so.1 as its driver", "[driver][config]") {
+  char dir[] = "/tmp/vgpu-driver-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string config = std::string(dir) + "/vgpu.yaml";
+  {
+    std::ofstream out(config);
+    out << "vgpud:\n  driver: " << VGPU_GUEST_DRIVER_PATH << "\n  control_socket: " << dir << "/control.sock\n"
+        << "tenants:\n  - name: alpha\n    gpus: [0]\n    local:\n      socket: " << dir << "/a.sock\n";
+  }
+  auto r = run_program(VGPU_VGPUD_PATH, {"--config", config}, {}, 20);
+  INFO(r.output);
+  REQUIRE(r.exit_code != 0);
+  REQUIRE(r.output.find("is vgpu's guest libcuda.so.1, not NVIDIA's driver") != std::string::npos);
+  unlink(config.c_str());
+  rmdir(dir);
 }

@@ -35,6 +35,17 @@ vgpu::Result<const CudaDriver*, DriverLoadError> load_cuda_driver(const std::str
         "The NVIDIA driver library " + path +
         " could not be loaded: install the NVIDIA driver, or point vgpud.driver in the "
         "configuration at libcuda.so.1"}};
+  // vgpu's own guest libcuda.so.1 (package vgpu-guest) answers to the same name; on a machine
+  // with both packages the name may resolve to it. It brings the guest client with it, which
+  // NVIDIA's driver never does: such a library is refused, never used as the driver.
+  if (void* client = dlopen("libvgpu-client.so.1", RTLD_NOW | RTLD_NOLOAD); client != nullptr) {
+    dlclose(client);
+    dlclose(lib);
+    return vgpu::Err{DriverLoadError{
+        "The driver library " + path +
+        " is vgpu's guest libcuda.so.1, not NVIDIA's driver: point vgpud.driver in the "
+        "configuration at NVIDIA's libcuda.so.1 (e.g. /usr/lib/x86_64-linux-gnu/libcuda.so.1)"}};
+  }
 
   static CudaDriver d{};
   const char* missing = nullptr;
