@@ -7,6 +7,7 @@
 #include <cuda.h>
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -56,6 +57,20 @@ struct ModuleObject {
   uint32_t wire = 0;
   uint32_t device = 0;
   struct LibraryObject* library = nullptr;  // set for a library's module on one device
+  // Its functions die with it, as the driver's do.
+  std::mutex mutex;
+  std::vector<std::unique_ptr<FunctionObject>> functions;
+  ~ModuleObject() {
+    for (auto& f : functions) f->kind = HandleKind::Dead;
+  }
+};
+
+struct KernelObject {
+  HandleKind kind = HandleKind::Kernel;
+  struct LibraryObject* library = nullptr;
+  std::string name;
+  std::mutex mutex;
+  FunctionObject* functions[limits::kMaxDevices] = {};  // in its library's modules
 };
 
 // A library is context-independent: loaded on each device when a kernel is first wanted
@@ -66,14 +81,7 @@ struct LibraryObject {
   ImageExtent extent;
   std::mutex mutex;
   ModuleObject* modules[limits::kMaxDevices] = {};
-};
-
-struct KernelObject {
-  HandleKind kind = HandleKind::Kernel;
-  LibraryObject* library = nullptr;
-  std::string name;
-  std::mutex mutex;
-  FunctionObject* functions[limits::kMaxDevices] = {};
+  std::vector<std::unique_ptr<KernelObject>> kernels;  // die with it, as the driver's do
 };
 
 // The object behind a handle when it carries `Kind`'s tag; null otherwise (null included).

@@ -187,6 +187,7 @@ VGPU_DRIVER_API CUresult cuLibraryUnload(CUlibrary library) {
         if (result == CUDA_SUCCESS) result = r;
       }
     lib->kind = HandleKind::Dead;
+    for (auto& k : lib->kernels) k->kind = HandleKind::Dead;
     delete lib;  // its kernels' handles die with it, as the driver's do
     return result;
   });
@@ -197,6 +198,15 @@ VGPU_DRIVER_API CUresult cuLibraryGetKernel(CUkernel* out, CUlibrary library, co
   return guarded([&] {
     LibraryObject* lib = object_of<LibraryObject>(library, HandleKind::Library);
     if (lib == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+    {
+      // One handle per name, as the driver answers the same kernel twice.
+      std::lock_guard lock(lib->mutex);
+      for (auto& known : lib->kernels)
+        if (known->name == name) {
+          *out = reinterpret_cast<CUkernel>(known.get());
+          return CUDA_SUCCESS;
+        }
+    }
     auto k = std::make_unique<KernelObject>();
     k->library = lib;
     k->name = name;
@@ -207,7 +217,9 @@ VGPU_DRIVER_API CUresult cuLibraryGetKernel(CUkernel* out, CUlibrary library, co
           r != CUDA_SUCCESS)
         return r;
     }
-    *out = reinterpret_cast<CUkernel>(k.release());
+    *out = reinterpret_cast<CUkernel>(k.get());
+    std::lock_guard lock(lib->mutex);
+    lib->kernels.push_back(std::move(k));
     return CUDA_SUCCESS;
   });
 }

@@ -12,7 +12,10 @@ CUresult load_module(guest::Channel& channel, const ImageExtent& image, uint32_t
   guest::Channel::set_thread_device(device);
   uint32_t id = 0;
   if (int32_t status = channel.load_module(image.data, image.size, &id); status != 0) return to_cu_result(status);
-  *out = new ModuleObject{HandleKind::Module, id, device, nullptr};
+  auto* m = new ModuleObject;
+  m->wire = id;
+  m->device = device;
+  *out = m;
   return CUDA_SUCCESS;
 }
 
@@ -40,7 +43,9 @@ CUresult get_function(guest::Channel& channel, ModuleObject& module, const char*
     std::memcpy(f->params.data(), reply.data() + sizeof head, head.param_count * sizeof(proto::KernelParamInfo));
   if (!cudart::param_layout_valid(f->params, f->param_buffer_size)) return CUDA_ERROR_UNKNOWN;
   f->module = &module;
-  *out = f.release();
+  *out = f.get();
+  std::lock_guard lock(module.mutex);
+  module.functions.push_back(std::move(f));
   return CUDA_SUCCESS;
 }
 
