@@ -85,6 +85,15 @@ CUresult set_function_attribute(CUfunction handle, CUfunction_attribute attribut
   return r;
 }
 
+// The library's module on the calling thread's device, loaded there on first use.
+CUresult current_library_module(CUlibrary library, guest::Channel** ch, ModuleObject** out) {
+  Context* c = nullptr;
+  if (CUresult r = enter_context(ch, &c); r != CUDA_SUCCESS) return r;
+  LibraryObject* lib = object_of<LibraryObject>(library, HandleKind::Library);
+  if (lib == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  return library_module(**ch, *lib, c->device, out);
+}
+
 uint32_t current_device_or_zero() {
   Context* c = current_context();
   return c == nullptr ? 0 : c->device;
@@ -228,12 +237,8 @@ VGPU_DRIVER_API CUresult cuLibraryGetModule(CUmodule* out, CUlibrary library) {
   if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     guest::Channel* ch = nullptr;
-    Context* c = nullptr;
-    if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
-    LibraryObject* lib = object_of<LibraryObject>(library, HandleKind::Library);
-    if (lib == nullptr) return CUDA_ERROR_INVALID_HANDLE;
     ModuleObject* m = nullptr;
-    if (CUresult r = library_module(*ch, *lib, c->device, &m); r != CUDA_SUCCESS) return r;
+    if (CUresult r = current_library_module(library, &ch, &m); r != CUDA_SUCCESS) return r;
     *out = reinterpret_cast<CUmodule>(m);
     return CUDA_SUCCESS;
   });
@@ -242,12 +247,8 @@ VGPU_DRIVER_API CUresult cuLibraryGetModule(CUmodule* out, CUlibrary library) {
 VGPU_DRIVER_API CUresult cuLibraryGetGlobal(CUdeviceptr* dptr, size_t* bytes, CUlibrary library, const char* name) {
   return guarded([&] {
     guest::Channel* ch = nullptr;
-    Context* c = nullptr;
-    if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
-    LibraryObject* lib = object_of<LibraryObject>(library, HandleKind::Library);
-    if (lib == nullptr) return CUDA_ERROR_INVALID_HANDLE;
     ModuleObject* m = nullptr;
-    if (CUresult r = library_module(*ch, *lib, c->device, &m); r != CUDA_SUCCESS) return r;
+    if (CUresult r = current_library_module(library, &ch, &m); r != CUDA_SUCCESS) return r;
     return global_of(*ch, *m, dptr, bytes, name);
   });
 }

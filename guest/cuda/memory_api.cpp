@@ -32,15 +32,15 @@ CUresult alloc(CUdeviceptr* out, size_t size) {
   if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (size == 0) return CUDA_ERROR_INVALID_VALUE;  // as the driver refuses it
   guest::Channel* ch = nullptr;
-  if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+  Context* c = nullptr;
+  if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
   const proto::MemAllocRequest request{size};
   proto::MemAllocReply reply{};
   const guest::CallResult r = ch->call(proto::CallId::MemAlloc, {{&request, sizeof request}},
                                        std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
   if (r.status != 0) return to_cu_result(r.status);
   *out = reply.device_ptr;
-  Context* c = current_context();
-  device_ranges().insert(reply.device_ptr, size, c == nullptr ? 0 : c->device);
+  device_ranges().insert(reply.device_ptr, size, c->device);
   return CUDA_SUCCESS;
 }
 
