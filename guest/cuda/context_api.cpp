@@ -3,6 +3,7 @@
 // allocations on the host, where the driver would keep them apart: a program sees no
 // difference unless it relies on a pointer from one context failing in another.
 #include "guest/cuda/api.h"
+#include "guest/cuda/device_memory.h"
 #include "guest/cuda/driver_state.h"
 
 using namespace vgpu::cuda;
@@ -57,7 +58,9 @@ CUresult primary_reset(CUdevice dev) {
   c->storage.destroy_all(handle_of(c));
   c->retains.store(0);
   vgpu::guest::Channel::set_thread_device(c->device);
-  return to_cu_result(channel()->call(proto::CallId::DeviceReset, {}, {}).status);
+  const CUresult r = to_cu_result(channel()->call(proto::CallId::DeviceReset, {}, {}).status);
+  if (r == CUDA_SUCCESS) forget_device_memory(c->device);
+  return r;
 }
 
 CUresult primary_set_flags(CUdevice dev, unsigned flags) {

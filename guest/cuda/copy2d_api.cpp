@@ -50,7 +50,7 @@ CUresult copy_2d(const CUDA_MEMCPY2D* c, CUstream stream, bool wait) {
     else if (from == Side::Host)
       r = to_device(d, reinterpret_cast<const void*>(s), c->WidthInBytes, stream, wait);
     else if (to == Side::Host)
-      r = to_host(reinterpret_cast<void*>(d), s, c->WidthInBytes, stream);
+      r = to_host(reinterpret_cast<void*>(d), s, c->WidthInBytes, stream, wait);
     else
       r = device_to_device(d, s, c->WidthInBytes, stream, wait && row + 1 == c->Height);
     if (r != CUDA_SUCCESS) return r;

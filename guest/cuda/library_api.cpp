@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "guest/cuda/api.h"
+#include "guest/cuda/device_memory.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/modules.h"
 
@@ -50,6 +51,7 @@ CUresult global_of(guest::Channel& ch, ModuleObject& m, CUdeviceptr* dptr, size_
   const guest::CallResult r = ch.call(proto::CallId::ModuleGetGlobal, {{&request, sizeof request}, {name, request.name_length}},
                                       std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
   if (r.status != 0) return to_cu_result(r.status);
+  note_global(reply.device_ptr, reply.size, m.device);
   if (dptr != nullptr) *dptr = reply.device_ptr;
   if (bytes != nullptr) *bytes = reply.size;
   return CUDA_SUCCESS;

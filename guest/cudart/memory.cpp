@@ -20,7 +20,7 @@ cudaError_t host_alloc(void** ptr, size_t size, unsigned flags) {
     if (ptr == nullptr || (flags & ~kKnownFlags) != 0) return cudaErrorInvalidValue;
     // The heap is visible to every device, so Portable holds; Mapped memory gets no device
     // pointer (cudaHostGetDevicePointer is unsupported), and write-combining is a hint.
-    void* p = rt.host_heap.allocate(size);
+    void* p = rt.host_heap ? rt.host_heap->allocate(size) : nullptr;
     if (p == nullptr) return cudaErrorMemoryAllocation;
     *ptr = p;
     return cudaSuccess;
@@ -137,7 +137,7 @@ VGPU_EXPORT cudaError_t cudaFreeHost(void* ptr) {
     // Like CUDA, wait for the device first: a copy still queued on a stream may target this
     // memory, and the block could otherwise be handed out again under it.
     int32_t status = rt.channel->call(CallId::DeviceSynchronize, {}, {}).status;
-    if (!rt.host_heap.release(ptr)) return cudaErrorInvalidValue;
+    if (rt.host_heap == nullptr || !rt.host_heap->release(ptr)) return cudaErrorInvalidValue;
     return to_cuda_error(status);
   });
 }

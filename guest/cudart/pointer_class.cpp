@@ -5,11 +5,7 @@ namespace vgpu::cudart {
 PtrClass classify_pointer(const void* p, uint64_t count, HeapRange heap, const AddressMap& allocations,
                           const AddressMap& symbols) {
   auto address = reinterpret_cast<uintptr_t>(p);
-  auto heap_start = reinterpret_cast<uintptr_t>(heap.base);
-  if (heap.base != nullptr && address >= heap_start) {
-    uint64_t offset = address - heap_start;
-    if (offset < heap.size && count <= heap.size - offset) return {PtrKind::Heap, offset};
-  }
+  if (uint64_t offset = 0; heap.offset_of(p, count, &offset)) return {PtrKind::Heap, offset};
   if (allocations.find(address) || symbols.find(address)) return {PtrKind::Device, 0};
   return {PtrKind::Pageable, 0};
 }

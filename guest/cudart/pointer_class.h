@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "guest/client/host_heap.h"
 #include "guest/cudart/address_map.h"
 
 namespace vgpu::cudart {
@@ -23,10 +24,7 @@ struct PtrClass {
   uint64_t heap_offset = 0;  // for Heap
 };
 
-struct HeapRange {
-  const uint8_t* base = nullptr;
-  uint64_t size = 0;
-};
+using guest::HeapRange;
 
 // Classifies [p, p + count). The heap wins over the maps: a heap pointer is certainly the
 // guest's own memory, while device addresses are numbers from another address space that may

@@ -31,7 +31,7 @@ Runtime* open_runtime() noexcept {
 Runtime::Runtime(guest::Channel& ch)
     : channel(&ch),
       device_count(std::min<uint32_t>(channel->hello().device_count, limits::kMaxDevices)),
-      host_heap(channel->heap_base(), channel->heap_size()) {}
+      host_heap(guest::process_host_heap()) {}
 
 Runtime* runtime() noexcept {
   if (Runtime* rt = g_runtime.load(std::memory_order_acquire)) return rt;

@@ -17,7 +17,7 @@
 #include "guest/client/process.h"
 #include "guest/cudart/address_map.h"
 #include "guest/cudart/device_cache.h"
-#include "guest/cudart/host_heap.h"
+#include "guest/client/host_heap.h"
 #include "vgpu/protocol/limits.h"
 
 namespace vgpu::cudart {
@@ -27,7 +27,7 @@ struct Runtime {
 
   guest::Channel* const channel;            // the process's (guest::process_channel())
   uint32_t device_count = 0;                // from Hello, at most limits::kMaxDevices
-  HostHeap host_heap;                       // cudaMallocHost
+  guest::HostHeap* const host_heap;         // cudaMallocHost: the process's, shared with the driver shim
   AddressMap allocations;                   // cudaMalloc'd ranges
   AddressMap symbols;                       // resolved __device__ / __constant__ variables
   DeviceCache devices;
@@ -35,7 +35,7 @@ struct Runtime {
   std::array<std::atomic<uint64_t>, limits::kMaxDevices> stream_generation{};
   std::atomic<unsigned> device_flags{0};  // cudaSetDeviceFlags: remembered, not sent
 
-  HeapRange heap() const { return host_heap.range(); }
+  guest::HeapRange heap() const { return host_heap ? host_heap->range() : guest::HeapRange{}; }
   // Whether `device` is one of the guest's devices (0 .. device_count - 1).
   bool has_device(int device) const { return device >= 0 && static_cast<uint32_t>(device) < device_count; }
 };

@@ -128,6 +128,51 @@ void memory() {
   std::printf("memory round trips ok\n");
 }
 
+// Page-locked memory comes from the shared heap and copies both ways; registered memory keeps
+// the driver's bookkeeping; ranges and pitches answer as the driver's do.
+void host_memory_and_ranges() {
+  const size_t n = 100000;
+  unsigned char* pinned = nullptr;
+  unsigned char* back = nullptr;
+  CU_CHECK(cuMemAllocHost(reinterpret_cast<void**>(&pinned), n));
+  CU_CHECK(cuMemHostAlloc(reinterpret_cast<void**>(&back), n, CU_MEMHOSTALLOC_PORTABLE));
+  unsigned flags = 99;
+  CU_CHECK(cuMemHostGetFlags(&flags, back));
+  EXPECT(flags == CU_MEMHOSTALLOC_PORTABLE);
+  for (size_t i = 0; i < n; ++i) pinned[i] = static_cast<unsigned char>(i * 13);
+  CUdeviceptr d;
+  CU_CHECK(cuMemAlloc(&d, n));
+  CU_CHECK(cuMemcpyHtoD(d, pinned, n));
+  CU_CHECK(cuMemcpyDtoHAsync(back, d, n, nullptr));
+  CU_CHECK(cuCtxSynchronize());
+  EXPECT(std::memcmp(pinned, back, n) == 0);
+
+  CUdeviceptr base = 0;
+  size_t size = 0;
+  CU_CHECK(cuMemGetAddressRange(&base, &size, d + 777));
+  EXPECT(base == d && size == n);
+  EXPECT(cuMemGetAddressRange(&base, &size, 16) == CUDA_ERROR_NOT_FOUND);
+
+  std::vector<unsigned char> pageable(8192, 3);
+  CU_CHECK(cuMemHostRegister(pageable.data(), pageable.size(), CU_MEMHOSTREGISTER_PORTABLE));
+  EXPECT(cuMemHostRegister(pageable.data() + 100, 10, 0) == CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED);
+  CU_CHECK(cuMemcpyDtoH(pageable.data(), d, pageable.size()));
+  EXPECT(std::memcmp(pageable.data(), pinned, pageable.size()) == 0);
+  CU_CHECK(cuMemHostUnregister(pageable.data()));
+  EXPECT(cuMemHostUnregister(pageable.data()) == CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
+
+  CUdeviceptr pitched;
+  size_t pitch = 0;
+  CU_CHECK(cuMemAllocPitch(&pitched, &pitch, 100, 3, 4));
+  EXPECT(pitch == 512);
+  CU_CHECK(cuMemFree(pitched));
+  CU_CHECK(cuMemFree(d));
+  CU_CHECK(cuMemFreeHost(pinned));
+  CU_CHECK(cuMemFreeHost(back));
+  EXPECT(cuMemFreeHost(back) == CUDA_ERROR_INVALID_VALUE);
+  std::printf("host memory ok\n");
+}
+
 void module_and_launch() {
   CUmodule module;
   CU_CHECK(cuModuleLoadData(&module, kImage));
@@ -174,6 +219,12 @@ void module_and_launch() {
   size_t counter_bytes = 0;
   CU_CHECK(cuModuleGetGlobal(&counter, &counter_bytes, module, "counter"));
   EXPECT(counter_bytes == 8);
+  // A unified copy knows a module's global for device memory.
+  const unsigned long long seven = 7;
+  unsigned long long read_back = 0;
+  CU_CHECK(cuMemcpy(counter, reinterpret_cast<CUdeviceptr>(&seven), sizeof seven));
+  CU_CHECK(cuMemcpy(reinterpret_cast<CUdeviceptr>(&read_back), counter, sizeof read_back));
+  EXPECT(read_back == 7);
 
   // A stale stream handle is refused in the guest.
   CU_CHECK(cuStreamDestroy(stream));
@@ -227,6 +278,7 @@ int main() {
   proc_address();
   contexts();
   memory();
+  host_memory_and_ranges();
   module_and_launch();
   library_and_kernel();
   errors_and_the_rest();

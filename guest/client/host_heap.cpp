@@ -1,10 +1,12 @@
-#include "guest/cudart/host_heap.h"
+#include "guest/client/host_heap.h"
 
 #include <cstdlib>
+#include <new>
 
 #include "guest/client/log.h"
+#include "guest/client/process.h"
 
-namespace vgpu::cudart {
+namespace vgpu::guest {
 
 HostHeap::HostHeap(uint8_t* base, uint64_t size)
     : base_(base), size_(base ? size : 0), heap_(reinterpret_cast<uintptr_t>(base), base ? size : 0) {}
@@ -16,7 +18,7 @@ void* HostHeap::allocate(uint64_t size) {
   if (!warned_) {
     warned_ = true;
     guest::log(guest::LogLevel::Warn,
-               "the shared heap (%llu MiB) is full: cudaMallocHost now returns pageable memory, "
+               "the shared heap (%llu MiB) is full: page-locked allocations now return pageable memory, "
                "and copies from it are staged",
                static_cast<unsigned long long>(size_ >> 20));
   }
@@ -40,4 +42,14 @@ bool HostHeap::release(void* p) {
   return true;
 }
 
-}  // namespace vgpu::cudart
+HostHeap* process_host_heap() noexcept {
+  // Never destroyed, like the channel it lies in.
+  static HostHeap* const heap = []() -> HostHeap* {
+    Channel* channel = process_channel();
+    if (channel == nullptr) return nullptr;
+    return new (std::nothrow) HostHeap(channel->heap_base(), channel->heap_size());
+  }();
+  return heap;
+}
+
+}  // namespace vgpu::guest

@@ -1,13 +1,13 @@
-#include "guest/cudart/host_heap.h"
+#include "guest/client/host_heap.h"
 
 #include <catch2/catch.hpp>
 
 #include <cstring>
 #include <vector>
 
-using namespace vgpu::cudart;
+using namespace vgpu::guest;
 
-TEST_CASE("pinned memory comes from the shared heap while it lasts", "[cudart][heap]") {
+TEST_CASE("pinned memory comes from the shared heap while it lasts", "[client][heap]") {
   alignas(4096) static uint8_t region[64 * 1024];
   HostHeap heap(region, sizeof region);
   HeapRange range = heap.range();
@@ -35,7 +35,7 @@ TEST_CASE("pinned memory comes from the shared heap while it lasts", "[cudart][h
   CHECK(heap.release(c));
 }
 
-TEST_CASE("without a heap every allocation falls back", "[cudart][heap]") {
+TEST_CASE("without a heap every allocation falls back", "[client][heap]") {
   HostHeap heap(nullptr, 0);
   void* p = heap.allocate(100);
   REQUIRE(p != nullptr);

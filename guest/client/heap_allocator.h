@@ -12,7 +12,7 @@
 #include <optional>
 #include <unordered_map>
 
-namespace vgpu::cudart {
+namespace vgpu::guest {
 
 class HeapAllocator {
  public:
@@ -43,4 +43,4 @@ class HeapAllocator {
   std::unordered_map<uint64_t, uint64_t> live_;  // start -> size
 };
 
-}  // namespace vgpu::cudart
+}  // namespace vgpu::guest

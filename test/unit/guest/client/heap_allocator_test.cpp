@@ -1,11 +1,11 @@
-#include "guest/cudart/heap_allocator.h"
+#include "guest/client/heap_allocator.h"
 
 #include <catch2/catch.hpp>
 
 #include <set>
 #include <vector>
 
-using vgpu::cudart::HeapAllocator;
+using vgpu::guest::HeapAllocator;
 
 namespace {
 
@@ -14,7 +14,7 @@ constexpr uint64_t kBase = 0x10000;  // addresses only: the allocator never touc
 
 }  // namespace
 
-TEST_CASE("heap allocator hands out aligned, disjoint blocks", "[cudart][heap]") {
+TEST_CASE("heap allocator hands out aligned, disjoint blocks", "[client][heap]") {
   HeapAllocator heap(kBase, 64 * kA);
   std::vector<std::pair<uint64_t, uint64_t>> blocks;
   for (uint64_t size : {1ull, 255ull, 256ull, 257ull, 1000ull, 3ull}) {
@@ -37,7 +37,7 @@ TEST_CASE("heap allocator hands out aligned, disjoint blocks", "[cudart][heap]")
   CHECK(heap.live_block_count() == 6);
 }
 
-TEST_CASE("heap allocator aligns an unaligned base and drops the partial tail", "[cudart][heap]") {
+TEST_CASE("heap allocator aligns an unaligned base and drops the partial tail", "[client][heap]") {
   HeapAllocator heap(kBase + 10, 4 * kA);  // first boundary at kBase + kA; 3 whole units fit
   CHECK(heap.capacity() == 3 * kA);
   auto p = heap.allocate(1);
@@ -47,7 +47,7 @@ TEST_CASE("heap allocator aligns an unaligned base and drops the partial tail", 
   CHECK_FALSE(heap.allocate(1));
 }
 
-TEST_CASE("heap allocator too small for one block hands out nothing", "[cudart][heap]") {
+TEST_CASE("heap allocator too small for one block hands out nothing", "[client][heap]") {
   HeapAllocator heap(kBase + 1, kA);
   CHECK(heap.capacity() == 0);
   CHECK_FALSE(heap.allocate(1));
@@ -55,7 +55,7 @@ TEST_CASE("heap allocator too small for one block hands out nothing", "[cudart][
   CHECK_FALSE(empty.allocate(1));
 }
 
-TEST_CASE("heap allocator exhaustion and reuse", "[cudart][heap]") {
+TEST_CASE("heap allocator exhaustion and reuse", "[client][heap]") {
   HeapAllocator heap(kBase, 8 * kA);
   auto a = heap.allocate(4 * kA);
   auto b = heap.allocate(4 * kA);
@@ -70,7 +70,7 @@ TEST_CASE("heap allocator exhaustion and reuse", "[cudart][heap]") {
   CHECK(*c == *a);
 }
 
-TEST_CASE("heap allocator is first-fit", "[cudart][heap]") {
+TEST_CASE("heap allocator is first-fit", "[client][heap]") {
   HeapAllocator heap(kBase, 16 * kA);
   auto a = heap.allocate(kA);
   auto b = heap.allocate(kA);
@@ -87,7 +87,7 @@ TEST_CASE("heap allocator is first-fit", "[cudart][heap]") {
   CHECK(*f == *a);  // lowest hole that fits
 }
 
-TEST_CASE("heap allocator coalesces freed neighbours", "[cudart][heap]") {
+TEST_CASE("heap allocator coalesces freed neighbours", "[client][heap]") {
   HeapAllocator heap(kBase, 12 * kA);
   auto a = heap.allocate(4 * kA);
   auto b = heap.allocate(4 * kA);
@@ -121,7 +121,7 @@ TEST_CASE("heap allocator coalesces freed neighbours", "[cudart][heap]") {
   }
 }
 
-TEST_CASE("heap allocator rejects bad frees", "[cudart][heap]") {
+TEST_CASE("heap allocator rejects bad frees", "[client][heap]") {
   HeapAllocator heap(kBase, 8 * kA);
   auto a = heap.allocate(2 * kA);
   REQUIRE(a);
@@ -133,7 +133,7 @@ TEST_CASE("heap allocator rejects bad frees", "[cudart][heap]") {
   CHECK(heap.bytes_free() == 8 * kA);
 }
 
-TEST_CASE("heap allocator survives churn without losing space", "[cudart][heap]") {
+TEST_CASE("heap allocator survives churn without losing space", "[client][heap]") {
   HeapAllocator heap(kBase, 256 * kA);
   std::set<uint64_t> live;
   uint64_t seed = 12345;
@@ -158,7 +158,7 @@ TEST_CASE("heap allocator survives churn without losing space", "[cudart][heap]"
   CHECK(heap.largest_free_block() == 256 * kA);
 }
 
-TEST_CASE("heap allocator refuses sizes that would overflow", "[cudart][heap]") {
+TEST_CASE("heap allocator refuses sizes that would overflow", "[client][heap]") {
   HeapAllocator heap(kBase, 8 * kA);
   CHECK_FALSE(heap.allocate(UINT64_MAX));
   CHECK_FALSE(heap.allocate(UINT64_MAX - 10));

@@ -1,9 +1,9 @@
-#include "guest/cudart/heap_allocator.h"
+#include "guest/client/heap_allocator.h"
 
 #include <algorithm>
 #include <iterator>
 
-namespace vgpu::cudart {
+namespace vgpu::guest {
 
 HeapAllocator::HeapAllocator(uint64_t base, uint64_t size) {
   if (base > UINT64_MAX - size) size = UINT64_MAX - base;  // clamp a range that would wrap
@@ -71,4 +71,4 @@ uint64_t HeapAllocator::largest_free_block() const {
   return largest;
 }
 
-}  // namespace vgpu::cudart
+}  // namespace vgpu::guest

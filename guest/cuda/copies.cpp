@@ -1,0 +1,75 @@
+#include "guest/cuda/copies.h"
+
+#include "guest/cuda/api.h"
+#include "guest/cuda/host_memory.h"
+#include "guest/cuda/streams.h"
+#include "vgpu/protocol/limits.h"
+
+namespace vgpu::cuda {
+namespace {
+
+using proto::CallId;
+
+// A synchronous heap copy also waits for its stream, which makes it cuMemcpy's.
+constexpr uint16_t kSyncFlags = proto::kFlagNeedsReply | proto::kFlagSynchronize;
+
+// The channel and the copy's wire stream, once the context and stream are known to be good.
+CUresult enter_copy(CUstream stream, guest::Channel** ch, uint64_t* wire) {
+  if (CUresult r = enter_context(ch, nullptr); r != CUDA_SUCCESS) return r;
+  return wire_stream(stream, wire) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+}  // namespace
+
+CUresult to_device(CUdeviceptr dst, const void* src, size_t size, CUstream stream, bool wait) {
+  guest::Channel* ch = nullptr;
+  uint64_t wire = 0;
+  if (CUresult r = enter_copy(stream, &ch, &wire); r != CUDA_SUCCESS) return r;
+  if (size == 0) return CUDA_SUCCESS;
+  if (src == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (uint64_t offset = 0; shared_heap().offset_of(src, size, &offset)) {
+    const proto::MemcpySharedRequest request{dst, offset, size, wire};
+    if (!wait) return to_cu_result(ch->post(CallId::MemcpyHtoDShared, {{&request, sizeof request}}));
+    return to_cu_result(ch->call(CallId::MemcpyHtoDShared, {{&request, sizeof request}}, {}, kSyncFlags).status);
+  }
+  if (size <= limits::kMaxInlineCopy) {
+    // The bytes travel inside the message, so even an async copy may return at once.
+    const proto::MemcpyHtoDRequest request{dst, size, wire};
+    const std::initializer_list<guest::Part> parts = {{&request, sizeof request}, {src, static_cast<uint32_t>(size)}};
+    if (!wait) return to_cu_result(ch->post(CallId::MemcpyHtoDInline, parts));
+    return to_cu_result(ch->call(CallId::MemcpyHtoDInline, parts, {}).status);
+  }
+  return to_cu_result(ch->copy_to_device(dst, src, size, wire, wait));
+}
+
+CUresult to_host(void* dst, CUdeviceptr src, size_t size, CUstream stream, bool wait) {
+  guest::Channel* ch = nullptr;
+  uint64_t wire = 0;
+  if (CUresult r = enter_copy(stream, &ch, &wire); r != CUDA_SUCCESS) return r;
+  if (size == 0) return CUDA_SUCCESS;
+  if (dst == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (uint64_t offset = 0; shared_heap().offset_of(dst, size, &offset)) {
+    const proto::MemcpySharedRequest request{src, offset, size, wire};
+    if (!wait) return to_cu_result(ch->post(CallId::MemcpyDtoHShared, {{&request, sizeof request}}));
+    return to_cu_result(ch->call(CallId::MemcpyDtoHShared, {{&request, sizeof request}}, {}, kSyncFlags).status);
+  }
+  if (size <= limits::kMaxInlineCopy) {
+    const proto::MemcpyDtoHRequest request{src, size, wire};
+    const guest::CallResult r = ch->call(CallId::MemcpyDtoHInline, {{&request, sizeof request}},
+                                         std::span(static_cast<uint8_t*>(dst), size));
+    if (r.status != 0) return to_cu_result(r.status);
+    return r.payload_size == size ? CUDA_SUCCESS : CUDA_ERROR_UNKNOWN;
+  }
+  return to_cu_result(ch->copy_from_device(dst, src, size, wire));
+}
+
+CUresult device_to_device(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstream stream, bool wait) {
+  guest::Channel* ch = nullptr;
+  proto::MemcpyDtoDRequest request{dst, src, size, 0};
+  if (CUresult r = enter_copy(stream, &ch, &request.stream); r != CUDA_SUCCESS) return r;
+  if (size == 0) return CUDA_SUCCESS;
+  if (!wait) return to_cu_result(ch->post(CallId::MemcpyDtoD, {{&request, sizeof request}}));
+  return to_cu_result(ch->call(CallId::MemcpyDtoD, {{&request, sizeof request}}, {}, kSyncFlags).status);
+}
+
+}  // namespace vgpu::cuda

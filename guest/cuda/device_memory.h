@@ -1,0 +1,33 @@
+// Device memory as the driver shim tracks it. A guest shares no address space with the GPU, so
+// the shim remembers every device range it handed out (cuMemAlloc, module globals) to answer
+// what the driver answers from unified addressing: which end of a cuMemcpy is device memory,
+// cuMemGetAddressRange, cuPointerGetAttribute. Each allocation's range is also reserved in the
+// process (address_reservation.h), so that host memory can never later appear at an address
+// the program holds as a device pointer.
+#pragma once
+#include <cuda.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "guest/cudart/address_map.h"
+
+namespace vgpu::cuda {
+
+// A device range and how it came to be.
+struct DeviceRange {
+  cudart::AddressRange range;
+  bool allocation = false;  // cuMemAlloc'd (true) or a module's global (false)
+};
+
+// The range containing `address`, if it is device memory of this process.
+std::optional<DeviceRange> find_device_range(CUdeviceptr address) noexcept;
+inline bool is_device_pointer(CUdeviceptr p) noexcept { return find_device_range(p).has_value(); }
+
+// A module global vgpud resolved (cuModuleGetGlobal, cuLibraryGetGlobal).
+void note_global(CUdeviceptr start, uint64_t size, uint32_t device);
+
+// The device's primary context was reset: its allocations and globals are gone.
+void forget_device_memory(uint32_t device);
+
+}  // namespace vgpu::cuda

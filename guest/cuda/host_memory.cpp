@@ -1,0 +1,147 @@
+// cuMemAllocHost, cuMemHostAlloc, cuMemFreeHost, cuMemHostGetFlags, cuMemHostRegister,
+// cuMemHostUnregister. Mapped memory (cuMemHostGetDevicePointer) would need the GPU to reach
+// guest pages, or the heap at one device address in every context: not offered yet.
+#include "guest/cuda/host_memory.h"
+
+#include <iterator>
+#include <map>
+#include <mutex>
+
+#include "guest/cuda/api.h"
+#include "guest/cuda/driver_state.h"
+
+using namespace vgpu::cuda;
+namespace guest = vgpu::guest;
+
+namespace vgpu::cuda {
+namespace {
+
+// Never destroyed: atexit handlers free host memory after static destructors would have run.
+struct HostRanges {
+  std::mutex mutex;
+  std::map<uintptr_t, HostRange> by_start;
+};
+HostRanges& ranges() {
+  static auto* r = new HostRanges;
+  return *r;
+}
+
+// The range starting at or before `address` that contains it; with the mutex held.
+std::map<uintptr_t, HostRange>::iterator containing(HostRanges& r, uintptr_t address) {
+  auto it = r.by_start.upper_bound(address);
+  if (it == r.by_start.begin()) return r.by_start.end();
+  --it;
+  const HostRange& h = it->second;
+  return address - h.start < std::max<uint64_t>(h.size, 1) ? it : r.by_start.end();
+}
+
+CUresult host_alloc(void** out, size_t size, unsigned flags) {
+  if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (flags & ~(CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED))
+    return CUDA_ERROR_INVALID_VALUE;
+  if (init_status() != CUDA_SUCCESS) return init_status();
+  if (current_context() == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  guest::HostHeap* heap = guest::process_host_heap();
+  if (heap == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
+  void* p = heap->allocate(size);
+  if (p == nullptr) return CUDA_ERROR_OUT_OF_MEMORY;
+  HostRanges& r = ranges();
+  std::lock_guard lock(r.mutex);
+  r.by_start[reinterpret_cast<uintptr_t>(p)] = HostRange{reinterpret_cast<uintptr_t>(p), size, flags, false};
+  *out = p;
+  return CUDA_SUCCESS;
+}
+
+CUresult free_host(void* p) {
+  if (p == nullptr) return CUDA_SUCCESS;
+  HostRanges& r = ranges();
+  {
+    std::lock_guard lock(r.mutex);
+    auto it = r.by_start.find(reinterpret_cast<uintptr_t>(p));
+    if (it == r.by_start.end() || it->second.registered) return CUDA_ERROR_INVALID_VALUE;
+    r.by_start.erase(it);
+  }
+  // Like the driver, let queued copies that may still read or write the block finish first.
+  if (guest::Channel* ch = channel(); ch != nullptr && current_context() != nullptr)
+    (void)ch->call(proto::CallId::DeviceSynchronize, {}, {});
+  guest::HostHeap* heap = guest::process_host_heap();
+  return heap != nullptr && heap->release(p) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult host_register(void* p, size_t size, unsigned flags) {
+  constexpr unsigned kKnown = CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP |
+                              CU_MEMHOSTREGISTER_IOMEMORY | CU_MEMHOSTREGISTER_READ_ONLY;
+  if (p == nullptr || size == 0 || (flags & ~kKnown) != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (flags & CU_MEMHOSTREGISTER_IOMEMORY) return CUDA_ERROR_NOT_SUPPORTED;  // no device memory behind guest I/O
+  if (init_status() != CUDA_SUCCESS) return init_status();
+  if (current_context() == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  const auto start = reinterpret_cast<uintptr_t>(p);
+  if (start + size < start) return CUDA_ERROR_INVALID_VALUE;
+  HostRanges& r = ranges();
+  std::lock_guard lock(r.mutex);
+  // A range overlapping page-locked memory is refused, as the driver refuses it.
+  auto next = r.by_start.lower_bound(start);
+  if (next != r.by_start.end() && next->first < start + size) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+  if (containing(r, start) != r.by_start.end()) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+  r.by_start[start] = HostRange{start, size, flags, true};
+  return CUDA_SUCCESS;
+}
+
+CUresult host_unregister(void* p) {
+  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (init_status() != CUDA_SUCCESS) return init_status();
+  HostRanges& r = ranges();
+  std::lock_guard lock(r.mutex);
+  auto it = r.by_start.find(reinterpret_cast<uintptr_t>(p));
+  if (it == r.by_start.end() || !it->second.registered) return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+  r.by_start.erase(it);
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+std::optional<HostRange> find_host_range(const void* p) noexcept {
+  try {
+    HostRanges& r = ranges();
+    std::lock_guard lock(r.mutex);
+    auto it = containing(r, reinterpret_cast<uintptr_t>(p));
+    if (it != r.by_start.end()) return it->second;
+  } catch (...) {
+  }
+  return std::nullopt;
+}
+
+guest::HeapRange shared_heap() noexcept {
+  if (channel() == nullptr) return {};
+  guest::HostHeap* heap = guest::process_host_heap();
+  return heap != nullptr ? heap->range() : guest::HeapRange{};
+}
+
+}  // namespace vgpu::cuda
+
+VGPU_DRIVER_API CUresult cuMemHostAlloc(void** out, size_t size, unsigned int flags) {
+  return guarded([&] { return host_alloc(out, size, flags); });
+}
+VGPU_DRIVER_API CUresult cuMemAllocHost_v2(void** out, size_t size) {
+  return guarded([&] { return host_alloc(out, size, 0); });
+}
+VGPU_DRIVER_API CUresult cuMemFreeHost(void* p) { return guarded([&] { return free_host(p); }); }
+
+VGPU_DRIVER_API CUresult cuMemHostGetFlags(unsigned int* flags, void* p) {
+  if (flags == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    if (init_status() != CUDA_SUCCESS) return init_status();
+    const std::optional<HostRange> h = find_host_range(p);
+    if (!h || h->registered) return CUDA_ERROR_INVALID_VALUE;
+    *flags = h->flags;
+    return CUDA_SUCCESS;
+  });
+}
+
+VGPU_DRIVER_API CUresult cuMemHostRegister_v2(void* p, size_t size, unsigned int flags) {
+  return guarded([&] { return host_register(p, size, flags); });
+}
+VGPU_DRIVER_API CUresult cuMemHostRegister(void* p, size_t size, unsigned int flags) {
+  return cuMemHostRegister_v2(p, size, flags);
+}
+VGPU_DRIVER_API CUresult cuMemHostUnregister(void* p) { return guarded([&] { return host_unregister(p); }); }
