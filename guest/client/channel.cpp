@@ -106,7 +106,7 @@ bool Channel::attach(ConnectFailure* failure) {
   if (header_->protocol_version != proto::kProtocolVersion) {
     *failure = {ConnectError::Refused,
                 "vgpud speaks protocol version " + std::to_string(header_->protocol_version) +
-                    ", this libvgpu-cudart speaks " + std::to_string(proto::kProtocolVersion) +
+                    ", this guest library speaks " + std::to_string(proto::kProtocolVersion) +
                     ": install matching host and guest packages"};
     return false;
   }

@@ -36,7 +36,7 @@ void log(LogLevel level, const char* fmt, ...) {
   va_start(ap, fmt);
   std::vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  std::fprintf(stderr, "[libvgpu-cudart] %s\n", line);
+  std::fprintf(stderr, "[vgpu] %s\n", line);
 }
 
 void trace_api(const char* fmt, ...) {

@@ -1,5 +1,6 @@
 #include "guest/cuda/context.h"
 
+#include <atomic>
 #include <mutex>
 #include <unordered_set>
 
@@ -42,6 +43,7 @@ Context* primary_context(uint32_t device) noexcept {
     for (uint32_t d = 0; d < limits::kMaxDevices; ++d) {
       all.primaries[d].device = d;
       all.primaries[d].primary = true;
+      all.primaries[d].id = d + 1;
     }
   });
   return &all.primaries[device];
@@ -59,7 +61,10 @@ Context* context_from_handle(CUcontext handle) noexcept {
 }
 
 Context* create_context(uint32_t device, unsigned flags) {
+  // Ids after the primary contexts' (1 .. kMaxDevices).
+  static std::atomic<uint64_t> next_id{limits::kMaxDevices + 1};
   auto* c = new Context;
+  c->id = next_id.fetch_add(1, std::memory_order_relaxed);
   c->device = device;
   c->flags.store(flags);
   Contexts& all = contexts();

@@ -22,6 +22,7 @@ struct Context {
   uint32_t magic = kContextMagic;
   uint32_t device = 0;  // guest device index
   bool primary = false;
+  uint64_t id = 0;      // cuCtxGetId's: unique in the process, never reused
   std::atomic<int> retains{0};      // primary: cuDevicePrimaryCtxRetain minus Release
   std::atomic<unsigned> flags{0};   // CU_CTX_* (scheduling, map host, ...)
   ContextLocalStorage storage;      // the runtime's per-context slots (export_tables.h)

@@ -178,6 +178,14 @@ VGPU_DRIVER_API CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int* version
   return CUDA_SUCCESS;
 }
 
+VGPU_DRIVER_API CUresult cuCtxGetId(CUcontext ctx, unsigned long long* id) {
+  if (id == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  Context* c = ctx == nullptr ? current_context() : context_from_handle(ctx);
+  if (c == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  *id = c->id;
+  return CUDA_SUCCESS;
+}
+
 VGPU_DRIVER_API CUresult cuCtxGetStreamPriorityRange(int* least, int* greatest) {
   if (current_context() == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
   // The range of every GPU since compute capability 3.5 (vgpud's streams get these priorities).

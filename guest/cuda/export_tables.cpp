@@ -9,74 +9,19 @@
 #include "guest/cuda/api.h"
 #include "guest/cuda/context.h"
 #include "guest/cuda/driver_state.h"
+#include "guest/cuda/export_slots.h"
 #include "guest/cuda/integrity.h"
-
-// The slots are called by NVIDIA's C code through plain function pointers: every function here
-// has C-compatible parameters, the x86-64 C calling convention (the same for C and C++
-// functions with GCC and Clang), and is noexcept, so no exception can reach the caller. A
-// function declared with fewer parameters than the caller passes is fine under that convention:
-// the extra arguments sit in registers nobody reads.
+#include "guest/cuda/tools_tables.h"
 
 namespace vgpu::cuda {
 namespace {
 
-enum class Table {
-  CudartInterface,
-  ToolsHooks,
-  ToolsTls,
-  ContextLocalStorage,
-  ContextChecks,
-  Integrity
-};
-
-const char* table_name(Table t) {
-  switch (t) {
-    case Table::CudartInterface:
-      return "CUDART_INTERFACE";
-    case Table::ToolsHooks:
-      return "TOOLS_RUNTIME_CALLBACK_HOOKS";
-    case Table::ToolsTls:
-      return "TOOLS_TLS";
-    case Table::ContextLocalStorage:
-      return "CONTEXT_LOCAL_STORAGE";
-    case Table::ContextChecks:
-      return "CONTEXT_CHECKS";
-    case Table::Integrity:
-      return "INTEGRITY_CHECK";
-  }
-  return "?";
-}
-
-template <typename Fn>
-const void* slot(Fn* fn) {
-  return reinterpret_cast<const void*>(fn);
-}
-
-// Slot 0 of a sized table: its size in bytes, slot 0 included. The runtime reads it to learn
-// which slots this driver has.
-const void* size_word(std::size_t slots) {
-  return reinterpret_cast<const void*>(slots * sizeof(void*));
-}
-
-// ---- slots vgpu does not implement
-
-std::atomic<uint64_t> g_unimplemented_calls{0};
-
-CUresult note_unimplemented(Table table, int index, std::atomic<bool>* said) {
-  g_unimplemented_calls.fetch_add(1, std::memory_order_relaxed);
-  if (!said->exchange(true)) {
-    guest::log(guest::LogLevel::Warn, "export table %s slot %d is not supported by vgpu",
-               table_name(table), index);
-  }
-  return CUDA_ERROR_NOT_SUPPORTED;
-}
-
-// One instance per (table, slot), so that the log line can say which slot the runtime called.
-template <Table T, int Index>
-CUresult unimplemented() noexcept {
-  static std::atomic<bool> said{false};
-  return note_unimplemented(T, Index, &said);
-}
+// The tables' names, for the log.
+constexpr char kCudartInterface[] = "CUDART_INTERFACE";
+constexpr char kToolsHooks[] = "TOOLS_RUNTIME_CALLBACK_HOOKS";
+constexpr char kToolsTls[] = "TOOLS_TLS";
+constexpr char kContextChecks[] = "CONTEXT_CHECKS";
+constexpr char kIntegrity[] = "INTEGRITY_CHECK";
 
 // ---- CUDART_INTERFACE
 
@@ -103,24 +48,14 @@ CUresult cudart_load_compilers() noexcept { return CUDA_SUCCESS; }
 // [1], [6] and [8] load a module from a fatbin (wrapper) the old way; cudart 13.0 uses the
 // library API instead (cuLibraryLoadData), so they stay unimplemented for now.
 const void* const* cudart_interface_table() {
-  using enum Table;
-  static const void* const table[] = {
-      size_word(13),
-      slot(unimplemented<CudartInterface, 1>),  // module from a fatbin wrapper
-      slot(cudart_primary_context),
-      slot(unimplemented<CudartInterface, 3>),
-      slot(unimplemented<CudartInterface, 4>),
-      slot(unimplemented<CudartInterface, 5>),
-      slot(unimplemented<CudartInterface, 6>),  // [1] with three more arguments
-      slot(cudart_slot7),
-      slot(unimplemented<CudartInterface, 8>),  // module from a raw fatbin
-      slot(unimplemented<CudartInterface, 9>),
-      slot(unimplemented<CudartInterface, 10>),
-      slot(unimplemented<CudartInterface, 11>),
-      slot(cudart_load_compilers),
-  };
-  static_assert(sizeof table / sizeof table[0] == 13);
-  return table;
+  static const auto table = [] {
+    auto t = unimplemented_table<kCudartInterface, 13>();
+    t[2] = slot(cudart_primary_context);
+    t[7] = slot(cudart_slot7);
+    t[12] = slot(cudart_load_compilers);
+    return t;
+  }();
+  return table.data();
 }
 
 // ---- TOOLS_RUNTIME_CALLBACK_HOOKS
@@ -150,30 +85,20 @@ CUresult tools_hooks_buffer_b(void** out, std::size_t* size) noexcept {
 }
 
 const void* const* tools_hooks_table() {
-  using enum Table;
-  static const void* const table[] = {
-      size_word(7),
-      slot(unimplemented<ToolsHooks, 1>),
-      slot(tools_hooks_buffer_a),
-      slot(unimplemented<ToolsHooks, 3>),
-      slot(unimplemented<ToolsHooks, 4>),
-      slot(unimplemented<ToolsHooks, 5>),
-      slot(tools_hooks_buffer_b),
-  };
-  static_assert(sizeof table / sizeof table[0] == 7);
-  return table;
+  static const auto table = [] {
+    auto t = unimplemented_table<kToolsHooks, 7>();
+    t[2] = slot(tools_hooks_buffer_a);
+    t[6] = slot(tools_hooks_buffer_b);
+    return t;
+  }();
+  return table.data();
 }
 
 // ---- TOOLS_TLS: the runtime only checks that it exists.
 
 const void* const* tools_tls_table() {
-  using enum Table;
-  static const void* const table[] = {
-      size_word(3),
-      slot(unimplemented<ToolsTls, 1>),
-      slot(unimplemented<ToolsTls, 2>),
-  };
-  return table;
+  static const auto table = unimplemented_table<kToolsTls, 3>();
+  return table.data();
 }
 
 // ---- CONTEXT_LOCAL_STORAGE: the runtime's per-context state, kept on the guest.
@@ -232,26 +157,13 @@ CUresult context_check_2(CUcontext, uint32_t* out, void**) noexcept {
 uint32_t context_check_3(uint32_t) noexcept { return 0; }
 
 const void* const* context_checks_table() {
-  using enum Table;
-  static const void* const table[] = {
-      size_word(15),
-      slot(unimplemented<ContextChecks, 1>),
-      slot(context_check_2),
-      slot(context_check_3),
-      slot(unimplemented<ContextChecks, 4>),
-      slot(unimplemented<ContextChecks, 5>),
-      slot(unimplemented<ContextChecks, 6>),
-      slot(unimplemented<ContextChecks, 7>),
-      slot(unimplemented<ContextChecks, 8>),
-      slot(unimplemented<ContextChecks, 9>),
-      slot(unimplemented<ContextChecks, 10>),
-      slot(unimplemented<ContextChecks, 11>),
-      slot(unimplemented<ContextChecks, 12>),
-      slot(unimplemented<ContextChecks, 13>),
-      slot(unimplemented<ContextChecks, 14>),
-  };
-  static_assert(sizeof table / sizeof table[0] == 15);
-  return table;
+  static const auto table = [] {
+    auto t = unimplemented_table<kContextChecks, 15>();
+    t[2] = slot(context_check_2);
+    t[3] = slot(context_check_3);
+    return t;
+  }();
+  return table.data();
 }
 
 // ---- INTEGRITY_CHECK
@@ -270,7 +182,7 @@ const void* const* integrity_table() {
   static const void* const table[] = {
       size_word(3),
       slot(integrity_check),
-      slot(unimplemented<Table::Integrity, 2>),
+      slot(unimplemented<kIntegrity, 2>),
   };
   return table;
 }
@@ -292,6 +204,8 @@ constexpr Served kServed[] = {
     {{0xc6, 0x93, 0x33, 0x6e, 0x11, 0x21, 0xdf, 0x11, 0xa8, 0xc3, 0x68, 0xf3, 0x55, 0xd8, 0x95, 0x93}, context_local_storage_table},
     {{0x26, 0x3e, 0x88, 0x60, 0x7c, 0xd2, 0x61, 0x43, 0x92, 0xf6, 0xbb, 0xd5, 0x00, 0x6d, 0xfa, 0x7e}, context_checks_table},
     {{0xd4, 0x08, 0x20, 0x55, 0xbd, 0xe6, 0x70, 0x4b, 0x8d, 0x34, 0xba, 0x12, 0x3c, 0x66, 0xe1, 0xf2}, integrity_table},
+    {{0x21, 0x31, 0x8c, 0x60, 0x97, 0x14, 0x32, 0x48, 0x8c, 0xa6, 0x41, 0xff, 0x73, 0x24, 0xc8, 0xf2}, tools_context_table},
+    {{0x6e, 0x16, 0x3f, 0xbe, 0xb9, 0x58, 0x44, 0x4d, 0x83, 0x5c, 0xe1, 0x82, 0xaf, 0xf1, 0x99, 0x1e}, tools_module_table},
 };
 // clang-format on
 
@@ -350,10 +264,6 @@ CUresult get_export_table(const void** table, const CUuuid* id) noexcept {
   }
   note_refused(uuid);
   return CUDA_ERROR_INVALID_VALUE;
-}
-
-uint64_t unimplemented_export_slot_calls() noexcept {
-  return g_unimplemented_calls.load(std::memory_order_relaxed);
 }
 
 }  // namespace vgpu::cuda

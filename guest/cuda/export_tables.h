@@ -13,6 +13,7 @@
 //                                Context::storage (context_local_storage.h)
 //   CONTEXT_CHECKS (15)          [2], [3] answer "no problem"
 //   INTEGRITY_CHECK (3)          [1] the runtime's check that this is NVIDIA's driver (integrity.h)
+//   TOOLS_CONTEXT (93), TOOLS_MODULE (99)  what CUDA's libraries ask for (tools_tables.h)
 // Every other slot answers CUDA_ERROR_NOT_SUPPORTED and says once which one was called. Other
 // UUIDs (the ones CUDA's libraries ask for among them) are refused.
 #pragma once
@@ -27,7 +28,5 @@ namespace vgpu::cuda {
 // UUID) or a null argument.
 CUresult get_export_table(const void** table, const CUuuid* id) noexcept;
 
-// How many times the runtime called a slot vgpu does not implement, in any table.
-uint64_t unimplemented_export_slot_calls() noexcept;
 
 }  // namespace vgpu::cuda

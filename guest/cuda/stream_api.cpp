@@ -2,6 +2,7 @@
 // stream; CU_STREAM_PER_THREAD is taken as the legacy stream for now (stricter ordering, the
 // same results).
 #include "guest/cuda/api.h"
+#include "guest/cuda/driver_state.h"
 #include "guest/cuda/handles.h"
 #include "guest/cuda/streams.h"
 
@@ -20,6 +21,24 @@ bool wire_stream(CUstream stream, uint64_t* wire) noexcept {
   if (s == nullptr) return false;
   *wire = s->wire;
   return true;
+}
+
+namespace {
+StreamObject g_legacy_stream{HandleKind::Stream, proto::kStreamLegacy, 0};
+StreamObject g_per_thread_stream{HandleKind::Stream, proto::kStreamLegacy, 0};
+}  // namespace
+
+StreamObject* stream_object(CUstream stream) noexcept {
+  if (stream == nullptr || stream == CU_STREAM_LEGACY) return &g_legacy_stream;
+  if (stream == CU_STREAM_PER_THREAD) return &g_per_thread_stream;
+  return object_of<StreamObject>(stream, HandleKind::Stream);
+}
+
+uint64_t stream_id_of(const StreamObject& stream) noexcept {
+  // Created streams' wire ids start at kFirstStreamId, above these two.
+  if (&stream == &g_legacy_stream) return 1;
+  if (&stream == &g_per_thread_stream) return 2;
+  return stream.wire;
 }
 
 }  // namespace vgpu::cuda
@@ -160,4 +179,13 @@ VGPU_DRIVER_API CUresult cuEventElapsedTime_v2(float* ms, CUevent start, CUevent
 }
 VGPU_DRIVER_API CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
   return cuEventElapsedTime_v2(ms, start, end);
+}
+
+VGPU_DRIVER_API CUresult cuStreamGetId(CUstream stream, unsigned long long* id) {
+  if (id == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (init_status() != CUDA_SUCCESS) return init_status();
+  StreamObject* s = stream_object(stream);
+  if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  *id = stream_id_of(*s);
+  return CUDA_SUCCESS;
 }

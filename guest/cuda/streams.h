@@ -4,9 +4,17 @@
 
 #include <cstdint>
 
+#include "guest/cuda/handles.h"
+
 namespace vgpu::cuda {
 
 // vgpud's id for the stream; false for a handle that is not a live stream of this process.
 bool wire_stream(CUstream stream, uint64_t* wire) noexcept;
+
+// The object behind a stream handle: a created stream's, or the legacy or per-thread default
+// stream's (static objects); null for a handle that is not a stream.
+StreamObject* stream_object(CUstream stream) noexcept;
+// cuStreamGetId's answer: unique among the process's streams, never 0.
+uint64_t stream_id_of(const StreamObject& stream) noexcept;
 
 }  // namespace vgpu::cuda

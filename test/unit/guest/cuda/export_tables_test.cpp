@@ -1,4 +1,5 @@
 #include "guest/cuda/export_tables.h"
+#include "guest/cuda/export_slots.h"
 
 #include <pthread.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 
 #include "guest/cuda/context.h"
 #include "guest/cuda/driver_state.h"
+#include "guest/cuda/handles.h"
 #include "guest/cuda/integrity.h"
 
 // These run without vgpud: cuInit never succeeds in the unit test binary, so there are no
@@ -38,6 +40,8 @@ const CUuuid kToolsTls = uuid("42d85a81-23f6-cb47-8298-f6e78a3aecdc");
 const CUuuid kContextLocalStorage = uuid("c693336e-1121-df11-a8c3-68f355d89593");
 const CUuuid kContextChecks = uuid("263e8860-7cd2-6143-92f6-bbd5006dfa7e");
 const CUuuid kIntegrity = uuid("d4082055-bde6-704b-8d34-ba123c66e1f2");
+const CUuuid kToolsContext = uuid("21318c60-9714-3248-8ca6-41ff7324c8f2");
+const CUuuid kToolsModule = uuid("6e163fbe-b958-444d-835c-e182aff1991e");
 
 const void* const* table(const CUuuid& id) {
   const void* t = nullptr;
@@ -103,8 +107,7 @@ TEST_CASE("export tables: the same table every time", "[cuda][export_tables]") {
 
 TEST_CASE("export tables: other UUIDs are refused", "[cuda][export_tables]") {
   for (const char* hex :
-       {"f8cff951-2146-8b4e-b9e2-fb469e7c0dd9", "21318c60-9714-3248-8ca6-41ff7324c8f2",
-        "6e163fbe-b958-444d-835c-e182aff1991e", "da9151d3-3ae6-cc41-a5c0-4f26d533e328",
+       {"f8cff951-2146-8b4e-b9e2-fb469e7c0dd9", "da9151d3-3ae6-cc41-a5c0-4f26d533e328",
         "69a28e9f-2449-8b47-b030-c5da330ea4e9", "00000000-0000-0000-0000-000000000000"}) {
     INFO(hex);
     const CUuuid id = uuid(hex);
@@ -258,4 +261,69 @@ TEST_CASE("export tables: the integrity check covers this process and the tables
   CHECK(out[0] == expected[0]);
   CHECK(out[1] == expected[1]);
   CHECK(check(13002, 1700000000, nullptr) == CUDA_ERROR_INVALID_VALUE);
+}
+
+TEST_CASE("export tables: the tools tables CUDA's libraries ask for", "[cuda][export_tables]") {
+  // The real driver's sizes, every slot filled.
+  CHECK(word(kToolsContext, 0) == 93 * sizeof(void*));
+  CHECK(word(kToolsModule, 0) == 99 * sizeof(void*));
+  for (int i = 1; i < 93; ++i) CHECK(table(kToolsContext)[i] != nullptr);
+  for (int i = 1; i < 99; ++i) CHECK(table(kToolsModule)[i] != nullptr);
+
+  // [4] a context's id: unique, stable, and the current context's for null.
+  using ContextId = CUresult(CUcontext, uint64_t*) noexcept;
+  auto* context_id = slot<ContextId>(kToolsContext, 4);
+  Context* a = create_context(0, 0);
+  Context* b = create_context(0, 0);
+  uint64_t id_a = 0, id_b = 0, id_current = 0;
+  CHECK(context_id(handle_of(a), &id_a) == CUDA_SUCCESS);
+  CHECK(context_id(handle_of(b), &id_b) == CUDA_SUCCESS);
+  CHECK(id_a != 0);
+  CHECK(id_a != id_b);
+  REQUIRE(push_context(b));
+  CHECK(context_id(nullptr, &id_current) == CUDA_SUCCESS);
+  CHECK(id_current == id_b);
+  CHECK(context_id(handle_of(a), nullptr) == CUDA_ERROR_INVALID_VALUE);
+  using ContextDevice = CUresult(CUcontext, CUdevice*) noexcept;
+  CUdevice device = -1;
+  CHECK(slot<ContextDevice>(kToolsContext, 3)(nullptr, &device) == CUDA_SUCCESS);
+  CHECK(device == 0);
+  CHECK(pop_context() == b);
+  CHECK(context_id(nullptr, &id_current) == CUDA_ERROR_INVALID_CONTEXT);
+  CHECK(destroy_context(a));
+  CHECK(destroy_context(b));
+
+  // [51] then [39]: a public stream's tools handle, and its id.
+  using ToolsHandle = CUresult(CUcontext, CUstream, void**, uint8_t) noexcept;
+  using StreamId = CUresult(CUcontext, void*, uint64_t*) noexcept;
+  auto* tools_handle = slot<ToolsHandle>(kToolsContext, 51);
+  auto* stream_id = slot<StreamId>(kToolsContext, 39);
+  StreamObject created{HandleKind::Stream, 0x123, 0};
+  void* handle = nullptr;
+  uint64_t id = 0;
+  REQUIRE(tools_handle(nullptr, reinterpret_cast<CUstream>(&created), &handle, 0) == CUDA_SUCCESS);
+  CHECK(stream_id(nullptr, handle, &id) == CUDA_SUCCESS);
+  CHECK(id == 0x123);
+  void* legacy = nullptr;
+  void* per_thread = nullptr;
+  REQUIRE(tools_handle(nullptr, nullptr, &legacy, 0) == CUDA_SUCCESS);
+  REQUIRE(tools_handle(nullptr, CU_STREAM_PER_THREAD, &per_thread, 1) == CUDA_SUCCESS);
+  uint64_t legacy_id = 0, per_thread_id = 0;
+  CHECK(stream_id(nullptr, legacy, &legacy_id) == CUDA_SUCCESS);
+  CHECK(stream_id(nullptr, per_thread, &per_thread_id) == CUDA_SUCCESS);
+  CHECK(legacy_id != 0);
+  CHECK(per_thread_id != 0);
+  CHECK(legacy_id != per_thread_id);
+  CHECK(legacy_id != id);
+  CHECK(tools_handle(nullptr, reinterpret_cast<CUstream>(~uintptr_t{0}), &handle, 0) == CUDA_ERROR_INVALID_HANDLE);
+  int not_a_stream = 0;
+  CHECK(stream_id(nullptr, &not_a_stream, &id) == CUDA_ERROR_INVALID_HANDLE);
+  CHECK(tools_handle(nullptr, nullptr, nullptr, 0) == CUDA_ERROR_INVALID_VALUE);
+
+  // The rest answer "not supported", counted.
+  using NoArguments = CUresult() noexcept;
+  const uint64_t before = unimplemented_export_slot_calls();
+  CHECK(slot<NoArguments>(kToolsContext, 92)() == CUDA_ERROR_NOT_SUPPORTED);
+  CHECK(slot<NoArguments>(kToolsModule, 98)() == CUDA_ERROR_NOT_SUPPORTED);
+  CHECK(unimplemented_export_slot_calls() == before + 2);
 }
