@@ -24,7 +24,33 @@ CUresult to_cu_result(int32_t status) noexcept {
       break;
   }
   // Anything else vgpud sends is a CUresult from its driver.
-  return status > 0 && status < 0x10000 ? static_cast<CUresult>(status) : CUDA_ERROR_UNKNOWN;
+  if (status <= 0 || status >= 0x10000) return CUDA_ERROR_UNKNOWN;
+  const auto result = static_cast<CUresult>(status);
+  if (is_sticky(result)) {
+    if (Context* c = current_context()) {
+      int none = 0;
+      c->sticky.compare_exchange_strong(none, status);
+    }
+  }
+  return result;
+}
+
+bool is_sticky(CUresult r) noexcept {
+  switch (r) {
+    case CUDA_ERROR_ILLEGAL_ADDRESS:
+    case CUDA_ERROR_LAUNCH_TIMEOUT:
+    case CUDA_ERROR_ASSERT:
+    case CUDA_ERROR_HARDWARE_STACK_ERROR:
+    case CUDA_ERROR_ILLEGAL_INSTRUCTION:
+    case CUDA_ERROR_MISALIGNED_ADDRESS:
+    case CUDA_ERROR_INVALID_ADDRESS_SPACE:
+    case CUDA_ERROR_INVALID_PC:
+    case CUDA_ERROR_LAUNCH_FAILED:
+    case CUDA_ERROR_ECC_UNCORRECTABLE:
+      return true;
+    default:
+      return false;
+  }
 }
 
 CUresult enter_context(guest::Channel** channel_out, Context** context_out) noexcept {
@@ -32,6 +58,7 @@ CUresult enter_context(guest::Channel** channel_out, Context** context_out) noex
   if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
   Context* c = current_context();
   if (c == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  if (int sticky = c->sticky.load(std::memory_order_relaxed); sticky != 0) return static_cast<CUresult>(sticky);
   guest::Channel::set_thread_device(c->device);
   *channel_out = ch;
   if (context_out != nullptr) *context_out = c;

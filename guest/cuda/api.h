@@ -17,11 +17,14 @@
 namespace vgpu::cuda {
 
 // vgpud's answer as a CUresult: CUresult values pass through, vgpu's own statuses map to the
-// driver error a program can act on.
+// driver error a program can act on. A sticky error ends the calling thread's current context.
 CUresult to_cu_result(int32_t status) noexcept;
+// Errors after which a context cannot be used again (a kernel fault).
+bool is_sticky(CUresult r) noexcept;
 
 // The channel and the calling thread's context, for a call that works in a context:
-// CUDA_ERROR_NOT_INITIALIZED before cuInit, CUDA_ERROR_INVALID_CONTEXT without a current context.
+// CUDA_ERROR_NOT_INITIALIZED before cuInit, CUDA_ERROR_INVALID_CONTEXT without a current context,
+// the context's sticky error once it has one.
 // Also tells the channel which device the thread works on.
 CUresult enter_context(guest::Channel** channel, Context** context) noexcept;
 

@@ -25,6 +25,9 @@ struct Context {
   uint64_t id = 0;      // cuCtxGetId's: unique in the process, never reused
   std::atomic<int> retains{0};      // primary: cuDevicePrimaryCtxRetain minus Release
   std::atomic<unsigned> flags{0};   // CU_CTX_* (scheduling, map host, ...)
+  // The error that ended the context (a kernel fault): every later call in it returns it, as
+  // the driver's do, until it is destroyed or, a primary one, reset. 0 while usable.
+  std::atomic<int> sticky{0};
   ContextLocalStorage storage;      // the runtime's per-context slots (export_tables.h)
 };
 

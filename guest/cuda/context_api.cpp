@@ -4,6 +4,7 @@
 // difference unless it relies on a pointer from one context failing in another.
 #include "guest/cuda/api.h"
 #include "guest/cuda/device_memory.h"
+#include "guest/cuda/streams.h"
 #include "guest/cuda/driver_state.h"
 
 using namespace vgpu::cuda;
@@ -57,6 +58,7 @@ CUresult primary_reset(CUdevice dev) {
   Context* c = primary_context(static_cast<uint32_t>(dev));
   c->storage.destroy_all(handle_of(c));
   c->retains.store(0);
+  c->sticky.store(0);
   vgpu::guest::Channel::set_thread_device(c->device);
   const CUresult r = to_cu_result(channel()->call(proto::CallId::DeviceReset, {}, {}).status);
   if (r == CUDA_SUCCESS) forget_device_memory(c->device);
@@ -189,15 +191,16 @@ VGPU_DRIVER_API CUresult cuCtxGetId(CUcontext ctx, unsigned long long* id) {
 VGPU_DRIVER_API CUresult cuCtxGetStreamPriorityRange(int* least, int* greatest) {
   if (current_context() == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
   // The range of every GPU since compute capability 3.5 (vgpud's streams get these priorities).
-  if (least != nullptr) *least = 0;
-  if (greatest != nullptr) *greatest = -5;
+  if (least != nullptr) *least = kLeastPriority;
+  if (greatest != nullptr) *greatest = kGreatestPriority;
   return CUDA_SUCCESS;
 }
 
 VGPU_DRIVER_API CUresult cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev) {
-  if (pctx == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (CUresult r = check_device(dev); r != CUDA_SUCCESS) return r;
+  if (pctx == nullptr) return CUDA_ERROR_INVALID_VALUE;
   Context* c = primary_context(static_cast<uint32_t>(dev));
+  if (int sticky = c->sticky.load(); sticky != 0) return static_cast<CUresult>(sticky);
   c->retains.fetch_add(1);
   *pctx = handle_of(c);
   return CUDA_SUCCESS;

@@ -1,6 +1,8 @@
 // Device allocations: cuMemAlloc, cuMemAllocPitch, cuMemFree, cuMemGetInfo, cuMemGetAddressRange.
 #include "guest/cuda/device_memory.h"
 
+#include <map>
+#include <mutex>
 #include <vector>
 
 #include "guest/client/log.h"
@@ -19,6 +21,28 @@ namespace {
 struct DeviceMemory {
   cudart::AddressMap allocations;
   cudart::AddressMap globals;
+  // What the driver also knows of each range, by its start.
+  struct Origin {
+    Context* owner;
+    uint64_t buffer_id;
+  };
+  std::mutex mutex;
+  std::map<uint64_t, Origin> origins;
+  uint64_t next_buffer_id = 1;
+
+  void note_origin(uint64_t start, Context* owner) {
+    std::lock_guard lock(mutex);
+    origins[start] = Origin{owner, next_buffer_id++};
+  }
+  Origin origin(uint64_t start) {
+    std::lock_guard lock(mutex);
+    auto it = origins.find(start);
+    return it == origins.end() ? Origin{nullptr, 0} : it->second;
+  }
+  void forget_origin(uint64_t start) {
+    std::lock_guard lock(mutex);
+    origins.erase(start);
+  }
 };
 DeviceMemory& memory() {
   static auto* m = new DeviceMemory;
@@ -76,6 +100,7 @@ CUresult alloc(CUdeviceptr* out, size_t size) {
   uint64_t address = 0;
   if (CUresult r = allocate_outside_guest_memory(*ch, size, &address); r != CUDA_SUCCESS) return r;
   memory().allocations.insert(address, size, c->device);
+  memory().note_origin(address, c);
   *out = address;
   return CUDA_SUCCESS;
 }
@@ -89,6 +114,7 @@ CUresult free_memory(CUdeviceptr ptr) {
   guest::Channel::set_thread_device(range->device);
   if (CUresult r = to_cu_result(free_remote(*ch, ptr)); r != CUDA_SUCCESS) return r;
   memory().allocations.erase(ptr);
+  memory().forget_origin(ptr);
   cudart::release_device_range(range->start, range->size);
   return CUDA_SUCCESS;
 }
@@ -97,19 +123,31 @@ CUresult free_memory(CUdeviceptr ptr) {
 
 std::optional<DeviceRange> find_device_range(CUdeviceptr address) noexcept {
   try {
-    if (auto r = memory().allocations.find(address)) return DeviceRange{*r, true};
-    if (auto r = memory().globals.find(address)) return DeviceRange{*r, false};
+    DeviceMemory& m = memory();
+    if (auto r = m.allocations.find(address)) {
+      const DeviceMemory::Origin o = m.origin(r->start);
+      return DeviceRange{*r, true, o.owner, o.buffer_id};
+    }
+    if (auto r = m.globals.find(address)) {
+      const DeviceMemory::Origin o = m.origin(r->start);
+      return DeviceRange{*r, false, o.owner, o.buffer_id};
+    }
   } catch (...) {
   }
   return std::nullopt;
 }
 
-void note_global(CUdeviceptr start, uint64_t size, uint32_t device) { memory().globals.insert(start, size, device); }
+void note_global(CUdeviceptr start, uint64_t size, uint32_t device, Context* owner) {
+  memory().globals.insert(start, size, device);
+  memory().note_origin(start, owner);
+}
 
 void forget_device_memory(uint32_t device) {
-  for (const cudart::AddressRange& r : memory().allocations.clear_device(device))
+  for (const cudart::AddressRange& r : memory().allocations.clear_device(device)) {
     cudart::release_device_range(r.start, r.size);
-  (void)memory().globals.clear_device(device);
+    memory().forget_origin(r.start);
+  }
+  for (const cudart::AddressRange& r : memory().globals.clear_device(device)) memory().forget_origin(r.start);
 }
 
 }  // namespace vgpu::cuda

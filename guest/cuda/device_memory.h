@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "guest/cuda/context.h"
 #include "guest/cudart/address_map.h"
 
 namespace vgpu::cuda {
@@ -17,7 +18,9 @@ namespace vgpu::cuda {
 // A device range and how it came to be.
 struct DeviceRange {
   cudart::AddressRange range;
-  bool allocation = false;  // cuMemAlloc'd (true) or a module's global (false)
+  bool allocation = false;      // cuMemAlloc'd (true) or a module's global (false)
+  Context* owner = nullptr;     // the context it was made in
+  uint64_t buffer_id = 0;       // unique in the process, never reused (CU_POINTER_ATTRIBUTE_BUFFER_ID)
 };
 
 // The range containing `address`, if it is device memory of this process.
@@ -25,7 +28,7 @@ std::optional<DeviceRange> find_device_range(CUdeviceptr address) noexcept;
 inline bool is_device_pointer(CUdeviceptr p) noexcept { return find_device_range(p).has_value(); }
 
 // A module global vgpud resolved (cuModuleGetGlobal, cuLibraryGetGlobal).
-void note_global(CUdeviceptr start, uint64_t size, uint32_t device);
+void note_global(CUdeviceptr start, uint64_t size, uint32_t device, Context* owner);
 
 // The device's primary context was reset: its allocations and globals are gone.
 void forget_device_memory(uint32_t device);

@@ -26,3 +26,10 @@ VGPU_DRIVER_API CUresult cuGetExportTable(const void** table, const CUuuid* id) 
   if (table == nullptr || id == nullptr) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] { return get_export_table(table, id); });
 }
+
+// A profiler attached to the guest process cannot see vgpud's GPU work, so there is nothing to
+// start or stop; succeeding keeps programs that bracket their work with these running, as
+// they do natively without a profiler attached.
+VGPU_DRIVER_API CUresult cuProfilerStart() { return init_status(); }
+VGPU_DRIVER_API CUresult cuProfilerStop() { return init_status(); }
+VGPU_DRIVER_API CUresult cuProfilerInitialize(const char*, const char*, int /* CUoutput_mode */) { return init_status(); }

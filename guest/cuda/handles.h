@@ -33,6 +33,9 @@ struct StreamObject {
   HandleKind kind = HandleKind::Stream;
   uint64_t wire = 0;  // vgpud's stream id
   uint32_t device = 0;
+  unsigned flags = 0;               // CU_STREAM_DEFAULT or CU_STREAM_NON_BLOCKING
+  int priority = 0;                 // as clamped to the device's range
+  struct Context* context = nullptr;  // the context it was created in (null: a default stream)
 };
 
 struct EventObject {

@@ -51,7 +51,7 @@ CUresult global_of(guest::Channel& ch, ModuleObject& m, CUdeviceptr* dptr, size_
   const guest::CallResult r = ch.call(proto::CallId::ModuleGetGlobal, {{&request, sizeof request}, {name, request.name_length}},
                                       std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
   if (r.status != 0) return to_cu_result(r.status);
-  note_global(reply.device_ptr, reply.size, m.device);
+  note_global(reply.device_ptr, reply.size, m.device, current_context());
   if (dptr != nullptr) *dptr = reply.device_ptr;
   if (bytes != nullptr) *bytes = reply.size;
   return CUDA_SUCCESS;
@@ -299,27 +299,4 @@ VGPU_DRIVER_API CUresult cuFuncGetParamInfo(CUfunction f, size_t index, size_t* 
     if (size != nullptr) *size = fn->params[index].size;
     return CUDA_SUCCESS;
   });
-}
-
-VGPU_DRIVER_API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int* blocks, CUfunction f, int block_size,
-                                                                              size_t dynamic_shared, unsigned int flags) {
-  if (blocks == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return guarded([&] {
-    guest::Channel* ch = nullptr;
-    Context* c = nullptr;
-    if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
-    FunctionObject* fn = nullptr;
-    if (CUresult r = function_on(*ch, f, c->device, &fn); r != CUDA_SUCCESS) return r;
-    const proto::OccupancyMaxBlocksRequest request{fn->wire, block_size, dynamic_shared, flags, 0};
-    proto::OccupancyMaxBlocksReply reply{};
-    const guest::CallResult r = ch->call(proto::CallId::OccupancyMaxBlocks, {{&request, sizeof request}},
-                                         std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (r.status != 0) return to_cu_result(r.status);
-    *blocks = reply.blocks;
-    return CUDA_SUCCESS;
-  });
-}
-VGPU_DRIVER_API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, CUfunction f, int block_size,
-                                                                     size_t dynamic_shared) {
-  return cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(blocks, f, block_size, dynamic_shared, 0);
 }

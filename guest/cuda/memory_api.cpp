@@ -31,6 +31,18 @@ CUresult set_words(CUdeviceptr dst, uint32_t value, unsigned width, size_t count
   return set_bytes(dst, byte, count * width, stream);
 }
 
+// A pitched memset, row by row.
+CUresult set_rows(CUdeviceptr dst, size_t pitch, uint32_t value, unsigned width, size_t per_row, size_t rows,
+                  CUstream stream) {
+  if (rows > 1 && per_row * width > pitch) return CUDA_ERROR_INVALID_VALUE;
+  for (size_t row = 0; row < rows; ++row) {
+    const CUresult r = width == 1 ? set_bytes(dst + row * pitch, static_cast<unsigned char>(value), per_row, stream)
+                                  : set_words(dst + row * pitch, value, width, per_row, stream);
+    if (r != CUDA_SUCCESS) return r;
+  }
+  return CUDA_SUCCESS;
+}
+
 }  // namespace
 }  // namespace vgpu::cuda
 
@@ -101,4 +113,29 @@ VGPU_DRIVER_API CUresult cuMemcpyPeerAsync(CUdeviceptr dst, CUcontext dst_ctx, C
   if (context_from_handle(dst_ctx) == nullptr || context_from_handle(src_ctx) == nullptr)
     return CUDA_ERROR_INVALID_CONTEXT;
   return guarded([&] { return device_to_device(dst, src, size, stream, false); });
+}
+VGPU_DRIVER_API CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value, size_t count, CUstream stream) {
+  return guarded([&] { return set_words(dst, value, 2, count, stream); });
+}
+
+VGPU_DRIVER_API CUresult cuMemsetD2D8_v2(CUdeviceptr dst, size_t pitch, unsigned char value, size_t width, size_t height) {
+  return guarded([&] { return set_rows(dst, pitch, value, 1, width, height, nullptr); });
+}
+VGPU_DRIVER_API CUresult cuMemsetD2D8Async(CUdeviceptr dst, size_t pitch, unsigned char value, size_t width,
+                                           size_t height, CUstream stream) {
+  return guarded([&] { return set_rows(dst, pitch, value, 1, width, height, stream); });
+}
+VGPU_DRIVER_API CUresult cuMemsetD2D16_v2(CUdeviceptr dst, size_t pitch, unsigned short value, size_t width, size_t height) {
+  return guarded([&] { return set_rows(dst, pitch, value, 2, width, height, nullptr); });
+}
+VGPU_DRIVER_API CUresult cuMemsetD2D16Async(CUdeviceptr dst, size_t pitch, unsigned short value, size_t width,
+                                            size_t height, CUstream stream) {
+  return guarded([&] { return set_rows(dst, pitch, value, 2, width, height, stream); });
+}
+VGPU_DRIVER_API CUresult cuMemsetD2D32_v2(CUdeviceptr dst, size_t pitch, unsigned int value, size_t width, size_t height) {
+  return guarded([&] { return set_rows(dst, pitch, value, 4, width, height, nullptr); });
+}
+VGPU_DRIVER_API CUresult cuMemsetD2D32Async(CUdeviceptr dst, size_t pitch, unsigned int value, size_t width,
+                                            size_t height, CUstream stream) {
+  return guarded([&] { return set_rows(dst, pitch, value, 4, width, height, stream); });
 }

@@ -1,6 +1,8 @@
-// Streams and events. The legacy default stream (null, CU_STREAM_LEGACY) is vgpud's legacy
-// stream; CU_STREAM_PER_THREAD is taken as the legacy stream for now (stricter ordering, the
-// same results).
+// Streams. The legacy default stream (null, CU_STREAM_LEGACY) is vgpud's legacy stream;
+// CU_STREAM_PER_THREAD is taken as the legacy stream for now (stricter ordering, the same
+// results).
+#include <algorithm>
+
 #include "guest/cuda/api.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/handles.h"
@@ -53,19 +55,13 @@ CUresult stream_call(proto::CallId id, CUstream stream) {
   return to_cu_result(ch->call(id, {{&request, sizeof request}}, {}).status);
 }
 
-CUresult event_call(proto::CallId id, CUevent event) {
-  guest::Channel* ch = nullptr;
-  if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
-  EventObject* e = object_of<EventObject>(event, HandleKind::Event);
-  if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-  const proto::EventRequest request{e->wire, 0};
-  return to_cu_result(ch->call(id, {{&request, sizeof request}}, {}).status);
-}
 
 }  // namespace
 
 VGPU_DRIVER_API CUresult cuStreamCreateWithPriority(CUstream* out, unsigned int flags, int priority) {
-  if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (out == nullptr || (flags & ~unsigned{CU_STREAM_NON_BLOCKING}) != 0) return CUDA_ERROR_INVALID_VALUE;
+  // The driver clamps a priority outside the device's range rather than failing.
+  priority = std::clamp(priority, kGreatestPriority, kLeastPriority);
   return guarded([&] {
     guest::Channel* ch = nullptr;
     Context* c = nullptr;
@@ -75,7 +71,7 @@ VGPU_DRIVER_API CUresult cuStreamCreateWithPriority(CUstream* out, unsigned int 
     const guest::CallResult r = ch->call(proto::CallId::StreamCreate, {{&request, sizeof request}},
                                          std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
     if (r.status != 0) return to_cu_result(r.status);
-    *out = reinterpret_cast<CUstream>(new StreamObject{HandleKind::Stream, reply.stream, c->device});
+    *out = reinterpret_cast<CUstream>(new StreamObject{HandleKind::Stream, reply.stream, c->device, flags, priority, c});
     return CUDA_SUCCESS;
   });
 }
@@ -113,74 +109,6 @@ VGPU_DRIVER_API CUresult cuStreamWaitEvent(CUstream stream, CUevent event, unsig
   });
 }
 
-VGPU_DRIVER_API CUresult cuEventCreate(CUevent* out, unsigned int flags) {
-  if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return guarded([&] {
-    guest::Channel* ch = nullptr;
-    Context* c = nullptr;
-    if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
-    const proto::EventCreateRequest request{flags, 0};
-    proto::EventCreateReply reply{};
-    const guest::CallResult r = ch->call(proto::CallId::EventCreate, {{&request, sizeof request}},
-                                         std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (r.status != 0) return to_cu_result(r.status);
-    *out = reinterpret_cast<CUevent>(new EventObject{HandleKind::Event, reply.event, c->device});
-    return CUDA_SUCCESS;
-  });
-}
-
-VGPU_DRIVER_API CUresult cuEventDestroy_v2(CUevent event) {
-  return guarded([&] {
-    EventObject* e = object_of<EventObject>(event, HandleKind::Event);
-    if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-    const CUresult r = event_call(proto::CallId::EventDestroy, event);
-    e->kind = HandleKind::Dead;
-    delete e;
-    return r;
-  });
-}
-VGPU_DRIVER_API CUresult cuEventDestroy(CUevent event) { return cuEventDestroy_v2(event); }
-
-VGPU_DRIVER_API CUresult cuEventRecord(CUevent event, CUstream stream) {
-  return guarded([&] {
-    guest::Channel* ch = nullptr;
-    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
-    EventObject* e = object_of<EventObject>(event, HandleKind::Event);
-    proto::EventRecordRequest request{0, 0, 0};
-    if (e == nullptr || !wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
-    request.event = e->wire;
-    return to_cu_result(ch->post(proto::CallId::EventRecord, {{&request, sizeof request}}));
-  });
-}
-
-VGPU_DRIVER_API CUresult cuEventSynchronize(CUevent event) {
-  return guarded([&] { return event_call(proto::CallId::EventSynchronize, event); });
-}
-VGPU_DRIVER_API CUresult cuEventQuery(CUevent event) {
-  return guarded([&] { return event_call(proto::CallId::EventQuery, event); });
-}
-
-VGPU_DRIVER_API CUresult cuEventElapsedTime_v2(float* ms, CUevent start, CUevent end) {
-  if (ms == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return guarded([&] {
-    guest::Channel* ch = nullptr;
-    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
-    EventObject* a = object_of<EventObject>(start, HandleKind::Event);
-    EventObject* b = object_of<EventObject>(end, HandleKind::Event);
-    if (a == nullptr || b == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-    const proto::EventElapsedTimeRequest request{a->wire, b->wire};
-    proto::EventElapsedTimeReply reply{};
-    const guest::CallResult r = ch->call(proto::CallId::EventElapsedTime, {{&request, sizeof request}},
-                                         std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (r.status != 0) return to_cu_result(r.status);
-    *ms = reply.milliseconds;
-    return CUDA_SUCCESS;
-  });
-}
-VGPU_DRIVER_API CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
-  return cuEventElapsedTime_v2(ms, start, end);
-}
-
 VGPU_DRIVER_API CUresult cuStreamGetId(CUstream stream, unsigned long long* id) {
   if (id == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (init_status() != CUDA_SUCCESS) return init_status();
@@ -189,3 +117,79 @@ VGPU_DRIVER_API CUresult cuStreamGetId(CUstream stream, unsigned long long* id) 
   *id = stream_id_of(*s);
   return CUDA_SUCCESS;
 }
+
+// ---- what a stream is
+
+namespace {
+
+// A stream and its context: a created stream's own; a default stream's is the calling
+// thread's current context.
+CUresult stream_facts(CUstream stream, StreamObject** out, Context** context) {
+  if (init_status() != CUDA_SUCCESS) return init_status();
+  StreamObject* s = stream_object(stream);
+  if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  Context* c = s->context != nullptr ? s->context : current_context();
+  if (c == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  *out = s;
+  if (context != nullptr) *context = c;
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+VGPU_DRIVER_API CUresult cuStreamGetPriority(CUstream stream, int* priority) {
+  if (priority == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  StreamObject* s = nullptr;
+  if (CUresult r = stream_facts(stream, &s, nullptr); r != CUDA_SUCCESS) return r;
+  *priority = s->priority;
+  return CUDA_SUCCESS;
+}
+
+VGPU_DRIVER_API CUresult cuStreamGetFlags(CUstream stream, unsigned int* flags) {
+  if (flags == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  StreamObject* s = nullptr;
+  if (CUresult r = stream_facts(stream, &s, nullptr); r != CUDA_SUCCESS) return r;
+  *flags = s->flags;
+  return CUDA_SUCCESS;
+}
+
+VGPU_DRIVER_API CUresult cuStreamGetCtx(CUstream stream, CUcontext* context) {
+  if (context == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  StreamObject* s = nullptr;
+  Context* c = nullptr;
+  if (CUresult r = stream_facts(stream, &s, &c); r != CUDA_SUCCESS) return r;
+  *context = handle_of(c);
+  return CUDA_SUCCESS;
+}
+
+VGPU_DRIVER_API CUresult cuStreamGetDevice(CUstream stream, CUdevice* device) {
+  if (device == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  StreamObject* s = nullptr;
+  Context* c = nullptr;
+  if (CUresult r = stream_facts(stream, &s, &c); r != CUDA_SUCCESS) return r;
+  *device = static_cast<CUdevice>(c->device);
+  return CUDA_SUCCESS;
+}
+
+// ---- host work ordered on a stream
+
+// The callback runs once everything before it on the stream has finished, and nothing after it
+// starts before it returns. vgpu waits for the stream here and runs it on the calling thread:
+// the same order, with the caller held until then (CUDA forbids CUDA calls in the callback, so
+// nothing it may do can wait on the caller).
+VGPU_DRIVER_API CUresult cuStreamAddCallback(CUstream stream, CUstreamCallback callback, void* data, unsigned int flags) {
+  if (callback == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  const CUresult status = cuStreamSynchronize(stream);
+  if (status == CUDA_ERROR_INVALID_HANDLE || status == CUDA_ERROR_INVALID_CONTEXT || status == CUDA_ERROR_NOT_INITIALIZED)
+    return status;
+  callback(stream, status, data);
+  return CUDA_SUCCESS;
+}
+
+VGPU_DRIVER_API CUresult cuLaunchHostFunc(CUstream stream, CUhostFn fn, void* data) {
+  if (fn == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (CUresult r = cuStreamSynchronize(stream); r != CUDA_SUCCESS) return r;
+  fn(data);
+  return CUDA_SUCCESS;
+}
+

@@ -8,6 +8,10 @@
 
 namespace vgpu::cuda {
 
+// The stream priority range of every GPU since compute capability 3.5 (cuCtxGetStreamPriorityRange).
+inline constexpr int kLeastPriority = 0;
+inline constexpr int kGreatestPriority = -5;
+
 // vgpud's id for the stream; false for a handle that is not a live stream of this process.
 bool wire_stream(CUstream stream, uint64_t* wire) noexcept;
 

@@ -3,6 +3,7 @@
 // contexts, memory round trips, a module from an image with a launch, streams and events,
 // error names, and what it does with an unsupported call and an unknown export table.
 #include <cuda.h>
+#include <cudaProfiler.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -173,6 +174,57 @@ void host_memory_and_ranges() {
   std::printf("host memory ok\n");
 }
 
+// Pointer attributes answer from what the shim handed out; streams know their own facts; a
+// stream callback runs after the work before it.
+void pointers_and_streams() {
+  CUdeviceptr d;
+  CU_CHECK(cuMemAlloc(&d, 4096));
+  unsigned type = 0;
+  CU_CHECK(cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, d + 10));
+  EXPECT(type == CU_MEMORYTYPE_DEVICE);
+  CUcontext owner = nullptr, current = nullptr;
+  CU_CHECK(cuPointerGetAttribute(&owner, CU_POINTER_ATTRIBUTE_CONTEXT, d));
+  CU_CHECK(cuCtxGetCurrent(&current));
+  EXPECT(owner == current);
+  int local = 0;
+  EXPECT(cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, reinterpret_cast<CUdeviceptr>(&local)) ==
+         CUDA_ERROR_INVALID_VALUE);
+  CUpointer_attribute which[] = {CU_POINTER_ATTRIBUTE_RANGE_START_ADDR, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL};
+  CUdeviceptr start = 1;
+  int ordinal = 5;
+  void* data[] = {&start, &ordinal};
+  CU_CHECK(cuPointerGetAttributes(2, which, data, reinterpret_cast<CUdeviceptr>(&local)));
+  EXPECT(start == 0 && ordinal == -2);
+  CU_CHECK(cuPointerGetAttributes(2, which, data, d + 100));
+  EXPECT(start == d && ordinal == 0);
+
+  CUstream s;
+  CU_CHECK(cuStreamCreateWithPriority(&s, CU_STREAM_NON_BLOCKING, -100));  // clamped
+  int priority = 0;
+  unsigned flags = 0;
+  CU_CHECK(cuStreamGetPriority(s, &priority));
+  CU_CHECK(cuStreamGetFlags(s, &flags));
+  EXPECT(priority == -5 && flags == CU_STREAM_NON_BLOCKING);
+  CUcontext stream_ctx = nullptr;
+  CU_CHECK(cuStreamGetCtx(s, &stream_ctx));
+  EXPECT(stream_ctx == current);
+  unsigned long long id = 0, legacy_id = 0;
+  CU_CHECK(cuStreamGetId(s, &id));
+  CU_CHECK(cuStreamGetId(nullptr, &legacy_id));
+  EXPECT(id != 0 && legacy_id != 0 && id != legacy_id);
+  static int calls = 0;
+  CU_CHECK(cuMemsetD8Async(d, 1, 4096, s));
+  CU_CHECK(cuStreamAddCallback(s, [](CUstream, CUresult status, void* p) { *static_cast<int*>(p) += status == CUDA_SUCCESS; },
+                               &calls, 0));
+  EXPECT(calls == 1);
+  CU_CHECK(cuStreamDestroy(s));
+  EXPECT(cuStreamGetPriority(s, &priority) == CUDA_ERROR_INVALID_HANDLE);
+  CU_CHECK(cuProfilerStart());
+  CU_CHECK(cuProfilerStop());
+  CU_CHECK(cuMemFree(d));
+  std::printf("pointers and streams ok\n");
+}
+
 void module_and_launch() {
   CUmodule module;
   CU_CHECK(cuModuleLoadData(&module, kImage));
@@ -279,6 +331,7 @@ int main() {
   contexts();
   memory();
   host_memory_and_ranges();
+  pointers_and_streams();
   module_and_launch();
   library_and_kernel();
   errors_and_the_rest();

@@ -1,0 +1,90 @@
+// The occupancy calculators. How many blocks of a kernel fit on a multiprocessor is the host
+// driver's answer (it knows the kernel's registers and shared memory); the searches over block
+// sizes (cuOccupancyMaxPotentialBlockSize*) run here over that answer, as CUDA's runtime
+// headers run them.
+#include <algorithm>
+
+#include "guest/cuda/api.h"
+#include "guest/cuda/driver_state.h"
+#include "guest/cuda/modules.h"
+
+using namespace vgpu::cuda;
+namespace proto = vgpu::proto;
+namespace guest = vgpu::guest;
+
+namespace {
+
+CUresult max_active_blocks(int* blocks, CUfunction f, int block_size, size_t dynamic_shared, unsigned flags) {
+  if (blocks == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  guest::Channel* ch = nullptr;
+  Context* c = nullptr;
+  if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
+  FunctionObject* fn = nullptr;
+  if (CUresult r = function_on(*ch, f, c->device, &fn); r != CUDA_SUCCESS) return r;
+  const proto::OccupancyMaxBlocksRequest request{fn->wire, block_size, dynamic_shared, flags, 0};
+  proto::OccupancyMaxBlocksReply reply{};
+  const guest::CallResult r = ch->call(proto::CallId::OccupancyMaxBlocks, {{&request, sizeof request}},
+                                       std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+  if (r.status != 0) return to_cu_result(r.status);
+  *blocks = reply.blocks;
+  return CUDA_SUCCESS;
+}
+
+// The block size with the most resident threads per multiprocessor, trying every multiple of
+// the warp size from the largest the kernel and device allow down, and stopping early at full
+// occupancy; the smallest grid that fills the device with it. Shared memory per block is
+// `shared_of(block size)` or, without that, `dynamic_shared`.
+CUresult max_potential_block_size(int* min_grid, int* block_size, CUfunction f, CUoccupancyB2DSize shared_of,
+                                  size_t dynamic_shared, int limit, unsigned flags) {
+  if (min_grid == nullptr || block_size == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  Context* c = current_context();
+  if (c == nullptr) return init_status() == CUDA_SUCCESS ? CUDA_ERROR_INVALID_CONTEXT : init_status();
+  const DeviceSnapshot* d = device(c->device);
+  if (d == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  const int threads_per_sm = d->attribute(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR).value_or(0);
+  const int warp = std::max(1, d->attribute(CU_DEVICE_ATTRIBUTE_WARP_SIZE).value_or(32));
+  const int sms = d->attribute(CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT).value_or(0);
+  int kernel_max = 0;
+  if (CUresult r = cuFuncGetAttribute(&kernel_max, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, f); r != CUDA_SUCCESS)
+    return r;
+  int largest = d->attribute(CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK).value_or(0);
+  if (limit > 0) largest = std::min(largest, limit);
+  largest = std::min(largest, kernel_max);
+
+  int best_threads = 0, best_block = 0, best_blocks = 0;
+  for (int aligned = (largest + warp - 1) / warp * warp; aligned > 0; aligned -= warp) {
+    const int tried = std::min(largest, aligned);
+    const size_t shared = shared_of != nullptr ? shared_of(tried) : dynamic_shared;
+    int blocks = 0;
+    if (CUresult r = max_active_blocks(&blocks, f, tried, shared, flags); r != CUDA_SUCCESS) return r;
+    if (blocks * tried > best_threads) {
+      best_threads = blocks * tried;
+      best_block = tried;
+      best_blocks = blocks;
+    }
+    if (best_threads == threads_per_sm) break;
+  }
+  *min_grid = best_blocks * sms;
+  *block_size = best_block;
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+VGPU_DRIVER_API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int* blocks, CUfunction f, int block_size,
+                                                                              size_t dynamic_shared, unsigned int flags) {
+  return guarded([&] { return max_active_blocks(blocks, f, block_size, dynamic_shared, flags); });
+}
+VGPU_DRIVER_API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int* blocks, CUfunction f, int block_size,
+                                                                     size_t dynamic_shared) {
+  return guarded([&] { return max_active_blocks(blocks, f, block_size, dynamic_shared, 0); });
+}
+VGPU_DRIVER_API CUresult cuOccupancyMaxPotentialBlockSizeWithFlags(int* min_grid, int* block_size, CUfunction f,
+                                                                   CUoccupancyB2DSize shared_of, size_t dynamic_shared,
+                                                                   int limit, unsigned int flags) {
+  return guarded([&] { return max_potential_block_size(min_grid, block_size, f, shared_of, dynamic_shared, limit, flags); });
+}
+VGPU_DRIVER_API CUresult cuOccupancyMaxPotentialBlockSize(int* min_grid, int* block_size, CUfunction f,
+                                                          CUoccupancyB2DSize shared_of, size_t dynamic_shared, int limit) {
+  return guarded([&] { return max_potential_block_size(min_grid, block_size, f, shared_of, dynamic_shared, limit, 0); });
+}
