@@ -81,7 +81,7 @@ is_alive() {
   [[ "$state" != Z && "$state" != X ]]
 }
 
-# run_prog OUTPREFIX BINARY [ENV ARGUMENT...]: runs BINARY in WORK/cwd under `env ARGUMENTS`
+# run_prog OUTPREFIX BINARY [ENV ARGUMENT...]: runs BINARY in WORK/cwd (RUN_CWD when set) under `env ARGUMENTS`
 # (-u NAME options first, then NAME=VALUE) with a timeout. stdout goes to OUTPREFIX.out, stderr
 # to OUTPREFIX.err, the exit code to OUTPREFIX.rc and the wall time in milliseconds to
 # OUTPREFIX.ms.
@@ -111,7 +111,7 @@ run_prog_wrapped() {
     ((left < t)) && t=$left
   fi
   start=$(now_ms)
-  (cd "$WORK/cwd" && exec "${wrap[@]}" env "$@" timeout -k 5 "$t" "$bin") \
+  (cd "${RUN_CWD:-$WORK/cwd}" && exec "${wrap[@]}" env "$@" timeout -k 5 "$t" "$bin") \
     >"$prefix.out" 2>"$prefix.err" </dev/null || rc=$?
   echo $(($(now_ms) - start)) >"$prefix.ms"
   echo "$rc" >"$prefix.rc"

@@ -11,6 +11,9 @@
 #                                    alone in their folder, so that putting the folder first on
 #                                    LD_LIBRARY_PATH swaps the CUDA runtime and nothing else
 #   OUT_DIR/programs/<name>          the test programs (test/gpu/programs/*.cu), built with nvcc
+#   OUT_DIR/programs-driver/<name>   driver-API programs (test/gpu/programs-driver/*.cu: linked only
+#                                    against libcuda.so.1, with their .cubin/.fatbin/.ptx beside
+#                                    them), built by programs-driver/build.sh
 #   OUT_DIR/hostile/<name>           run-hostile.sh's programs (test/gpu/hostile/*.cu), and
 #   OUT_DIR/bin/vgpu-hostile-client  its misbehaving clients, when the build has the tests
 #   OUT_DIR/bench/                   vgpu-bench and its case children (bench/), when built
@@ -154,6 +157,13 @@ export nvcc arch here out
 # shellcheck disable=SC2016  # $1 expands in the child bash
 printf '%s\n' "${progs[@]}" "$here"/hostile/*.cu | xargs -P "$jobs" -I{} bash -c 'build_one "$1"' _ {}
 
+# --- driver-API programs ----------------------------------------------------------------------------
+# programs-driver/*.cu: the driver API alone (no CUDA runtime), for run-driver.sh. Their companion
+# files (NAME.cubin, NAME.fatbin, ...) lie beside them; the programs find them through /proc/self/exe.
+rm -rf "${out:?}/programs-driver"
+NVCC=$nvcc NVCC_ARCH=$arch JOBS=$jobs bash "$here/programs-driver/build.sh" "$out/programs-driver" >/dev/null
+n_driver=$(find "$out/programs-driver" -maxdepth 1 -type f -perm -u+x | wc -l)
+
 # --- manifest -------------------------------------------------------------------------------------
 {
   echo "bundle made $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname) from $build"
@@ -165,10 +175,10 @@ printf '%s\n' "${progs[@]}" "$here"/hostile/*.cu | xargs -P "$jobs" -I{} bash -c
   for n in "${!copied[@]}"; do echo "  $n <- ${copied[$n]}"; done | sort
   echo "sha256:"
   # shellcheck disable=SC2046  # bench/ only when built; the names have no spaces
-  (cd "$out" && find bin shim lib programs hostile $([[ -d bench ]] && echo bench) -type f ! -name '.*' -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /')
+  (cd "$out" && find bin shim lib programs programs-driver hostile $([[ -d bench ]] && echo bench) -type f ! -name '.*' -print0 | sort -z | xargs -0 sha256sum | sed 's/^/  /')
 } >"$out/MANIFEST"
 
 echo "bundle ready in $out:"
-echo "  vgpud, shim, ${#copied[@]} libraries, ${#progs[@]} programs; max GLIBC ${max_glibc:-none}"
+echo "  vgpud, shim, ${#copied[@]} libraries, ${#progs[@]} programs, $n_driver driver-API programs; max GLIBC ${max_glibc:-none}"
 [[ -n "$shim_deps" ]] && echo "  note: the shim needs $shim_deps (taken from $out/lib)"
 du -sh "$out" | awk '{print "  size: " $1}'

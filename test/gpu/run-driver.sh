@@ -8,9 +8,13 @@
 # LD_LIBRARY_PATH, talking to a vgpud on the same machine; stdout and exit code must match.
 # NVIDIA's runtime, linked into each program, finds the driver through dlopen("libcuda.so.1"),
 # cuGetProcAddress and its private export tables, so this runs NVIDIA's runtime itself over vgpu.
+# Then the same for every executable in BUNDLE/programs-driver (programs written against the
+# driver API alone, linked only against libcuda.so.1; their .cubin/.fatbin/.ptx companions lie
+# beside them) and, if that folder exists, BUNDLE/samples-static (cuda-samples, static runtime).
 #
 # Environment: OUT_LOG_DIR (keep logs), RUN_TIMEOUT (seconds per run, default 60),
-# TOTAL_BUDGET (seconds for the whole run), PROGRAMS (a subset), EXTRA_DIR (a folder of more
+# TOTAL_BUDGET (seconds for the whole run), PROGRAMS (a subset: names, matched in every folder),
+# EXTRA_DIR (a folder of more
 # executables to compare the same way, e.g. driver-trace/build-programs.sh's), VGPUD_DRIVER
 # (default libcuda.so.1).
 set -euo pipefail
@@ -33,12 +37,20 @@ for f in "$BUNDLE/bin/vgpud" "$BUNDLE/driver/libcuda.so.1" "$BUNDLE/programs-sta
   [[ -e "$f" ]] || { echo "error: $f is missing (make-bundle.sh)" >&2; exit 1; }
 done
 
-declare -a PROGS=()
-if [[ -n "${PROGRAMS:-}" ]]; then
-  read -r -a PROGS <<<"$PROGRAMS"
-else
-  while IFS= read -r p; do PROGS+=("$p"); done < <(find "$BUNDLE/programs-static" -maxdepth 1 -type f -perm -u+x -printf '%f\n' | sort)
-fi
+# list_programs DIR: the executables directly in DIR, sorted; only those named in PROGRAMS when it
+# is set. Nothing when DIR does not exist. (Companion files are not executable.)
+list_programs() {
+  local dir=$1 p
+  [[ -d "$dir" ]] || return 0
+  while IFS= read -r p; do
+    if [[ -z "${PROGRAMS:-}" || " $PROGRAMS " == *" $p "* ]]; then echo "$p"; fi
+  done < <(find "$dir" -maxdepth 1 -type f -perm -u+x -printf '%f\n' | sort)
+}
+declare -a PROGS=() DRIVER_PROGS=() SAMPLES=()
+while IFS= read -r p; do PROGS+=("$p"); done < <(list_programs "$BUNDLE/programs-static")
+while IFS= read -r p; do DRIVER_PROGS+=("$p"); done < <(list_programs "$BUNDLE/programs-driver")
+while IFS= read -r p; do SAMPLES+=("$p"); done < <(list_programs "$BUNDLE/samples-static")
+[[ -d "$BUNDLE/programs-driver" ]] || log "note: $BUNDLE/programs-driver is missing (an older bundle?)"
 
 SOCK=$WORK/vgpud/$TENANT.sock
 cat >"$WORK/vgpud/vgpu.yaml" <<YAML
@@ -54,23 +66,33 @@ start_vgpud --keep-cuda-visible-devices "$WORK/vgpud/vgpu.yaml" "$LOGDIR/vgpud.l
 record "vgpud start" "" "-" "socket up" "-" 1 ""
 
 # The hiding works: NVIDIA's runtime alone, driver hidden, must fail.
-first=${PROGS[0]}
+first=${PROGS[0]:-$(find "$BUNDLE/programs-static" -maxdepth 1 -type f -perm -u+x -printf '%f\n' | sort | head -n 1)}
 run_prog_hidden "$OUTS/hidden-$first" "$BUNDLE/programs-static/$first" -u VGPU_SOCKET
 hidden_rc=$(cat "$OUTS/hidden-$first.rc")
 record "native $first, driver hidden, fails" "" "rc=$hidden_rc" "-" "yes" $((hidden_rc != 0)) \
   "$first ran with the driver hidden: the hiding does not work"
 
-# compare_program LABEL BINARY: native, then through vgpu's libcuda.so.1 with the driver hidden.
+# compare_program LABEL BINARY [KEY]: native, then through vgpu's libcuda.so.1 with the driver
+# hidden. KEY (default the binary's name) names the outputs, so that the same name in two folders
+# does not collide.
 compare_program() {
-  local label=$1 bin=$2 p
-  p=$(basename "$bin")
+  local label=$1 bin=$2 p kind=${4:-program}
+  p=${3:-$(basename "$bin")}
   run_prog "$OUTS/native/$p" "$bin" -u VGPU_SOCKET
   run_prog_hidden "$OUTS/vgpu/$p" "$bin" "LD_LIBRARY_PATH=$BUNDLE/driver" "VGPU_SOCKET=$SOCK"
-  compare "$label" "$TENANT" "$OUTS/native/$p" "$OUTS/vgpu/$p"
+  compare "$label" "$TENANT" "$OUTS/native/$p" "$OUTS/vgpu/$p" "$kind"
 }
 
 for p in "${PROGS[@]}"; do
   compare_program "$p (static runtime)" "$BUNDLE/programs-static/$p"
+done
+# The driver-API programs find their .cubin/.fatbin/.ptx beside themselves (/proc/self/exe).
+for p in "${DRIVER_PROGS[@]}"; do
+  compare_program "$p (driver API)" "$BUNDLE/programs-driver/$p" "driver-$p"
+done
+# The samples look for their data files in the working folder, and some write one there.
+for p in "${SAMPLES[@]}"; do
+  RUN_CWD=$BUNDLE/samples-static compare_program "$p (sample, static)" "$BUNDLE/samples-static/$p" "sample-$p" sample
 done
 if [[ -n "${EXTRA_DIR:-}" ]]; then
   while IFS= read -r p; do
@@ -81,7 +103,7 @@ fi
 if is_alive "$VGPUD_PID"; then
   record "vgpud alive at end" "" "-" "alive" "-" 1 ""
   stop_vgpud "$VGPUD_PID"
-  record "vgpud SIGTERM -> exit 0" "" "-" "rc=$STOP_RC" "-" $(([[ "$STOP_RC" == 0 ]] && echo 1 || echo 0)) "vgpud exit: $STOP_RC"
+  record "vgpud SIGTERM -> exit 0" "" "-" "rc=$STOP_RC" "-" "$([[ "$STOP_RC" == 0 ]] && echo 1 || echo 0)" "vgpud exit: $STOP_RC"
 else
   record "vgpud alive at end" "" "-" "died" "-" 0 "see vgpud.log"
 fi
