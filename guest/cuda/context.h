@@ -28,6 +28,7 @@ struct Context {
   // The error that ended the context (a kernel fault): every later call in it returns it, as
   // the driver's do, until it is destroyed or, a primary one, reset. 0 while usable.
   std::atomic<int> sticky{0};
+  std::atomic<int> cache_config{CU_FUNC_CACHE_PREFER_NONE};  // cuCtxSetCacheConfig's: a hint, kept
   ContextLocalStorage storage;      // the runtime's per-context slots (export_tables.h)
 };
 

@@ -245,3 +245,35 @@ VGPU_DRIVER_API CUresult cuCtxDisablePeerAccess(CUcontext peer) {
     return to_cu_result(ch->call(proto::CallId::PeerAccessDisable, {{&request, sizeof request}}, {}).status);
   });
 }
+
+// The cache configuration is a preference the driver may ignore (and does on GPUs whose L1 and
+// shared memory are carved per kernel): the context keeps it to answer cuCtxGetCacheConfig.
+VGPU_DRIVER_API CUresult cuCtxGetCacheConfig(CUfunc_cache* config) {
+  if (config == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  Context* c = current_context();
+  if (c == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  *config = static_cast<CUfunc_cache>(c->cache_config.load());
+  return CUDA_SUCCESS;
+}
+VGPU_DRIVER_API CUresult cuCtxSetCacheConfig(CUfunc_cache config) {
+  if (config < CU_FUNC_CACHE_PREFER_NONE || config > CU_FUNC_CACHE_PREFER_EQUAL) return CUDA_ERROR_INVALID_VALUE;
+  Context* c = current_context();
+  if (c == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  c->cache_config.store(config);
+  return CUDA_SUCCESS;
+}
+
+// Shared memory bank size: fixed at four bytes since compute capability 5.0; setting it is
+// accepted and changes nothing, as on the driver.
+VGPU_DRIVER_API CUresult cuCtxGetSharedMemConfig(CUsharedconfig* config) {
+  if (config == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (current_context() == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  *config = CU_SHARED_MEM_CONFIG_FOUR_BYTE_BANK_SIZE;
+  return CUDA_SUCCESS;
+}
+VGPU_DRIVER_API CUresult cuCtxSetSharedMemConfig(CUsharedconfig config) {
+  if (config < CU_SHARED_MEM_CONFIG_DEFAULT_BANK_SIZE || config > CU_SHARED_MEM_CONFIG_EIGHT_BYTE_BANK_SIZE)
+    return CUDA_ERROR_INVALID_VALUE;
+  if (current_context() == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  return CUDA_SUCCESS;
+}

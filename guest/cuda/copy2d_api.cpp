@@ -1,4 +1,4 @@
-// Pitched (2D) copies, row by row over the 1D copies. Arrays (CUarray) are not offered yet.
+// Pitched (2D) and 3D copies, row by row over the 1D copies. Arrays (CUarray) are not offered yet.
 #include <cstring>
 
 #include "guest/cuda/api.h"
@@ -58,7 +58,41 @@ CUresult copy_2d(const CUDA_MEMCPY2D* c, CUstream stream, bool wait) {
   return CUDA_SUCCESS;
 }
 
+// A 3D copy is Depth 2D copies, slice z starting (srcZ + z) * srcHeight rows into the source.
+CUresult copy_3d(const CUDA_MEMCPY3D* c, CUstream stream, bool wait) {
+  if (c == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (c->srcArray != nullptr || c->dstArray != nullptr || c->srcLOD != 0 || c->dstLOD != 0)
+    return CUDA_ERROR_NOT_SUPPORTED;
+  if (c->Depth > 1 && (c->Height > c->srcHeight || c->Height > c->dstHeight)) return CUDA_ERROR_INVALID_VALUE;
+  for (size_t z = 0; z < c->Depth; ++z) {
+    CUDA_MEMCPY2D slice{};
+    slice.srcXInBytes = c->srcXInBytes;
+    slice.srcY = (c->srcZ + z) * c->srcHeight + c->srcY;
+    slice.srcMemoryType = c->srcMemoryType;
+    slice.srcHost = c->srcHost;
+    slice.srcDevice = c->srcDevice;
+    slice.srcPitch = c->srcPitch;
+    slice.dstXInBytes = c->dstXInBytes;
+    slice.dstY = (c->dstZ + z) * c->dstHeight + c->dstY;
+    slice.dstMemoryType = c->dstMemoryType;
+    slice.dstHost = c->dstHost;
+    slice.dstDevice = c->dstDevice;
+    slice.dstPitch = c->dstPitch;
+    slice.WidthInBytes = c->WidthInBytes;
+    slice.Height = c->Height;
+    if (CUresult r = copy_2d(&slice, stream, wait); r != CUDA_SUCCESS) return r;
+  }
+  return CUDA_SUCCESS;
+}
+
 }  // namespace
+
+VGPU_DRIVER_API CUresult cuMemcpy3D_v2(const CUDA_MEMCPY3D* copy) {
+  return guarded([&] { return copy_3d(copy, nullptr, true); });
+}
+VGPU_DRIVER_API CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D* copy, CUstream stream) {
+  return guarded([&] { return copy_3d(copy, stream, false); });
+}
 
 VGPU_DRIVER_API CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D* copy) {
   return guarded([&] { return copy_2d(copy, nullptr, true); });

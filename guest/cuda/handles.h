@@ -52,6 +52,7 @@ struct FunctionObject {
   uint32_t param_buffer_size = 0;
   std::vector<proto::KernelParamInfo> params;
   struct ModuleObject* module = nullptr;
+  std::string name;  // as the module names it (mangled)
   cudart::SharedLimitCache max_dynamic_shared;  // vgpud's value, fetched on first need
 };
 

@@ -187,6 +187,23 @@ VGPU_DRIVER_API CUresult cuLibraryLoadData(CUlibrary* library, const void* code,
   });
 }
 
+// The file's bytes are read here and kept by the library, so the program cannot promise to keep
+// them (CU_LIBRARY_BINARY_IS_PRESERVED is refused, as the driver refuses it for a file).
+VGPU_DRIVER_API CUresult cuLibraryLoadFromFile(CUlibrary* library, const char* path, CUjit_option* jit_options,
+                                               void** jit_values, unsigned int jit_count, CUlibraryOption* options,
+                                               void** /*values*/, unsigned int option_count) {
+  if (library == nullptr || path == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  for (unsigned i = 0; i < option_count && options != nullptr; ++i)
+    if (options[i] == CU_LIBRARY_BINARY_IS_PRESERVED) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return CUDA_ERROR_FILE_NOT_FOUND;
+    std::vector<char> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    bytes.push_back('\0');  // a PTX file has no NUL of its own
+    return cuLibraryLoadData(library, bytes.data(), jit_options, jit_values, jit_count, nullptr, nullptr, 0);
+  });
+}
+
 VGPU_DRIVER_API CUresult cuLibraryUnload(CUlibrary library) {
   return guarded([&] {
     LibraryObject* lib = object_of<LibraryObject>(library, HandleKind::Library);

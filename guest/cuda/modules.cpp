@@ -43,6 +43,7 @@ CUresult get_function(guest::Channel& channel, ModuleObject& module, const char*
     std::memcpy(f->params.data(), reply.data() + sizeof head, head.param_count * sizeof(proto::KernelParamInfo));
   if (!cudart::param_layout_valid(f->params, f->param_buffer_size)) return CUDA_ERROR_UNKNOWN;
   f->module = &module;
+  f->name = name;
   *out = f.get();
   std::lock_guard lock(module.mutex);
   module.functions.push_back(std::move(f));

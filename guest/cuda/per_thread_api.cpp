@@ -31,6 +31,10 @@ VGPU_DRIVER_API CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D* copy) {
   if (CUresult r = cuMemcpy2DAsync_v2(copy, CU_STREAM_PER_THREAD); r != CUDA_SUCCESS) return r;
   return cuStreamSynchronize(CU_STREAM_PER_THREAD);
 }
+VGPU_DRIVER_API CUresult cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D* copy) {
+  if (CUresult r = cuMemcpy3DAsync_v2(copy, CU_STREAM_PER_THREAD); r != CUDA_SUCCESS) return r;
+  return cuStreamSynchronize(CU_STREAM_PER_THREAD);
+}
 VGPU_DRIVER_API CUresult cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D* copy) { return cuMemcpy2D_v2_ptds(copy); }
 VGPU_DRIVER_API CUresult cuMemcpyPeer_ptds(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src, CUcontext src_ctx,
                                            size_t size) {
@@ -72,6 +76,9 @@ VGPU_DRIVER_API CUresult cuMemcpyDtoDAsync_v2_ptsz(CUdeviceptr dst, CUdeviceptr 
 }
 VGPU_DRIVER_API CUresult cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D* copy, CUstream s) {
   return cuMemcpy2DAsync_v2(copy, per_thread(s));
+}
+VGPU_DRIVER_API CUresult cuMemcpy3DAsync_v2_ptsz(const CUDA_MEMCPY3D* copy, CUstream s) {
+  return cuMemcpy3DAsync_v2(copy, per_thread(s));
 }
 VGPU_DRIVER_API CUresult cuMemcpyPeerAsync_ptsz(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src, CUcontext src_ctx,
                                                 size_t size, CUstream s) {
