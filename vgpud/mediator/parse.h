@@ -1,7 +1,8 @@
 // Turning one message, already copied out of shared memory, into a validated Request.
 // Pure functions: bytes in, typed value or error out. Structural checks live here (sizes,
-// flags, lengths against limits.h); checks that need state (handles, device ranges) are the
-// executor's, against its own tables.
+// flags, lengths against limits.h; each call's are declared in protocol/calls.yaml and its
+// parse function generated from them); checks that need state (handles, device ranges) are
+// the executor's, against its own tables.
 #pragma once
 #include <cstdint>
 #include <span>
