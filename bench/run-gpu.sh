@@ -2,10 +2,13 @@
 # run-gpu.sh BUNDLE_DIR [vgpu-bench options...]
 #
 # Runs on the GPU machine, on a bundle made by test/gpu/make-bundle.sh from a build that has
-# bench/ (vgpu-bench, vgpu-bench-transport, vgpu-bench-cuda). Every case runs natively and
-# through a vgpud started by the harness, in the same run; the table goes to stdout and to
-# OUT_DIR/table.md, the samples to OUT_DIR/results.json, vgpud's log and the children's
-# stderr to OUT_DIR/work/.
+# bench/ (vgpu-bench, vgpu-bench-transport, vgpu-bench-cuda, vgpu-bench-cuda-static). Every
+# CUDA case runs three ways in the same run: natively, through vgpu's runtime shim
+# (BUNDLE/shim) and, NVIDIA's runtime linked in, through vgpu's driver shim (BUNDLE/driver),
+# the last two through a vgpud started by the harness (--sides picks fewer; a bundle without
+# the static child or BUNDLE/driver skips the driver side with a note). The table goes to
+# stdout and to OUT_DIR/table.md, the samples to OUT_DIR/results.json, vgpud's log and the
+# children's stderr to OUT_DIR/work/.
 #
 # Environment: OUT_DIR (default ./bench-out), CUDA_LIB (default /usr/local/cuda/lib64).
 set -euo pipefail
@@ -26,9 +29,10 @@ OUT_DIR=$(cd "$OUT_DIR" && pwd)
 
 LD_LIBRARY_PATH="$BUNDLE/lib" "$BUNDLE/bench/vgpu-bench" \
   --vgpud "$BUNDLE/bin/vgpud" \
-  --shim-dir "$BUNDLE/shim" --extra-lib-dir "$BUNDLE/lib" \
+  --shim-dir "$BUNDLE/shim" --driver-shim-dir "$BUNDLE/driver" --extra-lib-dir "$BUNDLE/lib" \
   --cuda-lib "${CUDA_LIB:-/usr/local/cuda/lib64}" \
   --cuda-cases "$BUNDLE/bench/vgpu-bench-cuda" \
+  --cuda-static-cases "$BUNDLE/bench/vgpu-bench-cuda-static" \
   --transport-cases "$BUNDLE/bench/vgpu-bench-transport" \
   --work-dir "$OUT_DIR/work" --out "$OUT_DIR/results.json" \
   --commit "$(cat "$BUNDLE/COMMIT" 2>/dev/null || echo unknown)" "$@" | tee "$OUT_DIR/table.md"

@@ -1,8 +1,10 @@
 // cuda_cases: the benchmark "case child" for CUDA runtime workloads.
 //
-// A plain CUDA runtime program (runtime API only, no driver API or libraries). The bench harness
-// starts it twice: once against the real libcudart (native) and once with LD_LIBRARY_PATH
-// pointing at vgpu's shim (remoted), and compares the numbers each run reports.
+// A plain CUDA runtime program (runtime API only, no driver API or libraries), built twice
+// (bench/CMakeLists.txt). The -cudart shared build runs against the real libcudart (native) and
+// with LD_LIBRARY_PATH pointing at vgpu's libcudart.so.13 (runtime shim); the static-runtime
+// build, as nvcc builds programs by default, runs NVIDIA's runtime over vgpu's libcuda.so.1
+// (driver shim). The harness compares the numbers each side reports.
 //
 // It speaks the harness's line protocol through bench::serve_cases (bench/cases/case_server.h,
 // described in bench/README.md); stdout carries only protocol lines, diagnostics go to stderr.
@@ -105,7 +107,7 @@ void Emit(const std::string& line) {
 }
 
 // SplitMix64: a tiny fixed-seed generator whose sequence is the same under every standard
-// library, so native and remoted runs compute on identical inputs.
+// library, so every side computes on identical inputs.
 class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}

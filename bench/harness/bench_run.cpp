@@ -8,22 +8,21 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "bench/harness/child.h"
+#include "bench/harness/side_children.h"
 #include "bench/harness/vgpud_instance.h"
 
 namespace bench {
 
 namespace {
 
-// The two children that run one kind of case: native and through vgpud.
-struct ChildPair {
-  std::unique_ptr<CaseChild> native;
-  std::unique_ptr<CaseChild> remoted;
-};
+// The children of one kind of case, one per side it runs on.
+using Children = std::map<SideId, std::unique_ptr<CaseChild>>;
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -45,36 +44,17 @@ std::string host_name() {
   return buf;
 }
 
-std::string with_extra(const std::string& dir, const std::string& extra) {
-  return extra.empty() ? dir : dir + ":" + extra;
-}
-
-vgpu::Result<ChildPair, std::string> start_pair(ChildKind kind, const Options& o,
-                                                const std::string& socket) {
-  const auto timeout = std::chrono::seconds(120);
-  ChildSpec native, remoted;
-  if (kind == ChildKind::Cuda) {
-    native = {"cuda native", {o.cuda_cases}, {{"LD_LIBRARY_PATH", o.cuda_lib}},
-              o.work_dir + "/cuda-native.stderr"};
-    remoted = {"cuda vgpu",
-               {o.cuda_cases},
-               {{"LD_LIBRARY_PATH", with_extra(o.shim_dir, o.extra_lib_dir)},
-                {"VGPU_SOCKET", socket},
-                {"VGPU_TRANSPORT", "local"}},
-               o.work_dir + "/cuda-vgpu.stderr"};
-  } else {
-    native = {"transport floor", {o.transport_cases, "--floor"}, {},
-              o.work_dir + "/transport-floor.stderr"};
-    remoted = {"transport vgpu",
-               {o.transport_cases},
-               {{"VGPU_SOCKET", socket}, {"VGPU_TRANSPORT", "local"}},
-               o.work_dir + "/transport-vgpu.stderr"};
+vgpu::Result<Children, std::string> start_children(ChildKind kind, const Options& o,
+                                                    const std::vector<SideId>& sides,
+                                                    const std::string& socket) {
+  Children out;
+  for (SideId side : sides) {
+    if (!case_has_side(kind, side)) continue;
+    auto child = CaseChild::start(side_child_spec(kind, side, o, socket), std::chrono::seconds(120));
+    if (!child) return vgpu::Err{child.error()};
+    out[side] = std::move(child).value();
   }
-  auto n = CaseChild::start(native, timeout);
-  if (!n) return vgpu::Err{n.error()};
-  auto r = CaseChild::start(remoted, timeout);
-  if (!r) return vgpu::Err{r.error()};
-  return ChildPair{std::move(n).value(), std::move(r).value()};
+  return out;
 }
 
 void run_side(CaseChild& child, const CaseSpec& c, int samples, int timeout_s, Side* side) {
@@ -99,45 +79,45 @@ vgpu::Result<RunOutput, std::string> run_benchmarks(const Options& o,
   out.info.rounds = o.rounds;
   out.info.scale = o.scale;
 
+  // Before vgpud: a side that was asked for and cannot run ends the run at once.
+  auto sides = resolve_sides(o, cases, &out.info.notes);
+  if (!sides) return vgpu::Err{sides.error()};
+  out.info.sides = *sides;
+  for (const std::string& note : out.info.notes) std::cerr << "note: " << note << "\n";
+
   VgpudSettings settings{o.vgpud, o.driver, o.work_dir, o.staging_memory, o.pinned_memory,
                          o.poll_spin_us};
   auto vgpud = VgpudInstance::start(settings);
   if (!vgpud) return vgpu::Err{vgpud.error()};
   std::cerr << "vgpud is up; its log: " << (*vgpud)->log_path() << "\n";
 
-  const bool need_cuda = std::any_of(cases.begin(), cases.end(),
-                                     [](const CaseSpec& c) { return c.child == ChildKind::Cuda; });
-  const bool need_transport = std::any_of(
-      cases.begin(), cases.end(), [](const CaseSpec& c) { return c.child == ChildKind::Transport; });
-  ChildPair cuda, transport;
-  if (need_cuda) {
-    auto p = start_pair(ChildKind::Cuda, o, (*vgpud)->socket());
-    if (!p) return vgpu::Err{p.error()};
-    cuda = std::move(p).value();
-    out.info.gpu = cuda.native->description();
-    std::cerr << "cuda: native on " << cuda.native->description() << "; remoted via "
-              << cuda.remoted->description() << "\n";
+  std::map<ChildKind, Children> children;
+  for (ChildKind kind : {ChildKind::Cuda, ChildKind::Transport}) {
+    if (std::none_of(cases.begin(), cases.end(), [&](const CaseSpec& c) { return c.child == kind; }))
+      continue;
+    auto started = start_children(kind, o, *sides, (*vgpud)->socket());
+    if (!started) return vgpu::Err{started.error()};
+    children[kind] = std::move(started).value();
   }
-  if (need_transport) {
-    auto p = start_pair(ChildKind::Transport, o, (*vgpud)->socket());
-    if (!p) return vgpu::Err{p.error()};
-    transport = std::move(p).value();
+  if (children.count(ChildKind::Cuda)) {
+    for (const auto& [side, child] : children[ChildKind::Cuda])
+      std::cerr << "cuda " << side_title(side) << ": " << child->description() << "\n";
+    // The GPU as the native side names it, else as the first side that ran.
+    out.info.gpu = children[ChildKind::Cuda].begin()->second->description();
   }
 
-  for (const CaseSpec& c : cases) out.outcomes.push_back({c, {}, {}});
+  for (const CaseSpec& c : cases) out.outcomes.push_back({c, {}});
   for (int round = 0; round < o.rounds; ++round) {
     const auto started = std::chrono::steady_clock::now();
     for (CaseOutcome& outcome : out.outcomes) {
       const CaseSpec& c = outcome.spec;
-      ChildPair& pair = c.child == ChildKind::Cuda ? cuda : transport;
+      Children& kids = children[c.child];
       const int samples = std::max(1, static_cast<int>(std::lround(c.samples * o.scale)));
-      // Alternate which side goes first, so neither always runs on a warmer machine.
-      if (round % 2 == 0) {
-        run_side(*pair.native, c, samples, o.case_timeout_s, &outcome.native);
-        run_side(*pair.remoted, c, samples, o.case_timeout_s, &outcome.remoted);
-      } else {
-        run_side(*pair.remoted, c, samples, o.case_timeout_s, &outcome.remoted);
-        run_side(*pair.native, c, samples, o.case_timeout_s, &outcome.native);
+      // Rotate which side goes first, so that none always runs on a warmer (or hotter) machine.
+      for (SideId side : side_order(*sides, round)) {
+        const auto child = kids.find(side);
+        if (child == kids.end()) continue;  // a side this kind of case does not have
+        run_side(*child->second, c, samples, o.case_timeout_s, &outcome.sides[side]);
       }
     }
     const double seconds =

@@ -1,5 +1,6 @@
-// One benchmark run: vgpud and the case children started, every selected case run natively
-// and remoted in each round (which side goes first alternates), the samples collected.
+// One benchmark run: vgpud and the case children started, every selected case run on each of
+// its sides (native, runtime shim, driver shim) in every round, which side goes first rotating
+// from round to round; the samples collected.
 #pragma once
 #include <vector>
 

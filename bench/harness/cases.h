@@ -17,8 +17,9 @@ struct Target {
 
   // "≥ 95% of native", "≤ native + 2 us", "≤ 0.2 us", or "" for none.
   std::string describe(const std::string& unit) const;
-  // Whether the remoted p50 meets it against the native p50 (always true without a target).
-  bool met(double native_p50, double remoted_p50) const;
+  // Whether a shim side's p50 meets it against the native p50 (always true without a target).
+  // Both shims are held to the same targets.
+  bool met(double native_p50, double shim_p50) const;
 };
 
 struct CaseSpec {
@@ -28,7 +29,7 @@ struct CaseSpec {
   std::string unit;
   Better better;
   int samples;        // per round and per side, before --scale
-  Target target;
+  Target target;      // for every shim side
 };
 
 const std::vector<CaseSpec>& all_cases();

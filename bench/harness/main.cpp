@@ -1,5 +1,6 @@
-// vgpu-bench: runs the benchmark cases natively and through vgpud, side by side
-// (bench/README.md). Prints the table on stdout and writes the samples as JSON.
+// vgpu-bench: runs the benchmark cases natively, through vgpu's runtime shim and through its
+// driver shim, side by side (bench/README.md). Prints the table on stdout and writes the
+// samples as JSON.
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -54,10 +55,10 @@ int main(int argc, char** argv) {
   }
   run->info.command = command;
 
-  std::cout << bench::format_table(run->outcomes);
+  std::cout << bench::format_table(run->outcomes, run->info.notes);
   std::ofstream(options->json_out) << bench::format_json(run->info, run->outcomes);
   std::cerr << "samples written to " << options->json_out << "\n";
   for (const auto& o : run->outcomes)
-    if (!o.native.error.empty() || !o.remoted.error.empty()) return 1;
+    if (o.failed()) return 1;
   return 0;
 }

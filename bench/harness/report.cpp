@@ -55,31 +55,74 @@ Summary summarize(std::vector<double> values, Better better) {
   return s;
 }
 
-std::string format_table(const std::vector<CaseOutcome>& outcomes) {
-  std::string out =
-      "| case | unit | native p50 | native p99 | vgpu p50 | vgpu p99 | vgpu/native | target | |\n"
-      "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |\n";
+const Side* CaseOutcome::side(SideId id) const {
+  const auto it = sides.find(id);
+  return it == sides.end() ? nullptr : &it->second;
+}
+
+bool CaseOutcome::failed() const {
+  return std::any_of(sides.begin(), sides.end(),
+                     [](const auto& s) { return !s.second.error.empty() || s.second.values.empty(); });
+}
+
+std::string format_table(const std::vector<CaseOutcome>& outcomes,
+                         const std::vector<std::string>& notes) {
+  // Columns for the shim sides that some case ran, so a run without the driver shim (or one
+  // asked for fewer sides) prints no empty columns.
+  std::vector<SideId> shims;
+  for (SideId id : kAllSides)
+    if (id != SideId::Native &&
+        std::any_of(outcomes.begin(), outcomes.end(), [&](const CaseOutcome& o) { return o.side(id); }))
+      shims.push_back(id);
+
+  std::string head = "| case | unit | native p50 | native p99 |";
+  std::string rule = "| --- | --- | ---: | ---: |";
+  for (SideId id : shims) {
+    head += fmt::format(" {0} p50 | {0} p99 | {0}/native |", side_key(id));
+    rule += " ---: | ---: | ---: |";
+  }
+  head += " target |";
+  rule += " --- |";
+  for (SideId id : shims) {
+    head += fmt::format(" {} |", side_key(id));
+    rule += " --- |";
+  }
+  std::string out = head + "\n" + rule + "\n";
+
   std::string errors;
   for (const CaseOutcome& o : outcomes) {
     const CaseSpec& c = o.spec;
-    const bool have_native = !o.native.values.empty() && o.native.error.empty();
-    const bool have_remoted = !o.remoted.values.empty() && o.remoted.error.empty();
-    const Summary n = summarize(o.native.values, c.better);
-    const Summary r = summarize(o.remoted.values, c.better);
-    std::string ratio = "—", verdict;
-    if (have_native && have_remoted && n.p50 > 0) {
-      ratio = fmt::format("{:.3f}", r.p50 / n.p50);
-      if (c.target.kind != Target::Kind::None)
-        verdict = c.target.met(n.p50, r.p50) ? "met" : "**missed**";
-    } else {
-      verdict = "**error**";
+    const Side* native = o.side(SideId::Native);
+    const bool have_native = native && !native->values.empty() && native->error.empty();
+    const Summary n = have_native ? summarize(native->values, c.better) : Summary{};
+    std::string row = fmt::format("| {} | {} | {} | {} |", c.name, c.unit,
+                                  have_native ? number(n.p50) : "—", have_native ? number(n.p99) : "—");
+    std::string verdicts;
+    for (SideId id : shims) {
+      const Side* side = o.side(id);
+      const bool have = side && !side->values.empty() && side->error.empty();
+      const Summary r = have ? summarize(side->values, c.better) : Summary{};
+      std::string ratio = "—", verdict;
+      if (have && have_native && n.p50 > 0) {
+        ratio = fmt::format("{:.3f}", r.p50 / n.p50);
+        if (c.target.kind != Target::Kind::None)
+          verdict = c.target.met(n.p50, r.p50) ? "met" : "**missed**";
+      } else if ((side && !have) || (have && native)) {
+        // It ran without figures, or native ran without them. (A side not run for this case,
+        // such as the driver side of a transport case, or no native side at all: blank.)
+        verdict = "**error**";
+      }
+      row += fmt::format(" {} | {} | {} |", have ? number(r.p50) : "—", have ? number(r.p99) : "—",
+                         ratio);
+      verdicts += fmt::format(" {} |", verdict);
     }
-    out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n", c.name, c.unit,
-                       have_native ? number(n.p50) : "—", have_native ? number(n.p99) : "—",
-                       have_remoted ? number(r.p50) : "—", have_remoted ? number(r.p99) : "—",
-                       ratio, c.target.describe(c.unit), verdict);
-    if (!o.native.error.empty()) errors += fmt::format("- {} native: {}\n", c.name, o.native.error);
-    if (!o.remoted.error.empty()) errors += fmt::format("- {} vgpu: {}\n", c.name, o.remoted.error);
+    out += row + fmt::format(" {} |", c.target.describe(c.unit)) + verdicts + "\n";
+    for (const auto& [id, side] : o.sides)
+      if (!side.error.empty()) errors += fmt::format("- {} {}: {}\n", c.name, side_key(id), side.error);
+  }
+  if (!notes.empty()) {
+    out += "\nNotes:\n";
+    for (const std::string& note : notes) out += "- " + note + "\n";
   }
   if (!errors.empty()) out += "\nErrors:\n" + errors;
   return out;
@@ -95,6 +138,9 @@ std::string format_json(const RunInfo& info, const std::vector<CaseOutcome>& out
   j["command"] = info.command;
   j["rounds"] = info.rounds;
   j["scale"] = info.scale;
+  j["sides"] = nlohmann::json::array();
+  for (SideId id : info.sides) j["sides"].push_back(side_key(id));
+  j["notes"] = info.notes;
   j["cases"] = nlohmann::json::array();
   for (const CaseOutcome& o : outcomes) {
     nlohmann::json c;
@@ -103,14 +149,18 @@ std::string format_json(const RunInfo& info, const std::vector<CaseOutcome>& out
     c["unit"] = o.spec.unit;
     c["better"] = o.spec.better == Better::Lower ? "lower" : "higher";
     c["target"] = o.spec.target.describe(o.spec.unit);
-    c["native"] = side_json(o.native, o.spec.better);
-    c["vgpu"] = side_json(o.remoted, o.spec.better);
-    if (o.native.error.empty() && o.remoted.error.empty() && !o.native.values.empty() &&
-        !o.remoted.values.empty()) {
-      const double n = summarize(o.native.values, o.spec.better).p50;
-      const double r = summarize(o.remoted.values, o.spec.better).p50;
-      c["ratio"] = n > 0 ? r / n : 0.0;
-      if (o.spec.target.kind != Target::Kind::None) c["target_met"] = o.spec.target.met(n, r);
+    for (const auto& [id, side] : o.sides) c[side_key(id)] = side_json(side, o.spec.better);
+    // Per shim side: its p50 over native's, and whether it met the target.
+    const Side* native = o.side(SideId::Native);
+    if (native && native->error.empty() && !native->values.empty()) {
+      const double n = summarize(native->values, o.spec.better).p50;
+      for (const auto& [id, side] : o.sides) {
+        if (id == SideId::Native || !side.error.empty() || side.values.empty()) continue;
+        const double r = summarize(side.values, o.spec.better).p50;
+        c["ratio"][side_key(id)] = n > 0 ? r / n : 0.0;
+        if (o.spec.target.kind != Target::Kind::None)
+          c["target_met"][side_key(id)] = o.spec.target.met(n, r);
+      }
     }
     j["cases"].push_back(std::move(c));
   }

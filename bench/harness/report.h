@@ -1,10 +1,12 @@
 // What a run measured, summarized: the table printed at the end (Markdown, pasted as is into
 // bench/RESULTS.md) and the machine-readable JSON file.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
 #include "bench/harness/cases.h"
+#include "bench/harness/sides.h"
 
 namespace bench {
 
@@ -23,8 +25,10 @@ struct Side {
 
 struct CaseOutcome {
   CaseSpec spec;
-  Side native;
-  Side remoted;
+  std::map<SideId, Side> sides;  // the sides the case ran on; a side not run is absent
+
+  const Side* side(SideId id) const;  // null when not run
+  bool failed() const;                // an error, or a side that ran without figures
 };
 
 struct RunInfo {
@@ -36,11 +40,16 @@ struct RunInfo {
   std::string command;
   int rounds = 0;
   double scale = 1;
+  std::vector<SideId> sides;       // the sides this run ran, in table order
+  std::vector<std::string> notes;  // e.g. why a side was skipped
 };
 
-// The Markdown table, one row per case, with a line under it for each error.
-std::string format_table(const std::vector<CaseOutcome>& outcomes);
-// The same as JSON: run info, then per case both sides' summaries and raw samples.
+// The Markdown table, one row per case: native p50/p99, then for each shim side any case ran
+// its p50, p99 and ratio to native, the target, and one verdict column per shim side. Under it
+// a line for each note and each error.
+std::string format_table(const std::vector<CaseOutcome>& outcomes,
+                         const std::vector<std::string>& notes = {});
+// The same as JSON: run info, then per case every side's summary and raw samples.
 std::string format_json(const RunInfo& info, const std::vector<CaseOutcome>& outcomes);
 
 }  // namespace bench

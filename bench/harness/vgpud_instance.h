@@ -1,4 +1,4 @@
-// The vgpud the remoted side talks to: started by the harness with a generated configuration
+// The vgpud the shim sides talk to: started by the harness with a generated configuration
 // (one tenant, local socket, limits sized for the bulk cases) and stopped with SIGTERM.
 #pragma once
 #include <sys/types.h>

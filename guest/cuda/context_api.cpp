@@ -2,6 +2,7 @@
 // context names a device (context.h). Several contexts on one device therefore share their
 // allocations on the host, where the driver would keep them apart: a program sees no
 // difference unless it relies on a pointer from one context failing in another.
+#include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/device_memory.h"
 #include "guest/cuda/streams.h"
@@ -277,3 +278,29 @@ VGPU_DRIVER_API CUresult cuCtxSetSharedMemConfig(CUsharedconfig config) {
   if (current_context() == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
   return CUDA_SUCCESS;
 }
+
+// Limits live in vgpud's context for the current device (stack size, printf FIFO, malloc heap,
+// persisting L2 ...): asked and set there.
+VGPU_DRIVER_API CUresult cuCtxGetLimit(size_t* value, CUlimit limit) {
+  if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (static_cast<uint32_t>(limit) >= vgpu::limits::kMaxContextLimits) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    vgpu::guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    proto::CtxGetLimitReply reply{};
+    const vgpu::guest::CallResult r =
+        vgpu::guest::call<proto::CallId::CtxGetLimit>(*ch, {static_cast<uint32_t>(limit), 0}, &reply);
+    if (r.status != 0) return to_cu_result(r.status);
+    *value = reply.value;
+    return CUDA_SUCCESS;
+  });
+}
+VGPU_DRIVER_API CUresult cuCtxSetLimit(CUlimit limit, size_t value) {
+  if (static_cast<uint32_t>(limit) >= vgpu::limits::kMaxContextLimits) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    vgpu::guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    return to_cu_result(vgpu::guest::call<proto::CallId::CtxSetLimit>(*ch, {static_cast<uint32_t>(limit), 0, value}, nullptr).status);
+  });
+}
+

@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/modules.h"
@@ -63,8 +64,17 @@ CUresult check_config(guest::Channel& ch, FunctionObject& f, const unsigned grid
   return vgpu::cudart::check_dynamic_shared(shared_mem, limit) == cudaSuccess ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
+// What cuLaunchKernelEx's attributes add to a launch; a plain launch has none of it.
+struct LaunchExtras {
+  unsigned cluster[3] = {0, 0, 0};
+  bool cooperative = false;
+  bool has_priority = false;
+  int priority = 0;
+  bool any() const { return cluster[0] != 0 || cooperative || has_priority; }
+};
+
 CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[3], unsigned shared_mem, CUstream stream,
-                void** params, void** extra) {
+                void** params, void** extra, const LaunchExtras& ex = {}) {
   guest::Channel* ch = nullptr;
   Context* c = nullptr;
   if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
@@ -94,15 +104,28 @@ CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[
     return CUDA_ERROR_INVALID_VALUE;
   }
 
+  const std::span<const uint8_t> tail(packed.data(), f->param_buffer_size);
+  if (ex.any()) {
+    proto::LaunchKernelExRequest r{};
+    r.function = f->wire;
+    r.shared_mem_bytes = shared_mem;
+    for (int i = 0; i < 3; ++i) {
+      r.grid[i] = grid[i];
+      r.block[i] = block[i];
+      r.cluster[i] = ex.cluster[i];
+    }
+    r.flags = (ex.cooperative ? 1u : 0u) | (ex.has_priority ? 2u : 0u);
+    r.priority = ex.priority;
+    r.stream = request.stream;
+    return to_cu_result(guest::post<proto::CallId::LaunchKernelEx>(*ch, r, tail));
+  }
   request.function = f->wire;
   request.shared_mem_bytes = shared_mem;
   for (int i = 0; i < 3; ++i) {
     request.grid[i] = grid[i];
     request.block[i] = block[i];
   }
-  request.param_bytes = f->param_buffer_size;
-  return to_cu_result(ch->post(proto::CallId::LaunchKernel,
-                               {{&request, sizeof request}, {packed.data(), f->param_buffer_size}}));
+  return to_cu_result(guest::post<proto::CallId::LaunchKernel>(*ch, request, tail));
 }
 
 }  // namespace
@@ -121,21 +144,55 @@ VGPU_DRIVER_API CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gx, unsi
   return cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shared_mem, stream, params, extra);
 }
 
+// Attributes vgpud applies: cluster dimensions, cooperative launch, priority. Ones that only
+// tune scheduling or memory behaviour (access policy windows, programmatic serialization, ...)
+// are not carried: a launch asking for one fails rather than run differently.
 VGPU_DRIVER_API CUresult cuLaunchKernelEx(const CUlaunchConfig* config, CUfunction f, void** params, void** extra) {
   if (config == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  // Attributes that change how the kernel runs (clusters, cooperative launch, ...) are not
-  // carried yet; a launch asking for one fails rather than run differently.
+  LaunchExtras ex;
   for (unsigned i = 0; i < config->numAttrs; ++i) {
     if (config->attrs == nullptr) return CUDA_ERROR_INVALID_VALUE;
     const CUlaunchAttribute& a = config->attrs[i];
-    if (a.id == CU_LAUNCH_ATTRIBUTE_IGNORE) continue;
-    if (a.id == CU_LAUNCH_ATTRIBUTE_COOPERATIVE && a.value.cooperative == 0) continue;
-    return CUDA_ERROR_NOT_SUPPORTED;
+    switch (a.id) {
+      case CU_LAUNCH_ATTRIBUTE_IGNORE:
+        break;
+      case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+        ex.cooperative = a.value.cooperative != 0;
+        break;
+      case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
+        ex.cluster[0] = a.value.clusterDim.x;
+        ex.cluster[1] = a.value.clusterDim.y;
+        ex.cluster[2] = a.value.clusterDim.z;
+        break;
+      case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+        ex.has_priority = true;
+        ex.priority = a.value.priority;
+        break;
+      default:
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
   }
   const unsigned grid[3] = {config->gridDimX, config->gridDimY, config->gridDimZ};
   const unsigned block[3] = {config->blockDimX, config->blockDimY, config->blockDimZ};
-  return guarded([&] { return launch(f, grid, block, config->sharedMemBytes, config->hStream, params, extra); });
+  return guarded([&] { return launch(f, grid, block, config->sharedMemBytes, config->hStream, params, extra, ex); });
 }
 VGPU_DRIVER_API CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig* config, CUfunction f, void** params, void** extra) {
   return cuLaunchKernelEx(config, f, params, extra);
 }
+
+VGPU_DRIVER_API CUresult cuLaunchCooperativeKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                                                   unsigned int bx, unsigned int by, unsigned int bz,
+                                                   unsigned int shared_mem, CUstream stream, void** params) {
+  const unsigned grid[3] = {gx, gy, gz};
+  const unsigned block[3] = {bx, by, bz};
+  LaunchExtras ex;
+  ex.cooperative = true;
+  return guarded([&] { return launch(f, grid, block, shared_mem, stream, params, nullptr, ex); });
+}
+VGPU_DRIVER_API CUresult cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
+                                                        unsigned int bx, unsigned int by, unsigned int bz,
+                                                        unsigned int shared_mem, CUstream stream, void** params) {
+  return cuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, shared_mem, stream == nullptr ? CU_STREAM_PER_THREAD : stream,
+                                   params);
+}
+

@@ -1,6 +1,7 @@
 // Copies and memsets over device memory (copies.h says how the bytes travel).
 #include <cstring>
 
+#include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/copies.h"
 #include "guest/cuda/streams.h"
@@ -21,26 +22,28 @@ CUresult set_bytes(CUdeviceptr dst, unsigned char value, size_t count, CUstream 
   return to_cu_result(ch->post(proto::CallId::Memset, {{&request, sizeof request}}));
 }
 
-// Wider memsets whose bytes are all alike are byte memsets; others need a call vgpu does not
-// have yet.
-CUresult set_words(CUdeviceptr dst, uint32_t value, unsigned width, size_t count, CUstream stream) {
-  const unsigned char byte = value & 0xffu;
-  for (unsigned i = 1; i < width; ++i)
-    if (((value >> (8 * i)) & 0xffu) != byte) return CUDA_ERROR_NOT_SUPPORTED;
-  if (dst % width != 0) return CUDA_ERROR_INVALID_VALUE;
-  return set_bytes(dst, byte, count * width, stream);
-}
-
-// A pitched memset, row by row.
+// A pitched memset of 8-, 16- or 32-bit values: one posted message.
 CUresult set_rows(CUdeviceptr dst, size_t pitch, uint32_t value, unsigned width, size_t per_row, size_t rows,
                   CUstream stream) {
-  if (rows > 1 && per_row * width > pitch) return CUDA_ERROR_INVALID_VALUE;
-  for (size_t row = 0; row < rows; ++row) {
-    const CUresult r = width == 1 ? set_bytes(dst + row * pitch, static_cast<unsigned char>(value), per_row, stream)
-                                  : set_words(dst + row * pitch, value, width, per_row, stream);
-    if (r != CUDA_SUCCESS) return r;
-  }
-  return CUDA_SUCCESS;
+  guest::Channel* ch = nullptr;
+  if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+  proto::Memset2DRequest request{dst, pitch, per_row, rows, 0, value, width};
+  if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (dst % width != 0 || (rows > 1 && (pitch % width != 0 || per_row * width > pitch)))
+    return CUDA_ERROR_INVALID_VALUE;
+  if (per_row == 0 || rows == 0) return CUDA_SUCCESS;
+  return to_cu_result(guest::post<proto::CallId::Memset2D>(*ch, request));
+}
+
+// 16- and 32-bit memsets whose bytes are all alike are byte memsets (the common zeroing case,
+// and the cheaper message); others are one-row pitched memsets.
+CUresult set_words(CUdeviceptr dst, uint32_t value, unsigned width, size_t count, CUstream stream) {
+  const unsigned char byte = value & 0xffu;
+  bool bytes_alike = true;
+  for (unsigned i = 1; i < width; ++i) bytes_alike = bytes_alike && ((value >> (8 * i)) & 0xffu) == byte;
+  if (dst % width != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (bytes_alike) return set_bytes(dst, byte, count * width, stream);
+  return set_rows(dst, count * width, value, width, count, 1, stream);
 }
 
 }  // namespace

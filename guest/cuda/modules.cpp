@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 
+#include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cudart/param_pack.h"
 
@@ -48,6 +49,29 @@ CUresult get_function(guest::Channel& channel, ModuleObject& module, const char*
   std::lock_guard lock(module.mutex);
   module.functions.push_back(std::move(f));
   return CUDA_SUCCESS;
+}
+
+CUresult list_functions(guest::Channel& channel, ModuleObject& module, std::vector<std::string>* names) {
+  names->clear();
+  guest::Channel::set_thread_device(module.device);
+  std::vector<uint8_t> tail(limits::kMaxFunctionListBytes);
+  for (;;) {
+    proto::ModuleListFunctionsReply reply{};
+    const guest::CallResult r = guest::call<proto::CallId::ModuleListFunctions>(
+        channel, {module.wire, static_cast<uint32_t>(names->size())}, {}, &reply, tail);
+    if (r.status != 0) return to_cu_result(r.status);
+    if (r.payload_size < sizeof reply || reply.names_bytes > r.payload_size - sizeof reply) return CUDA_ERROR_UNKNOWN;
+    // `returned` NUL-terminated names, exactly filling names_bytes.
+    size_t at = 0;
+    for (uint32_t i = 0; i < reply.returned; ++i) {
+      const auto* start = reinterpret_cast<const char*>(tail.data()) + at;
+      const size_t length = strnlen(start, reply.names_bytes - at);
+      if (at + length >= reply.names_bytes) return CUDA_ERROR_UNKNOWN;  // no terminator inside
+      names->emplace_back(start, length);
+      at += length + 1;
+    }
+    if (names->size() >= reply.total || reply.returned == 0) return CUDA_SUCCESS;
+  }
 }
 
 CUresult library_module(guest::Channel& channel, LibraryObject& library, uint32_t device, ModuleObject** out) {

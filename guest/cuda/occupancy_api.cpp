@@ -7,6 +7,7 @@
 #include "guest/cuda/api.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/modules.h"
+#include "guest/client/typed_call.h"
 
 using namespace vgpu::cuda;
 namespace proto = vgpu::proto;
@@ -69,7 +70,65 @@ CUresult max_potential_block_size(int* min_grid, int* block_size, CUfunction f, 
   return CUDA_SUCCESS;
 }
 
+// The function a handle names in the calling thread's context, and the channel.
+CUresult function_here(CUfunction f, guest::Channel** ch, FunctionObject** fn) {
+  Context* c = nullptr;
+  if (CUresult r = enter_context(ch, &c); r != CUDA_SUCCESS) return r;
+  return function_on(**ch, f, c->device, fn);
+}
+
+CUresult available_shared(size_t* bytes, CUfunction f, int num_blocks, int block_size) {
+  if (bytes == nullptr || num_blocks <= 0 || block_size <= 0) return CUDA_ERROR_INVALID_VALUE;
+  guest::Channel* ch = nullptr;
+  FunctionObject* fn = nullptr;
+  if (CUresult r = function_here(f, &ch, &fn); r != CUDA_SUCCESS) return r;
+  proto::OccupancyAvailableSharedMemReply reply{};
+  const guest::CallResult r = guest::call<proto::CallId::OccupancyAvailableSharedMem>(
+      *ch, {fn->wire, num_blocks, block_size, 0}, &reply);
+  if (r.status != 0) return to_cu_result(r.status);
+  *bytes = reply.bytes;
+  return CUDA_SUCCESS;
+}
+
+// The cluster calculators take a whole launch configuration; of its attributes only the cluster
+// dimension changes the answer.
+template <proto::CallId Id>
+CUresult cluster_occupancy(int* out, CUfunction f, const CUlaunchConfig* config) {
+  if (out == nullptr || config == nullptr || (config->numAttrs != 0 && config->attrs == nullptr))
+    return CUDA_ERROR_INVALID_VALUE;
+  guest::Channel* ch = nullptr;
+  FunctionObject* fn = nullptr;
+  if (CUresult r = function_here(f, &ch, &fn); r != CUDA_SUCCESS) return r;
+  proto::ClusterOccupancyRequest request{};
+  request.function = fn->wire;
+  request.shared_mem_bytes = config->sharedMemBytes;
+  request.grid[0] = config->gridDimX, request.grid[1] = config->gridDimY, request.grid[2] = config->gridDimZ;
+  request.block[0] = config->blockDimX, request.block[1] = config->blockDimY, request.block[2] = config->blockDimZ;
+  for (unsigned i = 0; i < config->numAttrs; ++i) {
+    const CUlaunchAttribute& a = config->attrs[i];
+    if (a.id != CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION) continue;
+    request.cluster[0] = a.value.clusterDim.x, request.cluster[1] = a.value.clusterDim.y;
+    request.cluster[2] = a.value.clusterDim.z;
+  }
+  proto::OccupancyValueReply reply{};
+  const guest::CallResult r = guest::call<Id>(*ch, request, &reply);
+  if (r.status != 0) return to_cu_result(r.status);
+  *out = reply.value;
+  return CUDA_SUCCESS;
+}
+
 }  // namespace
+
+VGPU_DRIVER_API CUresult cuOccupancyAvailableDynamicSMemPerBlock(size_t* bytes, CUfunction f, int num_blocks,
+                                                                 int block_size) {
+  return guarded([&] { return available_shared(bytes, f, num_blocks, block_size); });
+}
+VGPU_DRIVER_API CUresult cuOccupancyMaxActiveClusters(int* clusters, CUfunction f, const CUlaunchConfig* config) {
+  return guarded([&] { return cluster_occupancy<proto::CallId::OccupancyMaxActiveClusters>(clusters, f, config); });
+}
+VGPU_DRIVER_API CUresult cuOccupancyMaxPotentialClusterSize(int* size, CUfunction f, const CUlaunchConfig* config) {
+  return guarded([&] { return cluster_occupancy<proto::CallId::OccupancyMaxClusterSize>(size, f, config); });
+}
 
 VGPU_DRIVER_API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int* blocks, CUfunction f, int block_size,
                                                                               size_t dynamic_shared, unsigned int flags) {

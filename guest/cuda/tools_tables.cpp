@@ -59,6 +59,10 @@ CUresult stream_id(CUcontext, void* tools_stream, uint64_t* out) noexcept {
 
 // ---- TOOLS_MODULE
 
+uint64_t module_walk(CUcontext, CUmodule module, void (*visit)(void*, CUfunction, void*), void* user) noexcept {
+  return walk_module_functions(module, visit, user);
+}
+
 CUresult function_param_count(CUfunction f, size_t* count) noexcept {
   if (count == nullptr) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
@@ -89,6 +93,7 @@ const void* const* tools_context_table() {
 const void* const* tools_module_table() {
   static const auto table = [] {
     auto t = unimplemented_table<kToolsModule, 99>();
+    t[7] = slot(module_walk);
     t[33] = slot(function_param_count);
     return t;
   }();

@@ -35,3 +35,43 @@ FAKE_CUDA_API CUresult CUDAAPI cuCtxSynchronize(void) {
   Locked l;
   return enter(l);  // work ran synchronously already; only the sticky error can surface
 }
+
+// Limits are the context's own, starting at the driver's defaults (internal.h). Values a real
+// driver rounds are stored as given; the ones it bounds are bounded the same way.
+FAKE_CUDA_API CUresult CUDAAPI cuCtxGetLimit(size_t* pvalue, CUlimit limit) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  const int which = raw_enum(&limit);
+  if (pvalue == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (which < 0 || which >= static_cast<int>(CU_LIMIT_MAX)) return CUDA_ERROR_UNSUPPORTED_LIMIT;
+  *pvalue = l->limits[static_cast<std::size_t>(which)];
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuCtxSetLimit(CUlimit limit, size_t value) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  const int which = raw_enum(&limit);
+  if (which < 0 || which >= static_cast<int>(CU_LIMIT_MAX)) return CUDA_ERROR_UNSUPPORTED_LIMIT;
+  switch (which) {
+    case CU_LIMIT_SHMEM_SIZE:
+    case CU_LIMIT_CIG_ENABLED:
+      return CUDA_ERROR_INVALID_VALUE;  // can only be queried
+    case CU_LIMIT_DEV_RUNTIME_SYNC_DEPTH:
+      if (value > 24) return CUDA_ERROR_INVALID_VALUE;
+      break;
+    case CU_LIMIT_MAX_L2_FETCH_GRANULARITY:
+      if (value > 128) return CUDA_ERROR_INVALID_VALUE;
+      break;
+    case CU_LIMIT_PERSISTING_L2_CACHE_SIZE:
+      if (value > 34078720) return CUDA_ERROR_INVALID_VALUE;  // MAX_PERSISTING_L2_CACHE_SIZE
+      break;
+    case CU_LIMIT_CIG_SHMEM_FALLBACK_ENABLED:
+      if (value > 1) return CUDA_ERROR_INVALID_VALUE;
+      break;
+    default:
+      break;
+  }
+  l->limits[static_cast<std::size_t>(which)] = value;
+  return CUDA_SUCCESS;
+}

@@ -51,6 +51,32 @@ inline constexpr int kMaxThreadsPerBlock = 1024;
 inline constexpr int kSharedPerBlock = 49152;
 inline constexpr int kSharedPerBlockOptin = 232448;
 inline constexpr std::size_t kMaxParamBytes = 32764;
+// The SM the occupancy calculators model (an H100's: device.cpp reports the same numbers).
+inline constexpr int kSmCount = 132;
+inline constexpr int kThreadsPerSm = 2048;
+inline constexpr int kBlocksPerSm = 32;
+inline constexpr int kSharedPerSm = 233472;
+inline constexpr int kSharedReservedPerBlock = 1024;  // what the driver keeps per block (sm_90)
+inline constexpr int kMaxPortableClusterSize = 8;
+inline constexpr int kMaxNonPortableClusterSize = 16;
+inline constexpr int kSmsPerGpc = 16;  // a cluster runs inside one GPC
+
+// The context limits (cuCtxGetLimit) a new context starts with: the driver's defaults on an
+// H100 with driver 580.
+inline std::array<std::size_t, CU_LIMIT_MAX> default_limits() {
+  std::array<std::size_t, CU_LIMIT_MAX> l{};
+  l[CU_LIMIT_STACK_SIZE] = 1024;
+  l[CU_LIMIT_PRINTF_FIFO_SIZE] = 1 << 20;
+  l[CU_LIMIT_MALLOC_HEAP_SIZE] = 8 << 20;
+  l[CU_LIMIT_DEV_RUNTIME_SYNC_DEPTH] = 2;
+  l[CU_LIMIT_DEV_RUNTIME_PENDING_LAUNCH_COUNT] = 2048;
+  l[CU_LIMIT_MAX_L2_FETCH_GRANULARITY] = 64;
+  l[CU_LIMIT_PERSISTING_L2_CACHE_SIZE] = 0;
+  l[CU_LIMIT_SHMEM_SIZE] = 0;    // not a CIG context
+  l[CU_LIMIT_CIG_ENABLED] = 0;
+  l[CU_LIMIT_CIG_SHMEM_FALLBACK_ENABLED] = 0;
+  return l;
+}
 
 // ---- process-wide configuration (read from the environment by cuInit) ----
 struct Config {
@@ -122,6 +148,8 @@ struct Context {
   std::unordered_map<CUevent, Event> events;
   // Contexts whose memory this context's kernels may touch (cuCtxEnablePeerAccess; one-way).
   std::set<CUcontext> peers;
+  // cuCtxGetLimit / cuCtxSetLimit, indexed by CUlimit.
+  std::array<std::size_t, CU_LIMIT_MAX> limits = default_limits();
 };
 
 // A context looked up for the calling thread, locked, not destroyed and (unless asked
@@ -197,6 +225,27 @@ bool can_access_peer(CUdevice dev, CUdevice peer_dev);  // the answer of cuDevic
 // Removes a destroyed context from every other context's peer set. Takes each Context::mu in
 // turn, so the caller must hold none.
 void forget_peer(CUcontext gone);
+
+// Blocks of `block_size` threads with `smem` bytes of dynamic shared memory each that fit on one
+// SM (the model of cuOccupancyMaxActiveBlocksPerMultiprocessor); 0 when one cannot run.
+int blocks_per_sm(int block_size, std::size_t smem);
+
+// The attributes of a cuLaunchKernelEx / cluster occupancy configuration that the fake models.
+struct LaunchAttributes {
+  bool cluster = false;  // CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION given
+  unsigned cluster_dim[3] = {1, 1, 1};
+  bool cooperative = false;
+  int priority = 0;
+};
+// Reads config.attrs: CUDA_ERROR_INVALID_VALUE for a malformed list (attrs null with numAttrs
+// > 0, a zero cluster dimension), CUDA_ERROR_NOT_SUPPORTED for an attribute the fake does not
+// model (only IGNORE, COOPERATIVE, CLUSTER_DIMENSION and PRIORITY are).
+CUresult read_launch_attributes(const CUlaunchConfig& config, LaunchAttributes& out);
+// The cluster dimensions a launch of f uses: the configuration's, else the function's required
+// ones (cuFuncSetAttribute REQUIRED_CLUSTER_*), else none (false). A configuration that
+// contradicts the required ones, or a cluster larger than the function may have (8 blocks; 16
+// with NON_PORTABLE_CLUSTER_SIZE_ALLOWED), is CUDA_ERROR_INVALID_CLUSTER_SIZE.
+CUresult launch_cluster(const Function& f, const LaunchAttributes& attrs, unsigned dims[3], bool* any);
 
 // Stream handle check: NULL, CU_STREAM_LEGACY, CU_STREAM_PER_THREAD or a live stream of ctx.
 bool stream_ok(const Context& ctx, CUstream s);

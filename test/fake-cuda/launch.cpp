@@ -117,10 +117,12 @@ void fault(Context& ctx, const Function& f, const char* why) {
 
 }  // namespace
 
-FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
-                                              unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,
-                                              unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream,
-                                              void** kernelParams, void** extra) {
+namespace {
+
+// A launch: cuLaunchKernel's, or cuLaunchKernelEx's with its attributes (`ex`, read already).
+CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsigned int gridDimZ,
+                unsigned int blockDimX, unsigned int blockDimY, unsigned int blockDimZ, unsigned int sharedMemBytes,
+                CUstream hStream, void** kernelParams, void** extra, const LaunchAttributes* ex) {
   Locked l;
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
   Context& ctx = *l.ctx;
@@ -143,6 +145,20 @@ FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDim
   }
   if (sharedMemBytes > static_cast<unsigned>(fn.settable[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES])) {
     return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (ex != nullptr) {
+    // A cluster must tile the grid; a cooperative grid must be resident all at once.
+    unsigned dims[3];
+    bool any = false;
+    if (CUresult r = launch_cluster(fn, *ex, dims, &any); r != CUDA_SUCCESS) return r;
+    for (int i = 0; any && i < 3; ++i) {
+      if (grid[i] % dims[i] != 0) return CUDA_ERROR_INVALID_CLUSTER_SIZE;
+    }
+    if (ex->cooperative) {
+      const int per_sm = blocks_per_sm(static_cast<int>(blockDimX * blockDimY * blockDimZ), sharedMemBytes);
+      if (std::uint64_t{gridDimX} * gridDimY * gridDimZ > static_cast<std::uint64_t>(per_sm) * kSmCount)
+        return CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE;
+    }
   }
   std::vector<unsigned char> args;
   if (CUresult r = gather_args(fn, kernelParams, extra, args); r != CUDA_SUCCESS) return r;
@@ -201,4 +217,27 @@ FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDim
     }
   }
   return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
+                                              unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,
+                                              unsigned int blockDimZ, unsigned int sharedMemBytes, CUstream hStream,
+                                              void** kernelParams, void** extra) {
+  return launch(f, gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ, sharedMemBytes, hStream,
+                kernelParams, extra, nullptr);
+}
+
+// As cuLaunchKernel, with the configuration's attributes: a cluster (which must tile the grid
+// and fit the function), cooperative (the grid must fit on the device at once), a priority
+// (accepted; work runs at once anyway).
+FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernelEx(const CUlaunchConfig* config, CUfunction f, void** kernelParams,
+                                                void** extra) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (config == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  LaunchAttributes attrs;
+  if (CUresult r = read_launch_attributes(*config, attrs); r != CUDA_SUCCESS) return r;
+  return launch(f, config->gridDimX, config->gridDimY, config->gridDimZ, config->blockDimX, config->blockDimY,
+                config->blockDimZ, config->sharedMemBytes, config->hStream, kernelParams, extra, &attrs);
 }

@@ -132,3 +132,48 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemsetD8Async(CUdeviceptr dstDevice, unsigned c
   std::memset(reinterpret_cast<void*>(dstDevice), uc, N);
   return CUDA_SUCCESS;
 }
+
+namespace {
+
+// cuMemsetD2D{8,16,32}Async: `height` rows of `width` elements of sizeof(T), `pitch` bytes
+// apart. As the driver says, dst and pitch must be aligned to the element; the whole span
+// (first byte of the first row to the last byte of the last row) must lie in one region.
+template <class T>
+CUresult memset_2d(CUdeviceptr dst, size_t pitch, T value, size_t width, size_t height, CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (dst % sizeof(T) != 0 || pitch % sizeof(T) != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (width == 0 || height == 0) return CUDA_SUCCESS;
+  if (width > SIZE_MAX / sizeof(T)) return CUDA_ERROR_INVALID_VALUE;
+  const std::size_t row = width * sizeof(T);
+  std::size_t span = row;
+  if (height > 1) {
+    if (pitch < row || height - 1 > (SIZE_MAX - row) / pitch) return CUDA_ERROR_INVALID_VALUE;
+    span = (height - 1) * pitch + row;
+  }
+  const RegionReader held = read_regions();
+  if (!region_owner(held, dst, span)) return CUDA_ERROR_INVALID_VALUE;
+  for (std::size_t y = 0; y < height; ++y) {
+    auto* p = reinterpret_cast<unsigned char*>(dst + y * pitch);
+    for (std::size_t x = 0; x < width; ++x) std::memcpy(p + x * sizeof(T), &value, sizeof(T));
+  }
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemsetD2D8Async(CUdeviceptr dstDevice, size_t dstPitch, unsigned char uc, size_t Width,
+                                                 size_t Height, CUstream hStream) {
+  return memset_2d(dstDevice, dstPitch, uc, Width, Height, hStream);
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemsetD2D16Async(CUdeviceptr dstDevice, size_t dstPitch, unsigned short us,
+                                                  size_t Width, size_t Height, CUstream hStream) {
+  return memset_2d(dstDevice, dstPitch, us, Width, Height, hStream);
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemsetD2D32Async(CUdeviceptr dstDevice, size_t dstPitch, unsigned int ui,
+                                                  size_t Width, size_t Height, CUstream hStream) {
+  return memset_2d(dstDevice, dstPitch, ui, Width, Height, hStream);
+}

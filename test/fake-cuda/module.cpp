@@ -224,6 +224,65 @@ FAKE_CUDA_API CUresult CUDAAPI cuFuncSetAttribute(CUfunction hfunc, CUfunction_a
   return CUDA_SUCCESS;
 }
 
+namespace vgpu::fake {
+
+int blocks_per_sm(int block_size, std::size_t smem) {
+  if (block_size <= 0 || block_size > kMaxThreadsPerBlock || smem > static_cast<std::size_t>(kSharedPerBlockOptin))
+    return 0;  // cannot run at all
+  int blocks = kThreadsPerSm / block_size;
+  if (blocks > kBlocksPerSm) blocks = kBlocksPerSm;
+  const auto by_smem = static_cast<int>(static_cast<std::size_t>(kSharedPerSm) / (smem + kSharedReservedPerBlock));
+  return blocks < by_smem ? blocks : by_smem;
+}
+
+CUresult read_launch_attributes(const CUlaunchConfig& config, LaunchAttributes& out) {
+  out = LaunchAttributes{};
+  if (config.numAttrs > 0 && config.attrs == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  for (unsigned i = 0; i < config.numAttrs; ++i) {
+    const CUlaunchAttribute& a = config.attrs[i];
+    switch (raw_enum(&a.id)) {
+      case CU_LAUNCH_ATTRIBUTE_IGNORE:
+        break;
+      case CU_LAUNCH_ATTRIBUTE_COOPERATIVE:
+        out.cooperative = a.value.cooperative != 0;
+        break;
+      case CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION:
+        if (a.value.clusterDim.x == 0 || a.value.clusterDim.y == 0 || a.value.clusterDim.z == 0)
+          return CUDA_ERROR_INVALID_VALUE;
+        out.cluster = true;
+        out.cluster_dim[0] = a.value.clusterDim.x;
+        out.cluster_dim[1] = a.value.clusterDim.y;
+        out.cluster_dim[2] = a.value.clusterDim.z;
+        break;
+      case CU_LAUNCH_ATTRIBUTE_PRIORITY:
+        out.priority = a.value.priority;
+        break;
+      default:
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+  }
+  return CUDA_SUCCESS;
+}
+
+CUresult launch_cluster(const Function& f, const LaunchAttributes& attrs, unsigned dims[3], bool* any) {
+  const int required[3] = {f.settable[CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH],
+                           f.settable[CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_HEIGHT],
+                           f.settable[CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH]};
+  const bool has_required = required[0] != 0 || required[1] != 0 || required[2] != 0;
+  *any = attrs.cluster || has_required;
+  for (int i = 0; i < 3; ++i) {
+    dims[i] = attrs.cluster ? attrs.cluster_dim[i] : has_required ? static_cast<unsigned>(required[i] ? required[i] : 1) : 1;
+    if (attrs.cluster && has_required && dims[i] != static_cast<unsigned>(required[i] ? required[i] : 1))
+      return CUDA_ERROR_INVALID_CLUSTER_SIZE;
+  }
+  const std::uint64_t size = std::uint64_t{dims[0]} * dims[1] * dims[2];
+  const int max = f.settable[CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED] ? kMaxNonPortableClusterSize
+                                                                                   : kMaxPortableClusterSize;
+  return size > static_cast<std::uint64_t>(max) ? CUDA_ERROR_INVALID_CLUSTER_SIZE : CUDA_SUCCESS;
+}
+
+}  // namespace vgpu::fake
+
 FAKE_CUDA_API CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(int* numBlocks, CUfunction func,
                                                                                     int blockSize,
                                                                                     size_t dynamicSMemSize,
@@ -234,11 +293,123 @@ FAKE_CUDA_API CUresult CUDAAPI cuOccupancyMaxActiveBlocksPerMultiprocessorWithFl
     return CUDA_ERROR_INVALID_VALUE;
   }
   if (find_function(*l.ctx, func) == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-  if (blockSize > kMaxThreadsPerBlock || dynamicSMemSize > static_cast<std::size_t>(kSharedPerBlockOptin)) {
-    *numBlocks = 0;  // cannot run at all
+  *numBlocks = blocks_per_sm(blockSize, dynamicSMemSize);
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuOccupancyAvailableDynamicSMemPerBlock(size_t* dynamicSmemSize, CUfunction func,
+                                                                       int numBlocks, int blockSize) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (dynamicSmemSize == nullptr || numBlocks <= 0 || blockSize <= 0) return CUDA_ERROR_INVALID_VALUE;
+  if (find_function(*l.ctx, func) == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  // So many blocks of this size do not fit on an SM whatever their shared memory: none.
+  if (numBlocks > blocks_per_sm(blockSize, 0)) {
+    *dynamicSmemSize = 0;
     return CUDA_SUCCESS;
   }
-  const int by_threads = 2048 / blockSize;
-  *numBlocks = by_threads < 32 ? by_threads : 32;
+  std::size_t per_block = static_cast<std::size_t>(kSharedPerSm / numBlocks);
+  per_block = per_block > kSharedReservedPerBlock ? per_block - kSharedReservedPerBlock : 0;
+  if (per_block > static_cast<std::size_t>(kSharedPerBlockOptin)) per_block = kSharedPerBlockOptin;
+  *dynamicSmemSize = per_block;
+  return CUDA_SUCCESS;
+}
+
+namespace {
+
+// What both cluster calculators check of the configuration: its blocks per SM (0 when a block
+// cannot run), the cluster it asks for.
+CUresult cluster_occupancy(Context& ctx, CUfunction func, const CUlaunchConfig* config, int* blocks,
+                           unsigned dims[3], bool* any) {
+  if (config == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  Function* f = find_function(ctx, func);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (!stream_ok(ctx, config->hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (config->gridDimX == 0 || config->gridDimY == 0 || config->gridDimZ == 0 || config->blockDimX == 0 ||
+      config->blockDimY == 0 || config->blockDimZ == 0)
+    return CUDA_ERROR_INVALID_VALUE;
+  LaunchAttributes attrs;
+  if (CUresult r = read_launch_attributes(*config, attrs); r != CUDA_SUCCESS) return r;
+  if (CUresult r = launch_cluster(*f, attrs, dims, any); r != CUDA_SUCCESS) return r;
+  const std::uint64_t threads = std::uint64_t{config->blockDimX} * config->blockDimY * config->blockDimZ;
+  const bool fits = threads <= static_cast<std::uint64_t>(kMaxThreadsPerBlock) &&
+                    config->sharedMemBytes <=
+                        static_cast<unsigned>(f->settable[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES]);
+  *blocks = fits ? blocks_per_sm(static_cast<int>(threads), config->sharedMemBytes) : 0;
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+// The largest cluster the configuration could use: the function's required size, else the
+// largest it may have (8, or 16 when non-portable sizes are allowed); 0 when a block cannot run.
+FAKE_CUDA_API CUresult CUDAAPI cuOccupancyMaxPotentialClusterSize(int* clusterSize, CUfunction func,
+                                                                  const CUlaunchConfig* config) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (clusterSize == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  int blocks = 0;
+  unsigned dims[3];
+  bool any = false;
+  if (CUresult r = cluster_occupancy(*l.ctx, func, config, &blocks, dims, &any); r != CUDA_SUCCESS) return r;
+  const Function& f = l->functions.at(func);
+  const bool required = f.settable[CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_WIDTH] != 0 ||
+                        f.settable[CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_HEIGHT] != 0 ||
+                        f.settable[CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH] != 0;
+  int size = f.settable[CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED] ? kMaxNonPortableClusterSize
+                                                                            : kMaxPortableClusterSize;
+  if (required) size = static_cast<int>(dims[0] * dims[1] * dims[2]);
+  if (blocks * kSmsPerGpc < size) size = blocks * kSmsPerGpc;
+  *clusterSize = size;
+  return CUDA_SUCCESS;
+}
+
+// Clusters of the configuration's size (or the function's required one; one must be given) that
+// can run at once: each GPC of kSmsPerGpc SMs holds blocks-per-SM x kSmsPerGpc blocks.
+FAKE_CUDA_API CUresult CUDAAPI cuOccupancyMaxActiveClusters(int* numClusters, CUfunction func,
+                                                            const CUlaunchConfig* config) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (numClusters == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  int blocks = 0;
+  unsigned dims[3];
+  bool any = false;
+  if (CUresult r = cluster_occupancy(*l.ctx, func, config, &blocks, dims, &any); r != CUDA_SUCCESS) return r;
+  if (!any) return CUDA_ERROR_INVALID_CLUSTER_SIZE;
+  const int size = static_cast<int>(dims[0] * dims[1] * dims[2]);
+  *numClusters = (kSmCount / kSmsPerGpc) * (blocks * kSmsPerGpc / size);
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuModuleGetFunctionCount(unsigned int* count, CUmodule mod) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (count == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  Module* m = find_module(*l.ctx, mod);
+  if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  *count = static_cast<unsigned>(m->functions.size());
+  return CUDA_SUCCESS;
+}
+
+// The module's kernels in the order of its image, at most numFunctions of them.
+FAKE_CUDA_API CUresult CUDAAPI cuModuleEnumerateFunctions(CUfunction* functions, unsigned int numFunctions,
+                                                          CUmodule mod) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (functions == nullptr && numFunctions != 0) return CUDA_ERROR_INVALID_VALUE;
+  Module* m = find_module(*l.ctx, mod);
+  if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  for (std::size_t i = 0; i < m->functions.size() && i < numFunctions; ++i) functions[i] = m->functions[i];
+  return CUDA_SUCCESS;
+}
+
+// The name as the image declares it; valid while the function's module is loaded.
+FAKE_CUDA_API CUresult CUDAAPI cuFuncGetName(const char** name, CUfunction hfunc) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (name == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  Function* f = find_function(*l.ctx, hfunc);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  *name = f->name.c_str();
   return CUDA_SUCCESS;
 }

@@ -86,7 +86,11 @@ bool load(const char* path) {
   SYM(cuEventCreate); SYM(cuEventDestroy_v2); SYM(cuEventRecord); SYM(cuEventSynchronize); SYM(cuEventQuery);
   SYM(cuEventElapsedTime); SYM(cuEventElapsedTime_v2); SYM(cuGetErrorName); SYM(cuGetErrorString);
   SYM(cuDeviceCanAccessPeer); SYM(cuCtxEnablePeerAccess); SYM(cuCtxDisablePeerAccess); SYM(cuMemcpyPeer);
-  SYM(cuMemcpyPeerAsync);
+  SYM(cuMemcpyPeerAsync); SYM(cuCtxGetLimit); SYM(cuCtxSetLimit); SYM(cuMemsetD2D8Async); SYM(cuMemsetD2D16Async);
+  SYM(cuMemsetD2D32Async); SYM(cuOccupancyAvailableDynamicSMemPerBlock); SYM(cuOccupancyMaxActiveClusters);
+  SYM(cuOccupancyMaxPotentialClusterSize); SYM(cuModuleGetFunctionCount); SYM(cuModuleEnumerateFunctions);
+  SYM(cuFuncGetName); SYM(cuLaunchKernelEx); SYM(cuStreamWaitValue32_v2); SYM(cuStreamWaitValue64_v2);
+  SYM(cuStreamWriteValue32_v2); SYM(cuStreamWriteValue64_v2);
 #undef SYM
   return ok;  // the library stays loaded for the life of the process
 }
@@ -512,6 +516,12 @@ int main(int argc, char** argv) {
   // ---- peer access, peer copies, unified addressing (selftest_peer.cpp) ----
   peer_checks(true);
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // it cleaned up after itself
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- limits, 2D memsets, enumeration, clusters, launch-ex, memory ops (selftest_ex.cpp) ----
+  extended_checks();
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);
 

@@ -61,6 +61,22 @@ struct Api {
   CUresult (*cuCtxDisablePeerAccess)(CUcontext);
   CUresult (*cuMemcpyPeer)(CUdeviceptr, CUcontext, CUdeviceptr, CUcontext, size_t);
   CUresult (*cuMemcpyPeerAsync)(CUdeviceptr, CUcontext, CUdeviceptr, CUcontext, size_t, CUstream);
+  CUresult (*cuCtxGetLimit)(size_t*, CUlimit);
+  CUresult (*cuCtxSetLimit)(CUlimit, size_t);
+  CUresult (*cuMemsetD2D8Async)(CUdeviceptr, size_t, unsigned char, size_t, size_t, CUstream);
+  CUresult (*cuMemsetD2D16Async)(CUdeviceptr, size_t, unsigned short, size_t, size_t, CUstream);
+  CUresult (*cuMemsetD2D32Async)(CUdeviceptr, size_t, unsigned, size_t, size_t, CUstream);
+  CUresult (*cuOccupancyAvailableDynamicSMemPerBlock)(size_t*, CUfunction, int, int);
+  CUresult (*cuOccupancyMaxActiveClusters)(int*, CUfunction, const CUlaunchConfig*);
+  CUresult (*cuOccupancyMaxPotentialClusterSize)(int*, CUfunction, const CUlaunchConfig*);
+  CUresult (*cuModuleGetFunctionCount)(unsigned*, CUmodule);
+  CUresult (*cuModuleEnumerateFunctions)(CUfunction*, unsigned, CUmodule);
+  CUresult (*cuFuncGetName)(const char**, CUfunction);
+  CUresult (*cuLaunchKernelEx)(const CUlaunchConfig*, CUfunction, void**, void**);
+  CUresult (*cuStreamWaitValue32_v2)(CUstream, CUdeviceptr, cuuint32_t, unsigned);
+  CUresult (*cuStreamWaitValue64_v2)(CUstream, CUdeviceptr, cuuint64_t, unsigned);
+  CUresult (*cuStreamWriteValue32_v2)(CUstream, CUdeviceptr, cuuint32_t, unsigned);
+  CUresult (*cuStreamWriteValue64_v2)(CUstream, CUdeviceptr, cuuint64_t, unsigned);
 };
 
 
@@ -76,6 +92,10 @@ int summary();  // prints the count of checks and failures; the exit status
 // the calling thread's current context, the memory totals and the process healthy as it found
 // them.
 void peer_checks(bool supported);
+// Context limits, 2D memsets, module enumeration, cluster occupancy, cuLaunchKernelEx and stream
+// memory operations (selftest_ex.cpp), in a context of its own on device 0 that it makes and
+// destroys; leaves the calling thread without a current context.
+void extended_checks();
 // Runs a kernel on device 1 that reads device 0 memory without peer access: a fault, which
 // poisons the whole process (so it runs in a process of its own: see main).
 void peer_fault_checks(bool supported);

@@ -2,6 +2,8 @@
 // streams are only validated handles and events are timestamps.
 #include "internal.h"
 
+#include <type_traits>
+
 using namespace vgpu::fake;
 
 namespace {
@@ -109,4 +111,72 @@ FAKE_CUDA_API CUresult CUDAAPI cuEventElapsedTime_v2(float* pMilliseconds, CUeve
 
 FAKE_CUDA_API CUresult CUDAAPI cuEventElapsedTime(float* pMilliseconds, CUevent hStart, CUevent hEnd) {
   return cuEventElapsedTime_v2(pMilliseconds, hStart, hEnd);
+}
+
+namespace {
+
+// Stream memory operations (cuStreamWaitValue*, cuStreamWriteValue*): the value's bytes at addr
+// must be aligned and lie in one region of any live context (unified addressing). Work runs at
+// once, so a wait finds its condition holding now or never: one that does not hold fails with
+// CUDA_ERROR_NOT_READY instead of hanging the thread (a real stream would block until another
+// agent wrote the value).
+template <class T>
+bool wait_holds(T current, T value, unsigned type) {
+  using S = std::make_signed_t<T>;
+  switch (type) {
+    case CU_STREAM_WAIT_VALUE_GEQ: return static_cast<S>(current - value) >= 0;
+    case CU_STREAM_WAIT_VALUE_EQ: return current == value;
+    case CU_STREAM_WAIT_VALUE_AND: return (current & value) != 0;
+    default: return static_cast<T>(~(current | value)) != 0;  // CU_STREAM_WAIT_VALUE_NOR
+  }
+}
+
+template <class T>
+CUresult wait_value(CUstream stream, CUdeviceptr addr, T value, unsigned flags) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  constexpr unsigned kType = 0x3;  // GEQ, EQ, AND, NOR
+  if ((flags & ~(kType | unsigned{CU_STREAM_WAIT_VALUE_FLUSH})) != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (!stream_ok(*l.ctx, stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (addr % sizeof(T) != 0) return CUDA_ERROR_INVALID_VALUE;
+  const RegionReader held = read_regions();
+  if (!region_owner(held, addr, sizeof(T))) return CUDA_ERROR_INVALID_VALUE;
+  T current;
+  std::memcpy(&current, reinterpret_cast<const void*>(addr), sizeof current);
+  return wait_holds(current, value, flags & kType) ? CUDA_SUCCESS : CUDA_ERROR_NOT_READY;
+}
+
+template <class T>
+CUresult write_value(CUstream stream, CUdeviceptr addr, T value, unsigned flags) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if ((flags & ~unsigned{CU_STREAM_WRITE_VALUE_NO_MEMORY_BARRIER}) != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (!stream_ok(*l.ctx, stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (addr % sizeof(T) != 0) return CUDA_ERROR_INVALID_VALUE;
+  const RegionReader held = read_regions();
+  if (!region_owner(held, addr, sizeof(T))) return CUDA_ERROR_INVALID_VALUE;
+  std::memcpy(reinterpret_cast<void*>(addr), &value, sizeof value);
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+FAKE_CUDA_API CUresult CUDAAPI cuStreamWaitValue32_v2(CUstream stream, CUdeviceptr addr, cuuint32_t value,
+                                                      unsigned int flags) {
+  return wait_value(stream, addr, value, flags);
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuStreamWaitValue64_v2(CUstream stream, CUdeviceptr addr, cuuint64_t value,
+                                                      unsigned int flags) {
+  return wait_value(stream, addr, value, flags);
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuStreamWriteValue32_v2(CUstream stream, CUdeviceptr addr, cuuint32_t value,
+                                                       unsigned int flags) {
+  return write_value(stream, addr, value, flags);
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuStreamWriteValue64_v2(CUstream stream, CUdeviceptr addr, cuuint64_t value,
+                                                       unsigned int flags) {
+  return write_value(stream, addr, value, flags);
 }

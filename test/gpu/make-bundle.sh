@@ -16,7 +16,8 @@
 #                                    them), built by programs-driver/build.sh
 #   OUT_DIR/hostile/<name>           run-hostile.sh's programs (test/gpu/hostile/*.cu), and
 #   OUT_DIR/bin/vgpu-hostile-client  its misbehaving clients, when the build has the tests
-#   OUT_DIR/bench/                   vgpu-bench and its case children (bench/), when built
+#   OUT_DIR/bench/                   vgpu-bench and its case children (bench/), when built: the
+#                                    CUDA child twice, -cudart shared and static (driver shim side)
 #   OUT_DIR/MANIFEST                 what was packed, from which build, checksums
 #
 # OUT_DIR/samples/ is written by test/gpu/samples.sh (separately; see README.md) and left alone.
@@ -65,7 +66,7 @@ hostile_client="$build/test/integration/vgpu-hostile-client"
 bench_bins=()
 if [[ -x "$build/bench/vgpu-bench" ]]; then
   mkdir -p "$out/bench"
-  for b in vgpu-bench vgpu-bench-transport vgpu-bench-cuda; do
+  for b in vgpu-bench vgpu-bench-transport vgpu-bench-cuda vgpu-bench-cuda-static; do
     [[ -x "$build/bench/$b" ]] || { echo "error: $build/bench/$b not built" >&2; exit 1; }
     cp -L "$build/bench/$b" "$out/bench/$b"
     bench_bins+=("$out/bench/$b")
@@ -99,7 +100,8 @@ skip_lib() {
 }
 
 declare -A copied=()
-# (vgpu-bench-cuda, like the test programs, needs only a CUDA runtime: the real one or the shim.)
+# (vgpu-bench-cuda, like the test programs, needs only a CUDA runtime: the real one or the shim;
+# vgpu-bench-cuda-static has NVIDIA's runtime inside and dlopens libcuda.so.1.)
 for obj in "$out"/bin/* "$out/shim/libcudart.so.13" "${bench_bins[@]:0:2}"; do
   ldd_out=$(ldd "$obj") || { echo "error: ldd $obj failed" >&2; exit 1; }
   if grep -q "not found" <<<"$ldd_out"; then

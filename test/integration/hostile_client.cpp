@@ -7,6 +7,12 @@
 //   vgpu-hostile-client noread  SOCKET SECONDS   allocates 64 MiB, then posts 60,000 answered
 //                                                calls and reads no reply
 //   vgpu-hostile-client garbage SOCKET SECONDS   sends malformed messages as fast as it can
+//   vgpu-hostile-client badcalls SOCKET SECONDS  posts well-formed calls with hostile fields as fast
+//                                                as it can: 2D memsets and stream memory
+//                                                operations past its allocation or into vgpud's
+//                                                memory, bad widths and element sizes, unknown
+//                                                module, function and stream ids, launches with
+//                                                the wrong parameter size, limits no driver has
 //
 // Prints "<mode>: ready" (flushed) once it is doing what it does.
 #include <sys/socket.h>
@@ -43,7 +49,7 @@ void header_only(RawChannel& ch, proto::CallId call, uint64_t seq, uint16_t flag
 
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: %s silent|idle|noread|garbage SOCKET SECONDS\n", argv[0]);
+    std::fprintf(stderr, "usage: %s silent|idle|noread|garbage|badcalls SOCKET SECONDS\n", argv[0]);
     return 2;
   }
   const std::string mode = argv[1], socket_path = argv[2];
@@ -82,6 +88,44 @@ int main(int argc, char** argv) {
       for (uint64_t n = 0; Clock::now() < until && !ch.host_closed(); ++n) {
         if (!ch.wait_for_room(sizeof(proto::RequestHeader), 1000)) break;
         header_only(ch, static_cast<proto::CallId>(0x7fff), seq++, 0);  // no such call
+      }
+      hold();
+    } else if (mode == "badcalls") {
+      ch.send(proto::CallId::MemAlloc, proto::MemAllocRequest{4096}, seq++);
+      auto r = ch.receive();
+      if (!r || r->header.status != 0 || r->payload.size() < 8) return 1;
+      uint64_t ptr;
+      std::memcpy(&ptr, r->payload.data(), 8);
+      const uint64_t foreign = reinterpret_cast<uint64_t>(&ptr);  // its own stack: vgpud's view of nothing
+      ready(mode);
+      const std::string params(20, 'x');  // no kernel of any module takes 20 bytes here
+      for (uint64_t n = 0; Clock::now() < until && !ch.host_closed(); ++n) {
+        if (!ch.wait_for_room(256, 1000)) break;
+        switch (n % 8) {
+          case 0: ch.send(proto::CallId::Memset2D, proto::Memset2DRequest{ptr + 1024, 1024, 256, 4, 0, 0, 4}, seq++, 0); break;
+          case 1: ch.send(proto::CallId::Memset2D, proto::Memset2DRequest{ptr, 1ull << 63, 1, 3, 0, 0, 3}, seq++, 0); break;
+          case 2: ch.send(proto::CallId::StreamWriteValue, proto::StreamValueRequest{0, ptr + 4094, 1, 0, 4}, seq++, 0); break;
+          case 3: ch.send(proto::CallId::StreamWaitValue, proto::StreamValueRequest{0x9999, foreign, 1, 4, 6}, seq++, 0); break;
+          case 4: ch.send(proto::CallId::ModuleListFunctions, proto::ModuleListFunctionsRequest{0x4242, 0}, seq++, 0); break;
+          case 5: {
+            proto::LaunchKernelExRequest l{};
+            l.function = static_cast<uint32_t>(n);
+            l.grid[0] = l.grid[1] = l.grid[2] = l.block[0] = l.block[1] = l.block[2] = 1;
+            l.cluster[0] = 3;
+            l.flags = 3;
+            l.param_bytes = static_cast<uint32_t>(params.size());
+            ch.send(proto::CallId::LaunchKernelEx, l, seq++, 0, params);
+            break;
+          }
+          case 6: ch.send(proto::CallId::CtxSetLimit, proto::CtxSetLimitRequest{15, 0, ~0ull}, seq++, 0); break;
+          default: {
+            proto::ClusterOccupancyRequest o{};
+            o.function = static_cast<uint32_t>(n);
+            o.grid[0] = o.grid[1] = o.grid[2] = o.block[0] = o.block[1] = o.block[2] = 1;
+            ch.send(proto::CallId::OccupancyMaxActiveClusters, o, seq++, 0);
+            break;
+          }
+        }
       }
       hold();
     } else {

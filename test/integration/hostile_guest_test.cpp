@@ -231,3 +231,411 @@ TEST_CASE("a guest scribbling over its region and flooding the doorbell hurts no
   REQUIRE(vgpud.alive());
   REQUIRE(vgpud.stop() == 0);
 }
+
+// ---- the calls of CTX_GET_LIMIT … STREAM_WRITE_VALUE ------------------------------------------
+
+namespace {
+
+constexpr int32_t kInvalidValue = 1;         // CUDA_ERROR_INVALID_VALUE
+constexpr int32_t kInvalidHandle = 400;      // CUDA_ERROR_INVALID_HANDLE
+constexpr int32_t kNotReady = 600;           // CUDA_ERROR_NOT_READY (the fake's unmet wait)
+constexpr int32_t kUnsupportedLimit = 215;   // CUDA_ERROR_UNSUPPORTED_LIMIT
+constexpr int32_t kInvalidClusterSize = 912; // CUDA_ERROR_INVALID_CLUSTER_SIZE
+const int32_t kMalformed = static_cast<int32_t>(proto::Status::MalformedMessage);
+// cuda.h's values, which the wire carries as they are.
+constexpr uint32_t kWaitGeq = 0, kWaitEq = 1;                          // CU_STREAM_WAIT_VALUE_*
+constexpr uint32_t kLimitStack = 0, kLimitMallocHeap = 2, kLimitShmem = 7;  // CU_LIMIT_*
+
+// One answered call; its reply (the test fails without one).
+template <typename Payload>
+RawReply call(RawChannel& ch, CallId id, const Payload& p, uint64_t& seq, const std::string& tail = {}) {
+  const uint64_t s = seq++;
+  ch.send(id, p, s, proto::kFlagNeedsReply, tail);
+  auto r = ch.receive();
+  REQUIRE(r.has_value());
+  REQUIRE(r->header.seq == s);
+  return *r;
+}
+
+// Requests that vgpud itself must refuse, before the driver sees them: their driver functions
+// never appear in the executor's debug trace ("seq=N cuX → …", driver_trace.cpp). The fake driver
+// refuses most of these too, so the trace is what shows that vgpud's own check did.
+struct RefusedByVgpud {
+  std::vector<uint64_t> seqs;
+
+  template <typename Payload>
+  void expect(RawChannel& ch, CallId id, const Payload& p, uint64_t& seq, int32_t status, const std::string& tail = {}) {
+    seqs.push_back(seq);
+    const RawReply r = call(ch, id, p, seq, tail);
+    CHECK(r.header.status == status);
+    CHECK(r.payload.empty());
+  }
+
+  // `last_seq` is a later request of the same channel whose driver call `last_function` is
+  // traced: once its line is in the log, every earlier line is too.
+  void check_never_traced(const VgpudProcess& vgpud, const std::string& function_prefix, uint64_t last_seq,
+                          const std::string& last_function) const {
+    REQUIRE(eventually([&] {
+      return vgpud.read_log().find("seq=" + std::to_string(last_seq) + " " + last_function) != std::string::npos;
+    }));
+    const std::string log = vgpud.read_log();
+    for (uint64_t s : seqs) {
+      INFO("seq " << s);
+      CHECK(log.find("seq=" + std::to_string(s) + " " + function_prefix) == std::string::npos);
+    }
+  }
+};
+
+uint64_t alloc(RawChannel& ch, uint64_t size, uint64_t& seq) {
+  const RawReply r = call(ch, CallId::MemAlloc, proto::MemAllocRequest{size}, seq);
+  REQUIRE(r.header.status == 0);
+  uint64_t ptr;
+  std::memcpy(&ptr, r.payload.data(), sizeof ptr);
+  return ptr;
+}
+
+std::vector<uint8_t> read_back(RawChannel& ch, uint64_t ptr, uint64_t size, uint64_t& seq) {
+  const RawReply r = call(ch, CallId::MemcpyDtoHInline, proto::MemcpyDtoHRequest{ptr, size, 0}, seq);
+  REQUIRE(r.header.status == 0);
+  REQUIRE(r.payload.size() == size);
+  return r.payload;
+}
+
+uint32_t load(RawChannel& ch, const std::string& text, uint64_t& seq) {
+  std::vector<uint8_t> image = bytes_of(text);
+  image.push_back(0);
+  auto r = ch.load_module(image, seq);
+  seq += 2;
+  REQUIRE(r.has_value());
+  REQUIRE(r->header.status == 0);
+  proto::ModuleLoadReply m;
+  std::memcpy(&m, r->payload.data(), sizeof m);
+  return m.module;
+}
+
+uint32_t function(RawChannel& ch, uint32_t module, const std::string& name, uint64_t& seq) {
+  const RawReply r = call(ch, CallId::ModuleGetFunction,
+                          proto::ModuleSymbolRequest{module, static_cast<uint32_t>(name.size())}, seq, name);
+  REQUIRE(r.header.status == 0);
+  proto::ModuleGetFunctionReply f;
+  std::memcpy(&f, r.payload.data(), sizeof f);
+  return f.function;
+}
+
+proto::Memset2DRequest memset_2d(uint64_t dst, uint64_t pitch, uint64_t width, uint64_t height, uint32_t value,
+                                 uint32_t element_size) {
+  proto::Memset2DRequest m{};
+  m.dst = dst;
+  m.pitch = pitch;
+  m.width = width;
+  m.height = height;
+  m.value = value;
+  m.element_size = element_size;
+  return m;
+}
+
+proto::StreamValueRequest stream_value(uint64_t address, uint64_t value, uint32_t width, uint32_t flags = 0,
+                                       uint64_t stream = 0) {
+  return proto::StreamValueRequest{stream, address, value, flags, width};
+}
+
+}  // namespace
+
+TEST_CASE("2D memsets stay inside the channel's own allocations", "[hostile][memset2d]") {
+  VgpudProcess vgpud(std::vector<TenantSpec>{{"alpha", ""}, {"beta", ""}});
+  RawChannel ch(vgpud.socket("alpha"));
+  uint64_t seq = 1;
+  const uint64_t ptr = alloc(ch, 4096, seq);
+  RefusedByVgpud refused;
+
+  // In range: 4 rows of 8 u32, 64 bytes apart; the gaps between rows are left alone.
+  REQUIRE(call(ch, CallId::Memset2D, memset_2d(ptr, 4096, 4096, 1, 0, 1), seq).header.status == 0);
+  REQUIRE(call(ch, CallId::Memset2D, memset_2d(ptr, 64, 8, 4, 0xA1B2C3D4, 4), seq).header.status == 0);
+  std::vector<uint8_t> bytes = read_back(ch, ptr, 256, seq);
+  uint32_t word;
+  std::memcpy(&word, bytes.data() + 64 * 3 + 28, 4);
+  REQUIRE(word == 0xA1B2C3D4);
+  REQUIRE(bytes[32] == 0);
+  // A 16-bit value is narrowed to 16 bits; one row ignores the pitch.
+  REQUIRE(call(ch, CallId::Memset2D, memset_2d(ptr + 1024, 0, 4, 1, 0xFFFF1234, 2), seq).header.status == 0);
+  bytes = read_back(ch, ptr + 1024, 10, seq);
+  REQUIRE(bytes[0] == 0x34);
+  REQUIRE(bytes[7] == 0x12);
+  REQUIRE(bytes[8] == 0);
+
+  // The first row fits, the last runs past the allocation: 4 rows of 1024 bytes, 1024 apart,
+  // from byte 1024.
+  refused.expect(ch, CallId::Memset2D, memset_2d(ptr + 1024, 1024, 256, 4, 0, 4), seq, kInvalidValue);
+  // A pitch whose product with the height wraps around.
+  refused.expect(ch, CallId::Memset2D, memset_2d(ptr, 1ull << 63, 1, 3, 0, 1), seq, kInvalidValue);
+  // A width whose bytes wrap around.
+  refused.expect(ch, CallId::Memset2D, memset_2d(ptr, 0, 1ull << 62, 1, 0, 4), seq, kInvalidValue);
+  // Rows that overlap (pitch below the row).
+  refused.expect(ch, CallId::Memset2D, memset_2d(ptr, 8, 4, 2, 0, 4), seq, kInvalidValue);
+  // vgpud's own memory, and another channel's allocation.
+  refused.expect(ch, CallId::Memset2D, memset_2d(reinterpret_cast<uint64_t>(&word), 4, 1, 1, 0, 4), seq, kInvalidValue);
+  {
+    RawChannel other(vgpud.socket("beta"));
+    uint64_t other_seq = 1;
+    const uint64_t foreign = alloc(other, 4096, other_seq);
+    refused.expect(ch, CallId::Memset2D, memset_2d(foreign, 64, 4, 2, 0, 1), seq, kInvalidValue);
+    REQUIRE(read_back(other, foreign, 4096, other_seq) == std::vector<uint8_t>(4096, 0));
+  }
+  // Element sizes: 3 passes the parser and is refused by vgpud, 5 is malformed.
+  refused.expect(ch, CallId::Memset2D, memset_2d(ptr, 4, 1, 1, 0, 3), seq, kInvalidValue);
+  REQUIRE(call(ch, CallId::Memset2D, memset_2d(ptr, 4, 1, 1, 0, 5), seq).header.status == kMalformed);
+  REQUIRE(call(ch, CallId::Memset2D, memset_2d(ptr, 4, 1, 0, 0, 1), seq).header.status == kMalformed);
+  // A stream that is not the channel's.
+  auto bad_stream = memset_2d(ptr, 4, 1, 1, 0, 1);
+  bad_stream.stream = 0x9999;
+  refused.expect(ch, CallId::Memset2D, bad_stream, seq, kInvalidHandle);
+
+  // Posted, as the guest sends it: the error comes at the next reply.
+  ch.send(CallId::Memset2D, memset_2d(ptr + 4000, 0, 100, 1, 0, 1), seq++, 0);
+  const RawReply r = call(ch, CallId::MemAlloc, proto::MemAllocRequest{64}, seq);
+  REQUIRE(r.header.status == 0);
+  REQUIRE(r.header.async_status == kInvalidValue);
+  // The last good one, and none of the refused ones reached the driver.
+  const uint64_t last = seq;
+  REQUIRE(call(ch, CallId::Memset2D, memset_2d(ptr, 64, 8, 4, 0, 4), seq).header.status == 0);
+  refused.check_never_traced(vgpud, "cuMemsetD2D", last, "cuMemsetD2D32Async");
+  expect_healthy(vgpud, "alpha");
+}
+
+TEST_CASE("stream memory operations stay inside the channel's own allocations", "[hostile][stream_value]") {
+  VgpudProcess vgpud(std::vector<TenantSpec>{{"alpha", ""}, {"beta", ""}});
+  RawChannel ch(vgpud.socket("alpha"));
+  uint64_t seq = 1;
+  const uint64_t ptr = alloc(ch, 4096, seq);
+  RefusedByVgpud refused;
+
+  // Write, then waits that hold; the fake fails one that does not (a GPU would wait).
+  REQUIRE(call(ch, CallId::StreamWriteValue, stream_value(ptr + 8, 0x1122334455667788ull, 8), seq).header.status == 0);
+  REQUIRE(call(ch, CallId::StreamWriteValue, stream_value(ptr + 4, 0xFFFFFFFF00000007ull, 4), seq).header.status == 0);
+  std::vector<uint8_t> bytes = read_back(ch, ptr, 16, seq);
+  uint64_t v64;
+  uint32_t v32;
+  std::memcpy(&v64, bytes.data() + 8, 8);
+  std::memcpy(&v32, bytes.data() + 4, 4);
+  REQUIRE(v64 == 0x1122334455667788ull);
+  REQUIRE(v32 == 7);  // narrowed to 32 bits
+  REQUIRE(call(ch, CallId::StreamWaitValue, stream_value(ptr + 8, 0x1122334455667788ull, 8, kWaitEq), seq)
+              .header.status == 0);
+  REQUIRE(call(ch, CallId::StreamWaitValue, stream_value(ptr + 4, 0xAAAAAAAA00000005ull, 4, kWaitGeq), seq)
+              .header.status == 0);
+  REQUIRE(call(ch, CallId::StreamWaitValue, stream_value(ptr + 4, 8, 4, kWaitEq), seq).header.status ==
+          kNotReady);
+
+  for (const CallId id : {CallId::StreamWaitValue, CallId::StreamWriteValue}) {
+    // The value's last bytes past the allocation, misaligned, vgpud's own memory.
+    refused.expect(ch, id, stream_value(ptr + 4096 - 4, 0, 8), seq, kInvalidValue);
+    refused.expect(ch, id, stream_value(ptr + 4096, 0, 4), seq, kInvalidValue);
+    refused.expect(ch, id, stream_value(ptr + 2, 0, 4), seq, kInvalidValue);
+    refused.expect(ch, id, stream_value(ptr + 4, 0, 8), seq, kInvalidValue);
+    refused.expect(ch, id, stream_value(~0ull - 3, 0, 4), seq, kInvalidValue);
+    refused.expect(ch, id, stream_value(reinterpret_cast<uint64_t>(&v64), 0, 8), seq, kInvalidValue);
+    // Widths: 6 passes the parser and is refused by vgpud; 2 and 16 are malformed.
+    refused.expect(ch, id, stream_value(ptr, 0, 6), seq, kInvalidValue);
+    REQUIRE(call(ch, id, stream_value(ptr, 0, 2), seq).header.status == kMalformed);
+    REQUIRE(call(ch, id, stream_value(ptr, 0, 16), seq).header.status == kMalformed);
+    // Flags the operation does not know, and a stream that is not the channel's.
+    refused.expect(ch, id, stream_value(ptr, 0, 4, 0x4), seq, kInvalidValue);
+    refused.expect(ch, id, stream_value(ptr, 0, 4, 0x80000000u), seq, kInvalidValue);
+    refused.expect(ch, id, stream_value(ptr, 0, 4, 0, 0x9999), seq, kInvalidHandle);
+  }
+  {
+    RawChannel other(vgpud.socket("beta"));
+    uint64_t other_seq = 1;
+    const uint64_t foreign = alloc(other, 4096, other_seq);
+    refused.expect(ch, CallId::StreamWriteValue, stream_value(foreign, 0xdead, 8), seq, kInvalidValue);
+    refused.expect(ch, CallId::StreamWaitValue, stream_value(foreign, 0, 8, kWaitEq), seq, kInvalidValue);
+    REQUIRE(read_back(other, foreign, 8, other_seq) == std::vector<uint8_t>(8, 0));
+  }
+  // Posted: the error at the next reply.
+  ch.send(CallId::StreamWriteValue, stream_value(ptr + 4096, 1, 4), seq++, 0);
+  const RawReply r = call(ch, CallId::MemAlloc, proto::MemAllocRequest{64}, seq);
+  REQUIRE(r.header.status == 0);
+  REQUIRE(r.header.async_status == kInvalidValue);
+  const uint64_t last = seq;
+  REQUIRE(call(ch, CallId::StreamWaitValue, stream_value(ptr + 8, 1, 8, kWaitGeq), seq).header.status == 0);
+  refused.check_never_traced(vgpud, "cuStreamW", last, "cuStreamWaitValue64");
+  expect_healthy(vgpud, "alpha");
+}
+
+TEST_CASE("context limits: the channel's own context, bad limits refused", "[hostile][ctx_limits]") {
+  VgpudProcess vgpud;
+  RawChannel ch(vgpud.socket("alpha"));
+  uint64_t seq = 1;
+  RawReply r = call(ch, CallId::CtxGetLimit, proto::CtxGetLimitRequest{kLimitStack, 0}, seq);
+  REQUIRE(r.header.status == 0);
+  REQUIRE(r.payload.size() == sizeof(proto::CtxGetLimitReply));
+  REQUIRE(call(ch, CallId::CtxSetLimit, proto::CtxSetLimitRequest{kLimitMallocHeap, 0, 64ull << 20}, seq)
+              .header.status == 0);
+  r = call(ch, CallId::CtxGetLimit, proto::CtxGetLimitRequest{kLimitMallocHeap, 0}, seq);
+  REQUIRE(r.header.status == 0);
+  uint64_t value;
+  std::memcpy(&value, r.payload.data(), 8);
+  REQUIRE(value == 64ull << 20);
+  {
+    // Another channel's context has its own limits.
+    RawChannel other(vgpud.socket("alpha"));
+    uint64_t other_seq = 1;
+    r = call(other, CallId::CtxGetLimit, proto::CtxGetLimitRequest{kLimitMallocHeap, 0}, other_seq);
+    REQUIRE(r.header.status == 0);
+    std::memcpy(&value, r.payload.data(), 8);
+    REQUIRE(value != 64ull << 20);
+  }
+  // A limit the driver does not know, one the protocol cannot name, one that cannot be set.
+  r = call(ch, CallId::CtxGetLimit, proto::CtxGetLimitRequest{12, 0}, seq);
+  REQUIRE(r.header.status == kUnsupportedLimit);
+  REQUIRE(r.payload.empty());
+  REQUIRE(call(ch, CallId::CtxSetLimit, proto::CtxSetLimitRequest{15, 0, 1}, seq).header.status == kUnsupportedLimit);
+  REQUIRE(call(ch, CallId::CtxGetLimit, proto::CtxGetLimitRequest{16, 0}, seq).header.status == kMalformed);
+  REQUIRE(call(ch, CallId::CtxSetLimit, proto::CtxSetLimitRequest{0xFFFFFFFFu, 0, 1}, seq).header.status == kMalformed);
+  REQUIRE(call(ch, CallId::CtxSetLimit, proto::CtxSetLimitRequest{kLimitShmem, 0, 1}, seq).header.status ==
+          kInvalidValue);
+  expect_healthy(vgpud, "alpha");
+}
+
+TEST_CASE("module listing, cluster occupancy and extended launches check their ids and sizes",
+          "[hostile][launch_ex]") {
+  VgpudProcess vgpud(std::vector<TenantSpec>{{"alpha", ""}, {"beta", ""}});
+  RawChannel ch(vgpud.socket("alpha"));
+  uint64_t seq = 1;
+  const uint64_t ptr = alloc(ch, 4096, seq);
+  RefusedByVgpud refused;
+  const uint32_t module = load(ch, "FAKECUBIN 1\nkernel fake_fill_u32 8,4,8\nkernel _Z5otheri 4\n", seq);
+  RefusedByVgpud listing;
+
+  // The names, all at once and from an index; nothing registered.
+  RawReply r = call(ch, CallId::ModuleListFunctions, proto::ModuleListFunctionsRequest{module, 0}, seq);
+  REQUIRE(r.header.status == 0);
+  proto::ModuleListFunctionsReply list;
+  REQUIRE(r.payload.size() >= sizeof list);
+  std::memcpy(&list, r.payload.data(), sizeof list);
+  REQUIRE(list.total == 2);
+  REQUIRE(list.returned == 2);
+  const std::string names(r.payload.begin() + sizeof list, r.payload.end());
+  REQUIRE(list.names_bytes == names.size());
+  REQUIRE(names == std::string("fake_fill_u32\0_Z5otheri\0", 24));
+  r = call(ch, CallId::ModuleListFunctions, proto::ModuleListFunctionsRequest{module, 1}, seq);
+  std::memcpy(&list, r.payload.data(), sizeof list);
+  REQUIRE((list.total == 2 && list.returned == 1 && list.names_bytes == 10));
+  r = call(ch, CallId::ModuleListFunctions, proto::ModuleListFunctionsRequest{module, 0xFFFFFFFFu}, seq);
+  REQUIRE(r.header.status == 0);
+  std::memcpy(&list, r.payload.data(), sizeof list);
+  REQUIRE((list.total == 2 && list.returned == 0 && list.names_bytes == 0));
+  REQUIRE(r.payload.size() == sizeof list);
+  // Module ids the channel does not hold (another channel's first module has this one's id
+  // in its own table, not here).
+  {
+    RawChannel other(vgpud.socket("beta"));
+    uint64_t other_seq = 1;
+    const uint32_t foreign = load(other, "FAKECUBIN 1\nkernel a\nkernel b\nkernel c\n", other_seq);
+    listing.expect(ch, CallId::ModuleListFunctions, proto::ModuleListFunctionsRequest{foreign + 1, 0}, seq,
+                   kInvalidHandle);
+  }
+  listing.expect(ch, CallId::ModuleListFunctions, proto::ModuleListFunctionsRequest{0x4242, 0}, seq, kInvalidHandle);
+  listing.expect(ch, CallId::ModuleListFunctions, proto::ModuleListFunctionsRequest{0, 0}, seq, kInvalidHandle);
+  const uint64_t last_listing = seq;
+  REQUIRE(call(ch, CallId::ModuleListFunctions, proto::ModuleListFunctionsRequest{module, 0}, seq).header.status == 0);
+  listing.check_never_traced(vgpud, "cuModuleGetFunctionCount", last_listing, "cuModuleGetFunctionCount");
+
+  const uint32_t fill = function(ch, module, "fake_fill_u32", seq);
+  const uint32_t bogus = 0xBAD;
+  // Occupancy: a function id the channel does not hold, then the real ones.
+  RefusedByVgpud occupancy;
+  occupancy.expect(ch, CallId::OccupancyAvailableSharedMem, proto::OccupancyAvailableSharedMemRequest{bogus, 1, 256, 0},
+                   seq, kInvalidHandle);
+  REQUIRE(call(ch, CallId::OccupancyAvailableSharedMem, proto::OccupancyAvailableSharedMemRequest{fill, 0, 256, 0}, seq)
+              .header.status == kMalformed);
+  r = call(ch, CallId::OccupancyAvailableSharedMem, proto::OccupancyAvailableSharedMemRequest{fill, 1, 256, 0}, seq);
+  REQUIRE(r.header.status == 0);
+  uint64_t smem;
+  std::memcpy(&smem, r.payload.data(), 8);
+  REQUIRE(smem == 232448);  // the fake H100: everything one block may opt in to
+  proto::ClusterOccupancyRequest cluster{};
+  cluster.function = fill;
+  for (int i = 0; i < 3; ++i) cluster.grid[i] = cluster.block[i] = 1;
+  cluster.grid[0] = 8;
+  cluster.block[0] = 256;
+  r = call(ch, CallId::OccupancyMaxClusterSize, cluster, seq);
+  REQUIRE(r.header.status == 0);
+  proto::OccupancyValueReply value;
+  std::memcpy(&value, r.payload.data(), sizeof value);
+  REQUIRE(value.value == 8);
+  REQUIRE(call(ch, CallId::OccupancyMaxActiveClusters, cluster, seq).header.status == kInvalidClusterSize);  // none given
+  cluster.cluster[0] = 2;
+  cluster.cluster[1] = cluster.cluster[2] = 1;
+  r = call(ch, CallId::OccupancyMaxActiveClusters, cluster, seq);
+  REQUIRE(r.header.status == 0);
+  std::memcpy(&value, r.payload.data(), sizeof value);
+  REQUIRE(value.value > 0);
+  cluster.function = bogus;
+  occupancy.expect(ch, CallId::OccupancyMaxActiveClusters, cluster, seq, kInvalidHandle);
+  occupancy.expect(ch, CallId::OccupancyMaxClusterSize, cluster, seq, kInvalidHandle);
+  cluster.function = fill;
+  cluster.block[1] = 0;
+  REQUIRE(call(ch, CallId::OccupancyMaxClusterSize, cluster, seq).header.status == kMalformed);
+  cluster.block[1] = 1;
+  const uint64_t last_occupancy = seq;
+  REQUIRE(call(ch, CallId::OccupancyMaxClusterSize, cluster, seq).header.status == 0);
+  occupancy.check_never_traced(vgpud, "cuOccupancy", last_occupancy, "cuOccupancyMaxPotentialClusterSize");
+
+  // Extended launches: fake_fill_u32(p, v, n) packs into 24 bytes.
+  proto::LaunchKernelExRequest launch{};
+  launch.function = fill;
+  for (int i = 0; i < 3; ++i) launch.grid[i] = launch.block[i] = launch.cluster[i] = 1;
+  launch.grid[0] = 2;
+  launch.cluster[0] = 2;
+  launch.flags = 0x3;  // cooperative, with a priority
+  launch.priority = -2;
+  std::string params(24, '\0');
+  const uint64_t n = 16;
+  const uint32_t v = 0x5EED5EED;
+  std::memcpy(params.data(), &ptr, 8);
+  std::memcpy(params.data() + 8, &v, 4);
+  std::memcpy(params.data() + 16, &n, 8);
+  launch.param_bytes = 24;
+  REQUIRE(call(ch, CallId::LaunchKernelEx, launch, seq, params).header.status == 0);
+  const std::vector<uint8_t> filled = read_back(ch, ptr, 68, seq);
+  uint32_t word;
+  std::memcpy(&word, filled.data() + 60, 4);
+  REQUIRE(word == v);
+  std::memcpy(&word, filled.data() + 64, 4);
+  REQUIRE(word == 0);
+  // A parameter buffer of the wrong size, too short and too long.
+  launch.param_bytes = 20;
+  refused.expect(ch, CallId::LaunchKernelEx, launch, seq, kInvalidValue, params.substr(0, 20));
+  launch.param_bytes = 32;
+  refused.expect(ch, CallId::LaunchKernelEx, launch, seq, kInvalidValue, params + std::string(8, 'x'));
+  // A param_bytes that claims more than the message carries.
+  launch.param_bytes = 4096;
+  REQUIRE(call(ch, CallId::LaunchKernelEx, launch, seq, params).header.status == kMalformed);
+  launch.param_bytes = 24;
+  // Flags the protocol does not define, a function and a stream the channel does not hold.
+  launch.flags = 0x4;
+  REQUIRE(call(ch, CallId::LaunchKernelEx, launch, seq, params).header.status == kMalformed);
+  launch.flags = 0;
+  launch.function = bogus;
+  refused.expect(ch, CallId::LaunchKernelEx, launch, seq, kInvalidHandle, params);
+  launch.function = fill;
+  launch.stream = 0x9999;
+  refused.expect(ch, CallId::LaunchKernelEx, launch, seq, kInvalidHandle, params);
+  launch.stream = 0;
+  // A cluster that does not tile the grid reaches the driver, which refuses it.
+  launch.cluster[0] = 3;
+  REQUIRE(call(ch, CallId::LaunchKernelEx, launch, seq, params).header.status == kInvalidClusterSize);
+  // Posted, as the guest sends it: the error at the next reply.
+  launch.cluster[0] = 1;
+  launch.param_bytes = 8;
+  ch.send(CallId::LaunchKernelEx, launch, seq++, 0, params.substr(0, 8));
+  r = call(ch, CallId::MemAlloc, proto::MemAllocRequest{64}, seq);
+  REQUIRE(r.header.status == 0);
+  REQUIRE(r.header.async_status == kInvalidValue);
+  launch.param_bytes = 24;
+  const uint64_t last = seq;
+  REQUIRE(call(ch, CallId::LaunchKernelEx, launch, seq, params).header.status == 0);
+  refused.check_never_traced(vgpud, "cuLaunchKernelEx", last, "cuLaunchKernelEx");
+  expect_healthy(vgpud, "alpha");
+}

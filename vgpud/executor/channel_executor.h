@@ -102,6 +102,10 @@ class ChannelExecutor {
   // before the message. False (the channel failed) when it is not.
   bool upload_holds(uint64_t size, const char* what);
 
+  // What STREAM_WAIT_VALUE and STREAM_WRITE_VALUE check before the driver sees them: 0 (and the
+  // stream resolved), or the status to answer.
+  int32_t stream_value_checks(uint64_t stream_id, uint64_t address, uint32_t width, uint32_t flags,
+                              uint32_t known_flags, CUstream* stream);
   bool heap_range_ok(uint64_t offset, uint64_t len) const;
   uint8_t* heap_at(uint64_t offset) const {
     return setup_.region + setup_.geometry.heap.offset + offset;
@@ -126,6 +130,8 @@ class ChannelExecutor {
   int32_t handle(const DeviceCanAccessPeerCmd&, Reply&);
   int32_t handle(const PeerAccessEnableCmd&, Reply&);
   int32_t handle(const PeerAccessDisableCmd&, Reply&);
+  int32_t handle(const CtxGetLimitCmd&, Reply&);
+  int32_t handle(const CtxSetLimitCmd&, Reply&);
   int32_t handle(const MemAllocCmd&, Reply&);
   int32_t handle(const MemFreeCmd&, Reply&);
   int32_t handle(const MemcpyHtoDInlineCmd&, Reply&);
@@ -135,6 +141,7 @@ class ChannelExecutor {
   int32_t handle(const MemcpySharedCmd&, Reply&);
   int32_t handle(const MemcpyDtoDCmd&, Reply&);
   int32_t handle(const MemsetCmd&, Reply&);
+  int32_t handle(const Memset2DCmd&, Reply&);
   int32_t handle(const BlobAppendCmd&, Reply&);
   int32_t handle(const ModuleLoadCmd&, Reply&);
   int32_t handle(const ModuleUnloadCmd&, Reply&);
@@ -144,11 +151,18 @@ class ChannelExecutor {
   int32_t handle(const FuncGetAttributesCmd&, Reply&);
   int32_t handle(const FuncSetAttributeCmd&, Reply&);
   int32_t handle(const OccupancyMaxBlocksCmd&, Reply&);
+  int32_t handle(const OccupancyAvailableSharedMemCmd&, Reply&);
+  int32_t handle(const OccupancyMaxActiveClustersCmd&, Reply&);
+  int32_t handle(const OccupancyMaxClusterSizeCmd&, Reply&);
+  int32_t handle(const ModuleListFunctionsCmd&, Reply&);
+  int32_t handle(const LaunchKernelExCmd&, Reply&);
   int32_t handle(const StreamCreateCmd&, Reply&);
   int32_t handle(const StreamDestroyCmd&, Reply&);
   int32_t handle(const StreamSynchronizeCmd&, Reply&);
   int32_t handle(const StreamQueryCmd&, Reply&);
   int32_t handle(const StreamWaitEventCmd&, Reply&);
+  int32_t handle(const StreamWaitValueCmd&, Reply&);
+  int32_t handle(const StreamWriteValueCmd&, Reply&);
   int32_t handle(const EventCreateCmd&, Reply&);
   int32_t handle(const EventDestroyCmd&, Reply&);
   int32_t handle(const EventRecordCmd&, Reply&);

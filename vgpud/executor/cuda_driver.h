@@ -27,6 +27,8 @@ struct CudaDriver {
   CUresult (*cuCtxSynchronize)();
   CUresult (*cuCtxEnablePeerAccess)(CUcontext, unsigned int);
   CUresult (*cuCtxDisablePeerAccess)(CUcontext);
+  CUresult (*cuCtxGetLimit)(size_t*, CUlimit);
+  CUresult (*cuCtxSetLimit)(CUlimit, size_t);
   CUresult (*cuMemAlloc)(CUdeviceptr*, size_t);
   CUresult (*cuMemFree)(CUdeviceptr);
   CUresult (*cuMemGetInfo)(size_t*, size_t*);
@@ -38,22 +40,36 @@ struct CudaDriver {
   CUresult (*cuMemcpyPeer)(CUdeviceptr, CUcontext, CUdeviceptr, CUcontext, size_t);
   CUresult (*cuMemcpyPeerAsync)(CUdeviceptr, CUcontext, CUdeviceptr, CUcontext, size_t, CUstream);
   CUresult (*cuMemsetD8Async)(CUdeviceptr, unsigned char, size_t, CUstream);
+  CUresult (*cuMemsetD2D8Async)(CUdeviceptr, size_t, unsigned char, size_t, size_t, CUstream);
+  CUresult (*cuMemsetD2D16Async)(CUdeviceptr, size_t, unsigned short, size_t, size_t, CUstream);
+  CUresult (*cuMemsetD2D32Async)(CUdeviceptr, size_t, unsigned int, size_t, size_t, CUstream);
   CUresult (*cuModuleLoadData)(CUmodule*, const void*);
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction*, CUmodule, const char*);
   CUresult (*cuModuleGetGlobal)(CUdeviceptr*, size_t*, CUmodule, const char*);
+  CUresult (*cuModuleGetFunctionCount)(unsigned int*, CUmodule);
+  CUresult (*cuModuleEnumerateFunctions)(CUfunction*, unsigned int, CUmodule);
+  CUresult (*cuFuncGetName)(const char**, CUfunction);
   CUresult (*cuFuncGetParamInfo)(CUfunction, size_t, size_t*, size_t*);
   CUresult (*cuFuncGetAttribute)(int*, CUfunction_attribute, CUfunction);
   CUresult (*cuFuncSetAttribute)(CUfunction, CUfunction_attribute, int);
   CUresult (*cuLaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
                              unsigned, unsigned, CUstream, void**, void**);
+  CUresult (*cuLaunchKernelEx)(const CUlaunchConfig*, CUfunction, void**, void**);
   CUresult (*cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags)(int*, CUfunction, int, size_t,
                                                                    unsigned int);
+  CUresult (*cuOccupancyAvailableDynamicSMemPerBlock)(size_t*, CUfunction, int, int);
+  CUresult (*cuOccupancyMaxActiveClusters)(int*, CUfunction, const CUlaunchConfig*);
+  CUresult (*cuOccupancyMaxPotentialClusterSize)(int*, CUfunction, const CUlaunchConfig*);
   CUresult (*cuStreamCreateWithPriority)(CUstream*, unsigned int, int);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
   CUresult (*cuStreamQuery)(CUstream);
   CUresult (*cuStreamWaitEvent)(CUstream, CUevent, unsigned int);
+  CUresult (*cuStreamWaitValue32)(CUstream, CUdeviceptr, cuuint32_t, unsigned int);
+  CUresult (*cuStreamWaitValue64)(CUstream, CUdeviceptr, cuuint64_t, unsigned int);
+  CUresult (*cuStreamWriteValue32)(CUstream, CUdeviceptr, cuuint32_t, unsigned int);
+  CUresult (*cuStreamWriteValue64)(CUstream, CUdeviceptr, cuuint64_t, unsigned int);
   CUresult (*cuEventCreate)(CUevent*, unsigned int);
   CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuEventRecord)(CUevent, CUstream);

@@ -1,4 +1,6 @@
 // Handlers for the session and device calls.
+#include <fmt/format.h>
+
 #include <cstring>
 
 #include "vgpu/protocol/limits.h"
@@ -106,6 +108,25 @@ int32_t ChannelExecutor::handle(const PeerAccessDisableCmd& cmd, Reply&) {
   // A peer without a context was never enabled.
   if (contexts_.context_of(cmd.peer) == nullptr) return CUDA_ERROR_PEER_ACCESS_NOT_ENABLED;
   return traced("cuCtxDisablePeerAccess", cu_.cuCtxDisablePeerAccess(contexts_.context_of(cmd.peer)));
+}
+
+// cudaDeviceGetLimit / cudaDeviceSetLimit: the limits of the channel's own context on the current
+// device (each channel has its own, so one guest's limits never reach another's). The parser
+// bounds `limit`; a value the driver does not know is its CUDA_ERROR_UNSUPPORTED_LIMIT.
+int32_t ChannelExecutor::handle(const CtxGetLimitCmd& cmd, Reply& reply) {
+  if (int32_t st = require_context()) return st;
+  size_t value = 0;
+  const CUresult r = traced("cuCtxGetLimit", cu_.cuCtxGetLimit(&value, static_cast<CUlimit>(cmd.limit)),
+                            fmt::format("limit={}", cmd.limit));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::CtxGetLimitReply{value});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const CtxSetLimitCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  return traced("cuCtxSetLimit", cu_.cuCtxSetLimit(static_cast<CUlimit>(cmd.limit), cmd.value),
+                fmt::format("limit={} value={}", cmd.limit, cmd.value));
 }
 
 int32_t ChannelExecutor::handle(const MemGetInfoCmd&, Reply& reply) {

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "vgpu/protocol/limits.h"
+#include "vgpud/executor/call_checks.h"
 #include "vgpud/executor/channel_executor.h"
 #include "vgpud/executor/reply_payload.h"
 #include "vgpud/executor/tenant_budget.h"
@@ -201,6 +202,45 @@ int32_t ChannelExecutor::handle(const MemsetCmd& cmd, Reply&) {
   if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
   if (!objects_.memory.contains(cmd.dst, cmd.count)) return CUDA_ERROR_INVALID_VALUE;
   CUresult r = traced("cuMemsetD8Async", cu_.cuMemsetD8Async(cmd.dst, cmd.value, cmd.count, stream));
+  if (r == CUDA_SUCCESS && synchronize_current_)
+    r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
+  return r;
+}
+
+// cudaMemset2D[Async] and the 16/32-bit 1D memsets: `height` rows of `width` elements, `pitch`
+// bytes apart. The whole span from the first byte of the first row to the last byte of the last
+// row must lie in one range of the channel's; nothing in it overflows.
+int32_t ChannelExecutor::handle(const Memset2DCmd& cmd, Reply&) {
+  if (int32_t st = require_context()) return st;
+  const uint64_t element = cmd.element_size;
+  if (element != 1 && element != 2 && element != 4) return CUDA_ERROR_INVALID_VALUE;
+  CUstream stream;
+  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  const std::optional<uint64_t> span = pitched_span(cmd.pitch, cmd.width, element, cmd.height);
+  if (!span) return CUDA_ERROR_INVALID_VALUE;
+  if (*span == 0) return 0;
+  if (!objects_.memory.contains(cmd.dst, *span)) return CUDA_ERROR_INVALID_VALUE;
+  const std::string detail = fmt::format("dst={} pitch={} width={} height={}", hex(cmd.dst), cmd.pitch,
+                                         cmd.width, cmd.height);
+  CUresult r;
+  switch (element) {
+    case 1:
+      r = traced("cuMemsetD2D8Async",
+                 cu_.cuMemsetD2D8Async(cmd.dst, cmd.pitch, static_cast<unsigned char>(cmd.value), cmd.width,
+                                       cmd.height, stream),
+                 detail);
+      break;
+    case 2:
+      r = traced("cuMemsetD2D16Async",
+                 cu_.cuMemsetD2D16Async(cmd.dst, cmd.pitch, static_cast<unsigned short>(cmd.value), cmd.width,
+                                        cmd.height, stream),
+                 detail);
+      break;
+    default:
+      r = traced("cuMemsetD2D32Async",
+                 cu_.cuMemsetD2D32Async(cmd.dst, cmd.pitch, cmd.value, cmd.width, cmd.height, stream), detail);
+      break;
+  }
   if (r == CUDA_SUCCESS && synchronize_current_)
     r = traced("cuStreamSynchronize", cu_.cuStreamSynchronize(stream));
   return r;

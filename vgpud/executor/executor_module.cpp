@@ -4,10 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "vgpu/common/corpus_recorder.h"
 #include "vgpu/protocol/limits.h"
+#include "vgpud/executor/call_checks.h"
 #include "vgpud/executor/channel_executor.h"
 #include "vgpud/executor/reply_payload.h"
 #include "vgpud/executor/kernel_args.h"
@@ -217,6 +219,108 @@ int32_t ChannelExecutor::handle(const OccupancyMaxBlocksCmd& cmd, Reply& reply) 
   if (r != CUDA_SUCCESS) return r;
   put(reply.payload, proto::OccupancyMaxBlocksReply{blocks, 0});
   return 0;
+}
+
+int32_t ChannelExecutor::handle(const OccupancyAvailableSharedMemCmd& cmd, Reply& reply) {
+  Function* f = objects_.functions.find(cmd.function);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  size_t bytes = 0;
+  const CUresult r = traced("cuOccupancyAvailableDynamicSMemPerBlock",
+                            cu_.cuOccupancyAvailableDynamicSMemPerBlock(&bytes, f->handle, cmd.num_blocks,
+                                                                        cmd.block_size));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::OccupancyAvailableSharedMemReply{bytes});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const OccupancyMaxActiveClustersCmd& cmd, Reply& reply) {
+  Function* f = objects_.functions.find(cmd.function);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  const LaunchSetup launch(cmd.grid, cmd.block, cmd.shared_mem_bytes, nullptr, cmd.cluster);
+  int clusters = 0;
+  const CUresult r = traced("cuOccupancyMaxActiveClusters",
+                            cu_.cuOccupancyMaxActiveClusters(&clusters, f->handle, &launch.config));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::OccupancyValueReply{clusters, 0});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const OccupancyMaxClusterSizeCmd& cmd, Reply& reply) {
+  Function* f = objects_.functions.find(cmd.function);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  const LaunchSetup launch(cmd.grid, cmd.block, cmd.shared_mem_bytes, nullptr, cmd.cluster);
+  int size = 0;
+  const CUresult r = traced("cuOccupancyMaxPotentialClusterSize",
+                            cu_.cuOccupancyMaxPotentialClusterSize(&size, f->handle, &launch.config));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::OccupancyValueReply{size, 0});
+  return 0;
+}
+
+// The module's kernel names, for the guest's cudaGetFuncBySymbol-style lookups: listed only;
+// the guest asks MODULE_GET_FUNCTION for the ones it wants, which registers them.
+int32_t ChannelExecutor::handle(const ModuleListFunctionsCmd& cmd, Reply& reply) {
+  Module* m = objects_.modules.find(cmd.module);
+  if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  proto::ModuleListFunctionsReply head{};
+  std::vector<uint8_t> names;
+  const CUresult r = contexts_.in_context_of(m->device, [&]() -> CUresult {
+    unsigned count = 0;
+    CUresult res = traced("cuModuleGetFunctionCount", cu_.cuModuleGetFunctionCount(&count, m->handle));
+    if (res != CUDA_SUCCESS) return res;
+    head.total = count;
+    if (cmd.first >= count) return CUDA_SUCCESS;
+    std::vector<CUfunction> functions(count);
+    res = traced("cuModuleEnumerateFunctions", cu_.cuModuleEnumerateFunctions(functions.data(), count, m->handle));
+    if (res != CUDA_SUCCESS) return res;
+    for (uint32_t i = cmd.first; i < count; ++i) {
+      const char* name = nullptr;
+      res = traced("cuFuncGetName", cu_.cuFuncGetName(&name, functions[i]));
+      if (res != CUDA_SUCCESS) return res;
+      if (name == nullptr) return CUDA_ERROR_INVALID_VALUE;
+      const size_t len = std::strlen(name) + 1;  // with its NUL
+      if (len > vgpu::limits::kMaxFunctionListBytes - names.size()) break;
+      names.insert(names.end(), name, name + len);
+      ++head.returned;
+    }
+    return CUDA_SUCCESS;
+  });
+  if (r != CUDA_SUCCESS) return r;
+  // A name that does not fit in a reply on its own could never be listed: say so rather than
+  // answer none, which would leave the guest asking again from the same index.
+  if (head.returned == 0 && cmd.first < head.total) {
+    HopCounters::bump(setup_.counters->rejected);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);
+  }
+  head.names_bytes = static_cast<uint32_t>(names.size());
+  put(reply.payload, head);
+  reply.payload.insert(reply.payload.end(), names.begin(), names.end());
+  return 0;
+}
+
+// cudaLaunchKernelExC: a launch as LAUNCH_KERNEL (same parameter checks), with the attributes
+// the guest asked for.
+int32_t ChannelExecutor::handle(const LaunchKernelExCmd& cmd, Reply&) {
+  Function* f = objects_.functions.find(cmd.function);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (int32_t st = require_context()) return st;
+  CUstream stream;
+  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if ((cmd.flags & ~(kLaunchCooperative | kLaunchPriority)) != 0) return CUDA_ERROR_INVALID_VALUE;
+#ifdef VGPU_CORPUS_RECORDER
+  vgpu::corpus::record("launch_params", encode_launch_params(f->params, f->buffer_size, cmd.params));
+#endif
+  void* args[vgpu::limits::kMaxKernelParams];
+  const auto built = build_kernel_args(f->params, f->buffer_size, cmd.params, args);
+  if (!built) return CUDA_ERROR_INVALID_VALUE;
+  const LaunchSetup launch(cmd.grid, cmd.block, cmd.shared_mem_bytes, stream, cmd.cluster, cmd.flags, cmd.priority);
+  return traced("cuLaunchKernelEx",
+                cu_.cuLaunchKernelEx(&launch.config, f->handle, *built == 0 ? nullptr : args, nullptr),
+                fmt::format("attrs={} flags={}", launch.config.numAttrs, cmd.flags));
 }
 
 }  // namespace vgpud

@@ -1,4 +1,7 @@
 // Handlers for streams and events. Guests hold opaque ids; the driver objects stay here.
+#include <fmt/format.h>
+
+#include "vgpud/executor/call_checks.h"
 #include "vgpud/executor/channel_executor.h"
 #include "vgpud/executor/reply_payload.h"
 #include "vgpud/log/log.h"
@@ -50,6 +53,39 @@ int32_t ChannelExecutor::handle(const StreamWaitEventCmd& cmd, Reply&) {
   Event* e = objects_.events.find(cmd.event);
   if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   return traced("cuStreamWaitEvent", cu_.cuStreamWaitEvent(s, e->handle, cmd.flags));
+}
+
+// The checks both memory operations share: 0, or the status to answer. The value's `width`
+// bytes at `address` must be aligned and lie in one range of the channel's.
+int32_t ChannelExecutor::stream_value_checks(uint64_t stream_id, uint64_t address, uint32_t width, uint32_t flags,
+                                             uint32_t known_flags, CUstream* stream) {
+  if (int32_t st = require_context()) return st;
+  if (!objects_.resolve_stream(stream_id, stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!stream_value_shape_ok(address, width) || (flags & ~known_flags) != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (!objects_.memory.contains(address, width)) return CUDA_ERROR_INVALID_VALUE;
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const StreamWaitValueCmd& cmd, Reply&) {
+  CUstream s = nullptr;
+  if (int32_t st = stream_value_checks(cmd.stream, cmd.address, cmd.width, cmd.flags, kStreamWaitValueFlags, &s))
+    return st;
+  const std::string detail = fmt::format("addr=0x{:x} value={} flags=0x{:x}", cmd.address, cmd.value, cmd.flags);
+  if (cmd.width == 4)
+    return traced("cuStreamWaitValue32",
+                  cu_.cuStreamWaitValue32(s, cmd.address, static_cast<cuuint32_t>(cmd.value), cmd.flags), detail);
+  return traced("cuStreamWaitValue64", cu_.cuStreamWaitValue64(s, cmd.address, cmd.value, cmd.flags), detail);
+}
+
+int32_t ChannelExecutor::handle(const StreamWriteValueCmd& cmd, Reply&) {
+  CUstream s = nullptr;
+  if (int32_t st = stream_value_checks(cmd.stream, cmd.address, cmd.width, cmd.flags, kStreamWriteValueFlags, &s))
+    return st;
+  const std::string detail = fmt::format("addr=0x{:x} value={} flags=0x{:x}", cmd.address, cmd.value, cmd.flags);
+  if (cmd.width == 4)
+    return traced("cuStreamWriteValue32",
+                  cu_.cuStreamWriteValue32(s, cmd.address, static_cast<cuuint32_t>(cmd.value), cmd.flags), detail);
+  return traced("cuStreamWriteValue64", cu_.cuStreamWriteValue64(s, cmd.address, cmd.value, cmd.flags), detail);
 }
 
 int32_t ChannelExecutor::handle(const EventCreateCmd& cmd, Reply& reply) {

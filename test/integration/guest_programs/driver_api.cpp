@@ -34,6 +34,8 @@ namespace {
 const char kImage[] =
     "FAKECUBIN 1\n"
     "kernel fake_vector_add 8,8,8,4\n"
+    "kernel fake_fill_u32 8,4,8\n"
+    "kernel fake_fault\n"
     "global counter 8\n";
 
 void devices_and_versions() {
@@ -307,6 +309,95 @@ void library_and_kernel() {
   std::printf("library ok\n");
 }
 
+// The calls that have a message of their own: limits, wide and pitched memsets, the kernels of a
+// module, stream memory operations, the occupancy calculators, cuLaunchKernelEx's attributes.
+void limits_memsets_and_stream_values() {
+  size_t heap = 0;
+  CU_CHECK(cuCtxSetLimit(CU_LIMIT_MALLOC_HEAP_SIZE, 32u << 20));
+  CU_CHECK(cuCtxGetLimit(&heap, CU_LIMIT_MALLOC_HEAP_SIZE));
+  EXPECT(heap == (32u << 20));
+
+  const size_t n = 1000;
+  CUdeviceptr d;
+  CU_CHECK(cuMemAlloc(&d, n * 4));
+  std::vector<uint32_t> words(n);
+  CU_CHECK(cuMemsetD32(d, 0x12345678u, n));
+  CU_CHECK(cuMemcpyDtoH(words.data(), d, n * 4));
+  for (uint32_t w : words) EXPECT(w == 0x12345678u);
+  // Three rows of 8 halves, 64 bytes apart; the bytes between rows keep the 32-bit pattern.
+  CU_CHECK(cuMemsetD2D16(d, 64, 0xbeef, 8, 3));
+  CU_CHECK(cuMemcpyDtoH(words.data(), d, n * 4));
+  EXPECT(words[0] == 0xbeefbeefu && words[3] == 0xbeefbeefu && words[4] == 0x12345678u);
+  EXPECT(words[16] == 0xbeefbeefu && words[35] == 0xbeefbeefu && words[36] == 0x12345678u);
+
+  CUmodule module;
+  CU_CHECK(cuModuleLoadData(&module, kImage));
+  unsigned count = 0;
+  CU_CHECK(cuModuleGetFunctionCount(&count, module));
+  EXPECT(count == 3);
+  std::vector<CUfunction> functions(count);
+  CU_CHECK(cuModuleEnumerateFunctions(functions.data(), count, module));
+  const char* name = nullptr;
+  CU_CHECK(cuFuncGetName(&name, functions[1]));
+  EXPECT(std::strlen(name) > 0);
+
+  CUstream s;
+  CU_CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+  CU_CHECK(cuStreamWriteValue32(s, d + 8, 7, 0));
+  CU_CHECK(cuStreamWaitValue32(s, d + 8, 7, CU_STREAM_WAIT_VALUE_GEQ));
+  CU_CHECK(cuStreamWriteValue64(s, d + 16, 0x0102030405060708ull, 0));
+  CU_CHECK(cuStreamSynchronize(s));
+  CU_CHECK(cuMemcpyDtoH(words.data(), d, 32));
+  EXPECT(words[2] == 7 && words[4] == 0x05060708u && words[5] == 0x01020304u);
+  EXPECT(cuStreamWriteValue32(s, d + 2, 1, 0) == CUDA_ERROR_INVALID_VALUE);  // misaligned
+
+  CUfunction fill;
+  CU_CHECK(cuModuleGetFunction(&fill, module, "fake_fill_u32"));
+  size_t available = 0;
+  CU_CHECK(cuOccupancyAvailableDynamicSMemPerBlock(&available, fill, 1, 128));
+  EXPECT(available > 0);
+  unsigned value = 9;
+  unsigned long long words_to_fill = n;
+  void* args[] = {&d, &value, &words_to_fill};
+  CUlaunchAttribute cooperative{};
+  cooperative.id = CU_LAUNCH_ATTRIBUTE_COOPERATIVE;
+  cooperative.value.cooperative = 1;
+  CUlaunchConfig config{};
+  config.gridDimX = 4, config.gridDimY = 1, config.gridDimZ = 1;
+  config.blockDimX = 256, config.blockDimY = 1, config.blockDimZ = 1;
+  config.hStream = s;
+  config.attrs = &cooperative;
+  config.numAttrs = 1;
+  CU_CHECK(cuLaunchKernelEx(&config, fill, args, nullptr));
+  CU_CHECK(cuStreamSynchronize(s));
+  CU_CHECK(cuMemcpyDtoH(words.data(), d, n * 4));
+  for (uint32_t w : words) EXPECT(w == 9);
+
+  std::printf("limits, memsets, stream values and launch attributes ok\n");
+}
+
+// Last: a kernel fault ends the context for every later call (the fake driver's fault also
+// ends vgpud's worker for this process, so nothing runs after it).
+void sticky_fault() {
+  CUmodule module;
+  CU_CHECK(cuModuleLoadData(&module, kImage));
+  CUfunction fault, fill;
+  CU_CHECK(cuModuleGetFunction(&fault, module, "fake_fault"));
+  CU_CHECK(cuModuleGetFunction(&fill, module, "fake_fill_u32"));
+  CU_CHECK(cuLaunchKernel(fault, 1, 1, 1, 1, 1, 1, 0, nullptr, nullptr, nullptr));
+  EXPECT(cuCtxSynchronize() == CUDA_ERROR_ILLEGAL_ADDRESS);
+  CUdeviceptr d = 0;
+  unsigned value = 1;
+  unsigned long long n = 1;
+  void* args[] = {&d, &value, &n};
+  // Posted, so vgpud never sees it: the guest refuses it from the context's sticky error.
+  EXPECT(cuLaunchKernel(fill, 1, 1, 1, 1, 1, 1, 0, nullptr, args, nullptr) == CUDA_ERROR_ILLEGAL_ADDRESS);
+  EXPECT(cuMemAlloc(&d, 16) == CUDA_ERROR_ILLEGAL_ADDRESS);
+  CUcontext again;
+  EXPECT(cuDevicePrimaryCtxRetain(&again, 0) == CUDA_ERROR_ILLEGAL_ADDRESS);
+  std::printf("sticky fault ok\n");
+}
+
 void errors_and_the_rest() {
   const char* s = nullptr;
   CU_CHECK(cuGetErrorName(CUDA_ERROR_INVALID_VALUE, &s));
@@ -334,7 +425,9 @@ int main() {
   pointers_and_streams();
   module_and_launch();
   library_and_kernel();
+  limits_memsets_and_stream_values();
   errors_and_the_rest();
+  sticky_fault();
   CU_CHECK(cuDevicePrimaryCtxRelease(0));
   std::printf("driver_api ok\n");
   return 0;

@@ -42,6 +42,10 @@ inline constexpr uint64_t kMaxInFlightBytes = 4ull << 20;
 inline constexpr uint32_t kMaxDevices = 16;
 inline constexpr uint32_t kMaxDeviceAttributes = 192;
 inline constexpr uint32_t kMaxFunctionAttributes = 16;
+// CUlimit values a context limit may name (the driver has fewer; vgpud's driver checks the rest).
+inline constexpr uint32_t kMaxContextLimits = 16;
+// Kernel names in one ModuleListFunctions reply (the rest come in further calls).
+inline constexpr uint32_t kMaxFunctionListBytes = 60 * 1024;
 
 // Geometry bounds for a channel region; checked once, at attach, on both sides.
 inline constexpr uint64_t kMinRingSize = 4096;

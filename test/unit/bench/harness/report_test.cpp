@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "bench/harness/cases.h"
 #include "bench/harness/report.h"
@@ -47,11 +48,58 @@ TEST_CASE("cases are selected by name or group, unknown words reported", "[bench
 TEST_CASE("the table marks missed targets and errors", "[bench]") {
   CaseSpec spec{"launch_sync", "launch", ChildKind::Cuda, "us", Better::Lower, 1,
                 {Target::Kind::PlusAtMost, 2}};
-  CaseOutcome missed{spec, {{9, 9, 9}, {}}, {{12, 12, 12}, {}}};
-  CaseOutcome failed{spec, {{9}, {}}, {{}, "cuda vgpu: no answer within the time limit"}};
+  CaseOutcome missed{spec, {{SideId::Native, {{9, 9, 9}, {}}}, {SideId::Runtime, {{12, 12, 12}, {}}}}};
+  CaseOutcome failed{spec,
+                     {{SideId::Native, {{9}, {}}},
+                      {SideId::Runtime, {{}, "cuda runtime shim: no answer within the time limit"}}}};
   const std::string table = format_table({missed, failed});
+  CHECK(table.find("| case | unit | native p50 | native p99 | runtime p50 | runtime p99 | "
+                   "runtime/native | target | runtime |\n") == 0);
   CHECK(table.find("| launch_sync | us | 9.00 | 9.00 | 12.00 | 12.00 | 1.333 | ≤ native + 2 us | "
                    "**missed** |") != std::string::npos);
   CHECK(table.find("**error**") != std::string::npos);
-  CHECK(table.find("launch_sync vgpu: cuda vgpu: no answer") != std::string::npos);
+  CHECK(table.find("launch_sync runtime: cuda runtime shim: no answer") != std::string::npos);
+  CHECK(missed.failed() == false);
+  CHECK(failed.failed());
+}
+
+TEST_CASE("both shims get their own columns and verdicts", "[bench]") {
+  CaseSpec rate{"launch_rate", "launch", ChildKind::Cuda, "launches/s", Better::Higher, 1,
+                {Target::Kind::RatioAtLeast, 0.95}};
+  CaseOutcome three{rate,
+                    {{SideId::Native, {{200000}, {}}},
+                     {SideId::Runtime, {{196000}, {}}},
+                     {SideId::Driver, {{180000}, {}}}}};
+  CaseSpec ring{"ring_round_trip", "transport", ChildKind::Transport, "us", Better::Lower, 1, {}};
+  CaseOutcome two{ring, {{SideId::Native, {{1}, {}}}, {SideId::Runtime, {{3}, {}}}}};
+  const std::string table = format_table({three, two}, {"the driver shim side was skipped: x"});
+  CHECK(table.find("| case | unit | native p50 | native p99 | runtime p50 | runtime p99 | "
+                   "runtime/native | driver p50 | driver p99 | driver/native | target | runtime | "
+                   "driver |\n") == 0);
+  CHECK(table.find("| launch_rate | launches/s | 200000 | 200000 | 196000 | 196000 | 0.980 | "
+                   "180000 | 180000 | 0.900 | ≥ 95% of native | met | **missed** |") !=
+        std::string::npos);
+  // A transport case has no driver side: dashes and no verdict, not an error.
+  CHECK(table.find("| ring_round_trip | us | 1.00 | 1.00 | 3.00 | 3.00 | 3.000 | — | — | — |  |  |  |") !=
+        std::string::npos);
+  CHECK(table.find("Notes:\n- the driver shim side was skipped: x\n") != std::string::npos);
+  CHECK(table.find("**error**") == std::string::npos);
+
+  // The JSON keeps every side's samples and a ratio and verdict per shim.
+  RunInfo info;
+  info.sides = {SideId::Native, SideId::Runtime, SideId::Driver};
+  const auto json = nlohmann::json::parse(format_json(info, {three, two}));
+  CHECK(json["sides"] == nlohmann::json({"native", "runtime", "driver"}));
+  const auto& c = json["cases"][0];
+  CHECK(c["native"]["samples"] == nlohmann::json({200000.0}));
+  CHECK(c["runtime"]["samples"] == nlohmann::json({196000.0}));
+  CHECK(c["driver"]["samples"] == nlohmann::json({180000.0}));
+  CHECK(c["ratio"]["runtime"].get<double>() == Approx(0.98));
+  CHECK(c["ratio"]["driver"].get<double>() == Approx(0.9));
+  CHECK(c["target_met"]["runtime"] == true);
+  CHECK(c["target_met"]["driver"] == false);
+  const auto& t = json["cases"][1];
+  CHECK(t.contains("runtime"));
+  CHECK_FALSE(t.contains("driver"));
+  CHECK_FALSE(t.contains("target_met"));
 }
