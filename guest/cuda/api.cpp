@@ -30,6 +30,7 @@ CUresult to_cu_result(int32_t status) noexcept {
     if (Context* c = current_context()) {
       int none = 0;
       c->sticky.compare_exchange_strong(none, status);
+      set_device_sticky(c->device, status);
     }
   }
   return result;
@@ -59,6 +60,7 @@ CUresult enter_context(guest::Channel** channel_out, Context** context_out) noex
   Context* c = current_context();
   if (c == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
   if (int sticky = c->sticky.load(std::memory_order_relaxed); sticky != 0) return static_cast<CUresult>(sticky);
+  if (int sticky = device_sticky(c->device); sticky != 0) return static_cast<CUresult>(sticky);
   guest::Channel::set_thread_device(c->device);
   *channel_out = ch;
   if (context_out != nullptr) *context_out = c;

@@ -36,6 +36,21 @@ bool is_primary(const Context* c) {
 
 }  // namespace
 
+namespace {
+std::atomic<int> g_device_sticky[limits::kMaxDevices];
+}  // namespace
+
+int device_sticky(uint32_t device) noexcept {
+  return device < limits::kMaxDevices ? g_device_sticky[device].load(std::memory_order_relaxed) : 0;
+}
+void set_device_sticky(uint32_t device, int error) noexcept {
+  int none = 0;
+  if (device < limits::kMaxDevices) g_device_sticky[device].compare_exchange_strong(none, error);
+}
+void clear_device_sticky(uint32_t device) noexcept {
+  if (device < limits::kMaxDevices) g_device_sticky[device].store(0);
+}
+
 Context* primary_context(uint32_t device) noexcept {
   if (device >= device_count()) return nullptr;
   Contexts& all = contexts();

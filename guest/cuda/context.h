@@ -32,6 +32,13 @@ struct Context {
   ContextLocalStorage storage;      // the runtime's per-context slots (export_tables.h)
 };
 
+// A fault ends every context on its device, as on the driver (and vgpud has one real context
+// per device and process): the device's sticky error, 0 while none. Reset by resetting the
+// device's primary context.
+int device_sticky(uint32_t device) noexcept;
+void set_device_sticky(uint32_t device, int error) noexcept;
+void clear_device_sticky(uint32_t device) noexcept;
+
 // The device's primary context; null for a device the process does not have. Does not
 // retain it, and does not reach vgpud beyond the device count.
 Context* primary_context(uint32_t device) noexcept;

@@ -50,7 +50,10 @@ CUresult primary_release(CUdevice dev) {
   // The last release ends the context for the runtime (its storage's destructors run), but
   // keeps what vgpud holds: a later retain finds memory the driver would have freed, which
   // nothing valid can tell.
-  if (now == 1) c->storage.destroy_all(handle_of(c));
+  if (now == 1) {
+    c->storage.destroy_all(handle_of(c));
+    c->flags.store(0);  // as the driver's: a released primary context's flags go back to default
+  }
   return CUDA_SUCCESS;
 }
 
@@ -60,6 +63,7 @@ CUresult primary_reset(CUdevice dev) {
   c->storage.destroy_all(handle_of(c));
   c->retains.store(0);
   c->sticky.store(0);
+  clear_device_sticky(c->device);
   vgpu::guest::Channel::set_thread_device(c->device);
   const CUresult r = to_cu_result(channel()->call(proto::CallId::DeviceReset, {}, {}).status);
   if (r == CUDA_SUCCESS) forget_device_memory(c->device);
@@ -201,7 +205,7 @@ VGPU_DRIVER_API CUresult cuDevicePrimaryCtxRetain(CUcontext* pctx, CUdevice dev)
   if (CUresult r = check_device(dev); r != CUDA_SUCCESS) return r;
   if (pctx == nullptr) return CUDA_ERROR_INVALID_VALUE;
   Context* c = primary_context(static_cast<uint32_t>(dev));
-  if (int sticky = c->sticky.load(); sticky != 0) return static_cast<CUresult>(sticky);
+  if (int sticky = device_sticky(c->device); sticky != 0) return static_cast<CUresult>(sticky);
   c->retains.fetch_add(1);
   *pctx = handle_of(c);
   return CUDA_SUCCESS;

@@ -8,7 +8,7 @@
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/driver_state.h"
-#include "guest/cudart/address_reservation.h"
+#include "guest/client/address_reservation.h"
 
 using namespace vgpu::cuda;
 namespace proto = vgpu::proto;
@@ -78,7 +78,7 @@ CUresult allocate_outside_guest_memory(guest::Channel& ch, size_t size, uint64_t
       result = CUDA_ERROR_UNKNOWN;
       break;
     }
-    if (cudart::reserve_device_range(reply.device_ptr, size) || attempt + 1 == kAttempts) {
+    if (guest::reserve_device_range(reply.device_ptr, size) || attempt + 1 == kAttempts) {
       if (attempt + 1 == kAttempts)
         guest::log(guest::LogLevel::Warn, "device range 0x%llx+%zu overlaps this process's memory; cuMemcpy "
                    "cannot tell them apart", static_cast<unsigned long long>(reply.device_ptr), size);
@@ -115,7 +115,7 @@ CUresult free_memory(CUdeviceptr ptr) {
   if (CUresult r = to_cu_result(free_remote(*ch, ptr)); r != CUDA_SUCCESS) return r;
   memory().allocations.erase(ptr);
   memory().forget_origin(ptr);
-  cudart::release_device_range(range->start, range->size);
+  guest::release_device_range(range->start, range->size);
   return CUDA_SUCCESS;
 }
 
@@ -144,7 +144,7 @@ void note_global(CUdeviceptr start, uint64_t size, uint32_t device, Context* own
 
 void forget_device_memory(uint32_t device) {
   for (const cudart::AddressRange& r : memory().allocations.clear_device(device)) {
-    cudart::release_device_range(r.start, r.size);
+    guest::release_device_range(r.start, r.size);
     memory().forget_origin(r.start);
   }
   for (const cudart::AddressRange& r : memory().globals.clear_device(device)) memory().forget_origin(r.start);

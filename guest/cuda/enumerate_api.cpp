@@ -22,13 +22,17 @@ CUresult module_names(CUmodule module, guest::Channel** ch, ModuleObject** m, st
   return list_functions(**ch, **m, names);
 }
 
-// A library's kernels are listed from its module on the calling thread's device.
+// A library's kernels are listed from its module on the calling thread's device, or device 0
+// without a current context (a library belongs to no context).
 CUresult library_names(CUlibrary library, std::vector<std::string>* names) {
-  CUmodule module = nullptr;
-  if (CUresult r = cuLibraryGetModule(&module, library); r != CUDA_SUCCESS) return r;
-  guest::Channel* ch = nullptr;
+  guest::Channel* ch = channel();
+  if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
+  LibraryObject* lib = object_of<LibraryObject>(library, HandleKind::Library);
+  if (lib == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  const Context* c = current_context();
   ModuleObject* m = nullptr;
-  return module_names(module, &ch, &m, names);
+  if (CUresult r = library_module(*ch, *lib, c != nullptr ? c->device : 0, &m); r != CUDA_SUCCESS) return r;
+  return list_functions(*ch, *m, names);
 }
 
 }  // namespace

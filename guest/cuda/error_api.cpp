@@ -1,6 +1,7 @@
 // cuGetErrorName and cuGetErrorString, answered in the guest. The names come from the CUDA
-// headers (error_names.inc); the description is the name in words ("invalid value"), written
-// by vgpu rather than the driver's text.
+// headers (error_names.inc). The texts are the driver's: since CUDA 10 a CUresult and the
+// cudaError_t of the same number mean the same, and the driver's text is the runtime's
+// (guest/cudart/error_table.h); a value the runtime lacks is described by its name in words.
 #include <array>
 #include <cctype>
 #include <cstring>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "guest/cuda/api.h"
+#include "guest/cudart/error_table.h"
 
 namespace {
 
@@ -29,6 +31,7 @@ const ErrorName* find(CUresult error) {
 // "CUDA_ERROR_INVALID_VALUE" -> "invalid value", made once per error and kept for the life of
 // the process (the driver's strings are static too).
 const char* describe(const ErrorName& e) {
+  if (const char* text = vgpu::cudart::cuda_error_text(e.value)) return text;
   static std::array<std::string, std::size(kErrorNames)>* texts = new std::array<std::string, std::size(kErrorNames)>;
   std::string& text = (*texts)[static_cast<size_t>(&e - kErrorNames)];
   if (text.empty()) {

@@ -87,3 +87,13 @@ VGPU_DRIVER_API CUresult cuEventElapsedTime_v2(float* ms, CUevent start, CUevent
 VGPU_DRIVER_API CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
   return cuEventElapsedTime_v2(ms, start, end);
 }
+
+// CU_EVENT_RECORD_EXTERNAL only means something inside a stream capture, which vgpu does not
+// do: recorded on a stream, both flags record the event.
+VGPU_DRIVER_API CUresult cuEventRecordWithFlags(CUevent event, CUstream stream, unsigned int flags) {
+  if ((flags & ~unsigned{CU_EVENT_RECORD_EXTERNAL}) != 0) return CUDA_ERROR_INVALID_VALUE;
+  return cuEventRecord(event, stream);
+}
+VGPU_DRIVER_API CUresult cuEventRecordWithFlags_ptsz(CUevent event, CUstream stream, unsigned int flags) {
+  return cuEventRecordWithFlags(event, stream == nullptr ? CU_STREAM_PER_THREAD : stream, flags);
+}

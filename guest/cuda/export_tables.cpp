@@ -94,10 +94,19 @@ const void* const* tools_hooks_table() {
   return table.data();
 }
 
-// ---- TOOLS_TLS: the runtime only checks that it exists.
+// ---- TOOLS_TLS
+
+// [1] and [2] succeed and do nothing: cuBLAS calls [2] before its first GEMM and fails with
+// CUBLAS_STATUS_NOT_SUPPORTED if it does not succeed; no tool is attached to report to.
+CUresult tools_tls_nothing() noexcept { return CUDA_SUCCESS; }
 
 const void* const* tools_tls_table() {
-  static const auto table = unimplemented_table<kToolsTls, 3>();
+  static const auto table = [] {
+    auto t = unimplemented_table<kToolsTls, 3>();
+    t[1] = slot(tools_tls_nothing);
+    t[2] = slot(tools_tls_nothing);
+    return t;
+  }();
   return table.data();
 }
 

@@ -8,7 +8,7 @@
 //   CUDART_INTERFACE (13 slots)  [2] a device's primary context handle; [7], [12] succeed;
 //                                [1], [6], [8] (module loading from a fatbin) not supported yet
 //   TOOLS_RUNTIME_CALLBACK_HOOKS (7)  [2], [6] hand out zeroed buffers the runtime fills
-//   TOOLS_TLS (3)                no slot is called; the table only has to exist
+//   TOOLS_TLS (3)                [1], [2] succeed (cuBLAS calls [2])
 //   CONTEXT_LOCAL_STORAGE (3 functions and a null, no size)  put / delete / get on
 //                                Context::storage (context_local_storage.h)
 //   CONTEXT_CHECKS (15)          [2], [3] answer "no problem"

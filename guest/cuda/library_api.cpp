@@ -30,6 +30,40 @@ CUresult load_data(CUmodule* out, const void* image) {
   return CUDA_SUCCESS;
 }
 
+// The image is compiled on the host with the driver's default JIT options, and vgpu does not
+// bring its logs back yet: the log buffers a program passes are left as empty strings (not
+// as the uninitialized memory they were), their sizes say 0 bytes were written, and the wall
+// time reads 0.
+void answer_jit_outputs(unsigned count, CUjit_option* options, void** values) {
+  if (options == nullptr || values == nullptr) return;
+  size_t info_size = 0, error_size = 0;
+  for (unsigned i = 0; i < count; ++i) {
+    if (options[i] == CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES) info_size = reinterpret_cast<uintptr_t>(values[i]);
+    if (options[i] == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES) error_size = reinterpret_cast<uintptr_t>(values[i]);
+  }
+  for (unsigned i = 0; i < count; ++i) {
+    switch (options[i]) {
+      case CU_JIT_INFO_LOG_BUFFER:
+        if (values[i] != nullptr && info_size > 0) static_cast<char*>(values[i])[0] = '\0';
+        break;
+      case CU_JIT_ERROR_LOG_BUFFER:
+        if (values[i] != nullptr && error_size > 0) static_cast<char*>(values[i])[0] = '\0';
+        break;
+      case CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES:
+      case CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES:
+        values[i] = nullptr;
+        break;
+      case CU_JIT_WALL_TIME: {
+        const float zero = 0.0f;
+        std::memcpy(&values[i], &zero, sizeof zero);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
 CUresult unload(ModuleObject* m) {
   guest::Channel* ch = channel();
   if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
@@ -106,9 +140,11 @@ uint32_t current_device_or_zero() {
 VGPU_DRIVER_API CUresult cuModuleLoadData(CUmodule* module, const void* image) {
   return guarded([&] { return load_data(module, image); });
 }
-VGPU_DRIVER_API CUresult cuModuleLoadDataEx(CUmodule* module, const void* image, unsigned int, CUjit_option*, void**) {
-  // JIT options tune the host's PTX compilation (log buffers, optimization level); the image
-  // is compiled with the driver's defaults.
+VGPU_DRIVER_API CUresult cuModuleLoadDataEx(CUmodule* module, const void* image, unsigned int count,
+                                            CUjit_option* options, void** values) {
+  // JIT options tune the host's PTX compilation (optimization level, ...); the image is
+  // compiled with the driver's defaults.
+  answer_jit_outputs(count, options, values);
   return guarded([&] { return load_data(module, image); });
 }
 VGPU_DRIVER_API CUresult cuModuleLoadFatBinary(CUmodule* module, const void* fat_cubin) {
@@ -165,9 +201,11 @@ VGPU_DRIVER_API CUresult cuModuleGetLoadingMode(CUmoduleLoadingMode* mode) {
   return CUDA_SUCCESS;
 }
 
-VGPU_DRIVER_API CUresult cuLibraryLoadData(CUlibrary* library, const void* code, CUjit_option*, void**, unsigned int,
-                                           CUlibraryOption* options, void** values, unsigned int option_count) {
+VGPU_DRIVER_API CUresult cuLibraryLoadData(CUlibrary* library, const void* code, CUjit_option* jit_options,
+                                           void** jit_values, unsigned int jit_count, CUlibraryOption* options,
+                                           void** values, unsigned int option_count) {
   if (library == nullptr || code == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  answer_jit_outputs(jit_count, jit_options, jit_values);
   return guarded([&] {
     const auto extent = module_image_extent(code);
     if (!extent) return CUDA_ERROR_INVALID_IMAGE;

@@ -5,7 +5,7 @@
 
 #include "guest/client/log.h"
 #include "guest/cudart/device_props.h"
-#include "guest/cudart/address_reservation.h"
+#include "guest/client/address_reservation.h"
 #include "guest/cudart/entry.h"
 #include "guest/cudart/registry.h"
 #include "guest/cudart/status_map.h"
@@ -157,7 +157,7 @@ VGPU_EXPORT cudaError_t cudaDeviceReset() {
     registry().invalidate(device);
     rt.symbols.clear_device(device);
     for (const AddressRange& r : rt.allocations.clear_device(device))
-      release_device_range(r.start, r.size);
+      vgpu::guest::release_device_range(r.start, r.size);
     rt.stream_generation[device].fetch_add(1);
     return cudaSuccess;
   });

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "guest/client/log.h"
-#include "guest/cudart/address_reservation.h"
+#include "guest/client/address_reservation.h"
 #include "guest/cudart/entry.h"
 #include "guest/cudart/pointer_class.h"
 #include "guest/cudart/status_map.h"
@@ -55,7 +55,7 @@ cudaError_t allocate_outside_guest_memory(Runtime& rt, size_t size, uint64_t* ou
       result = cudaErrorUnknown;
       break;
     }
-    if (reserve_device_range(reply.device_ptr, size)) {
+    if (vgpu::guest::reserve_device_range(reply.device_ptr, size)) {
       *out = reply.device_ptr;
       result = cudaSuccess;
       break;
@@ -114,7 +114,7 @@ VGPU_EXPORT cudaError_t cudaFree(void* devPtr) {
     if (r.status != 0) return to_cuda_error(r.status);
     if (auto range = rt.allocations.find(address); range && range->start == address) {
       rt.allocations.erase(address);
-      release_device_range(range->start, range->size);
+      vgpu::guest::release_device_range(range->start, range->size);
     }
     return cudaSuccess;
   });

@@ -52,7 +52,7 @@ UniqueFd take_over_signals() {
 }
 
 // Device pointers go to the guest process, which keeps them out of its own address space
-// (guest/cudart/address_reservation.h) so that it can tell host from device pointers. The
+// (guest/client/address_reservation.h) so that it can tell host from device pointers. The
 // driver takes its address ranges where mmap puts them: at the top of the address space,
 // exactly where a guest process has its libraries and mappings. Filling the free top of this
 // process's address space first (PROT_NONE, no memory behind it) moves the driver's ranges
