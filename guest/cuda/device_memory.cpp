@@ -193,3 +193,26 @@ VGPU_DRIVER_API CUresult cuMemGetAddressRange_v2(CUdeviceptr* base, size_t* size
     return CUDA_SUCCESS;
   });
 }
+
+// Stream-ordered allocation, without memory pools yet: the memory is allocated at once (usable
+// by the stream's later work, as promised), and a free waits for the work queued before it on
+// the stream, so nothing queued can still touch the memory when it goes.
+VGPU_DRIVER_API CUresult cuMemAllocAsync(CUdeviceptr* out, size_t size, CUstream stream) {
+  return guarded([&] {
+    if (CUresult r = cuStreamQuery(stream); r == CUDA_ERROR_INVALID_HANDLE || r == CUDA_ERROR_INVALID_CONTEXT) return r;
+    return alloc(out, size);
+  });
+}
+VGPU_DRIVER_API CUresult cuMemFreeAsync(CUdeviceptr ptr, CUstream stream) {
+  return guarded([&] {
+    if (CUresult r = cuStreamSynchronize(stream); r != CUDA_SUCCESS) return r;
+    return free_memory(ptr);
+  });
+}
+VGPU_DRIVER_API CUresult cuMemAllocAsync_ptsz(CUdeviceptr* out, size_t size, CUstream stream) {
+  return cuMemAllocAsync(out, size, stream == nullptr ? CU_STREAM_PER_THREAD : stream);
+}
+VGPU_DRIVER_API CUresult cuMemFreeAsync_ptsz(CUdeviceptr ptr, CUstream stream) {
+  return cuMemFreeAsync(ptr, stream == nullptr ? CU_STREAM_PER_THREAD : stream);
+}
+

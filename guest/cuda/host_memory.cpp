@@ -40,14 +40,18 @@ CUresult host_alloc(void** out, size_t size, unsigned flags) {
   if (flags & ~(CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED))
     return CUDA_ERROR_INVALID_VALUE;
   if (init_status() != CUDA_SUCCESS) return init_status();
-  if (current_context() == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  Context* owner = current_context();
+  if (owner == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
   guest::HostHeap* heap = guest::process_host_heap();
   if (heap == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
   void* p = heap->allocate(size);
   if (p == nullptr) return CUDA_ERROR_OUT_OF_MEMORY;
   HostRanges& r = ranges();
   std::lock_guard lock(r.mutex);
-  r.by_start[reinterpret_cast<uintptr_t>(p)] = HostRange{reinterpret_cast<uintptr_t>(p), size, flags, false};
+  // Every context maps page-locked memory for the device (CU_CTX_MAP_HOST is always on since
+  // unified addressing), so the driver reports DEVICEMAP on every allocation.
+  r.by_start[reinterpret_cast<uintptr_t>(p)] =
+      HostRange{reinterpret_cast<uintptr_t>(p), size, flags | CU_MEMHOSTALLOC_DEVICEMAP, false, owner};
   *out = p;
   return CUDA_SUCCESS;
 }
@@ -74,7 +78,8 @@ CUresult host_register(void* p, size_t size, unsigned flags) {
   if (p == nullptr || size == 0 || (flags & ~kKnown) != 0) return CUDA_ERROR_INVALID_VALUE;
   if (flags & CU_MEMHOSTREGISTER_IOMEMORY) return CUDA_ERROR_NOT_SUPPORTED;  // no device memory behind guest I/O
   if (init_status() != CUDA_SUCCESS) return init_status();
-  if (current_context() == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+  Context* owner = current_context();
+  if (owner == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
   const auto start = reinterpret_cast<uintptr_t>(p);
   if (start + size < start) return CUDA_ERROR_INVALID_VALUE;
   HostRanges& r = ranges();
@@ -83,7 +88,7 @@ CUresult host_register(void* p, size_t size, unsigned flags) {
   auto next = r.by_start.lower_bound(start);
   if (next != r.by_start.end() && next->first < start + size) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
   if (containing(r, start) != r.by_start.end()) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
-  r.by_start[start] = HostRange{start, size, flags, true};
+  r.by_start[start] = HostRange{start, size, flags, true, owner};
   return CUDA_SUCCESS;
 }
 

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "guest/client/host_heap.h"
+#include "guest/cuda/context.h"
 
 namespace vgpu::cuda {
 
@@ -19,6 +20,7 @@ struct HostRange {
   uint64_t size = 0;
   unsigned flags = 0;       // CU_MEMHOSTALLOC_* (allocations) or CU_MEMHOSTREGISTER_* (registered)
   bool registered = false;  // cuMemHostRegister'd, not allocated here
+  struct Context* owner = nullptr;  // the context current when it was allocated or registered
 };
 
 // The range containing p, if p is page-locked memory from this shim.

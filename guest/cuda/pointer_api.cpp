@@ -53,11 +53,11 @@ CUresult attribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr, c
   const bool on_device = f.device.has_value();
   const uint64_t start = on_device ? f.device->range.start : f.host->start;
   const uint64_t size = on_device ? f.device->range.size : f.host->size;
-  Context* owner = on_device ? f.device->owner : nullptr;
+  Context* owner = on_device ? f.device->owner : f.host->owner;
   const uint32_t device = on_device ? f.device->range.device : (owner ? owner->device : 0);
   switch (attribute) {
     case CU_POINTER_ATTRIBUTE_CONTEXT:
-      put(data, on_device ? handle_of(owner) : CUcontext{nullptr});
+      put(data, handle_of(owner));
       return CUDA_SUCCESS;
     case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
       put(data, static_cast<unsigned>(on_device ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST));

@@ -2,6 +2,10 @@
 // CU_STREAM_PER_THREAD is taken as the legacy stream for now (stricter ordering, the same
 // results).
 #include <algorithm>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <utility>
 
 #include "guest/cuda/api.h"
 #include "guest/cuda/driver_state.h"
@@ -47,6 +51,8 @@ uint64_t stream_id_of(const StreamObject& stream) noexcept {
 
 namespace {
 
+void forget_stream_attributes(const StreamObject* s);
+
 CUresult stream_call(proto::CallId id, CUstream stream) {
   guest::Channel* ch = nullptr;
   if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
@@ -83,6 +89,7 @@ VGPU_DRIVER_API CUresult cuStreamDestroy_v2(CUstream stream) {
     StreamObject* s = object_of<StreamObject>(stream, HandleKind::Stream);
     if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
     const CUresult r = stream_call(proto::CallId::StreamDestroy, stream);
+    forget_stream_attributes(s);
     s->kind = HandleKind::Dead;
     delete s;
     return r;
@@ -191,5 +198,62 @@ VGPU_DRIVER_API CUresult cuLaunchHostFunc(CUstream stream, CUhostFn fn, void* da
   if (CUresult r = cuStreamSynchronize(stream); r != CUDA_SUCCESS) return r;
   fn(data);
   return CUDA_SUCCESS;
+}
+
+// ---- stream attributes
+
+// What cuStreamSetAttribute stored, per stream. The attributes are hints to the GPU's scheduler
+// and caches (L2 access policy windows, synchronization policy, memory sync domains) that vgpud
+// does not apply yet; a program reads back what it set, as from the driver.
+namespace {
+struct StreamAttributes {
+  std::mutex mutex;
+  std::map<std::pair<const StreamObject*, int>, CUstreamAttrValue> values;
+};
+StreamAttributes& stream_attributes() {
+  static auto* a = new StreamAttributes;  // never destroyed, like the streams' users at exit
+  return *a;
+}
+void forget_stream_attributes(const StreamObject* s) {
+  StreamAttributes& a = stream_attributes();
+  std::lock_guard lock(a.mutex);
+  for (auto it = a.values.begin(); it != a.values.end();) it = it->first.first == s ? a.values.erase(it) : std::next(it);
+}
+}  // namespace
+
+VGPU_DRIVER_API CUresult cuStreamSetAttribute(CUstream stream, CUstreamAttrID attr, const CUstreamAttrValue* value) {
+  if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  StreamObject* s = nullptr;
+  if (CUresult r = stream_facts(stream, &s, nullptr); r != CUDA_SUCCESS) return r;
+  return guarded([&] {
+    StreamAttributes& a = stream_attributes();
+    std::lock_guard lock(a.mutex);
+    a.values[{s, static_cast<int>(attr)}] = *value;
+    return CUDA_SUCCESS;
+  });
+}
+
+VGPU_DRIVER_API CUresult cuStreamGetAttribute(CUstream stream, CUstreamAttrID attr, CUstreamAttrValue* value) {
+  if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  StreamObject* s = nullptr;
+  if (CUresult r = stream_facts(stream, &s, nullptr); r != CUDA_SUCCESS) return r;
+  return guarded([&] {
+    StreamAttributes& a = stream_attributes();
+    std::lock_guard lock(a.mutex);
+    auto it = a.values.find({s, static_cast<int>(attr)});
+    if (it != a.values.end()) {
+      *value = it->second;
+    } else {
+      std::memset(value, 0, sizeof *value);
+      if (attr == CU_LAUNCH_ATTRIBUTE_PRIORITY) value->priority = s->priority;
+    }
+    return CUDA_SUCCESS;
+  });
+}
+VGPU_DRIVER_API CUresult cuStreamSetAttribute_ptsz(CUstream stream, CUstreamAttrID attr, const CUstreamAttrValue* value) {
+  return cuStreamSetAttribute(stream == nullptr ? CU_STREAM_PER_THREAD : stream, attr, value);
+}
+VGPU_DRIVER_API CUresult cuStreamGetAttribute_ptsz(CUstream stream, CUstreamAttrID attr, CUstreamAttrValue* value) {
+  return cuStreamGetAttribute(stream == nullptr ? CU_STREAM_PER_THREAD : stream, attr, value);
 }
 

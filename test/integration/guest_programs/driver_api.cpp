@@ -141,7 +141,7 @@ void host_memory_and_ranges() {
   CU_CHECK(cuMemHostAlloc(reinterpret_cast<void**>(&back), n, CU_MEMHOSTALLOC_PORTABLE));
   unsigned flags = 99;
   CU_CHECK(cuMemHostGetFlags(&flags, back));
-  EXPECT(flags == CU_MEMHOSTALLOC_PORTABLE);
+  EXPECT(flags == (CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP));  // every context maps host memory
   for (size_t i = 0; i < n; ++i) pinned[i] = static_cast<unsigned char>(i * 13);
   CUdeviceptr d;
   CU_CHECK(cuMemAlloc(&d, n));
@@ -219,6 +219,13 @@ void pointers_and_streams() {
   CU_CHECK(cuStreamAddCallback(s, [](CUstream, CUresult status, void* p) { *static_cast<int*>(p) += status == CUDA_SUCCESS; },
                                &calls, 0));
   EXPECT(calls == 1);
+  CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_ACTIVE;
+  CU_CHECK(cuStreamIsCapturing(s, &capture));
+  EXPECT(capture == CU_STREAM_CAPTURE_STATUS_NONE);
+  CUdeviceptr stream_ordered = 0;
+  CU_CHECK(cuMemAllocAsync(&stream_ordered, 256, s));
+  CU_CHECK(cuMemsetD8Async(stream_ordered, 3, 256, s));
+  CU_CHECK(cuMemFreeAsync(stream_ordered, s));
   CU_CHECK(cuStreamDestroy(s));
   EXPECT(cuStreamGetPriority(s, &priority) == CUDA_ERROR_INVALID_HANDLE);
   CU_CHECK(cuProfilerStart());
