@@ -1,10 +1,12 @@
 // Kernel launches: one posted message, no round trip. The arguments are packed by the
 // parameter layout vgpud reported for the function (guest/cudart/param_pack.h), or taken as the
 // program packed them (CU_LAUNCH_PARAM_BUFFER_POINTER).
+#include <atomic>
 #include <cstring>
 #include <span>
 #include <vector>
 
+#include "guest/client/log.h"
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/driver_state.h"
@@ -144,9 +146,12 @@ VGPU_DRIVER_API CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gx, unsi
   return cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shared_mem, stream, params, extra);
 }
 
-// Attributes vgpud applies: cluster dimensions, cooperative launch, priority. Ones that only
-// tune scheduling or memory behaviour (access policy windows, programmatic serialization, ...)
-// are not carried: a launch asking for one fails rather than run differently.
+// Attributes vgpud applies: cluster dimensions, cooperative launch, priority. Hints that change
+// how fast a kernel runs but never what it computes (L2 access policy, memory sync domains,
+// cluster scheduling and preferred cluster size, shared memory carve-out, programmatic stream
+// serialization, which only lets a kernel start early) are accepted and dropped: the launch
+// runs as without them. One whose effect a program could observe (an event recorded by the
+// kernels, a graph-only attribute) fails with CUDA_ERROR_NOT_SUPPORTED, named once.
 VGPU_DRIVER_API CUresult cuLaunchKernelEx(const CUlaunchConfig* config, CUfunction f, void** params, void** extra) {
   if (config == nullptr) return CUDA_ERROR_INVALID_VALUE;
   LaunchExtras ex;
@@ -168,8 +173,23 @@ VGPU_DRIVER_API CUresult cuLaunchKernelEx(const CUlaunchConfig* config, CUfuncti
         ex.has_priority = true;
         ex.priority = a.value.priority;
         break;
-      default:
+      case CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW:
+      case CU_LAUNCH_ATTRIBUTE_SYNCHRONIZATION_POLICY:
+      case CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE:
+      case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION:
+      case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP:
+      case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
+      case CU_LAUNCH_ATTRIBUTE_PREFERRED_CLUSTER_DIMENSION:
+      case CU_LAUNCH_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT:
+      case CU_LAUNCH_ATTRIBUTE_NVLINK_UTIL_CENTRIC_SCHEDULING:
+        break;
+      default: {
+        static std::atomic<bool> said{false};
+        if (!said.exchange(true))
+          guest::log(guest::LogLevel::Warn, "cuLaunchKernelEx: launch attribute %d is not supported by vgpu",
+                     static_cast<int>(a.id));
         return CUDA_ERROR_NOT_SUPPORTED;
+      }
     }
   }
   const unsigned grid[3] = {config->gridDimX, config->gridDimY, config->gridDimZ};
