@@ -157,7 +157,7 @@ wait_idle
 "${VGPUD[@]}" counters >"$LOGDIR/counters-after-trace.txt"
 {
   echo "--- the guest's trace (shim, VGPU_LOG=debug)"
-  grep -a 'libvgpu-cudart' "$LOGDIR/trace.console" | head -n 20
+  grep -a '^\[vgpu\]' "$LOGDIR/trace.console" | head -n 20
   seq=$(grep -a 'cudaMalloc size=' "$LOGDIR/trace.console" | sed -n 's/.*seq=\([0-9]*\).*/\1/p' | head -n1)
   tail -n "+$trace_from" "$LOGDIR/vgpud.log" >"$WORK/trace-vgpud.log"
   pid=$(grep -a 'vm=gpu-vm/[0-9]* slot [0-9]* connected' "$WORK/trace-vgpud.log" | tail -n1 | sed -n 's/.*vm=gpu-vm\/\([0-9]*\).*/\1/p')
