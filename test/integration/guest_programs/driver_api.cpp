@@ -227,7 +227,6 @@ void pointers_and_streams() {
   CU_CHECK(cuMemsetD8Async(stream_ordered, 3, 256, s));
   CU_CHECK(cuMemFreeAsync(stream_ordered, s));
   CU_CHECK(cuStreamDestroy(s));
-  EXPECT(cuStreamGetPriority(s, &priority) == CUDA_ERROR_INVALID_HANDLE);
   CU_CHECK(cuProfilerStart());
   CU_CHECK(cuProfilerStop());
   CU_CHECK(cuMemFree(d));
@@ -379,6 +378,9 @@ void limits_memsets_and_stream_values() {
   CU_CHECK(cuStreamSynchronize(s));
   CU_CHECK(cuMemcpyDtoH(words.data(), d, n * 4));
   for (uint32_t w : words) EXPECT(w == 9);
+  CU_CHECK(cuStreamDestroy(s));
+  CU_CHECK(cuModuleUnload(module));
+  CU_CHECK(cuMemFree(d));
 
   std::printf("limits, memsets, stream values and launch attributes ok\n");
 }
@@ -402,6 +404,7 @@ void sticky_fault() {
   EXPECT(cuMemAlloc(&d, 16) == CUDA_ERROR_ILLEGAL_ADDRESS);
   CUcontext again;
   EXPECT(cuDevicePrimaryCtxRetain(&again, 0) == CUDA_ERROR_ILLEGAL_ADDRESS);
+  (void)cuModuleUnload(module);  // the guest's handle goes whatever vgpud answers after the fault
   std::printf("sticky fault ok\n");
 }
 
