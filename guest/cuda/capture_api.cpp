@@ -25,8 +25,6 @@ CUresult not_capturing(CUstream stream, CUstreamCaptureStatus* status, cuuint64_
   return CUDA_SUCCESS;
 }
 
-CUstream per_thread(CUstream stream) { return stream == nullptr ? CU_STREAM_PER_THREAD : stream; }
-
 }  // namespace
 
 VGPU_DRIVER_API CUresult cuStreamIsCapturing(CUstream s, CUstreamCaptureStatus* status) {

@@ -7,6 +7,7 @@
 
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
+#include "guest/cuda/streams.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/client/address_reservation.h"
 
@@ -210,9 +211,9 @@ VGPU_DRIVER_API CUresult cuMemFreeAsync(CUdeviceptr ptr, CUstream stream) {
   });
 }
 VGPU_DRIVER_API CUresult cuMemAllocAsync_ptsz(CUdeviceptr* out, size_t size, CUstream stream) {
-  return cuMemAllocAsync(out, size, stream == nullptr ? CU_STREAM_PER_THREAD : stream);
+  return cuMemAllocAsync(out, size, per_thread(stream));
 }
 VGPU_DRIVER_API CUresult cuMemFreeAsync_ptsz(CUdeviceptr ptr, CUstream stream) {
-  return cuMemFreeAsync(ptr, stream == nullptr ? CU_STREAM_PER_THREAD : stream);
+  return cuMemFreeAsync(ptr, per_thread(stream));
 }
 

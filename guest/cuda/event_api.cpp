@@ -95,5 +95,5 @@ VGPU_DRIVER_API CUresult cuEventRecordWithFlags(CUevent event, CUstream stream, 
   return cuEventRecord(event, stream);
 }
 VGPU_DRIVER_API CUresult cuEventRecordWithFlags_ptsz(CUevent event, CUstream stream, unsigned int flags) {
-  return cuEventRecordWithFlags(event, stream == nullptr ? CU_STREAM_PER_THREAD : stream, flags);
+  return cuEventRecordWithFlags(event, per_thread(stream), flags);
 }

@@ -143,7 +143,7 @@ VGPU_DRIVER_API CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned 
 VGPU_DRIVER_API CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
                                              unsigned int bx, unsigned int by, unsigned int bz, unsigned int shared_mem,
                                              CUstream stream, void** params, void** extra) {
-  return cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shared_mem, stream, params, extra);
+  return cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shared_mem, per_thread(stream), params, extra);
 }
 
 // Attributes vgpud applies: cluster dimensions, cooperative launch, priority. Hints that change
@@ -197,7 +197,10 @@ VGPU_DRIVER_API CUresult cuLaunchKernelEx(const CUlaunchConfig* config, CUfuncti
   return guarded([&] { return launch(f, grid, block, config->sharedMemBytes, config->hStream, params, extra, ex); });
 }
 VGPU_DRIVER_API CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig* config, CUfunction f, void** params, void** extra) {
-  return cuLaunchKernelEx(config, f, params, extra);
+  if (config == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  CUlaunchConfig own = *config;
+  own.hStream = per_thread(config->hStream);
+  return cuLaunchKernelEx(&own, f, params, extra);
 }
 
 VGPU_DRIVER_API CUresult cuLaunchCooperativeKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
@@ -212,7 +215,7 @@ VGPU_DRIVER_API CUresult cuLaunchCooperativeKernel(CUfunction f, unsigned int gx
 VGPU_DRIVER_API CUresult cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
                                                         unsigned int bx, unsigned int by, unsigned int bz,
                                                         unsigned int shared_mem, CUstream stream, void** params) {
-  return cuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, shared_mem, stream == nullptr ? CU_STREAM_PER_THREAD : stream,
+  return cuLaunchCooperativeKernel(f, gx, gy, gz, bx, by, bz, shared_mem, per_thread(stream),
                                    params);
 }
 

@@ -15,13 +15,18 @@ namespace guest = vgpu::guest;
 
 namespace {
 
+// The function a handle names in the calling thread's context, and the channel.
+CUresult function_here(CUfunction f, guest::Channel** ch, FunctionObject** fn) {
+  Context* c = nullptr;
+  if (CUresult r = enter_context(ch, &c); r != CUDA_SUCCESS) return r;
+  return function_on(**ch, f, c->device, fn);
+}
+
 CUresult max_active_blocks(int* blocks, CUfunction f, int block_size, size_t dynamic_shared, unsigned flags) {
   if (blocks == nullptr) return CUDA_ERROR_INVALID_VALUE;
   guest::Channel* ch = nullptr;
-  Context* c = nullptr;
-  if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
   FunctionObject* fn = nullptr;
-  if (CUresult r = function_on(*ch, f, c->device, &fn); r != CUDA_SUCCESS) return r;
+  if (CUresult r = function_here(f, &ch, &fn); r != CUDA_SUCCESS) return r;
   const proto::OccupancyMaxBlocksRequest request{fn->wire, block_size, dynamic_shared, flags, 0};
   proto::OccupancyMaxBlocksReply reply{};
   const guest::CallResult r = ch->call(proto::CallId::OccupancyMaxBlocks, {{&request, sizeof request}},
@@ -68,13 +73,6 @@ CUresult max_potential_block_size(int* min_grid, int* block_size, CUfunction f, 
   *min_grid = best_blocks * sms;
   *block_size = best_block;
   return CUDA_SUCCESS;
-}
-
-// The function a handle names in the calling thread's context, and the channel.
-CUresult function_here(CUfunction f, guest::Channel** ch, FunctionObject** fn) {
-  Context* c = nullptr;
-  if (CUresult r = enter_context(ch, &c); r != CUDA_SUCCESS) return r;
-  return function_on(**ch, f, c->device, fn);
 }
 
 CUresult available_shared(size_t* bytes, CUfunction f, int num_blocks, int block_size) {

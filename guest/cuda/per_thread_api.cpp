@@ -3,12 +3,9 @@
 // out for CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM. Each is its legacy twin with the null
 // stream read as the calling thread's per-thread default stream (CU_STREAM_PER_THREAD).
 #include "guest/cuda/api.h"
+#include "guest/cuda/streams.h"
 
-namespace {
-
-CUstream per_thread(CUstream stream) { return stream == nullptr ? CU_STREAM_PER_THREAD : stream; }
-
-}  // namespace
+using vgpu::cuda::per_thread;
 
 // Synchronous calls (_ptds): ordered on the per-thread stream instead of the legacy one.
 VGPU_DRIVER_API CUresult cuMemcpy_ptds(CUdeviceptr dst, CUdeviceptr src, size_t size) {

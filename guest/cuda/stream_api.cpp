@@ -251,9 +251,9 @@ VGPU_DRIVER_API CUresult cuStreamGetAttribute(CUstream stream, CUstreamAttrID at
   });
 }
 VGPU_DRIVER_API CUresult cuStreamSetAttribute_ptsz(CUstream stream, CUstreamAttrID attr, const CUstreamAttrValue* value) {
-  return cuStreamSetAttribute(stream == nullptr ? CU_STREAM_PER_THREAD : stream, attr, value);
+  return cuStreamSetAttribute(per_thread(stream), attr, value);
 }
 VGPU_DRIVER_API CUresult cuStreamGetAttribute_ptsz(CUstream stream, CUstreamAttrID attr, CUstreamAttrValue* value) {
-  return cuStreamGetAttribute(stream == nullptr ? CU_STREAM_PER_THREAD : stream, attr, value);
+  return cuStreamGetAttribute(per_thread(stream), attr, value);
 }
 

@@ -60,8 +60,6 @@ CUresult batch(CUstream stream, unsigned count, const CUstreamBatchMemOpParams* 
   return CUDA_SUCCESS;
 }
 
-CUstream per_thread(CUstream stream) { return stream == nullptr ? CU_STREAM_PER_THREAD : stream; }
-
 }  // namespace
 
 VGPU_DRIVER_API CUresult cuStreamWaitValue32_v2(CUstream s, CUdeviceptr address, cuuint32_t value, unsigned int flags) {

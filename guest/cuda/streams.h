@@ -15,6 +15,10 @@ inline constexpr int kGreatestPriority = -5;
 // vgpud's id for the stream; false for a handle that is not a live stream of this process.
 bool wire_stream(CUstream stream, uint64_t* wire) noexcept;
 
+// The stream a _ptsz/_ptds entry point means: null there names the calling thread's per-thread
+// default stream.
+inline CUstream per_thread(CUstream stream) noexcept { return stream == nullptr ? CU_STREAM_PER_THREAD : stream; }
+
 // The object behind a stream handle: a created stream's, or the legacy or per-thread default
 // stream's (static objects); null for a handle that is not a stream.
 StreamObject* stream_object(CUstream stream) noexcept;

@@ -104,6 +104,16 @@ class ChannelExecutor {
 
   // What STREAM_WAIT_VALUE and STREAM_WRITE_VALUE check before the driver sees them: 0 (and the
   // stream resolved), or the status to answer.
+  // What every launch checks and builds before its driver call: the channel's function and
+  // stream, and the parameter pointers into the packed buffer. 0, or the status to answer.
+  struct PreparedLaunch {
+    Function* function = nullptr;
+    CUstream stream = nullptr;
+    void* args[vgpu::limits::kMaxKernelParams];
+    void** kernel_params = nullptr;  // args, or null for a kernel without parameters
+  };
+  int32_t prepare_launch(uint32_t function, uint64_t stream_id, const std::vector<uint8_t>& params,
+                         PreparedLaunch* out);
   int32_t stream_value_checks(uint64_t stream_id, uint64_t address, uint32_t width, uint32_t flags,
                               uint32_t known_flags, CUstream* stream);
   bool heap_range_ok(uint64_t offset, uint64_t len) const;

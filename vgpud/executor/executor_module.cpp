@@ -162,23 +162,30 @@ int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
   return 0;
 }
 
-int32_t ChannelExecutor::handle(const LaunchKernelCmd& cmd, Reply&) {
-  Function* f = objects_.functions.find(cmd.function);
-  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+int32_t ChannelExecutor::prepare_launch(uint32_t function, uint64_t stream_id, const std::vector<uint8_t>& params,
+                                        PreparedLaunch* out) {
+  out->function = objects_.functions.find(function);
+  if (out->function == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  CUstream stream;
-  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (!objects_.resolve_stream(stream_id, &out->stream)) return CUDA_ERROR_INVALID_HANDLE;
+  const Function& f = *out->function;
 #ifdef VGPU_CORPUS_RECORDER  // the encoding costs a copy per launch: recorder builds only
-  vgpu::corpus::record("launch_params", encode_launch_params(f->params, f->buffer_size, cmd.params));
+  vgpu::corpus::record("launch_params", encode_launch_params(f.params, f.buffer_size, params));
 #endif
   // Parameter pointers into the packed buffer, at the offsets the driver reported.
-  void* args[vgpu::limits::kMaxKernelParams];
-  const auto built = build_kernel_args(f->params, f->buffer_size, cmd.params, args);
+  const auto built = build_kernel_args(f.params, f.buffer_size, params, out->args);
   if (!built) return CUDA_ERROR_INVALID_VALUE;
+  out->kernel_params = *built == 0 ? nullptr : out->args;
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const LaunchKernelCmd& cmd, Reply&) {
+  PreparedLaunch p;
+  if (int32_t st = prepare_launch(cmd.function, cmd.stream, cmd.params, &p)) return st;
   return traced("cuLaunchKernel",
-                cu_.cuLaunchKernel(f->handle, cmd.grid[0], cmd.grid[1], cmd.grid[2], cmd.block[0],
-                                   cmd.block[1], cmd.block[2], cmd.shared_mem_bytes, stream,
-                                   *built == 0 ? nullptr : args, nullptr));
+                cu_.cuLaunchKernel(p.function->handle, cmd.grid[0], cmd.grid[1], cmd.grid[2], cmd.block[0],
+                                   cmd.block[1], cmd.block[2], cmd.shared_mem_bytes, p.stream, p.kernel_params,
+                                   nullptr));
 }
 
 int32_t ChannelExecutor::handle(const FuncGetAttributesCmd& cmd, Reply& reply) {
@@ -305,22 +312,12 @@ int32_t ChannelExecutor::handle(const ModuleListFunctionsCmd& cmd, Reply& reply)
 // cudaLaunchKernelExC: a launch as LAUNCH_KERNEL (same parameter checks), with the attributes
 // the guest asked for.
 int32_t ChannelExecutor::handle(const LaunchKernelExCmd& cmd, Reply&) {
-  Function* f = objects_.functions.find(cmd.function);
-  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-  if (int32_t st = require_context()) return st;
-  CUstream stream;
-  if (!objects_.resolve_stream(cmd.stream, &stream)) return CUDA_ERROR_INVALID_HANDLE;
+  PreparedLaunch p;
+  if (int32_t st = prepare_launch(cmd.function, cmd.stream, cmd.params, &p)) return st;
   if ((cmd.flags & ~(kLaunchCooperative | kLaunchPriority)) != 0) return CUDA_ERROR_INVALID_VALUE;
-#ifdef VGPU_CORPUS_RECORDER
-  vgpu::corpus::record("launch_params", encode_launch_params(f->params, f->buffer_size, cmd.params));
-#endif
-  void* args[vgpu::limits::kMaxKernelParams];
-  const auto built = build_kernel_args(f->params, f->buffer_size, cmd.params, args);
-  if (!built) return CUDA_ERROR_INVALID_VALUE;
-  const LaunchSetup launch(cmd.grid, cmd.block, cmd.shared_mem_bytes, stream, cmd.cluster, cmd.flags, cmd.priority);
-  return traced("cuLaunchKernelEx",
-                cu_.cuLaunchKernelEx(&launch.config, f->handle, *built == 0 ? nullptr : args, nullptr),
-                fmt::format("attrs={} flags={}", launch.config.numAttrs, cmd.flags));
+  const LaunchSetup launch(cmd.grid, cmd.block, cmd.shared_mem_bytes, p.stream, cmd.cluster, cmd.flags, cmd.priority);
+  // No detail string: this is cuBLAS's launch path, and the trace names the call anyway.
+  return traced("cuLaunchKernelEx", cu_.cuLaunchKernelEx(&launch.config, p.function->handle, p.kernel_params, nullptr));
 }
 
 }  // namespace vgpud
