@@ -54,6 +54,23 @@ bool is_sticky(CUresult r) noexcept {
   }
 }
 
+namespace {
+thread_local bool t_entered = false;
+}  // namespace
+
+bool swap_entered(bool value) noexcept {
+  const bool was = t_entered;
+  t_entered = value;
+  return was;
+}
+
+CUresult take_async_error() noexcept {
+  guest::Channel* ch = channel();
+  if (ch == nullptr) return CUDA_SUCCESS;
+  const int32_t status = ch->take_async_error();
+  return status == 0 ? CUDA_SUCCESS : to_cu_result(status);
+}
+
 CUresult enter_context(guest::Channel** channel_out, Context** context_out) noexcept {
   guest::Channel* ch = channel();
   if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
@@ -62,6 +79,7 @@ CUresult enter_context(guest::Channel** channel_out, Context** context_out) noex
   if (int sticky = c->sticky.load(std::memory_order_relaxed); sticky != 0) return static_cast<CUresult>(sticky);
   if (int sticky = device_sticky(c->device); sticky != 0) return static_cast<CUresult>(sticky);
   guest::Channel::set_thread_device(c->device);
+  t_entered = true;
   *channel_out = ch;
   if (context_out != nullptr) *context_out = c;
   return CUDA_SUCCESS;

@@ -28,16 +28,36 @@ bool is_sticky(CUresult r) noexcept;
 // Also tells the channel which device the thread works on.
 CUresult enter_context(guest::Channel** channel, Context** context) noexcept;
 
-// Runs an entry point's body: no exception crosses the C ABI.
+// The first error of earlier posted (stream-ordered) work that vgpud reported since the last
+// take; CUDA_SUCCESS when none, or before cuInit.
+CUresult take_async_error() noexcept;
+
+// Whether the calling thread entered a context (enter_context) since it was last cleared: a
+// call that did talks to vgpud, and is one at which asynchronous errors surface.
+bool swap_entered(bool value) noexcept;
+
+// Runs an entry point's body: no exception crosses the C ABI. A body that entered a context
+// and succeeded returns an error of earlier posted work instead, if vgpud reported one: as on
+// the driver, an asynchronous error surfaces at a later call. (A launch is posted, so what the
+// driver would have refused at the launch itself and the guest's checks did not catch arrives
+// this way.) Calls answered in the guest (attributes, pointer queries) never return one.
 template <typename Fn>
 CUresult guarded(Fn&& body) noexcept {
+  const bool outer = swap_entered(false);
+  CUresult r;
   try {
-    return body();
+    r = body();
   } catch (const std::bad_alloc&) {
-    return CUDA_ERROR_OUT_OF_MEMORY;
+    r = CUDA_ERROR_OUT_OF_MEMORY;
   } catch (...) {
-    return CUDA_ERROR_UNKNOWN;
+    r = CUDA_ERROR_UNKNOWN;
   }
+  const bool entered = swap_entered(outer);
+  if (entered) swap_entered(true);
+  if (entered && (r == CUDA_SUCCESS || r == CUDA_ERROR_NOT_READY)) {
+    if (CUresult late = take_async_error(); late != CUDA_SUCCESS) return late;
+  }
+  return r;
 }
 
 }  // namespace vgpu::cuda

@@ -38,7 +38,16 @@ bool is_primary(const Context* c) {
 
 namespace {
 std::atomic<int> g_device_sticky[limits::kMaxDevices];
+// Starts at 1 (generation_of reads 0 as "never"), bumped by each reset of the device.
+std::atomic<uint64_t> g_device_resets[limits::kMaxDevices];
 }  // namespace
+
+uint64_t device_generation(uint32_t device) noexcept {
+  return device < limits::kMaxDevices ? g_device_resets[device].load(std::memory_order_acquire) + 1 : 0;
+}
+void next_device_generation(uint32_t device) noexcept {
+  if (device < limits::kMaxDevices) g_device_resets[device].fetch_add(1, std::memory_order_acq_rel);
+}
 
 int device_sticky(uint32_t device) noexcept {
   return device < limits::kMaxDevices ? g_device_sticky[device].load(std::memory_order_relaxed) : 0;

@@ -39,6 +39,13 @@ int device_sticky(uint32_t device) noexcept;
 void set_device_sticky(uint32_t device, int error) noexcept;
 void clear_device_sticky(uint32_t device) noexcept;
 
+// Resetting a device's primary context ends vgpud's context of the device, and with it every
+// module, function and stream made there. Objects that outlive it (a library's per-device
+// module, a kernel's per-device function, a thread's per-thread stream) remember the
+// generation they were made in and are made again when it is no longer current. Never 0.
+uint64_t device_generation(uint32_t device) noexcept;
+void next_device_generation(uint32_t device) noexcept;
+
 // The device's primary context; null for a device the process does not have. Does not
 // retain it, and does not reach vgpud beyond the device count.
 Context* primary_context(uint32_t device) noexcept;

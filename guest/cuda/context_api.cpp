@@ -66,7 +66,10 @@ CUresult primary_reset(CUdevice dev) {
   clear_device_sticky(c->device);
   vgpu::guest::Channel::set_thread_device(c->device);
   const CUresult r = to_cu_result(channel()->call(proto::CallId::DeviceReset, {}, {}).status);
-  if (r == CUDA_SUCCESS) forget_device_memory(c->device);
+  if (r == CUDA_SUCCESS) {
+    forget_device_memory(c->device);
+    next_device_generation(c->device);
+  }
   return r;
 }
 

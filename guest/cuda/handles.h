@@ -75,6 +75,7 @@ struct KernelObject {
   std::string name;
   std::mutex mutex;
   FunctionObject* functions[limits::kMaxDevices] = {};  // in its library's modules
+  uint64_t generations[limits::kMaxDevices] = {};      // device_generation() each was made in
 };
 
 // A library is context-independent: loaded on each device when a kernel is first wanted
@@ -85,6 +86,7 @@ struct LibraryObject {
   ImageExtent extent;
   std::mutex mutex;
   ModuleObject* modules[limits::kMaxDevices] = {};
+  uint64_t generations[limits::kMaxDevices] = {};  // device_generation() each was loaded in
   std::vector<std::unique_ptr<KernelObject>> kernels;  // die with it, as the driver's do
 };
 

@@ -5,6 +5,7 @@
 
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
+#include "guest/cuda/context.h"
 #include "guest/cudart/param_pack.h"
 
 namespace vgpu::cuda {
@@ -77,11 +78,20 @@ CUresult list_functions(guest::Channel& channel, ModuleObject& module, std::vect
 CUresult library_module(guest::Channel& channel, LibraryObject& library, uint32_t device, ModuleObject** out) {
   if (device >= limits::kMaxDevices) return CUDA_ERROR_INVALID_DEVICE;
   std::lock_guard lock(library.mutex);
+  const uint64_t generation = device_generation(device);
+  if (library.modules[device] != nullptr && library.generations[device] != generation) {
+    // The device was reset since: vgpud has forgotten the module. Its object is left dead, not
+    // freed: the program may still hold handles of its functions, which must read as stale.
+    library.modules[device]->kind = HandleKind::Dead;
+    for (auto& f : library.modules[device]->functions) f->kind = HandleKind::Dead;
+    library.modules[device] = nullptr;
+  }
   if (library.modules[device] == nullptr) {
     ModuleObject* m = nullptr;
     if (CUresult r = load_module(channel, library.extent, device, &m); r != CUDA_SUCCESS) return r;
     m->library = &library;
     library.modules[device] = m;
+    library.generations[device] = generation;
   }
   *out = library.modules[device];
   return CUDA_SUCCESS;
@@ -96,12 +106,14 @@ CUresult function_on(guest::Channel& channel, CUfunction handle, uint32_t device
   if (k == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (device >= limits::kMaxDevices) return CUDA_ERROR_INVALID_DEVICE;
   std::lock_guard lock(k->mutex);
-  if (k->functions[device] == nullptr) {
+  const uint64_t generation = device_generation(device);
+  if (k->functions[device] == nullptr || k->generations[device] != generation) {
     ModuleObject* m = nullptr;
     if (CUresult r = library_module(channel, *k->library, device, &m); r != CUDA_SUCCESS) return r;
     FunctionObject* f = nullptr;
     if (CUresult r = get_function(channel, *m, k->name.c_str(), &f); r != CUDA_SUCCESS) return r;
     k->functions[device] = f;
+    k->generations[device] = generation;
   }
   *out = k->functions[device];
   return CUDA_SUCCESS;

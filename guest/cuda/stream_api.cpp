@@ -1,6 +1,7 @@
 // Streams. The legacy default stream (null, CU_STREAM_LEGACY) is vgpud's legacy stream;
-// CU_STREAM_PER_THREAD is taken as the legacy stream for now (stricter ordering, the same
-// results).
+// CU_STREAM_PER_THREAD (and null in a _ptsz/_ptds entry point) is the calling thread's
+// per-thread default stream: a blocking stream of vgpud's, made on the thread's first use of it
+// on a device.
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -8,6 +9,7 @@
 #include <utility>
 
 #include "guest/cuda/api.h"
+#include "guest/cuda/context.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/handles.h"
 #include "guest/cuda/streams.h"
@@ -18,8 +20,41 @@ namespace guest = vgpu::guest;
 
 namespace vgpu::cuda {
 
+namespace {
+
+// The calling thread's per-thread default stream on each device, and the device generation it
+// was made in (a reset of the device ends it). Trivially destructible: threads exit at any time.
+struct PerThreadStream {
+  uint64_t generation;
+  uint64_t wire;
+};
+thread_local PerThreadStream t_per_thread[limits::kMaxDevices];
+
+// On the channel's thread device, which enter_context set to the current context's device.
+bool per_thread_wire(uint64_t* wire) noexcept {
+  const uint32_t device = guest::Channel::thread_device();
+  guest::Channel* ch = channel();
+  if (device >= limits::kMaxDevices || ch == nullptr) return false;
+  PerThreadStream& mine = t_per_thread[device];
+  const uint64_t generation = device_generation(device);
+  if (mine.wire == 0 || mine.generation != generation) {
+    // Blocking, like the driver's per-thread stream: it synchronizes with the legacy stream.
+    const proto::StreamCreateRequest request{CU_STREAM_DEFAULT, 0};
+    proto::StreamCreateReply reply{};
+    const guest::CallResult r = ch->call(proto::CallId::StreamCreate, {{&request, sizeof request}},
+                                         std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+    if (r.status != 0 || r.payload_size < sizeof reply) return false;
+    mine = PerThreadStream{generation, reply.stream};
+  }
+  *wire = mine.wire;
+  return true;
+}
+
+}  // namespace
+
 bool wire_stream(CUstream stream, uint64_t* wire) noexcept {
-  if (stream == nullptr || stream == CU_STREAM_LEGACY || stream == CU_STREAM_PER_THREAD) {
+  if (stream == CU_STREAM_PER_THREAD) return per_thread_wire(wire);
+  if (stream == nullptr || stream == CU_STREAM_LEGACY) {
     *wire = proto::kStreamLegacy;
     return true;
   }

@@ -12,7 +12,9 @@ namespace vgpu::cuda {
 inline constexpr int kLeastPriority = 0;
 inline constexpr int kGreatestPriority = -5;
 
-// vgpud's id for the stream; false for a handle that is not a live stream of this process.
+// vgpud's id for the stream; false for a handle that is not a live stream of this process, or
+// a per-thread default stream that could not be made. Call after enter_context (the per-thread
+// stream is the one on the channel's thread device).
 bool wire_stream(CUstream stream, uint64_t* wire) noexcept;
 
 // The stream a _ptsz/_ptds entry point means: null there names the calling thread's per-thread

@@ -1,12 +1,10 @@
-// The copy engine behind cudaMemcpy*, cudaMemcpy*Async and the symbol copies: classifies both
-// sides, then picks the cheapest wire path (shared heap DMA, inline in the message, or staged
-// through the bulk rings).
+// The copy behind cudaMemcpy*, cudaMemcpy*Async, the symbol copies and the peer copies: picks
+// the direction, then the driver's copy for it. The driver shim chooses the wire path (shared
+// heap DMA, inline in the message, or staged through the bulk rings).
 #pragma once
 #include <driver_types.h>
 
 #include <cstddef>
-
-#include "guest/cudart/state.h"
 
 namespace vgpu::cudart {
 
@@ -20,6 +18,7 @@ struct CopyArgs {
   bool async;               // cudaMemcpyAsync: return before the copy is done where possible
 };
 
-cudaError_t copy_memory(Runtime& rt, const CopyArgs& args);
+// Runs in the thread's context (entry.h's context_call).
+cudaError_t copy_memory(const CopyArgs& args);
 
 }  // namespace vgpu::cudart

@@ -1,7 +1,5 @@
 #include "guest/cudart/entry.h"
 
-#include "guest/cudart/status_map.h"
-
 namespace vgpu::cudart {
 namespace {
 
@@ -22,22 +20,11 @@ cudaError_t take_last_error() noexcept {
   return e;
 }
 
-cudaError_t finish_call(Runtime* rt, cudaError_t result, bool collect_async) noexcept {
-  if (rt != nullptr && collect_async) {
-    int32_t async = 0;
-    try {
-      async = rt->channel->take_async_error();
-    } catch (...) {
-      async = 0;
-    }
-    if (async != 0) {
-      cudaError_t late = to_cuda_error(async);
-      record_error(late);
-      if (result == cudaSuccess || result == cudaErrorNotReady) result = late;
-    }
-  }
-  record_error(result);
-  return result;
+cudaError_t no_runtime_error(CUresult init_error) noexcept {
+  // cuInit's "no device" (vgpud unreachable, or it offers none) is the runtime's too; anything
+  // else that stops the driver (a version mismatch, say) is one the runtime reports as such.
+  if (init_error == CUDA_ERROR_NO_DEVICE || init_error == CUDA_SUCCESS) return cudaErrorNoDevice;
+  return to_cuda_error(init_error);
 }
 
 }  // namespace vgpu::cudart

@@ -1,9 +1,6 @@
-// cudaEvent* entry points. A cudaEvent_t is vgpud's event id cast to a pointer.
-#include <span>
-
+// cudaEvent* entry points, over the driver's events: a cudaEvent_t is a CUevent.
 #include "guest/client/log.h"
 #include "guest/cudart/entry.h"
-#include "guest/cudart/status_map.h"
 #include "guest/cudart/streams.h"
 
 namespace vgpu::cudart {
@@ -13,44 +10,26 @@ constexpr unsigned kKnownEventFlags = cudaEventBlockingSync | cudaEventDisableTi
 static_assert(cudaEventBlockingSync == CU_EVENT_BLOCKING_SYNC && cudaEventDisableTiming == CU_EVENT_DISABLE_TIMING &&
               cudaEventInterprocess == CU_EVENT_INTERPROCESS);
 
-// vgpud's id, or 0 for a handle that cannot be one.
-uint32_t event_id(cudaEvent_t event) {
-  auto raw = reinterpret_cast<uintptr_t>(event);
-  return raw <= UINT32_MAX ? static_cast<uint32_t>(raw) : 0;
-}
-
 cudaError_t create_event(cudaEvent_t* event, unsigned flags) {
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     if (event == nullptr || (flags & ~kKnownEventFlags) != 0) return cudaErrorInvalidValue;
-    proto::EventCreateRequest request{flags, 0};
-    proto::EventCreateReply reply{};
-    guest::CallResult r = rt.channel->call(proto::CallId::EventCreate, {{&request, sizeof request}},
-                                           std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (r.status != 0) return to_cuda_error(r.status);
-    if (r.payload_size < sizeof reply) return cudaErrorUnknown;
-    *event = reinterpret_cast<cudaEvent_t>(static_cast<uintptr_t>(reply.event));
-    return cudaSuccess;
+    return to_cuda_error(cuEventCreate(reinterpret_cast<CUevent*>(event), flags));
   });
 }
 
+// The only flag, cudaEventRecordExternal, matters inside graph capture, which vgpu does not do.
 cudaError_t record_event(cudaEvent_t event, cudaStream_t stream, bool per_thread_default) {
-  return remote_call([&](Runtime& rt) {
-    uint32_t id = event_id(event);
-    if (id == 0) return cudaErrorInvalidResourceHandle;
-    uint64_t wire = 0;
-    if (cudaError_t e = wire_stream(rt, stream, per_thread_default, &wire); e != cudaSuccess) return e;
-    proto::EventRecordRequest request{id, 0, wire};
-    return to_cuda_error(rt.channel->post(proto::CallId::EventRecord, {{&request, sizeof request}}));
+  return context_call([&](Runtime&) {
+    if (event == nullptr) return cudaErrorInvalidResourceHandle;
+    return to_cuda_error(cuEventRecord(event, driver_stream(stream, per_thread_default)));
   });
 }
 
-// EventDestroy, EventSynchronize, EventQuery: an EventRequest, no reply payload.
-cudaError_t event_call(proto::CallId call, cudaEvent_t event) {
-  return remote_call([&](Runtime& rt) {
-    uint32_t id = event_id(event);
-    if (id == 0) return cudaErrorInvalidResourceHandle;
-    proto::EventRequest request{id, 0};
-    return to_cuda_error(rt.channel->call(call, {{&request, sizeof request}}, {}).status);
+template <typename Call>
+cudaError_t event_call(Call call, cudaEvent_t event) {
+  return context_call([&](Runtime&) {
+    if (event == nullptr) return cudaErrorInvalidResourceHandle;
+    return to_cuda_error(call(event));
   });
 }
 
@@ -59,7 +38,6 @@ cudaError_t event_call(proto::CallId call, cudaEvent_t event) {
 
 using namespace vgpu::cudart;
 using vgpu::guest::trace_api;
-using vgpu::proto::CallId;
 
 VGPU_EXPORT cudaError_t cudaEventCreate(cudaEvent_t* event) {
   trace_api("cudaEventCreate");
@@ -81,7 +59,6 @@ VGPU_EXPORT cudaError_t cudaEventRecord_ptsz(cudaEvent_t event, cudaStream_t str
   return record_event(event, stream, true);
 }
 
-// The only flag, cudaEventRecordExternal, matters inside graph capture, which vgpu does not do.
 VGPU_EXPORT cudaError_t cudaEventRecordWithFlags(cudaEvent_t event, cudaStream_t stream, unsigned int flags) {
   trace_api("cudaEventRecordWithFlags event=%p stream=%p flags=%u", static_cast<void*>(event),
             static_cast<void*>(stream), flags);
@@ -96,33 +73,24 @@ VGPU_EXPORT cudaError_t cudaEventRecordWithFlags_ptsz(cudaEvent_t event, cudaStr
 
 VGPU_EXPORT cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   trace_api("cudaEventSynchronize event=%p", static_cast<void*>(event));
-  return event_call(CallId::EventSynchronize, event);
+  return event_call(cuEventSynchronize, event);
 }
 
 VGPU_EXPORT cudaError_t cudaEventQuery(cudaEvent_t event) {
   trace_api("cudaEventQuery event=%p", static_cast<void*>(event));
-  return event_call(CallId::EventQuery, event);
+  return event_call(cuEventQuery, event);
 }
 
 VGPU_EXPORT cudaError_t cudaEventDestroy(cudaEvent_t event) {
   trace_api("cudaEventDestroy event=%p", static_cast<void*>(event));
-  return event_call(CallId::EventDestroy, event);
+  return event_call([](CUevent e) { return cuEventDestroy(e); }, event);
 }
 
 VGPU_EXPORT cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
   trace_api("cudaEventElapsedTime start=%p end=%p", static_cast<void*>(start), static_cast<void*>(end));
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     if (ms == nullptr) return cudaErrorInvalidValue;
-    uint32_t start_id = event_id(start);
-    uint32_t end_id = event_id(end);
-    if (start_id == 0 || end_id == 0) return cudaErrorInvalidResourceHandle;
-    vgpu::proto::EventElapsedTimeRequest request{start_id, end_id};
-    vgpu::proto::EventElapsedTimeReply reply{};
-    vgpu::guest::CallResult r = rt.channel->call(CallId::EventElapsedTime, {{&request, sizeof request}},
-                                                 std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (r.status != 0) return to_cuda_error(r.status);
-    if (r.payload_size < sizeof reply) return cudaErrorUnknown;
-    *ms = reply.milliseconds;
-    return cudaSuccess;
+    if (start == nullptr || end == nullptr) return cudaErrorInvalidResourceHandle;
+    return to_cuda_error(cuEventElapsedTime(ms, start, end));
   });
 }

@@ -1,22 +1,32 @@
 // Per-kernel queries and settings: cudaFuncGetAttributes, cudaFuncSetAttribute, occupancy,
 // the cache-configuration hint and the kernel's name.
 #include <cstring>
-#include <span>
 
 #include "guest/client/log.h"
 #include "guest/cudart/entry.h"
-#include "guest/cudart/func_attributes.h"
 #include "guest/cudart/registry.h"
-#include "guest/cudart/status_map.h"
 
 namespace vgpu::cudart {
 namespace {
 
-// cudaFuncAttributes from FuncGetAttributes values, indexed by CUfunction_attribute.
-void fill_func_attributes(const proto::FuncGetAttributesReply& reply, cudaFuncAttributes* out) {
+// The kernel behind a host stub, as a CUfunction handle: the driver takes a CUkernel there and
+// uses it on the current device.
+cudaError_t kernel_function(const void* func, CUfunction* out) {
+  CUkernel kernel = nullptr;
+  if (cudaError_t e = registry().kernel(func, &kernel); e != cudaSuccess) return e;
+  *out = reinterpret_cast<CUfunction>(kernel);
+  return cudaSuccess;
+}
+
+// cudaFuncAttributes from the driver's CUfunction attributes.
+cudaError_t fill_func_attributes(CUfunction f, cudaFuncAttributes* out) {
   std::memset(out, 0, sizeof *out);
-  uint32_t count = reply.count < limits::kMaxFunctionAttributes ? reply.count : limits::kMaxFunctionAttributes;
-  auto v = [&](CUfunction_attribute a) { return static_cast<uint32_t>(a) < count ? reply.values[a] : 0; };
+  CUresult failed = CUDA_SUCCESS;
+  auto v = [&](CUfunction_attribute a) {
+    int value = 0;
+    if (CUresult r = cuFuncGetAttribute(&value, a, f); r != CUDA_SUCCESS && failed == CUDA_SUCCESS) failed = r;
+    return value;
+  };
   auto bytes = [&](CUfunction_attribute a) { return static_cast<size_t>(static_cast<unsigned>(v(a))); };
   out->sharedSizeBytes = bytes(CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES);
   out->constSizeBytes = bytes(CU_FUNC_ATTRIBUTE_CONST_SIZE_BYTES);
@@ -34,21 +44,15 @@ void fill_func_attributes(const proto::FuncGetAttributesReply& reply, cudaFuncAt
   out->requiredClusterDepth = v(CU_FUNC_ATTRIBUTE_REQUIRED_CLUSTER_DEPTH);
   out->clusterSchedulingPolicyPreference = v(CU_FUNC_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE);
   out->nonPortableClusterSizeAllowed = v(CU_FUNC_ATTRIBUTE_NON_PORTABLE_CLUSTER_SIZE_ALLOWED);
+  return to_cuda_error(failed);
 }
 
 cudaError_t occupancy(int* blocks, const void* func, int block_size, size_t dynamic_smem, unsigned flags) {
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     if (blocks == nullptr || block_size <= 0) return cudaErrorInvalidValue;
-    const KernelInfo* kernel = nullptr;
-    if (cudaError_t e = registry().kernel(*rt.channel, func, &kernel); e != cudaSuccess) return e;
-    proto::OccupancyMaxBlocksRequest request{kernel->function, block_size, dynamic_smem, flags, 0};
-    proto::OccupancyMaxBlocksReply reply{};
-    guest::CallResult r = rt.channel->call(proto::CallId::OccupancyMaxBlocks, {{&request, sizeof request}},
-                                           std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (r.status != 0) return to_cuda_error(r.status);
-    if (r.payload_size < sizeof reply) return cudaErrorUnknown;
-    *blocks = reply.blocks;
-    return cudaSuccess;
+    CUfunction f = nullptr;
+    if (cudaError_t e = kernel_function(func, &f); e != cudaSuccess) return e;
+    return to_cuda_error(cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(blocks, f, block_size, dynamic_smem, flags));
   });
 }
 
@@ -57,24 +61,20 @@ cudaError_t occupancy(int* blocks, const void* func, int block_size, size_t dyna
 
 using namespace vgpu::cudart;
 using vgpu::guest::trace_api;
-using vgpu::proto::CallId;
 
 VGPU_EXPORT cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attr, const void* func) {
   trace_api("cudaFuncGetAttributes func=%p", func);
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     if (attr == nullptr) return cudaErrorInvalidValue;
-    const KernelInfo* kernel = nullptr;
-    if (cudaError_t e = registry().kernel(*rt.channel, func, &kernel); e != cudaSuccess) return e;
-    vgpu::proto::FuncGetAttributesReply reply{};
-    if (cudaError_t e = fetch_func_attributes(*rt.channel, *kernel, &reply); e != cudaSuccess) return e;
-    fill_func_attributes(reply, attr);
-    return cudaSuccess;
+    CUfunction f = nullptr;
+    if (cudaError_t e = kernel_function(func, &f); e != cudaSuccess) return e;
+    return fill_func_attributes(f, attr);
   });
 }
 
 VGPU_EXPORT cudaError_t cudaFuncSetAttribute(const void* func, cudaFuncAttribute attr, int value) {
   trace_api("cudaFuncSetAttribute func=%p attr=%d value=%d", func, static_cast<int>(attr), value);
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     CUfunction_attribute driver_attr;
     switch (attr) {
       case cudaFuncAttributeMaxDynamicSharedMemorySize:
@@ -86,14 +86,10 @@ VGPU_EXPORT cudaError_t cudaFuncSetAttribute(const void* func, cudaFuncAttribute
       default:
         return cudaErrorNotSupported;  // cluster attributes: vgpu launches no clusters
     }
-    const KernelInfo* kernel = nullptr;
-    if (cudaError_t e = registry().kernel(*rt.channel, func, &kernel); e != cudaSuccess) return e;
-    vgpu::proto::FuncSetAttributeRequest request{kernel->function, driver_attr, value, 0};
-    const int32_t status = rt.channel->call(CallId::FuncSetAttribute, {{&request, sizeof request}}, {}).status;
-    if (status != 0) return to_cuda_error(status);
-    // The launch path checks dynamic shared memory against this value from now on.
-    if (driver_attr == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) kernel->max_dynamic_shared.set(value);
-    return cudaSuccess;
+    CUfunction f = nullptr;
+    if (cudaError_t e = kernel_function(func, &f); e != cudaSuccess) return e;
+    // The driver's launch check uses this value from now on.
+    return to_cuda_error(cuFuncSetAttribute(f, driver_attr, value));
   });
 }
 

@@ -1,22 +1,19 @@
-// cudaMemset and cudaMemsetAsync: posted, stream-ordered. CUDA's cudaMemset on device memory
-// does not wait for the device either.
+// cudaMemset and cudaMemsetAsync: the driver's byte memsets, stream-ordered. CUDA's cudaMemset
+// on device memory does not wait for the device either.
 #include "guest/client/log.h"
 #include "guest/cudart/entry.h"
-#include "guest/cudart/status_map.h"
 #include "guest/cudart/streams.h"
 
 namespace vgpu::cudart {
 namespace {
 
 cudaError_t memset_api(void* dst, int value, size_t count, cudaStream_t stream, bool per_thread_default) {
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     if (count == 0) return cudaSuccess;
     if (dst == nullptr) return cudaErrorInvalidValue;
-    uint64_t wire = 0;
-    if (cudaError_t e = wire_stream(rt, stream, per_thread_default, &wire); e != cudaSuccess) return e;
-    proto::MemsetRequest request{static_cast<uint64_t>(reinterpret_cast<uintptr_t>(dst)), count, wire,
-                                 static_cast<uint32_t>(value) & 0xffu, 0};
-    return to_cuda_error(rt.channel->post(proto::CallId::Memset, {{&request, sizeof request}}));
+    const auto byte = static_cast<unsigned char>(value);
+    return to_cuda_error(cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(dst), byte, count,
+                                         driver_stream(stream, per_thread_default)));
   });
 }
 

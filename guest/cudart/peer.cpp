@@ -5,38 +5,33 @@
 // driver makes directly over the peer link where the host allows it, through host memory
 // otherwise). The device arguments of cudaMemcpyPeer are therefore only checked for range, as
 // under unified addressing the pointers already say where the bytes are.
-#include <span>
-
 #include "guest/client/log.h"
 #include "guest/cudart/copy.h"
 #include "guest/cudart/entry.h"
-#include "guest/cudart/status_map.h"
 
 namespace vgpu::cudart {
 namespace {
 
-using proto::CallId;
-
-cudaError_t peer_access(CallId call, int peer, unsigned flags) {
-  return remote_call([&](Runtime& rt) {
+cudaError_t peer_access(bool enable, int peer, unsigned flags) {
+  return context_call([&](Runtime& rt) {
     if (!rt.has_device(peer)) return cudaErrorInvalidDevice;
     // A device is not its own peer: CUDA answers that access is unsupported (measured on an
     // H100), and so it was never enabled either.
-    if (static_cast<uint32_t>(peer) == guest::Channel::thread_device())
-      return call == CallId::PeerAccessEnable ? cudaErrorPeerAccessUnsupported : cudaErrorPeerAccessNotEnabled;
+    if (peer == thread_device()) return enable ? cudaErrorPeerAccessUnsupported : cudaErrorPeerAccessNotEnabled;
     if (flags != 0) return cudaErrorInvalidValue;  // CUDA defines no flag yet
-    proto::PeerAccessRequest request{static_cast<uint32_t>(peer), 0};
-    return to_cuda_error(rt.channel->call(call, {{&request, sizeof request}}, {}).status);
+    CUcontext peer_context = nullptr;
+    if (cudaError_t e = rt.primary(peer, &peer_context); e != cudaSuccess) return e;
+    return to_cuda_error(enable ? cuCtxEnablePeerAccess(peer_context, 0) : cuCtxDisablePeerAccess(peer_context));
   });
 }
 
 cudaError_t copy_peer(void* dst, int dst_device, const void* src, int src_device, size_t count, cudaStream_t stream,
                       bool per_thread_default) {
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime& rt) {
     if (!rt.has_device(dst_device) || !rt.has_device(src_device)) return cudaErrorInvalidDevice;
-    // The ordinary device-to-device path: posted, stream-ordered (copy.h).
-    return copy_memory(rt, CopyArgs{dst, src, count, cudaMemcpyDeviceToDevice, stream, per_thread_default,
-                                    /*async=*/true});
+    // The ordinary device-to-device copy: stream-ordered (copy.h).
+    return copy_memory(CopyArgs{dst, src, count, cudaMemcpyDeviceToDevice, stream, per_thread_default,
+                                /*async=*/true});
   });
 }
 
@@ -45,32 +40,24 @@ cudaError_t copy_peer(void* dst, int dst_device, const void* src, int src_device
 
 using namespace vgpu::cudart;
 using vgpu::guest::trace_api;
-using vgpu::proto::CallId;
 
 VGPU_EXPORT cudaError_t cudaDeviceCanAccessPeer(int* canAccessPeer, int device, int peerDevice) {
   trace_api("cudaDeviceCanAccessPeer device=%d peer=%d", device, peerDevice);
-  return remote_call([&](Runtime& rt) {
+  return local_call([&](Runtime& rt) {
     if (canAccessPeer == nullptr) return cudaErrorInvalidValue;
     if (!rt.has_device(device) || !rt.has_device(peerDevice)) return cudaErrorInvalidDevice;
-    vgpu::proto::DeviceCanAccessPeerRequest request{static_cast<uint32_t>(device), static_cast<uint32_t>(peerDevice)};
-    vgpu::proto::DeviceCanAccessPeerReply reply{};
-    vgpu::guest::CallResult r = rt.channel->call(CallId::DeviceCanAccessPeer, {{&request, sizeof request}},
-                                                 std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (r.status != 0) return to_cuda_error(r.status);
-    if (r.payload_size < sizeof reply) return cudaErrorUnknown;
-    *canAccessPeer = reply.can_access != 0 ? 1 : 0;
-    return cudaSuccess;
+    return to_cuda_error(cuDeviceCanAccessPeer(canAccessPeer, device, peerDevice));
   });
 }
 
 VGPU_EXPORT cudaError_t cudaDeviceEnablePeerAccess(int peerDevice, unsigned int flags) {
   trace_api("cudaDeviceEnablePeerAccess peer=%d flags=%u", peerDevice, flags);
-  return peer_access(CallId::PeerAccessEnable, peerDevice, flags);
+  return peer_access(true, peerDevice, flags);
 }
 
 VGPU_EXPORT cudaError_t cudaDeviceDisablePeerAccess(int peerDevice) {
   trace_api("cudaDeviceDisablePeerAccess peer=%d", peerDevice);
-  return peer_access(CallId::PeerAccessDisable, peerDevice, 0);
+  return peer_access(false, peerDevice, 0);
 }
 
 VGPU_EXPORT cudaError_t cudaMemcpyPeer(void* dst, int dstDevice, const void* src, int srcDevice, size_t count) {

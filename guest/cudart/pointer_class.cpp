@@ -1,13 +1,15 @@
 #include "guest/cudart/pointer_class.h"
 
+#include <cuda.h>
+
 namespace vgpu::cudart {
 
-PtrClass classify_pointer(const void* p, uint64_t count, HeapRange heap, const AddressMap& allocations,
-                          const AddressMap& symbols) {
-  auto address = reinterpret_cast<uintptr_t>(p);
-  if (uint64_t offset = 0; heap.offset_of(p, count, &offset)) return {PtrKind::Heap, offset};
-  if (allocations.find(address) || symbols.find(address)) return {PtrKind::Device, 0};
-  return {PtrKind::Pageable, 0};
+PtrKind pointer_kind(const void* p) noexcept {
+  unsigned type = 0;
+  if (cuPointerGetAttribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, reinterpret_cast<CUdeviceptr>(p)) != CUDA_SUCCESS)
+    return PtrKind::Pageable;
+  if (type == CU_MEMORYTYPE_DEVICE) return PtrKind::Device;
+  return type == CU_MEMORYTYPE_HOST ? PtrKind::Pinned : PtrKind::Pageable;
 }
 
 std::optional<Direction> copy_direction(cudaMemcpyKind kind, PtrKind dst, PtrKind src) {

@@ -26,12 +26,7 @@ using vgpu::guest::trace_api;
 VGPU_EXPORT void** __cudaRegisterFatBinary(void* fatCubin) {
   trace_api("__cudaRegisterFatBinary fatbin=%p", fatCubin);
   try {
-    ModuleRecord* module = registry().add_module(fatCubin);
-    if (!module->image) {
-      vgpu::guest::log(vgpu::guest::LogLevel::Warn,
-                       "a fat binary at %p has an unknown format: its kernels will fail to launch", fatCubin);
-    }
-    return reinterpret_cast<void**>(module);
+    return reinterpret_cast<void**>(registry().add_module(fatCubin));
   } catch (...) {
     return nullptr;  // registrations against a null handle are ignored
   }
@@ -48,15 +43,8 @@ VGPU_EXPORT void __cudaUnregisterFatBinary(void** fatCubinHandle) {
   if (fatCubinHandle == nullptr || process_exiting()) return;
   trace_api("__cudaUnregisterFatBinary handle=%p", static_cast<void*>(fatCubinHandle));
   try {
-    const std::vector<uint32_t> loaded = registry().remove_module(module_of(fatCubinHandle));
-    Runtime* rt = runtime_if_open();
-    for (uint32_t id : loaded) {
-      if (rt == nullptr) break;
-      // vgpud knows each module's device. Posted: an error surfaces later, if at all; a
-      // library unload must not block on vgpud.
-      vgpu::proto::ModuleUnloadRequest request{id, 0};
-      (void)rt->channel->post(vgpu::proto::CallId::ModuleUnload, {{&request, sizeof request}});
-    }
+    if (CUlibrary library = registry().remove_module(module_of(fatCubinHandle)); library != nullptr)
+      (void)cuLibraryUnload(library);
   } catch (...) {
   }
 }
@@ -78,7 +66,7 @@ VGPU_EXPORT void __cudaRegisterVar(void** fatCubinHandle, char* hostVar, char* d
   trace_api("__cudaRegisterVar host=%p name=%s size=%zu", static_cast<void*>(hostVar), name ? name : "(null)", size);
   if (fatCubinHandle == nullptr || hostVar == nullptr || name == nullptr) return;
   try {
-    registry().add_variable(module_of(fatCubinHandle), hostVar, name, size);
+    registry().add_variable(module_of(fatCubinHandle), hostVar, name);
   } catch (...) {
   }
 }

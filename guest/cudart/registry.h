@@ -1,117 +1,92 @@
-// What nvcc's constructors registered (modules, kernels, __device__ variables), and what
-// vgpud made of them once used. Registration happens before main and costs nothing; a module
-// travels to vgpud on the first launch or symbol access that needs it, each kernel's
-// parameter layout is fetched once, and later launches are answered from here.
+// What nvcc's constructors registered (fat binaries, kernels, __device__ variables), and what
+// the driver made of them once used. Registration happens before main and costs nothing; a fat
+// binary becomes a CUlibrary on the first launch or symbol access that needs it, as in NVIDIA's
+// runtime, and the driver loads it on each device when a kernel or variable is first wanted
+// there. A kernel is its library's CUkernel, valid on every device; a variable's address is
+// per device and is cached here until that device is reset.
 //
-// The registry lives as long as the process (see state.h for why) and is independent of the
-// channel: registration must work when vgpud is unreachable.
+// The registry lives as long as the process (see state.h for why) and does not need the
+// driver to register: registration must work when vgpud is unreachable.
 #pragma once
+#include <cuda.h>
 #include <driver_types.h>
 
 #include <array>
 #include <cstdint>
 #include <deque>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
-#include "guest/client/channel.h"
-#include "guest/cudart/fatbin.h"
-#include "guest/cudart/launch_check.h"
 #include "vgpu/protocol/limits.h"
-#include "vgpu/protocol/messages.h"
 
 namespace vgpu::cudart {
 
-// vgpud's id for a module on one device, valid while `generation` is that device's current
-// generation in the registry (a cudaDeviceReset of the device moves it on).
-struct LoadedModule {
-  uint32_t id = 0;
-  uint64_t generation = 0;
-};
-
 struct ModuleRecord {
-  std::optional<ModuleImage> image;  // nullopt: nothing loadable was registered
-  // Each device has its own context, so a module is loaded once per device it is used on.
-  std::array<LoadedModule, limits::kMaxDevices> loaded{};
-};
-
-// A kernel as vgpud resolved it on one device. Immutable once published, but for the dynamic
-// shared memory limit, which cudaFuncSetAttribute changes: a cache of vgpud's value, safe to
-// update from any thread. A cudaDeviceReset publishes a fresh KernelInfo, whose limit is
-// unknown again, as the reset returns the driver's to its default.
-struct KernelInfo {
-  uint32_t function = 0;
-  uint32_t param_buffer_size = 0;
-  std::vector<proto::KernelParamInfo> params;
-  mutable SharedLimitCache max_dynamic_shared;
+  const void* fat_cubin = nullptr;  // nvcc's wrapper, as registered
+  CUlibrary library = nullptr;      // once loaded
 };
 
 struct SymbolInfo {
-  uint64_t device_ptr = 0;
-  uint64_t size = 0;
+  CUdeviceptr device_ptr = 0;
+  size_t size = 0;
 };
 
 class Registry {
  public:
-  Registry() { generation_.fill(1); }
-
   ModuleRecord* add_module(const void* fat_cubin);
   void add_function(ModuleRecord* module, const void* host_fun, const char* device_name);
-  void add_variable(ModuleRecord* module, const void* host_var, const char* device_name, uint64_t size);
-  // Forgets a module's kernels and variables (its library is being unloaded). Returns, per
-  // device it is loaded on, vgpud's module id, for the caller to unload.
-  std::vector<uint32_t> remove_module(ModuleRecord* module);
+  void add_variable(ModuleRecord* module, const void* host_var, const char* device_name);
+  // Forgets a module's kernels and variables (its library is being unloaded). Returns its
+  // CUlibrary, if it was loaded, for the caller to unload.
+  CUlibrary remove_module(ModuleRecord* module);
 
   bool knows_function(const void* host_fun);
   // The kernel's device name (mangled), or nullptr.
   const char* function_name(const void* host_fun);
 
-  // The kernel behind a host stub on the calling thread's device; the first use there loads
-  // its module and asks vgpud. cudaErrorInvalidDeviceFunction for a pointer nothing registered.
-  cudaError_t kernel(guest::Channel& channel, const void* host_fun, const KernelInfo** out);
-  // A __device__/__constant__ variable's address and size on the calling thread's device; the
-  // first use there loads its module and asks vgpud. cudaErrorInvalidSymbol for a pointer
+  // The kernel behind a host stub; the first use loads its module's library.
+  // cudaErrorInvalidDeviceFunction for a pointer nothing registered.
+  cudaError_t kernel(const void* host_fun, CUkernel* out);
+  // A __device__/__constant__ variable's address and size on `device` (the calling thread's
+  // current one); the first use there asks the driver. cudaErrorInvalidSymbol for a pointer
   // nothing registered.
-  cudaError_t symbol(guest::Channel& channel, const void* host_var, SymbolInfo* out);
+  cudaError_t symbol(const void* host_var, int device, SymbolInfo* out);
 
-  // cudaDeviceReset unloaded every module of `device`: load and resolve again on next use.
-  void invalidate(uint32_t device);
+  // cudaDeviceReset: the device's variable addresses are gone with its context.
+  void invalidate(int device);
 
  private:
-  // What one device made of a kernel or variable, valid while `generation` is current.
-  template <typename T>
-  struct PerDevice {
-    T value{};
-    uint64_t generation = 0;
-  };
   struct FunctionRecord {
     ModuleRecord* module;
     std::string name;
-    std::array<PerDevice<const KernelInfo*>, limits::kMaxDevices> resolved{};
+    CUkernel kernel = nullptr;  // once resolved
   };
   struct VariableRecord {
     ModuleRecord* module;
     std::string name;
-    uint64_t registered_size;
-    std::array<PerDevice<SymbolInfo>, limits::kMaxDevices> resolved{};
+    // Per device: the address, valid while `generation` is the device's current one.
+    std::array<SymbolInfo, limits::kMaxDevices> resolved{};
+    std::array<uint64_t, limits::kMaxDevices> generation{};
   };
 
-  // With load_mu_ held. Returns vgpud's id for the module on `device`, loading it if needed.
-  cudaError_t load_locked(guest::Channel& channel, ModuleRecord* module, uint32_t device, uint64_t generation,
-                          uint32_t* id);
+  // With mu_ held: the module's library, loading it on first use.
+  cudaError_t library_locked(ModuleRecord* module, CUlibrary* out);
 
-  std::mutex mu_;       // everything below
-  std::mutex load_mu_;  // serializes loads and lookups, which wait for vgpud without mu_ held
-  // Per device; starts at 1 so that a zeroed LoadedModule or PerDevice is never current.
-  std::array<uint64_t, limits::kMaxDevices> generation_;
-  // Records are never freed, so pointers to them stay valid without holding mu_.
+  // One lock: lookups are rare after the first (kernels are cached by the caller's CUkernel,
+  // variables per device), and the driver answers them without waiting for vgpud except on
+  // a first use.
+  std::mutex mu_;
+  // Per device; starts at 1 so that a zeroed generation is never current.
+  std::array<uint64_t, limits::kMaxDevices> generation_ = [] {
+    std::array<uint64_t, limits::kMaxDevices> g{};
+    g.fill(1);
+    return g;
+  }();
+  // Records are never freed, so pointers to them stay valid.
   std::deque<ModuleRecord> modules_;
   std::deque<FunctionRecord> functions_;
   std::deque<VariableRecord> variables_;
-  std::deque<KernelInfo> kernels_;
   std::unordered_map<const void*, FunctionRecord*> by_host_fun_;
   std::unordered_map<const void*, VariableRecord*> by_host_var_;
 };

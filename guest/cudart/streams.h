@@ -1,16 +1,17 @@
-// Stream ids on the wire.
+// What a cudaStream_t means to the driver. A cudaStream_t is a CUstream: streams the program
+// creates are the driver's, and cudaStreamLegacy / cudaStreamPerThread are the driver's
+// CU_STREAM_LEGACY / CU_STREAM_PER_THREAD. Only the null stream depends on the entry point.
 #pragma once
+#include <cuda.h>
 #include <driver_types.h>
-
-#include <cstdint>
-
-#include "guest/cudart/state.h"
 
 namespace vgpu::cudart {
 
-// The wire id for `stream`: 0 for the legacy default stream, the calling thread's per-thread
-// stream (created with StreamCreate on first use, per device) for cudaStreamPerThread or, in
-// _ptsz/_ptds entry points, for 0; otherwise the id the handle carries.
-cudaError_t wire_stream(Runtime& rt, cudaStream_t stream, bool per_thread_default, uint64_t* out);
+// `per_thread_default` is true for the _ptsz/_ptds entry points, which programs built with
+// --default-stream per-thread call: there a null stream means the per-thread stream.
+inline CUstream driver_stream(cudaStream_t stream, bool per_thread_default) noexcept {
+  if (stream == nullptr && per_thread_default) return CU_STREAM_PER_THREAD;
+  return stream;
+}
 
 }  // namespace vgpu::cudart

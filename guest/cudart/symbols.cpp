@@ -1,6 +1,7 @@
 // Copies to and from __device__/__constant__ variables, and their addresses and sizes. The
-// host-side shadow variable nvcc registered names the symbol; the device address comes from
-// vgpud on first use and is then known to pointer classification like any allocation.
+// host-side shadow variable nvcc registered names the symbol; its device address on the
+// thread's device comes from the driver on first use (registry.h), which then knows it as
+// device memory like any allocation.
 #include "guest/client/log.h"
 #include "guest/cudart/copy.h"
 #include "guest/cudart/entry.h"
@@ -9,17 +10,15 @@
 namespace vgpu::cudart {
 namespace {
 
-cudaError_t resolve(Runtime& rt, const void* symbol, SymbolInfo* out) {
+cudaError_t resolve(const void* symbol, SymbolInfo* out) {
   if (symbol == nullptr) return cudaErrorInvalidSymbol;
-  if (cudaError_t e = registry().symbol(*rt.channel, symbol, out); e != cudaSuccess) return e;
-  rt.symbols.insert(out->device_ptr, out->size, guest::Channel::thread_device());
-  return cudaSuccess;
+  return registry().symbol(symbol, thread_device(), out);
 }
 
 // The device address of [offset, offset + count) inside the symbol.
-cudaError_t symbol_range(Runtime& rt, const void* symbol, size_t count, size_t offset, void** out) {
+cudaError_t symbol_range(const void* symbol, size_t count, size_t offset, void** out) {
   SymbolInfo info;
-  if (cudaError_t e = resolve(rt, symbol, &info); e != cudaSuccess) return e;
+  if (cudaError_t e = resolve(symbol, &info); e != cudaSuccess) return e;
   if (offset > info.size || count > info.size - offset) return cudaErrorInvalidValue;
   *out = reinterpret_cast<void*>(static_cast<uintptr_t>(info.device_ptr + offset));
   return cudaSuccess;
@@ -27,25 +26,25 @@ cudaError_t symbol_range(Runtime& rt, const void* symbol, size_t count, size_t o
 
 cudaError_t to_symbol(const void* symbol, const void* src, size_t count, size_t offset, cudaMemcpyKind kind,
                       cudaStream_t stream, bool per_thread_default, bool async) {
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     if (kind != cudaMemcpyHostToDevice && kind != cudaMemcpyDeviceToDevice && kind != cudaMemcpyDefault) {
       return cudaErrorInvalidMemcpyDirection;
     }
     void* dst = nullptr;
-    if (cudaError_t e = symbol_range(rt, symbol, count, offset, &dst); e != cudaSuccess) return e;
-    return copy_memory(rt, CopyArgs{dst, src, count, kind, stream, per_thread_default, async});
+    if (cudaError_t e = symbol_range(symbol, count, offset, &dst); e != cudaSuccess) return e;
+    return copy_memory(CopyArgs{dst, src, count, kind, stream, per_thread_default, async});
   });
 }
 
 cudaError_t from_symbol(void* dst, const void* symbol, size_t count, size_t offset, cudaMemcpyKind kind,
                         cudaStream_t stream, bool per_thread_default, bool async) {
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     if (kind != cudaMemcpyDeviceToHost && kind != cudaMemcpyDeviceToDevice && kind != cudaMemcpyDefault) {
       return cudaErrorInvalidMemcpyDirection;
     }
     void* src = nullptr;
-    if (cudaError_t e = symbol_range(rt, symbol, count, offset, &src); e != cudaSuccess) return e;
-    return copy_memory(rt, CopyArgs{dst, src, count, kind, stream, per_thread_default, async});
+    if (cudaError_t e = symbol_range(symbol, count, offset, &src); e != cudaSuccess) return e;
+    return copy_memory(CopyArgs{dst, src, count, kind, stream, per_thread_default, async});
   });
 }
 
@@ -109,10 +108,10 @@ VGPU_EXPORT cudaError_t cudaMemcpyFromSymbolAsync_ptsz(void* dst, const void* sy
 
 VGPU_EXPORT cudaError_t cudaGetSymbolAddress(void** devPtr, const void* symbol) {
   trace_api("cudaGetSymbolAddress symbol=%p", symbol);
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     if (devPtr == nullptr) return cudaErrorInvalidValue;
     SymbolInfo info;
-    if (cudaError_t e = resolve(rt, symbol, &info); e != cudaSuccess) return e;
+    if (cudaError_t e = resolve(symbol, &info); e != cudaSuccess) return e;
     *devPtr = reinterpret_cast<void*>(static_cast<uintptr_t>(info.device_ptr));
     return cudaSuccess;
   });
@@ -120,10 +119,10 @@ VGPU_EXPORT cudaError_t cudaGetSymbolAddress(void** devPtr, const void* symbol) 
 
 VGPU_EXPORT cudaError_t cudaGetSymbolSize(size_t* size, const void* symbol) {
   trace_api("cudaGetSymbolSize symbol=%p", symbol);
-  return remote_call([&](Runtime& rt) {
+  return context_call([&](Runtime&) {
     if (size == nullptr) return cudaErrorInvalidValue;
     SymbolInfo info;
-    if (cudaError_t e = resolve(rt, symbol, &info); e != cudaSuccess) return e;
+    if (cudaError_t e = resolve(symbol, &info); e != cudaSuccess) return e;
     *size = info.size;
     return cudaSuccess;
   });

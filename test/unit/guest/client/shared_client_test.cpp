@@ -21,7 +21,7 @@ namespace {
 constexpr const char* kClient = "libvgpu-client.so.1";
 constexpr const char* kVersion = "VGPU_CLIENT_1";
 // Every shim built on the client. Each name the client exports must be used by one of them.
-const std::vector<std::string> kShims = {"libcudart.so.13"};
+const std::vector<std::string> kShims = {"libcudart.so.13", "libcuda.so.1"};
 
 // <build>/guest/lib: the unit test binary is <build>/test/unit/vgpu_unit_tests.
 std::filesystem::path guest_lib_dir() {

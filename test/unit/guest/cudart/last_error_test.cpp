@@ -15,19 +15,19 @@ void reset() { (void)take_last_error(); }
 
 TEST_CASE("failing calls set the last error; cudaGetLastError resets it", "[cudart][last_error]") {
   reset();
-  CHECK(finish_call(nullptr, cudaErrorInvalidValue, false) == cudaErrorInvalidValue);
+  CHECK(finish_call(cudaErrorInvalidValue) == cudaErrorInvalidValue);
   CHECK(cudaPeekAtLastError() == cudaErrorInvalidValue);
   CHECK(cudaPeekAtLastError() == cudaErrorInvalidValue);  // peeking does not reset
-  CHECK(finish_call(nullptr, cudaSuccess, false) == cudaSuccess);
+  CHECK(finish_call(cudaSuccess) == cudaSuccess);
   CHECK(cudaPeekAtLastError() == cudaErrorInvalidValue);  // success does not clear it
-  CHECK(finish_call(nullptr, cudaErrorInvalidDevice, false) == cudaErrorInvalidDevice);
+  CHECK(finish_call(cudaErrorInvalidDevice) == cudaErrorInvalidDevice);
   CHECK(cudaGetLastError() == cudaErrorInvalidDevice);  // the latest failure wins
   CHECK(cudaGetLastError() == cudaSuccess);
 }
 
 TEST_CASE("cudaErrorNotReady from a query is not recorded", "[cudart][last_error]") {
   reset();
-  CHECK(finish_call(nullptr, cudaErrorNotReady, false) == cudaErrorNotReady);
+  CHECK(finish_call(cudaErrorNotReady) == cudaErrorNotReady);
   CHECK(cudaGetLastError() == cudaSuccess);
   record_error(cudaErrorNotReady);
   CHECK(cudaPeekAtLastError() == cudaSuccess);
