@@ -1,10 +1,11 @@
 # shellcheck shell=bash
-# Sourced by run.sh, run-multi.sh and run-hostile.sh: the helpers they share. Making the work and
-# log folders and cleaning up at exit, running a program with a time limit (as is, or with the
-# driver hidden as in a guest), starting and stopping vgpud, recording and comparing results.
-# run-vm.sh sources it for log and make_work_dirs. Sourcing it also sources compare.sh
-# (filter_sample) and sets HIDE_DRIVER (the path of hide-driver.sh), VGPUD_PID, STARTED_PIDS,
-# STOP_RC, the R_* result arrays, DETAILS, PASSED and FAILED.
+# Sourced by run.sh, run-multi.sh, run-hostile.sh and run-driver.sh: the helpers they share. Making
+# the work and log folders and cleaning up at exit, listing a bundle folder's programs, running a
+# program with a time limit (as is, or with the driver hidden as in a guest), starting and
+# stopping vgpud, recording and comparing results. run-vm.sh sources it for log, make_work_dirs
+# and list_programs. Sourcing it also sources compare.sh (filter_sample) and sets HIDE_DRIVER
+# (the path of hide-driver.sh), VGPUD_PID, STARTED_PIDS, STOP_RC, the R_* result arrays, DETAILS,
+# PASSED and FAILED.
 #
 # The caller sets, before using them:
 #   LOG_TAG       prefix of log lines, e.g. run-multi.sh
@@ -69,6 +70,19 @@ cleanup_work() {
   else
     rm -rf "$WORK"
   fi
+}
+
+# ---- programs ------------------------------------------------------------------------------------
+# list_programs DIR [NAMES]: the executables directly in DIR, sorted, one per line; only those
+# named in NAMES (separated by spaces or commas) when it is not empty. Nothing when DIR does not
+# exist. Companion files (programs-driver's .cubin/.fatbin/.ptx, samples' data) are not
+# executable, so they are never listed.
+list_programs() {
+  local dir=$1 names=" ${2//,/ } " p
+  [[ -d "$dir" ]] || return 0
+  while IFS= read -r p; do
+    if [[ -z "${names// /}" || "$names" == *" $p "* ]]; then echo "$p"; fi
+  done < <(find "$dir" -maxdepth 1 -type f -perm -u+x ! -name '.*' -printf '%f\n' | LC_ALL=C sort)
 }
 
 # ---- processes -----------------------------------------------------------------------------------

@@ -7,9 +7,11 @@
 #   OUT_DIR/bin/vgpud                the daemon
 #   OUT_DIR/lib/*.so*                every shared library vgpud or the shim needs that is not part
 #                                    of glibc / the GCC runtime (the GPU machine has newer ones)
-#   OUT_DIR/shim/libcudart.so.13     the shim and the guest client it links (libvgpu-client.so.1),
-#                                    alone in their folder, so that putting the folder first on
-#                                    LD_LIBRARY_PATH swaps the CUDA runtime and nothing else
+#   OUT_DIR/shim/libcudart.so.13     the shim and the vgpu libraries it links (libvgpu-client.so.1,
+#                                    and libcuda.so.1 once the runtime shim sits on the driver
+#                                    shim), alone in their folder, so that putting the folder first
+#                                    on LD_LIBRARY_PATH swaps the CUDA runtime and nothing else
+#   OUT_DIR/driver/libcuda.so.1      the driver shim and its client, alone in their folder
 #   OUT_DIR/programs/<name>          the test programs (test/gpu/programs/*.cu), built with nvcc
 #   OUT_DIR/programs-driver/<name>   driver-API programs (test/gpu/programs-driver/*.cu: linked only
 #                                    against libcuda.so.1, with their .cubin/.fatbin/.ptx beside
@@ -49,8 +51,13 @@ mkdir -p "$out/bin" "$out/lib" "$out/shim" "$out/programs" "$out/hostile"
 # --- binaries -----------------------------------------------------------------------------------
 cp -L "$vgpud_bin" "$out/bin/vgpud"
 cp -L "$shim" "$out/shim/libcudart.so.13"
-cp -L "$(dirname "$shim")/libvgpu-client.so.1" "$out/shim/"  # the shim's client: RUNPATH $ORIGIN
-chmod 0755 "$out/bin/vgpud" "$out/shim/libcudart.so.13" "$out/shim/libvgpu-client.so.1"
+# Every vgpu library the shim needs, beside it (its RUNPATH is $ORIGIN): the guest client, and the
+# driver shim when the runtime shim is built on it.
+cp -L "$(dirname "$shim")/libvgpu-client.so.1" "$out/shim/"
+while read -r n; do
+  if [[ -e "$(dirname "$shim")/$n" ]]; then cp -L "$(dirname "$shim")/$n" "$out/shim/"; fi
+done < <(readelf -d "$shim" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+chmod 0755 "$out/bin/vgpud" "$out"/shim/*
 # The driver shim (libcuda.so.1) and its client, alone in their folder, for the programs built
 # the ordinary way (static runtime): run-driver.sh puts this folder on LD_LIBRARY_PATH.
 rm -rf "${out:?}/driver" "${out:?}/programs-static"
@@ -60,8 +67,6 @@ chmod 0755 "$out/driver/libcuda.so.1" "$out/driver/libvgpu-client.so.1"
 # The misbehaving clients of run-hostile.sh, if this build has the tests.
 hostile_client="$build/test/integration/vgpu-hostile-client"
 [[ -x "$hostile_client" ]] && cp -L "$hostile_client" "$out/bin/vgpu-hostile-client"
-# Debug information makes vgpud large (the bundle travels with a 64 MiB limit); the symbol table
-# stays, so backtraces still have names. KEEP_DEBUG=1 keeps everything.
 # The benchmark harness and its children (bench/README.md), if this build has them.
 bench_bins=()
 if [[ -x "$build/bench/vgpu-bench" ]]; then
@@ -74,8 +79,12 @@ if [[ -x "$build/bench/vgpu-bench" ]]; then
 fi
 git -C "$here" rev-parse --short HEAD >"$out/COMMIT" 2>/dev/null || echo unknown >"$out/COMMIT"
 if ! git -C "$here" diff --quiet HEAD 2>/dev/null; then sed -i 's/$/+changes/' "$out/COMMIT"; fi
+# Debug information makes vgpud and the guest libraries large (the bundle travels with a 64 MiB
+# limit; libcuda.so.1 and libvgpu-client.so.1 of a RelWithDebInfo build are 4 and 3 MB, 0.5 and
+# 0.15 MB without); the symbol table stays, so backtraces still have names. KEEP_DEBUG=1 keeps
+# everything.
 if [[ "${KEEP_DEBUG:-0}" != 1 ]] && command -v strip >/dev/null; then
-  strip --strip-debug "$out"/bin/* "$out/shim/libcudart.so.13" "${bench_bins[@]}"
+  strip --strip-debug "$out"/bin/* "$out"/shim/*.so.* "$out"/driver/*.so.* "${bench_bins[@]}"
 fi
 
 # --- shared libraries -----------------------------------------------------------------------------
@@ -85,6 +94,8 @@ fi
 # (the GPU machine's GCC 13/14 libstdc++ is newer than Debian 12's GCC 12 one).
 skip_lib() {
   local name=$1 path=$2
+  # Resolved inside the bundle itself (the shim's vgpu libraries beside it): already there.
+  case "$path" in "$out"/*) return 0 ;; esac
   case "$name" in
     linux-vdso.so.*|ld-linux*.so.*|libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|\
     libutil.so.*|libresolv.so.*|libgcc_s.so.*|libanl.so.*|libmvec.so.*)

@@ -37,19 +37,12 @@ for f in "$BUNDLE/bin/vgpud" "$BUNDLE/driver/libcuda.so.1" "$BUNDLE/programs-sta
   [[ -e "$f" ]] || { echo "error: $f is missing (make-bundle.sh)" >&2; exit 1; }
 done
 
-# list_programs DIR: the executables directly in DIR, sorted; only those named in PROGRAMS when it
-# is set. Nothing when DIR does not exist. (Companion files are not executable.)
-list_programs() {
-  local dir=$1 p
-  [[ -d "$dir" ]] || return 0
-  while IFS= read -r p; do
-    if [[ -z "${PROGRAMS:-}" || " $PROGRAMS " == *" $p "* ]]; then echo "$p"; fi
-  done < <(find "$dir" -maxdepth 1 -type f -perm -u+x -printf '%f\n' | sort)
-}
+# lib.sh's list_programs: the executables of each folder (companion files are not executable),
+# only those named in PROGRAMS when it is set.
 declare -a PROGS=() DRIVER_PROGS=() SAMPLES=()
-while IFS= read -r p; do PROGS+=("$p"); done < <(list_programs "$BUNDLE/programs-static")
-while IFS= read -r p; do DRIVER_PROGS+=("$p"); done < <(list_programs "$BUNDLE/programs-driver")
-while IFS= read -r p; do SAMPLES+=("$p"); done < <(list_programs "$BUNDLE/samples-static")
+while IFS= read -r p; do PROGS+=("$p"); done < <(list_programs "$BUNDLE/programs-static" "${PROGRAMS:-}")
+while IFS= read -r p; do DRIVER_PROGS+=("$p"); done < <(list_programs "$BUNDLE/programs-driver" "${PROGRAMS:-}")
+while IFS= read -r p; do SAMPLES+=("$p"); done < <(list_programs "$BUNDLE/samples-static" "${PROGRAMS:-}")
 [[ -d "$BUNDLE/programs-driver" ]] || log "note: $BUNDLE/programs-driver is missing (an older bundle?)"
 
 SOCK=$WORK/vgpud/$TENANT.sock
@@ -66,7 +59,7 @@ start_vgpud --keep-cuda-visible-devices "$WORK/vgpud/vgpu.yaml" "$LOGDIR/vgpud.l
 record "vgpud start" "" "-" "socket up" "-" 1 ""
 
 # The hiding works: NVIDIA's runtime alone, driver hidden, must fail.
-first=${PROGS[0]:-$(find "$BUNDLE/programs-static" -maxdepth 1 -type f -perm -u+x -printf '%f\n' | sort | head -n 1)}
+first=${PROGS[0]:-$(list_programs "$BUNDLE/programs-static" | head -n 1)}
 run_prog_hidden "$OUTS/hidden-$first" "$BUNDLE/programs-static/$first" -u VGPU_SOCKET
 hidden_rc=$(cat "$OUTS/hidden-$first.rc")
 record "native $first, driver hidden, fails" "" "rc=$hidden_rc" "-" "yes" $((hidden_rc != 0)) \

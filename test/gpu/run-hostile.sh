@@ -13,18 +13,28 @@
 #      guests that send malformed messages without end). Outputs must equal the native run's;
 #      each program's time beside them must stay within SLOWDOWN_LIMIT (default 1.5) of its time
 #      alone (the better of two runs each, to keep one scheduling hiccup out of it).
-#   2. idle channels hold no context: 8 programs that count devices, read properties and wait
+#   2. well-formed calls with hostile fields, with the real driver behind vgpud: BADCALLS_N
+#      (default 2) vgpu-hostile-client badcalls on beta, each posting as fast as it can 2D memsets
+#      and stream memory operations past its 4 KiB allocation or into memory that is not its
+#      own, unknown module, function and stream ids, launches with the wrong parameter size,
+#      limits no driver has (test/integration/hostile_client.cpp). Beside them and again after
+#      they are gone, the test programs through alpha must give the native output; vgpud must
+#      have executed their calls (beta's counters: executed; its refusals are answered as
+#      errors, and driver errors are shown), beta must hold no device memory once they are gone
+#      and still serve a new program (vector_add), and vgpud must stay up with a small log.
+#   3. idle channels hold no context: 8 programs that count devices, read properties and wait
 #      must add less than 100 MiB to the GPU's used memory (a context is about 500 MiB).
-#   3. module globals count against device_memory: big_globals (a few KB module, 1 GiB
+#   4. module globals count against device_memory: big_globals (a few KB module, 1 GiB
 #      __device__ array) fails with cudaErrorMemoryAllocation under `limited` and leaves the GPU
 #      as it was; through alpha it gives the native result.
-#   4. a guest SIGKILLed while its kernel never ends (and holding 1 GiB): the GPU's used memory
+#   5. a guest SIGKILLed while its kernel never ends (and holding 1 GiB): the GPU's used memory
 #      must be back at its baseline within KILL_BOUND_S (default 10) seconds.
-#   5. vgpud is still alive and stops with exit code 0.
+#   6. vgpud is still alive and stops with exit code 0.
 #
 # Prints a table (check | result | detail), then "N passed, M failed"; exits 1 if anything failed.
 # Environment: OUT_LOG_DIR (keep report.txt, vgpud.log, outputs.tar.gz there), CUDA_LIB (the real
-# runtime's folder, default /usr/local/cuda/lib64), RUN_TIMEOUT (seconds per run, default 120).
+# runtime's folder, default /usr/local/cuda/lib64), RUN_TIMEOUT (seconds per run, default 120),
+# SLOWDOWN_LIMIT, KILL_BOUND_S, BADCALLS_N.
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -37,6 +47,7 @@ CUDA_LIB=${CUDA_LIB:-/usr/local/cuda/lib64}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 SLOWDOWN_LIMIT=${SLOWDOWN_LIMIT:-1.5}
 KILL_BOUND_S=${KILL_BOUND_S:-10}
+BADCALLS_N=${BADCALLS_N:-2}
 DEADLINE=""
 LOG_TAG=run-hostile.sh
 PROGS=(matmul_tiled reduction_atomics streams_events_overlap vector_add)
@@ -122,6 +133,16 @@ check() {  # check NAME PASS(1|0) DETAIL
   log "$1: $([[ $2 == 1 ]] && echo PASS || echo FAIL) $3"
 }
 
+# same_as_native PREFIX PROGRAM: 1 if the run at PREFIX printed what PROGRAM's native run
+# (OUTS/native/PROGRAM) printed and both exited 0, else 0.
+same_as_native() {
+  if cmp -s "$OUTS/native/$2.out" "$1.out" && [[ $(cat "$1.rc") == 0 && $(cat "$OUTS/native/$2.rc") == 0 ]]; then
+    echo 1
+  else
+    echo 0
+  fi
+}
+
 counter() {  # counter TENANT COLUMN: from `vgpud counters`
   LD_LIBRARY_PATH="$BUNDLE/lib" "$BUNDLE/bin/vgpud" --config "$WORK/vgpu.yaml" counters 2>/dev/null |
     awk -v t="$1" -v c="$2" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i } $1 == t { print $col[c] }'
@@ -180,10 +201,7 @@ for t in alpha beta; do
   for p in "${PROGS[@]}"; do
     for i in 1 2; do guest "$OUTS/loaded/$t/$p.$i" "$t" "$BUNDLE/programs/$p"; done
     same=1
-    for i in 1 2; do
-      cmp -s "$OUTS/native/$p.out" "$OUTS/loaded/$t/$p.$i.out" || same=0
-      [[ $(cat "$OUTS/loaded/$t/$p.$i.rc") == 0 && $(cat "$OUTS/native/$p.rc") == 0 ]] || same=0
-    done
+    for i in 1 2; do [[ $(same_as_native "$OUTS/loaded/$t/$p.$i" "$p") == 1 ]] || same=0; done
     quiet=$(best_ms "$OUTS/quiet/$t/$p.1" "$OUTS/quiet/$t/$p.2")
     loaded=$(best_ms "$OUTS/loaded/$t/$p.1" "$OUTS/loaded/$t/$p.2")
     ratio=$(awk -v a="$loaded" -v b="$quiet" 'BEGIN { printf "%.2f", a / b }')
@@ -208,7 +226,68 @@ check "vgpud's log beside the garbage clients stays small" "$((log_kib < 1024 ? 
 alive=$(is_alive "$VGPUD_PID" && echo 1 || echo 0)
 check "vgpud alive after the hostile clients" "$alive" "pid $VGPUD_PID"
 
-# ---- 2. idle channels hold no context ------------------------------------------------------------
+# ---- 2. hostile call fields with the real driver -------------------------------------------------
+# The garbage clients above send call ids that do not exist; these send real calls whose fields
+# are out of range, which vgpud must refuse before anything reaches the driver (a wild memset or
+# stream write would fault beta's GPU context, or scribble on memory that is not beta's). Their
+# tenant is beta; the programs that must not notice run through alpha.
+# counters_of TENANT: its executed, drv_errors and rejected counters, space-separated (0 0 0 when
+# vgpud does not answer, so that the table is still printed).
+counters_of() {
+  local e d r
+  e=$(counter "$1" executed) d=$(counter "$1" drv_errors) r=$(counter "$1" rejected)
+  echo "${e:-0} ${d:-0} ${r:-0}"
+}
+read -r executed_before drv_errors_before rejected_before < <(counters_of beta)
+log_before=$(stat -c %s "$LOGDIR/vgpud.log")
+mkdir -p "$OUTS/badcalls"
+for ((i = 0; i < BADCALLS_N; i++)); do
+  start_bg "$OUTS/badcalls/client.$i.log" "$HC" badcalls "$SOCKS/beta.sock" 300
+done
+ready=0
+for ((i = 0; i < BADCALLS_N; i++)); do
+  wait_for "$OUTS/badcalls/client.$i.log" "badcalls: ready" 30 && ready=$((ready + 1))
+done
+log "$ready of $BADCALLS_N badcalls clients ready"
+sleep 2
+for when in beside after; do
+  if [[ $when == after ]]; then
+    for p in "${CLIENT_PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
+    CLIENT_PIDS=()
+    sleep 1
+  fi
+  for p in "${PROGS[@]}"; do
+    guest "$OUTS/badcalls/$when/$p" alpha "$BUNDLE/programs/$p"
+    same=$(same_as_native "$OUTS/badcalls/$when/$p" "$p")
+    check "$when badcalls clients on beta: $p [alpha]" "$same" \
+      "output $([[ $same == 1 ]] && echo "= native" || echo "DIFFERS (rc $(cat "$OUTS/badcalls/$when/$p.rc"))")"
+  done
+done
+read -r executed drv_errors rejected < <(counters_of beta)
+executed=$((executed - executed_before)) drv_errors=$((drv_errors - drv_errors_before))
+rejected=$((rejected - rejected_before))
+check "badcalls clients started, and vgpud took their calls" "$((ready == BADCALLS_N && executed > 0 ? 1 : 0))" \
+  "$ready of $BADCALLS_N ready; beta: $executed calls executed ($drv_errors driver errors, $rejected rejected)"
+# Their channels close when they are killed: vgpud frees the 4 KiB each allocated.
+held=""
+for ((i = 0; i < 50; i++)); do
+  held=$(counter beta device_bytes)
+  [[ "$held" == 0 ]] && break
+  sleep 0.1
+done
+check "beta holds no device memory once the badcalls clients are gone" "$([[ "$held" == 0 ]] && echo 1 || echo 0)" \
+  "beta's device_bytes ${held:-unknown}"
+# Nothing they sent reached beta's GPU context: a new process of the same tenant works.
+guest "$OUTS/badcalls/after/beta-vector_add" beta "$BUNDLE/programs/vector_add"
+same=$(same_as_native "$OUTS/badcalls/after/beta-vector_add" vector_add)
+check "after badcalls clients on beta: vector_add [beta]" "$same" \
+  "output $([[ $same == 1 ]] && echo "= native" || echo "DIFFERS (rc $(cat "$OUTS/badcalls/after/beta-vector_add.rc"))")"
+log_kib=$((($(stat -c %s "$LOGDIR/vgpud.log") - log_before) / 1024))
+alive=$(is_alive "$VGPUD_PID" && echo 1 || echo 0)
+check "vgpud alive after the badcalls clients, its log small" "$((alive && log_kib < 1024 ? 1 : 0))" \
+  "pid $VGPUD_PID $([[ $alive == 1 ]] && echo alive || echo DEAD); ${log_kib} KiB of log in this step"
+
+# ---- 3. idle channels hold no context ------------------------------------------------------------
 BASELINE=$(settle_used)
 mkdir -p "$OUTS/idle"
 for ((i = 0; i < 8; i++)); do
@@ -225,7 +304,7 @@ check "8 idle guest programs hold no context" "$((ready == 8 && processes >= 8 &
 for p in "${CLIENT_PIDS[@]}"; do kill -KILL -- "-$p" 2>/dev/null || true; done
 CLIENT_PIDS=()
 
-# ---- 3. module globals count against device_memory -----------------------------------------------
+# ---- 4. module globals count against device_memory -----------------------------------------------
 BASELINE=$(settle_used)
 native "$OUTS/globals/native" "$BUNDLE/hostile/big_globals"
 guest "$OUTS/globals/limited" limited "$BUNDLE/hostile/big_globals"
@@ -243,7 +322,7 @@ if grep -q "not counted against limits.device_memory" "$LOGDIR/vgpud.log"; then
   check "module memory measured (NVML found)" 0 "$(grep -m1 "not counted" "$LOGDIR/vgpud.log")"
 fi
 
-# ---- 4. a guest killed while its kernel never ends -----------------------------------------------
+# ---- 5. a guest killed while its kernel never ends -----------------------------------------------
 BASELINE=$(settle_used)
 mkdir -p "$OUTS/kill"
 start_bg "$OUTS/kill/forever.log" "$HIDE_DRIVER" env "LD_LIBRARY_PATH=$BUNDLE/shim:$BUNDLE/lib" \
@@ -267,7 +346,7 @@ else
     "forever_kernel did not start: $(tail -n 3 "$OUTS/kill/forever.log")"
 fi
 
-# ---- 5. vgpud stops cleanly ----------------------------------------------------------------------
+# ---- 6. vgpud stops cleanly ----------------------------------------------------------------------
 alive=$(is_alive "$VGPUD_PID" && echo 1 || echo 0)
 stop_vgpud "$VGPUD_PID"
 check "vgpud alive at the end, stops with exit code 0" "$((alive && STOP_RC == 0 ? 1 : 0))" "stop rc ${STOP_RC}"

@@ -3,14 +3,26 @@
 #
 # Runs on the GPU machine (as root), from the repository root, on a bundle made by
 # make-bundle.sh, samples.sh and make-vm-bundle.sh. The whole chain from a guest VM to the GPU:
-# guest app -> libvgpu-cudart -> vgpu-stub (MMIO doorbell, BAR2 rings) -> mediator -> executor
-# -> GPU.
+# guest app -> libvgpu-cudart or NVIDIA's runtime over vgpu's libcuda.so.1 -> vgpu-stub (MMIO
+# doorbell, BAR2 rings) -> mediator -> executor -> GPU.
 #
-#   1. every program of BUNDLE/programs and BUNDLE/samples runs natively (real CUDA runtime);
+# Four sets of programs, each a folder of the bundle and the same folder under /opt/gpu in the
+# guest image:
+#   programs         test/gpu/programs, nvcc -cudart shared: they load the guest's libcudart.so.13
+#   samples          the cuda-samples of samples.sh, built the same way
+#   programs-static  test/gpu/programs again, nvcc's default static runtime: NVIDIA's runtime in
+#                    each binary finds the driver with dlopen("libcuda.so.1"), which in the guest
+#                    is vgpu's driver shim (/usr/lib/vgpu/libcuda.so.1; the image has no NVIDIA
+#                    driver), as run-driver.sh does on the host
+#   programs-driver  test/gpu/programs-driver: the driver API alone, NEEDED libcuda.so.1, each
+#                    with its .cubin/.fatbin/.ptx beside it (found through /proc/self/exe)
+#
+#   1. every program of the chosen sets runs natively (the real runtime and driver);
 #   2. vgpud starts (real driver) with one VM tenant; QEMU (packed, TCG) boots the guest image
 #      with the stub, and the guest runs the same programs as an unprivileged user of group
 #      vgpu (test/vm/guest-tests/gpu-programs.sh); stdout and exit code must match native
-#      (samples: after dropping their timing lines, as in run.sh);
+#      (samples: after dropping their timing lines, as in run.sh). After a set's kernel_fault,
+#      that set's vector_add runs once more (KIND/vector_add.after), on both sides;
 #   3. a second boot runs trace_malloc with the shim's debug trace; vgpud's counters before and
 #      after it give the per-hop counts of that one program, and both sides' debug lines for
 #      its cudaMalloc are printed;
@@ -18,7 +30,9 @@
 #
 # Environment: OUT_LOG_DIR (keep logs: vgpud.log, consoles, report.txt), CUDA_LIB (default
 # /usr/local/cuda/lib64), VM_TIMEOUT (seconds for the programs' boot, default 420),
-# VGPU_GPU_ONLY (comma-separated subset of program names), VGPUD_DRIVER (default libcuda.so.1).
+# VGPU_GPU_SETS (comma-separated sets to run, default all four; a set the bundle lacks is left
+# out), VGPU_GPU_ONLY (comma-separated program names, matched in every chosen set),
+# VGPUD_DRIVER (default libcuda.so.1).
 set -euo pipefail
 [[ $# -eq 1 ]] || { echo "usage: $0 BUNDLE_DIR" >&2; exit 2; }
 BUNDLE=$(cd "$1" && pwd)
@@ -26,7 +40,12 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CUDA_LIB=${CUDA_LIB:-/usr/local/cuda/lib64}
 VGPUD_DRIVER=${VGPUD_DRIVER:-libcuda.so.1}
 LOG_TAG=run-vm.sh
-# log, make_work_dirs; also compare.sh's filter_sample.
+ALL_SETS="programs,samples,programs-static,programs-driver"
+VGPU_GPU_SETS=${VGPU_GPU_SETS:-$ALL_SETS}
+for set in ${VGPU_GPU_SETS//,/ }; do
+  [[ ",$ALL_SETS," == *",$set,"* ]] || { echo "error: VGPU_GPU_SETS: unknown set '$set' (sets: $ALL_SETS)" >&2; exit 2; }
+done
+# log, make_work_dirs, list_programs; also compare.sh's filter_sample.
 # shellcheck source=test/gpu/lib.sh
 . "$REPO/test/gpu/lib.sh"
 # WORK and LOGDIR. Unlike setup_work's callers, this script leaves WORK in place and packs nothing.
@@ -36,35 +55,36 @@ rm -f "$LOGDIR/differences.txt"
 VGPUD_PID=""
 trap '[[ -n "$VGPUD_PID" ]] && kill -KILL "$VGPUD_PID" 2>/dev/null; true' EXIT
 
-for f in "$BUNDLE/bin/vgpud" "$BUNDLE/vm/vmlinuz" "$BUNDLE/vm/initramfs.cpio.gz" "$BUNDLE/vm/qemu.tar.xz"; do
+# build-guest.sh writes the initramfs as .gz or .xz (make-vm-bundle.sh: xz); boot.sh takes either.
+initrd=$(compgen -G "$BUNDLE/vm/initramfs.cpio.[gx]z" | head -n 1 || true)
+for f in "$BUNDLE/bin/vgpud" "$BUNDLE/vm/vmlinuz" "${initrd:-$BUNDLE/vm/initramfs.cpio.xz}" "$BUNDLE/vm/qemu.tar.xz"; do
   [[ -e "$f" ]] || { echo "error: $f is missing (make-bundle.sh, then make-vm-bundle.sh)" >&2; exit 1; }
 done
 log "GPU: $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -1)"
 
 # ---- 1. native ----------------------------------------------------------------------------------
-declare -a NAMES=()
-for kind in programs samples; do
-  [[ -d "$BUNDLE/$kind" ]] || continue
-  for p in "$BUNDLE/$kind"/*; do
-    name=${p##*/}
-    if [[ -n "${VGPU_GPU_ONLY:-}" && ",$VGPU_GPU_ONLY," != *",$name,"* ]]; then continue; fi
-    NAMES+=("$kind/$name")
-  done
+# LABELS: KIND/NAME for every program of the chosen sets (as gpu-programs.sh runs them in the
+# guest), plus KIND/vector_add.after after a set's kernel_fault.
+declare -a LABELS=()
+for kind in ${VGPU_GPU_SETS//,/ }; do
+  if [[ ! -d "$BUNDLE/$kind" ]]; then log "note: $BUNDLE/$kind is missing: set $kind left out"; continue; fi
+  while IFS= read -r name; do
+    LABELS+=("$kind/$name")
+    [[ "$name" == kernel_fault && -x "$BUNDLE/$kind/vector_add" ]] && LABELS+=("$kind/vector_add.after")
+  done < <(list_programs "$BUNDLE/$kind" "${VGPU_GPU_ONLY:-}")
 done
-native_run() {  # native_run LABEL PATH
+native_run() {  # native_run LABEL: BUNDLE/LABEL (without .after) with the real runtime and driver
   local out=$WORK/native/${1//\//_} rc=0
-  # argv[0] as in the guest (/opt/gpu/...): some samples print it.
+  # argv[0] as in the guest (/opt/gpu/...): some samples print it. The driver-API programs find
+  # their companion files through /proc/self/exe, which exec -a leaves alone.
+  # shellcheck disable=SC2016  # $0 and $1 expand in the child bash
   (cd "$WORK/cwd" && LD_LIBRARY_PATH=$CUDA_LIB timeout -k 5 120 \
-    bash -c 'exec -a "$0" "$1"' "/opt/gpu/${1%.after}" "$2") \
+    bash -c 'exec -a "$0" "$1"' "/opt/gpu/${1%.after}" "$BUNDLE/${1%.after}") \
     >"$out.out" 2>"$out.err" </dev/null || rc=$?
   echo "$rc" >"$out.rc"
 }
-for label in "${NAMES[@]}"; do
-  native_run "$label" "$BUNDLE/$label"
-  [[ "$label" == programs/kernel_fault && -x "$BUNDLE/programs/vector_add" ]] &&
-    native_run programs/vector_add.after "$BUNDLE/programs/vector_add"
-done
-log "native runs done"
+for label in "${LABELS[@]}"; do native_run "$label"; done
+log "native runs done (${#LABELS[@]} runs)"
 
 # ---- 2. vgpud, QEMU, the guest ------------------------------------------------------------------
 tar -C "$WORK" -xJf "$BUNDLE/vm/qemu.tar.xz"
@@ -100,8 +120,9 @@ boot() {  # boot NAME TIMEOUT SCRIPT ARGS...
     "$WORK/gpu-vm.sock" "$@" >/dev/null 2>"$LOGDIR/$name.boot" || rc=$?
   log "boot $name: guest script exit $rc ($(grep -c . "$LOGDIR/$name.console") console lines)"
 }
-only=()
-[[ -n "${VGPU_GPU_ONLY:-}" ]] && only=("VGPU_GPU_ONLY=$VGPU_GPU_ONLY")
+# The selection reaches the guest script as kernel command line words (NAME=VALUE, no spaces).
+only=("VGPU_GPU_SETS=$VGPU_GPU_SETS")
+[[ -n "${VGPU_GPU_ONLY:-}" ]] && only+=("VGPU_GPU_ONLY=$VGPU_GPU_ONLY")
 t0=$SECONDS
 boot programs "${VM_TIMEOUT:-420}" gpu-programs "${only[@]}"
 log "the programs' boot took $((SECONDS - t0)) s"
@@ -116,8 +137,6 @@ awk -v dir="$WORK/vm" '
   /^VGPU-OUT-END / { sub(/^rc=/, "", $3); print $3 > (dir "/" name ".rc"); name = "" }
 ' "$LOGDIR/programs.console"
 
-LABELS=("${NAMES[@]}")
-for l in "${NAMES[@]}"; do [[ "$l" == programs/kernel_fault && -x "$BUNDLE/programs/vector_add" ]] && LABELS+=(programs/vector_add.after); done
 PASSED=0 FAILED=0
 REPORT=$LOGDIR/report.txt
 printf '%-40s %-10s %-10s %s\n' program native "in the VM" match >"$REPORT"
@@ -133,11 +152,14 @@ for label in "${LABELS[@]}"; do
     cp "$n.out" "$n.cmp"; cp "$v.out" "$v.cmp"
   fi
   cmp -s "$n.cmp" "$v.cmp" && [[ "$nrc" == "$vrc" ]] && match=yes
-  if [[ "$match" == yes && ( "$nrc" == 0 || "$label" == programs/kernel_fault ) ]]; then
+  if [[ "$match" == yes && ( "$nrc" == 0 || "$label" == */kernel_fault ) ]]; then
     PASSED=$((PASSED + 1))
   else
     FAILED=$((FAILED + 1))
-    { echo "== $label: native rc=$nrc, VM rc=$vrc"; diff -u "$n.cmp" "$v.cmp" | sed -n '3,30p'  || true
+    { echo "== $label: native rc=$nrc, VM rc=$vrc"
+      # No output at all: the guest image may predate this set (make-vm-bundle.sh again).
+      [[ "$vrc" == missing ]] && echo "   not on the guest's console: is /opt/gpu/${label%/*} in vm/'s image?"
+      diff -u "$n.cmp" "$v.cmp" | sed -n '3,30p'  || true
       tail -n 10 "$v.err" 2>/dev/null; } >>"$LOGDIR/differences.txt"
   fi
   printf '%-40s %-10s %-10s %s\n' "$label" "rc=$nrc" "rc=$vrc" "$match" >>"$REPORT"

@@ -3,7 +3,8 @@
 # test script in it, streams the serial console to stdout, and exits with the script's exit code.
 #
 # Usage: test/vm/boot.sh IMAGE_DIR STUB_SOCKET SCRIPT [EXTRA_KERNEL_ARGS...]
-#   IMAGE_DIR    holds vmlinuz and initramfs.cpio.gz (build-guest.sh's OUT_DIR)
+#   IMAGE_DIR    holds vmlinuz and initramfs.cpio.gz or initramfs.cpio.xz (build-guest.sh's
+#                OUT_DIR; VGPU_VM_COMPRESS chose which)
 #   STUB_SOCKET  the ivshmem server socket of the VM's stub (vgpud's VM socket; `vgpud qemu-args`
 #                prints it), or "none" to boot without a stub device
 #   SCRIPT       a guest test script: NAME, NAME.sh (both meaning /tests/NAME.sh, from
@@ -43,9 +44,14 @@ VM_CPU=${VM_CPU:-max}
 VGPU_VECTORS=${VGPU_VECTORS:-9}
 
 command -v "$QEMU" >/dev/null || die "QEMU '$QEMU' not found: install qemu-system-x86 or set QEMU=/path/to/qemu-system-x86_64"
-for f in vmlinuz initramfs.cpio.gz; do
-  [ -f "$IMAGE_DIR/$f" ] || die "$IMAGE_DIR/$f not found: run test/vm/build-guest.sh BUILD_DIR $IMAGE_DIR"
+[ -f "$IMAGE_DIR/vmlinuz" ] || die "$IMAGE_DIR/vmlinuz not found: run test/vm/build-guest.sh BUILD_DIR $IMAGE_DIR"
+# build-guest.sh leaves one of the two (the kernel tells them apart by their magic); should both
+# be there, the newer one is what build-guest.sh made last.
+INITRD=""
+for f in "$IMAGE_DIR/initramfs.cpio.gz" "$IMAGE_DIR/initramfs.cpio.xz"; do
+  if [ -f "$f" ] && { [ -z "$INITRD" ] || [ "$f" -nt "$INITRD" ]; }; then INITRD=$f; fi
 done
+[ -n "$INITRD" ] || die "$IMAGE_DIR/initramfs.cpio.gz (or .xz) not found: run test/vm/build-guest.sh BUILD_DIR $IMAGE_DIR"
 [[ "$VM_TIMEOUT" =~ ^[0-9]+$ ]] || die "VM_TIMEOUT must be a number of seconds, not '$VM_TIMEOUT'"
 
 # The script's path inside the guest.
@@ -69,7 +75,7 @@ ARGS=(
   -nodefaults -no-user-config -display none -nic none -monitor none
   -chardev stdio,id=console,signal=off -serial chardev:console
   -no-reboot
-  -kernel "$IMAGE_DIR/vmlinuz" -initrd "$IMAGE_DIR/initramfs.cpio.gz" -append "$APPEND"
+  -kernel "$IMAGE_DIR/vmlinuz" -initrd "$INITRD" -append "$APPEND"
 )
 [ -n "${QEMU_DATA_DIR:-}" ] && ARGS=(-L "$QEMU_DATA_DIR" "${ARGS[@]}")
 if [ "$STUB_SOCKET" != none ]; then

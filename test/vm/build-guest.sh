@@ -1,23 +1,38 @@
 #!/usr/bin/env bash
 # Builds the guest image for the VM harness: OUT_DIR/vmlinuz (Debian's stock amd64 kernel) and
-# OUT_DIR/initramfs.cpio.gz (busybox, the vgpu shim, the guest test programs, the shared
-# libraries they need, and test/vm/guest-tests/*.sh). The guest runs entirely from the
-# initramfs: no disk image, no network, so it builds in seconds and boots in a few seconds
+# OUT_DIR/initramfs.cpio.gz or .xz (busybox, vgpu's guest libraries, the guest test programs,
+# the shared libraries they need, and test/vm/guest-tests/*.sh). The guest runs entirely from
+# the initramfs: no disk image, no network, so it builds in seconds and boots in a few seconds
 # under TCG.
 #
+# vgpu's guest libraries go where the guest package puts them, /usr/lib/vgpu, found through
+# ld.so.conf.d and the image's ld.so.cache: the runtime shim (libcudart.so.13), the driver shim
+# (libcuda.so.1) and the client both load (libvgpu-client.so.1). The image has no NVIDIA driver
+# or runtime: the build stops if any libcuda*, libcudart* or libnvidia-* lands elsewhere, or if
+# the cache does not name vgpu's libcuda.so.1.
+#
 # Usage: test/vm/build-guest.sh BUILD_DIR OUT_DIR
-#   BUILD_DIR  a cmake build of this repository with -DVGPU_BUILD_TESTS=ON
-#              (needs guest/lib/libcudart.so.13 and test/integration/guest_programs/*)
-#   OUT_DIR    where vmlinuz and initramfs.cpio.gz go (created if missing)
+#   BUILD_DIR  a cmake build of this repository with -DVGPU_BUILD_TESTS=ON (needs
+#              guest/lib/libcudart.so.13, libcuda.so.1, libvgpu-client.so.1 and
+#              test/integration/guest_programs/*)
+#   OUT_DIR    where vmlinuz and the initramfs go (created if missing)
 #
 # Environment:
 #   VGPU_VM_CACHE   where the kernel is cached (default ${XDG_CACHE_HOME:-~/.cache}/vgpu-vm).
 #                   Once it holds a kernel, no network is needed.
 #   VGPU_VM_KERNEL  use this kernel image instead of Debian's (skips the cache entirely)
 #   VGPU_VM_REFRESH=1  fetch the current linux-image-amd64 again even if one is cached
-#   VGPU_VM_GPU_BUNDLE  a bundle made by test/gpu/make-bundle.sh: its programs/ and samples/
-#                   (real CUDA programs) go into the guest as /opt/gpu/programs and
-#                   /opt/gpu/samples, for test/gpu/run-vm.sh on the GPU machine
+#   VGPU_VM_GPU_BUNDLE  a bundle made by test/gpu/make-bundle.sh: its programs/, samples/,
+#                   programs-static/ and programs-driver/ (real CUDA programs, and the driver-API
+#                   programs' .cubin/.fatbin/.ptx beside them) go into the guest as
+#                   /opt/gpu/KIND, for test/gpu/run-vm.sh on the GPU machine
+#   VGPU_VM_COMPRESS  gzip (default: initramfs.cpio.gz) or xz (initramfs.cpio.xz, which the
+#                   Debian kernel unpacks too). make-vm-bundle.sh takes xz: gzip's 32 KiB window
+#                   cannot see that programs-static's binaries share NVIDIA's runtime, xz's 8 MiB
+#                   dictionary can (their 17 MB pack into 1 MB instead of 5.5 MB); xz costs about
+#                   a second more per boot under TCG
+#   KEEP_DEBUG=1    keep the debug information of vgpu's libraries (stripped by default, symbols
+#                   kept, as make-bundle.sh does)
 set -euo pipefail
 
 die() { echo "build-guest.sh: $*" >&2; exit 1; }
@@ -30,10 +45,17 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 
 SHIM="$BUILD_DIR/guest/lib/libcudart.so.13"
+DRIVER_SHIM="$BUILD_DIR/guest/lib/libcuda.so.1"
 PROGDIR="$BUILD_DIR/test/integration/guest_programs"
 BUSYBOX=${BUSYBOX:-/bin/busybox}
+COMPRESS=${VGPU_VM_COMPRESS:-gzip}
 
 [ -f "$SHIM" ] || die "$SHIM not found: build the project first (cmake --build $BUILD_DIR)"
+[ -f "$DRIVER_SHIM" ] || die "$DRIVER_SHIM not found: build the project first (cmake --build $BUILD_DIR)"
+case "$COMPRESS" in
+  gzip | xz) command -v "$COMPRESS" >/dev/null || die "'$COMPRESS' not found (VGPU_VM_COMPRESS)" ;;
+  *) die "VGPU_VM_COMPRESS must be gzip or xz, not '$COMPRESS'" ;;
+esac
 [ -d "$PROGDIR" ] || die "$PROGDIR not found: configure with -DVGPU_BUILD_TESTS=ON and build"
 # The guest has no libc of its own for busybox, so it must be the static build.
 # (ldd fails on a static executable.)
@@ -109,11 +131,18 @@ install -m 755 "$HERE/run-as.sh" "$ROOT/usr/bin/run-as"
 "${CC:-cc}" -O2 -Wall -o "$ROOT/usr/local/bin/vgpu-mmap" "$HERE/vgpu-mmap.c" \
   || die "compiling vgpu-mmap.c failed (set CC, or apt-get install build-essential)"
 
-# The shim where the guest package installs it, found through ld.so.conf.d like on a real guest.
+# The shims where the guest package installs them, found through ld.so.conf.d like on a real
+# guest: the runtime shim, the driver shim (which NVIDIA's static runtime dlopens, and which the
+# driver-API programs need) and the guest client both share (RUNPATH $ORIGIN: beside them).
 install -m 755 "$SHIM" "$ROOT/usr/lib/vgpu/libcudart.so.13"
-# The guest client every shim shares (RUNPATH $ORIGIN: beside the shim).
+install -m 755 "$DRIVER_SHIM" "$ROOT/usr/lib/vgpu/libcuda.so.1"
 install -m 755 "$(dirname "$SHIM")/libvgpu-client.so.1" "$ROOT/usr/lib/vgpu/libvgpu-client.so.1"
 ln -sf libcudart.so.13 "$ROOT/usr/lib/vgpu/libcudart.so"
+# Debug information is most of their size (a RelWithDebInfo build's are 3-4 MB each, about
+# 0.2-0.5 MB without); the symbol table stays, so backtraces still have names.
+if [ "${KEEP_DEBUG:-0}" != 1 ] && command -v strip >/dev/null; then
+  strip --strip-debug "$ROOT"/usr/lib/vgpu/*.so.*
+fi
 if [ -f "$REPO/packaging/guest/vgpu-guest.conf" ]; then
   cp "$REPO/packaging/guest/vgpu-guest.conf" "$ROOT/etc/ld.so.conf.d/vgpu-guest.conf"
 else
@@ -131,38 +160,53 @@ for f in "$PROGDIR"/*; do
 done
 [ ${#PROGS[@]} -gt 0 ] || die "no guest programs in $PROGDIR: build target vgpu_guest_programs"
 if [ -n "${VGPU_VM_GPU_BUNDLE:-}" ]; then
-  for kind in programs samples; do
+  # Every file of each set, with its mode: executables are the programs (their libraries are
+  # copied below), the rest are companion files (programs-driver's .cubin/.fatbin/.ptx, which
+  # the programs find beside themselves). Hidden files (build logs) stay out.
+  for kind in programs samples programs-static programs-driver; do
     [ -d "$VGPU_VM_GPU_BUNDLE/$kind" ] || continue
     mkdir -p "$ROOT/opt/gpu/$kind"
     for f in "$VGPU_VM_GPU_BUNDLE/$kind"/*; do
-      if [ -f "$f" ] && [ -x "$f" ]; then
+      [ -f "$f" ] || continue
+      if [ -x "$f" ]; then
         install -m 755 "$f" "$ROOT/opt/gpu/$kind/"
         PROGS+=("$f")
+      else
+        install -m 644 "$f" "$ROOT/opt/gpu/$kind/"
       fi
     done
   done
 fi
 
 # Shared libraries: the guest is the same Debian userspace as this host, so the host's files
-# are copied to the same paths. ldd resolves libcudart.so.13 to the build dir through the
-# programs' RUNPATH; that one is the shim, already installed above, so it is skipped.
+# are copied to the same paths. vgpu's own libraries are skipped: ldd finds them in the build
+# dir through the guest programs' RUNPATH (which does not exist in the guest, so the loader
+# falls back to the cache and /usr/lib/vgpu), and the host's CUDA toolkit runtime, or any
+# driver, must never reach the guest: they are what the shims stand in for.
 copy_lib() {
   local src=$1
   [ -e "$ROOT$src" ] && return 0
   mkdir -p "$ROOT$(dirname "$src")"
   cp -L "$src" "$ROOT$src"
 }
-for bin in "$SHIM" "${PROGS[@]}" "$ROOT/usr/local/bin/vgpu-mmap"; do
+for bin in "$SHIM" "$DRIVER_SHIM" "${PROGS[@]}" "$ROOT/usr/local/bin/vgpu-mmap"; do
   ldd "$bin" >/dev/null 2>&1 || die "ldd $bin failed: not a dynamic executable of this host?"
   while read -r lib; do
     case "$lib" in
-      */libcudart.so*) ;;
+      */libcudart.so* | */libcuda.so* | */libvgpu-client.so* | */libnvidia-*) ;;
       /*) copy_lib "$lib" ;;
     esac
   done < <(ldd "$bin" | awk '/=> \// { print $3; next } /^[[:space:]]*\// { print $1 }')
 done
 # The guest's ld.so.cache (what ldconfig makes on a real guest at package install).
 ldconfig -r "$ROOT"
+# No NVIDIA driver or runtime in the guest, and the loader finds vgpu's libcuda.so.1: a static
+# runtime that dlopens libcuda.so.1 must get the shim, or fail, never reach a GPU some other way.
+strays=$(cd "$ROOT" && find . -path ./usr/lib/vgpu -prune -o \
+  \( -name 'libcuda.so*' -o -name 'libcudart.so*' -o -name 'libnvidia-*' \) -print)
+[ -z "$strays" ] || die "CUDA libraries outside /usr/lib/vgpu in the image: $strays"
+ldconfig -p -C "$ROOT/etc/ld.so.cache" | grep -q 'libcuda\.so\.1 .*=> /usr/lib/vgpu/libcuda\.so\.1$' \
+  || die "the image's ld.so.cache does not map libcuda.so.1 to /usr/lib/vgpu/libcuda.so.1"
 
 # Guest test scripts.
 shopt -s nullglob
@@ -188,7 +232,14 @@ echo vgpu-guest > "$ROOT/etc/hostname"
 # build gives the same image; /init makes the users' homes); files are sorted and their times
 # zeroed so the same inputs give the same archive.
 find "$ROOT" -exec touch -h -d @0 {} +
+# The kernel's xz decoder takes only CRC32 (or no) checks; -T1 keeps the stream to one block.
+case "$COMPRESS" in
+  gzip) INITRD=$OUT_DIR/initramfs.cpio.gz; compress=(gzip -6) ;;
+  xz) INITRD=$OUT_DIR/initramfs.cpio.xz; compress=(xz -6 -T1 --check=crc32) ;;
+esac
 (cd "$ROOT" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 --reproducible) \
-  | gzip -6 > "$OUT_DIR/initramfs.cpio.gz.tmp"
-mv "$OUT_DIR/initramfs.cpio.gz.tmp" "$OUT_DIR/initramfs.cpio.gz"
-echo "build-guest.sh: $OUT_DIR/vmlinuz ($(basename "$(readlink -f "$KERNEL")")), $OUT_DIR/initramfs.cpio.gz ($(du -h "$OUT_DIR/initramfs.cpio.gz" | cut -f1))" >&2
+  | "${compress[@]}" > "$INITRD.tmp"
+# One initramfs per image: boot.sh boots whichever is there.
+rm -f "$OUT_DIR/initramfs.cpio.gz" "$OUT_DIR/initramfs.cpio.xz"
+mv "$INITRD.tmp" "$INITRD"
+echo "build-guest.sh: $OUT_DIR/vmlinuz ($(basename "$(readlink -f "$KERNEL")")), $INITRD ($(du -h "$INITRD" | cut -f1))" >&2

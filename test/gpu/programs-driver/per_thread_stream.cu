@@ -29,6 +29,7 @@ extern "C" __global__ void accumulate(int* p, const int* src, int n) {
   if (i < n) p[i] += *src + i;
 }
 #else
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -93,18 +94,23 @@ int main() {
   std::printf("per-thread stream saw the legacy stream's write=%d\n", after_legacy);
   EXPECT(after_legacy == 1);
 
-  // An event on thread A's default stream orders thread B's default stream.
+  // An event on thread A's default stream orders thread B's default stream. A stays alive until
+  // B is done: the two default streams compared below then belong to two live threads, whatever
+  // the driver does with a finished thread's stream (and when).
   CUevent ev;
   CHECK(cuEventCreate(&ev, CU_EVENT_DISABLE_TIMING));
   unsigned long long id_a = 0, id_b = 0;
+  std::promise<void> a_enqueued, b_done;
   std::thread ta([&] {
     CHECK(cuCtxSetCurrent(primary));
     CHECK(cuStreamGetId(CU_STREAM_PER_THREAD, &id_a));
     CHECK(cuMemsetD32Async(p, 0, kN, nullptr));
     spin_write(nullptr, flag, 9);
     CHECK(cuEventRecord(ev, nullptr));
+    a_enqueued.set_value();
+    b_done.get_future().wait();
   });
-  ta.join();  // only the enqueueing is done; the kernel may still spin
+  a_enqueued.get_future().wait();  // only the enqueueing is done; the kernel may still spin
   int event_ordered = 0;
   std::thread tb([&] {
     CHECK(cuCtxSetCurrent(primary));
@@ -115,6 +121,8 @@ int main() {
     event_ordered = check_acc(p, 9, 1);
   });
   tb.join();
+  b_done.set_value();
+  ta.join();
   std::printf("threads' default streams distinct=%d (and from main's=%d)\n", id_a != id_b ? 1 : 0,
               id_a != id_pt && id_b != id_pt ? 1 : 0);
   std::printf("event from thread A ordered thread B=%d\n", event_ordered);

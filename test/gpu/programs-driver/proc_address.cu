@@ -7,6 +7,10 @@
 // cuMemcpyDtoH, cuMemFree, cuGetErrorName and cuGetProcAddress itself through what it returned;
 // prints symbolStatus for a found symbol, an unknown one (SYMBOL_NOT_FOUND) and one newer than the
 // requested version (cuMemAllocAsync at 10000: VERSION_NOT_SUFFICIENT).
+// As cuda.h documents cuGetProcAddress, a symbol that is unknown, or has no version for the
+// requested cudaVersion, is not an error: the call returns CUDA_SUCCESS with *pfn set to NULL, and
+// only symbolStatus tells the two apart. (An error is for bad arguments, e.g. a cudaVersion newer
+// than the driver: CUDA_ERROR_INVALID_VALUE.)
 // blobs: cubin
 #if defined(__CUDACC__)
 extern "C" __global__ void square(int* p, int n) {
@@ -47,15 +51,28 @@ static const char* flag_name(cuuint64_t f) {
   return "?";
 }
 
-// Looks SYMBOL up; prints the result, symbolStatus and whether a pointer came back.
-static void* lookup(const char* symbol, int version, cuuint64_t flags, CUresult expect = CUDA_SUCCESS) {
+static const char* status_name(CUdriverProcAddressQueryResult s) {
+  switch (s) {
+    case CU_GET_PROC_ADDRESS_SUCCESS: return "SUCCESS";
+    case CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND: return "SYMBOL_NOT_FOUND";
+    case CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT: return "VERSION_NOT_SUFFICIENT";
+  }
+  return "?";
+}
+
+// Looks SYMBOL up; prints the result, symbolStatus and whether a pointer came back. The call must
+// succeed whether or not the symbol is there (see above); symbolStatus must be EXPECT_STATUS, and
+// a pointer comes back exactly when it is SUCCESS.
+static void* lookup(const char* symbol, int version, cuuint64_t flags,
+                    CUdriverProcAddressQueryResult expect_status = CU_GET_PROC_ADDRESS_SUCCESS) {
   void* pfn = nullptr;
   CUdriverProcAddressQueryResult status = static_cast<CUdriverProcAddressQueryResult>(-1);
   CUresult r = cuGetProcAddress(symbol, &pfn, version, flags, &status);
-  std::printf("cuGetProcAddress(%s, %d, %s) = %s, symbolStatus=%d, pfn=%s\n", symbol, version,
-              flag_name(flags), cu_name(r), static_cast<int>(status), pfn ? "set" : "NULL");
-  EXPECT(r == expect);
-  EXPECT((r == CUDA_SUCCESS) == (pfn != nullptr));
+  std::printf("cuGetProcAddress(%s, %d, %s) = %s, symbolStatus=%s, pfn=%s\n", symbol, version,
+              flag_name(flags), cu_name(r), status_name(status), pfn ? "set" : "NULL");
+  EXPECT(r == CUDA_SUCCESS);
+  EXPECT(status == expect_status);
+  EXPECT((status == CU_GET_PROC_ADDRESS_SUCCESS) == (pfn != nullptr));
   return pfn;
 }
 
@@ -80,8 +97,8 @@ int main() {
                      CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM);
   auto errName = LOOKUP(PFN_getErrorName, "cuGetErrorName", 13000, D);
   auto gpa = LOOKUP(PFN_getProcAddress, "cuGetProcAddress", 13000, D);
-  lookup("cuNoSuchFunctionAnywhere", 13000, D, CUDA_ERROR_NOT_FOUND);
-  lookup("cuMemAllocAsync", 10000, D, CUDA_ERROR_NOT_FOUND);
+  lookup("cuNoSuchFunctionAnywhere", 13000, D, CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);
+  lookup("cuMemAllocAsync", 10000, D, CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);  // new in 11.2
 
   // Everything below goes through the looked-up pointers.
   int version = 0;
@@ -119,7 +136,7 @@ int main() {
   void* again = nullptr;
   CUdriverProcAddressQueryResult st;
   CHECK(gpa("cuMemAlloc", &again, 13000, D, &st));
-  std::printf("cuGetProcAddress through itself: status=%d same_pointer=%d\n", static_cast<int>(st),
+  std::printf("cuGetProcAddress through itself: status=%s same_pointer=%d\n", status_name(st),
               again == reinterpret_cast<void*>(memAlloc) ? 1 : 0);
 
   CHECK(cuModuleUnload(mod));
