@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <thread>
+#include <tuple>
 
 #include "guest/client/log.h"
 #include "vgpu/common/corpus_recorder.h"
+#include "vgpu/common/sha256.h"
 #include "vgpu/protocol/limits.h"
 
 namespace vgpu::guest {
@@ -189,7 +191,8 @@ uint64_t Channel::send_locked(CallId id, std::initializer_list<Part> parts, uint
 }
 
 void Channel::note_async_locked(int32_t status) {
-  if (status != 0 && async_error_ == 0) async_error_ = status;
+  int32_t none = 0;
+  if (status != 0) async_error_.compare_exchange_strong(none, status, std::memory_order_relaxed);
 }
 
 CallResult Channel::wait_reply_locked(uint64_t seq, CallId id, std::span<uint8_t> reply) {
@@ -259,10 +262,9 @@ int32_t Channel::post(CallId id, std::initializer_list<Part> parts, uint16_t fla
 }
 
 int32_t Channel::take_async_error() {
-  std::lock_guard lock(mutex_);
-  const int32_t e = async_error_;
-  async_error_ = 0;
-  return e;
+  // Every call of both shims asks; almost always there is nothing, and then no lock is taken.
+  if (async_error_.load(std::memory_order_relaxed) == 0) return 0;
+  return async_error_.exchange(0, std::memory_order_relaxed);
 }
 
 int32_t Channel::stage_upload_locked(const void* src, uint64_t size, uint64_t* staged) {
@@ -297,9 +299,7 @@ int32_t Channel::copy_to_device(uint64_t dst, const void* src, uint64_t size, ui
       const CallResult r = wait_reply_locked(seq, CallId::MemcpyHtoDStaged, {});
       if (r.status != 0) return r.status;
       // An earlier chunk of this copy may have failed: that is this copy's error.
-      const int32_t earlier = async_error_;
-      async_error_ = 0;
-      return earlier;
+      return async_error_.exchange(0, std::memory_order_relaxed);
     }
   } while (done < size);
   return 0;
@@ -375,8 +375,28 @@ int32_t Channel::copy_from_device(void* dst, uint64_t src, uint64_t size, uint64
 
 int32_t Channel::load_module(const void* image, uint64_t size, uint32_t* module) {
   if (size > limits::kMaxModuleImage) return static_cast<int32_t>(proto::Status::LimitExceeded);
-  std::lock_guard lock(mutex_);
   const auto* bytes = static_cast<const uint8_t*>(image);
+  // The tenant's module cache in vgpud may hold the image already (another process of the
+  // tenant sent it): then only its digest travels. Hashed before taking the lock, which other
+  // threads' calls need meanwhile; here, because every shim's module load comes this way.
+  proto::ModuleLoadCachedRequest cached{};
+  const Sha256Digest digest = Sha256::of({bytes, size});
+  static_assert(sizeof cached.digest == std::tuple_size_v<Sha256Digest>);
+  std::memcpy(cached.digest, digest.data(), digest.size());
+  cached.size = size;
+  std::lock_guard lock(mutex_);
+  proto::ModuleLoadReply reply{};
+  const std::span<uint8_t> reply_bytes{reinterpret_cast<uint8_t*>(&reply), sizeof reply};
+  const uint64_t cached_seq =
+      send_locked(CallId::ModuleLoadCached, {{&cached, sizeof cached}}, proto::kFlagNeedsReply);
+  if (cached_seq == 0) return kBroken;
+  const CallResult hit = wait_reply_locked(cached_seq, CallId::ModuleLoadCached, reply_bytes);
+  // Any answer but a miss is the load's own outcome. (A vgpud older than the cache does not
+  // know the call: that is a miss too.)
+  if (hit.status == 0) *module = reply.module;
+  if (hit.status != proto::kStatusNotCached && hit.status != static_cast<int32_t>(proto::Status::UnknownCall))
+    return hit.status;
+
   for (uint64_t done = 0; done < size;) {
     uint64_t n = 0;
     if (int32_t st = stage_upload_locked(bytes + done, size - done, &n); st != 0) return st;
@@ -387,9 +407,7 @@ int32_t Channel::load_module(const void* image, uint64_t size, uint32_t* module)
   const proto::ModuleLoadRequest req{size, 0};
   const uint64_t seq = send_locked(CallId::ModuleLoad, {{&req, sizeof req}}, proto::kFlagNeedsReply);
   if (seq == 0) return kBroken;
-  proto::ModuleLoadReply reply{};
-  const CallResult r =
-      wait_reply_locked(seq, CallId::ModuleLoad, {reinterpret_cast<uint8_t*>(&reply), sizeof reply});
+  const CallResult r = wait_reply_locked(seq, CallId::ModuleLoad, reply_bytes);
   if (r.status == 0) *module = reply.module;
   return r.status;
 }

@@ -5,6 +5,7 @@
 // one channel (guest/client/process.h); the members marked VGPU_CLIENT_API are what
 // libvgpu-client.so.1 exports to them.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -100,7 +101,7 @@ class Channel {
   uint64_t heap_size_ = 0;
   uint64_t next_seq_ = 1;
   uint32_t device_sent_ = 0;  // the device vgpud last heard about from SetDevice
-  int32_t async_error_ = 0;
+  std::atomic<int32_t> async_error_{0};  // written with mutex_ held; taken without
   bool broken_ = false;
   proto::HelloReply hello_{};
 };

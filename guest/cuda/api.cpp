@@ -1,5 +1,8 @@
 #include "guest/cuda/api.h"
 
+#include <atomic>
+
+#include "guest/client/log.h"
 #include "guest/cuda/driver_state.h"
 #include "vgpu/protocol/messages.h"
 
@@ -68,7 +71,18 @@ CUresult take_async_error() noexcept {
   guest::Channel* ch = channel();
   if (ch == nullptr) return CUDA_SUCCESS;
   const int32_t status = ch->take_async_error();
-  return status == 0 ? CUDA_SUCCESS : to_cu_result(status);
+  if (status == 0) return CUDA_SUCCESS;
+  const CUresult r = to_cu_result(status);
+  // The call that returns it did nothing wrong: say where the error came from, once.
+  static std::atomic<bool> said{false};
+  if (!said.exchange(true)) {
+    const char* name = nullptr;
+    if (cuGetErrorName(r, &name) != CUDA_SUCCESS) name = "an unknown error";
+    guest::log(guest::LogLevel::Warn, "earlier stream-ordered work failed on the GPU host (%s); reported by a later call",
+               name);
+  }
+  guest::log(guest::LogLevel::Debug, "asynchronous error %d reported", status);
+  return r;
 }
 
 CUresult enter_context(guest::Channel** channel_out, Context** context_out) noexcept {

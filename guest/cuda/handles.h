@@ -54,6 +54,10 @@ struct FunctionObject {
   struct ModuleObject* module = nullptr;
   std::string name;  // as the module names it (mangled)
   cudart::SharedLimitCache max_dynamic_shared;  // vgpud's value, fetched on first need
+  // Every attribute, fetched from vgpud on the first cuFuncGetAttribute and kept: they are
+  // fixed when the module loads, but for the two cuFuncSetAttribute changes, which update it.
+  std::mutex attributes_mutex;
+  std::unique_ptr<proto::FuncGetAttributesReply> attributes;
 };
 
 struct ModuleObject {

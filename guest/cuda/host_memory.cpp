@@ -1,12 +1,13 @@
-// cuMemAllocHost, cuMemHostAlloc, cuMemFreeHost, cuMemHostGetFlags, cuMemHostRegister,
-// cuMemHostUnregister. Mapped memory (cuMemHostGetDevicePointer) would need the GPU to reach
-// guest pages, or the heap at one device address in every context: not offered yet.
+// cuMemAllocHost, cuMemHostAlloc, cuMemFreeHost, cuMemHostGetFlags, cuMemHostGetDevicePointer,
+// cuMemHostRegister, cuMemHostUnregister.
 #include "guest/cuda/host_memory.h"
 
+#include <atomic>
 #include <iterator>
 #include <map>
 #include <mutex>
 
+#include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/driver_state.h"
 
@@ -116,6 +117,29 @@ std::optional<HostRange> find_host_range(const void* p) noexcept {
   return std::nullopt;
 }
 
+CUresult mapped_address(guest::Channel& channel, const void* p, CUdeviceptr* out) {
+  const std::optional<HostRange> h = find_host_range(p);
+  uint64_t offset = 0;
+  if (!h || h->registered || !shared_heap().offset_of(p, 1, &offset)) return CUDA_ERROR_INVALID_VALUE;
+  // vgpud registers the region PORTABLE, so under unified addressing the heap has one device
+  // address in every context; it is asked for once per device all the same, as each device's
+  // context may be the first to exist.
+  static std::atomic<CUdeviceptr> bases[limits::kMaxDevices];
+  const uint32_t device = guest::Channel::thread_device();
+  if (device >= limits::kMaxDevices) return CUDA_ERROR_INVALID_DEVICE;
+  CUdeviceptr base = bases[device].load(std::memory_order_acquire);
+  if (base == 0) {
+    proto::HeapDevicePointerReply reply{};
+    const guest::CallResult r = guest::call<proto::CallId::HeapDevicePointer>(channel, {}, &reply);
+    if (r.status != 0) return to_cu_result(r.status);
+    if (r.payload_size < sizeof reply || reply.device_ptr == 0) return CUDA_ERROR_UNKNOWN;
+    base = reply.device_ptr;
+    bases[device].store(base, std::memory_order_release);
+  }
+  *out = base + offset;
+  return CUDA_SUCCESS;
+}
+
 guest::HeapRange shared_heap() noexcept {
   if (channel() == nullptr) return {};
   guest::HostHeap* heap = guest::process_host_heap();
@@ -131,6 +155,15 @@ VGPU_DRIVER_API CUresult cuMemAllocHost_v2(void** out, size_t size) {
   return guarded([&] { return host_alloc(out, size, 0); });
 }
 VGPU_DRIVER_API CUresult cuMemFreeHost(void* p) { return guarded([&] { return free_host(p); }); }
+
+VGPU_DRIVER_API CUresult cuMemHostGetDevicePointer_v2(CUdeviceptr* out, void* p, unsigned int flags) {
+  if (out == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    return mapped_address(*ch, p, out);
+  });
+}
 
 VGPU_DRIVER_API CUresult cuMemHostGetFlags(unsigned int* flags, void* p) {
   if (flags == nullptr) return CUDA_ERROR_INVALID_VALUE;

@@ -1,6 +1,8 @@
 // Modules (cuModule*), libraries and kernels (cuLibrary*, cuKernel*), and what a function is
 // asked about. An image travels to vgpud once per device it is used on; NVIDIA's runtime loads
 // a program's kernels through the library calls, lazily (cuModuleGetLoadingMode).
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -97,15 +99,24 @@ CUresult function_attribute(int* value, CUfunction_attribute attribute, CUfuncti
   if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
   FunctionObject* f = nullptr;
   if (CUresult r = function_on(*ch, handle, device, &f); r != CUDA_SUCCESS) return r;
-  guest::Channel::set_thread_device(f->device);
-  const proto::FunctionRequest request{f->wire, 0};
-  proto::FuncGetAttributesReply reply{};
-  const guest::CallResult r = ch->call(proto::CallId::FuncGetAttributes, {{&request, sizeof request}},
-                                       std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-  if (r.status != 0) return to_cu_result(r.status);
-  if (attribute < 0 || static_cast<uint32_t>(attribute) >= std::min<uint32_t>(reply.count, vgpu::limits::kMaxFunctionAttributes))
-    return CUDA_ERROR_INVALID_VALUE;
-  *value = reply.values[attribute];
+  std::lock_guard lock(f->attributes_mutex);
+  if (f->attributes == nullptr) {
+    // One round trip per function: cudaFuncGetAttributes alone asks for 16 attributes.
+    guest::Channel::set_thread_device(f->device);
+    const proto::FunctionRequest request{f->wire, 0};
+    auto reply = std::make_unique<proto::FuncGetAttributesReply>();
+    const guest::CallResult r = ch->call(proto::CallId::FuncGetAttributes, {{&request, sizeof request}},
+                                         std::span(reinterpret_cast<uint8_t*>(reply.get()), sizeof *reply));
+    if (r.status != 0) return to_cu_result(r.status);
+    constexpr uint32_t kFixedPart = offsetof(proto::FuncGetAttributesReply, values);
+    if (r.payload_size < kFixedPart) return CUDA_ERROR_UNKNOWN;
+    // Only values that arrived count, whatever the count claims.
+    reply->count = std::min({reply->count, (r.payload_size - kFixedPart) / uint32_t{sizeof(int32_t)},
+                             uint32_t{vgpu::limits::kMaxFunctionAttributes}});
+    f->attributes = std::move(reply);
+  }
+  if (attribute < 0 || static_cast<uint32_t>(attribute) >= f->attributes->count) return CUDA_ERROR_INVALID_VALUE;
+  *value = f->attributes->values[attribute];
   return CUDA_SUCCESS;
 }
 
@@ -117,7 +128,11 @@ CUresult set_function_attribute(CUfunction handle, CUfunction_attribute attribut
   guest::Channel::set_thread_device(f->device);
   const proto::FuncSetAttributeRequest request{f->wire, static_cast<int32_t>(attribute), value, 0};
   const CUresult r = to_cu_result(ch->call(proto::CallId::FuncSetAttribute, {{&request, sizeof request}}, {}).status);
-  if (r == CUDA_SUCCESS && attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) f->max_dynamic_shared.set(value);
+  if (r != CUDA_SUCCESS) return r;
+  if (attribute == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES) f->max_dynamic_shared.set(value);
+  std::lock_guard lock(f->attributes_mutex);
+  if (f->attributes != nullptr && attribute >= 0 && static_cast<uint32_t>(attribute) < f->attributes->count)
+    f->attributes->values[attribute] = value;
   return r;
 }
 

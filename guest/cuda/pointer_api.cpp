@@ -8,6 +8,7 @@
 #include "guest/cuda/host_memory.h"
 
 using namespace vgpu::cuda;
+namespace guest = vgpu::guest;
 
 namespace {
 
@@ -62,10 +63,19 @@ CUresult attribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr, c
     case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
       put(data, static_cast<unsigned>(on_device ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST));
       return CUDA_SUCCESS;
-    case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
-      if (!on_device) return CUDA_ERROR_INVALID_VALUE;  // no mapped host memory (host_memory.h)
-      put(data, ptr);
+    case CU_POINTER_ATTRIBUTE_DEVICE_POINTER: {
+      if (on_device) {
+        put(data, ptr);
+        return CUDA_SUCCESS;
+      }
+      // Page-locked memory from the heap is mapped; registered guest pages are not.
+      guest::Channel* ch = channel();
+      CUdeviceptr mapped = 0;
+      if (ch == nullptr || mapped_address(*ch, reinterpret_cast<const void*>(ptr), &mapped) != CUDA_SUCCESS)
+        return CUDA_ERROR_INVALID_VALUE;
+      put(data, mapped);
       return CUDA_SUCCESS;
+    }
     case CU_POINTER_ATTRIBUTE_HOST_POINTER:
       if (on_device) return CUDA_ERROR_INVALID_VALUE;
       put(data, reinterpret_cast<void*>(ptr));

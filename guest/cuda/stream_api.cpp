@@ -76,9 +76,14 @@ StreamObject* stream_object(CUstream stream) noexcept {
 }
 
 uint64_t stream_id_of(const StreamObject& stream) noexcept {
-  // Created streams' wire ids start at kFirstStreamId, above these two.
+  // Created streams' wire ids start at kFirstStreamId, above the legacy stream's 1. A thread's
+  // per-thread stream is one of vgpud's, so its id is its own; 2 only if it cannot be made.
   if (&stream == &g_legacy_stream) return 1;
-  if (&stream == &g_per_thread_stream) return 2;
+  if (&stream == &g_per_thread_stream) {
+    if (Context* c = current_context()) guest::Channel::set_thread_device(c->device);
+    uint64_t wire = 0;
+    return per_thread_wire(&wire) ? wire : 2;
+  }
   return stream.wire;
 }
 

@@ -11,7 +11,6 @@ namespace {
 // Features a guest cannot use through vgpu; see device_attribute().
 bool hidden_feature(int attribute) {
   switch (attribute) {
-    case CU_DEVICE_ATTRIBUTE_CAN_MAP_HOST_MEMORY:
     case CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY:
     case CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS:
     case CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS:

@@ -113,3 +113,35 @@ VGPU_EXPORT cudaError_t cudaMemGetInfo(size_t* free, size_t* total) {
     return cudaSuccess;
   });
 }
+
+VGPU_EXPORT cudaError_t cudaHostGetDevicePointer(void** pDevice, void* pHost, unsigned int flags) {
+  trace_api("cudaHostGetDevicePointer ptr=%p", pHost);
+  return context_call([&](Runtime&) {
+    if (pDevice == nullptr || flags != 0) return cudaErrorInvalidValue;
+    CUdeviceptr device = 0;
+    if (CUresult r = cuMemHostGetDevicePointer(&device, pHost, 0); r != CUDA_SUCCESS) return to_cuda_error(r);
+    *pDevice = reinterpret_cast<void*>(device);
+    return cudaSuccess;
+  });
+}
+
+VGPU_EXPORT cudaError_t cudaHostGetFlags(unsigned int* pFlags, void* pHost) {
+  trace_api("cudaHostGetFlags ptr=%p", pHost);
+  return context_call([&](Runtime&) { return to_cuda_error(cuMemHostGetFlags(pFlags, pHost)); });
+}
+
+// Guest pages cannot be handed to the GPU; the driver shim remembers the range and stages its
+// copies, which keeps the semantics (host_memory.h in the driver shim).
+VGPU_EXPORT cudaError_t cudaHostRegister(void* ptr, size_t size, unsigned int flags) {
+  trace_api("cudaHostRegister ptr=%p size=%zu flags=%u", ptr, size, flags);
+  static_assert(cudaHostRegisterPortable == CU_MEMHOSTREGISTER_PORTABLE &&
+                cudaHostRegisterMapped == CU_MEMHOSTREGISTER_DEVICEMAP &&
+                cudaHostRegisterIoMemory == CU_MEMHOSTREGISTER_IOMEMORY &&
+                cudaHostRegisterReadOnly == CU_MEMHOSTREGISTER_READ_ONLY);
+  return context_call([&](Runtime&) { return to_cuda_error(cuMemHostRegister(ptr, size, flags)); });
+}
+
+VGPU_EXPORT cudaError_t cudaHostUnregister(void* ptr) {
+  trace_api("cudaHostUnregister ptr=%p", ptr);
+  return context_call([&](Runtime&) { return to_cuda_error(cuMemHostUnregister(ptr)); });
+}

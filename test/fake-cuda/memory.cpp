@@ -74,6 +74,22 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemHostRegister_v2(void* p, size_t bytesize, un
   return CUDA_SUCCESS;
 }
 
+// Unified addressing, as on every 64-bit platform: registered memory's device address is its
+// host address.
+FAKE_CUDA_API CUresult CUDAAPI cuMemHostGetDevicePointer_v2(CUdeviceptr* out, void* p, unsigned int flags) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (out == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  auto& ranges = l->host_registered;
+  auto next = ranges.upper_bound(address);
+  if (next == ranges.begin()) return CUDA_ERROR_INVALID_VALUE;
+  auto range = std::prev(next);
+  if (address >= range->first + range->second) return CUDA_ERROR_INVALID_VALUE;
+  *out = static_cast<CUdeviceptr>(address);
+  return CUDA_SUCCESS;
+}
+
 FAKE_CUDA_API CUresult CUDAAPI cuMemHostUnregister(void* p) {
   Locked l;
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;

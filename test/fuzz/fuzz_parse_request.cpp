@@ -23,6 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (enable->peer >= vgpu::limits::kMaxDevices) __builtin_trap();
     if (auto* set = std::get_if<vgpud::SetDeviceCmd>(&request->command))
       if (set->device >= vgpu::limits::kMaxDevices) __builtin_trap();
+    // A cached image's size is what the executor reserves and copies: never 0, never past the limit.
+    if (auto* cached = std::get_if<vgpud::ModuleLoadCachedCmd>(&request->command))
+      if (cached->size == 0 || cached->size > vgpu::limits::kMaxModuleImage) __builtin_trap();
   }
   return 0;
 }

@@ -37,6 +37,7 @@ struct TenantLimits {
   uint32_t max_processes = 16;            // concurrent channels (guest processes)
   uint64_t device_memory = 0;             // GPU memory of allocations and modules; 0 = unlimited
   uint64_t module_image_memory = 1ull << 30;  // host memory of module images being uploaded
+  uint64_t module_cache_memory = 1ull << 30;  // host memory of the tenant's module image cache; 0 = none
   uint64_t pinned_memory = 64ull << 20;   // shared heap per process (cudaMallocHost)
   uint64_t staging_memory = 16ull << 20;  // each of the upload/download staging rings; power of two
 };

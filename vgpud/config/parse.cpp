@@ -179,8 +179,8 @@ Status read_vm(const Source& source, const Field& section, VmEndpoint* vm) {
 
 Status read_limits(const Source& source, const Field& section, TenantLimits* limits) {
   auto map = Mapping::read(source, section.value, section.path, section.mark(),
-                           {"max_processes", "device_memory", "module_image_memory", "pinned_memory",
-                            "staging_memory"},
+                           {"max_processes", "device_memory", "module_image_memory", "module_cache_memory",
+                            "pinned_memory", "staging_memory"},
                            /*empty_ok=*/true);
   if (!map) return vgpu::Err{map.error()};
   if (Status s = read_uint(source, *map, "max_processes", 1, kMaxProcessesPerTenant, &limits->max_processes); !s)
@@ -188,6 +188,10 @@ Status read_limits(const Source& source, const Field& section, TenantLimits* lim
   if (Status s = read_size(source, *map, "device_memory", SizeRule{}, &limits->device_memory); !s) return s;
   SizeRule images{.min = kMiB, .max = 64 * kGiB};
   if (Status s = read_size(source, *map, "module_image_memory", images, &limits->module_image_memory); !s)
+    return s;
+  // Whole MiB, so that the cache's chunks (64 KiB) fill it exactly; 0 turns the cache off.
+  SizeRule cache{.max = 64 * kGiB, .multiple_of = kMiB};
+  if (Status s = read_size(source, *map, "module_cache_memory", cache, &limits->module_cache_memory); !s)
     return s;
   // The heap is registered with cuMemHostRegister, which works on whole pages.
   SizeRule pinned{.min = kPage, .max = 64 * kGiB, .multiple_of = kPage};

@@ -54,7 +54,7 @@ vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
       t->device_ordinals.push_back(*ordinal);
     }
     const std::string gpus = describe_gpus(*driver, t->device_ordinals);
-    auto shared = SharedTenantState::create(tc.name);
+    auto shared = SharedTenantState::create(tc.name, tc.limits.module_cache_memory);
     if (!shared) return vgpu::Err{"tenant '" + tc.name + "': " + shared.error()};
     t->shared = std::move(shared).value();
     proto::ChannelSizes sizes;
@@ -173,6 +173,7 @@ vgpu::Result<pid_t, std::string> Daemon::start_worker(Tenant& t, int guest_pid, 
   spec.device_ordinals = t.device_ordinals;
   spec.device_memory_limit = t.config.limits.device_memory;
   spec.image_memory_limit = t.config.limits.module_image_memory;
+  spec.module_cache_memory = t.config.limits.module_cache_memory;
   const auto slot = free_share_slot(t);
   if (!slot) return vgpu::Err{std::string("no free worker slot")};
   spec.share_slot = *slot;

@@ -21,18 +21,23 @@ std::string status_line(const std::vector<std::unique_ptr<Tenant>>& tenants) {
 }
 
 std::string counters_report(const std::vector<std::unique_ptr<Tenant>>& tenants) {
-  std::string out = fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9} {:>12}\n",
+  // The module cache's columns come last: scripts read the others by name, and by position.
+  std::string out = fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9} {:>12}"
+                                " {:>10} {:>12} {:>13} {:>12}\n",
                                 "tenant", "processes", "opened", "closed", "doorbells", "received",
                                 "rejected", "dispatched", "executed", "drv_errors", "answered",
-                                "device_bytes");
+                                "device_bytes", "cache_hits", "cache_misses", "cache_inserts", "cache_evicts");
   for (const auto& t : tenants) {
     const TenantSharedState& shared = t->shared->get();
     const HopCounters& c = shared.counters;
     auto v = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
-    out += fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9} {:>12}\n",
+    const ModuleCacheCounters& cache = shared.module_cache;
+    out += fmt::format("{:<16} {:>9} {:>9} {:>9} {:>9} {:>9} {:>11} {:>9} {:>13} {:>9} {:>9} {:>12}"
+                       " {:>10} {:>12} {:>13} {:>12}\n",
                        t->config.name, t->workers.size(), v(c.channels_opened), v(c.channels_closed),
                        v(c.doorbells), v(c.received), v(c.rejected), v(c.dispatched), v(c.executed),
-                       v(c.driver_errors), v(c.answered), v(shared.device_bytes));
+                       v(c.driver_errors), v(c.answered), v(shared.device_bytes), v(cache.hits),
+                       v(cache.misses), v(cache.insertions), v(cache.evictions));
   }
   return out;
 }

@@ -24,6 +24,7 @@
 #include "vgpud/executor/driver_trace.h"
 #include "vgpud/executor/guest_output.h"
 #include "vgpud/executor/image_upload.h"
+#include "vgpud/executor/module_cache.h"
 #include "vgpud/executor/process_memory.h"
 #include "vgpud/executor/tenant_budget.h"
 #include "vgpud/request/work_queue.h"
@@ -43,6 +44,8 @@ struct ExecutorSetup {
   HopCounters* counters = nullptr;
   BudgetRef device_memory;               // the tenant's, against limits.device_memory
   BudgetRef image_memory;                // the tenant's, against limits.module_image_memory
+  ModuleCache* module_cache = nullptr;   // the tenant's; null when it has none
+  ModuleCacheCounters* module_cache_counters = nullptr;  // the tenant's (misses without a cache)
   std::string driver_path;               // vgpud.driver: NVML is looked for beside it
   std::chrono::microseconds spin{50};
 };
@@ -126,6 +129,9 @@ class ChannelExecutor {
   const ProcessMemoryMeter* memory_meter();
   // This process's GPU memory on the current device (none without a meter, or when unreadable).
   std::optional<uint64_t> held_on_current_device();
+  // MODULE_LOAD and MODULE_LOAD_CACHED alike, once the image is in hand: checks it, loads it,
+  // charges what it takes on the GPU and answers the module's id.
+  int32_t load_image(UploadedImage& image, uint64_t size, Reply& reply);
   // The tenant's device memory, shared with its other channels.
   TenantBudget device_budget() const { return TenantBudget(setup_.device_memory); }
 
@@ -137,6 +143,7 @@ class ChannelExecutor {
   int32_t handle(const DeviceSynchronizeCmd&, Reply&);
   int32_t handle(const DeviceResetCmd&, Reply&);
   int32_t handle(const MemGetInfoCmd&, Reply&);
+  int32_t handle(const HeapDevicePointerCmd&, Reply&);
   int32_t handle(const DeviceCanAccessPeerCmd&, Reply&);
   int32_t handle(const PeerAccessEnableCmd&, Reply&);
   int32_t handle(const PeerAccessDisableCmd&, Reply&);
@@ -166,6 +173,7 @@ class ChannelExecutor {
   int32_t handle(const OccupancyMaxClusterSizeCmd&, Reply&);
   int32_t handle(const ModuleListFunctionsCmd&, Reply&);
   int32_t handle(const LaunchKernelExCmd&, Reply&);
+  int32_t handle(const ModuleLoadCachedCmd&, Reply&);
   int32_t handle(const StreamCreateCmd&, Reply&);
   int32_t handle(const StreamDestroyCmd&, Reply&);
   int32_t handle(const StreamSynchronizeCmd&, Reply&);

@@ -38,9 +38,12 @@ int32_t ContextSet::require_current() {
 void ContextSet::pin_region(uint32_t device) {
   if (region_pinned_in_ || region_pin_failed_) return;
   // The whole region is pinned once, so staged and cudaMallocHost copies are DMA.
-  // PORTABLE makes the registration valid for this channel's other contexts too.
+  // PORTABLE makes the registration valid for this channel's other contexts too; DEVICEMAP
+  // gives the heap a device address, so kernels can use page-locked memory directly (mapped
+  // memory, HEAP_DEVICE_POINTER).
   const CUresult r = trace_("cuMemHostRegister",
-                            cu_.cuMemHostRegister(region_, region_size_, CU_MEMHOSTREGISTER_PORTABLE));
+                            cu_.cuMemHostRegister(region_, region_size_,
+                                                  CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP));
   if (r == CUDA_SUCCESS) {
     region_pinned_in_ = device;
     return;

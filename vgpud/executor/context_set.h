@@ -51,6 +51,8 @@ class ContextSet {
   // Destroys one device's context, and with it every object made in it; false when it had
   // none. With keep_region_pinned, a surviving context takes over the region's pinning.
   bool destroy(uint32_t device, bool keep_region_pinned);
+  // Whether the channel region is registered with the GPU (in some context of the channel).
+  bool region_pinned() const { return region_pinned_in_.has_value(); }
 
  private:
   // Pins the channel region, once per channel, in `device`'s context, which is current.

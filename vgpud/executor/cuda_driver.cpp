@@ -72,6 +72,7 @@ vgpu::Result<const CudaDriver*, DriverLoadError> load_cuda_driver(const std::str
   VGPU_RESOLVE(cuMemFree, "cuMemFree_v2")
   VGPU_RESOLVE(cuMemGetInfo, "cuMemGetInfo_v2")
   VGPU_RESOLVE(cuMemHostRegister, "cuMemHostRegister_v2")
+  VGPU_RESOLVE(cuMemHostGetDevicePointer, "cuMemHostGetDevicePointer_v2")
   VGPU_RESOLVE(cuMemHostUnregister, "cuMemHostUnregister")
   VGPU_RESOLVE(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2")
   VGPU_RESOLVE(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2")

@@ -246,4 +246,15 @@ int32_t ChannelExecutor::handle(const Memset2DCmd& cmd, Reply&) {
   return r;
 }
 
+int32_t ChannelExecutor::handle(const HeapDevicePointerCmd&, Reply& reply) {
+  if (int32_t st = require_context()) return st;
+  if (!contexts_.region_pinned()) return CUDA_ERROR_NOT_SUPPORTED;
+  CUdeviceptr device_ptr = 0;
+  if (CUresult r = traced("cuMemHostGetDevicePointer", cu_.cuMemHostGetDevicePointer(&device_ptr, heap_at(0), 0));
+      r != CUDA_SUCCESS)
+    return r;
+  put(reply.payload, proto::HeapDevicePointerReply{device_ptr});
+  return 0;
+}
+
 }  // namespace vgpud

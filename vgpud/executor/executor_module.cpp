@@ -1,13 +1,17 @@
 // Handlers for modules, functions and launches (docs/design.md §13): the image arrives in pieces
-// through the upload ring, the host reports each kernel's parameter layout from
+// through the upload ring, or from the tenant's module cache when the guest's digest names one
+// it holds (module_cache.h); the host reports each kernel's parameter layout from
 // cuFuncGetParamInfo, and launches carry parameters packed by that layout.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstring>
+#include <span>
+#include <tuple>
 #include <utility>
 
 #include "vgpu/common/corpus_recorder.h"
+#include "vgpu/common/sha256.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpud/executor/call_checks.h"
 #include "vgpud/executor/channel_executor.h"
@@ -32,9 +36,56 @@ int32_t ChannelExecutor::handle(const BlobAppendCmd& cmd, Reply&) {
 int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
   // The image's host memory stays charged until it is freed, on every way out of here.
   UploadedImage uploaded = image_upload_.take();
+  if (int32_t st = load_image(uploaded, cmd.size, reply)) return st;
+  // Filed under the digest of the bytes vgpud received, whatever the guest may claim later: a
+  // tenant's process can only ever be given back an image one of its processes sent. Only
+  // images the driver took are kept.
+  ModuleCache* cache = setup_.module_cache;
+  if (cache != nullptr && cache->could_hold(cmd.size)) {
+    const std::span<const uint8_t> received(uploaded.bytes().data(), cmd.size);  // without an added NUL
+    cache->insert(vgpu::Sha256::of(received), received);
+  }
+  return 0;
+}
+
+static_assert(vgpu::proto::kStatusNotCached == CUDA_ERROR_NOT_FOUND);
+
+int32_t ChannelExecutor::handle(const ModuleLoadCachedCmd& cmd, Reply& reply) {
+  ModuleCache* cache = setup_.module_cache;
+  if (cache == nullptr) {
+    if (setup_.module_cache_counters != nullptr) ModuleCacheCounters::bump(setup_.module_cache_counters->misses);
+    return proto::kStatusNotCached;
+  }
+  // The copy is held like an upload: charged to limits.module_image_memory before it is
+  // allocated (with room for a text image's NUL), and given back when it dies.
+  const uint64_t capacity = cmd.size + 1;
+  if (!TenantBudget(setup_.image_memory).reserve(capacity)) {
+    HopCounters::bump(setup_.counters->rejected);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);
+  }
+  std::vector<uint8_t> bytes;
+  bytes.reserve(capacity);  // address space only until the copy touches it
+  UploadedImage image(std::move(bytes), setup_.image_memory, capacity);
+  vgpu::Sha256Digest digest;
+  static_assert(sizeof cmd.digest == std::tuple_size_v<vgpu::Sha256Digest>);
+  std::memcpy(digest.data(), cmd.digest, digest.size());
+  switch (cache->copy_out(digest, cmd.size, image.bytes())) {
+    case ModuleCache::Found::Yes:
+      return load_image(image, cmd.size, reply);
+    case ModuleCache::Found::No:
+      return proto::kStatusNotCached;  // the guest uploads it (docs/protocol.md §5)
+    case ModuleCache::Found::OtherSize:
+      break;
+  }
+  // Only a guest that does not hash what it sends gets here.
+  HopCounters::bump(setup_.counters->rejected);
+  return CUDA_ERROR_INVALID_VALUE;
+}
+
+int32_t ChannelExecutor::load_image(UploadedImage& uploaded, uint64_t size, Reply& reply) {
   std::vector<uint8_t>& image = uploaded.bytes();
   if (int32_t st = require_context()) return st;
-  if (image.size() != cmd.size) return CUDA_ERROR_INVALID_VALUE;
+  if (image.size() != size) return CUDA_ERROR_INVALID_VALUE;
   if (objects_.modules.full()) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
@@ -51,7 +102,7 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
     return CUDA_ERROR_INVALID_IMAGE;
   }
   // A text image (PTX) is read up to its NUL; one is added when the guest sent none (within
-  // the capacity BLOB_APPEND reserved).
+  // the capacity BLOB_APPEND, or MODULE_LOAD_CACHED, reserved).
   if (*checked == ModuleImageKind::Text && image.back() != 0) image.push_back(0);
   // What the load makes the GPU hold (code, and `__device__` variables, which can be far
   // larger than the image) is read off the driver's own count for this process, and taken
@@ -59,7 +110,7 @@ int32_t ChannelExecutor::handle(const ModuleLoadCmd& cmd, Reply& reply) {
   const std::optional<uint64_t> before = held_on_current_device();
   CUmodule module = nullptr;
   const CUresult r = traced("cuModuleLoadData", cu_.cuModuleLoadData(&module, image.data()),
-                            fmt::format("bytes={}", cmd.size));
+                            fmt::format("bytes={}", size));
   if (r != CUDA_SUCCESS) return r;
   uint64_t footprint = 0;
   if (memory_meter() != nullptr) {

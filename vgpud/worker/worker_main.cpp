@@ -144,7 +144,7 @@ int run_channel_worker(int argc, char** argv) {
     devices.push_back(dev);
   }
   auto region = ChannelRegion::attach(UniqueFd(kWorkerRegionFd), spec->sizes, spec->region_offset);
-  auto tenant = SharedTenantState::attach(UniqueFd(kWorkerTenantStateFd));
+  auto tenant = SharedTenantState::attach(UniqueFd(kWorkerTenantStateFd), spec->module_cache_memory);
   if (!region || !tenant) {
     log::main().error("vm={} channel worker: {}", name, !region ? region.error() : tenant.error());
     return kExitSetupFailed;
@@ -170,6 +170,8 @@ int run_channel_worker(int argc, char** argv) {
   setup.counters = &shared.counters;
   setup.device_memory = BudgetRef{&shared.device_bytes, &share.device_bytes, spec->device_memory_limit};
   setup.image_memory = BudgetRef{&shared.image_bytes, &share.image_bytes, spec->image_memory_limit};
+  setup.module_cache = (*tenant)->module_cache();
+  setup.module_cache_counters = &shared.module_cache;
   setup.driver_path = spec->driver_path;  // NVML, which measures modules, is looked for beside it
 
   std::string why;

@@ -13,6 +13,7 @@ std::vector<std::string> worker_arguments(const WorkerSpec& s) {
       "--driver", s.driver_path,
       "--device-memory-limit", std::to_string(s.device_memory_limit),
       "--image-memory-limit", std::to_string(s.image_memory_limit),
+      "--module-cache-memory", std::to_string(s.module_cache_memory),
       "--share-slot", std::to_string(s.share_slot),
       "--spin-us", std::to_string(s.spin_us),
       "--log-level", s.log_level,
@@ -47,6 +48,7 @@ vgpu::Result<WorkerSpec, std::string> parse_worker_arguments(int argc, const cha
       ("device", po::value(&s.device_ordinals)->required())
       ("device-memory-limit", po::value(&s.device_memory_limit)->required())
       ("image-memory-limit", po::value(&s.image_memory_limit)->required())
+      ("module-cache-memory", po::value(&s.module_cache_memory)->required())
       ("share-slot", po::value(&s.share_slot)->required())
       ("spin-us", po::value(&s.spin_us)->required())
       ("log-level", po::value(&s.log_level)->required())

@@ -36,6 +36,7 @@ struct WorkerSpec {
   std::vector<int> device_ordinals;     // the tenant's GPUs, in the guest's index order
   uint64_t device_memory_limit = 0;     // limits.device_memory (0: none)
   uint64_t image_memory_limit = 0;      // limits.module_image_memory
+  uint64_t module_cache_memory = 0;     // limits.module_cache_memory: the tenant state's layout
   uint32_t share_slot = 0;              // this worker's WorkerShare in the tenant state
   uint32_t spin_us = 50;                // vgpud.poll_spin_us
   std::string log_level = "info";

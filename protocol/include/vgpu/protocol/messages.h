@@ -65,6 +65,11 @@ enum class Status : int32_t {
   DriverUnavailable = 0x10006,  // vgpud could not create a context for this channel
 };
 
+// MODULE_LOAD_CACHED's answer when the tenant's module cache holds no image of that digest:
+// CUDA_ERROR_NOT_FOUND (cuda.h), which no step of loading a cached image returns otherwise. The
+// guest then uploads the image.
+inline constexpr int32_t kStatusNotCached = 500;
+
 // Stream handle on the wire. 0 and 1 are the legacy default stream; ids handed out by
 // StreamCreate start at kFirstStreamId. The per-thread default stream is a real stream the
 // guest creates for each thread.

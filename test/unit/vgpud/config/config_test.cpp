@@ -108,6 +108,7 @@ TEST_CASE("omitted fields take their defaults", "[config]") {
   CHECK(tenant.limits.device_memory == 0);
   CHECK(tenant.limits.pinned_memory == 64ull << 20);
   CHECK(tenant.limits.staging_memory == 16ull << 20);
+  CHECK(tenant.limits.module_cache_memory == 1ull << 30);
 }
 
 TEST_CASE("empty sections take their defaults", "[config]") {
@@ -210,6 +211,18 @@ TEST_CASE("out-of-range values", "[config]") {
   CHECK(parse_error(limit("staging_memory: 24KiB")).message == "must be a power of two");
   CHECK(parse_error(limit("staging_memory: 2GiB")).message == "expected a size from 4KiB to 1GiB");
   CHECK(parse_error(limit("pinned_memory: 5000")).message == "must be a multiple of 4KiB");
+}
+
+TEST_CASE("the module cache takes whole MiB up to 64GiB, and 0 for none", "[config]") {
+  auto limit = [](const std::string& line) { return std::string(kMinimal) + "    limits:\n      " + line + "\n"; };
+  CHECK(parse_ok(limit("module_cache_memory: 0")).tenants[0].limits.module_cache_memory == 0);
+  CHECK(parse_ok(limit("module_cache_memory: 1MiB")).tenants[0].limits.module_cache_memory == 1ull << 20);
+  CHECK(parse_ok(limit("module_cache_memory: 64GiB")).tenants[0].limits.module_cache_memory == 64ull << 30);
+  check_error(limit("module_cache_memory: 65GiB"), 6, 28, "tenants[0].limits.module_cache_memory");
+  check_error(limit("module_cache_memory: 1500KiB"), 6, 28, "tenants[0].limits.module_cache_memory");
+  check_error(limit("module_cache_memory: lots"), 6, 28, "tenants[0].limits.module_cache_memory");
+  CHECK(parse_error(limit("module_cache_memory: 65GiB")).message == "expected a size from 0 to 64GiB");
+  CHECK(parse_error(limit("module_cache_memory: 1500KiB")).message == "must be a multiple of 1MiB");
 }
 
 TEST_CASE("malformed sizes name the expected form", "[config]") {
@@ -390,4 +403,5 @@ TEST_CASE("the shipped config/vgpu.yaml parses to the documented defaults", "[co
   CHECK(tenant.limits.device_memory == 0);
   CHECK(tenant.limits.pinned_memory == 64ull << 20);
   CHECK(tenant.limits.staging_memory == 16ull << 20);
+  CHECK(tenant.limits.module_cache_memory == 1ull << 30);
 }

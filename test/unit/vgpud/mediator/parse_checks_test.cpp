@@ -93,6 +93,27 @@ TEST_CASE("module images and blobs are bounded and not empty", "[parse][hostile]
   CHECK(outcome(parse<CallId::ModuleLoad>({0, 0})) == "FieldOutOfRange");
 }
 
+TEST_CASE("a cached module load names a digest and a bounded, nonzero size", "[parse][hostile]") {
+  ModuleLoadCachedRequest request{};
+  for (size_t i = 0; i < sizeof request.digest; ++i) request.digest[i] = static_cast<uint8_t>(0xa0 + i);
+  request.size = limits::kMaxModuleImage;
+  auto parsed = parse<CallId::ModuleLoadCached>(request);
+  REQUIRE(outcome(parsed) == "ok");
+  const auto& cmd = std::get<vgpud::ModuleLoadCachedCmd>(parsed->command);
+  CHECK(std::memcmp(cmd.digest, request.digest, sizeof cmd.digest) == 0);
+  CHECK(cmd.size == limits::kMaxModuleImage);
+
+  request.size = limits::kMaxModuleImage + 1;
+  CHECK(outcome(parse<CallId::ModuleLoadCached>(request)) == "FieldOutOfRange");
+  request.size = 0;
+  CHECK(outcome(parse<CallId::ModuleLoadCached>(request)) == "FieldOutOfRange");
+  // Truncated: the digest alone, or half of it, is not a request.
+  request.size = 1;
+  CHECK(outcome(vgpud::parse_request(message(CallId::ModuleLoadCached, &request, sizeof request.digest))) ==
+        "BadPayloadSize");
+  CHECK(outcome(vgpud::parse_request(message(CallId::ModuleLoadCached, &request, 16))) == "BadPayloadSize");
+}
+
 TEST_CASE("symbol names and kernel parameters are bounded", "[parse][hostile]") {
   const std::string longest(limits::kMaxSymbolName, 'n');
   const std::string too_long(limits::kMaxSymbolName + 1, 'n');

@@ -27,6 +27,7 @@ TEST_CASE("worker arguments read back as written", "[worker]") {
   spec.device_ordinals = {2, 0};
   spec.device_memory_limit = 64ull << 20;
   spec.image_memory_limit = 1ull << 30;
+  spec.module_cache_memory = 3ull << 30;
   spec.share_slot = 17;
   spec.spin_us = 7;
   spec.log_level = "debug";
@@ -43,6 +44,7 @@ TEST_CASE("worker arguments read back as written", "[worker]") {
   CHECK(parsed->device_ordinals == spec.device_ordinals);
   CHECK(parsed->device_memory_limit == spec.device_memory_limit);
   CHECK(parsed->image_memory_limit == spec.image_memory_limit);
+  CHECK(parsed->module_cache_memory == spec.module_cache_memory);
   CHECK(parsed->share_slot == spec.share_slot);
   CHECK(parsed->spin_us == spec.spin_us);
   CHECK(parsed->log_level == spec.log_level);
