@@ -5,31 +5,21 @@
 
 #include <map>
 #include <mutex>
+#include <vector>
 
 namespace vgpu::guest {
 namespace {
-
-struct PageSpan {
-  uint64_t first;  // first page
-  uint64_t end;    // one past the last page
-};
 
 uint64_t page_size() {
   static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   return page;
 }
 
-bool page_span(uint64_t start, uint64_t size, PageSpan* out) {
-  const uint64_t page = page_size();
-  if (size == 0 || start > UINT64_MAX - size - page) return false;
-  *out = {start & ~(page - 1), (start + size + page - 1) & ~(page - 1)};
-  return true;
-}
-
-// Maps [start, start + length) PROT_NONE, never over an existing mapping: MAP_FIXED_NOREPLACE
-// fails (or, on kernels before 4.17, places it elsewhere, which is checked) when a page is taken.
-bool map_pages(uint64_t start, uint64_t length) {
+// Maps [start, end) PROT_NONE, never over an existing mapping: MAP_FIXED_NOREPLACE fails (or,
+// on kernels before 4.17, places it elsewhere, which is checked) when a page is taken.
+bool map_pages(uint64_t start, uint64_t end) {
   void* want = reinterpret_cast<void*>(static_cast<uintptr_t>(start));
+  const size_t length = end - start;
   void* got = mmap(want, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
   if (got == MAP_FAILED) return false;
   if (got != want) {
@@ -39,78 +29,69 @@ bool map_pages(uint64_t start, uint64_t length) {
   return true;
 }
 
-void unmap_pages(uint64_t start, uint64_t length) {
-  if (length != 0) munmap(reinterpret_cast<void*>(static_cast<uintptr_t>(start)), length);
-}
-
-// How many device ranges hold each end page that is reserved. Interior pages belong to one
-// range alone (ranges never overlap), so they need no count. Never destroyed: frees run from
-// atexit handlers.
-struct EndPages {
+// The pages reserved so far, as disjoint, non-adjacent [first, end) runs by their first page.
+// Never destroyed: allocations run from atexit handlers.
+struct Reserved {
   std::mutex mutex;
-  std::map<uint64_t, uint32_t> holders;
+  std::map<uint64_t, uint64_t> runs;
 };
-EndPages& end_pages() {
-  static auto* e = new EndPages;
-  return *e;
+Reserved& reserved() {
+  static auto* r = new Reserved;
+  return *r;
 }
 
-// With the mutex held: takes one more hold on an end page, reserving it if nobody holds it.
-bool hold_end_page(EndPages& e, uint64_t page) {
-  if (auto it = e.holders.find(page); it != e.holders.end()) {
-    ++it->second;
-    return true;
+// With the mutex held: the parts of [first, end) no run covers yet.
+std::vector<std::pair<uint64_t, uint64_t>> gaps(const Reserved& r, uint64_t first, uint64_t end) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  auto it = r.runs.upper_bound(first);
+  if (it != r.runs.begin()) {
+    auto before = std::prev(it);
+    if (before->second > first) first = std::min(before->second, end);
   }
-  if (!map_pages(page, page_size())) return false;
-  e.holders.emplace(page, 1);
-  return true;
+  for (; first < end; ++it) {
+    if (it == r.runs.end() || it->first >= end) {
+      out.emplace_back(first, end);
+      break;
+    }
+    if (it->first > first) out.emplace_back(first, it->first);
+    first = std::max(first, it->second);
+  }
+  return out;
 }
 
-void drop_end_page(EndPages& e, uint64_t page) {
-  auto it = e.holders.find(page);
-  if (it == e.holders.end()) return;
-  if (--it->second == 0) {
-    e.holders.erase(it);
-    unmap_pages(page, page_size());
+// With the mutex held: [first, end) is reserved now; merges it with the runs it touches.
+void add_run(Reserved& r, uint64_t first, uint64_t end) {
+  auto it = r.runs.upper_bound(first);
+  if (it != r.runs.begin() && std::prev(it)->second >= first) {
+    --it;
+    first = it->first;
   }
+  while (it != r.runs.end() && it->first <= end) {
+    end = std::max(end, it->second);
+    it = r.runs.erase(it);
+  }
+  r.runs.emplace(first, end);
 }
 
 }  // namespace
 
 bool reserve_device_range(uint64_t start, uint64_t size) {
-  PageSpan span;
-  if (!page_span(start, size, &span)) return false;
   const uint64_t page = page_size();
-  const uint64_t last = span.end - page;
-  EndPages& e = end_pages();
-  std::lock_guard lock(e.mutex);
-  if (!hold_end_page(e, span.first)) return false;
-  if (last != span.first) {
-    if (last > span.first + page && !map_pages(span.first + page, last - span.first - page)) {
-      drop_end_page(e, span.first);
-      return false;
-    }
-    if (!hold_end_page(e, last)) {
-      unmap_pages(span.first + page, last - span.first - page);
-      drop_end_page(e, span.first);
+  if (size == 0 || start > UINT64_MAX - size - page) return false;
+  const uint64_t first = start & ~(page - 1);
+  const uint64_t end = (start + size + page - 1) & ~(page - 1);
+  Reserved& r = reserved();
+  std::lock_guard lock(r.mutex);
+  const auto missing = gaps(r, first, end);
+  for (size_t i = 0; i < missing.size(); ++i) {
+    if (!map_pages(missing[i].first, missing[i].second)) {
+      // Some of it is the process's own memory: give back what this call took.
+      for (size_t j = 0; j < i; ++j) munmap(reinterpret_cast<void*>(missing[j].first), missing[j].second - missing[j].first);
       return false;
     }
   }
+  for (const auto& [gap_first, gap_end] : missing) add_run(r, gap_first, gap_end);
   return true;
-}
-
-void release_device_range(uint64_t start, uint64_t size) {
-  PageSpan span;
-  if (!page_span(start, size, &span)) return;
-  const uint64_t page = page_size();
-  const uint64_t last = span.end - page;
-  EndPages& e = end_pages();
-  std::lock_guard lock(e.mutex);
-  drop_end_page(e, span.first);
-  if (last != span.first) {
-    if (last > span.first + page) unmap_pages(span.first + page, last - span.first - page);
-    drop_end_page(e, last);
-  }
 }
 
 }  // namespace vgpu::guest

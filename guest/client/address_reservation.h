@@ -5,10 +5,11 @@
 // reserved here (PROT_NONE, no memory behind it): the guest can never map host memory there
 // afterwards, and an allocation whose range the guest already uses is refused and retried.
 //
-// The driver packs small allocations several to a page, so a page may hold more than one
-// device range: the pages at either end of a range are counted, and only unmapped when the
-// last range on them is released. One table per process, in the client library both shims
-// share, so that their ranges count on the same pages.
+// Reservations outlive the allocations: freed device addresses are handed out again by the
+// driver, usually for the very next allocation of that size, and a range already reserved costs
+// no system call. (A PROT_NONE, MAP_NORESERVE mapping takes no memory, adjacent ones merge into
+// one mapping, and the union stays within the device address space the tenant ever used.) One
+// table per process, in the client library both shims share.
 #pragma once
 #include <cstdint>
 
@@ -16,10 +17,9 @@
 
 namespace vgpu::guest {
 
-// Reserves [start, start + size) rounded out to pages. False when any of it is mapped in this
-// process by anything but another device range's end page (or the range is not representable).
+// Reserves [start, start + size) rounded out to pages; the pages an earlier device range
+// reserved count as reserved. False when any other page of it is mapped in this process (or the
+// range is not representable).
 VGPU_CLIENT_API bool reserve_device_range(uint64_t start, uint64_t size);
-// Gives a reservation back (after a free, or when an allocation is dropped).
-VGPU_CLIENT_API void release_device_range(uint64_t start, uint64_t size);
 
 }  // namespace vgpu::guest

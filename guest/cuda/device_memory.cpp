@@ -116,7 +116,6 @@ CUresult free_memory(CUdeviceptr ptr) {
   if (CUresult r = to_cu_result(free_remote(*ch, ptr)); r != CUDA_SUCCESS) return r;
   memory().allocations.erase(ptr);
   memory().forget_origin(ptr);
-  guest::release_device_range(range->start, range->size);
   return CUDA_SUCCESS;
 }
 
@@ -144,10 +143,7 @@ void note_global(CUdeviceptr start, uint64_t size, uint32_t device, Context* own
 }
 
 void forget_device_memory(uint32_t device) {
-  for (const cudart::AddressRange& r : memory().allocations.clear_device(device)) {
-    guest::release_device_range(r.start, r.size);
-    memory().forget_origin(r.start);
-  }
+  for (const cudart::AddressRange& r : memory().allocations.clear_device(device)) memory().forget_origin(r.start);
   for (const cudart::AddressRange& r : memory().globals.clear_device(device)) memory().forget_origin(r.start);
 }
 

@@ -78,7 +78,8 @@ cleanup_work() {
 # exist. Companion files (programs-driver's .cubin/.fatbin/.ptx, samples' data) are not
 # executable, so they are never listed.
 list_programs() {
-  local dir=$1 names=" ${2//,/ } " p
+  local dir=$1 list=${2:-} p
+  local names=" ${list//,/ } "
   [[ -d "$dir" ]] || return 0
   while IFS= read -r p; do
     if [[ -z "${names// /}" || "$names" == *" $p "* ]]; then echo "$p"; fi

@@ -13,6 +13,7 @@
 # beside them) and, if that folder exists, BUNDLE/samples-static (cuda-samples, static runtime).
 #
 # Environment: OUT_LOG_DIR (keep logs), RUN_TIMEOUT (seconds per run, default 60),
+# MODULE_CACHE_MEMORY (the tenant's limits.module_cache_memory; 0 turns the cache off),
 # TOTAL_BUDGET (seconds for the whole run), PROGRAMS (a subset: names, matched in every folder),
 # EXTRA_DIR (a folder of more
 # executables to compare the same way, e.g. driver-trace/build-programs.sh's), VGPUD_DRIVER
@@ -54,12 +55,14 @@ tenants:
     gpus: [0]
     local:
       socket: $SOCK
+${MODULE_CACHE_MEMORY:+    limits:
+      module_cache_memory: $MODULE_CACHE_MEMORY}
 YAML
 start_vgpud --keep-cuda-visible-devices "$WORK/vgpud/vgpu.yaml" "$LOGDIR/vgpud.log" "$SOCK" || exit 1
 record "vgpud start" "" "-" "socket up" "-" 1 ""
 
 # The hiding works: NVIDIA's runtime alone, driver hidden, must fail.
-first=${PROGS[0]:-$(list_programs "$BUNDLE/programs-static" | head -n 1)}
+first=${PROGS[0]:-$(list_programs "$BUNDLE/programs-static" | sed -n 1p)}  # sed reads all: no SIGPIPE
 run_prog_hidden "$OUTS/hidden-$first" "$BUNDLE/programs-static/$first" -u VGPU_SOCKET
 hidden_rc=$(cat "$OUTS/hidden-$first.rc")
 record "native $first, driver hidden, fails" "" "rc=$hidden_rc" "-" "yes" $((hidden_rc != 0)) \

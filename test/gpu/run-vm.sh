@@ -160,7 +160,7 @@ for label in "${LABELS[@]}"; do
       # No output at all: the guest image may predate this set (make-vm-bundle.sh again).
       [[ "$vrc" == missing ]] && echo "   not on the guest's console: is /opt/gpu/${label%/*} in vm/'s image?"
       diff -u "$n.cmp" "$v.cmp" | sed -n '3,30p'  || true
-      tail -n 10 "$v.err" 2>/dev/null; } >>"$LOGDIR/differences.txt"
+      tail -n 10 "$v.err" 2>/dev/null || true; } >>"$LOGDIR/differences.txt"
   fi
   printf '%-40s %-10s %-10s %s\n' "$label" "rc=$nrc" "rc=$vrc" "$match" >>"$REPORT"
 done
