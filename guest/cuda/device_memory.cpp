@@ -20,8 +20,8 @@ namespace {
 
 // Never destroyed: atexit handlers free memory after static destructors would have run.
 struct DeviceMemory {
-  cudart::AddressMap allocations;
-  cudart::AddressMap globals;
+  cuda::AddressMap allocations;
+  cuda::AddressMap globals;
   // What the driver also knows of each range, by its start.
   struct Origin {
     Context* owner;
@@ -143,8 +143,8 @@ void note_global(CUdeviceptr start, uint64_t size, uint32_t device, Context* own
 }
 
 void forget_device_memory(uint32_t device) {
-  for (const cudart::AddressRange& r : memory().allocations.clear_device(device)) memory().forget_origin(r.start);
-  for (const cudart::AddressRange& r : memory().globals.clear_device(device)) memory().forget_origin(r.start);
+  for (const cuda::AddressRange& r : memory().allocations.clear_device(device)) memory().forget_origin(r.start);
+  for (const cuda::AddressRange& r : memory().globals.clear_device(device)) memory().forget_origin(r.start);
 }
 
 }  // namespace vgpu::cuda

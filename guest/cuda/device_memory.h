@@ -11,13 +11,13 @@
 #include <optional>
 
 #include "guest/cuda/context.h"
-#include "guest/cudart/address_map.h"
+#include "guest/cuda/address_map.h"
 
 namespace vgpu::cuda {
 
 // A device range and how it came to be.
 struct DeviceRange {
-  cudart::AddressRange range;
+  cuda::AddressRange range;
   bool allocation = false;      // cuMemAlloc'd (true) or a module's global (false)
   Context* owner = nullptr;     // the context it was made in
   uint64_t buffer_id = 0;       // unique in the process, never reused (CU_POINTER_ATTRIBUTE_BUFFER_ID)

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "guest/cuda/module_image.h"
-#include "guest/cudart/launch_check.h"
+#include "guest/cuda/launch_check.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
 
@@ -53,7 +53,7 @@ struct FunctionObject {
   std::vector<proto::KernelParamInfo> params;
   struct ModuleObject* module = nullptr;
   std::string name;  // as the module names it (mangled)
-  cudart::SharedLimitCache max_dynamic_shared;  // vgpud's value, fetched on first need
+  cuda::SharedLimitCache max_dynamic_shared;  // vgpud's value, fetched on first need
   // Every attribute, fetched from vgpud on the first cuFuncGetAttribute and kept: they are
   // fixed when the module loads, but for the two cuFuncSetAttribute changes, which update it.
   std::mutex attributes_mutex;
@@ -91,6 +91,9 @@ struct LibraryObject {
   std::mutex mutex;
   ModuleObject* modules[limits::kMaxDevices] = {};
   uint64_t generations[limits::kMaxDevices] = {};  // device_generation() each was loaded in
+  // Modules a device reset ended (vgpud forgot them): kept, dead, so that handles the program
+  // still holds read as stale rather than as freed memory; they go with the library.
+  std::vector<std::unique_ptr<ModuleObject>> retired;
   std::vector<std::unique_ptr<KernelObject>> kernels;  // die with it, as the driver's do
 };
 

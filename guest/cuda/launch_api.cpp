@@ -1,5 +1,5 @@
 // Kernel launches: one posted message, no round trip. The arguments are packed by the
-// parameter layout vgpud reported for the function (guest/cudart/param_pack.h), or taken as the
+// parameter layout vgpud reported for the function (guest/cuda/param_pack.h), or taken as the
 // program packed them (CU_LAUNCH_PARAM_BUFFER_POINTER).
 #include <atomic>
 #include <cstring>
@@ -12,8 +12,8 @@
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/modules.h"
 #include "guest/cuda/streams.h"
-#include "guest/cudart/launch_check.h"
-#include "guest/cudart/param_pack.h"
+#include "guest/cuda/launch_check.h"
+#include "guest/cuda/param_pack.h"
 
 using namespace vgpu::cuda;
 namespace proto = vgpu::proto;
@@ -49,21 +49,22 @@ CUresult check_config(guest::Channel& ch, FunctionObject& f, const unsigned grid
                       unsigned shared_mem) {
   const DeviceSnapshot* d = device(f.device);
   if (d == nullptr) return CUDA_ERROR_INVALID_DEVICE;
-  if (vgpu::cudart::check_launch_config(dim3(grid[0], grid[1], grid[2]), dim3(block[0], block[1], block[2]),
-                                        vgpu::cudart::launch_limits(d->info)) != cudaSuccess)
-    return CUDA_ERROR_INVALID_VALUE;
-  if (!vgpu::cudart::needs_shared_limit(shared_mem)) return CUDA_SUCCESS;
+  if (CUresult r = check_launch_config(dim3(grid[0], grid[1], grid[2]), dim3(block[0], block[1], block[2]),
+                                       launch_limits(d->info));
+      r != CUDA_SUCCESS)
+    return r;
+  if (!needs_shared_limit(shared_mem)) return CUDA_SUCCESS;
   int64_t limit = f.max_dynamic_shared.get();
-  if (limit == vgpu::cudart::SharedLimitCache::kUnknown) {
+  if (limit == SharedLimitCache::kUnknown) {
     guest::Channel::set_thread_device(f.device);
     const proto::FunctionRequest request{f.wire, 0};
     proto::FuncGetAttributesReply reply{};
     const guest::CallResult r = ch.call(proto::CallId::FuncGetAttributes, {{&request, sizeof request}},
                                         std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
     if (r.status != 0) return to_cu_result(r.status);
-    limit = f.max_dynamic_shared.learn(vgpu::cudart::shared_limit_from(reply));
+    limit = f.max_dynamic_shared.learn(shared_limit_from(reply));
   }
-  return vgpu::cudart::check_dynamic_shared(shared_mem, limit) == cudaSuccess ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+  return check_dynamic_shared(shared_mem, limit);
 }
 
 // What cuLaunchKernelEx's attributes add to a launch; a plain launch has none of it.
@@ -95,8 +96,7 @@ CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[
     packed = on_heap;
   }
   if (params != nullptr) {
-    if (vgpu::cudart::pack_params(f->params, f->param_buffer_size, params, packed) != cudaSuccess)
-      return CUDA_ERROR_INVALID_VALUE;
+    if (CUresult r = pack_params(f->params, f->param_buffer_size, params, packed); r != CUDA_SUCCESS) return r;
   } else if (extra != nullptr) {
     const void* buffer = nullptr;
     size_t size = 0;

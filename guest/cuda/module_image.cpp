@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "guest/cudart/fatbin.h"
+#include "guest/cuda/fatbin.h"
 #include "vgpu/protocol/limits.h"
 
 namespace vgpu::cuda {
@@ -39,12 +39,12 @@ std::optional<ImageExtent> module_image_extent(const void* image) {
   if (std::memcmp(image, kElfMagic, sizeof kElfMagic) == 0) return elf_extent(image);
   uint32_t magic = 0;
   std::memcpy(&magic, image, sizeof magic);
-  if (magic == cudart::kFatbinWrapperMagic) {
-    const auto found = cudart::find_module_image(image);
+  if (magic == cuda::kFatbinWrapperMagic) {
+    const auto found = cuda::find_module_image(image);
     if (!found) return std::nullopt;
     return ImageExtent{found->data, found->size};
   }
-  if (magic == cudart::kFatbinMagic) {
+  if (magic == cuda::kFatbinMagic) {
     struct {
       uint32_t magic;
       uint16_t version, header_size;

@@ -6,7 +6,7 @@
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/context.h"
-#include "guest/cudart/param_pack.h"
+#include "guest/cuda/param_pack.h"
 
 namespace vgpu::cuda {
 
@@ -43,7 +43,7 @@ CUresult get_function(guest::Channel& channel, ModuleObject& module, const char*
   f->params.resize(head.param_count);
   if (head.param_count > 0)
     std::memcpy(f->params.data(), reply.data() + sizeof head, head.param_count * sizeof(proto::KernelParamInfo));
-  if (!cudart::param_layout_valid(f->params, f->param_buffer_size)) return CUDA_ERROR_UNKNOWN;
+  if (!cuda::param_layout_valid(f->params, f->param_buffer_size)) return CUDA_ERROR_UNKNOWN;
   f->module = &module;
   f->name = name;
   *out = f.get();
@@ -80,10 +80,12 @@ CUresult library_module(guest::Channel& channel, LibraryObject& library, uint32_
   std::lock_guard lock(library.mutex);
   const uint64_t generation = device_generation(device);
   if (library.modules[device] != nullptr && library.generations[device] != generation) {
-    // The device was reset since: vgpud has forgotten the module. Its object is left dead, not
-    // freed: the program may still hold handles of its functions, which must read as stale.
-    library.modules[device]->kind = HandleKind::Dead;
-    for (auto& f : library.modules[device]->functions) f->kind = HandleKind::Dead;
+    // The device was reset since: vgpud has forgotten the module. Its object is kept, dead:
+    // the program may still hold handles of its functions, which must read as stale.
+    ModuleObject* stale = library.modules[device];
+    stale->kind = HandleKind::Dead;
+    for (auto& f : stale->functions) f->kind = HandleKind::Dead;
+    library.retired.emplace_back(stale);
     library.modules[device] = nullptr;
   }
   if (library.modules[device] == nullptr) {

@@ -2,7 +2,7 @@
 // (encode_launch_params in vgpud/executor/kernel_args.h: u32 expected_size; u32 param_count;
 // param_count x {u32 offset; u32 size}; the buffer, all little-endian). What build_kernel_args
 // accepts has every pointer, with its parameter's size, inside the buffer. The guest side
-// (guest/cudart/param_pack.h) runs on the same layout: it judges the layout exactly as vgpud
+// (guest/cuda/param_pack.h) runs on the same layout: it judges the layout exactly as vgpud
 // does, and packing by a layout both accept stays inside the buffer (ASan) and puts each
 // parameter's bytes at its offset.
 #include <cstddef>
@@ -11,7 +11,7 @@
 #include <span>
 #include <vector>
 
-#include "guest/cudart/param_pack.h"
+#include "guest/cuda/param_pack.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpud/executor/kernel_args.h"
 
@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   static void* args[vgpu::limits::kMaxKernelParams];
   const auto built = vgpud::build_kernel_args(params, expected, buffer, args);
-  const bool guest_valid = vgpu::cudart::param_layout_valid(params, expected);
+  const bool guest_valid = vgpu::cuda::param_layout_valid(params, expected);
 
   // Both sides agree on the layout; vgpud also wants the buffer the layout takes.
   if (built.ok() != (guest_valid && buffer.size() == expected)) __builtin_trap();
@@ -55,7 +55,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The guest packs through the same pointers into a buffer of exactly expected bytes: every
   // byte some parameter covers comes back as it was, the rest is zero.
   std::vector<uint8_t> packed(expected);
-  if (vgpu::cudart::pack_params(params, expected, args, packed) != cudaSuccess) __builtin_trap();
+  if (vgpu::cuda::pack_params(params, expected, args, packed) != CUDA_SUCCESS) __builtin_trap();
   std::vector<int32_t> cover(size_t{expected} + 1, 0);  // +1 at a parameter's start, -1 past its end
   for (const auto& p : params) {
     if (p.size == 0) continue;

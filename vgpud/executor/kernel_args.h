@@ -1,7 +1,7 @@
 // The kernel arguments of a launch. cuLaunchKernel takes one pointer per parameter (void**
 // kernelParams) and reads each parameter's size, as the driver itself reported it through
 // cuFuncGetParamInfo, from behind that pointer. The guest sends all parameters packed in one
-// buffer at the offsets vgpud told it (guest/cudart/param_pack.h); vgpud points at them.
+// buffer at the offsets vgpud told it (guest/cuda/param_pack.h); vgpud points at them.
 // Every pointer is therefore checked to leave the parameter's full size inside the buffer the
 // guest sent, or the driver would read past it.
 #pragma once

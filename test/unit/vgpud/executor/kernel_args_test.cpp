@@ -6,7 +6,7 @@
 #include <cstring>
 #include <vector>
 
-#include "guest/cudart/param_pack.h"
+#include "guest/cuda/param_pack.h"
 #include "vgpud/executor/kernel_args.h"
 
 using vgpu::proto::KernelParamInfo;
@@ -43,8 +43,8 @@ TEST_CASE("each argument points at its parameter in the buffer", "[kernel_args]"
   float* p = reinterpret_cast<float*>(0x7f3a40000000);
   const float v[4] = {1, 2, 3, 4};
   void* guest_args[3] = {const_cast<int*>(&n), &p, const_cast<float*>(v)};
-  REQUIRE(vgpu::cudart::param_layout_valid(params, 32));
-  REQUIRE(vgpu::cudart::pack_params(params, 32, guest_args, buffer) == cudaSuccess);
+  REQUIRE(vgpu::cuda::param_layout_valid(params, 32));
+  REQUIRE(vgpu::cuda::pack_params(params, 32, guest_args, buffer) == CUDA_SUCCESS);
   r = build_kernel_args(params, 32, buffer, g_args);
   REQUIRE(r.ok());
   CHECK(*static_cast<int*>(g_args[0]) == n);

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "guest/cudart/fatbin.h"
+#include "guest/cuda/fatbin.h"
 #include "vgpud/executor/module_image.h"
 
 using vgpud::check_module_image;
@@ -114,8 +114,8 @@ TEST_CASE("what the guest shim finds behind __cudaRegisterFatBinary is accepted"
   for (const char* name : {"fatbin-sm90-sass-ptx", "fatbin-sm80-sm90-sass", "fatbin-rdc-relocatable"}) {
     INFO(name);
     const Bytes image = read_seed(name);
-    const Wrapper wrapper{static_cast<int32_t>(vgpu::cudart::kFatbinWrapperMagic), 1, image.data(), nullptr};
-    auto found = vgpu::cudart::find_module_image(&wrapper);
+    const Wrapper wrapper{static_cast<int32_t>(vgpu::cuda::kFatbinWrapperMagic), 1, image.data(), nullptr};
+    auto found = vgpu::cuda::find_module_image(&wrapper);
     REQUIRE(found.has_value());
     REQUIRE(found->size == image.size());
     auto r = check_module_image(std::span(static_cast<const uint8_t*>(found->data), found->size));
@@ -124,7 +124,7 @@ TEST_CASE("what the guest shim finds behind __cudaRegisterFatBinary is accepted"
   }
   // The fake driver's text images travel with their NUL.
   const std::string fake = "FAKECUBIN 1\nkernel fake_vector_add 8,8,8,4\n";
-  auto found = vgpu::cudart::find_module_image(fake.c_str());
+  auto found = vgpu::cuda::find_module_image(fake.c_str());
   REQUIRE(found.has_value());
   REQUIRE(found->size == fake.size() + 1);
   auto r = check_module_image(std::span(static_cast<const uint8_t*>(found->data), found->size));

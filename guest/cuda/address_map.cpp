@@ -1,8 +1,8 @@
-#include "guest/cudart/address_map.h"
+#include "guest/cuda/address_map.h"
 
 #include <iterator>
 
-namespace vgpu::cudart {
+namespace vgpu::cuda {
 
 void AddressMap::insert(uint64_t start, uint64_t size, uint32_t device) {
   if (size == 0) return;
@@ -46,4 +46,4 @@ std::size_t AddressMap::size() const {
   return ranges_.size();
 }
 
-}  // namespace vgpu::cudart
+}  // namespace vgpu::cuda

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace vgpu::cudart {
+namespace vgpu::cuda {
 
 inline constexpr uint32_t kFatbinWrapperMagic = 0x466243b1;
 inline constexpr uint32_t kFatbinMagic = 0xBA55ED50;
@@ -25,4 +25,4 @@ struct ModuleImage {
 // limits::kMaxModuleImage bytes.
 std::optional<ModuleImage> find_module_image(const void* fat_cubin);
 
-}  // namespace vgpu::cudart
+}  // namespace vgpu::cuda

@@ -4,21 +4,21 @@
 // cuLaunchKernel's CU_LAUNCH_PARAM_BUFFER_POINTER form takes as is. Structs and parameters
 // over 4 KB need nothing special.
 #pragma once
-#include <driver_types.h>
+#include <cuda.h>
 
 #include <cstdint>
 #include <span>
 
 #include "vgpu/protocol/messages.h"
 
-namespace vgpu::cudart {
+namespace vgpu::cuda {
 
 // True when every parameter lies inside the buffer and the buffer fits the protocol.
 bool param_layout_valid(std::span<const proto::KernelParamInfo> params, uint32_t buffer_size);
 
 // Packs args into out[0, buffer_size); bytes no parameter covers are zero.
-// cudaErrorInvalidValue when args (or one of its entries) is missing or out is too small.
-cudaError_t pack_params(std::span<const proto::KernelParamInfo> params, uint32_t buffer_size,
+// CUDA_ERROR_INVALID_VALUE when args (or one of its entries) is missing or out is too small.
+CUresult pack_params(std::span<const proto::KernelParamInfo> params, uint32_t buffer_size,
                         void* const* args, std::span<uint8_t> out);
 
-}  // namespace vgpu::cudart
+}  // namespace vgpu::cuda

@@ -1,10 +1,10 @@
-#include "guest/cudart/fatbin.h"
+#include "guest/cuda/fatbin.h"
 
 #include <cstring>
 
 #include "vgpu/protocol/limits.h"
 
-namespace vgpu::cudart {
+namespace vgpu::cuda {
 namespace {
 
 constexpr char kFakeMagic[] = "FAKECUBIN";
@@ -56,4 +56,4 @@ std::optional<ModuleImage> find_module_image(const void* fat_cubin) {
   return ModuleImage{wrapper.data, header.header_size + header.fat_size};
 }
 
-}  // namespace vgpu::cudart
+}  // namespace vgpu::cuda

@@ -1,4 +1,4 @@
-#include "guest/cudart/fatbin.h"
+#include "guest/cuda/fatbin.h"
 
 #include <catch2/catch.hpp>
 
@@ -7,7 +7,7 @@
 
 #include "vgpu/protocol/limits.h"
 
-using namespace vgpu::cudart;
+using namespace vgpu::cuda;
 
 namespace {
 

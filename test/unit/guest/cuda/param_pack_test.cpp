@@ -1,12 +1,12 @@
-#include "guest/cudart/param_pack.h"
+#include "guest/cuda/param_pack.h"
 
 #include <catch2/catch.hpp>
 
 #include <cstring>
 #include <vector>
 
-using vgpu::cudart::pack_params;
-using vgpu::cudart::param_layout_valid;
+using vgpu::cuda::pack_params;
+using vgpu::cuda::param_layout_valid;
 using vgpu::proto::KernelParamInfo;
 
 namespace {
@@ -35,7 +35,7 @@ TEST_CASE("parameters land at the offsets of the layout", "[cudart][params]") {
   void* args[] = {&first, &m, &last};
 
   std::vector<uint8_t> out(64, 0xee);
-  REQUIRE(pack_params(layout, size, args, out) == cudaSuccess);
+  REQUIRE(pack_params(layout, size, args, out) == CUDA_SUCCESS);
   CHECK(std::memcmp(out.data(), &first, 8) == 0);
   CHECK(std::memcmp(out.data() + 8, &m, sizeof m) == 0);
   CHECK(std::memcmp(out.data() + 32, &last, 4) == 0);
@@ -48,7 +48,7 @@ TEST_CASE("padding between parameters is zeroed", "[cudart][params]") {
   void* p = reinterpret_cast<void*>(0x1234);
   void* args[] = {&c, &p};
   std::vector<uint8_t> out(16, 0xee);
-  REQUIRE(pack_params(layout, 16, args, out) == cudaSuccess);
+  REQUIRE(pack_params(layout, 16, args, out) == CUDA_SUCCESS);
   CHECK(out[0] == 'x');
   for (int i = 1; i < 8; ++i) CHECK(out[i] == 0);
   void* back;
@@ -65,26 +65,26 @@ TEST_CASE("a parameter over 4 KiB is copied whole", "[cudart][params]") {
   const std::vector<KernelParamInfo> layout = {{0, sizeof big}, {4400, 8}};
   void* args[] = {&big, &out_ptr};
   std::vector<uint8_t> out(4408);
-  REQUIRE(pack_params(layout, 4408, args, out) == cudaSuccess);
+  REQUIRE(pack_params(layout, 4408, args, out) == CUDA_SUCCESS);
   CHECK(std::memcmp(out.data(), &big, sizeof big) == 0);
   CHECK(std::memcmp(out.data() + 4400, &out_ptr, 8) == 0);
 }
 
 TEST_CASE("a kernel without parameters packs nothing", "[cudart][params]") {
   std::vector<uint8_t> out;
-  CHECK(pack_params({}, 0, nullptr, out) == cudaSuccess);
+  CHECK(pack_params({}, 0, nullptr, out) == CUDA_SUCCESS);
 }
 
 TEST_CASE("missing arguments are refused", "[cudart][params]") {
   const std::vector<KernelParamInfo> layout = {{0, 4}, {4, 4}};
   int a = 1;
   std::vector<uint8_t> out(8);
-  CHECK(pack_params(layout, 8, nullptr, out) == cudaErrorInvalidValue);
+  CHECK(pack_params(layout, 8, nullptr, out) == CUDA_ERROR_INVALID_VALUE);
   void* one_null[] = {&a, nullptr};
-  CHECK(pack_params(layout, 8, one_null, out) == cudaErrorInvalidValue);
+  CHECK(pack_params(layout, 8, one_null, out) == CUDA_ERROR_INVALID_VALUE);
   void* ok[] = {&a, &a};
   std::vector<uint8_t> small(7);
-  CHECK(pack_params(layout, 8, ok, small) == cudaErrorInvalidValue);
+  CHECK(pack_params(layout, 8, ok, small) == CUDA_ERROR_INVALID_VALUE);
 }
 
 TEST_CASE("layouts that leave the buffer are invalid", "[cudart][params]") {

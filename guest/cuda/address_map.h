@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-namespace vgpu::cudart {
+namespace vgpu::cuda {
 
 struct AddressRange {
   uint64_t start = 0;
@@ -38,4 +38,4 @@ class AddressMap {
   std::map<uint64_t, Entry> ranges_;  // start -> entry
 };
 
-}  // namespace vgpu::cudart
+}  // namespace vgpu::cuda

@@ -2,7 +2,7 @@
 // them too, but only when the posted launch runs: checking here gives the application the
 // error from the launch itself (cudaGetLastError right after <<<>>>), as native CUDA does.
 #pragma once
-#include <driver_types.h>
+#include <cuda.h>
 #include <vector_types.h>
 
 #include <atomic>
@@ -11,7 +11,7 @@
 
 #include "vgpu/protocol/messages.h"
 
-namespace vgpu::cudart {
+namespace vgpu::cuda {
 
 struct LaunchLimits {
   // 0 means unknown (the device did not report it): that check is skipped.
@@ -22,9 +22,9 @@ struct LaunchLimits {
 
 LaunchLimits launch_limits(const proto::DeviceGetInfoReply& info);
 
-// cudaErrorInvalidValue for empty or oversized grids and blocks: CUDA 13 with driver 580
+// CUDA_ERROR_INVALID_VALUE for empty or oversized grids and blocks: CUDA 13 with driver 580
 // answers every bad configuration so (measured on an H100), not cudaErrorInvalidConfiguration.
-cudaError_t check_launch_config(dim3 grid, dim3 block, const LaunchLimits& limits);
+CUresult check_launch_config(dim3 grid, dim3 block, const LaunchLimits& limits);
 
 // Dynamic shared memory. CUDA refuses, at the launch call, a launch asking for more than the
 // kernel's CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES (48 KiB less the kernel's static
@@ -48,8 +48,8 @@ bool needs_shared_limit(size_t shared_mem);
 // on that would be worse than the rare kernel whose static shared memory takes all 48 KiB.
 int64_t shared_limit_from(const proto::FuncGetAttributesReply& reply);
 
-// cudaErrorInvalidValue above the limit, as CUDA 13 answers (measured on an H100).
-cudaError_t check_dynamic_shared(size_t shared_mem, int64_t limit);
+// CUDA_ERROR_INVALID_VALUE above the limit, as CUDA 13 answers (measured on an H100).
+CUresult check_dynamic_shared(size_t shared_mem, int64_t limit);
 
 // One kernel's limit as the shim knows it, shared by every thread that launches the kernel.
 class SharedLimitCache {
@@ -68,4 +68,4 @@ class SharedLimitCache {
   std::atomic<int64_t> value_{kUnknown};
 };
 
-}  // namespace vgpu::cudart
+}  // namespace vgpu::cuda

@@ -1,4 +1,4 @@
-#include "guest/cudart/launch_check.h"
+#include "guest/cuda/launch_check.h"
 
 #include <catch2/catch.hpp>
 #include <cuda.h>
@@ -9,7 +9,7 @@
 
 #include "vgpu/protocol/limits.h"
 
-using namespace vgpu::cudart;
+using namespace vgpu::cuda;
 
 namespace {
 
@@ -28,24 +28,24 @@ LaunchLimits h100() {
 }  // namespace
 
 TEST_CASE("valid launch configurations pass", "[cudart][launch]") {
-  CHECK(check_launch_config(dim3(1), dim3(1), h100()) == cudaSuccess);
-  CHECK(check_launch_config(dim3(2147483647u), dim3(1024), h100()) == cudaSuccess);
-  CHECK(check_launch_config(dim3(4, 65535, 65535), dim3(16, 8, 8), h100()) == cudaSuccess);
+  CHECK(check_launch_config(dim3(1), dim3(1), h100()) == CUDA_SUCCESS);
+  CHECK(check_launch_config(dim3(2147483647u), dim3(1024), h100()) == CUDA_SUCCESS);
+  CHECK(check_launch_config(dim3(4, 65535, 65535), dim3(16, 8, 8), h100()) == CUDA_SUCCESS);
 }
 
 TEST_CASE("invalid launch configurations are refused", "[cudart][launch]") {
-  CHECK(check_launch_config(dim3(0), dim3(32), h100()) == cudaErrorInvalidValue);
-  CHECK(check_launch_config(dim3(1), dim3(0), h100()) == cudaErrorInvalidValue);
-  CHECK(check_launch_config(dim3(1), dim3(32, 1, 0), h100()) == cudaErrorInvalidValue);
-  CHECK(check_launch_config(dim3(1), dim3(2048), h100()) == cudaErrorInvalidValue);
-  CHECK(check_launch_config(dim3(1), dim3(32, 32, 2), h100()) == cudaErrorInvalidValue);  // 2048 threads
-  CHECK(check_launch_config(dim3(1), dim3(1, 1, 65), h100()) == cudaErrorInvalidValue);
-  CHECK(check_launch_config(dim3(1, 65536), dim3(1), h100()) == cudaErrorInvalidValue);
+  CHECK(check_launch_config(dim3(0), dim3(32), h100()) == CUDA_ERROR_INVALID_VALUE);
+  CHECK(check_launch_config(dim3(1), dim3(0), h100()) == CUDA_ERROR_INVALID_VALUE);
+  CHECK(check_launch_config(dim3(1), dim3(32, 1, 0), h100()) == CUDA_ERROR_INVALID_VALUE);
+  CHECK(check_launch_config(dim3(1), dim3(2048), h100()) == CUDA_ERROR_INVALID_VALUE);
+  CHECK(check_launch_config(dim3(1), dim3(32, 32, 2), h100()) == CUDA_ERROR_INVALID_VALUE);  // 2048 threads
+  CHECK(check_launch_config(dim3(1), dim3(1, 1, 65), h100()) == CUDA_ERROR_INVALID_VALUE);
+  CHECK(check_launch_config(dim3(1, 65536), dim3(1), h100()) == CUDA_ERROR_INVALID_VALUE);
   // A product that would wrap 64 bits still counts as too many threads.
   LaunchLimits only_threads;
   only_threads.max_threads_per_block = 1024;
   CHECK(check_launch_config(dim3(1), dim3(0xffffffffu, 0xffffffffu, 0xffffffffu), only_threads) ==
-        cudaErrorInvalidValue);
+        CUDA_ERROR_INVALID_VALUE);
 }
 
 TEST_CASE("limits come from the device's attributes", "[cudart][launch]") {
@@ -55,10 +55,10 @@ TEST_CASE("limits come from the device's attributes", "[cudart][launch]") {
   info.attributes[CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X] = 256;
   LaunchLimits l = launch_limits(info);
   CHECK(l.max_threads_per_block == 256);
-  CHECK(check_launch_config(dim3(1), dim3(256), l) == cudaSuccess);
-  CHECK(check_launch_config(dim3(1), dim3(257), l) == cudaErrorInvalidValue);
+  CHECK(check_launch_config(dim3(1), dim3(256), l) == CUDA_SUCCESS);
+  CHECK(check_launch_config(dim3(1), dim3(257), l) == CUDA_ERROR_INVALID_VALUE);
   // Unreported limits are not enforced.
-  CHECK(check_launch_config(dim3(1u << 30, 1u << 20), dim3(1, 200), l) == cudaSuccess);
+  CHECK(check_launch_config(dim3(1u << 30, 1u << 20), dim3(1, 200), l) == CUDA_SUCCESS);
 }
 
 namespace {
@@ -81,16 +81,16 @@ TEST_CASE("only launches with dynamic shared memory need the kernel's limit", "[
 }
 
 TEST_CASE("dynamic shared memory above the kernel's limit is refused", "[cudart][launch]") {
-  CHECK(check_dynamic_shared(0, 49152) == cudaSuccess);
-  CHECK(check_dynamic_shared(49152, 49152) == cudaSuccess);
-  CHECK(check_dynamic_shared(49153, 49152) == cudaErrorInvalidValue);
-  CHECK(check_dynamic_shared(100 * 1024, 49152) == cudaErrorInvalidValue);  // before the opt-in
-  CHECK(check_dynamic_shared(100 * 1024, 102400) == cudaSuccess);          // after it
-  CHECK(check_dynamic_shared(size_t{1} << 20, 102400) == cudaErrorInvalidValue);
-  CHECK(check_dynamic_shared(1, 0) == cudaErrorInvalidValue);  // opted down to nothing
+  CHECK(check_dynamic_shared(0, 49152) == CUDA_SUCCESS);
+  CHECK(check_dynamic_shared(49152, 49152) == CUDA_SUCCESS);
+  CHECK(check_dynamic_shared(49153, 49152) == CUDA_ERROR_INVALID_VALUE);
+  CHECK(check_dynamic_shared(100 * 1024, 49152) == CUDA_ERROR_INVALID_VALUE);  // before the opt-in
+  CHECK(check_dynamic_shared(100 * 1024, 102400) == CUDA_SUCCESS);          // after it
+  CHECK(check_dynamic_shared(size_t{1} << 20, 102400) == CUDA_ERROR_INVALID_VALUE);
+  CHECK(check_dynamic_shared(1, 0) == CUDA_ERROR_INVALID_VALUE);  // opted down to nothing
   // No known limit: vgpud judges the launch.
-  CHECK(check_dynamic_shared(size_t{1} << 20, kNoSharedLimit) == cudaSuccess);
-  CHECK(check_dynamic_shared(size_t{1} << 20, SharedLimitCache::kUnknown) == cudaSuccess);
+  CHECK(check_dynamic_shared(size_t{1} << 20, kNoSharedLimit) == CUDA_SUCCESS);
+  CHECK(check_dynamic_shared(size_t{1} << 20, SharedLimitCache::kUnknown) == CUDA_SUCCESS);
 }
 
 TEST_CASE("the limit comes from the FuncGetAttributes reply", "[cudart][launch]") {

@@ -1,8 +1,8 @@
-#include "guest/cudart/address_map.h"
+#include "guest/cuda/address_map.h"
 
 #include <catch2/catch.hpp>
 
-using vgpu::cudart::AddressMap;
+using vgpu::cuda::AddressMap;
 
 TEST_CASE("address map finds the range containing an address", "[cudart][address_map]") {
   AddressMap map;
