@@ -397,6 +397,16 @@ int32_t Channel::load_module(const void* image, uint64_t size, uint32_t* module)
   if (hit.status != proto::kStatusNotCached && hit.status != static_cast<int32_t>(proto::Status::UnknownCall))
     return hit.status;
 
+  if (int32_t st = send_blob_locked(bytes, size); st != 0) return st;
+  const proto::ModuleLoadRequest req{size, 0};
+  const uint64_t seq = send_locked(CallId::ModuleLoad, {{&req, sizeof req}}, proto::kFlagNeedsReply);
+  if (seq == 0) return kBroken;
+  const CallResult r = wait_reply_locked(seq, CallId::ModuleLoad, reply_bytes);
+  if (r.status == 0) *module = reply.module;
+  return r.status;
+}
+
+int32_t Channel::send_blob_locked(const uint8_t* bytes, uint64_t size) {
   for (uint64_t done = 0; done < size;) {
     uint64_t n = 0;
     if (int32_t st = stage_upload_locked(bytes + done, size - done, &n); st != 0) return st;
@@ -404,12 +414,18 @@ int32_t Channel::load_module(const void* image, uint64_t size, uint32_t* module)
     if (send_locked(CallId::BlobAppend, {{&req, sizeof req}}, 0) == 0) return kBroken;
     done += n;
   }
-  const proto::ModuleLoadRequest req{size, 0};
-  const uint64_t seq = send_locked(CallId::ModuleLoad, {{&req, sizeof req}}, proto::kFlagNeedsReply);
-  if (seq == 0) return kBroken;
-  const CallResult r = wait_reply_locked(seq, CallId::ModuleLoad, reply_bytes);
-  if (r.status == 0) *module = reply.module;
-  return r.status;
+  return 0;
+}
+
+CallResult Channel::call_with_blob(CallId id, std::initializer_list<Part> parts, const void* blob, uint64_t blob_size,
+                                   std::span<uint8_t> reply) {
+  if (blob_size > limits::kMaxModuleImage) return {static_cast<int32_t>(proto::Status::LimitExceeded), 0};
+  // One lock for the blob and the call: another thread's blob must not join this one.
+  std::lock_guard lock(mutex_);
+  if (int32_t st = send_blob_locked(static_cast<const uint8_t*>(blob), blob_size); st != 0) return {st, 0};
+  const uint64_t seq = send_locked(id, parts, proto::kFlagNeedsReply);
+  if (seq == 0) return {kBroken, 0};
+  return wait_reply_locked(seq, id, reply);
 }
 
 }  // namespace vgpu::guest

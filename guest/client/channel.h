@@ -59,6 +59,10 @@ class Channel {
                                            uint64_t stream);
   // Sends a module image (fat binary) and loads it; returns the module id in *module.
   VGPU_CLIENT_API int32_t load_module(const void* image, uint64_t size, uint32_t* module);
+  // Stages `blob` as the channel's pending image (BLOB_APPEND), then makes the call that takes
+  // it (LINK_ADD), with no other thread's traffic in between.
+  VGPU_CLIENT_API CallResult call_with_blob(proto::CallId id, std::initializer_list<Part> parts, const void* blob,
+                                            uint64_t blob_size, std::span<uint8_t> reply);
 
   // The shared heap (cudaMallocHost memory): host-visible, registered with the GPU.
   uint8_t* heap_base() const { return heap_base_; }
@@ -86,6 +90,7 @@ class Channel {
   bool wait_for_space_locked(proto::RingProducer& ring, uint64_t bytes);
   CallResult wait_reply_locked(uint64_t seq, proto::CallId id, std::span<uint8_t> reply);
   int32_t stage_upload_locked(const void* src, uint64_t size, uint64_t* staged);
+  int32_t send_blob_locked(const uint8_t* bytes, uint64_t size);
   void note_async_locked(int32_t status);
   void mark_broken_locked(const char* why);
 

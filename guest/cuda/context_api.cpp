@@ -311,3 +311,13 @@ VGPU_DRIVER_API CUresult cuCtxSetLimit(CUlimit limit, size_t value) {
   });
 }
 
+
+// Lines persist in L2 only under a stream's or launch's access policy window, a hint vgpu keeps
+// in the guest and does not hand the GPU (stream attributes, launch attributes): no line of this
+// context is persisting, so there is nothing to reset.
+VGPU_DRIVER_API CUresult cuCtxResetPersistingL2Cache() {
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    return enter_context(&ch, nullptr);
+  });
+}

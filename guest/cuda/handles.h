@@ -26,6 +26,7 @@ enum class HandleKind : uint32_t {
   Library = 0x564c4942,   // "VLIB"
   Function = 0x5646554e,  // "VFUN"
   Kernel = 0x564b524e,    // "VKRN"
+  Link = 0x564c4e4b,      // "VLNK"
   Dead = 0,               // freed: a stale handle reads this tag, never a live one
 };
 

@@ -7,10 +7,14 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <string>
 
+#include "guest/client/log.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/device_memory.h"
 #include "guest/cuda/driver_state.h"
+#include "guest/cuda/jit_logs.h"
+#include "guest/cuda/links.h"
 #include "guest/cuda/modules.h"
 
 using namespace vgpu::cuda;
@@ -30,40 +34,6 @@ CUresult load_data(CUmodule* out, const void* image) {
   if (CUresult r = load_module(*ch, *extent, c->device, &m); r != CUDA_SUCCESS) return r;
   *out = reinterpret_cast<CUmodule>(m);
   return CUDA_SUCCESS;
-}
-
-// The image is compiled on the host with the driver's default JIT options, and vgpu does not
-// bring its logs back yet: the log buffers a program passes are left as empty strings (not
-// as the uninitialized memory they were), their sizes say 0 bytes were written, and the wall
-// time reads 0.
-void answer_jit_outputs(unsigned count, CUjit_option* options, void** values) {
-  if (options == nullptr || values == nullptr) return;
-  size_t info_size = 0, error_size = 0;
-  for (unsigned i = 0; i < count; ++i) {
-    if (options[i] == CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES) info_size = reinterpret_cast<uintptr_t>(values[i]);
-    if (options[i] == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES) error_size = reinterpret_cast<uintptr_t>(values[i]);
-  }
-  for (unsigned i = 0; i < count; ++i) {
-    switch (options[i]) {
-      case CU_JIT_INFO_LOG_BUFFER:
-        if (values[i] != nullptr && info_size > 0) static_cast<char*>(values[i])[0] = '\0';
-        break;
-      case CU_JIT_ERROR_LOG_BUFFER:
-        if (values[i] != nullptr && error_size > 0) static_cast<char*>(values[i])[0] = '\0';
-        break;
-      case CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES:
-      case CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES:
-        values[i] = nullptr;
-        break;
-      case CU_JIT_WALL_TIME: {
-        const float zero = 0.0f;
-        std::memcpy(&values[i], &zero, sizeof zero);
-        break;
-      }
-      default:
-        break;
-    }
-  }
 }
 
 CUresult unload(ModuleObject* m) {
@@ -114,6 +84,9 @@ CUresult function_attribute(int* value, CUfunction_attribute attribute, CUfuncti
     reply->count = std::min({reply->count, (r.payload_size - kFixedPart) / uint32_t{sizeof(int32_t)},
                              uint32_t{vgpu::limits::kMaxFunctionAttributes}});
     f->attributes = std::move(reply);
+    std::string values;  // once per function
+    for (uint32_t i = 0; i < f->attributes->count; ++i) values += " " + std::to_string(f->attributes->values[i]);
+    guest::log(guest::LogLevel::Debug, "function %s attributes:%s", f->name.c_str(), values.c_str());
   }
   if (attribute < 0 || static_cast<uint32_t>(attribute) >= f->attributes->count) return CUDA_ERROR_INVALID_VALUE;
   *value = f->attributes->values[attribute];
@@ -158,9 +131,17 @@ VGPU_DRIVER_API CUresult cuModuleLoadData(CUmodule* module, const void* image) {
 VGPU_DRIVER_API CUresult cuModuleLoadDataEx(CUmodule* module, const void* image, unsigned int count,
                                             CUjit_option* options, void** values) {
   // JIT options tune the host's PTX compilation (optimization level, ...); the image is
-  // compiled with the driver's defaults.
-  answer_jit_outputs(count, options, values);
-  return guarded([&] { return load_data(module, image); });
+  // compiled with the driver's defaults. The logs: empty after a load, and after a PTX text
+  // that failed, what the host's JIT said of it.
+  return guarded([&] {
+    const CUresult r = load_data(module, image);
+    std::string error;
+    const auto extent = r != CUDA_SUCCESS && image != nullptr ? module_image_extent(image) : std::nullopt;
+    if (extent && is_text_image(image) && wants_error_log(count, options, values))
+      if (guest::Channel* ch = channel()) error = ptx_error_log(*ch, extent->data, extent->size);
+    answer_jit_options(count, options, values, {}, error);
+    return r;
+  });
 }
 VGPU_DRIVER_API CUresult cuModuleLoadFatBinary(CUmodule* module, const void* fat_cubin) {
   return guarded([&] { return load_data(module, fat_cubin); });
@@ -220,7 +201,7 @@ VGPU_DRIVER_API CUresult cuLibraryLoadData(CUlibrary* library, const void* code,
                                            void** jit_values, unsigned int jit_count, CUlibraryOption* options,
                                            void** values, unsigned int option_count) {
   if (library == nullptr || code == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  answer_jit_outputs(jit_count, jit_options, jit_values);
+  answer_jit_options(jit_count, jit_options, jit_values, {}, {});  // it loads lazily: nothing to say yet
   return guarded([&] {
     const auto extent = module_image_extent(code);
     if (!extent) return CUDA_ERROR_INVALID_IMAGE;

@@ -60,4 +60,11 @@ std::optional<ImageExtent> module_image_extent(const void* image) {
   return ImageExtent{image, length + 1};
 }
 
+bool is_text_image(const void* image) {
+  if (image == nullptr || std::memcmp(image, kElfMagic, sizeof kElfMagic) == 0) return false;
+  uint32_t magic = 0;
+  std::memcpy(&magic, image, sizeof magic);
+  return magic != kFatbinWrapperMagic && magic != kFatbinMagic;
+}
+
 }  // namespace vgpu::cuda

@@ -15,4 +15,7 @@ struct ImageExtent {
 // nullopt when nothing recognizable is there, or the image is larger than the protocol takes.
 std::optional<ImageExtent> module_image_extent(const void* image);
 
+// Whether the image is text (PTX): neither an ELF cubin nor a fat binary, wrapped or not.
+bool is_text_image(const void* image);
+
 }  // namespace vgpu::cuda

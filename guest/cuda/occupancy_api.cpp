@@ -4,6 +4,7 @@
 // headers run them.
 #include <algorithm>
 
+#include "guest/client/log.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/modules.h"
@@ -110,6 +111,10 @@ CUresult cluster_occupancy(int* out, CUfunction f, const CUlaunchConfig* config)
   }
   proto::OccupancyValueReply reply{};
   const guest::CallResult r = guest::call<Id>(*ch, request, &reply);
+  guest::log(guest::LogLevel::Debug, "%.*s %s grid=%ux%ux%u block=%ux%ux%u cluster=%ux%ux%u smem=%u -> status %d value %d",
+             static_cast<int>(proto::call_name(Id).size()), proto::call_name(Id).data(), fn->name.c_str(), request.grid[0], request.grid[1], request.grid[2], request.block[0],
+             request.block[1], request.block[2], request.cluster[0], request.cluster[1], request.cluster[2],
+             request.shared_mem_bytes, r.status, reply.value);
   if (r.status != 0) return to_cu_result(r.status);
   *out = reply.value;
   return CUDA_SUCCESS;

@@ -10,7 +10,7 @@ namespace vgpu::cudart {
 
 // The value the shim reports for a CUdevice_attribute (cudaDeviceAttr has the same numbers):
 // the device's value, except for features vgpu does not provide to a guest (managed memory,
-// host registration, memory pools, cooperative and cluster launches, IPC events), which read 0 so applications take their portable path. 0 when the device did
+// host registration, memory pools, multi-device cooperative launches, IPC events), which read 0 so applications take their portable path. 0 when the device did
 // not report the attribute.
 int device_attribute(const proto::DeviceGetInfoReply& info, int attribute);
 

@@ -192,6 +192,7 @@ void release_device_memory(CUdevice dev, std::size_t bytes);
 std::uint64_t device_used(CUdevice dev);
 void count_allocation(std::size_t bytes);  // process-wide counters
 void count_free(std::size_t bytes);
+void count_link(int delta);  // live links (cuLinkCreate_v2 / cuLinkDestroy), for the state file
 void write_state_file();  // no-op without FAKE_CUDA_STATE_FILE
 
 // Frees every resource of a context (caller holds ctx.mu). Updates counters.

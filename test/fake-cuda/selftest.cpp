@@ -90,7 +90,8 @@ bool load(const char* path) {
   SYM(cuMemsetD2D32Async); SYM(cuOccupancyAvailableDynamicSMemPerBlock); SYM(cuOccupancyMaxActiveClusters);
   SYM(cuOccupancyMaxPotentialClusterSize); SYM(cuModuleGetFunctionCount); SYM(cuModuleEnumerateFunctions);
   SYM(cuFuncGetName); SYM(cuLaunchKernelEx); SYM(cuStreamWaitValue32_v2); SYM(cuStreamWaitValue64_v2);
-  SYM(cuStreamWriteValue32_v2); SYM(cuStreamWriteValue64_v2);
+  SYM(cuStreamWriteValue32_v2); SYM(cuStreamWriteValue64_v2); SYM(cuLinkCreate_v2); SYM(cuLinkAddData_v2);
+  SYM(cuLinkComplete); SYM(cuLinkDestroy);
 #undef SYM
   return ok;  // the library stays loaded for the life of the process
 }
@@ -119,7 +120,7 @@ std::string read_file(const std::string& path) {
 
 std::string state(unsigned long long contexts, unsigned long long allocations, unsigned long long bytes) {
   return "contexts=" + std::to_string(contexts) + "\nallocations=" + std::to_string(allocations) +
-         "\nallocated_bytes=" + std::to_string(bytes) + "\n";
+         "\nallocated_bytes=" + std::to_string(bytes) + "\nlinks=0\n";
 }
 
 template <class T>
@@ -522,6 +523,12 @@ int main(int argc, char** argv) {
   // ---- limits, 2D memsets, enumeration, clusters, launch-ex, memory ops (selftest_ex.cpp) ----
   extended_checks();
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- the JIT linker (selftest_link.cpp) ----
+  link_checks(state_file.c_str());
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no link left
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);
 

@@ -77,6 +77,11 @@ struct Api {
   CUresult (*cuStreamWaitValue64_v2)(CUstream, CUdeviceptr, cuuint64_t, unsigned);
   CUresult (*cuStreamWriteValue32_v2)(CUstream, CUdeviceptr, cuuint32_t, unsigned);
   CUresult (*cuStreamWriteValue64_v2)(CUstream, CUdeviceptr, cuuint64_t, unsigned);
+  CUresult (*cuLinkCreate_v2)(unsigned, CUjit_option*, void**, CUlinkState*);
+  CUresult (*cuLinkAddData_v2)(CUlinkState, CUjitInputType, void*, size_t, const char*, unsigned, CUjit_option*,
+                               void**);
+  CUresult (*cuLinkComplete)(CUlinkState, void**, size_t*);
+  CUresult (*cuLinkDestroy)(CUlinkState);
 };
 
 
@@ -96,6 +101,10 @@ void peer_checks(bool supported);
 // memory operations (selftest_ex.cpp), in a context of its own on device 0 that it makes and
 // destroys; leaves the calling thread without a current context.
 void extended_checks();
+// The JIT linker (selftest_link.cpp), in a context of its own on device 0 that it makes and
+// destroys; `state_file` is the library's state file, whose links= line it follows. Leaves no
+// link, and the calling thread's current context as it found it.
+void link_checks(const char* state_file);
 // Runs a kernel on device 1 that reads device 0 memory without peer access: a fault, which
 // poisons the whole process (so it runs in a process of its own: see main).
 void peer_fault_checks(bool supported);

@@ -30,6 +30,7 @@ std::array<std::atomic<std::uint64_t>, kMaxDevices> g_device_used{};
 std::atomic<std::uint64_t> g_context_count{0};
 std::atomic<std::uint64_t> g_allocation_count{0};
 std::atomic<std::uint64_t> g_allocated_bytes{0};
+std::atomic<std::uint64_t> g_link_count{0};
 
 std::mutex g_state_file_mu;
 
@@ -258,6 +259,13 @@ void count_free(std::size_t bytes) {
   g_allocated_bytes.fetch_sub(bytes);
 }
 
+void count_link(int delta) {
+  if (delta > 0)
+    g_link_count.fetch_add(static_cast<std::uint64_t>(delta));
+  else
+    g_link_count.fetch_sub(static_cast<std::uint64_t>(-delta));
+}
+
 void release_module(Context& ctx, CUmodule mod) {
   auto it = ctx.modules.find(mod);
   if (it == ctx.modules.end()) return;
@@ -290,10 +298,12 @@ void write_state_file() {
   // Snapshot inside the lock: whichever write comes last reflects every earlier change.
   char buf[256];
   int n = std::snprintf(buf, sizeof buf,
-                        "contexts=%" PRIu64 "\nallocations=%" PRIu64 "\nallocated_bytes=%" PRIu64 "\n",
+                        "contexts=%" PRIu64 "\nallocations=%" PRIu64 "\nallocated_bytes=%" PRIu64
+                        "\nlinks=%" PRIu64 "\n",
                         static_cast<std::uint64_t>(g_context_count.load()),
                         static_cast<std::uint64_t>(g_allocation_count.load()),
-                        static_cast<std::uint64_t>(g_allocated_bytes.load()));
+                        static_cast<std::uint64_t>(g_allocated_bytes.load()),
+                        static_cast<std::uint64_t>(g_link_count.load()));
   if (n <= 0) return;
   std::string tmp = g_config.state_file + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

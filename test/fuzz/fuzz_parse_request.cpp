@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "vgpu/protocol/limits.h"
 #include "vgpud/mediator/parse.h"
@@ -26,6 +27,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // A cached image's size is what the executor reserves and copies: never 0, never past the limit.
     if (auto* cached = std::get_if<vgpud::ModuleLoadCachedCmd>(&request->command))
       if (cached->size == 0 || cached->size > vgpu::limits::kMaxModuleImage) __builtin_trap();
+    // A link input's name is a C string the driver reads (no NUL inside); a read is bounded.
+    if (auto* add = std::get_if<vgpud::LinkAddCmd>(&request->command))
+      if (add->size == 0 || add->size > vgpu::limits::kMaxModuleImage || add->name.size() > vgpu::limits::kMaxSymbolName ||
+          add->name.find('\0') != std::string::npos)
+        __builtin_trap();
+    if (auto* read = std::get_if<vgpud::LinkReadCmd>(&request->command))
+      if (read->what > 2 || read->length > vgpu::limits::kMaxLinkRead) __builtin_trap();
   }
   return 0;
 }

@@ -5,7 +5,7 @@
 // One concern per part: the input (the work queue, the upload ring, an image being uploaded:
 // image_upload.h), the output (guest_output.h), the contexts (context_set.h) and what the
 // channel made (channel_objects.h). The handlers, one per command and grouped by family, live
-// in executor_{device,memory,module,stream}.cpp and only join these parts.
+// in executor_{device,memory,module,link,stream}.cpp and only join these parts.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -75,6 +75,7 @@ class ChannelExecutor {
   using Function = ChannelObjects::Function;
   using Stream = ChannelObjects::Stream;
   using Event = ChannelObjects::Event;
+  using Link = ChannelObjects::Link;
   struct Reply {
     int32_t status = 0;
     std::vector<uint8_t> payload;
@@ -132,6 +133,14 @@ class ChannelExecutor {
   // MODULE_LOAD and MODULE_LOAD_CACHED alike, once the image is in hand: checks it, loads it,
   // charges what it takes on the GPU and answers the module's id.
   int32_t load_image(UploadedImage& image, uint64_t size, Reply& reply);
+  // LINK_ADD's checks of an input before the driver sees it (its size, its type, and for the
+  // types vgpud can read, that every size inside lies within the bytes sent); 0, or the status.
+  int32_t check_link_input(const LinkAddCmd& cmd, UploadedImage& input);
+  // cuLinkDestroy in the link's context, then forgets the link: its logs and inputs are freed and
+  // their bytes given back, whatever the driver answered.
+  CUresult destroy_link(uint32_t id);
+  // Every link made on `device`, before its context goes (DEVICE_RESET, the channel's end).
+  void destroy_links_on(uint32_t device);
   // The tenant's device memory, shared with its other channels.
   TenantBudget device_budget() const { return TenantBudget(setup_.device_memory); }
 
@@ -174,6 +183,10 @@ class ChannelExecutor {
   int32_t handle(const ModuleListFunctionsCmd&, Reply&);
   int32_t handle(const LaunchKernelExCmd&, Reply&);
   int32_t handle(const ModuleLoadCachedCmd&, Reply&);
+  int32_t handle(const LinkAddCmd&, Reply&);
+  int32_t handle(const LinkCompleteCmd&, Reply&);
+  int32_t handle(const LinkReadCmd&, Reply&);
+  int32_t handle(const LinkDestroyCmd&, Reply&);
   int32_t handle(const StreamCreateCmd&, Reply&);
   int32_t handle(const StreamDestroyCmd&, Reply&);
   int32_t handle(const StreamSynchronizeCmd&, Reply&);

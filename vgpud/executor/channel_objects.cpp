@@ -8,7 +8,8 @@ ChannelObjects::ChannelObjects()
     : streams(proto::kFirstStreamId, vgpu::limits::kMaxStreams),
       events(1, vgpu::limits::kMaxEvents),
       modules(1, vgpu::limits::kMaxModules),
-      functions(1, vgpu::limits::kMaxFunctions) {}
+      functions(1, vgpu::limits::kMaxFunctions),
+      links(1, vgpu::limits::kMaxLinks) {}
 
 bool ChannelObjects::resolve_stream(uint64_t id, CUstream* out) {
   if (id == proto::kStreamLegacy || id == proto::kStreamLegacyAlias) {

@@ -1,6 +1,6 @@
 // What a channel made through the driver, under the opaque ids its guest holds: allocations
-// and module globals (the device memory map), modules, functions, streams and events. Every
-// guest-supplied id or range is looked up here before the driver sees it.
+// and module globals (the device memory map), modules, functions, streams, events and JIT links.
+// Every guest-supplied id or range is looked up here before the driver sees it.
 //
 // Each object remembers the guest device (context) it was made on, so that a device reset
 // forgets exactly that device's objects.
@@ -12,6 +12,7 @@
 #include "vgpud/executor/cuda_driver.h"
 #include "vgpud/executor/device_memory_map.h"
 #include "vgpud/executor/handle_table.h"
+#include "vgpud/executor/link_state.h"
 #include "vgpud/protocol_alias.h"
 
 namespace vgpud {
@@ -39,6 +40,7 @@ class ChannelObjects {
     CUevent handle;
     uint32_t device;
   };
+  using Link = vgpud::Link;
 
   ChannelObjects();
 
@@ -49,7 +51,9 @@ class ChannelObjects {
   // bytes its load took, to give back to the tenant.
   uint64_t forget_module(uint32_t id);
   // Forgets everything made on `device`, whose context is gone and took the objects with it;
-  // returns the device bytes that frees (allocations and module footprints).
+  // returns the device bytes that frees (allocations and module footprints). Links are not
+  // among them: a context does not take its links with it, so the executor destroys them
+  // (cuLinkDestroy) before their context goes.
   uint64_t forget_device(uint32_t device);
 
   DeviceMemoryMap memory;
@@ -57,6 +61,7 @@ class ChannelObjects {
   HandleTable<uint32_t, Event> events;
   HandleTable<uint32_t, Module> modules;
   HandleTable<uint32_t, Function> functions;
+  HandleTable<uint32_t, Link> links;
 };
 
 }  // namespace vgpud

@@ -48,6 +48,25 @@ class ContextSet {
     return r;
   }
 
+  // As in_context_of, where `device`'s context exists already (CUDA_ERROR_INVALID_CONTEXT
+  // otherwise), and without ever making one: the guest's current device gets its context back
+  // only if it has one. For links, which are used and destroyed in the context that made them,
+  // also while the channel is torn down, when making a context would cost GPU memory for nothing.
+  template <typename Fn>
+  CUresult in_existing_context_of(uint32_t device, Fn&& fn) {
+    if (device >= contexts_.size() || contexts_[device] == nullptr) return CUDA_ERROR_INVALID_CONTEXT;
+    // The guest's current device's context, when it exists, is the driver's current one
+    // (make_current, destroy): nothing to switch for it.
+    const bool switched = device != current_;
+    CUresult r = switched ? trace_("cuCtxSetCurrent", cu_.cuCtxSetCurrent(contexts_[device])) : CUDA_SUCCESS;
+    if (r == CUDA_SUCCESS) r = fn();
+    if (switched && contexts_[current_] != nullptr) {
+      const CUresult back = trace_("cuCtxSetCurrent", cu_.cuCtxSetCurrent(contexts_[current_]));
+      if (r == CUDA_SUCCESS) r = back;
+    }
+    return r;
+  }
+
   // Destroys one device's context, and with it every object made in it; false when it had
   // none. With keep_region_pinned, a surviving context takes over the region's pinning.
   bool destroy(uint32_t device, bool keep_region_pinned);

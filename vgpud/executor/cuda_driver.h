@@ -50,6 +50,11 @@ struct CudaDriver {
   CUresult (*cuModuleGetGlobal)(CUdeviceptr*, size_t*, CUmodule, const char*);
   CUresult (*cuModuleGetFunctionCount)(unsigned int*, CUmodule);
   CUresult (*cuModuleEnumerateFunctions)(CUfunction*, unsigned int, CUmodule);
+  CUresult (*cuLinkCreate)(unsigned int, CUjit_option*, void**, CUlinkState*);
+  CUresult (*cuLinkAddData)(CUlinkState, CUjitInputType, void*, size_t, const char*, unsigned int,
+                            CUjit_option*, void**);
+  CUresult (*cuLinkComplete)(CUlinkState, void**, size_t*);
+  CUresult (*cuLinkDestroy)(CUlinkState);
   CUresult (*cuFuncGetName)(const char**, CUfunction);
   CUresult (*cuFuncGetParamInfo)(CUfunction, size_t, size_t*, size_t*);
   CUresult (*cuFuncGetAttribute)(int*, CUfunction_attribute, CUfunction);

@@ -30,6 +30,18 @@ bool ImageUpload::append(proto::RingConsumer& ring, uint64_t size) {
   return true;
 }
 
+bool UploadedImage::terminate_text() {
+  if (!bytes_.empty() && bytes_.back() == 0) return true;
+  if (bytes_.size() == bytes_.capacity()) {
+    // Grown by exactly one byte, not by the vector's doubling, and charged before it is.
+    if (!TenantBudget(budget_).reserve(1)) return false;
+    charge_ += 1;
+    bytes_.reserve(bytes_.size() + 1);
+  }
+  bytes_.push_back(0);
+  return true;
+}
+
 UploadedImage ImageUpload::take() {
   std::vector<uint8_t> image;
   image.swap(image_);

@@ -20,11 +20,20 @@ class UploadedImage {
   UploadedImage(std::vector<uint8_t> bytes, BudgetRef budget, uint64_t charge)
       : bytes_(std::move(bytes)), budget_(budget), charge_(charge) {}
   ~UploadedImage() { TenantBudget(budget_).release(charge_); }
+  // Moving keeps the bytes where they are (a link's inputs are kept while the driver's linker
+  // may point into them) and hands the charge over.
+  UploadedImage(UploadedImage&& other) noexcept
+      : bytes_(std::move(other.bytes_)), budget_(other.budget_), charge_(std::exchange(other.charge_, 0)) {}
   UploadedImage(const UploadedImage&) = delete;
   UploadedImage& operator=(const UploadedImage&) = delete;
+  UploadedImage& operator=(UploadedImage&&) = delete;
 
   // The bytes; growing them within the capacity reserved (a text image's NUL) is allowed.
   std::vector<uint8_t>& bytes() { return bytes_; }
+  // Ends the bytes with a NUL unless their last byte is one (PTX is read up to its NUL). A byte
+  // beyond the capacity already charged is taken from the budget first: false, and the bytes
+  // unchanged, when it has no room for it.
+  [[nodiscard]] bool terminate_text();
 
  private:
   std::vector<uint8_t> bytes_;

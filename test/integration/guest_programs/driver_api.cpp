@@ -5,6 +5,7 @@
 #include <cuda.h>
 #include <cudaProfiler.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -315,6 +316,58 @@ void library_and_kernel() {
   std::printf("library ok\n");
 }
 
+// The JIT logs a program asks for, in the in-out form cuda.h gives them.
+struct JitLogs {
+  char info[1024] = {};
+  char error[1024] = {};
+  CUjit_option options[4] = {CU_JIT_INFO_LOG_BUFFER, CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES, CU_JIT_ERROR_LOG_BUFFER,
+                             CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void* values[4] = {info, reinterpret_cast<void*>(sizeof info), error, reinterpret_cast<void*>(sizeof error)};
+  size_t error_written() const { return reinterpret_cast<uintptr_t>(values[3]); }
+};
+
+// The linker runs on the host: two inputs make one image with both kernels, and the linker's
+// logs come back; a broken input fails with its error log; so does a text the JIT refuses to
+// load (cuModuleLoadDataEx).
+void link_and_jit_logs() {
+  const char a[] = "FAKECUBIN 1\nkernel link_a 8\n";
+  const char b[] = "FAKECUBIN 1\nkernel link_b 8\n";
+  JitLogs logs;
+  CUlinkState link;
+  CU_CHECK(cuLinkCreate(4, logs.options, logs.values, &link));
+  CU_CHECK(cuLinkAddData(link, CU_JIT_INPUT_PTX, const_cast<char*>(a), sizeof a, "a.ptx", 0, nullptr, nullptr));
+  CU_CHECK(cuLinkAddData(link, CU_JIT_INPUT_PTX, const_cast<char*>(b), sizeof b, "b.ptx", 0, nullptr, nullptr));
+  void* cubin = nullptr;
+  size_t size = 0;
+  CU_CHECK(cuLinkComplete(link, &cubin, &size));
+  EXPECT(cubin != nullptr && size > 0);
+  EXPECT(std::strstr(logs.info, "'b.ptx'") != nullptr);  // the host linker's own words
+  CUmodule linked;
+  CU_CHECK(cuModuleLoadData(&linked, cubin));
+  CUfunction fa, fb;
+  CU_CHECK(cuModuleGetFunction(&fa, linked, "link_a"));
+  CU_CHECK(cuModuleGetFunction(&fb, linked, "link_b"));
+  CU_CHECK(cuModuleUnload(linked));
+  CU_CHECK(cuLinkDestroy(link));
+
+  JitLogs refused;
+  CUlinkState bad;
+  CU_CHECK(cuLinkCreate(4, refused.options, refused.values, &bad));
+  const char broken[] = "FAKECUBIN 1\n# BROKEN\n";
+  EXPECT(cuLinkAddData(bad, CU_JIT_INPUT_PTX, const_cast<char*>(broken), sizeof broken, "broken.ptx", 0, nullptr,
+                       nullptr) == CUDA_ERROR_INVALID_PTX);
+  EXPECT(std::strstr(refused.error, "'broken.ptx'") != nullptr);
+  EXPECT(refused.error_written() == std::strlen(refused.error) + 1);
+  CU_CHECK(cuLinkDestroy(bad));
+
+  JitLogs jit;
+  CUmodule none;
+  const char not_a_module[] = "FAKECUBIN 1\nthis line declares nothing\n";
+  EXPECT(cuModuleLoadDataEx(&none, not_a_module, 4, jit.options, jit.values) == CUDA_ERROR_INVALID_IMAGE);
+  EXPECT(std::strstr(jit.error, "no fake image") != nullptr);
+  std::printf("link ok\n");
+}
+
 // The calls that have a message of their own: limits, wide and pitched memsets, the kernels of a
 // module, stream memory operations, the occupancy calculators, cuLaunchKernelEx's attributes.
 void limits_memsets_and_stream_values() {
@@ -435,6 +488,7 @@ int main() {
   pointers_and_streams();
   module_and_launch();
   library_and_kernel();
+  link_and_jit_logs();
   limits_memsets_and_stream_values();
   errors_and_the_rest();
   sticky_fault();

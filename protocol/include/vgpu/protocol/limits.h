@@ -46,6 +46,10 @@ inline constexpr uint32_t kMaxFunctionAttributes = 16;
 inline constexpr uint32_t kMaxContextLimits = 16;
 // Kernel names in one ModuleListFunctions reply (the rest come in further calls).
 inline constexpr uint32_t kMaxFunctionListBytes = 60 * 1024;
+// Links (cuLink*) a channel may have open at once, and the most one LINK_READ returns (a
+// linked cubin or a log comes back in pieces of this size).
+inline constexpr uint32_t kMaxLinks = 16;
+inline constexpr uint32_t kMaxLinkRead = 60 * 1024;
 
 // Geometry bounds for a channel region; checked once, at attach, on both sides.
 inline constexpr uint64_t kMinRingSize = 4096;

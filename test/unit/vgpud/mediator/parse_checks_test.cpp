@@ -114,6 +114,29 @@ TEST_CASE("a cached module load names a digest and a bounded, nonzero size", "[p
   CHECK(outcome(vgpud::parse_request(message(CallId::ModuleLoadCached, &request, 16))) == "BadPayloadSize");
 }
 
+TEST_CASE("link inputs, reads and names are bounded", "[parse][hostile][link]") {
+  const std::string name = "input.ptx";
+  auto add = parse<CallId::LinkAdd>({3, 1, limits::kMaxModuleImage, static_cast<uint32_t>(name.size()), 0}, name);
+  REQUIRE(outcome(add) == "ok");
+  const auto& cmd = std::get<vgpud::LinkAddCmd>(add->command);
+  CHECK((cmd.link == 3 && cmd.input_type == 1 && cmd.size == limits::kMaxModuleImage && cmd.name == name));
+  CHECK(outcome(parse<CallId::LinkAdd>({0, 1, 16, 0, 0})) == "ok");  // no name
+  CHECK(outcome(parse<CallId::LinkAdd>({0, 1, 0, 0, 0})) == "FieldOutOfRange");
+  CHECK(outcome(parse<CallId::LinkAdd>({0, 1, limits::kMaxModuleImage + 1, 0, 0})) == "FieldOutOfRange");
+  CHECK(outcome(parse<CallId::LinkAdd>({0, 1, 16, 3, 0}, std::string("a\0b", 3))) == "FieldOutOfRange");
+  const std::string too_long(limits::kMaxSymbolName + 1, 'n');
+  CHECK(outcome(parse<CallId::LinkAdd>({0, 1, 16, limits::kMaxSymbolName + 1, 0}, too_long)) == "FieldOutOfRange");
+  CHECK(outcome(parse<CallId::LinkAdd>({0, 1, 16, 4, 0}, "abc")) == "BadPayloadSize");
+
+  CHECK(outcome(parse<CallId::LinkRead>({1, 2, 0, limits::kMaxLinkRead, 0})) == "ok");
+  CHECK(outcome(parse<CallId::LinkRead>({1, 3, 0, 16, 0})) == "FieldOutOfRange");
+  CHECK(outcome(parse<CallId::LinkRead>({1, 0, 0, limits::kMaxLinkRead + 1, 0})) == "FieldOutOfRange");
+  // Any offset parses: one past the end is answered with no bytes.
+  CHECK(outcome(parse<CallId::LinkRead>({1, 0, UINT64_MAX, 16, 0})) == "ok");
+  CHECK(outcome(parse<CallId::LinkComplete>({1, 0})) == "ok");
+  CHECK(outcome(parse<CallId::LinkDestroy>({1, 0})) == "ok");
+}
+
 TEST_CASE("symbol names and kernel parameters are bounded", "[parse][hostile]") {
   const std::string longest(limits::kMaxSymbolName, 'n');
   const std::string too_long(limits::kMaxSymbolName + 1, 'n');
