@@ -42,7 +42,7 @@ Buffers buffers_of(unsigned count, const CUjit_option* options, void* const* val
 size_t put_text(char* buffer, size_t size, std::string_view text) {
   if (buffer == nullptr || size == 0) return 0;
   const size_t n = std::min(text.size(), size - 1);
-  std::memcpy(buffer, text.data(), n);
+  if (n > 0) std::memcpy(buffer, text.data(), n);  // an empty view may have no data at all
   buffer[n] = '\0';
   return n + 1;
 }

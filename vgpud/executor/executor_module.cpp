@@ -101,9 +101,12 @@ int32_t ChannelExecutor::load_image(UploadedImage& uploaded, uint64_t size, Repl
                     trace_.seq(), image.size(), module_image_error_message(checked.error()));
     return CUDA_ERROR_INVALID_IMAGE;
   }
-  // A text image (PTX) is read up to its NUL; one is added when the guest sent none (within
-  // the capacity BLOB_APPEND, or MODULE_LOAD_CACHED, reserved).
-  if (*checked == ModuleImageKind::Text && image.back() != 0) image.push_back(0);
+  // A text image (PTX) is read up to its NUL; one is added when the guest sent none, charged
+  // to the budget like the image.
+  if (*checked == ModuleImageKind::Text && !uploaded.terminate_text()) {
+    HopCounters::bump(setup_.counters->rejected);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);  // not even its NUL fits the budget
+  }
   // What the load makes the GPU hold (code, and `__device__` variables, which can be far
   // larger than the image) is read off the driver's own count for this process, and taken
   // from the tenant's budget like an allocation (process_memory.h).
