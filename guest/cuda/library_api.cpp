@@ -3,6 +3,7 @@
 // a program's kernels through the library calls, lazily (cuModuleGetLoadingMode).
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -84,9 +85,11 @@ CUresult function_attribute(int* value, CUfunction_attribute attribute, CUfuncti
     reply->count = std::min({reply->count, (r.payload_size - kFixedPart) / uint32_t{sizeof(int32_t)},
                              uint32_t{vgpu::limits::kMaxFunctionAttributes}});
     f->attributes = std::move(reply);
-    std::string values;  // once per function
-    for (uint32_t i = 0; i < f->attributes->count; ++i) values += " " + std::to_string(f->attributes->values[i]);
-    guest::log(guest::LogLevel::Debug, "function %s attributes:%s", f->name.c_str(), values.c_str());
+    char values[vgpu::limits::kMaxFunctionAttributes * 12 + 1] = {};  // once per function
+    size_t at = 0;
+    for (uint32_t i = 0; i < f->attributes->count && at < sizeof values; ++i)
+      at += static_cast<size_t>(std::snprintf(values + at, sizeof values - at, " %d", f->attributes->values[i]));
+    guest::log(guest::LogLevel::Debug, "function %s attributes:%s", f->name.c_str(), values);
   }
   if (attribute < 0 || static_cast<uint32_t>(attribute) >= f->attributes->count) return CUDA_ERROR_INVALID_VALUE;
   *value = f->attributes->values[attribute];
