@@ -15,6 +15,7 @@
 #include "guest/cuda/device_memory.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/jit_logs.h"
+#include "guest/cuda/launch_check.h"
 #include "guest/cuda/links.h"
 #include "guest/cuda/modules.h"
 
@@ -85,6 +86,8 @@ CUresult function_attribute(int* value, CUfunction_attribute attribute, CUfuncti
     reply->count = std::min({reply->count, (r.payload_size - kFixedPart) / uint32_t{sizeof(int32_t)},
                              uint32_t{vgpu::limits::kMaxFunctionAttributes}});
     f->attributes = std::move(reply);
+    // The launch check's dynamic shared memory limit is in the same reply: spare it the ask.
+    f->max_dynamic_shared.learn(shared_limit_from(*f->attributes));
     char values[vgpu::limits::kMaxFunctionAttributes * 12 + 1] = {};  // once per function
     size_t at = 0;
     for (uint32_t i = 0; i < f->attributes->count && at < sizeof values; ++i)
