@@ -11,7 +11,7 @@ namespace vgpu::guest {
 
 enum class LogLevel { Debug = 0, Info = 1, Warn = 2, Error = 3, Off = 4 };
 
-bool log_enabled(LogLevel level);
+VGPU_CLIENT_API bool log_enabled(LogLevel level);
 VGPU_CLIENT_API void log(LogLevel level, const char* fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <new>
+#include <source_location>
 
 #include "guest/client/channel.h"
 #include "guest/cuda/context.h"
@@ -36,13 +37,19 @@ CUresult take_async_error() noexcept;
 // call that did talks to vgpud, and is one at which asynchronous errors surface.
 bool swap_entered(bool value) noexcept;
 
+// Writes "NAME returns ERROR" to the debug log; NAME is the entry point's signature as the
+// compiler spells it, cut at its parameter list.
+void log_failed_call(const char* signature, CUresult r) noexcept;
+
 // Runs an entry point's body: no exception crosses the C ABI. A body that entered a context
 // and succeeded returns an error of earlier posted work instead, if vgpud reported one: as on
 // the driver, an asynchronous error surfaces at a later call. (A launch is posted, so what the
 // driver would have refused at the launch itself and the guest's checks did not catch arrives
 // this way.) Calls answered in the guest (attributes, pointer queries) never return one.
+// An error returned is written to the debug log with the entry point's name: a library that
+// gives up after a call failed (cuBLAS answers NOT_SUPPORTED) says nothing of which one.
 template <typename Fn>
-CUresult guarded(Fn&& body) noexcept {
+CUresult guarded(Fn&& body, std::source_location where = std::source_location::current()) noexcept {
   const bool outer = swap_entered(false);
   CUresult r;
   try {
@@ -55,8 +62,9 @@ CUresult guarded(Fn&& body) noexcept {
   const bool entered = swap_entered(outer);
   if (entered) swap_entered(true);
   if (entered && (r == CUDA_SUCCESS || r == CUDA_ERROR_NOT_READY)) {
-    if (CUresult late = take_async_error(); late != CUDA_SUCCESS) return late;
+    if (CUresult late = take_async_error(); late != CUDA_SUCCESS) r = late;
   }
+  if (r != CUDA_SUCCESS && r != CUDA_ERROR_NOT_READY) log_failed_call(where.function_name(), r);
   return r;
 }
 

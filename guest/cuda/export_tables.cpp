@@ -96,15 +96,24 @@ const void* const* tools_hooks_table() {
 
 // ---- TOOLS_TLS
 
-// [1] and [2] succeed and do nothing: cuBLAS calls [2] before its first GEMM and fails with
-// CUBLAS_STATUS_NOT_SUPPORTED if it does not succeed; no tool is attached to report to.
+// [1] succeeds and does nothing: no tool is attached to report to.
 CUresult tools_tls_nothing() noexcept { return CUDA_SUCCESS; }
+
+// [2] (CUcontext* out, uint32_t callback id, ...): the calling thread's current context, null
+// when it has none (what NVIDIA's driver writes, probed on driver 580). The runtime calls it on
+// entry to an API call it reports to tools (cuBLAS's launches, callback id 0x37) and uses the
+// context it is given: left unwritten, *out is whatever was on the runtime's stack, and the
+// launch is skipped and the GEMM answers CUBLAS_STATUS_NOT_SUPPORTED, or not, by chance.
+CUresult tools_tls_current_context(CUcontext* out) noexcept {
+  if (out != nullptr) *out = handle_of(current_context());
+  return CUDA_SUCCESS;
+}
 
 const void* const* tools_tls_table() {
   static const auto table = [] {
     auto t = unimplemented_table<kToolsTls, 3>();
     t[1] = slot(tools_tls_nothing);
-    t[2] = slot(tools_tls_nothing);
+    t[2] = slot(tools_tls_current_context);
     return t;
   }();
   return table.data();

@@ -140,6 +140,7 @@ trace_dispatch:
 	movdqu %xmm5, 80(%rsp)
 	movdqu %xmm6, 96(%rsp)
 	movdqu %xmm7, 112(%rsp)
+	movq %rdi, %rsi
 	movl %r11d, %edi
 	call trace_slow
 	movq %rax, %r10

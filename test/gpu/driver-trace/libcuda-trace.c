@@ -27,6 +27,9 @@
  *                           ("all,!d4082055"). Off by default: the table layout is NVIDIA's
  *                           private business and this guesses at it, and the runtime checks
  *                           some tables (wrapping them fails with "integrity checks failed").
+ *   VGPU_TRACE_EVERY        "1": log every call ("call" events, with the first argument), not
+ *                           only the first of each; for short runs, to see what a library calls
+ *                           around one event.
  *
  * Log: one line per event, "SEQ PID TID EVENT key=value ...", SEQ a process-wide monotonic
  * counter. Each line is one write() to an O_APPEND file, so processes and threads can share a
@@ -35,7 +38,8 @@
  * function).
  *
  * Events: init, gpa (a cuGetProcAddress call), export (a cuGetExportTable call), first-call
- * (the first call of a name or a dynamic slot; their order is the order of first use),
+ * (the first call of a name or a dynamic slot; their order is the order of first use), call
+ * (every call, with VGPU_TRACE_EVERY),
  * unresolved-call, no-slot, count (at exit, one per called name / requested slot), exit.
  *
  * No CUDA header is included: the few types needed are declared below, so that the library
@@ -81,7 +85,7 @@ HIDDEN extern void *_Atomic trace_real[];
 HIDDEN extern _Atomic uint64_t trace_counts[];
 HIDDEN extern _Atomic unsigned char trace_seen[];
 
-HIDDEN void *trace_slow(uint32_t slot);
+HIDDEN void *trace_slow(uint32_t slot, uint64_t arg0);
 static void tlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The three entry points written in C (the rest are trampolines). Each exported one counts its
@@ -147,6 +151,7 @@ static uint32_t g_dyn_used;
 static struct { const void *real; const void *copy; } g_wrapped[MAX_WRAPPED];
 static int g_nwrapped;
 static const char *g_wrap_spec; /* VGPU_TRACE_WRAP_EXPORT, or NULL */
+static int g_every;              /* VGPU_TRACE_EVERY: log every call, not only the first */
 
 /* Whether the table of this UUID is to be wrapped, by g_wrap_spec (see the top of the file). */
 static int want_wrap(const char *uuid)
@@ -278,6 +283,8 @@ static void do_init(void)
             fprintf(stderr, "libcuda-trace: cannot open %s: %s; logging to stderr\n", log,
                     strerror(errno));
     }
+    const char *every = getenv("VGPU_TRACE_EVERY");
+    g_every = every && *every && strcmp(every, "0") != 0;
     const char *wrap = getenv("VGPU_TRACE_WRAP_EXPORT");
     g_wrap_spec = wrap && *wrap && strcmp(wrap, "0") != 0 ? wrap : NULL;
 
@@ -338,7 +345,7 @@ __attribute__((constructor)) static void trace_ctor(void) { ensure_init(); }
 /* ---- the slow path of the trampolines ------------------------------------------------------- */
 /* Called by trace_dispatch on the first call of a slot (and on every call of an unresolved
  * one). Returns the real function, or NULL to make the trampoline return CUDA_ERROR_NOT_FOUND. */
-HIDDEN void *trace_slow(uint32_t slot)
+HIDDEN void *trace_slow(uint32_t slot, uint64_t arg0)
 {
     ensure_init();
     void *p = atomic_load_explicit(&trace_real[slot], memory_order_acquire);
@@ -346,6 +353,18 @@ HIDDEN void *trace_slow(uint32_t slot)
         if (!atomic_exchange(&g_missing_logged[slot], 1))
             tlog("unresolved-call sym=%s", sym_name(slot));
         return NULL;
+    }
+    if (g_every && p) {
+        /* The slot stays unseen, so every call comes here: one line each, with its first
+         * argument, to see the order of calls around an event (slow; meant for short runs). */
+        if (slot < trace_nsyms) {
+            tlog("call sym=%s arg0=0x%llx", sym_name(slot), (unsigned long long)arg0);
+        } else {
+            const struct dyn_info *d = &g_dyn[slot - trace_nsyms];
+            tlog("call sym=%s ver=%d arg0=0x%llx", d->sym, d->kind == DYN_PROCADDR ? d->ver : -d->ver,
+                 (unsigned long long)arg0);
+        }
+        return p;
     }
     if (atomic_exchange(&trace_seen[slot], 1))
         return p; /* another thread logged the first call */

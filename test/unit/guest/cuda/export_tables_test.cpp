@@ -68,6 +68,7 @@ using ClsPut = CUresult(CUcontext, void*, void*, void (*)(CUcontext, void*, void
 using ClsDelete = CUresult(CUcontext, void*) noexcept;
 using ClsGet = CUresult(void**, CUcontext, void*) noexcept;
 using PrimaryContext = CUresult(CUcontext*, CUdevice, int) noexcept;
+using ToolsTlsContext = CUresult(CUcontext*, uint32_t) noexcept;
 using HooksBuffer = CUresult(void**, size_t*) noexcept;
 using ContextCheck2 = CUresult(CUcontext, uint32_t*, void**) noexcept;
 using ContextCheck3 = uint32_t(uint32_t) noexcept;
@@ -196,10 +197,31 @@ TEST_CASE("export tables: CUDART_INTERFACE slots", "[cuda][export_tables]") {
     CHECK(slot<NoArguments>(kCudartInterface, i)() == CUDA_ERROR_NOT_SUPPORTED);
   CHECK(slot<NoArguments>(kContextChecks, 14)() == CUDA_ERROR_NOT_SUPPORTED);
   CHECK(unimplemented_export_slot_calls() == before + 6);
-  // TOOLS_TLS's two slots succeed (cuBLAS needs [2] to), and are not counted.
+  // TOOLS_TLS's two slots succeed, and are not counted (the next test looks into [2]).
   CHECK(slot<NoArguments>(kToolsTls, 1)() == CUDA_SUCCESS);
-  CHECK(slot<NoArguments>(kToolsTls, 2)() == CUDA_SUCCESS);
+  CUcontext ignored = nullptr;
+  CHECK(slot<ToolsTlsContext>(kToolsTls, 2)(&ignored, 0x37) == CUDA_SUCCESS);
   CHECK(unimplemented_export_slot_calls() == before + 6);
+}
+
+TEST_CASE("export tables: TOOLS_TLS [2] writes the current context", "[cuda][export_tables]") {
+  // The runtime reads what [2] writes and skips the call it reports on when it is not the
+  // current context: cuBLAS's GEMMs answered NOT_SUPPORTED when the slot left it unwritten.
+  auto* current = slot<ToolsTlsContext>(kToolsTls, 2);
+  REQUIRE(current_context() == nullptr);
+  CUcontext got = reinterpret_cast<CUcontext>(uintptr_t{0xAAAA});
+  REQUIRE(current(&got, 0x37) == CUDA_SUCCESS);
+  CHECK(got == nullptr);
+
+  Context* c = create_context(0, 0);
+  REQUIRE(c != nullptr);
+  set_current_context(c);
+  got = reinterpret_cast<CUcontext>(uintptr_t{0xAAAA});
+  REQUIRE(current(&got, 0x23) == CUDA_SUCCESS);
+  CHECK(got == handle_of(c));
+  set_current_context(nullptr);
+  REQUIRE(destroy_context(c));
+  CHECK(current(nullptr, 0x37) == CUDA_SUCCESS);  // nothing to write to, nothing written
 }
 
 TEST_CASE("export tables: tools hooks hand out zeroed static buffers", "[cuda][export_tables]") {
