@@ -127,6 +127,8 @@ bool Channel::attach(ConnectFailure* failure) {
   download_ = proto::RingConsumer(&header_->download, base + g.download.offset, g.download.size);
   heap_base_ = base + g.heap.offset;
   heap_size_ = g.heap.size;
+  if (const BackingFile file = transport_->backing_file(); file.fd >= 0)
+    heap_file_ = {file.fd, file.offset + g.heap.offset};
   return true;
 }
 

@@ -67,6 +67,8 @@ class Channel {
   // The shared heap (cudaMallocHost memory): host-visible, registered with the GPU.
   uint8_t* heap_base() const { return heap_base_; }
   uint64_t heap_size() const { return heap_size_; }
+  // The file the heap is mapped from and the offset of its first byte there (fd -1: none).
+  BackingFile heap_file() const { return heap_file_; }
 
   // The device the calling thread works on (cudaSetDevice). Before sending a request the
   // channel posts SetDevice when the thread's device differs from the last one vgpud was told.
@@ -104,6 +106,7 @@ class Channel {
   proto::RingConsumer download_;
   uint8_t* heap_base_ = nullptr;
   uint64_t heap_size_ = 0;
+  BackingFile heap_file_;
   uint64_t next_seq_ = 1;
   uint32_t device_sent_ = 0;  // the device vgpud last heard about from SetDevice
   std::atomic<int32_t> async_error_{0};  // written with mutex_ held; taken without

@@ -18,18 +18,27 @@ HeapAllocator::HeapAllocator(uint64_t base, uint64_t size) {
   free_.emplace(begin_, usable);
 }
 
-std::optional<uint64_t> HeapAllocator::allocate(uint64_t size) {
+std::optional<uint64_t> HeapAllocator::allocate(uint64_t size, uint64_t alignment) {
+  alignment = std::max(alignment, kAlignment);
+  if ((alignment & (alignment - 1)) != 0) return std::nullopt;
   if (size == 0) size = 1;
   if (size > UINT64_MAX - (kAlignment - 1)) return std::nullopt;
   uint64_t rounded = (size + kAlignment - 1) / kAlignment * kAlignment;
   for (auto it = free_.begin(); it != free_.end(); ++it) {
-    if (it->second < rounded) continue;
-    uint64_t start = it->first;
-    uint64_t rest = it->second - rounded;
-    free_.erase(it);
-    if (rest > 0) free_.emplace(start + rounded, rest);
-    live_.emplace(start, rounded);
-    return start;
+    // Free blocks start on kAlignment boundaries, so the skip is whole kAlignment units: the
+    // part before the aligned start stays a free block of its own.
+    const uint64_t start = it->first;
+    const uint64_t skip = (alignment - start % alignment) % alignment;
+    if (skip > it->second || it->second - skip < rounded) continue;
+    const uint64_t at = start + skip;
+    const uint64_t rest = it->second - skip - rounded;
+    if (skip > 0)
+      it->second = skip;
+    else
+      free_.erase(it);
+    if (rest > 0) free_.emplace(at + rounded, rest);
+    live_.emplace(at, rounded);
+    return at;
   }
   return std::nullopt;
 }

@@ -25,7 +25,11 @@ class HeapAllocator {
 
   // The address of a block of at least `size` bytes, or nullopt when no free block is large
   // enough. A size of 0 is treated as 1, so every live block has a distinct address.
-  std::optional<uint64_t> allocate(uint64_t size);
+  std::optional<uint64_t> allocate(uint64_t size) { return allocate(size, kAlignment); }
+  // The same, starting on an `alignment` boundary (a power of two; below kAlignment counts as
+  // kAlignment): page-aligned blocks can be mapped at other addresses too. nullopt also for an
+  // alignment that is not a power of two.
+  std::optional<uint64_t> allocate(uint64_t size, uint64_t alignment);
   // Frees the block starting at `address`; false when no live block starts there.
   bool free(uint64_t address);
 

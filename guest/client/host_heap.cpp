@@ -8,8 +8,15 @@
 
 namespace vgpu::guest {
 
-HostHeap::HostHeap(uint8_t* base, uint64_t size)
-    : base_(base), size_(base ? size : 0), heap_(reinterpret_cast<uintptr_t>(base), base ? size : 0) {}
+HostHeap::HostHeap(uint8_t* base, uint64_t size, BackingFile file)
+    : base_(base), size_(base ? size : 0), file_(base ? file : BackingFile{}),
+      heap_(reinterpret_cast<uintptr_t>(base), base ? size : 0) {}
+
+void* HostHeap::allocate_in_heap(uint64_t size, uint64_t alignment) {
+  std::lock_guard lock(mu_);
+  auto address = heap_.allocate(size, alignment);
+  return address ? reinterpret_cast<void*>(*address) : nullptr;
+}
 
 void* HostHeap::allocate(uint64_t size) {
   std::lock_guard lock(mu_);
@@ -47,7 +54,7 @@ HostHeap* process_host_heap() noexcept {
   static HostHeap* const heap = []() -> HostHeap* {
     Channel* channel = process_channel();
     if (channel == nullptr) return nullptr;
-    return new (std::nothrow) HostHeap(channel->heap_base(), channel->heap_size());
+    return new (std::nothrow) HostHeap(channel->heap_base(), channel->heap_size(), channel->heap_file());
   }();
   return heap;
 }

@@ -12,6 +12,7 @@
 
 #include "guest/client/export.h"
 #include "guest/client/heap_allocator.h"
+#include "guest/transport/transport.h"
 
 namespace vgpu::guest {
 
@@ -32,17 +33,25 @@ struct HeapRange {
 
 class HostHeap {
  public:
-  HostHeap(uint8_t* base, uint64_t size);
+  // `file` is what the heap is mapped from, when the transport has one.
+  HostHeap(uint8_t* base, uint64_t size, BackingFile file = {});
 
   // nullptr only when the fallback allocation fails too. size 0 gives a valid unique block.
   VGPU_CLIENT_API void* allocate(uint64_t size);
+  // A block of the heap itself starting on an `alignment` boundary (a power of two), or nullptr
+  // when the heap has no room: never the pageable fallback. For callers that need heap memory
+  // (registered host memory maps heap pages over its own, guest/cuda/host_register.h).
+  VGPU_CLIENT_API void* allocate_in_heap(uint64_t size, uint64_t alignment);
   // False when p came from neither the heap nor the fallback.
   VGPU_CLIENT_API bool release(void* p);
   HeapRange range() const { return {base_, size_}; }
+  // The heap's file and the offset of base() in it (fd -1: the transport gives none).
+  BackingFile file() const { return file_; }
 
  private:
   uint8_t* const base_;
   const uint64_t size_;
+  const BackingFile file_;
   std::mutex mu_;
   HeapAllocator heap_;
   std::unordered_set<void*> fallback_;

@@ -27,7 +27,7 @@ CUresult to_device(CUdeviceptr dst, const void* src, size_t size, CUstream strea
   if (CUresult r = enter_copy(stream, &ch, &wire); r != CUDA_SUCCESS) return r;
   if (size == 0) return CUDA_SUCCESS;
   if (src == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (uint64_t offset = 0; shared_heap().offset_of(src, size, &offset)) {
+  if (uint64_t offset = 0; heap_offset_of(src, size, &offset)) {
     const proto::MemcpySharedRequest request{dst, offset, size, wire};
     if (!wait) return to_cu_result(ch->post(CallId::MemcpyHtoDShared, {{&request, sizeof request}}));
     return to_cu_result(ch->call(CallId::MemcpyHtoDShared, {{&request, sizeof request}}, {}, kSyncFlags).status);
@@ -48,7 +48,7 @@ CUresult to_host(void* dst, CUdeviceptr src, size_t size, CUstream stream, bool 
   if (CUresult r = enter_copy(stream, &ch, &wire); r != CUDA_SUCCESS) return r;
   if (size == 0) return CUDA_SUCCESS;
   if (dst == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (uint64_t offset = 0; shared_heap().offset_of(dst, size, &offset)) {
+  if (uint64_t offset = 0; heap_offset_of(dst, size, &offset)) {
     const proto::MemcpySharedRequest request{src, offset, size, wire};
     if (!wait) return to_cu_result(ch->post(CallId::MemcpyDtoHShared, {{&request, sizeof request}}));
     return to_cu_result(ch->call(CallId::MemcpyDtoHShared, {{&request, sizeof request}}, {}, kSyncFlags).status);

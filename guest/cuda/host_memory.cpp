@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 
+#include "guest/client/log.h"
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/driver_state.h"
@@ -21,6 +22,8 @@ namespace {
 struct HostRanges {
   std::mutex mutex;
   std::map<uintptr_t, HostRange> by_start;
+  std::atomic<uint64_t> moved{0};  // registered ranges whose pages are in the heap: copies look
+                                   // them up only while there are any
 };
 HostRanges& ranges() {
   static auto* r = new HostRanges;
@@ -34,6 +37,16 @@ std::map<uintptr_t, HostRange>::iterator containing(HostRanges& r, uintptr_t add
   --it;
   const HostRange& h = it->second;
   return address - h.start < std::max<uint64_t>(h.size, 1) ? it : r.by_start.end();
+}
+
+HostRange new_range(uintptr_t start, uint64_t size, unsigned flags, bool registered, Context* owner) {
+  HostRange h;
+  h.start = start;
+  h.size = size;
+  h.flags = flags;
+  h.registered = registered;
+  h.owner = owner;
+  return h;
 }
 
 CUresult host_alloc(void** out, size_t size, unsigned flags) {
@@ -52,7 +65,7 @@ CUresult host_alloc(void** out, size_t size, unsigned flags) {
   // Every context maps page-locked memory for the device (CU_CTX_MAP_HOST is always on since
   // unified addressing), so the driver reports DEVICEMAP on every allocation.
   r.by_start[reinterpret_cast<uintptr_t>(p)] =
-      HostRange{reinterpret_cast<uintptr_t>(p), size, flags | CU_MEMHOSTALLOC_DEVICEMAP, false, owner};
+      new_range(reinterpret_cast<uintptr_t>(p), size, flags | CU_MEMHOSTALLOC_DEVICEMAP, false, owner);
   *out = p;
   return CUDA_SUCCESS;
 }
@@ -73,6 +86,34 @@ CUresult free_host(void* p) {
   return heap != nullptr && heap->release(p) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
+// Whether a registered range whose pages moved into the heap holds a page of `pages`; with the
+// mutex held. Ranges do not overlap, so only the last one starting below the span can reach into
+// it, and every one starting inside it is on its pages.
+bool pages_moved(HostRanges& r, PageSpan pages) {
+  auto it = r.by_start.lower_bound(pages.begin);
+  if (it != r.by_start.begin()) {
+    const HostRange& before = std::prev(it)->second;
+    if (before.alias.active() && before.alias.pages.overlaps(pages)) return true;
+  }
+  for (; it != r.by_start.end() && it->first < pages.end; ++it)
+    if (it->second.alias.active()) return true;
+  return false;
+}
+
+// Moves a new registration's pages into the heap when that is safe (host_register.h); else says
+// why not, and the range is staged. With the mutex held, so that two registrations never move
+// one page.
+const char* move_pages(HostRanges& r, HostRange& range) {
+  const PageSpan pages = page_span(range.start, range.size);
+  if (pages_moved(r, pages)) return "it shares a page with memory registered earlier";
+  guest::HostHeap* heap = guest::process_host_heap();
+  if (heap == nullptr) return "there is no shared heap";
+  const bool read_only = (range.flags & CU_MEMHOSTREGISTER_READ_ONLY) != 0;
+  const char* why = alias_pages(*heap, range.start, range.size, read_only, &range.alias);
+  if (why == nullptr) r.moved.fetch_add(1, std::memory_order_relaxed);
+  return why;
+}
+
 CUresult host_register(void* p, size_t size, unsigned flags) {
   constexpr unsigned kKnown = CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP |
                               CU_MEMHOSTREGISTER_IOMEMORY | CU_MEMHOSTREGISTER_READ_ONLY;
@@ -89,7 +130,9 @@ CUresult host_register(void* p, size_t size, unsigned flags) {
   auto next = r.by_start.lower_bound(start);
   if (next != r.by_start.end() && next->first < start + size) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
   if (containing(r, start) != r.by_start.end()) return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
-  r.by_start[start] = HostRange{start, size, flags, true, owner};
+  // Recorded first, so that nothing can fail once the pages have moved.
+  HostRange& range = r.by_start.emplace(start, new_range(start, size, flags, true, owner)).first->second;
+  range.not_moved = move_pages(r, range);
   return CUDA_SUCCESS;
 }
 
@@ -97,11 +140,45 @@ CUresult host_unregister(void* p) {
   if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (init_status() != CUDA_SUCCESS) return init_status();
   HostRanges& r = ranges();
-  std::lock_guard lock(r.mutex);
-  auto it = r.by_start.find(reinterpret_cast<uintptr_t>(p));
-  if (it == r.by_start.end() || !it->second.registered) return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
-  r.by_start.erase(it);
+  PageAlias alias;
+  {
+    std::lock_guard lock(r.mutex);
+    auto it = r.by_start.find(reinterpret_cast<uintptr_t>(p));
+    if (it == r.by_start.end() || !it->second.registered) return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+    alias = it->second.alias;
+    r.by_start.erase(it);
+  }
+  if (!alias.active()) return CUDA_SUCCESS;
+  // Copies from now on are staged. Like free_host, let queued work that may still read or write
+  // the block finish, so that the contents moved back are the last ones and no DMA reaches the
+  // block once the heap hands it out again.
+  if (guest::Channel* ch = channel(); ch != nullptr && current_context() != nullptr)
+    (void)ch->call(proto::CallId::DeviceSynchronize, {}, {});
+  guest::HostHeap* heap = guest::process_host_heap();
+  std::lock_guard lock(r.mutex);  // no registration reads the maps halfway through the move
+  r.moved.fetch_sub(1, std::memory_order_relaxed);
+  if (heap == nullptr || !unalias_pages(*heap, alias))
+    guest::log(guest::LogLevel::Warn,
+               "cuMemHostUnregister(%p): no memory to move its pages out of the shared heap; they stay there",
+               p);
   return CUDA_SUCCESS;
+}
+
+// Says once per registered range why it has no device address.
+void warn_not_mapped(uintptr_t start) {
+  const char* why = nullptr;
+  {
+    HostRanges& r = ranges();
+    std::lock_guard lock(r.mutex);
+    auto it = r.by_start.find(start);
+    if (it == r.by_start.end() || it->second.warned) return;
+    it->second.warned = true;
+    why = it->second.not_moved;
+  }
+  guest::log(guest::LogLevel::Warn,
+             "registered memory at %p is not mapped for the device: %s; its copies are staged, and "
+             "cuMemHostGetDevicePointer answers CUDA_ERROR_NOT_SUPPORTED",
+             reinterpret_cast<void*>(start), why != nullptr ? why : "unknown");
 }
 
 }  // namespace
@@ -117,10 +194,35 @@ std::optional<HostRange> find_host_range(const void* p) noexcept {
   return std::nullopt;
 }
 
+bool heap_offset_of(const void* p, uint64_t count, uint64_t* offset) noexcept {
+  const guest::HeapRange heap = shared_heap();
+  if (heap.offset_of(p, count, offset)) return true;
+  HostRanges& r = ranges();
+  if (heap.base == nullptr || r.moved.load(std::memory_order_relaxed) == 0) return false;
+  try {
+    std::lock_guard lock(r.mutex);
+    auto it = containing(r, reinterpret_cast<uintptr_t>(p));
+    if (it == r.by_start.end() || !it->second.alias.active()) return false;
+    // The bytes around the range on its pages moved too: a copy may reach them.
+    const PageAlias& alias = it->second.alias;
+    const uint64_t into = reinterpret_cast<uintptr_t>(p) - alias.pages.begin;
+    if (count > alias.pages.end - alias.pages.begin - into) return false;
+    *offset = static_cast<uint64_t>(alias.block - heap.base) + into;
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 CUresult mapped_address(guest::Channel& channel, const void* p, CUdeviceptr* out) {
   const std::optional<HostRange> h = find_host_range(p);
+  if (!h) return CUDA_ERROR_INVALID_VALUE;
+  if (h->registered && !h->alias.active()) {
+    warn_not_mapped(h->start);
+    return CUDA_ERROR_NOT_SUPPORTED;
+  }
   uint64_t offset = 0;
-  if (!h || h->registered || !shared_heap().offset_of(p, 1, &offset)) return CUDA_ERROR_INVALID_VALUE;
+  if (!heap_offset_of(p, 1, &offset)) return CUDA_ERROR_INVALID_VALUE;
   // vgpud registers the region PORTABLE, so under unified addressing the heap has one device
   // address in every context; it is asked for once per device all the same, as each device's
   // context may be the first to exist.

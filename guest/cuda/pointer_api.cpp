@@ -68,7 +68,8 @@ CUresult attribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr, c
         put(data, ptr);
         return CUDA_SUCCESS;
       }
-      // Page-locked memory from the heap is mapped; registered guest pages are not.
+      // Page-locked memory in the heap is mapped, registered pages moved into it too; registered
+      // pages that stayed where they were are not.
       guest::Channel* ch = channel();
       CUdeviceptr mapped = 0;
       if (ch == nullptr || mapped_address(*ch, reinterpret_cast<const void*>(ptr), &mapped) != CUDA_SUCCESS)
@@ -104,7 +105,7 @@ CUresult attribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr, c
       put(data, static_cast<size_t>(size));
       return CUDA_SUCCESS;
     case CU_POINTER_ATTRIBUTE_MAPPED:
-      put(data, 1);
+      put(data, on_device || !f.host->registered || f.host->alias.active() ? 1 : 0);
       return CUDA_SUCCESS;
     case CU_POINTER_ATTRIBUTE_ALLOWED_HANDLE_TYPES:
       put(data, static_cast<unsigned long long>(0));

@@ -25,19 +25,22 @@ ConnectFailure failure(ConnectError code, std::string message) {
 
 class LocalTransport final : public Transport {
  public:
-  LocalTransport(int socket_fd, int doorbell_fd, int notify_fd, uint8_t* base, size_t size,
-                 std::string path)
-      : socket_fd_(socket_fd), doorbell_fd_(doorbell_fd), notify_fd_(notify_fd), base_(base),
-        size_(size), path_(std::move(path)) {}
+  LocalTransport(int socket_fd, int region_fd, int doorbell_fd, int notify_fd, uint8_t* base,
+                 size_t size, std::string path)
+      : socket_fd_(socket_fd), region_fd_(region_fd), doorbell_fd_(doorbell_fd), notify_fd_(notify_fd),
+        base_(base), size_(size), path_(std::move(path)) {}
 
   ~LocalTransport() override {
     munmap(base_, size_);
+    close(region_fd_);
     close(doorbell_fd_);
     close(notify_fd_);
     close(socket_fd_);
   }
 
   std::span<uint8_t> region() override { return {base_, size_}; }
+  // The memfd stays open: registered host memory maps heap pages from it.
+  BackingFile backing_file() const override { return {region_fd_, 0}; }
 
   void notify_host() override {
     const uint64_t one = 1;
@@ -61,7 +64,7 @@ class LocalTransport final : public Transport {
   std::string describe() const override { return "local:" + path_; }
 
  private:
-  int socket_fd_, doorbell_fd_, notify_fd_;
+  int socket_fd_, region_fd_, doorbell_fd_, notify_fd_;
   uint8_t* base_;
   size_t size_;
   std::string path_;
@@ -176,8 +179,8 @@ Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::stri
     return Err{failure(ConnectError::BadRegion, "vgpud did not hand over a channel region")};
   }
   void* base = mmap(nullptr, reply.region_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
-  close(fds[0]);
   if (base == MAP_FAILED) {
+    close(fds[0]);
     close(fds[1]);
     close(fds[2]);
     close(fd);
@@ -188,7 +191,7 @@ Result<std::unique_ptr<Transport>, ConnectFailure> connect_local(const std::stri
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof none);
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
   return std::unique_ptr<Transport>(new LocalTransport(
-      fd, fds[1], fds[2], static_cast<uint8_t*>(base), reply.region_size, path));
+      fd, fds[0], fds[1], fds[2], static_cast<uint8_t*>(base), reply.region_size, path));
 }
 
 }  // namespace vgpu::guest

@@ -64,9 +64,17 @@ bool starts_with_vm_magic(const MappedFile& region) {
 
 }  // namespace
 
+void MappedFile::reset() {
+  if (data_ != nullptr) munmap(data_, map_size_);
+  if (fd_ >= 0) close(fd_);
+  data_ = nullptr;
+  fd_ = -1;
+}
+
 MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   if (this != &other) {
-    if (data_ != nullptr) munmap(data_, map_size_);
+    reset();
+    fd_ = std::exchange(other.fd_, -1);
     data_ = std::exchange(other.data_, nullptr);
     map_size_ = std::exchange(other.map_size_, 0);
     file_size_ = std::exchange(other.file_size_, 0);
@@ -75,9 +83,7 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
-MappedFile::~MappedFile() {
-  if (data_ != nullptr) munmap(data_, map_size_);
-}
+MappedFile::~MappedFile() { reset(); }
 
 Result<MappedFile, ConnectFailure> map_file(const std::string& path) {
   const int fd = open(path.c_str(), O_RDWR | O_CLOEXEC);
@@ -101,8 +107,8 @@ Result<MappedFile, ConnectFailure> map_file(const std::string& path) {
   const size_t map_size = (file_size + page - 1) / page * page;
   void* p = mmap(nullptr, map_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   const int e = errno;
-  close(fd);  // the mapping keeps the device file referenced
   if (p == MAP_FAILED) {
+    close(fd);
     // Opening worked, so EPERM here is the kernel itself: lockdown (Secure Boot) forbids
     // mapping PCI BARs from user space.
     if (e == EPERM)
@@ -113,7 +119,7 @@ Result<MappedFile, ConnectFailure> map_file(const std::string& path) {
     return Err{failure(ConnectError::SystemError,
                        "cannot map " + path + ": " + std::strerror(e))};
   }
-  return MappedFile(static_cast<uint8_t*>(p), map_size, file_size, path);
+  return MappedFile(fd, static_cast<uint8_t*>(p), map_size, file_size, path);
 }
 
 std::string sysfs_root_from_env() {

@@ -18,23 +18,29 @@ inline constexpr uint16_t kStubDevice = 0x1110;  // ivshmem
 // ivshmem's BAR0: the register block, 256 bytes.
 inline constexpr size_t kStubRegistersSize = 256;
 
-// A read-write shared mapping of a file; unmapped when destroyed. Move-only.
+// A read-write shared mapping of a file, and the file kept open (more of it may be mapped
+// later: registered host memory maps heap pages of the region from it); unmapped and closed
+// when destroyed. Move-only.
 class MappedFile {
  public:
   MappedFile() = default;
-  MappedFile(uint8_t* data, size_t map_size, size_t file_size, std::string path)
-      : data_(data), map_size_(map_size), file_size_(file_size), path_(std::move(path)) {}
+  MappedFile(int fd, uint8_t* data, size_t map_size, size_t file_size, std::string path)
+      : fd_(fd), data_(data), map_size_(map_size), file_size_(file_size), path_(std::move(path)) {}
   MappedFile(MappedFile&& other) noexcept { *this = std::move(other); }
   MappedFile& operator=(MappedFile&& other) noexcept;
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
   ~MappedFile();
 
+  int fd() const { return fd_; }
   uint8_t* data() const { return data_; }
   size_t size() const { return file_size_; }  // the file's size (the BAR's), not the page-rounded mapping
   const std::string& path() const { return path_; }
 
  private:
+  void reset();
+
+  int fd_ = -1;
   uint8_t* data_ = nullptr;
   size_t map_size_ = 0;
   size_t file_size_ = 0;

@@ -29,6 +29,10 @@ class PciTransport final : public Transport {
   ~PciTransport() override = default;
 
   std::span<uint8_t> region() override { return region_; }
+  // The slot lies inside BAR2's mapping, which starts at offset 0 of resource2.
+  BackingFile backing_file() const override {
+    return {stub_.region.fd(), static_cast<uint64_t>(region_.data() - stub_.region.data())};
+  }
 
   void notify_host() override { claim_->ring(proto::vm_slot_vector(claim_->index())); }
 

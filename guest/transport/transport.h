@@ -19,6 +19,14 @@ enum class ConnectError {
   SystemError,      // an unexpected OS error
 };
 
+// The file a region mapping shows and the offset in it of the mapping's first byte, so that more
+// of the region can be mapped at other addresses (guest/cuda/host_register.h maps heap pages over
+// registered program memory). fd is -1 when there is no such file.
+struct BackingFile {
+  int fd = -1;
+  uint64_t offset = 0;
+};
+
 struct ConnectFailure {
   ConnectError code;
   std::string message;  // one sentence for the user: what is missing and what to do
@@ -29,6 +37,8 @@ class Transport {
   virtual ~Transport() = default;
   // The channel region, mapped read-write.
   virtual std::span<uint8_t> region() = 0;
+  // The file region() is mapped from, open for as long as the transport lives.
+  virtual BackingFile backing_file() const { return {}; }
   // Wake vgpud (it said it is waiting on the submit ring).
   virtual void notify_host() = 0;
   // Block until vgpud wakes us or timeout_ms passes. Returns false if vgpud is gone.

@@ -101,11 +101,22 @@ CUresult gather_args(const Function& f, void** kernelParams, void** extra, std::
   return f.params.empty() ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
+// Host memory registered in the context: mapped, and under unified addressing its device
+// address is its host address (cuMemHostGetDevicePointer_v2).
+bool registered_host_range(const Context& ctx, CUdeviceptr p, std::size_t n) {
+  auto next = ctx.host_registered.upper_bound(p);
+  if (next == ctx.host_registered.begin()) return false;
+  const auto [base, size] = *std::prev(next);
+  return p - base < size && n <= size - (p - base);
+}
+
 // A kernel may touch memory of its own context and of the contexts it has enabled peer access
-// to (the peer set holds only live contexts: destroy_context removes itself from every set).
+// to (the peer set holds only live contexts: destroy_context removes itself from every set),
+// and host memory registered in its context.
 bool kernel_range_ok(const Context& ctx, const RegionReader& held, CUdeviceptr p, std::size_t n) {
   const CUcontext owner = region_owner(held, p, n);
-  return owner != nullptr && (owner == ctx.handle || ctx.peers.count(owner) != 0);
+  if (owner == nullptr) return registered_host_range(ctx, p, n);
+  return owner == ctx.handle || ctx.peers.count(owner) != 0;
 }
 
 void fault(Context& ctx, const Function& f, const char* why) {

@@ -164,3 +164,27 @@ TEST_CASE("heap allocator refuses sizes that would overflow", "[client][heap]") 
   CHECK_FALSE(heap.allocate(UINT64_MAX - 10));
   CHECK(heap.bytes_free() == 8 * kA);
 }
+
+TEST_CASE("heap allocator aligns a block further when asked, keeping the skipped part free", "[client][heap]") {
+  const uint64_t page = 16 * kA;
+  HeapAllocator heap(kBase + kA, 64 * kA);  // starts one unit past a page boundary
+  auto small = heap.allocate(1);
+  REQUIRE(small);
+  CHECK(*small == kBase + kA);
+  auto aligned = heap.allocate(3 * kA, page);
+  REQUIRE(aligned);
+  CHECK(*aligned % page == 0);
+  CHECK(*aligned == kBase + page);
+  // The units between the two blocks are free and usable.
+  CHECK(heap.bytes_free() == 64 * kA - 4 * kA);
+  auto between = heap.allocate(14 * kA);
+  REQUIRE(between);
+  CHECK(*between == kBase + 2 * kA);
+  CHECK_FALSE(heap.allocate(kA, 3 * kA));  // not a power of two
+  CHECK_FALSE(heap.allocate(64 * kA, page));  // no aligned run that long
+  CHECK(heap.free(*aligned));
+  CHECK(heap.free(*small));
+  CHECK(heap.free(*between));
+  CHECK(heap.free_block_count() == 1);
+  CHECK(heap.bytes_free() == 64 * kA);
+}

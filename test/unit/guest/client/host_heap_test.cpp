@@ -44,3 +44,23 @@ TEST_CASE("without a heap every allocation falls back", "[client][heap]") {
   REQUIRE(zero != nullptr);
   CHECK(heap.release(zero));
 }
+
+TEST_CASE("allocate_in_heap gives heap blocks only, aligned as asked", "[client][heap]") {
+  alignas(4096) static uint8_t region[64 * 1024];
+  HostHeap heap(region, sizeof region, {7, 4096});
+  CHECK(heap.file().fd == 7);
+  CHECK(heap.file().offset == 4096);
+  void* small = heap.allocate(100);
+  REQUIRE(small == region);
+  void* page = heap.allocate_in_heap(8192, 4096);
+  REQUIRE(page != nullptr);
+  CHECK(reinterpret_cast<uintptr_t>(page) % 4096 == 0);
+  CHECK(page == region + 4096);
+  // No room: nullptr, where allocate would fall back to pageable memory.
+  CHECK(heap.allocate_in_heap(64 * 1024, 4096) == nullptr);
+  CHECK(heap.release(page));
+  CHECK(heap.release(small));
+  CHECK(heap.allocate_in_heap(64 * 1024, 4096) == region);
+  CHECK(HostHeap(nullptr, 0).allocate_in_heap(1, 4096) == nullptr);
+  CHECK(HostHeap(nullptr, 0, {7, 0}).file().fd == -1);  // no heap, no file
+}

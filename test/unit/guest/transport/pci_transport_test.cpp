@@ -1,5 +1,6 @@
 #include "guest/transport/pci_transport.h"
 
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +75,18 @@ TEST_CASE("pci transport skips slots that are taken", "[guest][pci]") {
   CHECK((*t)->describe() == "pci:0000:00:04.0 slot 2");
   (*t)->region()[proto::kChannelHeaderArea] = 0x3c;
   CHECK(f.vgpud.slot_base(2)[proto::kChannelHeaderArea] == 0x3c);
+
+  // The slot's region can be mapped again from resource2, at the slot's offset in it.
+  const BackingFile file = (*t)->backing_file();
+  REQUIRE(file.fd >= 0);
+  CHECK(file.offset == f.vgpud.geometry().slot_offset + 2 * f.vgpud.geometry().slot_size);
+  const size_t size = (*t)->region().size();
+  void* again = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd, static_cast<off_t>(file.offset));
+  REQUIRE(again != MAP_FAILED);
+  CHECK(static_cast<uint8_t*>(again)[proto::kChannelHeaderArea] == 0x3c);
+  static_cast<uint8_t*>(again)[proto::kChannelHeaderArea + 1] = 0x4d;
+  CHECK((*t)->region()[proto::kChannelHeaderArea + 1] == 0x4d);
+  munmap(again, size);
   (*t)->notify_host();
   CHECK(f.vgpud.doorbell() == FakeVgpud::doorbell_value(proto::vm_slot_vector(2)));
   // The others were not touched.
