@@ -20,4 +20,11 @@ struct DeviceSnapshot {
   std::optional<int> attribute(int attribute) const;
 };
 
+// Sets to 0 the attributes that announce a feature vgpu does not give a guest (managed memory,
+// virtual memory management, memory pools, IPC, external memory and semaphores, GPUDirect RDMA),
+// so that a program that asks first takes the path without it, as on a GPU that lacks it,
+// rather than fail at the call. Applied once, to the snapshot every answer comes from; the
+// runtime shim reads the same answers.
+void hide_unsupported_features(proto::DeviceGetInfoReply& info);
+
 }  // namespace vgpu::cuda

@@ -39,6 +39,7 @@ CUresult take_snapshot(guest::Channel& channel, uint32_t index, DeviceSnapshot* 
   if (r.payload_size < offsetof(proto::DeviceGetInfoReply, attributes)) return CUDA_ERROR_UNKNOWN;
   out->info.name[sizeof out->info.name - 1] = '\0';
   out->info.attribute_count = std::min<uint32_t>(out->info.attribute_count, limits::kMaxDeviceAttributes);
+  hide_unsupported_features(out->info);
   return CUDA_SUCCESS;
 }
 

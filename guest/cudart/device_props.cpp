@@ -6,30 +6,6 @@
 #include <cstring>
 
 namespace vgpu::cudart {
-namespace {
-
-// Features a guest cannot use through vgpu; see device_attribute().
-bool hidden_feature(int attribute) {
-  switch (attribute) {
-    case CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY:
-    case CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS:
-    case CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS:
-    case CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS_USES_HOST_PAGE_TABLES:
-    case CU_DEVICE_ATTRIBUTE_DIRECT_MANAGED_MEM_ACCESS_FROM_HOST:
-    case CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM:
-    case CU_DEVICE_ATTRIBUTE_HOST_REGISTER_SUPPORTED:
-    case CU_DEVICE_ATTRIBUTE_READ_ONLY_HOST_REGISTER_SUPPORTED:
-    case CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED:
-    case CU_DEVICE_ATTRIBUTE_MEMPOOL_SUPPORTED_HANDLE_TYPES:
-    case CU_DEVICE_ATTRIBUTE_COOPERATIVE_MULTI_DEVICE_LAUNCH:
-    case CU_DEVICE_ATTRIBUTE_IPC_EVENT_SUPPORTED:
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
 
 bool has_device_attribute(const proto::DeviceGetInfoReply& info, int attribute) {
   uint32_t filled = std::min<uint32_t>(info.attribute_count, limits::kMaxDeviceAttributes);
@@ -37,7 +13,9 @@ bool has_device_attribute(const proto::DeviceGetInfoReply& info, int attribute) 
 }
 
 int device_attribute(const proto::DeviceGetInfoReply& info, int attribute) {
-  if (!has_device_attribute(info, attribute) || hidden_feature(attribute)) return 0;
+  // Features vgpu does not provide already read 0 here: the driver shim hides them
+  // (guest/cuda/device_snapshot.h), and these facts are its answers.
+  if (!has_device_attribute(info, attribute)) return 0;
   return info.attributes[attribute];
 }
 
