@@ -20,6 +20,11 @@ HIDE_DRIVER=$LIB_DIR/hide-driver.sh
 # shellcheck source=test/gpu/compare.sh
 . "$LIB_DIR/compare.sh"
 
+# The driver's JIT cache off, for the native runs and for vgpud alike: a PTX image compiled in
+# the native run would otherwise be found in the cache by vgpud's driver, and the run through
+# vgpu would lack the compiler's lines in its JIT info log (ptxjit prints them).
+export CUDA_CACHE_DISABLE=1
+
 log() { printf '[%s] %s\n' "$LOG_TAG" "$*"; }
 
 # now_ms: wall clock in milliseconds. EPOCHREALTIME's separator follows the locale, so keep digits.
