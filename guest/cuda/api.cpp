@@ -1,7 +1,6 @@
 #include "guest/cuda/api.h"
 
 #include <atomic>
-#include <string_view>
 
 #include "guest/client/log.h"
 #include "guest/cuda/driver_state.h"
@@ -68,15 +67,11 @@ bool swap_entered(bool value) noexcept {
   return was;
 }
 
-void log_failed_call(const char* signature, CUresult r) noexcept {
+void log_failed_call(const char* entry_point, CUresult r) noexcept {
   if (!guest::log_enabled(guest::LogLevel::Debug)) return;
-  // "CUresult cuLaunchKernel(CUfunction, ...)": the name is the word before the '('.
-  std::string_view s(signature);
-  s = s.substr(0, s.find('('));
-  if (const size_t space = s.rfind(' '); space != std::string_view::npos) s.remove_prefix(space + 1);
   const char* name = nullptr;
   if (cuGetErrorName(r, &name) != CUDA_SUCCESS) name = "an unknown error";
-  guest::log(guest::LogLevel::Debug, "%.*s returns %s (%d)", static_cast<int>(s.size()), s.data(), name,
+  guest::log(guest::LogLevel::Debug, "%s returns %s (%d)", entry_point != nullptr ? entry_point : "?", name,
              static_cast<int>(r));
 }
 

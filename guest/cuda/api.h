@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <new>
-#include <source_location>
 
 #include "guest/client/channel.h"
 #include "guest/cuda/context.h"
@@ -37,9 +36,10 @@ CUresult take_async_error() noexcept;
 // call that did talks to vgpud, and is one at which asynchronous errors surface.
 bool swap_entered(bool value) noexcept;
 
-// Writes "NAME returns ERROR" to the debug log; NAME is the entry point's signature as the
-// compiler spells it, cut at its parameter list.
-void log_failed_call(const char* signature, CUresult r) noexcept;
+// Writes "NAME returns ERROR" to the debug log. guarded() passes the name of the function that
+// called it (__builtin_FUNCTION(), which GCC and Clang evaluate at the call site; Debian 12's
+// Clang has no std::source_location).
+void log_failed_call(const char* entry_point, CUresult r) noexcept;
 
 // Runs an entry point's body: no exception crosses the C ABI. A body that entered a context
 // and succeeded returns an error of earlier posted work instead, if vgpud reported one: as on
@@ -49,7 +49,7 @@ void log_failed_call(const char* signature, CUresult r) noexcept;
 // An error returned is written to the debug log with the entry point's name: a library that
 // gives up after a call failed (cuBLAS answers NOT_SUPPORTED) says nothing of which one.
 template <typename Fn>
-CUresult guarded(Fn&& body, std::source_location where = std::source_location::current()) noexcept {
+CUresult guarded(Fn&& body, const char* entry_point = __builtin_FUNCTION()) noexcept {
   const bool outer = swap_entered(false);
   CUresult r;
   try {
@@ -64,7 +64,7 @@ CUresult guarded(Fn&& body, std::source_location where = std::source_location::c
   if (entered && (r == CUDA_SUCCESS || r == CUDA_ERROR_NOT_READY)) {
     if (CUresult late = take_async_error(); late != CUDA_SUCCESS) r = late;
   }
-  if (r != CUDA_SUCCESS && r != CUDA_ERROR_NOT_READY) log_failed_call(where.function_name(), r);
+  if (r != CUDA_SUCCESS && r != CUDA_ERROR_NOT_READY) log_failed_call(entry_point, r);
   return r;
 }
 
