@@ -42,6 +42,14 @@ expect "$work/stub.log" "gpa api=cuGetProcAddress_v2 sym=cuDriverGetVersion ver=
 expect "$work/stub.log" "export uuid=6bd5fb6c5bf4e74a8987d93912fd9df9 rc=34" "export logged"
 expect "$work/stub.log" "count via=name sym=cuDriverGetVersion n=1$" "by-name count"
 expect "$work/stub.log" " exit names_called=3 " "exit line"
+# VGPU_TRACE_EVERY: a line per call (with its first argument, here a pointer), no first-call.
+# (The stub hands out no pointers through cuGetProcAddress, so only the by-name path is seen.)
+rm -f "$work/every.log"
+LD_LIBRARY_PATH="$work/stub-build" VGPU_TRACE_REAL_DRIVER="$stub" VGPU_TRACE_LOG="$work/every.log" \
+  VGPU_TRACE_EVERY=1 "$work/stub-client" >/dev/null
+expect "$work/every.log" "call sym=cuDriverGetVersion arg0=0x[0-9a-f]{6,}$" "every call logged by name, with arg0"
+if grep -q "first-call via=name sym=cuDriverGetVersion" "$work/every.log"; then fail "a first-call line with VGPU_TRACE_EVERY"
+else pass "no first-call line with VGPU_TRACE_EVERY"; fi
 
 echo "== 2. fake driver"
 gcc -O2 -fPIC -shared -Wall -Wextra -Wl,-soname,libcuda.so.1 -o "$work/fake-driver.so" "$here/fake-driver.c"
