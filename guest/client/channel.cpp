@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -197,6 +198,14 @@ void Channel::note_async_locked(int32_t status) {
   if (status != 0) async_error_.compare_exchange_strong(none, status, std::memory_order_relaxed);
 }
 
+// What kernels printed (proto::kDeviceOutputRecord), into this process's stdout as a local
+// driver writes it: through stdio, so that it lands in order with the program's own printf.
+void Channel::print_device_output_locked(uint32_t length) {
+  uint8_t text[proto::kMaxDeviceOutputRecord];
+  reply_.read(text, length, sizeof(proto::ReplyHeader));
+  std::fwrite(text, 1, length, stdout);
+}
+
 CallResult Channel::wait_reply_locked(uint64_t seq, CallId id, std::span<uint8_t> reply) {
   const auto start = std::chrono::steady_clock::now();
   const auto spin_until = start + spin_budget();
@@ -211,6 +220,12 @@ CallResult Channel::wait_reply_locked(uint64_t seq, CallId id, std::span<uint8_t
       proto::ReplyHeader h;
       reply_.read(&h, sizeof h);
       const uint32_t padded = proto::padded_size(h.size);
+      if (h.call == proto::kDeviceOutputRecord && h.seq == 0 && h.size >= sizeof h &&
+          h.size - sizeof h <= proto::kMaxDeviceOutputRecord && padded <= *ready) {
+        print_device_output_locked(h.size - static_cast<uint32_t>(sizeof h));
+        reply_.consume(padded);
+        continue;
+      }
       if (h.size < sizeof h || h.size > limits::kMaxMessageSize || padded > *ready ||
           h.seq != seq || h.call != static_cast<uint16_t>(id)) {
         mark_broken_locked("vgpud sent a reply that does not match the request");

@@ -90,6 +90,7 @@ class Channel {
   // All below run with mutex_ held.
   uint64_t send_locked(proto::CallId id, std::initializer_list<Part> parts, uint16_t flags);
   bool wait_for_space_locked(proto::RingProducer& ring, uint64_t bytes);
+  void print_device_output_locked(uint32_t length);
   CallResult wait_reply_locked(uint64_t seq, proto::CallId id, std::span<uint8_t> reply);
   int32_t stage_upload_locked(const void* src, uint64_t size, uint64_t* staged);
   int32_t send_blob_locked(const uint8_t* bytes, uint64_t size);

@@ -31,9 +31,19 @@ FAKE_CUDA_API CUresult CUDAAPI cuCtxGetCurrent(CUcontext* pctx) {
   return CUDA_SUCCESS;
 }
 
+void vgpu::fake::flush_printf(Context& ctx) {
+  if (ctx.printf_pending.empty()) return;
+  std::fwrite(ctx.printf_pending.data(), 1, ctx.printf_pending.size(), stdout);
+  std::fflush(stdout);
+  ctx.printf_pending.clear();
+}
+
 FAKE_CUDA_API CUresult CUDAAPI cuCtxSynchronize(void) {
   Locked l;
-  return enter(l);  // work ran synchronously already; only the sticky error can surface
+  // Work ran synchronously already; only the sticky error can surface, and printf output.
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  flush_printf(*l.ctx);
+  return CUDA_SUCCESS;
 }
 
 // Limits are the context's own, starting at the driver's defaults (internal.h). Values a real

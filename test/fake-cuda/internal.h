@@ -8,6 +8,7 @@
 // Pull in the C headers cuda.h includes first, so that the visibility push below covers only
 // cuda.h's own declarations.
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -104,7 +105,7 @@ struct ParamLayout {
   std::size_t size = 0;
 };
 
-enum class Builtin { none, vector_add, fill_u32, fault, sleep_ms };
+enum class Builtin { none, vector_add, fill_u32, fault, sleep_ms, printf };
 
 struct Function {
   std::string name;
@@ -150,7 +151,13 @@ struct Context {
   std::set<CUcontext> peers;
   // cuCtxGetLimit / cuCtxSetLimit, indexed by CUlimit.
   std::array<std::size_t, CU_LIMIT_MAX> limits = default_limits();
+  // What fake_printf kernels printed since the last synchronization: the driver prints a
+  // kernel's printf output to the process's stdout when the context synchronizes.
+  std::string printf_pending;
 };
+
+// Writes the context's pending printf output to stdout, as the driver does at a synchronization.
+void flush_printf(Context& ctx);
 
 // A context looked up for the calling thread, locked, not destroyed and (unless asked
 // otherwise) without a sticky error.

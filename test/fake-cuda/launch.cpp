@@ -219,6 +219,17 @@ CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsi
     case Builtin::fault:
       fault(ctx, fn, "fake_fault");
       break;
+    case Builtin::printf: {
+      // One line per block, as a kernel whose thread 0 printfs would print.
+      const auto value = arg_at<std::uint32_t>(args, fn, 0);
+      const std::uint64_t blocks = std::uint64_t{gridDimX} * gridDimY * gridDimZ;
+      for (std::uint64_t b = 0; b < blocks && b < 1024; ++b) {
+        char line[64];
+        std::snprintf(line, sizeof line, "fake_printf block %llu value %u\n", static_cast<unsigned long long>(b), value);
+        ctx.printf_pending += line;
+      }
+      break;
+    }
     case Builtin::sleep_ms: {
       int ms = arg_at<std::int32_t>(args, fn, 0);
       if (ms > 600000) ms = 600000;

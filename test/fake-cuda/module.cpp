@@ -38,6 +38,7 @@ const std::vector<BuiltinSpec>& builtins() {
       {"fake_fill_u32", Builtin::fill_u32, {8, 4, 8}},
       {"fake_fault", Builtin::fault, {}},
       {"fake_sleep_ms", Builtin::sleep_ms, {4}},
+      {"fake_printf", Builtin::printf, {4}},
   };
   return specs;
 }

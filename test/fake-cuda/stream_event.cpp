@@ -38,7 +38,9 @@ FAKE_CUDA_API CUresult CUDAAPI cuStreamDestroy_v2(CUstream hStream) {
 FAKE_CUDA_API CUresult CUDAAPI cuStreamSynchronize(CUstream hStream) {
   Locked l;
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
-  return stream_ok(*l.ctx, hStream) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  flush_printf(*l.ctx);
+  return CUDA_SUCCESS;
 }
 
 FAKE_CUDA_API CUresult CUDAAPI cuStreamQuery(CUstream hStream) {

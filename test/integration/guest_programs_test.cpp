@@ -167,6 +167,21 @@ TEST_CASE("a Driver API program runs through vgpu's libcuda.so.1", "[guest][driv
   REQUIRE(vgpud.stop() == 0);
 }
 
+TEST_CASE("what a kernel prints reaches the guest's stdout, in order", "[guest][driver]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("device_printf"), {}, env_for(vgpud, "alpha"));
+  INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("before\n"
+                      "fake_printf block 0 value 7\nfake_printf block 1 value 7\nfake_printf block 2 value 7\n"
+                      "between\n"
+                      "fake_printf block 0 value 8\nfake_printf block 1 value 8\nfake_printf block 2 value 8\n"
+                      "after\n") != std::string::npos);
+  // The worker's stdout is the guest's: nothing of it reached vgpud's log.
+  CHECK(vgpud.read_log().find("fake_printf block") == std::string::npos);
+  REQUIRE(vgpud.stop() == 0);
+}
+
 TEST_CASE("vgpud refuses vgpu's own guest libcuda.so.1 as its driver", "[driver][config]") {
   char dir[] = "/tmp/vgpu-driver-XXXXXX";
   REQUIRE(mkdtemp(dir) != nullptr);

@@ -2,8 +2,11 @@
 // in executor_*.cpp.
 #include "vgpud/executor/channel_executor.h"
 
+#include <algorithm>
 #include <string>
 #include <thread>
+
+#include "vgpud/executor/device_output.h"
 
 #include "vgpud/log/log.h"
 
@@ -60,8 +63,32 @@ void ChannelExecutor::execute(Request& request) {
   }
 }
 
+void ChannelExecutor::forward_device_output() {
+  const std::string text = setup_.device_output->take();
+  for (size_t at = 0; at < text.size();) {
+    const size_t n = std::min<size_t>(text.size() - at, proto::kMaxDeviceOutputRecord);
+    const proto::ReplyHeader header{static_cast<uint32_t>(sizeof(proto::ReplyHeader) + n), proto::kDeviceOutputRecord,
+                                    0, 0, 0, 0};
+    if (!room_or_fail(output_.write_reply(header, {reinterpret_cast<const uint8_t*>(text.data()) + at, n}),
+                      "reply"))
+      return;
+    at += n;
+  }
+  if (const uint64_t dropped = setup_.device_output->dropped(); dropped > device_output_dropped_) {
+    log::executor().warn("vm={} kernels printed more than the guest took: {} bytes dropped", setup_.name,
+                         dropped - device_output_dropped_);
+    device_output_dropped_ = dropped;
+  }
+}
+
 void ChannelExecutor::post_reply(const Request& request, int32_t status,
                                  std::span<const uint8_t> payload) {
+  // What kernels printed by now goes first: the driver printed it during this call or an
+  // earlier one, before the guest sees this call return.
+  if (setup_.device_output != nullptr) {
+    forward_device_output();
+    if (broken()) return;
+  }
   const proto::ReplyHeader header{static_cast<uint32_t>(sizeof(proto::ReplyHeader) + payload.size()),
                                   static_cast<uint16_t>(request.call), 0, request.seq, status,
                                   pending_async_error_};

@@ -32,6 +32,8 @@
 
 namespace vgpud {
 
+class DeviceOutput;
+
 // What an executor is given; fixed for the life of the channel.
 struct ExecutorSetup {
   std::string name;                      // "tenant/pid", for logs
@@ -48,6 +50,7 @@ struct ExecutorSetup {
   ModuleCacheCounters* module_cache_counters = nullptr;  // the tenant's (misses without a cache)
   std::string driver_path;               // vgpud.driver: NVML is looked for beside it
   std::chrono::microseconds spin{50};
+  DeviceOutput* device_output = nullptr;  // what kernels print, for the guest; null: not forwarded
 };
 
 class ChannelExecutor {
@@ -84,6 +87,8 @@ class ChannelExecutor {
   void run();
   void execute(Request& request);
   void post_reply(const Request& request, int32_t status, std::span<const uint8_t> payload);
+  // Puts what kernels printed since the last reply into the reply ring (device_output.h).
+  void forward_device_output();
   // A wait for room in `ring` ended as `room`: a Corrupt or Stalled one fails the channel.
   // True when the room is there.
   bool room_or_fail(GuestOutput::Room room, const char* ring);
@@ -217,6 +222,7 @@ class ChannelExecutor {
 
   bool synchronize_current_ = false; // the request asked for kFlagSynchronize
   int32_t pending_async_error_ = 0;  // first error of a posted call since the last reply
+  uint64_t device_output_dropped_ = 0;  // DeviceOutput::dropped() when last reported
   std::optional<ProcessMemoryMeter> memory_meter_;  // see memory_meter()
   bool memory_meter_tried_ = false;
 };

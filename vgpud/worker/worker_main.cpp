@@ -1,5 +1,7 @@
 #include "vgpud/worker/worker_main.h"
 
+#include "vgpud/executor/device_output.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -129,6 +131,11 @@ int run_channel_worker(int argc, char** argv) {
   }
 
   keep_device_addresses_low();
+  // Before the driver is loaded: what kernels print reaches this process's stdout, and is the
+  // guest's (device_output.h). Without the pipe it goes to vgpud's own output, as before.
+  std::unique_ptr<DeviceOutput> device_output = DeviceOutput::capture_stdout();
+  if (!device_output)
+    log::main().warn("vm={} channel worker: kernels' printf output stays here ({})", name, std::strerror(errno));
   auto driver = load_cuda_driver(spec->driver_path);
   if (!driver) {
     log::executor().error("vm={} {}", name, driver.error().message);
@@ -173,6 +180,7 @@ int run_channel_worker(int argc, char** argv) {
   setup.module_cache = (*tenant)->module_cache();
   setup.module_cache_counters = &shared.module_cache;
   setup.driver_path = spec->driver_path;  // NVML, which measures modules, is looked for beside it
+  setup.device_output = device_output.get();  // outlives the Session below
 
   std::string why;
   {

@@ -54,6 +54,14 @@ static_assert(sizeof(ReplyHeader) == 24);
 static_assert(offsetof(ReplyHeader, status) == 16);
 static_assert(offsetof(ReplyHeader, async_status) == 20);
 
+// A record vgpud puts in the reply ring ahead of a reply, answering no request: text a kernel's
+// device-side printf wrote, which the driver prints to the worker's standard output when the
+// context synchronizes. `call` is this value, `seq` 0, `status` and `async_status` 0; the
+// payload is the text (at most kMaxDeviceOutputRecord bytes), for the guest process's stdout.
+// No request carries this id: a guest that sends it gets UNKNOWN_CALL like any unknown id.
+inline constexpr uint16_t kDeviceOutputRecord = 0xFFF0;
+inline constexpr uint32_t kMaxDeviceOutputRecord = 16 * 1024;
+
 // Status values of vgpu's own, outside the CUresult range. A CUresult passes through as is.
 enum class Status : int32_t {
   Ok = 0,
