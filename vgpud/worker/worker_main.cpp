@@ -1,6 +1,7 @@
 #include "vgpud/worker/worker_main.h"
 
 #include "vgpud/executor/device_output.h"
+#include "vgpud/worker/jit_cache.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -136,6 +137,8 @@ int run_channel_worker(int argc, char** argv) {
   std::unique_ptr<DeviceOutput> device_output = DeviceOutput::capture_stdout();
   if (!device_output)
     log::main().warn("vm={} channel worker: kernels' printf output stays here ({})", name, std::strerror(errno));
+  if (const std::optional<std::string> why = use_tenant_jit_cache(spec->tenant))
+    log::main().warn("vm={} {}", name, *why);
   auto driver = load_cuda_driver(spec->driver_path);
   if (!driver) {
     log::executor().error("vm={} {}", name, driver.error().message);
