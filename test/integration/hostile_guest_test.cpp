@@ -87,12 +87,19 @@ TEST_CASE("unknown call and malformed payload get errors, the channel goes on", 
   REQUIRE(r->header.seq == 1);
   REQUIRE(r->header.status == static_cast<int32_t>(proto::Status::UnknownCall));
 
-  ch.send(CallId::MemFree, proto::MemcpyDtoDRequest{}, 2);  // wrong payload size
+  // The id of vgpud's device output records is no request either.
+  ch.send(static_cast<CallId>(proto::kDeviceOutputRecord), proto::MemAllocRequest{1}, 2);
+  r = ch.receive();
+  REQUIRE(r.has_value());
+  REQUIRE(r->header.seq == 2);
+  REQUIRE(r->header.status == static_cast<int32_t>(proto::Status::UnknownCall));
+
+  ch.send(CallId::MemFree, proto::MemcpyDtoDRequest{}, 3);  // wrong payload size
   r = ch.receive();
   REQUIRE(r.has_value());
   REQUIRE(r->header.status == static_cast<int32_t>(proto::Status::MalformedMessage));
 
-  ch.send(CallId::MemAlloc, proto::MemAllocRequest{256}, 3);
+  ch.send(CallId::MemAlloc, proto::MemAllocRequest{256}, 4);
   r = ch.receive();
   REQUIRE(r.has_value());
   REQUIRE(r->header.status == 0);
