@@ -8,14 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define CU_CHECK(call)                                                      \
-  do {                                                                      \
-    CUresult r_ = (call);                                                   \
-    if (r_ != CUDA_SUCCESS) {                                               \
-      std::printf("FAIL %s:%d %s -> %d\n", __FILE__, __LINE__, #call, r_); \
-      std::exit(1);                                                         \
-    }                                                                       \
-  } while (0)
+#include "guest_check.h"
 
 int main() {
   static const char kImage[] = "FAKECUBIN 1\nkernel fake_printf 4\n";

@@ -11,24 +11,7 @@
 #include <cstring>
 #include <vector>
 
-#define CU_CHECK(call)                                                                  \
-  do {                                                                                  \
-    CUresult r_ = (call);                                                               \
-    if (r_ != CUDA_SUCCESS) {                                                           \
-      const char* n_ = nullptr;                                                         \
-      cuGetErrorName(r_, &n_);                                                          \
-      std::printf("FAIL %s:%d %s -> %d %s\n", __FILE__, __LINE__, #call, r_, n_ ? n_ : "?"); \
-      std::exit(1);                                                                     \
-    }                                                                                   \
-  } while (0)
-
-#define EXPECT(cond)                                                      \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      std::printf("FAIL %s:%d expected %s\n", __FILE__, __LINE__, #cond); \
-      std::exit(1);                                                       \
-    }                                                                     \
-  } while (0)
+#include "guest_check.h"
 
 namespace {
 

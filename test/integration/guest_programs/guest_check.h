@@ -1,5 +1,8 @@
-// Shared by the guest programs: fail loudly with the CUDA error name.
+// Shared by the guest programs: fail loudly with the CUDA error name. CHECK for the runtime
+// API programs, CU_CHECK for the Driver API ones (each expands only where it is used, so a
+// driver program needs no runtime library).
 #pragma once
+#include <cuda.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
@@ -12,6 +15,17 @@
       std::printf("FAIL %s:%d %s -> %s\n", __FILE__, __LINE__, #call, cudaGetErrorName(err_)); \
       std::exit(1);                                                                   \
     }                                                                                 \
+  } while (0)
+
+#define CU_CHECK(call)                                                                  \
+  do {                                                                                  \
+    CUresult r_ = (call);                                                               \
+    if (r_ != CUDA_SUCCESS) {                                                           \
+      const char* n_ = nullptr;                                                         \
+      cuGetErrorName(r_, &n_);                                                          \
+      std::printf("FAIL %s:%d %s -> %d %s\n", __FILE__, __LINE__, #call, r_, n_ ? n_ : "?"); \
+      std::exit(1);                                                                     \
+    }                                                                                   \
   } while (0)
 
 #define EXPECT(cond)                                                      \
