@@ -63,8 +63,38 @@ void ChannelExecutor::execute(Request& request) {
   }
 }
 
-void ChannelExecutor::forward_device_output() {
-  const std::string text = setup_.device_output->take();
+namespace {
+
+// The calls at which the driver prints what kernels wrote: those that wait for the GPU
+// (synchronizations, blocking copies and memsets) and those that end a module or a context.
+bool driver_may_print(proto::CallId call) {
+  switch (call) {
+    case proto::CallId::DeviceSynchronize:
+    case proto::CallId::DeviceReset:
+    case proto::CallId::StreamSynchronize:
+    case proto::CallId::EventSynchronize:
+    case proto::CallId::MemcpyHtoDInline:
+    case proto::CallId::MemcpyHtoDStaged:
+    case proto::CallId::MemcpyHtoDShared:
+    case proto::CallId::MemcpyDtoHInline:
+    case proto::CallId::MemcpyDtoHStaged:
+    case proto::CallId::MemcpyDtoHShared:
+    case proto::CallId::MemcpyDtoD:
+    case proto::CallId::Memset:
+    case proto::CallId::Memset2D:
+    case proto::CallId::ModuleUnload:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void ChannelExecutor::forward_device_output(proto::CallId answered) {
+  // After other calls the pipe is not read here (a system call on every reply): what the
+  // driver printed then, if anything, the drain thread has picked up or the next such call will.
+  const std::string text = setup_.device_output->take(driver_may_print(answered));
   for (size_t at = 0; at < text.size();) {
     const size_t n = std::min<size_t>(text.size() - at, proto::kMaxDeviceOutputRecord);
     const proto::ReplyHeader header{static_cast<uint32_t>(sizeof(proto::ReplyHeader) + n), proto::kDeviceOutputRecord,
@@ -86,7 +116,7 @@ void ChannelExecutor::post_reply(const Request& request, int32_t status,
   // What kernels printed by now goes first: the driver printed it during this call or an
   // earlier one, before the guest sees this call return.
   if (setup_.device_output != nullptr) {
-    forward_device_output();
+    forward_device_output(request.call);
     if (broken()) return;
   }
   const proto::ReplyHeader header{static_cast<uint32_t>(sizeof(proto::ReplyHeader) + payload.size()),

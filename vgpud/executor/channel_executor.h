@@ -87,8 +87,9 @@ class ChannelExecutor {
   void run();
   void execute(Request& request);
   void post_reply(const Request& request, int32_t status, std::span<const uint8_t> payload);
-  // Puts what kernels printed since the last reply into the reply ring (device_output.h).
-  void forward_device_output();
+  // Puts what kernels printed since the last reply into the reply ring, ahead of the reply to
+  // `answered` (device_output.h).
+  void forward_device_output(proto::CallId answered);
   // A wait for room in `ring` ended as `room`: a Corrupt or Stalled one fails the channel.
   // True when the room is there.
   bool room_or_fail(GuestOutput::Room room, const char* ring);

@@ -46,6 +46,7 @@ void DeviceOutput::drain_locked() {
     const size_t room = kMaxPendingDeviceOutput - pending_.size();
     const size_t kept = static_cast<size_t>(n) < room ? static_cast<size_t>(n) : room;
     pending_.append(buffer, kept);
+    pending_size_.store(pending_.size(), std::memory_order_release);
     dropped_ += static_cast<uint64_t>(n) - kept;
   }
 }
@@ -67,11 +68,13 @@ void DeviceOutput::run() {
   }
 }
 
-std::string DeviceOutput::take() {
+std::string DeviceOutput::take(bool drain_pipe) {
+  if (!drain_pipe && pending_size_.load(std::memory_order_acquire) == 0) return {};
   std::lock_guard lock(mutex_);
-  drain_locked();
+  if (drain_pipe) drain_locked();
   std::string out;
   out.swap(pending_);
+  pending_size_.store(0, std::memory_order_release);
   return out;
 }
 

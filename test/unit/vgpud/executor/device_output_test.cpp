@@ -40,15 +40,31 @@ void write_all(int fd, const std::string& text) {
 TEST_CASE("device output: what is written is taken once, in order", "[executor][device_output]") {
   Pipe p = make_pipe();
   DeviceOutput out(std::move(p.read_end));
-  CHECK(out.take().empty());
+  CHECK(out.take(true).empty());
   write_all(p.write_end.get(), "block 0\n");
   write_all(p.write_end.get(), "block 1\n");
-  // take() reads what the thread has not yet: nothing written before it is missed.
-  CHECK(out.take() == "block 0\nblock 1\n");
-  CHECK(out.take().empty());
+  // take(true) reads what the thread has not yet: nothing written before it is missed.
+  CHECK(out.take(true) == "block 0\nblock 1\n");
+  CHECK(out.take(true).empty());
   write_all(p.write_end.get(), "later\n");
-  CHECK(out.take() == "later\n");
+  CHECK(out.take(true) == "later\n");
   CHECK(out.dropped() == 0);
+}
+
+TEST_CASE("device output: without draining, what the thread read is handed over", "[executor][device_output]") {
+  Pipe p = make_pipe();
+  DeviceOutput out(std::move(p.read_end));
+  CHECK(out.take(false).empty());
+  write_all(p.write_end.get(), "from the thread\n");
+  std::string got;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (got.empty() && std::chrono::steady_clock::now() < deadline) {
+    got = out.take(false);
+    if (got.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(got == "from the thread\n");
+  CHECK(out.take(false).empty());
+  CHECK(out.take(true).empty());
 }
 
 TEST_CASE("device output: a writer is never blocked, and what is kept is bounded", "[executor][device_output]") {
@@ -62,7 +78,7 @@ TEST_CASE("device output: a writer is never blocked, and what is kept is bounded
     for (size_t written = 0; written < total; written += chunk.size()) write_all(p.write_end.get(), chunk);
   });
   writer.join();
-  const std::string kept = out.take();
+  const std::string kept = out.take(true);
   CHECK(kept.size() == kMaxPendingDeviceOutput);
   CHECK(out.dropped() == total - kMaxPendingDeviceOutput);
 }
