@@ -96,6 +96,13 @@ void RingConsumer::read(void* dst, uint64_t len, uint64_t offset) const {
 
 RingSegments RingConsumer::peek(uint64_t len) const { return segments_at(head_, len); }
 
+void RingConsumer::prefetch(uint64_t len) const {
+  constexpr uint64_t kLine = 64;
+  const RingSegments seg = segments_at(head_, len);
+  for (const std::span<uint8_t> part : {seg.first, seg.second})
+    for (uint64_t at = 0; at < part.size(); at += kLine) __builtin_prefetch(part.data() + at);
+}
+
 void RingConsumer::consume(uint64_t len) {
   head_ += len;
   control_->head.store(head_, std::memory_order_release);

@@ -24,7 +24,10 @@ ChannelExecutor::ChannelExecutor(ExecutorSetup setup)
 
 ChannelExecutor::~ChannelExecutor() { drain_and_stop(); }
 
-void ChannelExecutor::start() { thread_ = std::thread([this] { run(); }); }
+void ChannelExecutor::start(RequestSource& source) {
+  source_ = &source;
+  thread_ = std::thread([this] { run(); });
+}
 
 void ChannelExecutor::abandon() {
   abandoned_.store(true, std::memory_order_release);
@@ -33,17 +36,16 @@ void ChannelExecutor::abandon() {
 
 void ChannelExecutor::drain_and_stop() {
   output_.stop();
-  queue_.close();
+  if (source_ != nullptr) source_->end("the channel is closing");
   if (thread_.joinable()) thread_.join();
 }
 
 void ChannelExecutor::run() {
   // No context is made here: the first call that needs one makes it (context_set.h).
   Request request;
-  while (queue_.pop(&request, setup_.spin)) {
-    // A broken or abandoned channel drains without executing.
-    if (!broken() && !abandoned_.load(std::memory_order_acquire)) execute(request);
-    queue_.mark_done();
+  while (source_->next(&request)) {
+    // An abandoned channel's requests are dropped: nobody waits for them.
+    if (!abandoned_.load(std::memory_order_acquire)) execute(request);
   }
   release_all();
 }
@@ -142,7 +144,7 @@ void ChannelExecutor::fail_channel(const std::string& why) {
   log::executor().warn("vm={} seq={} channel closed: {}", setup_.name, trace_.seq(), why);
   output_.stop();
   output_.close_for_guest();
-  queue_.stop_producer();  // the mediator stops taking messages, asleep or not
+  if (source_ != nullptr) source_->end("executor closed the channel");  // no more requests are taken
 }
 
 bool ChannelExecutor::upload_holds(uint64_t size, const char* what) {

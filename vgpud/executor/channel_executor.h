@@ -2,7 +2,7 @@
 // replies. Each channel (one guest process) gets its own CUDA context per device, so a fault
 // or a blocking call in one never touches another.
 //
-// One concern per part: the input (the work queue, the upload ring, an image being uploaded:
+// One concern per part: the input (the request source, the upload ring, an image being uploaded:
 // image_upload.h), the output (guest_output.h), the contexts (context_set.h) and what the
 // channel made (channel_objects.h). The handlers, one per command and grouped by family, live
 // in executor_{device,memory,module,link,stream}.cpp and only join these parts.
@@ -27,7 +27,7 @@
 #include "vgpud/executor/module_cache.h"
 #include "vgpud/executor/process_memory.h"
 #include "vgpud/executor/tenant_budget.h"
-#include "vgpud/request/work_queue.h"
+#include "vgpud/request/request_source.h"
 #include "vgpud/metrics/hop_counters.h"
 
 namespace vgpud {
@@ -49,7 +49,6 @@ struct ExecutorSetup {
   ModuleCache* module_cache = nullptr;   // the tenant's; null when it has none
   ModuleCacheCounters* module_cache_counters = nullptr;  // the tenant's (misses without a cache)
   std::string driver_path;               // vgpud.driver: NVML is looked for beside it
-  std::chrono::microseconds spin{50};
   DeviceOutput* device_output = nullptr;  // what kernels print, for the guest; null: not forwarded
 };
 
@@ -61,12 +60,14 @@ class ChannelExecutor {
   ChannelExecutor(const ChannelExecutor&) = delete;
   ChannelExecutor& operator=(const ChannelExecutor&) = delete;
 
-  void start();
-  WorkQueue& queue() { return queue_; }
-  // The guest is gone (or its channel ended): nobody waits for what is queued, so it is
-  // dropped unexecuted, and a wait for the guest ends at once. drain_and_stop() then stops.
+  // Runs the requests `source` gives, on the executor's thread, until it gives no more; then
+  // releases what the channel holds. `source` must outlive the thread (drain_and_stop).
+  void start(RequestSource& source);
+  // The guest is gone (or its channel ended): nobody waits for the results, so what the
+  // source still gives is dropped unexecuted, and a wait for the guest ends at once.
+  // drain_and_stop() then stops.
   void abandon();
-  // Finish what is queued (drop it, after abandon()), then stop. Called when the guest is gone
+  // Finish the call being run (if any), take no more, then stop. Called when the guest is gone
   // or vgpud stops.
   void drain_and_stop();
   // True once the executor gave up on the channel (the guest corrupted a data ring, or stopped
@@ -211,7 +212,7 @@ class ChannelExecutor {
   ExecutorSetup setup_;
   const CudaDriver& cu_;
   DriverTrace trace_;
-  WorkQueue queue_;     // input: the mediator's validated requests
+  RequestSource* source_ = nullptr;  // input: the mediator's validated requests
   proto::RingConsumer upload_ring_;  // input: the data of staged copies and module images
   GuestOutput output_;  // output: replies and downloaded data
   ContextSet contexts_;

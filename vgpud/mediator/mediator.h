@@ -1,20 +1,21 @@
-// A channel's mediator: takes requests off the guest's submit ring, copies each out once,
-// parses it into a validated Request and hands it to the channel's executor. It sleeps on the
-// doorbell when the ring stays empty, sleeps until the executor makes room when the work queue
-// is full, and notices the guest going away (socket closed) in either sleep.
+// A channel's mediator: the input of its executor. It takes requests off the guest's submit
+// ring, copies each out once and parses it into a validated Request, on the executor's thread
+// (RequestSource::next), so that a call reaches the driver without a hand-off between threads.
+// When the ring stays empty it spins a little, then sleeps on the doorbell, and notices the
+// guest going away (socket closed) in that sleep.
 #pragma once
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "vgpu/protocol/channel_layout.h"
 #include "vgpu/protocol/messages.h"
 #include "vgpu/protocol/ring.h"
 #include "vgpud/metrics/hop_counters.h"
-#include "vgpud/request/work_queue.h"
+#include "vgpud/request/request_source.h"
 
 namespace vgpud {
 
@@ -27,43 +28,40 @@ struct MediatorSetup {
   int peer_fd = -1;                 // the guest's socket: closes when the guest dies
   HopCounters* counters = nullptr;
   std::chrono::microseconds spin{50};
-  std::function<void()> on_exit;    // called from the mediator thread when it stops
+  std::function<void()> on_exit;    // called once, from next(), when the channel ends
 };
 
-class ChannelMediator {
+class ChannelMediator final : public RequestSource {
  public:
-  // Hands what it parses to `queue`, which the channel's executor runs.
-  ChannelMediator(MediatorSetup setup, WorkQueue& queue);
-  ~ChannelMediator();
+  explicit ChannelMediator(MediatorSetup setup);
+  ~ChannelMediator() override;
 
-  void start();
-  // Asks the thread to stop taking messages and waits for it.
-  void stop();
+  ChannelMediator(const ChannelMediator&) = delete;
+  ChannelMediator& operator=(const ChannelMediator&) = delete;
 
-  // Why the mediator stopped; empty while it runs.
+  [[nodiscard]] bool next(Request* out) override;
+  void end(const std::string& reason) override;
+
+  // Why the channel ended; empty while it runs.
   std::string exit_reason() const;
 
  private:
-  enum class Step { Progress, Idle, Broken };
+  enum class Take { Request, Empty, Broken };
 
-  void run();
-  Step take_messages();
-  bool sleep_until_doorbell();  // false when the guest is gone or stop was asked
-  bool sleep_until_room();      // likewise
-  // Polls `fd` with the guest's socket, the stop eventfd and the queue's room_fd; false when
-  // the guest is gone or stop was asked. Returns fd's revents through *revents.
-  bool sleep_on(int fd, short* revents);
-  void reject(const proto::RequestHeader& h, int32_t status, const char* why);
+  Take take_message(Request* out);
+  bool sleep_until_doorbell();  // false when the guest is gone or end() was called
+  // Records why the channel ends, unless a reason was recorded before.
+  void finish_reason(const std::string& reason);
+  // next()'s end: finish_reason, and on_exit the first time. Returns false.
+  bool finish(const std::string& reason);
+  Request reject(const proto::RequestHeader& h, int32_t status, const char* why);
   void record_ring_indices(uint64_t ready, uint64_t wanted) const;
-  void hand_over(Request request, uint32_t bytes);
-  void finish(std::string reason);
 
   MediatorSetup setup_;
-  WorkQueue& queue_;
   proto::RingConsumer submit_;
-  std::thread thread_;
   int stop_fd_ = -1;
-  std::atomic<bool> stop_{false};
+  std::atomic<bool> ended_{false};  // end() was called
+  bool finished_ = false;           // next() returned false (the executor's thread only)
   std::string exit_reason_;
   mutable std::mutex reason_mutex_;
   std::vector<uint8_t> message_;  // private copy of the message being parsed

@@ -10,7 +10,6 @@ Session::Session(AcceptedChannel channel, ExecutorSetup executor_setup,
   executor_setup.region_size = region.size();
   executor_setup.geometry = region.geometry();
   executor_setup.notify_fd = channel_.notify.get();
-  executor_setup.spin = spin;
   HopCounters* counters = executor_setup.counters;
   executor_ = std::make_unique<ChannelExecutor>(std::move(executor_setup));
 
@@ -27,21 +26,18 @@ Session::Session(AcceptedChannel channel, ExecutorSetup executor_setup,
     finished_.store(true, std::memory_order_release);
     if (on_exit) on_exit();
   };
-  mediator_ = std::make_unique<ChannelMediator>(std::move(m), executor_->queue());
+  mediator_ = std::make_unique<ChannelMediator>(std::move(m));
 }
 
 Session::~Session() {
-  // Order matters: stop taking messages, let the executor finish what it has and destroy the
-  // channel's contexts, and only then unmap the region the GPU may still be reading.
-  mediator_->stop();
+  // Order matters: stop taking messages, let the executor finish the call it runs and destroy
+  // the channel's contexts, and only then unmap the region the GPU may still be reading. The
+  // mediator, which the executor's thread reads through, outlives that thread.
   executor_->drain_and_stop();
-  mediator_.reset();
   executor_.reset();
+  mediator_.reset();
 }
 
-void Session::start() {
-  executor_->start();
-  mediator_->start();
-}
+void Session::start() { executor_->start(*mediator_); }
 
 }  // namespace vgpud

@@ -1,5 +1,5 @@
-// One guest process's channel inside its channel worker: its region and descriptors, its mediator thread
-// and its executor thread. Destroying a Session releases everything the process held.
+// One guest process's channel inside its channel worker: its region and descriptors, its mediator
+// (the input) and its executor, whose thread runs both. Destroying a Session releases everything the process held.
 #pragma once
 #include <atomic>
 #include <memory>
@@ -13,14 +13,14 @@ namespace vgpud {
 
 class Session {
  public:
-  // on_exit runs on the mediator thread when the channel ends by itself (guest gone, ring
-  // corrupted); the owner then destroys the Session from its own thread.
+  // on_exit runs on the executor's thread when the channel ends (guest gone, ring corrupted,
+  // channel failed); the owner then destroys the Session from its own thread.
   Session(AcceptedChannel channel, ExecutorSetup executor_setup, std::chrono::microseconds spin,
           std::function<void()> on_exit);
   ~Session();
 
   void start();
-  // The guest is gone or its channel ended: what is queued is dropped rather than run, and the
+  // The guest is gone or its channel ended: what it sent is dropped rather than run, and the
   // executor stops waiting on the guest. Destroying the Session then ends the channel.
   void abandon() { executor_->abandon(); }
   bool finished() const { return finished_.load(std::memory_order_acquire); }

@@ -196,8 +196,8 @@ int run_channel_worker(int argc, char** argv) {
                       [[maybe_unused]] ssize_t n = write(done, &one, sizeof one);
                     });
     session.start();
-    // This thread watches the guest's socket (or lifeline) itself, whatever the mediator and
-    // the executor are busy with: a guest that dies must end its channel in any case.
+    // This thread watches the guest's socket (or lifeline) itself, whatever the executor's
+    // thread is busy with: a guest that dies must end its channel in any case.
     pollfd fds[3] = {{signal_fd.get(), POLLIN, 0},
                      {done_fd.get(), POLLIN, 0},
                      {kWorkerGuestSocketFd, POLLRDHUP, 0}};
@@ -223,8 +223,8 @@ int run_channel_worker(int argc, char** argv) {
         _exit(0);
       });
     }
-    // Leaving the scope stops the mediator, lets the executor finish (or drop) what it took
-    // and destroys the channel's contexts.
+    // Leaving the scope lets the executor finish (or drop) the call it runs, takes no more and
+    // destroys the channel's contexts.
   }
   log::report_dropped_guest_lines(log::transport(), name);  // the count no later line will carry
   log::transport().info("vm={} disconnected ({}); its GPU resources are released", name, why);

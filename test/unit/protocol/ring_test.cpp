@@ -98,6 +98,24 @@ TEST_CASE("peek returns both pieces of a wrapped run", "[ring]") {
   REQUIRE(seg.second[0] == 24);
 }
 
+TEST_CASE("prefetch across the wrap neither reads nor moves anything", "[ring]") {
+  TestRing r(64);
+  std::vector<uint8_t> skip(40, 0);
+  r.producer.write(skip.data(), skip.size());
+  r.producer.publish();
+  r.consumer.consume(40);
+  std::vector<uint8_t> in(48);
+  std::iota(in.begin(), in.end(), static_cast<uint8_t>(1));
+  r.producer.write(in.data(), in.size());  // 24 bytes at the end, 24 at the start
+  r.producer.publish();
+  r.consumer.prefetch(48);
+  REQUIRE(r.consumer.head() == 40);
+  REQUIRE(*r.consumer.available() == 48);
+  std::vector<uint8_t> out(48);
+  r.consumer.read(out.data(), out.size());
+  REQUIRE(out == in);
+}
+
 TEST_CASE("has_room reads the consumer's head only when the last one read leaves no room",
           "[ring]") {
   TestRing r(128);

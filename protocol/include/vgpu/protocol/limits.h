@@ -30,14 +30,6 @@ inline constexpr uint32_t kMaxModules = 1024;
 inline constexpr uint32_t kMaxFunctions = 65536;
 inline constexpr uint32_t kMaxAllocations = 1u << 20;
 
-// Requests taken off the ring but not yet executed, per channel. The mediator stops taking
-// messages when the executor is this far behind, which back-pressures the guest.
-inline constexpr uint32_t kMaxInFlightCalls = 4096;
-// ... and the bytes of their messages: 4096 inline copies of 32 KiB would otherwise hold
-// 128 MiB of vgpud's memory per channel. The mediator takes a message while fewer bytes than
-// this are queued, so the queue holds at most this plus one message (64 KiB).
-inline constexpr uint64_t kMaxInFlightBytes = 4ull << 20;
-
 // Devices the protocol can describe to one guest.
 inline constexpr uint32_t kMaxDevices = 16;
 inline constexpr uint32_t kMaxDeviceAttributes = 192;

@@ -75,6 +75,10 @@ class RingConsumer {
   void read(void* dst, uint64_t len, uint64_t offset = 0) const;
   // The next len bytes at the read position, in place (for DMA straight from the ring).
   RingSegments peek(uint64_t len) const;
+  // Starts moving the next len bytes at the read position into this core's cache (the
+  // producer wrote them on another core), so that a read() later does not stall on them.
+  // Caller checked available(). A hint only: nothing is read.
+  void prefetch(uint64_t len) const;
 
   // Frees len bytes for the producer.
   void consume(uint64_t len);
