@@ -1,11 +1,14 @@
 // SHA-256 as FIPS 180-4 defines it: section 4.1.2 (functions), 4.2.2 (constants), 5.1.1
 // (padding), 5.3.3 (initial hash value) and 6.2.2 (the hash computation). Written for
-// clarity first; the compiler turns the rounds into straight-line code.
+// clarity first; the compiler turns the rounds into straight-line code. Where the CPU has the
+// SHA extensions, whole blocks go through them instead (sha256_x86.cpp).
 #include "vgpu/common/sha256.h"
 
 #include <algorithm>
 #include <bit>
 #include <cstring>
+
+#include "common/src/sha256_blocks.h"
 
 namespace vgpu {
 
@@ -56,22 +59,18 @@ void store_big_endian(uint32_t v, uint8_t* p) {
   p[3] = static_cast<uint8_t>(v);
 }
 
-constexpr size_t kBlockBytes = 64;
-
-}  // namespace
-
-Sha256::Sha256() : state_(kInitialHash) {}
+using sha256_detail::kBlockBytes;
 
 // One 512-bit block (6.2.2, steps 1 to 4).
-void Sha256::compress(const uint8_t* block) {
+void compress_block(uint32_t* state, const uint8_t* block) {
   uint32_t schedule[64];
   for (int t = 0; t < 16; ++t) schedule[t] = load_big_endian(block + 4 * t);
   for (int t = 16; t < 64; ++t)
     schedule[t] = small_sigma1(schedule[t - 2]) + schedule[t - 7] + small_sigma0(schedule[t - 15]) +
                   schedule[t - 16];
 
-  uint32_t a = state_[0], b = state_[1], c = state_[2], d = state_[3];
-  uint32_t e = state_[4], f = state_[5], g = state_[6], h = state_[7];
+  uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+  uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
   for (int t = 0; t < 64; ++t) {
     const uint32_t t1 = h + big_sigma1(e) + choose(e, f, g) + kRoundConstants[t] + schedule[t];
     const uint32_t t2 = big_sigma0(a) + majority(a, b, c);
@@ -84,14 +83,36 @@ void Sha256::compress(const uint8_t* block) {
     b = a;
     a = t1 + t2;
   }
-  state_[0] += a;
-  state_[1] += b;
-  state_[2] += c;
-  state_[3] += d;
-  state_[4] += e;
-  state_[5] += f;
-  state_[6] += g;
-  state_[7] += h;
+  state[0] += a;
+  state[1] += b;
+  state[2] += c;
+  state[3] += d;
+  state[4] += e;
+  state[5] += f;
+  state[6] += g;
+  state[7] += h;
+}
+
+using Compress = void (*)(uint32_t*, const uint8_t*, size_t);
+
+// Chosen once per process.
+Compress compress_for_this_cpu() {
+  static const Compress chosen = sha256_detail::has_sha_extensions()
+                                     ? sha256_detail::compress_sha_extensions
+                                     : sha256_detail::compress_portable;
+  return chosen;
+}
+
+}  // namespace
+
+void sha256_detail::compress_portable(uint32_t state[8], const uint8_t* blocks, size_t count) {
+  for (; count > 0; --count, blocks += kBlockBytes) compress_block(state, blocks);
+}
+
+Sha256::Sha256() : state_(kInitialHash) {}
+
+void Sha256::compress(const uint8_t* blocks, size_t count) {
+  compress_for_this_cpu()(state_.data(), blocks, count);
 }
 
 void Sha256::update(std::span<const uint8_t> bytes) {
@@ -106,10 +127,13 @@ void Sha256::update(std::span<const uint8_t> bytes) {
     p += n;
     left -= n;
     if (pending_used_ < kBlockBytes) return;
-    compress(pending_.data());
+    compress(pending_.data(), 1);
     pending_used_ = 0;
   }
-  for (; left >= kBlockBytes; p += kBlockBytes, left -= kBlockBytes) compress(p);
+  const size_t whole = left / kBlockBytes;
+  if (whole > 0) compress(p, whole);
+  p += whole * kBlockBytes;
+  left -= whole * kBlockBytes;
   std::memcpy(pending_.data(), p, left);
   pending_used_ = left;
 }

@@ -24,7 +24,7 @@ class Sha256 {
   static Sha256Digest of(std::span<const uint8_t> bytes);
 
  private:
-  void compress(const uint8_t* block);
+  void compress(const uint8_t* blocks, size_t count);
 
   std::array<uint32_t, 8> state_;
   std::array<uint8_t, 64> pending_{};  // a partial block, pending_used_ bytes of it
