@@ -21,12 +21,18 @@
 
 #include <cstdint>
 
+#include "guest/client/log.h"
+
 namespace vgpu::cuda {
 
 // The table `id` names, valid for the life of the process (the same pointer on every call);
 // CUDA_ERROR_INVALID_VALUE with *table = null for a table vgpu does not serve (said once per
 // UUID) or a null argument.
 CUresult get_export_table(const void** table, const CUuuid* id) noexcept;
+
+// How a refused UUID is said: at Warn the first time, unless it is one the runtime and the
+// libraries are known to do without (then, and on every repeat, at Debug).
+guest::LogLevel refusal_log_level(const uint8_t* uuid, bool first_time);
 
 
 }  // namespace vgpu::cuda

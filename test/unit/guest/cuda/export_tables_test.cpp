@@ -128,6 +128,21 @@ TEST_CASE("export tables: other UUIDs are refused", "[cuda][export_tables]") {
   CHECK(get_export_table(nullptr, &kIntegrity) == CUDA_ERROR_INVALID_VALUE);
 }
 
+TEST_CASE("export tables: refusals the runtime does without are said quietly", "[cuda][export_tables]") {
+  using vgpu::guest::LogLevel;
+  // Asked for by NVIDIA's runtime on every start, and by the math libraries as they load.
+  for (const char* hex : {"f8cff951-2146-8b4e-b9e2-fb469e7c0dd9", "da9151d3-3ae6-cc41-a5c0-4f26d533e328"}) {
+    INFO(hex);
+    const CUuuid id = uuid(hex);
+    CHECK(vgpu::cuda::refusal_log_level(reinterpret_cast<const uint8_t*>(id.bytes), true) == LogLevel::Debug);
+  }
+  // Anything else may be why a program fails: said at Warn, once.
+  const CUuuid other = uuid("69a28e9f-2449-8b47-b030-c5da330ea4e9");
+  const auto* bytes = reinterpret_cast<const uint8_t*>(other.bytes);
+  CHECK(vgpu::cuda::refusal_log_level(bytes, true) == LogLevel::Warn);
+  CHECK(vgpu::cuda::refusal_log_level(bytes, false) == LogLevel::Debug);
+}
+
 TEST_CASE("export tables: context-local storage through the table", "[cuda][export_tables]") {
   auto* put = slot<ClsPut>(kContextLocalStorage, 0);
   auto* remove = slot<ClsDelete>(kContextLocalStorage, 1);
