@@ -10,8 +10,6 @@
 namespace vgpu::cudart {
 namespace {
 
-// CUDART_VERSION of the CUDA 13.0 headers this shim implements.
-constexpr int kRuntimeVersion = 13000;
 // Every device flag cudaSetDeviceFlags accepts (schedule mode, map host, lmem resize, sync memops).
 constexpr unsigned kKnownDeviceFlags = cudaDeviceMask;
 
@@ -162,4 +160,23 @@ VGPU_EXPORT cudaError_t cudaRuntimeGetVersion(int* runtimeVersion) {
     *runtimeVersion = kRuntimeVersion;
     return cudaSuccess;
   });
+}
+
+// cudaLimit and CUlimit number the same limits; the driver checks the value.
+static_assert(static_cast<int>(cudaLimitStackSize) == CU_LIMIT_STACK_SIZE &&
+              static_cast<int>(cudaLimitPrintfFifoSize) == CU_LIMIT_PRINTF_FIFO_SIZE &&
+              static_cast<int>(cudaLimitMallocHeapSize) == CU_LIMIT_MALLOC_HEAP_SIZE &&
+              static_cast<int>(cudaLimitPersistingL2CacheSize) == CU_LIMIT_PERSISTING_L2_CACHE_SIZE);
+
+VGPU_EXPORT cudaError_t cudaDeviceGetLimit(size_t* pValue, cudaLimit limit) {
+  trace_api("cudaDeviceGetLimit limit=%d", static_cast<int>(limit));
+  return context_call([&](Runtime&) {
+    if (pValue == nullptr) return cudaErrorInvalidValue;
+    return to_cuda_error(cuCtxGetLimit(pValue, static_cast<CUlimit>(limit)));
+  });
+}
+
+VGPU_EXPORT cudaError_t cudaDeviceSetLimit(cudaLimit limit, size_t value) {
+  trace_api("cudaDeviceSetLimit limit=%d value=%zu", static_cast<int>(limit), value);
+  return context_call([&](Runtime&) { return to_cuda_error(cuCtxSetLimit(static_cast<CUlimit>(limit), value)); });
 }

@@ -100,3 +100,48 @@ VGPU_EXPORT cudaError_t cudaStreamIsCapturing_ptsz(cudaStream_t stream, cudaStre
   trace_api("cudaStreamIsCapturing_ptsz stream=%p", static_cast<void*>(stream));
   return is_capturing(stream, pCaptureStatus, true);
 }
+
+namespace vgpu::cudart {
+namespace {
+
+template <typename Out, typename Get>
+cudaError_t stream_get(cudaStream_t stream, Out* out, bool per_thread_default, Get get) {
+  return context_call([&](Runtime&) {
+    if (out == nullptr) return cudaErrorInvalidValue;
+    return to_cuda_error(get(driver_stream(stream, per_thread_default), out));
+  });
+}
+
+}  // namespace
+}  // namespace vgpu::cudart
+
+VGPU_EXPORT cudaError_t cudaStreamGetFlags(cudaStream_t stream, unsigned int* flags) {
+  trace_api("cudaStreamGetFlags stream=%p", static_cast<void*>(stream));
+  return stream_get(stream, flags, false, [](CUstream s, unsigned* f) { return cuStreamGetFlags(s, f); });
+}
+
+VGPU_EXPORT cudaError_t cudaStreamGetFlags_ptsz(cudaStream_t stream, unsigned int* flags) {
+  trace_api("cudaStreamGetFlags_ptsz stream=%p", static_cast<void*>(stream));
+  return stream_get(stream, flags, true, [](CUstream s, unsigned* f) { return cuStreamGetFlags(s, f); });
+}
+
+VGPU_EXPORT cudaError_t cudaStreamGetPriority(cudaStream_t stream, int* priority) {
+  trace_api("cudaStreamGetPriority stream=%p", static_cast<void*>(stream));
+  return stream_get(stream, priority, false, [](CUstream s, int* p) { return cuStreamGetPriority(s, p); });
+}
+
+VGPU_EXPORT cudaError_t cudaStreamGetPriority_ptsz(cudaStream_t stream, int* priority) {
+  trace_api("cudaStreamGetPriority_ptsz stream=%p", static_cast<void*>(stream));
+  return stream_get(stream, priority, true, [](CUstream s, int* p) { return cuStreamGetPriority(s, p); });
+}
+
+// A CUdevice is the device's ordinal, as a runtime device number is.
+VGPU_EXPORT cudaError_t cudaStreamGetDevice(cudaStream_t stream, int* device) {
+  trace_api("cudaStreamGetDevice stream=%p", static_cast<void*>(stream));
+  return stream_get(stream, device, false, [](CUstream s, int* d) { return cuStreamGetDevice(s, d); });
+}
+
+VGPU_EXPORT cudaError_t cudaStreamGetDevice_ptsz(cudaStream_t stream, int* device) {
+  trace_api("cudaStreamGetDevice_ptsz stream=%p", static_cast<void*>(stream));
+  return stream_get(stream, device, true, [](CUstream s, int* d) { return cuStreamGetDevice(s, d); });
+}

@@ -29,6 +29,16 @@ TEST_CASE("memory calls round-trip data through vgpud", "[guest]") {
   REQUIRE(vgpud.stop() == 0);
 }
 
+TEST_CASE("pitched memory, 2D/3D copies and memsets, limits and entry points through the runtime shim",
+          "[guest]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("pitched_memory"), {}, env_for(vgpud, "alpha"));
+  INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("pitched_memory ok") != std::string::npos);
+  REQUIRE(vgpud.stop() == 0);
+}
+
 TEST_CASE("launches reach the driver with the right function and argument bytes", "[guest]") {
   VgpudProcess vgpud;
   auto r = run_program(guest_program("fake_kernels"), {}, env_for(vgpud, "alpha"));
