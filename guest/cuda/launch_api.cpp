@@ -194,6 +194,12 @@ VGPU_DRIVER_API CUresult cuLaunchKernelEx(const CUlaunchConfig* config, CUfuncti
   }
   const unsigned grid[3] = {config->gridDimX, config->gridDimY, config->gridDimZ};
   const unsigned block[3] = {config->blockDimX, config->blockDimY, config->blockDimZ};
+  // Clusters must tile the grid. The driver says so at the launch call, not later, and the
+  // launch is posted: check here what needs nothing but the configuration.
+  if (ex.cluster[0] != 0 || ex.cluster[1] != 0 || ex.cluster[2] != 0) {
+    for (int i = 0; i < 3; ++i)
+      if (ex.cluster[i] == 0 || grid[i] % ex.cluster[i] != 0) return CUDA_ERROR_INVALID_CLUSTER_SIZE;
+  }
   return guarded([&] { return launch(f, grid, block, config->sharedMemBytes, config->hStream, params, extra, ex); });
 }
 VGPU_DRIVER_API CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig* config, CUfunction f, void** params, void** extra) {

@@ -9,15 +9,6 @@
 namespace vgpu::cudart {
 namespace {
 
-// The kernel behind a host stub, as a CUfunction handle: the driver takes a CUkernel there and
-// uses it on the current device.
-cudaError_t kernel_function(const void* func, CUfunction* out) {
-  CUkernel kernel = nullptr;
-  if (cudaError_t e = registry().kernel(func, &kernel); e != cudaSuccess) return e;
-  *out = reinterpret_cast<CUfunction>(kernel);
-  return cudaSuccess;
-}
-
 // cudaFuncAttributes from the driver's CUfunction attributes.
 cudaError_t fill_func_attributes(CUfunction f, cudaFuncAttributes* out) {
   std::memset(out, 0, sizeof *out);

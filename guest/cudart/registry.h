@@ -93,4 +93,13 @@ class Registry {
 
 Registry& registry();
 
+// The kernel behind a host stub, as a CUfunction handle: the driver takes a CUkernel where a
+// CUfunction goes, and uses it on the current device.
+inline cudaError_t kernel_function(const void* host_fun, CUfunction* out) {
+  CUkernel kernel = nullptr;
+  if (cudaError_t e = registry().kernel(host_fun, &kernel); e != cudaSuccess) return e;
+  *out = reinterpret_cast<CUfunction>(kernel);
+  return cudaSuccess;
+}
+
 }  // namespace vgpu::cudart

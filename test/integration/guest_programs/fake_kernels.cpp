@@ -107,6 +107,44 @@ int main(int argc, char** argv) {
   CHECK(cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost));
   for (int i = 0; i < n; ++i) EXPECT(c[i] == 1.5f * static_cast<float>(i));
 
+  // The same launch through cudaLaunchKernelExC, in clusters of two blocks, into a cleared C.
+  CHECK(cudaMemset(dc, 0, n * sizeof(float)));
+  cudaLaunchAttribute cluster{};
+  cluster.id = cudaLaunchAttributeClusterDimension;
+  cluster.val.clusterDim.x = 2;
+  cluster.val.clusterDim.y = 1;
+  cluster.val.clusterDim.z = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(4);
+  config.blockDim = dim3(256);
+  config.attrs = &cluster;
+  config.numAttrs = 1;
+  CHECK(cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(&vector_add_stub), args));
+  CHECK(cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost));
+  for (int i = 0; i < n; ++i) EXPECT(c[i] == 1.5f * static_cast<float>(i));
+  cluster.val.clusterDim.x = 3;  // does not tile a grid of 4
+  EXPECT(cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(&vector_add_stub), args) ==
+         cudaErrorInvalidClusterSize);
+  cudaGetLastError();
+  cluster.val.clusterDim.x = 2;
+  int clusters = 0, cluster_size = 0;
+  CHECK(cudaOccupancyMaxActiveClusters(&clusters, reinterpret_cast<const void*>(&vector_add_stub), &config));
+  config.numAttrs = 0;
+  CHECK(cudaOccupancyMaxPotentialClusterSize(&cluster_size, reinterpret_cast<const void*>(&vector_add_stub),
+                                             &config));
+  EXPECT(clusters > 0 && cluster_size == 8);  // the fake's portable maximum
+  size_t smem_left = 0;
+  CHECK(cudaOccupancyAvailableDynamicSMemPerBlock(&smem_left, reinterpret_cast<const void*>(&vector_add_stub), 1,
+                                                  256));
+  EXPECT(smem_left > 0);
+  // The parameter layout the fake image declares: 8, 8, 8, 4.
+  size_t offset = 0, size = 0;
+  CHECK(cudaFuncGetParamInfo(reinterpret_cast<const void*>(&vector_add_stub), 3, &offset, &size));
+  EXPECT(offset == 24 && size == 4);
+  EXPECT(cudaFuncGetParamInfo(reinterpret_cast<const void*>(&vector_add_stub), 4, &offset, &size) ==
+         cudaErrorInvalidValue);
+  cudaGetLastError();
+
   // A struct argument between two scalars: the launch log shows the exact bytes.
   unsigned long long first = 0x1122334455667788ull;
   Mixed m;
