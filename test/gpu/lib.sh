@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Sourced by run.sh, run-multi.sh, run-hostile.sh, run-driver.sh and run-jit-cache.sh: the
-# helpers they share. Making the work and log folders and cleaning up at exit, listing a bundle folder's programs, running a
-# program with a time limit (as is, or with the driver hidden as in a guest), starting and
-# stopping vgpud, recording and comparing results. run-vm.sh sources it for log, make_work_dirs
+# helpers they share. Making the work and log folders and cleaning up at exit, listing a bundle
+# folder's programs, running a program with a time limit (as is, or with the driver hidden as in
+# a guest), starting and stopping vgpud, recording and comparing results. run-vm.sh sources it for log, make_work_dirs
 # and list_programs. Sourcing it also sources compare.sh (filter_sample) and sets HIDE_DRIVER
 # (the path of hide-driver.sh), VGPUD_PID, STARTED_PIDS, STOP_RC, the R_* result arrays, DETAILS,
 # PASSED and FAILED.
