@@ -62,6 +62,7 @@ cudaError_t cudaEventRecordWithFlags_ptsz(cudaEvent_t event, cudaStream_t stream
 cudaError_t cudaStreamGetFlags_ptsz(cudaStream_t stream, unsigned int* flags);
 cudaError_t cudaStreamGetPriority_ptsz(cudaStream_t stream, int* priority);
 cudaError_t cudaStreamGetDevice_ptsz(cudaStream_t stream, int* device);
+cudaError_t cudaStreamGetId_ptsz(cudaStream_t stream, unsigned long long* streamId);
 
 cudaError_t cudaMemcpy2D_ptds(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
                               size_t height, cudaMemcpyKind kind);

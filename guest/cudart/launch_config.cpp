@@ -1,6 +1,7 @@
 // The entry points that take a cudaLaunchConfig_t: cudaLaunchKernelExC and the cluster
 // occupancy queries, plus the per-kernel queries that go with them (parameter layout, dynamic
-// shared memory left at an occupancy). All go to the driver's matching calls with the kernel's
+// shared memory left at an occupancy) and the kernel's driver handles (cudaGetKernel,
+// cudaGetFuncBySymbol). All go to the driver's matching calls with the kernel's
 // CUkernel where a CUfunction goes, as launch.cpp's launches do.
 #include <cstddef>
 
@@ -110,5 +111,28 @@ VGPU_EXPORT cudaError_t cudaFuncGetParamInfo(const void* func, size_t paramIndex
     CUfunction f = nullptr;
     if (cudaError_t e = kernel_function(func, &f); e != cudaSuccess) return e;
     return to_cuda_error(cuFuncGetParamInfo(f, paramIndex, paramOffset, paramSize));
+  });
+}
+
+// A cudaKernel_t is the kernel's CUkernel, valid on every device.
+VGPU_EXPORT cudaError_t cudaGetKernel(cudaKernel_t* kernelPtr, const void* entryFuncAddr) {
+  trace_api("cudaGetKernel func=%p", entryFuncAddr);
+  return local_call([&](Runtime&) {
+    if (kernelPtr == nullptr) return cudaErrorInvalidValue;
+    CUkernel kernel = nullptr;
+    if (cudaError_t e = registry().kernel(entryFuncAddr, &kernel); e != cudaSuccess) return e;
+    *kernelPtr = reinterpret_cast<cudaKernel_t>(kernel);
+    return cudaSuccess;
+  });
+}
+
+// A cudaFunction_t is the kernel's CUfunction in the thread's current context.
+VGPU_EXPORT cudaError_t cudaGetFuncBySymbol(cudaFunction_t* functionPtr, const void* symbolPtr) {
+  trace_api("cudaGetFuncBySymbol func=%p", symbolPtr);
+  return context_call([&](Runtime&) {
+    if (functionPtr == nullptr) return cudaErrorInvalidValue;
+    CUkernel kernel = nullptr;
+    if (cudaError_t e = registry().kernel(symbolPtr, &kernel); e != cudaSuccess) return e;
+    return to_cuda_error(cuKernelGetFunction(reinterpret_cast<CUfunction*>(functionPtr), kernel));
   });
 }

@@ -145,3 +145,15 @@ VGPU_EXPORT cudaError_t cudaStreamGetDevice_ptsz(cudaStream_t stream, int* devic
   trace_api("cudaStreamGetDevice_ptsz stream=%p", static_cast<void*>(stream));
   return stream_get(stream, device, true, [](CUstream s, int* d) { return cuStreamGetDevice(s, d); });
 }
+
+VGPU_EXPORT cudaError_t cudaStreamGetId(cudaStream_t stream, unsigned long long* streamId) {
+  trace_api("cudaStreamGetId stream=%p", static_cast<void*>(stream));
+  return stream_get(stream, streamId, false,
+                    [](CUstream s, unsigned long long* id) { return cuStreamGetId(s, id); });
+}
+
+VGPU_EXPORT cudaError_t cudaStreamGetId_ptsz(cudaStream_t stream, unsigned long long* streamId) {
+  trace_api("cudaStreamGetId_ptsz stream=%p", static_cast<void*>(stream));
+  return stream_get(stream, streamId, true,
+                    [](CUstream s, unsigned long long* id) { return cuStreamGetId(s, id); });
+}

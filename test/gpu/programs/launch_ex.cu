@@ -4,7 +4,7 @@
 // launch call (cudaErrorInvalidClusterSize); cudaOccupancyMaxPotentialClusterSize,
 // cudaOccupancyMaxActiveClusters and cudaOccupancyAvailableDynamicSMemPerBlock are printed, as
 // are the parameter offsets and sizes cudaFuncGetParamInfo reports for a kernel with mixed
-// parameters, and the error past its last parameter.
+// parameters, and the error past its last parameter; cudaGetKernel and cudaGetFuncBySymbol.
 #include <cooperative_groups.h>
 
 #include <vector>
@@ -83,6 +83,14 @@ int main() {
       std::printf("mixed parameter %zu: %s\n", i, cudaGetErrorName(r));
   }
   cudaGetLastError();
+
+  cudaKernel_t k1 = nullptr, k2 = nullptr;
+  cudaFunction_t fn = nullptr;
+  CK(cudaGetKernel(&k1, reinterpret_cast<const void*>(&mixed)));
+  CK(cudaGetKernel(&k2, reinterpret_cast<const void*>(&mixed)));
+  CK(cudaGetFuncBySymbol(&fn, reinterpret_cast<const void*>(&mixed)));
+  std::printf("cudaGetKernel: nonnull=%d same=%d; cudaGetFuncBySymbol: nonnull=%d\n", k1 != nullptr, k1 == k2,
+              fn != nullptr);
   CK(cudaFree(d_out));
   std::printf("launch_ex PASS\n");
   return 0;

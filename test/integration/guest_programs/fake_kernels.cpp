@@ -145,6 +145,17 @@ int main(int argc, char** argv) {
          cudaErrorInvalidValue);
   cudaGetLastError();
 
+  // The kernel's driver handles: one CUkernel for the process, a CUfunction in this context.
+  cudaKernel_t k1 = nullptr, k2 = nullptr;
+  CHECK(cudaGetKernel(&k1, reinterpret_cast<const void*>(&vector_add_stub)));
+  CHECK(cudaGetKernel(&k2, reinterpret_cast<const void*>(&vector_add_stub)));
+  EXPECT(k1 != nullptr && k1 == k2);
+  cudaFunction_t fn = nullptr;
+  CHECK(cudaGetFuncBySymbol(&fn, reinterpret_cast<const void*>(&vector_add_stub)));
+  EXPECT(fn != nullptr);
+  EXPECT(cudaGetKernel(&k1, reinterpret_cast<const void*>(&main)) == cudaErrorInvalidDeviceFunction);
+  cudaGetLastError();
+
   // A struct argument between two scalars: the launch log shows the exact bytes.
   unsigned long long first = 0x1122334455667788ull;
   Mixed m;

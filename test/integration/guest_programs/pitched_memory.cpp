@@ -1,7 +1,7 @@
 // The runtime shim's pitched memory and the calls it passes to the driver: cudaMallocPitch and
 // cudaMalloc3D, 2D and 3D copies (host to device, device to device at offsets, device to host,
 // synchronous and on a stream), 2D and 3D memsets of sub-rectangles, each checked byte for byte
-// against a host model; cudaDeviceGetLimit/SetLimit; a stream's flags, priority and device;
+// against a host model; cudaDeviceGetLimit/SetLimit; a stream's flags, priority, device and id;
 // and a driver function reached through cudaGetDriverEntryPointByVersion.
 #include <cuda.h>
 
@@ -122,6 +122,13 @@ int main() {
   CHECK(cudaStreamGetPriority(stream, &priority));
   CHECK(cudaStreamGetDevice(stream, &device));
   EXPECT(flags == cudaStreamNonBlocking && priority == 0 && device == 0);
+  cudaStream_t other = nullptr;
+  unsigned long long id = 0, other_id = 0;
+  CHECK(cudaStreamCreate(&other));
+  CHECK(cudaStreamGetId(stream, &id));
+  CHECK(cudaStreamGetId(other, &other_id));
+  EXPECT(id != other_id);
+  CHECK(cudaStreamDestroy(other));
 
   void* fn = nullptr;
   cudaDriverEntryPointQueryResult status = cudaDriverEntryPointSymbolNotFound;
