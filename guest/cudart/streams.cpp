@@ -117,43 +117,41 @@ cudaError_t stream_get(cudaStream_t stream, Out* out, bool per_thread_default, G
 
 VGPU_EXPORT cudaError_t cudaStreamGetFlags(cudaStream_t stream, unsigned int* flags) {
   trace_api("cudaStreamGetFlags stream=%p", static_cast<void*>(stream));
-  return stream_get(stream, flags, false, [](CUstream s, unsigned* f) { return cuStreamGetFlags(s, f); });
+  return stream_get(stream, flags, false, cuStreamGetFlags);
 }
 
 VGPU_EXPORT cudaError_t cudaStreamGetFlags_ptsz(cudaStream_t stream, unsigned int* flags) {
   trace_api("cudaStreamGetFlags_ptsz stream=%p", static_cast<void*>(stream));
-  return stream_get(stream, flags, true, [](CUstream s, unsigned* f) { return cuStreamGetFlags(s, f); });
+  return stream_get(stream, flags, true, cuStreamGetFlags);
 }
 
 VGPU_EXPORT cudaError_t cudaStreamGetPriority(cudaStream_t stream, int* priority) {
   trace_api("cudaStreamGetPriority stream=%p", static_cast<void*>(stream));
-  return stream_get(stream, priority, false, [](CUstream s, int* p) { return cuStreamGetPriority(s, p); });
+  return stream_get(stream, priority, false, cuStreamGetPriority);
 }
 
 VGPU_EXPORT cudaError_t cudaStreamGetPriority_ptsz(cudaStream_t stream, int* priority) {
   trace_api("cudaStreamGetPriority_ptsz stream=%p", static_cast<void*>(stream));
-  return stream_get(stream, priority, true, [](CUstream s, int* p) { return cuStreamGetPriority(s, p); });
+  return stream_get(stream, priority, true, cuStreamGetPriority);
 }
 
 // A CUdevice is the device's ordinal, as a runtime device number is.
 VGPU_EXPORT cudaError_t cudaStreamGetDevice(cudaStream_t stream, int* device) {
   trace_api("cudaStreamGetDevice stream=%p", static_cast<void*>(stream));
-  return stream_get(stream, device, false, [](CUstream s, int* d) { return cuStreamGetDevice(s, d); });
+  return stream_get(stream, device, false, cuStreamGetDevice);
 }
 
 VGPU_EXPORT cudaError_t cudaStreamGetDevice_ptsz(cudaStream_t stream, int* device) {
   trace_api("cudaStreamGetDevice_ptsz stream=%p", static_cast<void*>(stream));
-  return stream_get(stream, device, true, [](CUstream s, int* d) { return cuStreamGetDevice(s, d); });
+  return stream_get(stream, device, true, cuStreamGetDevice);
 }
 
 VGPU_EXPORT cudaError_t cudaStreamGetId(cudaStream_t stream, unsigned long long* streamId) {
   trace_api("cudaStreamGetId stream=%p", static_cast<void*>(stream));
-  return stream_get(stream, streamId, false,
-                    [](CUstream s, unsigned long long* id) { return cuStreamGetId(s, id); });
+  return stream_get(stream, streamId, false, cuStreamGetId);
 }
 
 VGPU_EXPORT cudaError_t cudaStreamGetId_ptsz(cudaStream_t stream, unsigned long long* streamId) {
   trace_api("cudaStreamGetId_ptsz stream=%p", static_cast<void*>(stream));
-  return stream_get(stream, streamId, true,
-                    [](CUstream s, unsigned long long* id) { return cuStreamGetId(s, id); });
+  return stream_get(stream, streamId, true, cuStreamGetId);
 }
