@@ -345,7 +345,8 @@ VGPU_DRIVER_API CUresult cuFuncSetCacheConfig(CUfunction f, CUfunc_cache) {
              : CUDA_ERROR_INVALID_HANDLE;
 }
 
-VGPU_DRIVER_API CUresult cuFuncGetParamInfo(CUfunction f, size_t index, size_t* offset, size_t* size) {
+namespace {
+CUresult param_info(CUfunction f, size_t index, size_t* offset, size_t* size) {
   return guarded([&] {
     guest::Channel* ch = channel();
     if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
@@ -356,4 +357,15 @@ VGPU_DRIVER_API CUresult cuFuncGetParamInfo(CUfunction f, size_t index, size_t* 
     if (size != nullptr) *size = fn->params[index].size;
     return CUDA_SUCCESS;
   });
+}
+}  // namespace
+
+VGPU_DRIVER_API CUresult cuFuncGetParamInfo(CUfunction f, size_t index, size_t* offset, size_t* size) {
+  return param_info(f, index, offset, size);
+}
+// NVIDIA's static runtime answers cudaFuncGetParamInfo with this, on the kernel it got from
+// cuLibraryGetKernel; the layout is its function's on the current device.
+VGPU_DRIVER_API CUresult cuKernelGetParamInfo(CUkernel k, size_t index, size_t* offset, size_t* size) {
+  if (object_of<KernelObject>(k, HandleKind::Kernel) == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  return param_info(reinterpret_cast<CUfunction>(k), index, offset, size);
 }

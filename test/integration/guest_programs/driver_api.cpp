@@ -284,6 +284,10 @@ void library_and_kernel() {
   CU_CHECK(cuLibraryLoadData(&library, kImage, nullptr, nullptr, 0, nullptr, nullptr, 0));
   CUkernel kernel;
   CU_CHECK(cuLibraryGetKernel(&kernel, library, "fake_vector_add"));
+  size_t offset = 0, size = 0;
+  CU_CHECK(cuKernelGetParamInfo(kernel, 3, &offset, &size));
+  EXPECT(offset == 24 && size == 4);
+  EXPECT(cuKernelGetParamInfo(kernel, 4, &offset, &size) == CUDA_ERROR_INVALID_VALUE);
   const int n = 64;
   std::vector<float> host(n, 1.0f);
   CUdeviceptr d;
