@@ -64,6 +64,7 @@ void run_side(CaseChild& child, const CaseSpec& c, int samples, int timeout_s, S
     side->error = values.error();
     return;
   }
+  side->round_starts.push_back(side->values.size());
   side->values.insert(side->values.end(), values->begin(), values->end());
 }
 

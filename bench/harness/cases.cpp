@@ -27,6 +27,20 @@ bool Target::met(double native_p50, double shim_p50) const {
   return true;
 }
 
+double Target::statistic(double native_p50, double shim_p50) const {
+  switch (kind) {
+    case Kind::None:
+    case Kind::RatioAtLeast: return native_p50 > 0 ? shim_p50 / native_p50 : 0;
+    case Kind::PlusAtMost: return shim_p50 - native_p50;
+    case Kind::AtMost: return shim_p50;
+  }
+  return 0;
+}
+
+std::string Target::format_statistic(double v) const {
+  return kind == Kind::PlusAtMost ? fmt::format("{:+.2f}", v) : fmt::format("{:.3f}", v);
+}
+
 namespace {
 
 constexpr Target kNoTarget{};

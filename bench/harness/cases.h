@@ -20,6 +20,10 @@ struct Target {
   // Whether a shim side's p50 meets it against the native p50 (always true without a target).
   // Both shims are held to the same targets.
   bool met(double native_p50, double shim_p50) const;
+  // What met() compares with `value`: shim / native, shim − native, or the shim's p50 alone.
+  double statistic(double native_p50, double shim_p50) const;
+  // That statistic as the table shows it: "0.962", "+1.41", "0.150".
+  std::string format_statistic(double v) const;
 };
 
 struct CaseSpec {

@@ -1,5 +1,7 @@
 #include "bench/harness/report.h"
 
+#include "bench/harness/interval.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -40,6 +42,17 @@ nlohmann::json side_json(const Side& side, Better better) {
     j["samples"] = side.values;
   }
   return j;
+}
+
+RoundSamples rounds_of(const Side& side) { return {side.values, side.round_starts}; }
+
+// "met", "**missed**", then the 95% interval where the run had rounds enough for one.
+std::string verdict_cell(const CaseOutcome& o, const Side& native, const Side& shim, double n, double r) {
+  const Target& t = o.spec.target;
+  std::string cell = t.met(n, r) ? "met" : "**missed**";
+  if (auto i = target_interval(t, rounds_of(native), rounds_of(shim)))
+    cell += fmt::format(" ({} to {})", t.format_statistic(i->low), t.format_statistic(i->high));
+  return cell;
 }
 
 }  // namespace
@@ -105,8 +118,7 @@ std::string format_table(const std::vector<CaseOutcome>& outcomes,
       std::string ratio = "—", verdict;
       if (have && have_native && n.p50 > 0) {
         ratio = fmt::format("{:.3f}", r.p50 / n.p50);
-        if (c.target.kind != Target::Kind::None)
-          verdict = c.target.met(n.p50, r.p50) ? "met" : "**missed**";
+        if (c.target.kind != Target::Kind::None) verdict = verdict_cell(o, *native, *side, n.p50, r.p50);
       } else if ((side && !have) || (have && native)) {
         // It ran without figures, or native ran without them. (A side not run for this case,
         // such as the driver side of a transport case, or no native side at all: blank.)
@@ -158,8 +170,10 @@ std::string format_json(const RunInfo& info, const std::vector<CaseOutcome>& out
         if (id == SideId::Native || !side.error.empty() || side.values.empty()) continue;
         const double r = summarize(side.values, o.spec.better).p50;
         c["ratio"][side_key(id)] = n > 0 ? r / n : 0.0;
-        if (o.spec.target.kind != Target::Kind::None)
-          c["target_met"][side_key(id)] = o.spec.target.met(n, r);
+        if (o.spec.target.kind == Target::Kind::None) continue;
+        c["target_met"][side_key(id)] = o.spec.target.met(n, r);
+        if (auto i = target_interval(o.spec.target, rounds_of(*native), rounds_of(side)))
+          c["interval_95"][side_key(id)] = {i->low, i->high};
       }
     }
     j["cases"].push_back(std::move(c));

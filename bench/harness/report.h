@@ -21,6 +21,7 @@ Summary summarize(std::vector<double> values, Better better);
 struct Side {
   std::vector<double> values;
   std::string error;  // the first error; the case is not run again on this side after one
+  std::vector<size_t> round_starts;  // where each round's values begin (bench/harness/interval.h)
 };
 
 struct CaseOutcome {

@@ -6,11 +6,12 @@ namespace vgpud {
 
 CUresult DriverTrace::operator()(const char* function, CUresult r, const std::string& detail) const {
   if (r != CUDA_SUCCESS) HopCounters::bump(counters_->driver_errors);
-  auto& logger = log::executor();
-  if (logger.should_log(spdlog::level::debug))
-    logger.debug("vm={} seq={} {} → {}{}{}", channel_, seq_, function, cu_.error_name(r),
+  if (logging())
+    log::executor().debug("vm={} seq={} {} → {}{}{}", channel_, seq_, function, cu_.error_name(r),
                  detail.empty() ? "" : " ", detail);
   return r;
 }
+
+bool DriverTrace::logging() { return log::executor().should_log(spdlog::level::debug); }
 
 }  // namespace vgpud

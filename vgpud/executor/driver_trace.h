@@ -22,6 +22,8 @@ class DriverTrace {
 
   // Logs `function`'s result r (and detail) and counts it when it failed; returns r.
   CUresult operator()(const char* function, CUresult r, const std::string& detail = {}) const;
+  // Whether calls are logged at all: a detail worth formatting only then (ChannelExecutor::traced).
+  static bool logging();
 
  private:
   std::string channel_;  // "tenant/pid"

@@ -39,7 +39,7 @@ int32_t ChannelExecutor::handle(const MemAllocCmd& cmd, Reply& reply) {
   }
   CUdeviceptr ptr = 0;
   const CUresult r = cu_.cuMemAlloc(&ptr, cmd.size);
-  traced("cuMemAlloc", r, r == CUDA_SUCCESS ? "ptr=" + hex(ptr) : std::string());
+  traced("cuMemAlloc", r, [&] { return r == CUDA_SUCCESS ? "ptr=" + hex(ptr) : std::string(); });
   if (r != CUDA_SUCCESS) {
     budget.release(cmd.size);
     return r;
@@ -53,7 +53,7 @@ int32_t ChannelExecutor::handle(const MemFreeCmd& cmd, Reply&) {
   if (int32_t st = require_context()) return st;
   const uint64_t size = objects_.memory.allocation_size(cmd.device_ptr);
   if (size == 0) return CUDA_ERROR_INVALID_VALUE;  // not an allocation of this channel
-  const CUresult r = traced("cuMemFree", cu_.cuMemFree(cmd.device_ptr), "ptr=" + hex(cmd.device_ptr));
+  const CUresult r = traced("cuMemFree", cu_.cuMemFree(cmd.device_ptr), [&] { return "ptr=" + hex(cmd.device_ptr); });
   if (r == CUDA_SUCCESS) {
     objects_.memory.remove(cmd.device_ptr);
     device_budget().release(size);
@@ -185,8 +185,9 @@ CUresult ChannelExecutor::copy_between_devices(uint64_t dst, uint32_t dst_device
   // over the peer link where the two GPUs have one and stages through host memory where not.
   CUcontext dst_ctx = contexts_.context_of(dst_device);
   CUcontext src_ctx = contexts_.context_of(src_device);
-  const std::string detail = fmt::format("dst={} device {} src={} device {} bytes={}", hex(dst), dst_device,
-                                         hex(src), src_device, size);
+  const auto detail = [&] {
+    return fmt::format("dst={} device {} src={} device {} bytes={}", hex(dst), dst_device, hex(src), src_device, size);
+  };
   // On the legacy stream (cudaMemcpy, cudaMemcpyPeer), the copy waits for all work of both
   // devices, as the legacy stream orders against every blocking stream; on a stream of the
   // guest's, it is ordered on that stream only, as cudaMemcpyPeerAsync.
@@ -220,8 +221,9 @@ int32_t ChannelExecutor::handle(const Memset2DCmd& cmd, Reply&) {
   if (!span) return CUDA_ERROR_INVALID_VALUE;
   if (*span == 0) return 0;
   if (!objects_.memory.contains(cmd.dst, *span)) return CUDA_ERROR_INVALID_VALUE;
-  const std::string detail = fmt::format("dst={} pitch={} width={} height={}", hex(cmd.dst), cmd.pitch,
-                                         cmd.width, cmd.height);
+  const auto detail = [&] {
+    return fmt::format("dst={} pitch={} width={} height={}", hex(cmd.dst), cmd.pitch, cmd.width, cmd.height);
+  };
   CUresult r;
   switch (element) {
     case 1:

@@ -48,10 +48,10 @@ TEST_CASE("cases are selected by name or group, unknown words reported", "[bench
 TEST_CASE("the table marks missed targets and errors", "[bench]") {
   CaseSpec spec{"launch_sync", "launch", ChildKind::Cuda, "us", Better::Lower, 1,
                 {Target::Kind::PlusAtMost, 2}};
-  CaseOutcome missed{spec, {{SideId::Native, {{9, 9, 9}, {}}}, {SideId::Runtime, {{12, 12, 12}, {}}}}};
+  CaseOutcome missed{spec, {{SideId::Native, {{9, 9, 9}, {}, {}}}, {SideId::Runtime, {{12, 12, 12}, {}, {}}}}};
   CaseOutcome failed{spec,
-                     {{SideId::Native, {{9}, {}}},
-                      {SideId::Runtime, {{}, "cuda runtime shim: no answer within the time limit"}}}};
+                     {{SideId::Native, {{9}, {}, {}}},
+                      {SideId::Runtime, {{}, "cuda runtime shim: no answer within the time limit", {}}}}};
   const std::string table = format_table({missed, failed});
   CHECK(table.find("| case | unit | native p50 | native p99 | runtime p50 | runtime p99 | "
                    "runtime/native | target | runtime |\n") == 0);
@@ -67,11 +67,11 @@ TEST_CASE("both shims get their own columns and verdicts", "[bench]") {
   CaseSpec rate{"launch_rate", "launch", ChildKind::Cuda, "launches/s", Better::Higher, 1,
                 {Target::Kind::RatioAtLeast, 0.95}};
   CaseOutcome three{rate,
-                    {{SideId::Native, {{200000}, {}}},
-                     {SideId::Runtime, {{196000}, {}}},
-                     {SideId::Driver, {{180000}, {}}}}};
+                    {{SideId::Native, {{200000}, {}, {}}},
+                     {SideId::Runtime, {{196000}, {}, {}}},
+                     {SideId::Driver, {{180000}, {}, {}}}}};
   CaseSpec ring{"ring_round_trip", "transport", ChildKind::Transport, "us", Better::Lower, 1, {}};
-  CaseOutcome two{ring, {{SideId::Native, {{1}, {}}}, {SideId::Runtime, {{3}, {}}}}};
+  CaseOutcome two{ring, {{SideId::Native, {{1}, {}, {}}}, {SideId::Runtime, {{3}, {}, {}}}}};
   const std::string table = format_table({three, two}, {"the driver shim side was skipped: x"});
   CHECK(table.find("| case | unit | native p50 | native p99 | runtime p50 | runtime p99 | "
                    "runtime/native | driver p50 | driver p99 | driver/native | target | runtime | "
@@ -102,4 +102,15 @@ TEST_CASE("both shims get their own columns and verdicts", "[bench]") {
   CHECK(t.contains("runtime"));
   CHECK_FALSE(t.contains("driver"));
   CHECK_FALSE(t.contains("target_met"));
+}
+
+TEST_CASE("a verdict carries its 95% interval when the run had rounds", "[bench]") {
+  CaseSpec spec{"malloc_256B", "alloc", ChildKind::Cuda, "us", Better::Lower, 2, {Target::Kind::PlusAtMost, 5}};
+  Side native{{2, 2, 2, 2, 2, 2}, {}, {0, 2, 4}};
+  Side runtime{{3.5, 3.5, 3.5, 3.5, 3.5, 3.5}, {}, {0, 2, 4}};
+  const std::string table = format_table({{spec, {{SideId::Native, native}, {SideId::Runtime, runtime}}}});
+  CHECK(table.find("| ≤ native + 5 us | met (+1.50 to +1.50) |") != std::string::npos);
+  RunInfo info;
+  const auto json = nlohmann::json::parse(format_json(info, {{spec, {{SideId::Native, native}, {SideId::Runtime, runtime}}}}));
+  CHECK(json["cases"][0]["interval_95"]["runtime"] == nlohmann::json({1.5, 1.5}));
 }
