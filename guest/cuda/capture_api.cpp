@@ -1,47 +1,183 @@
-// Stream capture (CUDA graphs) is not offered yet (cuStreamBeginCapture answers "not
-// supported"), so no stream is ever capturing: the queries libraries make before each
-// operation (cuBLAS asks on every GEMM) answer "none", as the driver does for a stream that is
-// not being captured.
+// Stream capture (docs/design.md §19): begun and ended through vgpud, which captures the
+// stream's work on the host; queries answered locally while no capture is open; the capture
+// modes applied to the program's threads here (capture.h).
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "guest/client/log.h"
 #include "guest/cuda/api.h"
+#include "guest/cuda/capture.h"
 #include "guest/cuda/driver_state.h"
+#include "guest/cuda/handles.h"
 #include "guest/cuda/streams.h"
 
 using namespace vgpu::cuda;
+namespace proto = vgpu::proto;
+namespace guest = vgpu::guest;
 
 namespace {
 
-CUresult not_capturing(CUstream stream, CUstreamCaptureStatus* status, cuuint64_t* id, CUgraph* graph,
-                       const CUgraphNode** dependencies, const CUgraphEdgeData** edges, size_t* count) {
+// A capture this process began and has not ended, by vgpud's stream id.
+struct OpenCapture {
+  CUstreamCaptureMode mode;
+  std::thread::id thread;  // the one that began it
+};
+
+std::mutex g_mutex;
+std::unordered_map<uint64_t, OpenCapture> g_open;  // guarded by g_mutex
+std::atomic<int> g_open_count{0};
+
+thread_local CUstreamCaptureMode t_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;  // cuThreadExchangeStreamCaptureMode's
+
+CUresult begin_capture(CUstream stream, CUstreamCaptureMode mode) {
+  if (mode != CU_STREAM_CAPTURE_MODE_GLOBAL && mode != CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
+      mode != CU_STREAM_CAPTURE_MODE_RELAXED)
+    return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    proto::StreamRequest request{};
+    if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
+    const CUresult r = to_cu_result(ch->call(proto::CallId::StreamBeginCapture, {{&request, sizeof request}}, {}).status);
+    if (r != CUDA_SUCCESS) return r;
+    std::lock_guard lock(g_mutex);
+    g_open[request.stream] = {mode, std::this_thread::get_id()};
+    g_open_count.store(static_cast<int>(g_open.size()), std::memory_order_release);
+    return CUDA_SUCCESS;
+  });
+}
+
+CUresult end_capture(CUstream stream, CUgraph* out) {
+  if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    *out = nullptr;
+    guest::Channel* ch = nullptr;
+    Context* c = nullptr;
+    if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
+    proto::StreamRequest request{};
+    if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
+    proto::StreamEndCaptureReply reply{};
+    const guest::CallResult result =
+        ch->call(proto::CallId::StreamEndCapture, {{&request, sizeof request}},
+                 std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+    {
+      // Ended whatever the answer: the driver ends a capture that failed, too.
+      std::lock_guard lock(g_mutex);
+      g_open.erase(request.stream);
+      g_open_count.store(static_cast<int>(g_open.size()), std::memory_order_release);
+    }
+    if (result.status != 0) return to_cu_result(result.status);
+    *out = reinterpret_cast<CUgraph>(new GraphObject{HandleKind::Graph, reply.graph, c->device});
+    return CUDA_SUCCESS;
+  });
+}
+
+// The queries' common path. While no capture is open, no stream can be capturing: the answer
+// is local. Otherwise vgpud asks the driver, which also knows streams that joined a capture.
+// The graph being captured and its open nodes are not offered yet: asked for while capturing,
+// the call says so rather than answer without them.
+CUresult capture_info(CUstream stream, CUstreamCaptureStatus* status, cuuint64_t* id, CUgraph* graph,
+                      const CUgraphNode** dependencies, const CUgraphEdgeData** edges, size_t* count) {
   if (status == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (init_status() != CUDA_SUCCESS) return init_status();
   if (stream_object(stream) == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-  *status = CU_STREAM_CAPTURE_STATUS_NONE;
   // The other outputs are only defined while capturing; cleared so nothing stale is read.
   if (id != nullptr) *id = 0;
   if (graph != nullptr) *graph = nullptr;
   if (dependencies != nullptr) *dependencies = nullptr;
   if (edges != nullptr) *edges = nullptr;
   if (count != nullptr) *count = 0;
-  return CUDA_SUCCESS;
+  *status = CU_STREAM_CAPTURE_STATUS_NONE;
+  if (!any_capture_open()) return CUDA_SUCCESS;
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    proto::StreamRequest request{};
+    if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
+    proto::StreamCaptureInfoReply reply{};
+    const guest::CallResult result =
+        ch->call(proto::CallId::StreamCaptureInfo, {{&request, sizeof request}},
+                 std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+    if (result.status != 0) return to_cu_result(result.status);
+    *status = static_cast<CUstreamCaptureStatus>(reply.status);
+    if (id != nullptr) *id = reply.capture_id;
+    if (*status == CU_STREAM_CAPTURE_STATUS_ACTIVE &&
+        (graph != nullptr || dependencies != nullptr || edges != nullptr || count != nullptr)) {
+      static std::atomic<bool> said{false};
+      if (!said.exchange(true))
+        guest::log(guest::LogLevel::Warn,
+                   "cuStreamGetCaptureInfo: the graph being captured and its dependencies are not supported by vgpu");
+      return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    return CUDA_SUCCESS;
+  });
 }
 
 }  // namespace
 
+namespace vgpu::cuda {
+
+bool any_capture_open() noexcept { return g_open_count.load(std::memory_order_acquire) != 0; }
+
+CUresult check_unsafe_call_during_capture() noexcept {
+  if (!any_capture_open() || t_mode == CU_STREAM_CAPTURE_MODE_RELAXED) return CUDA_SUCCESS;
+  // The driver's rule: a thread in global mode may not while it has a capture of its own that
+  // is not relaxed or another thread has a global one; in thread-local mode, only its own count.
+  std::vector<uint64_t> forbidding;
+  {
+    std::lock_guard lock(g_mutex);
+    const std::thread::id self = std::this_thread::get_id();
+    for (const auto& [stream, capture] : g_open) {
+      const bool own = capture.thread == self && capture.mode != CU_STREAM_CAPTURE_MODE_RELAXED;
+      const bool others = t_mode == CU_STREAM_CAPTURE_MODE_GLOBAL && capture.thread != self &&
+                          capture.mode == CU_STREAM_CAPTURE_MODE_GLOBAL;
+      if (own || others) forbidding.push_back(stream);
+    }
+  }
+  if (forbidding.empty()) return CUDA_SUCCESS;
+  // The driver invalidates those captures. A synchronize of a capturing stream is refused and
+  // invalidates its capture on the host too; its answer is known, and not the point.
+  guest::Channel* ch = nullptr;
+  if (enter_context(&ch, nullptr) == CUDA_SUCCESS)
+    for (uint64_t stream : forbidding) {
+      const proto::StreamRequest request{stream};
+      (void)ch->call(proto::CallId::StreamSynchronize, {{&request, sizeof request}}, {});
+    }
+  return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+}
+
+}  // namespace vgpu::cuda
+
+VGPU_DRIVER_API CUresult cuStreamBeginCapture_v2(CUstream s, CUstreamCaptureMode mode) { return begin_capture(s, mode); }
+VGPU_DRIVER_API CUresult cuStreamBeginCapture_v2_ptsz(CUstream s, CUstreamCaptureMode mode) {
+  return begin_capture(per_thread(s), mode);
+}
+// CUDA 10.0's entry point, before capture modes: global.
+VGPU_DRIVER_API CUresult cuStreamBeginCapture(CUstream s) { return begin_capture(s, CU_STREAM_CAPTURE_MODE_GLOBAL); }
+VGPU_DRIVER_API CUresult cuStreamBeginCapture_ptsz(CUstream s) {
+  return begin_capture(per_thread(s), CU_STREAM_CAPTURE_MODE_GLOBAL);
+}
+VGPU_DRIVER_API CUresult cuStreamEndCapture(CUstream s, CUgraph* graph) { return end_capture(s, graph); }
+VGPU_DRIVER_API CUresult cuStreamEndCapture_ptsz(CUstream s, CUgraph* graph) { return end_capture(per_thread(s), graph); }
+
 VGPU_DRIVER_API CUresult cuStreamIsCapturing(CUstream s, CUstreamCaptureStatus* status) {
-  return not_capturing(s, status, nullptr, nullptr, nullptr, nullptr, nullptr);
+  return capture_info(s, status, nullptr, nullptr, nullptr, nullptr, nullptr);
 }
 VGPU_DRIVER_API CUresult cuStreamIsCapturing_ptsz(CUstream s, CUstreamCaptureStatus* status) {
   return cuStreamIsCapturing(per_thread(s), status);
 }
 VGPU_DRIVER_API CUresult cuStreamGetCaptureInfo(CUstream s, CUstreamCaptureStatus* status, cuuint64_t* id) {
-  return not_capturing(s, status, id, nullptr, nullptr, nullptr, nullptr);
+  return capture_info(s, status, id, nullptr, nullptr, nullptr, nullptr);
 }
 VGPU_DRIVER_API CUresult cuStreamGetCaptureInfo_ptsz(CUstream s, CUstreamCaptureStatus* status, cuuint64_t* id) {
   return cuStreamGetCaptureInfo(per_thread(s), status, id);
 }
 VGPU_DRIVER_API CUresult cuStreamGetCaptureInfo_v2(CUstream s, CUstreamCaptureStatus* status, cuuint64_t* id,
                                                    CUgraph* graph, const CUgraphNode** dependencies, size_t* count) {
-  return not_capturing(s, status, id, graph, dependencies, nullptr, count);
+  return capture_info(s, status, id, graph, dependencies, nullptr, count);
 }
 VGPU_DRIVER_API CUresult cuStreamGetCaptureInfo_v2_ptsz(CUstream s, CUstreamCaptureStatus* status, cuuint64_t* id,
                                                         CUgraph* graph, const CUgraphNode** dependencies,
@@ -51,7 +187,7 @@ VGPU_DRIVER_API CUresult cuStreamGetCaptureInfo_v2_ptsz(CUstream s, CUstreamCapt
 VGPU_DRIVER_API CUresult cuStreamGetCaptureInfo_v3(CUstream s, CUstreamCaptureStatus* status, cuuint64_t* id,
                                                    CUgraph* graph, const CUgraphNode** dependencies,
                                                    const CUgraphEdgeData** edges, size_t* count) {
-  return not_capturing(s, status, id, graph, dependencies, edges, count);
+  return capture_info(s, status, id, graph, dependencies, edges, count);
 }
 VGPU_DRIVER_API CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream s, CUstreamCaptureStatus* status, cuuint64_t* id,
                                                         CUgraph* graph, const CUgraphNode** dependencies,
@@ -60,10 +196,11 @@ VGPU_DRIVER_API CUresult cuStreamGetCaptureInfo_v3_ptsz(CUstream s, CUstreamCapt
 }
 VGPU_DRIVER_API CUresult cuThreadExchangeStreamCaptureMode(CUstreamCaptureMode* mode) {
   if (mode == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  // Nothing is ever captured, so the mode has nothing to govern; the exchange is kept per thread.
-  thread_local CUstreamCaptureMode current = CU_STREAM_CAPTURE_MODE_GLOBAL;
-  const CUstreamCaptureMode previous = current;
-  current = *mode;
+  if (*mode != CU_STREAM_CAPTURE_MODE_GLOBAL && *mode != CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
+      *mode != CU_STREAM_CAPTURE_MODE_RELAXED)
+    return CUDA_ERROR_INVALID_VALUE;
+  const CUstreamCaptureMode previous = t_mode;
+  t_mode = *mode;
   *mode = previous;
   return CUDA_SUCCESS;
 }

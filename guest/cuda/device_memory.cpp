@@ -7,6 +7,7 @@
 
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
+#include "guest/cuda/capture.h"
 #include "guest/cuda/streams.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/client/address_reservation.h"
@@ -98,6 +99,8 @@ CUresult alloc(CUdeviceptr* out, size_t size) {
   guest::Channel* ch = nullptr;
   Context* c = nullptr;
   if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
+  // An allocation may synchronize: a capture's mode can forbid it (capture.h).
+  if (CUresult r = check_unsafe_call_during_capture(); r != CUDA_SUCCESS) return r;
   uint64_t address = 0;
   if (CUresult r = allocate_outside_guest_memory(*ch, size, &address); r != CUDA_SUCCESS) return r;
   memory().allocations.insert(address, size, c->device);

@@ -1,5 +1,5 @@
 // The driver objects a program holds as opaque pointers (CUstream, CUevent, CUmodule,
-// CUlibrary, CUfunction, CUkernel): each points at a guest object holding vgpud's id. Every
+// CUlibrary, CUfunction, CUkernel, CUgraph, CUgraphExec): each points at a guest object holding vgpud's id. Every
 // one starts with a tag, so a handle of the wrong kind (or a stale one) is told from a good one
 // before its id is used, and a CUkernel is accepted where a CUfunction is, as the driver
 // accepts it (NVIDIA's runtime launches kernels by their CUkernel).
@@ -27,6 +27,8 @@ enum class HandleKind : uint32_t {
   Function = 0x5646554e,  // "VFUN"
   Kernel = 0x564b524e,    // "VKRN"
   Link = 0x564c4e4b,      // "VLNK"
+  Graph = 0x56475248,     // "VGRH"
+  GraphExec = 0x56475845, // "VGXE"
   Dead = 0,               // freed: a stale handle reads this tag, never a live one
 };
 
@@ -41,6 +43,19 @@ struct StreamObject {
 
 struct EventObject {
   HandleKind kind = HandleKind::Event;
+  uint32_t wire = 0;
+  uint32_t device = 0;
+};
+
+// A graph (captured) and an executable graph, both held by vgpud; device is the one they were
+// made on.
+struct GraphObject {
+  HandleKind kind = HandleKind::Graph;
+  uint32_t wire = 0;
+  uint32_t device = 0;
+};
+struct GraphExecObject {
+  HandleKind kind = HandleKind::GraphExec;
   uint32_t wire = 0;
   uint32_t device = 0;
 };

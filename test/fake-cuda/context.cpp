@@ -1,6 +1,6 @@
 // fake-cuda (test double, never ships): contexts. A context is current per thread; several
 // contexts live at once; destroying one frees everything it owns.
-#include "internal.h"
+#include "graph.h"
 
 using namespace vgpu::fake;
 
@@ -42,6 +42,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuCtxSynchronize(void) {
   Locked l;
   // Work ran synchronously already; only the sticky error can surface, and printf output.
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  // Captured work never runs: waiting for it is refused, and invalidates the captures.
+  if (CUresult r = capture_ctx_sync_check(*l.ctx); r != CUDA_SUCCESS) return r;
   flush_printf(*l.ctx);
   return CUDA_SUCCESS;
 }

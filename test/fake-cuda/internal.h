@@ -122,15 +122,24 @@ struct Module {
   std::map<std::string, std::pair<CUdeviceptr, std::size_t>, std::less<>> globals;
 };
 
+struct Capture;  // graph.h
+
 struct Stream {
   unsigned flags = 0;
   int priority = 0;
+  // The capture this stream takes part in (capture.cpp), null when it is not capturing.
+  std::shared_ptr<Capture> capture;
 };
 
 struct Event {
   unsigned flags = 0;
   bool recorded = false;
   std::chrono::steady_clock::time_point when{};
+  // Last recorded inside a capture: the driver refuses to query or wait on it from the host
+  // (CUDA_ERROR_CAPTURED_EVENT), and a stream that waits on it while the capture is open joins
+  // that capture.
+  bool captured = false;
+  std::weak_ptr<Capture> capture;
 };
 
 struct Context {
@@ -200,6 +209,8 @@ std::uint64_t device_used(CUdevice dev);
 void count_allocation(std::size_t bytes);  // process-wide counters
 void count_free(std::size_t bytes);
 void count_link(int delta);  // live links (cuLinkCreate_v2 / cuLinkDestroy), for the state file
+void count_graph(int delta);  // live graphs (those a capture records into too), for the state file
+void count_graph_exec(int delta);  // live executable graphs, for the state file
 void write_state_file();  // no-op without FAKE_CUDA_STATE_FILE
 
 // Frees every resource of a context (caller holds ctx.mu). Updates counters.
@@ -213,7 +224,8 @@ void release_module(Context& ctx, CUmodule mod);
 // so the calling thread must find regions without taking the owning context's lock.
 //
 // Lock order: the index's mutex may be taken while holding a Context::mu, never the other way
-// round; nothing else is acquired while holding it.
+// round; nothing else is acquired while holding it but graph.cpp's registry mutex, under which
+// nothing at all is acquired (a captured copy records its node while its memory is held).
 
 // Adds a region to ctx.regions and to the index (caller holds ctx.mu).
 void add_region(Context& ctx, CUdeviceptr base, const Region& region);

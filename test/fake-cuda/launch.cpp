@@ -1,7 +1,7 @@
 // fake-cuda (test double, never ships): cuLaunchKernel. Kernels cannot run on a CPU, so the
 // launch validates its configuration and arguments like the driver would, logs them, and
 // runs a built-in behaviour chosen by the kernel's name (see README.md).
-#include "internal.h"
+#include "graph.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -174,7 +174,25 @@ CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsi
   std::vector<unsigned char> args;
   if (CUresult r = gather_args(fn, kernelParams, extra, args); r != CUDA_SUCCESS) return r;
 
-  log_launch(fn, grid, block, sharedMemBytes, args);
+  std::shared_ptr<Capture> cap;
+  if (CUresult r = capture_gate(ctx, hStream, cap); r != CUDA_SUCCESS) return r;
+  if (cap) {
+    // Recorded, not launched (nor logged): the arguments are copied now, as the driver does.
+    KernelNode node{fn, {gridDimX, gridDimY, gridDimZ}, {blockDimX, blockDimY, blockDimZ}, sharedMemBytes,
+                    std::move(args)};
+    graph_add(cap->graph, std::move(node));
+    return CUDA_SUCCESS;
+  }
+  run_kernel(l, fn, grid, block, sharedMemBytes, args);
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+void vgpu::fake::run_kernel(Locked& l, const Function& fn, const unsigned grid[3], const unsigned block[3],
+                            unsigned smem, const std::vector<unsigned char>& args) {
+  Context& ctx = *l.ctx;
+  log_launch(fn, grid, block, smem, args);
 
   switch (fn.builtin) {
     case Builtin::none:
@@ -222,7 +240,7 @@ CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsi
     case Builtin::printf: {
       // One line per block, as a kernel whose thread 0 printfs would print.
       const auto value = arg_at<std::uint32_t>(args, fn, 0);
-      const std::uint64_t blocks = std::uint64_t{gridDimX} * gridDimY * gridDimZ;
+      const std::uint64_t blocks = std::uint64_t{grid[0]} * grid[1] * grid[2];
       for (std::uint64_t b = 0; b < blocks && b < 1024; ++b) {
         char line[64];
         std::snprintf(line, sizeof line, "fake_printf block %llu value %u\n", static_cast<unsigned long long>(b), value);
@@ -238,10 +256,7 @@ CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsi
       break;
     }
   }
-  return CUDA_SUCCESS;
 }
-
-}  // namespace
 
 FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernel(CUfunction f, unsigned int gridDimX, unsigned int gridDimY,
                                               unsigned int gridDimZ, unsigned int blockDimX, unsigned int blockDimY,

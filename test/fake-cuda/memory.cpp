@@ -3,7 +3,10 @@
 // thread; the "Async" calls are synchronous. As with the real driver's unified addressing, a
 // copy or memset may name device memory of any live context of the process; only the stream
 // must belong to the current one.
-#include "internal.h"
+//
+// On a capturing stream the copies and memsets are validated as usual, then recorded as graph
+// nodes instead of running (capture_gate, graph.h).
+#include "graph.h"
 
 #include <cstring>
 #include <iterator>
@@ -100,6 +103,54 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemHostUnregister(void* p) {
   return CUDA_SUCCESS;
 }
 
+namespace {
+
+// The last step of a validated copy (the caller holds the region index): run it, or record it
+// into the stream's capture. Host pointers are recorded by address, as the driver does.
+CUresult copy_or_record(Context& ctx, CUstream s, CopyNode copy) {
+  std::shared_ptr<Capture> cap;
+  if (CUresult r = capture_gate(ctx, s, cap); r != CUDA_SUCCESS) return r;
+  if (cap) {
+    graph_add(cap->graph, std::move(copy));
+    return CUDA_SUCCESS;
+  }
+  std::memmove(reinterpret_cast<void*>(copy.dst), reinterpret_cast<const void*>(copy.src), copy.bytes);
+  return CUDA_SUCCESS;
+}
+
+template <class T>
+MemsetNode memset_node(CUdeviceptr dst, std::size_t pitch, T value, std::size_t width, std::size_t height) {
+  static_assert(sizeof(T) <= sizeof(MemsetNode::value));
+  MemsetNode m{dst, pitch, width, height, sizeof(T), {}};
+  std::memcpy(m.value.data(), &value, sizeof value);
+  return m;
+}
+
+// The same for a validated memset.
+CUresult memset_or_record(Context& ctx, CUstream s, MemsetNode m) {
+  std::shared_ptr<Capture> cap;
+  if (CUresult r = capture_gate(ctx, s, cap); r != CUDA_SUCCESS) return r;
+  if (cap) {
+    graph_add(cap->graph, std::move(m));
+    return CUDA_SUCCESS;
+  }
+  fill_rows(m);
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+void vgpu::fake::fill_rows(const MemsetNode& m) {
+  for (std::size_t y = 0; y < m.height; ++y) {
+    auto* row = reinterpret_cast<unsigned char*>(m.dst + y * m.pitch);
+    if (m.elem == 1) {
+      std::memset(row, m.value[0], m.width);
+      continue;
+    }
+    for (std::size_t x = 0; x < m.width; ++x) std::memcpy(row + x * m.elem, m.value.data(), m.elem);
+  }
+}
+
 FAKE_CUDA_API CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void* srcHost, size_t ByteCount,
                                                     CUstream hStream) {
   Locked l;
@@ -108,8 +159,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const
   if (ByteCount == 0) return CUDA_SUCCESS;
   const RegionReader held = read_regions();  // keeps the memory mapped until the copy is done
   if (srcHost == nullptr || !region_owner(held, dstDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
-  std::memmove(reinterpret_cast<void*>(dstDevice), srcHost, ByteCount);
-  return CUDA_SUCCESS;
+  const CopyNode copy{dstDevice, reinterpret_cast<CUdeviceptr>(srcHost), ByteCount, true, false};
+  return copy_or_record(*l.ctx, hStream, copy);
 }
 
 FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void* dstHost, CUdeviceptr srcDevice, size_t ByteCount,
@@ -120,8 +171,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void* dstHost, CUdeviceptr s
   if (ByteCount == 0) return CUDA_SUCCESS;
   const RegionReader held = read_regions();
   if (dstHost == nullptr || !region_owner(held, srcDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
-  std::memmove(dstHost, reinterpret_cast<const void*>(srcDevice), ByteCount);
-  return CUDA_SUCCESS;
+  const CopyNode copy{reinterpret_cast<CUdeviceptr>(dstHost), srcDevice, ByteCount, false, true};
+  return copy_or_record(*l.ctx, hStream, copy);
 }
 
 FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdeviceptr srcDevice, size_t ByteCount,
@@ -134,8 +185,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdev
   if (!region_owner(held, dstDevice, ByteCount) || !region_owner(held, srcDevice, ByteCount)) {
     return CUDA_ERROR_INVALID_VALUE;
   }
-  std::memmove(reinterpret_cast<void*>(dstDevice), reinterpret_cast<const void*>(srcDevice), ByteCount);
-  return CUDA_SUCCESS;
+  return copy_or_record(*l.ctx, hStream, CopyNode{dstDevice, srcDevice, ByteCount, true, true});
 }
 
 FAKE_CUDA_API CUresult CUDAAPI cuMemsetD8Async(CUdeviceptr dstDevice, unsigned char uc, size_t N, CUstream hStream) {
@@ -145,8 +195,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemsetD8Async(CUdeviceptr dstDevice, unsigned c
   if (N == 0) return CUDA_SUCCESS;
   const RegionReader held = read_regions();
   if (!region_owner(held, dstDevice, N)) return CUDA_ERROR_INVALID_VALUE;
-  std::memset(reinterpret_cast<void*>(dstDevice), uc, N);
-  return CUDA_SUCCESS;
+  return memset_or_record(*l.ctx, hStream, memset_node(dstDevice, 0, uc, N, 1));
 }
 
 namespace {
@@ -170,11 +219,7 @@ CUresult memset_2d(CUdeviceptr dst, size_t pitch, T value, size_t width, size_t 
   }
   const RegionReader held = read_regions();
   if (!region_owner(held, dst, span)) return CUDA_ERROR_INVALID_VALUE;
-  for (std::size_t y = 0; y < height; ++y) {
-    auto* p = reinterpret_cast<unsigned char*>(dst + y * pitch);
-    for (std::size_t x = 0; x < width; ++x) std::memcpy(p + x * sizeof(T), &value, sizeof(T));
-  }
-  return CUDA_SUCCESS;
+  return memset_or_record(*l.ctx, hStream, memset_node(dst, pitch, value, width, height));
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 // is one-way (the current context's kernels may touch the peer's memory) and only matters to
 // kernels: copies see all memory of the process, as the real driver's do (it stages a peer copy
 // through the host when the devices cannot reach each other).
-#include "internal.h"
+#include "graph.h"
 
 #include <cstring>
 
@@ -41,6 +41,14 @@ CUresult copy_peer(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src, CUcontex
   const RegionReader held = read_regions();
   if (region_owner(held, dst, n) != dst_ctx || region_owner(held, src, n) != src_ctx) {
     return CUDA_ERROR_INVALID_VALUE;
+  }
+  // cuMemcpyPeer runs on the legacy stream, which may not depend on a capturing blocking
+  // stream; cuMemcpyPeerAsync on a capturing stream is recorded as a copy.
+  std::shared_ptr<Capture> cap;
+  if (CUresult r = capture_gate(*l.ctx, stream, cap); r != CUDA_SUCCESS) return r;
+  if (cap) {
+    graph_add(cap->graph, CopyNode{dst, src, n, true, true});
+    return CUDA_SUCCESS;
   }
   std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(src), n);
   return CUDA_SUCCESS;

@@ -14,7 +14,8 @@ struct IndexEntry {
 
 // Shared by copies and kernels for as long as they touch the memory, exclusive to add or drop a
 // region. Taken while holding a Context::mu, never the other way round: a thread holding it
-// waits for nothing but itself, so no lock cycle can form through it.
+// waits for nothing but itself and graph.cpp's registry mutex (whose holders wait for nothing),
+// so no lock cycle can form through it.
 std::shared_mutex g_index_mu;
 std::map<CUdeviceptr, IndexEntry> g_index;
 

@@ -1,7 +1,8 @@
 // fake-cuda (test double, never ships): self-check. dlopens the built libcuda.so.1 the way
 // vgpud does and exercises it: init, devices, contexts, alloc/copy, modules, launches
-// (fake_vector_add, fill, sleep, fault), streams/events, the state file, the launch log, and
-// (selftest_peer.cpp) peer access and unified addressing. Exits non-zero on any mismatch.
+// (fake_vector_add, fill, sleep, fault), streams/events, the state file, the launch log,
+// (selftest_peer.cpp) peer access and unified addressing, and (selftest_graph.cpp) stream capture
+// and graphs. Exits non-zero on any mismatch.
 //
 //   fake_cuda_selftest [path/to/libcuda.so.1 [no-peer-access | peer-fault]]
 //
@@ -91,7 +92,10 @@ bool load(const char* path) {
   SYM(cuOccupancyMaxPotentialClusterSize); SYM(cuModuleGetFunctionCount); SYM(cuModuleEnumerateFunctions);
   SYM(cuFuncGetName); SYM(cuLaunchKernelEx); SYM(cuStreamWaitValue32_v2); SYM(cuStreamWaitValue64_v2);
   SYM(cuStreamWriteValue32_v2); SYM(cuStreamWriteValue64_v2); SYM(cuLinkCreate_v2); SYM(cuLinkAddData_v2);
-  SYM(cuLinkComplete); SYM(cuLinkDestroy);
+  SYM(cuLinkComplete); SYM(cuLinkDestroy); SYM(cuStreamBeginCapture_v2); SYM(cuStreamEndCapture);
+  SYM(cuStreamIsCapturing); SYM(cuStreamGetCaptureInfo_v2); SYM(cuStreamGetCaptureInfo_v3);
+  SYM(cuThreadExchangeStreamCaptureMode); SYM(cuGraphCreate); SYM(cuGraphDestroy); SYM(cuGraphGetNodes);
+  SYM(cuGraphInstantiateWithFlags); SYM(cuGraphLaunch); SYM(cuGraphUpload); SYM(cuGraphExecDestroy);
 #undef SYM
   return ok;  // the library stays loaded for the life of the process
 }
@@ -120,7 +124,7 @@ std::string read_file(const std::string& path) {
 
 std::string state(unsigned long long contexts, unsigned long long allocations, unsigned long long bytes) {
   return "contexts=" + std::to_string(contexts) + "\nallocations=" + std::to_string(allocations) +
-         "\nallocated_bytes=" + std::to_string(bytes) + "\nlinks=0\n";
+         "\nallocated_bytes=" + std::to_string(bytes) + "\nlinks=0\ngraphs=0\ngraph_execs=0\n";
 }
 
 template <class T>
@@ -529,6 +533,12 @@ int main(int argc, char** argv) {
   // ---- the JIT linker (selftest_link.cpp) ----
   link_checks(state_file.c_str());
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no link left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- stream capture and graphs (selftest_graph.cpp) ----
+  graph_checks(state_file.c_str(), launch_log.c_str());
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph left
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);
 

@@ -82,6 +82,21 @@ struct Api {
                                void**);
   CUresult (*cuLinkComplete)(CUlinkState, void**, size_t*);
   CUresult (*cuLinkDestroy)(CUlinkState);
+  CUresult (*cuStreamBeginCapture_v2)(CUstream, CUstreamCaptureMode);
+  CUresult (*cuStreamEndCapture)(CUstream, CUgraph*);
+  CUresult (*cuStreamIsCapturing)(CUstream, CUstreamCaptureStatus*);
+  CUresult (*cuStreamGetCaptureInfo_v2)(CUstream, CUstreamCaptureStatus*, cuuint64_t*, CUgraph*, const CUgraphNode**,
+                                        size_t*);
+  CUresult (*cuStreamGetCaptureInfo_v3)(CUstream, CUstreamCaptureStatus*, cuuint64_t*, CUgraph*, const CUgraphNode**,
+                                        const CUgraphEdgeData**, size_t*);
+  CUresult (*cuThreadExchangeStreamCaptureMode)(CUstreamCaptureMode*);
+  CUresult (*cuGraphCreate)(CUgraph*, unsigned);
+  CUresult (*cuGraphDestroy)(CUgraph);
+  CUresult (*cuGraphGetNodes)(CUgraph, CUgraphNode*, size_t*);
+  CUresult (*cuGraphInstantiateWithFlags)(CUgraphExec*, CUgraph, unsigned long long);
+  CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
+  CUresult (*cuGraphUpload)(CUgraphExec, CUstream);
+  CUresult (*cuGraphExecDestroy)(CUgraphExec);
 };
 
 
@@ -105,6 +120,11 @@ void extended_checks();
 // destroys; `state_file` is the library's state file, whose links= line it follows. Leaves no
 // link, and the calling thread's current context as it found it.
 void link_checks(const char* state_file);
+// Stream capture and graphs (selftest_graph.cpp), in a context of its own on device 0 that it
+// makes and destroys; `state_file` is the library's state file, whose graphs= and graph_execs=
+// lines it follows, and `launch_log` its launch log, whose lines it counts. Leaves no graph, and
+// the calling thread's current context as it found it.
+void graph_checks(const char* state_file, const char* launch_log);
 // Runs a kernel on device 1 that reads device 0 memory without peer access: a fault, which
 // poisons the whole process (so it runs in a process of its own: see main).
 void peer_fault_checks(bool supported);

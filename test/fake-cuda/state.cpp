@@ -1,7 +1,7 @@
 // fake-cuda (test double, never ships): process-wide state — configuration from the
 // environment, the registry of live contexts, handles, device-memory accounting and the
 // optional state file.
-#include "internal.h"
+#include "graph.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -31,6 +31,8 @@ std::atomic<std::uint64_t> g_context_count{0};
 std::atomic<std::uint64_t> g_allocation_count{0};
 std::atomic<std::uint64_t> g_allocated_bytes{0};
 std::atomic<std::uint64_t> g_link_count{0};
+std::atomic<std::uint64_t> g_graph_count{0};
+std::atomic<std::uint64_t> g_graph_exec_count{0};
 
 std::mutex g_state_file_mu;
 
@@ -66,6 +68,13 @@ void load_config() {
   std::string verbose_env = env_string("FAKE_CUDA_VERBOSE");
   g_config.verbose = !verbose_env.empty() && verbose_env != "0";
   g_config.peer_access = env_string("FAKE_CUDA_PEER_ACCESS") != "0";
+}
+
+void count(std::atomic<std::uint64_t>& counter, int delta) {
+  if (delta > 0)
+    counter.fetch_add(static_cast<std::uint64_t>(delta));
+  else
+    counter.fetch_sub(static_cast<std::uint64_t>(-delta));
 }
 
 bool write_all(int fd, const char* data, std::size_t n) {
@@ -259,12 +268,9 @@ void count_free(std::size_t bytes) {
   g_allocated_bytes.fetch_sub(bytes);
 }
 
-void count_link(int delta) {
-  if (delta > 0)
-    g_link_count.fetch_add(static_cast<std::uint64_t>(delta));
-  else
-    g_link_count.fetch_sub(static_cast<std::uint64_t>(-delta));
-}
+void count_link(int delta) { count(g_link_count, delta); }
+void count_graph(int delta) { count(g_graph_count, delta); }
+void count_graph_exec(int delta) { count(g_graph_exec_count, delta); }
 
 void release_module(Context& ctx, CUmodule mod) {
   auto it = ctx.modules.find(mod);
@@ -287,6 +293,7 @@ void release_context_resources(Context& ctx) {
     drop_region(ctx, base);
   }
   ctx.host_registered.clear();
+  capture_forget_context(ctx);  // the graphs of its open captures go with it
   ctx.streams.clear();
   ctx.events.clear();
   ctx.peers.clear();
@@ -299,11 +306,13 @@ void write_state_file() {
   char buf[256];
   int n = std::snprintf(buf, sizeof buf,
                         "contexts=%" PRIu64 "\nallocations=%" PRIu64 "\nallocated_bytes=%" PRIu64
-                        "\nlinks=%" PRIu64 "\n",
+                        "\nlinks=%" PRIu64 "\ngraphs=%" PRIu64 "\ngraph_execs=%" PRIu64 "\n",
                         static_cast<std::uint64_t>(g_context_count.load()),
                         static_cast<std::uint64_t>(g_allocation_count.load()),
                         static_cast<std::uint64_t>(g_allocated_bytes.load()),
-                        static_cast<std::uint64_t>(g_link_count.load()));
+                        static_cast<std::uint64_t>(g_link_count.load()),
+                        static_cast<std::uint64_t>(g_graph_count.load()),
+                        static_cast<std::uint64_t>(g_graph_exec_count.load()));
   if (n <= 0) return;
   std::string tmp = g_config.state_file + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

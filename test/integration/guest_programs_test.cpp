@@ -162,6 +162,16 @@ TEST_CASE("vgpud's debug log traces every hop of a call", "[guest]") {
   REQUIRE(log.find("call=MEM_ALLOC answered status=0") != std::string::npos);
 }
 
+TEST_CASE("streams are captured into graphs that vgpud instantiates and replays", "[guest][driver][graph]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("graph_capture"), {}, env_for(vgpud, "alpha"));
+  INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("graph_capture ok") != std::string::npos);
+  // Graphs and captures left to the end of the channel are gone with it.
+  REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));
+}
+
 TEST_CASE("a Driver API program runs through vgpu's libcuda.so.1", "[guest][driver]") {
   VgpudProcess vgpud;
   auto r = run_program(guest_program("driver_api"), {}, env_for(vgpud, "alpha"));

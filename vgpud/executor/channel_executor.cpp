@@ -157,6 +157,7 @@ bool ChannelExecutor::upload_holds(uint64_t size, const char* what) {
 void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
   // A context does not take its links with it: each is destroyed in it first.
   destroy_links_on(device);
+  destroy_graphs_on(device);
   if (!contexts_.destroy(device, keep_region_pinned)) return;
   device_budget().release(objects_.forget_device(device));
 }

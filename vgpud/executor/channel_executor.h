@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "vgpu/protocol/channel_layout.h"
@@ -155,6 +156,8 @@ class ChannelExecutor {
   CUresult destroy_link(uint32_t id);
   // Every link made on `device`, before its context goes (DEVICE_RESET, the channel's end).
   void destroy_links_on(uint32_t device);
+  // Every graph, executable graph and open capture made on `device`, before its context goes.
+  void destroy_graphs_on(uint32_t device);
   // The tenant's device memory, shared with its other channels.
   TenantBudget device_budget() const { return TenantBudget(setup_.device_memory); }
 
@@ -214,6 +217,14 @@ class ChannelExecutor {
   int32_t handle(const EventSynchronizeCmd&, Reply&);
   int32_t handle(const EventQueryCmd&, Reply&);
   int32_t handle(const EventElapsedTimeCmd&, Reply&);
+  int32_t handle(const StreamBeginCaptureCmd&, Reply&);
+  int32_t handle(const StreamEndCaptureCmd&, Reply&);
+  int32_t handle(const StreamCaptureInfoCmd&, Reply&);
+  int32_t handle(const GraphInstantiateCmd&, Reply&);
+  int32_t handle(const GraphLaunchCmd&, Reply&);
+  int32_t handle(const GraphUploadCmd&, Reply&);
+  int32_t handle(const GraphExecDestroyCmd&, Reply&);
+  int32_t handle(const GraphDestroyCmd&, Reply&);
   int32_t handle(const RejectedCmd&, Reply&);
 
   ExecutorSetup setup_;
@@ -224,6 +235,7 @@ class ChannelExecutor {
   GuestOutput output_;  // output: replies and downloaded data
   ContextSet contexts_;
   ChannelObjects objects_;
+  std::unordered_set<uint64_t> capturing_;  // streams with a capture begun here and not ended
   ImageUpload image_upload_;
   std::thread thread_;
   std::atomic<bool> broken_{false};

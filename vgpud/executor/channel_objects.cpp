@@ -9,7 +9,9 @@ ChannelObjects::ChannelObjects()
       events(1, vgpu::limits::kMaxEvents),
       modules(1, vgpu::limits::kMaxModules),
       functions(1, vgpu::limits::kMaxFunctions),
-      links(1, vgpu::limits::kMaxLinks) {}
+      links(1, vgpu::limits::kMaxLinks),
+      graphs(1, vgpu::limits::kMaxGraphs),
+      graph_execs(1, vgpu::limits::kMaxGraphExecs) {}
 
 bool ChannelObjects::resolve_stream(uint64_t id, CUstream* out) {
   if (id == proto::kStreamLegacy || id == proto::kStreamLegacyAlias) {
@@ -43,6 +45,8 @@ uint64_t ChannelObjects::forget_device(uint32_t device) {
   events.erase_if([device](const Event& e) { return e.device == device; });
   modules.erase_if([device](const Module& m) { return m.device == device; });
   functions.erase_if([device](const Function& f) { return f.device == device; });
+  graphs.erase_if([device](const Graph& g) { return g.device == device; });
+  graph_execs.erase_if([device](const GraphExec& e) { return e.device == device; });
   return freed;
 }
 

@@ -1,5 +1,6 @@
 // What a channel made through the driver, under the opaque ids its guest holds: allocations
-// and module globals (the device memory map), modules, functions, streams, events and JIT links.
+// and module globals (the device memory map), modules, functions, streams, events, JIT links,
+// graphs and executable graphs.
 // Every guest-supplied id or range is looked up here before the driver sees it.
 //
 // Each object remembers the guest device (context) it was made on, so that a device reset
@@ -40,6 +41,14 @@ class ChannelObjects {
     CUevent handle;
     uint32_t device;
   };
+  struct Graph {
+    CUgraph handle;
+    uint32_t device;
+  };
+  struct GraphExec {
+    CUgraphExec handle;
+    uint32_t device;
+  };
   using Link = vgpud::Link;
 
   ChannelObjects();
@@ -62,6 +71,8 @@ class ChannelObjects {
   HandleTable<uint32_t, Module> modules;
   HandleTable<uint32_t, Function> functions;
   HandleTable<uint32_t, Link> links;
+  HandleTable<uint32_t, Graph> graphs;
+  HandleTable<uint32_t, GraphExec> graph_execs;
 };
 
 }  // namespace vgpud

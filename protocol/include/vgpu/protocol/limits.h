@@ -29,6 +29,9 @@ inline constexpr uint32_t kMaxEvents = 16384;
 inline constexpr uint32_t kMaxModules = 1024;
 inline constexpr uint32_t kMaxFunctions = 65536;
 inline constexpr uint32_t kMaxAllocations = 1u << 20;
+// Graphs (captured or built) and their executable instances.
+inline constexpr uint32_t kMaxGraphs = 4096;
+inline constexpr uint32_t kMaxGraphExecs = 4096;
 
 // Devices the protocol can describe to one guest.
 inline constexpr uint32_t kMaxDevices = 16;

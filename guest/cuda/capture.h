@@ -1,0 +1,21 @@
+// Stream capture as the guest keeps it (docs/design.md §19). vgpud captures on the host in
+// relaxed mode; the guest knows which of its streams it began capturing, in which mode and on
+// which thread, so that
+// - a stream query answers "not capturing" without a round trip while no capture is open
+//   (cuBLAS asks before every GEMM), and asks vgpud otherwise;
+// - the capture modes' rule on "potentially unsafe" calls applies to the program's threads.
+#pragma once
+#include <cuda.h>
+
+namespace vgpu::cuda {
+
+// Whether a capture this process began is open (a stream that joined one through an event
+// can only capture while it is).
+bool any_capture_open() noexcept;
+
+// For a potentially unsafe call (cuMemAlloc and its kin): CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED
+// where the calling thread's capture mode forbids it, having invalidated the captures that
+// forbid it, as the driver does; CUDA_SUCCESS where it may go ahead.
+CUresult check_unsafe_call_during_capture() noexcept;
+
+}  // namespace vgpu::cuda

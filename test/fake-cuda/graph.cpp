@@ -1,0 +1,246 @@
+// fake-cuda (test double, never ships): graphs and executable graphs. A graph is the list of
+// nodes a capture recorded, in the order the work arrived; an executable graph is a copy of that
+// list, bound to the context it was instantiated in, and cuGraphLaunch replays it at once on
+// the calling thread, as the fake runs all work.
+//
+// Graphs are not a context's, as with the driver: they live in a process-wide registry until
+// cuGraphDestroy / cuGraphExecDestroy, and handles are never reused, so a stale one is caught.
+// Both are counted in the state file (graphs=, graph_execs=), rewritten once no lock is held.
+#include "graph.h"
+
+#include <cstring>
+
+using namespace vgpu::fake;
+
+namespace {
+
+struct Graph {
+  CUcontext ctx = nullptr;  // the context its nodes were captured in; null for cuGraphCreate's
+  bool capturing = false;   // a capture is still recording into it
+  std::vector<Node> nodes;
+};
+
+struct Exec {
+  CUcontext ctx = nullptr;
+  // Shared with a launch in progress, so that cuGraphExecDestroy on another thread cannot free
+  // the nodes under it.
+  std::shared_ptr<const std::vector<Node>> nodes;
+};
+
+// Guards both registries and the graphs' contents. A leaf: taken under a Context::mu and the
+// region index's mutex, and nothing is taken while holding it.
+std::mutex g_mu;
+std::unordered_map<CUgraph, Graph> g_graphs;
+std::unordered_map<CUgraphExec, Exec> g_execs;
+
+// A node that finds its device memory gone faults, as its work would on a GPU.
+void replay_fault(Context& ctx, const char* what) {
+  verbose("graph %s: device memory gone; the process's contexts are now broken (CUDA_ERROR_ILLEGAL_ADDRESS)", what);
+  ctx.sticky = CUDA_ERROR_ILLEGAL_ADDRESS;
+  poison_process(CUDA_ERROR_ILLEGAL_ADDRESS);
+}
+
+void replay_copy(Context& ctx, const CopyNode& c) {
+  const RegionReader held = read_regions();
+  if ((c.dst_device && !region_owner(held, c.dst, c.bytes)) || (c.src_device && !region_owner(held, c.src, c.bytes))) {
+    replay_fault(ctx, "memcpy node");
+    return;
+  }
+  std::memmove(reinterpret_cast<void*>(c.dst), reinterpret_cast<const void*>(c.src), c.bytes);
+}
+
+void replay_memset(Context& ctx, const MemsetNode& m) {
+  const std::size_t span = (m.height - 1) * m.pitch + m.width * m.elem;  // checked at capture
+  const RegionReader held = read_regions();
+  if (!region_owner(held, m.dst, span)) {
+    replay_fault(ctx, "memset node");
+    return;
+  }
+  fill_rows(m);
+}
+
+void replay_event_record(Context& ctx, const EventRecordNode& r) {
+  auto it = ctx.events.find(r.event);
+  if (it == ctx.events.end()) return;  // destroyed since the capture
+  it->second.recorded = true;
+  it->second.when = std::chrono::steady_clock::now();
+  it->second.captured = false;
+  it->second.capture.reset();
+}
+
+// Runs the nodes in order. A fault stops the rest, as on a GPU; the launch itself succeeded and
+// the error surfaces at the next call, as with cuLaunchKernel.
+CUresult replay(Locked& l, const std::vector<Node>& nodes) {
+  for (const Node& node : nodes) {
+    if (l->sticky != CUDA_SUCCESS || process_poison() != CUDA_SUCCESS) break;
+    if (const auto* k = std::get_if<KernelNode>(&node.op)) {
+      run_kernel(l, k->fn, k->grid, k->block, k->smem, k->args);
+      if (!l.lock.owns_lock()) {  // a sleeping kernel let go of the context
+        l.lock.lock();
+        if (l->destroyed) return CUDA_ERROR_INVALID_CONTEXT;
+      }
+    } else if (const auto* c = std::get_if<CopyNode>(&node.op)) {
+      replay_copy(*l.ctx, *c);
+    } else if (const auto* m = std::get_if<MemsetNode>(&node.op)) {
+      replay_memset(*l.ctx, *m);
+    } else if (const auto* e = std::get_if<EventRecordNode>(&node.op)) {
+      replay_event_record(*l.ctx, *e);
+    }
+  }
+  return CUDA_SUCCESS;
+}
+
+// The executable graph's context and nodes, or false for an unknown handle.
+bool find_exec(CUgraphExec h, Exec& out) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_execs.find(h);
+  if (it == g_execs.end()) return false;
+  out = it->second;
+  return true;
+}
+
+}  // namespace
+
+namespace vgpu::fake {
+
+CUgraph graph_open(CUcontext ctx) {
+  const auto h = new_handle<CUgraph>();
+  std::lock_guard<std::mutex> g(g_mu);
+  g_graphs.emplace(h, Graph{ctx, true, {}});
+  count_graph(+1);
+  return h;
+}
+
+void graph_add(CUgraph h, NodeOp op) {
+  const auto node = new_handle<CUgraphNode>();
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_graphs.find(h);
+  if (it != g_graphs.end()) it->second.nodes.push_back(Node{node, std::move(op)});
+}
+
+void graph_close(CUgraph h, bool keep) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_graphs.find(h);
+  if (it == g_graphs.end()) return;
+  if (keep) {
+    it->second.capturing = false;
+  } else {
+    g_graphs.erase(it);
+    count_graph(-1);
+  }
+}
+
+}  // namespace vgpu::fake
+
+FAKE_CUDA_API CUresult CUDAAPI cuGraphCreate(CUgraph* phGraph, unsigned int flags) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (phGraph == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  const auto h = new_handle<CUgraph>();
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    g_graphs.emplace(h, Graph{});
+    count_graph(+1);
+  }
+  *phGraph = h;
+  write_state_file();
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuGraphDestroy(CUgraph hGraph) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    auto it = g_graphs.find(hGraph);
+    if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+    // The driver forbids destroying a graph a capture records into (cuStreamEndCapture owns it).
+    if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
+    g_graphs.erase(it);
+    count_graph(-1);
+  }
+  write_state_file();
+  return CUDA_SUCCESS;
+}
+
+// `nodes` null: the count. Else *numNodes entries: the nodes, then nulls past the last, and
+// *numNodes becomes the count of nodes written when it was larger.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphGetNodes(CUgraph hGraph, CUgraphNode* nodes, size_t* numNodes) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (numNodes == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_graphs.find(hGraph);
+  if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+  const std::vector<Node>& all = it->second.nodes;
+  if (nodes == nullptr) {
+    *numNodes = all.size();
+    return CUDA_SUCCESS;
+  }
+  for (std::size_t i = 0; i < *numNodes; ++i) nodes[i] = i < all.size() ? all[i].handle : nullptr;
+  if (*numNodes > all.size()) *numNodes = all.size();
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec* phGraphExec, CUgraph hGraph,
+                                                           unsigned long long flags) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  constexpr unsigned long long kKnown = CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH |
+                                        CUDA_GRAPH_INSTANTIATE_FLAG_DEVICE_LAUNCH |
+                                        CUDA_GRAPH_INSTANTIATE_FLAG_USE_NODE_PRIORITY;
+  // UPLOAD is for cuGraphInstantiateWithParams only; DEVICE_LAUNCH excludes AUTO_FREE_ON_LAUNCH.
+  constexpr unsigned long long kExclusive =
+      CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH | CUDA_GRAPH_INSTANTIATE_FLAG_DEVICE_LAUNCH;
+  if (phGraphExec == nullptr || (flags & ~kKnown) != 0 || (flags & kExclusive) == kExclusive) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  const auto h = new_handle<CUgraphExec>();
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    auto it = g_graphs.find(hGraph);
+    if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+    // Its kernels and events are the capturing context's.
+    if (it->second.ctx != nullptr && it->second.ctx != l->handle) return CUDA_ERROR_INVALID_CONTEXT;
+    // A copy: the graph may change or go while the executable graph lives on.
+    g_execs.emplace(h, Exec{l->handle, std::make_shared<const std::vector<Node>>(it->second.nodes)});
+    count_graph_exec(+1);
+  }
+  l.lock.unlock();
+  *phGraphExec = h;
+  write_state_file();
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuGraphLaunch(CUgraphExec hGraphExec, CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  Exec exec;
+  if (!find_exec(hGraphExec, exec)) return CUDA_ERROR_INVALID_VALUE;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (exec.ctx != l->handle) return CUDA_ERROR_INVALID_CONTEXT;
+  std::shared_ptr<Capture> cap;
+  if (CUresult r = capture_gate(*l.ctx, hStream, cap); r != CUDA_SUCCESS) return r;
+  // The driver would record a child-graph node; the fake has none.
+  if (cap) return CUDA_ERROR_NOT_SUPPORTED;
+  return replay(l, *exec.nodes);
+}
+
+// Nothing to upload: the nodes run from host memory when launched.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphUpload(CUgraphExec hGraphExec, CUstream hStream) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  Exec exec;
+  if (!find_exec(hGraphExec, exec)) return CUDA_ERROR_INVALID_VALUE;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  if (exec.ctx != l->handle) return CUDA_ERROR_INVALID_CONTEXT;
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec hGraphExec) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    if (g_execs.erase(hGraphExec) == 0) return CUDA_ERROR_INVALID_VALUE;
+    count_graph_exec(-1);
+  }
+  write_state_file();
+  return CUDA_SUCCESS;
+}

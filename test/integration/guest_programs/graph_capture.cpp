@@ -1,0 +1,146 @@
+// Stream capture through vgpu's libcuda.so.1 and a real vgpud (fake driver): a memset, a launch
+// and a copy captured without running, the graph instantiated and replayed; the queries while
+// capturing and not; the capture modes' rule on allocations, applied by the guest; a
+// synchronize inside a capture; the legacy stream; stale handles.
+#include <cuda.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "guest_check.h"
+
+namespace {
+
+const char kImage[] =
+    "FAKECUBIN 1\n"
+    "kernel fake_vector_add 8,8,8,4\n";
+
+constexpr int kCount = 256;
+constexpr size_t kBytes = kCount * sizeof(float);
+
+std::vector<float> read(CUdeviceptr p) {
+  std::vector<float> v(kCount);
+  CU_CHECK(cuMemcpyDtoH(v.data(), p, kBytes));
+  return v;
+}
+
+void write(CUdeviceptr p, float value) {
+  const std::vector<float> v(kCount, value);
+  CU_CHECK(cuMemcpyHtoD(p, v.data(), kBytes));
+}
+
+bool all(const std::vector<float>& v, float value) {
+  for (float x : v)
+    if (x != value) return false;
+  return true;
+}
+
+CUstreamCaptureStatus status_of(CUstream s) {
+  CUstreamCaptureStatus st = CU_STREAM_CAPTURE_STATUS_INVALIDATED;
+  CU_CHECK(cuStreamIsCapturing(s, &st));
+  return st;
+}
+
+// A capture the allocation's mode forbids, and one a relaxed thread may allocate in.
+void modes(CUstream s) {
+  CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+  CUdeviceptr p = 0;
+  EXPECT(cuMemAlloc(&p, 64) == CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+  EXPECT(status_of(s) == CU_STREAM_CAPTURE_STATUS_INVALIDATED);  // as the driver invalidates it
+  CUgraph g = reinterpret_cast<CUgraph>(1);
+  EXPECT(cuStreamEndCapture(s, &g) == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+  EXPECT(g == nullptr);
+
+  CUstreamCaptureMode mode = CU_STREAM_CAPTURE_MODE_RELAXED;
+  CU_CHECK(cuThreadExchangeStreamCaptureMode(&mode));
+  EXPECT(mode == CU_STREAM_CAPTURE_MODE_GLOBAL);
+  CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+  CU_CHECK(cuMemAlloc(&p, 64));
+  CU_CHECK(cuThreadExchangeStreamCaptureMode(&mode));  // back to global
+  CU_CHECK(cuStreamEndCapture(s, &g));
+  EXPECT(g != nullptr);
+  CU_CHECK(cuGraphDestroy(g));
+  CU_CHECK(cuMemFree(p));
+
+  // A relaxed capture forbids nothing, even to a thread in global mode.
+  CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
+  CU_CHECK(cuMemAlloc(&p, 64));
+  CU_CHECK(cuStreamEndCapture(s, &g));
+  CU_CHECK(cuGraphDestroy(g));
+  CU_CHECK(cuMemFree(p));
+}
+
+}  // namespace
+
+int main() {
+  CU_CHECK(cuInit(0));
+  CUcontext ctx;
+  CU_CHECK(cuDevicePrimaryCtxRetain(&ctx, 0));
+  CU_CHECK(cuCtxSetCurrent(ctx));
+  CUmodule module;
+  CU_CHECK(cuModuleLoadData(&module, kImage));
+  CUfunction add;
+  CU_CHECK(cuModuleGetFunction(&add, module, "fake_vector_add"));
+  CUdeviceptr a, b, c;
+  CU_CHECK(cuMemAlloc(&a, kBytes));
+  CU_CHECK(cuMemAlloc(&b, kBytes));
+  CU_CHECK(cuMemAlloc(&c, kBytes));
+  write(a, 1.0f);
+  write(b, 2.0f);
+  write(c, 7.0f);
+  CUstream s;
+  CU_CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+
+  // Captured: c = 0; c = a + b; b = c. Each replay adds a to b.
+  EXPECT(status_of(s) == CU_STREAM_CAPTURE_STATUS_NONE);
+  CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+  EXPECT(status_of(s) == CU_STREAM_CAPTURE_STATUS_ACTIVE);
+  CUstreamCaptureStatus st;
+  cuuint64_t id = 0;
+  CU_CHECK(cuStreamGetCaptureInfo(s, &st, &id, nullptr, nullptr, nullptr, nullptr));
+  EXPECT(st == CU_STREAM_CAPTURE_STATUS_ACTIVE && id != 0);
+  CUgraph graph_out = nullptr;
+  EXPECT(cuStreamGetCaptureInfo(s, &st, &id, &graph_out, nullptr, nullptr, nullptr) == CUDA_ERROR_NOT_SUPPORTED);
+  EXPECT(status_of(nullptr) == CU_STREAM_CAPTURE_STATUS_NONE);
+  CU_CHECK(cuMemsetD8Async(c, 0, kBytes, s));
+  int n = kCount;
+  void* args[] = {&a, &b, &c, &n};
+  CU_CHECK(cuLaunchKernel(add, 1, 1, 1, kCount, 1, 1, 0, s, args, nullptr));
+  CU_CHECK(cuMemcpyDtoDAsync(b, c, kBytes, s));
+  CUgraph graph = nullptr;
+  CU_CHECK(cuStreamEndCapture(s, &graph));
+  EXPECT(graph != nullptr);
+  EXPECT(status_of(s) == CU_STREAM_CAPTURE_STATUS_NONE);
+  EXPECT(all(read(c), 7.0f) && all(read(b), 2.0f));  // nothing ran
+
+  CUgraphExec exec;
+  CU_CHECK(cuGraphInstantiate(&exec, graph, 0));
+  CU_CHECK(cuGraphDestroy(graph));  // the executable graph stands alone
+  EXPECT(cuGraphDestroy(graph) == CUDA_ERROR_INVALID_VALUE);
+  CU_CHECK(cuGraphUpload(exec, s));
+  for (int i = 0; i < 3; ++i) CU_CHECK(cuGraphLaunch(exec, s));
+  CU_CHECK(cuStreamSynchronize(s));
+  EXPECT(all(read(b), 5.0f) && all(read(c), 5.0f));
+  CU_CHECK(cuGraphExecDestroy(exec));
+  EXPECT(cuGraphLaunch(exec, s) == CUDA_ERROR_INVALID_VALUE);
+  EXPECT(cuGraphInstantiate(&exec, nullptr, 0) == CUDA_ERROR_INVALID_VALUE);
+
+  // A synchronize inside a capture is refused and ends it badly; the legacy stream cannot capture.
+  CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+  EXPECT(cuStreamSynchronize(s) == CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+  EXPECT(cuStreamEndCapture(s, &graph) == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+  EXPECT(cuStreamBeginCapture(nullptr, CU_STREAM_CAPTURE_MODE_GLOBAL) == CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+  EXPECT(cuStreamEndCapture(s, &graph) == CUDA_ERROR_ILLEGAL_STATE);
+
+  modes(s);
+
+  // The stream works as before.
+  CU_CHECK(cuLaunchKernel(add, 1, 1, 1, kCount, 1, 1, 0, s, args, nullptr));
+  CU_CHECK(cuStreamSynchronize(s));
+  EXPECT(all(read(c), 6.0f));
+  CU_CHECK(cuStreamDestroy(s));
+  CU_CHECK(cuModuleUnload(module));
+  CU_CHECK(cuDevicePrimaryCtxRelease(0));
+  std::printf("graph_capture ok\n");
+  return 0;
+}
