@@ -119,6 +119,12 @@ CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[
     r.flags = (ex.cooperative ? 1u : 0u) | (ex.has_priority ? 2u : 0u);
     r.priority = ex.priority;
     r.stream = request.stream;
+    // Whether a cooperative grid fits on the GPU at once depends on the occupancy the driver
+    // computes, and the driver answers it at the call (CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE,
+    // which is not sticky): such launches are answered. They are rare, and wait for the
+    // whole grid anyway.
+    if (ex.cooperative)
+      return to_cu_result(guest::call<proto::CallId::LaunchKernelEx>(*ch, r, tail, nullptr).status);
     return to_cu_result(guest::post<proto::CallId::LaunchKernelEx>(*ch, r, tail));
   }
   request.function = f->wire;

@@ -418,6 +418,13 @@ void limits_memsets_and_stream_values() {
   CU_CHECK(cuStreamSynchronize(s));
   CU_CHECK(cuMemcpyDtoH(words.data(), d, n * 4));
   for (uint32_t w : words) EXPECT(w == 9);
+  // A cooperative grid larger than the GPU holds at once is refused at the call, as by the
+  // driver, and leaves nothing behind for a later call to report.
+  config.gridDimX = 1u << 20;
+  EXPECT(cuLaunchKernelEx(&config, fill, args, nullptr) == CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE);
+  EXPECT(cuLaunchCooperativeKernel(fill, 1u << 20, 1, 1, 256, 1, 1, 0, s, args) ==
+         CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE);
+  CU_CHECK(cuStreamSynchronize(s));
   CU_CHECK(cuStreamDestroy(s));
   CU_CHECK(cuModuleUnload(module));
   CU_CHECK(cuMemFree(d));
