@@ -28,6 +28,7 @@ enum class HandleKind : uint32_t {
   Kernel = 0x564b524e,    // "VKRN"
   Link = 0x564c4e4b,      // "VLNK"
   Graph = 0x56475248,     // "VGRH"
+  GraphNode = 0x56474e44, // "VGND"
   GraphExec = 0x56475845, // "VGXE"
   Dead = 0,               // freed: a stale handle reads this tag, never a live one
 };
@@ -47,12 +48,25 @@ struct EventObject {
   uint32_t device = 0;
 };
 
-// A graph (captured) and an executable graph, both held by vgpud; device is the one they were
-// made on.
+// A graph, captured or built node by node, and an executable graph, all held by vgpud; device
+// is the one they were made on. A graph built here knows its nodes; a captured one does not
+// (the host driver made them).
+struct GraphNodeObject {
+  HandleKind kind = HandleKind::GraphNode;
+  uint32_t wire = 0;
+  CUgraphNodeType type = CU_GRAPH_NODE_TYPE_EMPTY;
+  struct GraphObject* graph = nullptr;
+};
 struct GraphObject {
   HandleKind kind = HandleKind::Graph;
   uint32_t wire = 0;
   uint32_t device = 0;
+  bool captured = false;
+  std::mutex mutex;
+  std::vector<std::unique_ptr<GraphNodeObject>> nodes;  // die with it, as the driver's do
+  ~GraphObject() {
+    for (auto& n : nodes) n->kind = HandleKind::Dead;
+  }
 };
 struct GraphExecObject {
   HandleKind kind = HandleKind::GraphExec;

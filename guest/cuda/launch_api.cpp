@@ -23,25 +23,6 @@ namespace {
 
 constexpr size_t kStackParamBytes = 4096;
 
-// The packed buffer `extra` names: CU_LAUNCH_PARAM_BUFFER_POINTER and _SIZE, ended by
-// CU_LAUNCH_PARAM_END.
-bool buffer_from_extra(void** extra, const void** buffer, size_t* size) {
-  *buffer = nullptr;
-  *size = 0;
-  bool have_size = false;
-  for (size_t i = 0; i < 64 && extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
-    if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) {
-      *buffer = extra[i + 1];
-    } else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE && extra[i + 1] != nullptr) {
-      std::memcpy(size, extra[i + 1], sizeof *size);
-      have_size = true;
-    } else {
-      return false;
-    }
-  }
-  return *buffer != nullptr && have_size;
-}
-
 // A launch the driver would refuse at the call (block or grid too large, more dynamic shared
 // memory than the kernel may have) is refused here too: posted, it would fail on vgpud only,
 // and the error would surface at some later, unrelated call.
@@ -95,16 +76,7 @@ CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[
     on_heap.resize(f->param_buffer_size);
     packed = on_heap;
   }
-  if (params != nullptr) {
-    if (CUresult r = pack_params(f->params, f->param_buffer_size, params, packed); r != CUDA_SUCCESS) return r;
-  } else if (extra != nullptr) {
-    const void* buffer = nullptr;
-    size_t size = 0;
-    if (!buffer_from_extra(extra, &buffer, &size) || size < f->param_buffer_size) return CUDA_ERROR_INVALID_VALUE;
-    std::memcpy(packed.data(), buffer, f->param_buffer_size);
-  } else if (f->param_buffer_size != 0) {
-    return CUDA_ERROR_INVALID_VALUE;
-  }
+  if (CUresult r = pack_arguments(f->params, f->param_buffer_size, params, extra, packed); r != CUDA_SUCCESS) return r;
 
   const std::span<const uint8_t> tail(packed.data(), f->param_buffer_size);
   if (ex.any()) {

@@ -21,4 +21,10 @@ bool param_layout_valid(std::span<const proto::KernelParamInfo> params, uint32_t
 CUresult pack_params(std::span<const proto::KernelParamInfo> params, uint32_t buffer_size,
                         void* const* args, std::span<uint8_t> out);
 
+// A launch's arguments as the driver takes them, packed into out[0, buffer_size): from `args`
+// (kernelParams), else from the buffer `extra` names (CU_LAUNCH_PARAM_BUFFER_POINTER and _SIZE,
+// ended by CU_LAUNCH_PARAM_END), else none, which only a kernel without parameters may have.
+CUresult pack_arguments(std::span<const proto::KernelParamInfo> params, uint32_t buffer_size, void* const* args,
+                        void* const* extra, std::span<uint8_t> out);
+
 }  // namespace vgpu::cuda

@@ -6,10 +6,12 @@
 // until it is ended.
 //
 // Captures are kept in the streams of a context, under its lock (graph.h). A stream joins
-// another's capture by waiting on an event recorded in it (a fork); the fake tracks no
-// dependencies between nodes, so it neither needs nor checks the join back.
+// another's capture by waiting on an event recorded in it (a fork). Each node depends on its
+// stream's previous one and on the records its stream waited for since (Capture::tails), which
+// become the graph's edges; the fake does not check that every fork joined back.
 #include "graph.h"
 
+#include <algorithm>
 #include <atomic>
 
 using namespace vgpu::fake;
@@ -59,8 +61,8 @@ CUstreamCaptureStatus status_of(const Capture* cap) {
   return cap->invalidated ? CU_STREAM_CAPTURE_STATUS_INVALIDATED : CU_STREAM_CAPTURE_STATUS_ACTIVE;
 }
 
-// cuStreamGetCaptureInfo_v2/_v3. The fake records no dependencies: the next node's set is
-// reported empty.
+// cuStreamGetCaptureInfo_v2/_v3. The next node's dependencies are reported empty: the fake
+// keeps them (Capture::tails) but does not hand them out.
 CUresult capture_info(CUstream hStream, CUstreamCaptureStatus* status, cuuint64_t* id, CUgraph* graph,
                       const CUgraphNode** deps, const CUgraphEdgeData** edges, size_t* count) {
   Locked l;
@@ -96,6 +98,13 @@ CUresult capture_gate(Context& ctx, CUstream s, std::shared_ptr<Capture>& into) 
   return CUDA_SUCCESS;
 }
 
+CUgraphNode capture_record(Capture& cap, CUstream s, NodeOp op) {
+  std::vector<CUgraphNode>& tail = cap.tails[s];
+  const CUgraphNode node = graph_add(cap.graph, std::move(op), tail);
+  tail.assign(1, node);  // the stream's next node follows this one, which follows the rest
+  return node;
+}
+
 CUresult capture_sync_check(Context& ctx, CUstream s) {
   if (is_legacy(s)) return blocking_capture_open(ctx, true) ? CUDA_ERROR_STREAM_CAPTURE_IMPLICIT : CUDA_SUCCESS;
   Stream* st = find_stream(ctx, s);
@@ -127,11 +136,16 @@ CUresult capture_wait_event(Context& ctx, CUstream s, Event& e) {
   if (!st->capture) {
     if (!from) return CUDA_SUCCESS;  // all recorded work has run
     if (from->invalidated) return CUDA_ERROR_INVALID_VALUE;  // what the driver answers
-    st->capture = from;  // a fork: from now on this stream's work is captured too
+    st->capture = from;  // a fork: from now on this stream's work is captured too, after the record
+    from->tails[s].assign(1, e.capture_node);
     return CUDA_SUCCESS;
   }
   if (st->capture->invalidated) return CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
-  if (from == st->capture) return CUDA_SUCCESS;  // a join; order is kept anyway
+  if (from == st->capture) {  // a join: the stream's next node follows the record too
+    std::vector<CUgraphNode>& tail = from->tails[s];
+    if (std::find(tail.begin(), tail.end(), e.capture_node) == tail.end()) tail.push_back(e.capture_node);
+    return CUDA_SUCCESS;
+  }
   if (from) {
     st->capture->invalidated = true;
     from->invalidated = true;

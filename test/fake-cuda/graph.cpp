@@ -1,23 +1,30 @@
-// fake-cuda (test double, never ships): graphs and executable graphs. A graph is the list of
-// nodes a capture recorded, in the order the work arrived; an executable graph is a copy of that
-// list, bound to the context it was instantiated in, and cuGraphLaunch replays it at once on
-// the calling thread, as the fake runs all work.
+// fake-cuda (test double, never ships): graphs and executable graphs. A graph holds the nodes a
+// capture recorded or cuGraphAdd*Node added (graph_build.cpp) and the edges between them
+// (graph_dag.h); an executable graph is a copy of its nodes in an order the edges allow, bound
+// to the context it was instantiated in, and cuGraphLaunch replays it at once on the calling
+// thread, as the fake runs all work.
 //
 // Graphs are not a context's, as with the driver: they live in a process-wide registry until
 // cuGraphDestroy / cuGraphExecDestroy, and handles are never reused, so a stale one is caught.
-// Both are counted in the state file (graphs=, graph_execs=), rewritten once no lock is held.
+// Node handles are resolved through the registry too, never dereferenced: one of a destroyed
+// graph is simply unknown. Graphs and executable graphs are counted in the state file (graphs=,
+// graph_execs=), rewritten once no lock is held.
 #include "graph.h"
 
 #include <cstring>
+
+#include "graph_dag.h"
 
 using namespace vgpu::fake;
 
 namespace {
 
 struct Graph {
-  CUcontext ctx = nullptr;  // the context its nodes were captured in; null for cuGraphCreate's
-  bool capturing = false;   // a capture is still recording into it
-  std::vector<Node> nodes;
+  // The context its nodes run in: the capturing one, or that of the first node added by hand
+  // that has one (a kernel or memset node); null while it has none.
+  CUcontext ctx = nullptr;
+  bool capturing = false;  // a capture is still recording into it
+  Dag dag;
 };
 
 struct Exec {
@@ -32,6 +39,25 @@ struct Exec {
 std::mutex g_mu;
 std::unordered_map<CUgraph, Graph> g_graphs;
 std::unordered_map<CUgraphExec, Exec> g_execs;
+std::unordered_map<CUgraphNode, CUgraph> g_node_graph;  // every node of a live graph -> its graph
+
+// Forgets a graph and its nodes' handles (caller holds g_mu).
+void erase_graph(std::unordered_map<CUgraph, Graph>::iterator it) {
+  for (const Node& node : it->second.dag.nodes()) g_node_graph.erase(node.handle);
+  g_graphs.erase(it);
+  count_graph(-1);
+}
+
+// What cuGraphNodeGetType reports for each kind of node.
+struct TypeOf {
+  CUgraphNodeType operator()(const KernelNode&) const { return CU_GRAPH_NODE_TYPE_KERNEL; }
+  CUgraphNodeType operator()(const CopyNode&) const { return CU_GRAPH_NODE_TYPE_MEMCPY; }
+  CUgraphNodeType operator()(const MemsetNode& m) const {
+    return m.write_value ? CU_GRAPH_NODE_TYPE_BATCH_MEM_OP : CU_GRAPH_NODE_TYPE_MEMSET;
+  }
+  CUgraphNodeType operator()(const EventRecordNode&) const { return CU_GRAPH_NODE_TYPE_EVENT_RECORD; }
+  CUgraphNodeType operator()(const EmptyNode&) const { return CU_GRAPH_NODE_TYPE_EMPTY; }
+};
 
 // A node that finds its device memory gone faults, as its work would on a GPU.
 void replay_fault(Context& ctx, const char* what) {
@@ -68,8 +94,8 @@ void replay_event_record(Context& ctx, const EventRecordNode& r) {
   it->second.capture.reset();
 }
 
-// Runs the nodes in order. A fault stops the rest, as on a GPU; the launch itself succeeded and
-// the error surfaces at the next call, as with cuLaunchKernel.
+// Runs the nodes in order (an empty node does nothing). A fault stops the rest, as on a GPU; the
+// launch itself succeeded and the error surfaces at the next call, as with cuLaunchKernel.
 CUresult replay(Locked& l, const std::vector<Node>& nodes) {
   for (const Node& node : nodes) {
     if (l->sticky != CUDA_SUCCESS || process_poison() != CUDA_SUCCESS) break;
@@ -111,11 +137,15 @@ CUgraph graph_open(CUcontext ctx) {
   return h;
 }
 
-void graph_add(CUgraph h, NodeOp op) {
+CUgraphNode graph_add(CUgraph h, NodeOp op, const std::vector<CUgraphNode>& deps) {
   const auto node = new_handle<CUgraphNode>();
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_graphs.find(h);
-  if (it != g_graphs.end()) it->second.nodes.push_back(Node{node, std::move(op)});
+  // The capture's dependencies are nodes it recorded into this graph, each named once.
+  if (it != g_graphs.end() && it->second.dag.add(node, std::move(op), deps.data(), deps.size())) {
+    g_node_graph.emplace(node, h);
+  }
+  return node;
 }
 
 void graph_close(CUgraph h, bool keep) {
@@ -125,9 +155,34 @@ void graph_close(CUgraph h, bool keep) {
   if (keep) {
     it->second.capturing = false;
   } else {
-    g_graphs.erase(it);
-    count_graph(-1);
+    erase_graph(it);
   }
+}
+
+CUresult graph_insert(CUgraph h, CUcontext ctx, NodeOp op, const CUgraphNode* deps, std::size_t n, CUgraphNode* out) {
+  const auto node = new_handle<CUgraphNode>();
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    auto it = g_graphs.find(h);
+    if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+    Graph& graph = it->second;
+    // The capture owns the graph until it ends, as for cuGraphDestroy.
+    if (graph.capturing) return CUDA_ERROR_ILLEGAL_STATE;
+    if (ctx != nullptr && graph.ctx != nullptr && graph.ctx != ctx) return CUDA_ERROR_INVALID_CONTEXT;
+    if (!graph.dag.add(node, std::move(op), deps, n)) return CUDA_ERROR_INVALID_VALUE;
+    if (ctx != nullptr) graph.ctx = ctx;
+    g_node_graph.emplace(node, h);
+  }
+  *out = node;
+  return CUDA_SUCCESS;
+}
+
+CUresult graph_connect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_graphs.find(h);
+  if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+  if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
+  return it->second.dag.connect(from, to, n) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 }  // namespace vgpu::fake
@@ -154,28 +209,41 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphDestroy(CUgraph hGraph) {
     if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
     // The driver forbids destroying a graph a capture records into (cuStreamEndCapture owns it).
     if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
-    g_graphs.erase(it);
-    count_graph(-1);
+    erase_graph(it);
   }
   write_state_file();
   return CUDA_SUCCESS;
 }
 
-// `nodes` null: the count. Else *numNodes entries: the nodes, then nulls past the last, and
-// *numNodes becomes the count of nodes written when it was larger.
+// `nodes` null: the count. Else *numNodes entries: the nodes in the order they were captured or
+// added, then nulls past the last, and *numNodes becomes the count of nodes written when it was
+// larger.
 FAKE_CUDA_API CUresult CUDAAPI cuGraphGetNodes(CUgraph hGraph, CUgraphNode* nodes, size_t* numNodes) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   if (numNodes == nullptr) return CUDA_ERROR_INVALID_VALUE;
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_graphs.find(hGraph);
   if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
-  const std::vector<Node>& all = it->second.nodes;
+  const std::vector<Node>& all = it->second.dag.nodes();
   if (nodes == nullptr) {
     *numNodes = all.size();
     return CUDA_SUCCESS;
   }
   for (std::size_t i = 0; i < *numNodes; ++i) nodes[i] = i < all.size() ? all[i].handle : nullptr;
   if (*numNodes > all.size()) *numNodes = all.size();
+  return CUDA_SUCCESS;
+}
+
+// Captured nodes too: a copy, a memset, a kernel, an event record, a stream write (a batch
+// memory operation); an unknown node, or one of a destroyed graph, is CUDA_ERROR_INVALID_VALUE.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode hNode, CUgraphNodeType* type) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (type == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  std::lock_guard<std::mutex> g(g_mu);
+  auto owner = g_node_graph.find(hNode);
+  if (owner == g_node_graph.end()) return CUDA_ERROR_INVALID_VALUE;
+  const Node* node = g_graphs.at(owner->second).dag.find(hNode);
+  *type = std::visit(TypeOf{}, node->op);
   return CUDA_SUCCESS;
 }
 
@@ -197,10 +265,11 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec* phGraphE
     std::lock_guard<std::mutex> g(g_mu);
     auto it = g_graphs.find(hGraph);
     if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
-    // Its kernels and events are the capturing context's.
+    // Its kernels and events are the capturing context's, or those of the nodes added by hand.
     if (it->second.ctx != nullptr && it->second.ctx != l->handle) return CUDA_ERROR_INVALID_CONTEXT;
-    // A copy: the graph may change or go while the executable graph lives on.
-    g_execs.emplace(h, Exec{l->handle, std::make_shared<const std::vector<Node>>(it->second.nodes)});
+    // A copy of the nodes in the order the edges give: the graph may change or go while the
+    // executable graph lives on.
+    g_execs.emplace(h, Exec{l->handle, std::make_shared<const std::vector<Node>>(it->second.dag.ordered())});
     count_graph_exec(+1);
   }
   l.lock.unlock();

@@ -3,7 +3,8 @@
 //
 // Stream capture and graphs, as the files of the library share them: the work a captured call
 // records instead of running (a node), the capture a stream takes part in (capture.cpp), the
-// graphs that hold nodes (graph.cpp), and what replays a node (launch.cpp, memory.cpp).
+// graphs that hold nodes and their edges (graph.cpp, graph_dag.cpp), the nodes built one by one
+// (graph_build.cpp), and what checks and replays a node (launch.cpp, memory.cpp).
 //
 // Locks: captures live in a context's streams, so the context's lock guards them. graph.cpp's
 // registry mutex is a leaf: taken under a Context::mu and the region index's, nothing under it.
@@ -16,10 +17,10 @@
 
 namespace vgpu::fake {
 
-// ---- nodes: a stream operation recorded by a capture, replayed by cuGraphLaunch ----
+// ---- nodes: a stream operation captured or added by hand, replayed by cuGraphLaunch ----
 
-// A kernel launch, validated at capture. The function and its arguments are copied, as the
-// driver copies them: the caller may change its buffers, or unload the module, afterwards.
+// A kernel launch, validated when captured or added. The function and its arguments are copied,
+// as the driver copies them: the caller may change its buffers, or unload the module, afterwards.
 struct KernelNode {
   Function fn;
   unsigned grid[3] = {1, 1, 1};
@@ -47,6 +48,9 @@ struct MemsetNode {
   std::size_t height = 1;  // > 0
   std::size_t elem = 1;
   std::array<unsigned char, 8> value{};  // the element's bytes, in its first `elem`
+  // Recorded by cuStreamWriteValue*: the driver's node is a batch memory operation, which
+  // cuGraphNodeGetType reports; it replays as the memset it amounts to.
+  bool write_value = false;
 };
 
 // cuEventRecord: replayed as the fake's record (a timestamp); an event destroyed since is skipped.
@@ -54,19 +58,25 @@ struct EventRecordNode {
   CUevent event = nullptr;
 };
 
-using NodeOp = std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode>;
+// cuGraphAddEmptyNode: does nothing when it runs; it only orders the nodes around it.
+struct EmptyNode {};
+
+using NodeOp = std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode, EmptyNode>;
 
 struct Node {
-  CUgraphNode handle = nullptr;  // opaque, for cuGraphGetNodes
+  CUgraphNode handle = nullptr;  // opaque, never reused; graph.cpp's registry resolves it
   NodeOp op;
 };
 
 // ---- captures (capture.cpp) ----
 
 // A capture sequence: begun on `origin`, joined by the streams that waited on an event recorded
-// in it; every stream taking part holds it (Stream::capture). The fake does not track the
-// dependencies between nodes: work reaches it in an order that respects them, and a graph
-// replays its nodes in that order.
+// in it; every stream taking part holds it (Stream::capture). Each node depends on what came
+// before it on its stream, and a stream that waits on an event recorded in the capture (a fork
+// or a join) on that record's node too; those become the graph's edges, so that nodes added to
+// the graph by hand later are ordered against the captured ones as the driver would order them.
+// Work reaches the capture in an order that respects the edges, so a captured graph replays in
+// capture order.
 struct Capture {
   std::uint64_t id = 0;  // unique in the process, from 1
   CUstream origin = nullptr;
@@ -74,6 +84,8 @@ struct Capture {
   std::thread::id thread;  // that began it: a capture not RELAXED must end on it
   CUgraph graph = nullptr;  // being captured into (graph.cpp)
   bool invalidated = false;
+  // Per stream taking part: the nodes its next node will depend on (none before its first).
+  std::unordered_map<CUstream, std::vector<CUgraphNode>> tails;
 };
 
 // What a stream operation, its arguments validated, does next (caller holds ctx.mu):
@@ -88,8 +100,12 @@ CUresult capture_sync_check(Context& ctx, CUstream s);
 // cuCtxSynchronize: CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED while any stream of the context is
 // capturing (every capture of the context is invalidated), else CUDA_SUCCESS.
 CUresult capture_ctx_sync_check(Context& ctx);
+// Records a validated stream operation on `s` (taking part in `cap`) as a node of its graph,
+// after the stream's previous node(s); returns the node.
+CUgraphNode capture_record(Capture& cap, CUstream s, NodeOp op);
 // cuStreamWaitEvent on a valid stream and event: joins the stream to the capture the event was
-// recorded in, refuses what would merge captures or cross their boundary.
+// recorded in (its next node depends on the record's), refuses what would merge captures or
+// cross their boundary.
 CUresult capture_wait_event(Context& ctx, CUstream s, Event& e);
 // A stream being destroyed: the capture it began ends and its graph goes (then true); one it
 // joined is invalidated. Before the stream leaves ctx.streams.
@@ -101,9 +117,36 @@ void capture_forget_context(Context& ctx);
 
 // These update the count of graphs but leave the state file to the caller, who holds locks.
 CUgraph graph_open(CUcontext ctx);  // a new graph, marked as being captured into in ctx
-void graph_add(CUgraph g, NodeOp op);
+// A captured node, after `deps` (nodes of g); returns its handle.
+CUgraphNode graph_add(CUgraph g, NodeOp op, const std::vector<CUgraphNode>& deps);
 // The capture into g ended: keep it as an ordinary graph, or destroy it (an invalidated capture).
 void graph_close(CUgraph g, bool keep);
+
+// Graphs built by hand (graph_build.cpp checks the node, these check its place in the graph).
+// A node of context `ctx` (null: a node of no context, an empty one) depending on deps[0..n):
+// CUDA_ERROR_INVALID_VALUE for an unknown graph, or a dependency that is not a node of g or is
+// named twice; CUDA_ERROR_ILLEGAL_STATE while a capture records into g (as cuGraphDestroy);
+// CUDA_ERROR_INVALID_CONTEXT when the graph's nodes are of another context (the fake runs a
+// graph in one context). On success *out is the new node; on failure nothing is added.
+CUresult graph_insert(CUgraph g, CUcontext ctx, NodeOp op, const CUgraphNode* deps, std::size_t n, CUgraphNode* out);
+// Edges from[i] -> to[i], all or none: CUDA_ERROR_INVALID_VALUE for an unknown graph, an end that
+// is not a node of g, an edge that exists already (or twice in the list) or that closes a cycle;
+// CUDA_ERROR_ILLEGAL_STATE while a capture records into g.
+CUresult graph_connect(CUgraph g, const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
+
+// ---- what a node shares with the stream call it stands for ----
+
+// launch.cpp: a launch's dimensions and dynamic shared memory, checked as cuLaunchKernel checks
+// them (CUDA_ERROR_INVALID_VALUE), and its arguments gathered from kernelParams or `extra` into
+// a buffer laid out as f.params says.
+CUresult launch_dims_check(const Function& f, const unsigned grid[3], const unsigned block[3], unsigned smem);
+CUresult gather_args(const Function& f, void** kernelParams, void** extra, std::vector<unsigned char>& args);
+// memory.cpp: the span in bytes of `height` rows (> 0) of `width` elements (> 0) of `elem`
+// bytes, `pitch` apart (ignored for one row), checked as the 2D memsets check it: dst and the
+// pitch aligned to the element, rows that do not overlap, no overflow (else
+// CUDA_ERROR_INVALID_VALUE). The caller checks that the span is device memory.
+CUresult memset_span(CUdeviceptr dst, std::size_t pitch, std::size_t elem, std::size_t width, std::size_t height,
+                     std::size_t& span);
 
 // ---- replay ----
 

@@ -32,12 +32,19 @@
 // definitions below use the exact exported names.
 #pragma GCC visibility push(default)
 #include <cuda.h>
-// cuda.h renames cuEventElapsedTime to cuEventElapsedTime_v2; both names are exported.
+// cuda.h renames cuEventElapsedTime to cuEventElapsedTime_v2, cuGraphAddKernelNode and
+// cuGraphAddDependencies to their _v2; both names of each are exported.
 #undef cuEventElapsedTime
+#undef cuGraphAddKernelNode
+#undef cuGraphAddDependencies
 extern "C" {
 // Not declared by cuda.h without __CUDA_API_VERSION_INTERNAL (it renames cuCtxCreate to _v4).
 CUresult CUDAAPI cuCtxCreate_v2(CUcontext* pctx, unsigned int flags, CUdevice dev);
 CUresult CUDAAPI cuEventElapsedTime(float* pMilliseconds, CUevent hStart, CUevent hEnd);
+CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode* phGraphNode, CUgraph hGraph, const CUgraphNode* dependencies,
+                                      size_t numDependencies, const CUDA_KERNEL_NODE_PARAMS_v1* nodeParams);
+CUresult CUDAAPI cuGraphAddDependencies(CUgraph hGraph, const CUgraphNode* from, const CUgraphNode* to,
+                                        size_t numDependencies);
 }
 #pragma GCC visibility pop
 
@@ -140,6 +147,7 @@ struct Event {
   // that capture.
   bool captured = false;
   std::weak_ptr<Capture> capture;
+  CUgraphNode capture_node = nullptr;  // the node that record became in it, which a waiter follows
 };
 
 struct Context {

@@ -68,8 +68,11 @@ T arg_at(const std::vector<unsigned char>& args, const Function& f, std::size_t 
   return v;
 }
 
+}  // namespace
+
 // Collects the argument bytes into a buffer laid out as the parameter layout says.
-CUresult gather_args(const Function& f, void** kernelParams, void** extra, std::vector<unsigned char>& args) {
+CUresult vgpu::fake::gather_args(const Function& f, void** kernelParams, void** extra,
+                                 std::vector<unsigned char>& args) {
   args.assign(f.param_bytes, 0);
   if (kernelParams != nullptr && extra != nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (kernelParams != nullptr) {
@@ -100,6 +103,29 @@ CUresult gather_args(const Function& f, void** kernelParams, void** extra, std::
   }
   return f.params.empty() ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
+
+// The device's limits: every dimension > 0, a grid of at most 2^31-1 x 65535 x 65535 blocks, a
+// block of at most 1024 x 1024 x 64 threads and 1024 in all, dynamic shared memory up to the
+// function's MAX_DYNAMIC_SHARED_SIZE_BYTES.
+CUresult vgpu::fake::launch_dims_check(const Function& f, const unsigned grid[3], const unsigned block[3],
+                                       unsigned smem) {
+  for (int i = 0; i < 3; ++i) {
+    if (grid[i] == 0 || block[i] == 0) return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (grid[0] > static_cast<unsigned>(INT_MAX) || grid[1] > 65535 || grid[2] > 65535) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (block[0] > 1024 || block[1] > 1024 || block[2] > 64 ||
+      std::uint64_t{block[0]} * block[1] * block[2] > static_cast<std::uint64_t>(kMaxThreadsPerBlock)) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (smem > static_cast<unsigned>(f.settable[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES])) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  return CUDA_SUCCESS;
+}
+
+namespace {
 
 // Host memory registered in the context: mapped, and under unified addressing its device
 // address is its host address (cuMemHostGetDevicePointer_v2).
@@ -144,19 +170,7 @@ CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsi
 
   const unsigned grid[3] = {gridDimX, gridDimY, gridDimZ};
   const unsigned block[3] = {blockDimX, blockDimY, blockDimZ};
-  for (int i = 0; i < 3; ++i) {
-    if (grid[i] == 0 || block[i] == 0) return CUDA_ERROR_INVALID_VALUE;
-  }
-  if (gridDimX > static_cast<unsigned>(INT_MAX) || gridDimY > 65535 || gridDimZ > 65535) {
-    return CUDA_ERROR_INVALID_VALUE;
-  }
-  if (blockDimX > 1024 || blockDimY > 1024 || blockDimZ > 64 ||
-      std::uint64_t{blockDimX} * blockDimY * blockDimZ > static_cast<std::uint64_t>(kMaxThreadsPerBlock)) {
-    return CUDA_ERROR_INVALID_VALUE;
-  }
-  if (sharedMemBytes > static_cast<unsigned>(fn.settable[CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES])) {
-    return CUDA_ERROR_INVALID_VALUE;
-  }
+  if (CUresult r = launch_dims_check(fn, grid, block, sharedMemBytes); r != CUDA_SUCCESS) return r;
   if (ex != nullptr) {
     // A cluster must tile the grid; a cooperative grid must be resident all at once.
     unsigned dims[3];
@@ -180,7 +194,7 @@ CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsi
     // Recorded, not launched (nor logged): the arguments are copied now, as the driver does.
     KernelNode node{fn, {gridDimX, gridDimY, gridDimZ}, {blockDimX, blockDimY, blockDimZ}, sharedMemBytes,
                     std::move(args)};
-    graph_add(cap->graph, std::move(node));
+    capture_record(*cap, hStream, std::move(node));
     return CUDA_SUCCESS;
   }
   run_kernel(l, fn, grid, block, sharedMemBytes, args);

@@ -111,7 +111,7 @@ CUresult copy_or_record(Context& ctx, CUstream s, CopyNode copy) {
   std::shared_ptr<Capture> cap;
   if (CUresult r = capture_gate(ctx, s, cap); r != CUDA_SUCCESS) return r;
   if (cap) {
-    graph_add(cap->graph, std::move(copy));
+    capture_record(*cap, s, std::move(copy));
     return CUDA_SUCCESS;
   }
   std::memmove(reinterpret_cast<void*>(copy.dst), reinterpret_cast<const void*>(copy.src), copy.bytes);
@@ -131,7 +131,7 @@ CUresult memset_or_record(Context& ctx, CUstream s, MemsetNode m) {
   std::shared_ptr<Capture> cap;
   if (CUresult r = capture_gate(ctx, s, cap); r != CUDA_SUCCESS) return r;
   if (cap) {
-    graph_add(cap->graph, std::move(m));
+    capture_record(*cap, s, std::move(m));
     return CUDA_SUCCESS;
   }
   fill_rows(m);
@@ -198,6 +198,19 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemsetD8Async(CUdeviceptr dstDevice, unsigned c
   return memset_or_record(*l.ctx, hStream, memset_node(dstDevice, 0, uc, N, 1));
 }
 
+CUresult vgpu::fake::memset_span(CUdeviceptr dst, std::size_t pitch, std::size_t elem, std::size_t width,
+                                 std::size_t height, std::size_t& span) {
+  if (dst % elem != 0 || (height > 1 && pitch % elem != 0)) return CUDA_ERROR_INVALID_VALUE;
+  if (width > SIZE_MAX / elem) return CUDA_ERROR_INVALID_VALUE;
+  const std::size_t row = width * elem;
+  span = row;
+  if (height > 1) {
+    if (pitch < row || height - 1 > (SIZE_MAX - row) / pitch) return CUDA_ERROR_INVALID_VALUE;
+    span = (height - 1) * pitch + row;
+  }
+  return CUDA_SUCCESS;
+}
+
 namespace {
 
 // cuMemsetD2D{8,16,32}Async: `height` rows of `width` elements of sizeof(T), `pitch` bytes
@@ -210,13 +223,8 @@ CUresult memset_2d(CUdeviceptr dst, size_t pitch, T value, size_t width, size_t 
   if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
   if (dst % sizeof(T) != 0 || pitch % sizeof(T) != 0) return CUDA_ERROR_INVALID_VALUE;
   if (width == 0 || height == 0) return CUDA_SUCCESS;
-  if (width > SIZE_MAX / sizeof(T)) return CUDA_ERROR_INVALID_VALUE;
-  const std::size_t row = width * sizeof(T);
-  std::size_t span = row;
-  if (height > 1) {
-    if (pitch < row || height - 1 > (SIZE_MAX - row) / pitch) return CUDA_ERROR_INVALID_VALUE;
-    span = (height - 1) * pitch + row;
-  }
+  std::size_t span = 0;
+  if (CUresult r = memset_span(dst, pitch, sizeof(T), width, height, span); r != CUDA_SUCCESS) return r;
   const RegionReader held = read_regions();
   if (!region_owner(held, dst, span)) return CUDA_ERROR_INVALID_VALUE;
   return memset_or_record(*l.ctx, hStream, memset_node(dst, pitch, value, width, height));

@@ -47,7 +47,7 @@ CUresult copy_peer(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src, CUcontex
   std::shared_ptr<Capture> cap;
   if (CUresult r = capture_gate(*l.ctx, stream, cap); r != CUDA_SUCCESS) return r;
   if (cap) {
-    graph_add(cap->graph, CopyNode{dst, src, n, true, true});
+    capture_record(*cap, stream, CopyNode{dst, src, n, true, true});
     return CUDA_SUCCESS;
   }
   std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(src), n);

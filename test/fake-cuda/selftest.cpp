@@ -1,8 +1,9 @@
 // fake-cuda (test double, never ships): self-check. dlopens the built libcuda.so.1 the way
 // vgpud does and exercises it: init, devices, contexts, alloc/copy, modules, launches
 // (fake_vector_add, fill, sleep, fault), streams/events, the state file, the launch log,
-// (selftest_peer.cpp) peer access and unified addressing, and (selftest_graph.cpp) stream capture
-// and graphs. Exits non-zero on any mismatch.
+// (selftest_peer.cpp) peer access and unified addressing, (selftest_graph.cpp) stream capture
+// and graphs, and (selftest_graph_build.cpp) graphs built node by node. Exits non-zero on any
+// mismatch.
 //
 //   fake_cuda_selftest [path/to/libcuda.so.1 [no-peer-access | peer-fault]]
 //
@@ -96,6 +97,8 @@ bool load(const char* path) {
   SYM(cuStreamIsCapturing); SYM(cuStreamGetCaptureInfo_v2); SYM(cuStreamGetCaptureInfo_v3);
   SYM(cuThreadExchangeStreamCaptureMode); SYM(cuGraphCreate); SYM(cuGraphDestroy); SYM(cuGraphGetNodes);
   SYM(cuGraphInstantiateWithFlags); SYM(cuGraphLaunch); SYM(cuGraphUpload); SYM(cuGraphExecDestroy);
+  SYM(cuGraphAddKernelNode_v2); SYM(cuGraphAddKernelNode); SYM(cuGraphAddMemsetNode); SYM(cuGraphAddEmptyNode);
+  SYM(cuGraphAddDependencies); SYM(cuGraphAddDependencies_v2); SYM(cuGraphNodeGetType);
 #undef SYM
   return ok;  // the library stays loaded for the life of the process
 }
@@ -538,6 +541,12 @@ int main(int argc, char** argv) {
 
   // ---- stream capture and graphs (selftest_graph.cpp) ----
   graph_checks(state_file.c_str(), launch_log.c_str());
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- graphs built node by node (selftest_graph_build.cpp) ----
+  graph_build_checks();
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph left
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);

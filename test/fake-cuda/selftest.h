@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cuda.h>
-// cuda.h renames cuEventElapsedTime to _v2; the library exports both names.
+// cuda.h renames cuEventElapsedTime, cuGraphAddKernelNode and cuGraphAddDependencies to their
+// _v2; the library exports both names of each.
 #undef cuEventElapsedTime
+#undef cuGraphAddKernelNode
+#undef cuGraphAddDependencies
 
 namespace vgpu::fake::selftest {
 
@@ -97,6 +100,17 @@ struct Api {
   CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
   CUresult (*cuGraphUpload)(CUgraphExec, CUstream);
   CUresult (*cuGraphExecDestroy)(CUgraphExec);
+  CUresult (*cuGraphAddKernelNode_v2)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t,
+                                      const CUDA_KERNEL_NODE_PARAMS*);
+  CUresult (*cuGraphAddKernelNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t,
+                                   const CUDA_KERNEL_NODE_PARAMS_v1*);
+  CUresult (*cuGraphAddMemsetNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, const CUDA_MEMSET_NODE_PARAMS*,
+                                   CUcontext);
+  CUresult (*cuGraphAddEmptyNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t);
+  CUresult (*cuGraphAddDependencies)(CUgraph, const CUgraphNode*, const CUgraphNode*, size_t);
+  CUresult (*cuGraphAddDependencies_v2)(CUgraph, const CUgraphNode*, const CUgraphNode*, const CUgraphEdgeData*,
+                                        size_t);
+  CUresult (*cuGraphNodeGetType)(CUgraphNode, CUgraphNodeType*);
 };
 
 
@@ -125,6 +139,10 @@ void link_checks(const char* state_file);
 // lines it follows, and `launch_log` its launch log, whose lines it counts. Leaves no graph, and
 // the calling thread's current context as it found it.
 void graph_checks(const char* state_file, const char* launch_log);
+// Graphs built node by node (selftest_graph_build.cpp): kernel, memset and empty nodes, edges,
+// the order they give, node types, refusals; in a context of its own on device 0 that it makes
+// and destroys. Leaves no graph, and the calling thread's current context as it found it.
+void graph_build_checks();
 // Runs a kernel on device 1 that reads device 0 memory without peer access: a fault, which
 // poisons the whole process (so it runs in a process of its own: see main).
 void peer_fault_checks(bool supported);

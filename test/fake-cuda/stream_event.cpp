@@ -106,7 +106,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuEventRecord(CUevent hEvent, CUstream hStream) {
   if (cap) {
     // A node that records the event when the graph runs; until then the host may not wait on
     // it, and a stream that waits on it joins the capture.
-    graph_add(cap->graph, EventRecordNode{hEvent});
+    e->capture_node = capture_record(*cap, hStream, EventRecordNode{hEvent});
     e->captured = true;
     e->capture = cap;
     return CUDA_SUCCESS;
@@ -207,7 +207,8 @@ CUresult write_value(CUstream stream, CUdeviceptr addr, T value, unsigned flags)
     // Recorded as a one-element memset, which is what a write is.
     MemsetNode m{addr, 0, 1, 1, sizeof(T), {}};
     std::memcpy(m.value.data(), &value, sizeof value);
-    graph_add(cap->graph, std::move(m));
+    m.write_value = true;
+    capture_record(*cap, stream, std::move(m));
     return CUDA_SUCCESS;
   }
   std::memcpy(reinterpret_cast<void*>(addr), &value, sizeof value);

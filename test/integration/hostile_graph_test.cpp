@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "test/integration/hostile_calls.h"
+#include "vgpu/protocol/graph_edge.h"
 
 using namespace vgpu;
 using namespace vgpu::test;
@@ -90,5 +91,78 @@ TEST_CASE("a guest that dies mid-capture leaves nothing behind", "[hostile][grap
   }  // gone, capturing
   REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));
   REQUIRE(eventually([&] { return vgpud.fake_state("graphs") == 0; }));
+  expect_healthy(vgpud, "alpha");
+}
+
+TEST_CASE("graphs built by hand: nodes and edges only of the channel's own graphs and memory", "[hostile][graph]") {
+  VgpudProcess vgpud;
+  RawChannel ch(vgpud.socket("alpha"));
+  uint64_t seq = 1;
+  const uint64_t ptr = alloc(ch, 4096, seq);
+  auto create = [&] {
+    const RawReply r = call(ch, CallId::GraphCreate, proto::GraphCreateRequest{0, 0}, seq);
+    REQUIRE(r.header.status == 0);
+    proto::GraphCreateReply g;
+    std::memcpy(&g, r.payload.data(), sizeof g);
+    return g.graph;
+  };
+  auto empty_node = [&](uint32_t graph) {
+    const RawReply r = call(ch, CallId::GraphAddEmptyNode, proto::GraphRequest{graph, 0}, seq);
+    REQUIRE(r.header.status == 0);
+    proto::GraphNodeReply n;
+    std::memcpy(&n, r.payload.data(), sizeof n);
+    return n.node;
+  };
+  auto edges = [](std::vector<proto::GraphEdge> list) {
+    return std::string(reinterpret_cast<const char*>(list.data()), list.size() * sizeof(proto::GraphEdge));
+  };
+  auto memset_node = [](uint32_t graph, uint64_t dst, uint64_t width, uint32_t element, uint64_t height, uint64_t pitch) {
+    proto::GraphAddMemsetNodeRequest m{};
+    m.graph = graph;
+    m.element_size = element;
+    m.dst = dst;
+    m.pitch = pitch;
+    m.width = width;
+    m.height = height;
+    return m;
+  };
+  const uint32_t first = create(), second = create();
+  const uint32_t a = empty_node(first), b = empty_node(first), elsewhere = empty_node(second);
+  RefusedByVgpud refused;
+  const std::string one_edge = edges({{a, elsewhere}});
+  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 8}, seq, kInvalidValue,
+                 one_edge);
+  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 8}, seq, kInvalidValue,
+                 edges({{a, 0xabcdef}}));
+  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 6}, seq, kInvalidValue,
+                 one_edge.substr(0, 6));  // not whole edges
+  refused.expect(ch, CallId::GraphAddEmptyNode, proto::GraphRequest{0x777, 0}, seq, kInvalidValue);
+  // Memsets: past the allocation, a pitch that walks out of it, a size that is no element, vgpud's own memory.
+  refused.expect(ch, CallId::GraphAddMemsetNode, memset_node(first, ptr + 4000, 100, 1, 1, 0), seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphAddMemsetNode, memset_node(first, ptr, 16, 4, 4, 2048), seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphAddMemsetNode, memset_node(first, ptr, 16, 3, 1, 0), seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphAddMemsetNode,
+                 memset_node(first, reinterpret_cast<uint64_t>(&seq), 8, 1, 1, 0), seq, kInvalidValue);
+  // A kernel node of a function the channel does not have.
+  proto::GraphAddKernelNodeRequest k{};
+  k.graph = first;
+  k.function = 0x4242;
+  k.grid[0] = k.grid[1] = k.grid[2] = 1;
+  k.block[0] = k.block[1] = k.block[2] = 1;
+  refused.expect(ch, CallId::GraphAddKernelNode, k, seq, kInvalidHandle);
+  // Malformed before anything is looked up: flags on a new graph, an element of 8 bytes.
+  REQUIRE(call(ch, CallId::GraphCreate, proto::GraphCreateRequest{1, 0}, seq).header.status == kMalformed);
+  REQUIRE(call(ch, CallId::GraphAddMemsetNode, memset_node(first, ptr, 1, 8, 1, 0), seq).header.status == kMalformed);
+
+  // What is right still works; a destroyed graph's nodes are gone with it.
+  REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 8}, seq, edges({{a, b}}))
+              .header.status == 0);
+  REQUIRE(call(ch, CallId::GraphAddMemsetNode, memset_node(first, ptr, 1024, 4, 1, 0), seq).header.status == 0);
+  REQUIRE(call(ch, CallId::GraphDestroy, proto::GraphRequest{second, 0}, seq).header.status == 0);
+  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 8}, seq, kInvalidValue,
+                 edges({{elsewhere, a}}));
+  const uint64_t last = seq;
+  REQUIRE(call(ch, CallId::GraphAddEmptyNode, proto::GraphRequest{first, 0}, seq).header.status == 0);
+  refused.check_never_traced(vgpud, "cuGraphAdd", last, "cuGraphAddEmptyNode");
   expect_healthy(vgpud, "alpha");
 }

@@ -158,6 +158,10 @@ class ChannelExecutor {
   void destroy_links_on(uint32_t device);
   // Every graph, executable graph and open capture made on `device`, before its context goes.
   void destroy_graphs_on(uint32_t device);
+  // The graph a GRAPH_ADD_*_NODE names, when a node may be added to it now; 0, or the status.
+  int32_t graph_for_new_node(uint32_t graph, ChannelObjects::Graph** out);
+  // Answers a node the driver made (or its error): the node gets an id of the channel's.
+  int32_t node_made(CUresult r, uint32_t graph, CUgraphNode node, Reply& reply);
   // The tenant's device memory, shared with its other channels.
   TenantBudget device_budget() const { return TenantBudget(setup_.device_memory); }
 
@@ -225,6 +229,11 @@ class ChannelExecutor {
   int32_t handle(const GraphUploadCmd&, Reply&);
   int32_t handle(const GraphExecDestroyCmd&, Reply&);
   int32_t handle(const GraphDestroyCmd&, Reply&);
+  int32_t handle(const GraphCreateCmd&, Reply&);
+  int32_t handle(const GraphAddKernelNodeCmd&, Reply&);
+  int32_t handle(const GraphAddMemsetNodeCmd&, Reply&);
+  int32_t handle(const GraphAddEmptyNodeCmd&, Reply&);
+  int32_t handle(const GraphAddDependenciesCmd&, Reply&);
   int32_t handle(const RejectedCmd&, Reply&);
 
   ExecutorSetup setup_;

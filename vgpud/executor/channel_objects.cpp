@@ -11,6 +11,7 @@ ChannelObjects::ChannelObjects()
       functions(1, vgpu::limits::kMaxFunctions),
       links(1, vgpu::limits::kMaxLinks),
       graphs(1, vgpu::limits::kMaxGraphs),
+      graph_nodes(1, vgpu::limits::kMaxGraphNodes),
       graph_execs(1, vgpu::limits::kMaxGraphExecs) {}
 
 bool ChannelObjects::resolve_stream(uint64_t id, CUstream* out) {
@@ -46,8 +47,14 @@ uint64_t ChannelObjects::forget_device(uint32_t device) {
   modules.erase_if([device](const Module& m) { return m.device == device; });
   functions.erase_if([device](const Function& f) { return f.device == device; });
   graphs.erase_if([device](const Graph& g) { return g.device == device; });
+  graph_nodes.erase_if([this](const GraphNode& n) { return graphs.find(n.graph) == nullptr; });
   graph_execs.erase_if([device](const GraphExec& e) { return e.device == device; });
   return freed;
+}
+
+void ChannelObjects::forget_graph(uint32_t id) {
+  graphs.erase(id);
+  graph_nodes.erase_if([id](const GraphNode& n) { return n.graph == id; });
 }
 
 }  // namespace vgpud

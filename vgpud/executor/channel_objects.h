@@ -45,6 +45,10 @@ class ChannelObjects {
     CUgraph handle;
     uint32_t device;
   };
+  struct GraphNode {
+    CUgraphNode handle;
+    uint32_t graph;  // the id of the graph it belongs to
+  };
   struct GraphExec {
     CUgraphExec handle;
     uint32_t device;
@@ -64,6 +68,8 @@ class ChannelObjects {
   // among them: a context does not take its links with it, so the executor destroys them
   // (cuLinkDestroy) before their context goes.
   uint64_t forget_device(uint32_t device);
+  // Forgets graph `id` (already destroyed) and the nodes added to it.
+  void forget_graph(uint32_t id);
 
   DeviceMemoryMap memory;
   HandleTable<uint64_t, Stream> streams;
@@ -72,6 +78,7 @@ class ChannelObjects {
   HandleTable<uint32_t, Function> functions;
   HandleTable<uint32_t, Link> links;
   HandleTable<uint32_t, Graph> graphs;
+  HandleTable<uint32_t, GraphNode> graph_nodes;  // nodes added by hand (GRAPH_ADD_*_NODE)
   HandleTable<uint32_t, GraphExec> graph_execs;
 };
 

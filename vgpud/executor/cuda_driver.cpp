@@ -128,6 +128,11 @@ vgpu::Result<const CudaDriver*, DriverLoadError> load_cuda_driver(const std::str
   VGPU_RESOLVE(cuGraphUpload, "cuGraphUpload")
   VGPU_RESOLVE(cuGraphExecDestroy, "cuGraphExecDestroy")
   VGPU_RESOLVE(cuGraphDestroy, "cuGraphDestroy")
+  VGPU_RESOLVE(cuGraphCreate, "cuGraphCreate")
+  VGPU_RESOLVE(cuGraphAddKernelNode, "cuGraphAddKernelNode_v2")
+  VGPU_RESOLVE(cuGraphAddMemsetNode, "cuGraphAddMemsetNode")
+  VGPU_RESOLVE(cuGraphAddEmptyNode, "cuGraphAddEmptyNode")
+  VGPU_RESOLVE(cuGraphAddDependencies, "cuGraphAddDependencies_v2")
   VGPU_RESOLVE(cuGetErrorName, "cuGetErrorName")
 #undef VGPU_RESOLVE
   if (missing != nullptr)

@@ -102,7 +102,7 @@ int32_t ChannelExecutor::handle(const GraphDestroyCmd& cmd, Reply&) {
   ChannelObjects::Graph* g = objects_.graphs.find(cmd.graph);
   if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
   const CUresult r = traced("cuGraphDestroy", cu_.cuGraphDestroy(g->handle));
-  objects_.graphs.erase(cmd.graph);
+  objects_.forget_graph(cmd.graph);
   return r;
 }
 
@@ -126,10 +126,13 @@ void ChannelExecutor::destroy_graphs_on(uint32_t device) {
       contexts_.in_existing_context_of(device, [&] { return cu_.cuGraphExecDestroy(e.handle); });
   });
   objects_.graph_execs.erase_if([device](const ChannelObjects::GraphExec& e) { return e.device == device; });
-  objects_.graphs.for_each([&](uint32_t, ChannelObjects::Graph& g) {
-    if (g.device == device) cu_.cuGraphDestroy(g.handle);
+  std::vector<uint32_t> gone;
+  objects_.graphs.for_each([&](uint32_t id, ChannelObjects::Graph& g) {
+    if (g.device != device) return;
+    cu_.cuGraphDestroy(g.handle);
+    gone.push_back(id);
   });
-  objects_.graphs.erase_if([device](const ChannelObjects::Graph& g) { return g.device == device; });
+  for (uint32_t id : gone) objects_.forget_graph(id);
 }
 
 }  // namespace vgpud

@@ -57,7 +57,8 @@ void dynamic_shared_memory() {
   CHECK(cudaDeviceSynchronize());
 }
 
-// A kernel captured on a stream through the runtime, replayed twice: dc = da + db each time.
+// A kernel captured on a stream through the runtime, replayed twice: dc = da + db each time;
+// then the same graph built node by node.
 void captured_graph(float* da, float* db, float* dc, int n) {
   cudaStream_t s;
   CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
@@ -78,6 +79,37 @@ void captured_graph(float* da, float* db, float* dc, int n) {
   cudaGraphExec_t exec;
   CHECK(cudaGraphInstantiate(&exec, graph, 0));
   CHECK(cudaGraphLaunch(exec, s));
+  CHECK(cudaGraphLaunch(exec, s));
+  CHECK(cudaStreamSynchronize(s));
+  CHECK(cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost));
+  for (int i = 0; i < n; ++i) EXPECT(c[i] == 1.5f * static_cast<float>(i));
+  CHECK(cudaGraphExecDestroy(exec));
+  CHECK(cudaGraphDestroy(graph));
+
+  // The same built by hand, behind a memset of dc that must run first.
+  CHECK(cudaGraphCreate(&graph, 0));
+  cudaKernelNodeParams k{};
+  k.func = reinterpret_cast<void*>(&vector_add_stub);
+  k.gridDim = dim3(4);
+  k.blockDim = dim3(256);
+  k.kernelParams = args;
+  cudaGraphNode_t kernel, memset;
+  CHECK(cudaGraphAddKernelNode(&kernel, graph, nullptr, 0, &k));
+  cudaMemsetParams m{};
+  m.dst = dc;
+  m.elementSize = 1;
+  m.width = n * sizeof(float);
+  m.height = 1;
+  CHECK(cudaGraphAddMemsetNode(&memset, graph, nullptr, 0, &m));
+  CHECK(cudaGraphAddDependencies(graph, &memset, &kernel, nullptr, 1));
+  size_t count = 0;
+  CHECK(cudaGraphGetNodes(graph, nullptr, &count));
+  EXPECT(count == 2);
+  cudaGraphNodeType type;
+  CHECK(cudaGraphNodeGetType(kernel, &type));
+  EXPECT(type == cudaGraphNodeTypeKernel);
+  CHECK(cudaMemset(dc, 0x7f, n * sizeof(float)));
+  CHECK(cudaGraphInstantiate(&exec, graph, 0));
   CHECK(cudaGraphLaunch(exec, s));
   CHECK(cudaStreamSynchronize(s));
   CHECK(cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost));

@@ -1,7 +1,7 @@
 // Stream capture through vgpu's libcuda.so.1 and a real vgpud (fake driver): a memset, a launch
 // and a copy captured without running, the graph instantiated and replayed; the queries while
 // capturing and not; the capture modes' rule on allocations, applied by the guest; a
-// synchronize inside a capture; the legacy stream; stale handles.
+// synchronize inside a capture; the legacy stream; stale handles; a graph built node by node.
 #include <cuda.h>
 
 #include <cstdio>
@@ -70,6 +70,66 @@ void modes(CUstream s) {
   CU_CHECK(cuMemFree(p));
 }
 
+// A graph built node by node: a kernel added first is made to wait for a memset added after it,
+// so only the edges, not the order of adding, give the right answer.
+void built_by_hand(CUfunction add, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, CUstream s) {
+  write(a, 1.0f);
+  write(b, 5.0f);
+  CUgraph graph;
+  CU_CHECK(cuGraphCreate(&graph, 0));
+  int n = kCount;
+  void* args[] = {&a, &b, &c, &n};
+  CUDA_KERNEL_NODE_PARAMS k{};
+  k.func = add;
+  k.gridDimX = k.gridDimY = k.gridDimZ = 1;
+  k.blockDimX = kCount, k.blockDimY = k.blockDimZ = 1;
+  k.kernelParams = args;
+  CUgraphNode kernel, memset, empty;
+  CU_CHECK(cuGraphAddKernelNode(&kernel, graph, nullptr, 0, &k));
+  CUDA_MEMSET_NODE_PARAMS m{};
+  m.dst = b;
+  m.value = 0x40000000;  // 2.0f
+  m.elementSize = 4;
+  m.width = kCount;
+  m.height = 1;
+  CU_CHECK(cuGraphAddMemsetNode(&memset, graph, nullptr, 0, &m, nullptr));
+  CU_CHECK(cuGraphAddDependencies(graph, &memset, &kernel, nullptr, 1));
+  CU_CHECK(cuGraphAddEmptyNode(&empty, graph, &kernel, 1));
+  size_t count = 0;
+  CU_CHECK(cuGraphGetNodes(graph, nullptr, &count));
+  EXPECT(count == 3);
+  CUgraphNode nodes[4];
+  count = 4;
+  CU_CHECK(cuGraphGetNodes(graph, nodes, &count));
+  EXPECT(count == 3 && nodes[0] == kernel && nodes[1] == memset && nodes[2] == empty && nodes[3] == nullptr);
+  CUgraphNodeType type;
+  CU_CHECK(cuGraphNodeGetType(memset, &type));
+  EXPECT(type == CU_GRAPH_NODE_TYPE_MEMSET);
+  CU_CHECK(cuGraphNodeGetType(kernel, &type));
+  EXPECT(type == CU_GRAPH_NODE_TYPE_KERNEL);
+
+  // Nodes of another graph, and a memset outside every allocation, are refused.
+  CUgraph other;
+  CU_CHECK(cuGraphCreate(&other, 0));
+  CUgraphNode stranger;
+  EXPECT(cuGraphAddEmptyNode(&stranger, other, &kernel, 1) == CUDA_ERROR_INVALID_VALUE);
+  CU_CHECK(cuGraphAddEmptyNode(&stranger, other, nullptr, 0));
+  EXPECT(cuGraphAddDependencies(graph, &stranger, &kernel, nullptr, 1) == CUDA_ERROR_INVALID_VALUE);
+  m.dst = c + kBytes;
+  EXPECT(cuGraphAddMemsetNode(&stranger, graph, nullptr, 0, &m, nullptr) == CUDA_ERROR_INVALID_VALUE);
+  CU_CHECK(cuGraphDestroy(other));
+  EXPECT(cuGraphNodeGetType(stranger, &type) == CUDA_ERROR_INVALID_VALUE);  // died with its graph
+
+  CUgraphExec exec;
+  CU_CHECK(cuGraphInstantiate(&exec, graph, 0));
+  CU_CHECK(cuGraphLaunch(exec, s));
+  CU_CHECK(cuStreamSynchronize(s));
+  EXPECT(all(read(b), 2.0f) && all(read(c), 3.0f));  // the memset ran before the kernel
+  CU_CHECK(cuGraphExecDestroy(exec));
+  CU_CHECK(cuGraphDestroy(graph));
+  EXPECT(cuGraphNodeGetType(kernel, &type) == CUDA_ERROR_INVALID_VALUE);
+}
+
 }  // namespace
 
 int main() {
@@ -133,11 +193,12 @@ int main() {
   EXPECT(cuStreamEndCapture(s, &graph) == CUDA_ERROR_ILLEGAL_STATE);
 
   modes(s);
+  built_by_hand(add, a, b, c, s);
 
   // The stream works as before.
   CU_CHECK(cuLaunchKernel(add, 1, 1, 1, kCount, 1, 1, 0, s, args, nullptr));
   CU_CHECK(cuStreamSynchronize(s));
-  EXPECT(all(read(c), 6.0f));
+  EXPECT(all(read(c), 3.0f));
   CU_CHECK(cuStreamDestroy(s));
   CU_CHECK(cuModuleUnload(module));
   CU_CHECK(cuDevicePrimaryCtxRelease(0));

@@ -32,6 +32,10 @@ inline constexpr uint32_t kMaxAllocations = 1u << 20;
 // Graphs (captured or built) and their executable instances.
 inline constexpr uint32_t kMaxGraphs = 4096;
 inline constexpr uint32_t kMaxGraphExecs = 4096;
+// Nodes a channel may add to its graphs by hand, and the bytes of edges (8 each) one
+// GRAPH_ADD_DEPENDENCIES carries.
+inline constexpr uint32_t kMaxGraphNodes = 1u << 16;
+inline constexpr uint32_t kMaxGraphEdgeBytes = 4096 * 8;
 
 // Devices the protocol can describe to one guest.
 inline constexpr uint32_t kMaxDevices = 16;

@@ -1,0 +1,216 @@
+// Graphs built node by node (docs/design.md §19). Each node is made in vgpud's graph and held
+// here by a tagged object that knows its type and graph, so dependencies are checked before
+// anything is sent and a graph's nodes can be listed without a round trip. A node's
+// dependencies travel as edges right after it (GRAPH_ADD_DEPENDENCIES).
+#include <atomic>
+#include <cstring>
+#include <vector>
+
+#include "guest/client/log.h"
+#include "guest/client/typed_call.h"
+#include "guest/cuda/api.h"
+#include "guest/cuda/handles.h"
+#include "guest/cuda/modules.h"
+#include "guest/cuda/param_pack.h"
+#include "vgpu/protocol/graph_edge.h"
+
+using namespace vgpu::cuda;
+namespace proto = vgpu::proto;
+namespace guest = vgpu::guest;
+
+namespace {
+
+GraphNodeObject* node_of(CUgraphNode node, const GraphObject* graph) {
+  GraphNodeObject* n = object_of<GraphNodeObject>(node, HandleKind::GraphNode);
+  return n != nullptr && n->graph == graph ? n : nullptr;
+}
+
+// Every dependency is a live node of `graph` (and there are some where count says so).
+bool dependencies_ok(const GraphObject* graph, const CUgraphNode* deps, size_t count) {
+  if (count != 0 && deps == nullptr) return false;
+  for (size_t i = 0; i < count; ++i)
+    if (node_of(deps[i], graph) == nullptr) return false;
+  return true;
+}
+
+CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges) {
+  if (edges.empty()) return CUDA_SUCCESS;
+  for (size_t first = 0; first < edges.size();) {
+    const size_t n = std::min(edges.size() - first, size_t{vgpu::limits::kMaxGraphEdgeBytes / sizeof(proto::GraphEdge)});
+    const std::span<const uint8_t> tail(reinterpret_cast<const uint8_t*>(edges.data() + first), n * sizeof(proto::GraphEdge));
+    const proto::GraphAddDependenciesRequest request{graph.wire, 0};
+    const guest::CallResult r = guest::call<proto::CallId::GraphAddDependencies>(ch, request, tail, nullptr);
+    if (r.status != 0) return to_cu_result(r.status);
+    first += n;
+  }
+  return CUDA_SUCCESS;
+}
+
+// Adds a node: `send` makes it in vgpud and returns its id; then the edges from its dependencies.
+template <typename Send>
+CUresult add_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count, CUgraphNodeType type,
+                  Send&& send) {
+  if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
+  if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    std::lock_guard lock(g->mutex);
+    if (!dependencies_ok(g, deps, count)) return CUDA_ERROR_INVALID_VALUE;
+    proto::GraphNodeReply reply{};
+    if (CUresult r = send(*ch, *g, &reply); r != CUDA_SUCCESS) return r;
+    auto node = std::make_unique<GraphNodeObject>(GraphNodeObject{HandleKind::GraphNode, reply.node, type, g});
+    std::vector<proto::GraphEdge> edges;
+    for (size_t i = 0; i < count; ++i) edges.push_back({node_of(deps[i], g)->wire, reply.node});
+    *out = reinterpret_cast<CUgraphNode>(node.get());
+    g->nodes.push_back(std::move(node));
+    return send_edges(*ch, *g, edges);
+  });
+}
+
+CUresult add_kernel_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count, CUfunction function,
+                         const unsigned grid[3], const unsigned block[3], unsigned shared_mem, void** params,
+                         void** extra) {
+  return add_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_KERNEL,
+                  [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
+                    FunctionObject* f = nullptr;
+                    if (CUresult r = function_on(ch, function, g.device, &f); r != CUDA_SUCCESS) return r;
+                    std::vector<uint8_t> packed(f->param_buffer_size);
+                    if (CUresult r = pack_arguments(f->params, f->param_buffer_size, params, extra, packed);
+                        r != CUDA_SUCCESS)
+                      return r;
+                    proto::GraphAddKernelNodeRequest request{};
+                    request.graph = g.wire;
+                    request.function = f->wire;
+                    for (int i = 0; i < 3; ++i) {
+                      request.grid[i] = grid[i];
+                      request.block[i] = block[i];
+                    }
+                    request.shared_mem_bytes = shared_mem;
+                    return to_cu_result(
+                        guest::call<proto::CallId::GraphAddKernelNode>(ch, request, packed, reply).status);
+                  });
+}
+
+}  // namespace
+
+VGPU_DRIVER_API CUresult cuGraphCreate(CUgraph* out, unsigned int flags) {
+  if (out == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    Context* c = nullptr;
+    if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
+    proto::GraphCreateReply reply{};
+    const guest::CallResult r = guest::call<proto::CallId::GraphCreate>(*ch, proto::GraphCreateRequest{0, 0}, &reply);
+    if (r.status != 0) return to_cu_result(r.status);
+    auto* graph = new GraphObject;
+    graph->wire = reply.graph;
+    graph->device = c->device;
+    *out = reinterpret_cast<CUgraph>(graph);
+    return CUDA_SUCCESS;
+  });
+}
+
+VGPU_DRIVER_API CUresult cuGraphAddKernelNode_v2(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
+                                                 const CUDA_KERNEL_NODE_PARAMS* p) {
+  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  // NVIDIA's runtime names kernels by their CUkernel; a CUkernel is accepted as a CUfunction.
+  CUfunction function = p->func != nullptr ? p->func : reinterpret_cast<CUfunction>(p->kern);
+  const unsigned grid[3] = {p->gridDimX, p->gridDimY, p->gridDimZ};
+  const unsigned block[3] = {p->blockDimX, p->blockDimY, p->blockDimZ};
+  return add_kernel_node(out, graph, deps, count, function, grid, block, p->sharedMemBytes, p->kernelParams, p->extra);
+}
+// CUDA 11's parameters, without a CUkernel or context.
+VGPU_DRIVER_API CUresult cuGraphAddKernelNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
+                                              const CUDA_KERNEL_NODE_PARAMS_v1* p) {
+  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  const unsigned grid[3] = {p->gridDimX, p->gridDimY, p->gridDimZ};
+  const unsigned block[3] = {p->blockDimX, p->blockDimY, p->blockDimZ};
+  return add_kernel_node(out, graph, deps, count, p->func, grid, block, p->sharedMemBytes, p->kernelParams, p->extra);
+}
+
+VGPU_DRIVER_API CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
+                                              const CUDA_MEMSET_NODE_PARAMS* p, CUcontext) {
+  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return add_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMSET,
+                  [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
+                    proto::GraphAddMemsetNodeRequest request{};
+                    request.graph = g.wire;
+                    request.element_size = p->elementSize;
+                    request.dst = p->dst;
+                    request.pitch = p->pitch;
+                    request.width = p->width;
+                    request.height = p->height;
+                    request.value = p->value;
+                    if (p->elementSize != 1 && p->elementSize != 2 && p->elementSize != 4) return CUDA_ERROR_INVALID_VALUE;
+                    return to_cu_result(guest::call<proto::CallId::GraphAddMemsetNode>(ch, request, reply).status);
+                  });
+}
+
+VGPU_DRIVER_API CUresult cuGraphAddEmptyNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count) {
+  return add_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_EMPTY,
+                  [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
+                    return to_cu_result(
+                        guest::call<proto::CallId::GraphAddEmptyNode>(ch, proto::GraphRequest{g.wire, 0}, reply).status);
+                  });
+}
+
+VGPU_DRIVER_API CUresult cuGraphAddDependencies_v2(CUgraph graph, const CUgraphNode* from, const CUgraphNode* to,
+                                                   const CUgraphEdgeData* edge_data, size_t count) {
+  GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
+  if (g == nullptr || (count != 0 && (from == nullptr || to == nullptr))) return CUDA_ERROR_INVALID_VALUE;
+  // Edges other than the default (programmatic ones, ports) are not offered yet.
+  for (size_t i = 0; edge_data != nullptr && i < count; ++i)
+    if (edge_data[i].type != CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || edge_data[i].from_port != 0 || edge_data[i].to_port != 0)
+      return CUDA_ERROR_NOT_SUPPORTED;
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    std::lock_guard lock(g->mutex);
+    std::vector<proto::GraphEdge> edges;
+    for (size_t i = 0; i < count; ++i) {
+      const GraphNodeObject* a = node_of(from[i], g);
+      const GraphNodeObject* b = node_of(to[i], g);
+      if (a == nullptr || b == nullptr) return CUDA_ERROR_INVALID_VALUE;
+      edges.push_back({a->wire, b->wire});
+    }
+    return send_edges(*ch, *g, edges);
+  });
+}
+VGPU_DRIVER_API CUresult cuGraphAddDependencies(CUgraph graph, const CUgraphNode* from, const CUgraphNode* to,
+                                                size_t count) {
+  return cuGraphAddDependencies_v2(graph, from, to, nullptr, count);
+}
+
+// A built graph's nodes, in the order they were added; a captured graph's nodes were made by the
+// host driver and are not offered yet.
+VGPU_DRIVER_API CUresult cuGraphGetNodes(CUgraph graph, CUgraphNode* nodes, size_t* count) {
+  GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
+  if (g == nullptr || count == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (g->captured) {
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true))
+      guest::log(guest::LogLevel::Warn, "cuGraphGetNodes: the nodes of a captured graph are not supported by vgpu");
+    return CUDA_ERROR_NOT_SUPPORTED;
+  }
+  std::lock_guard lock(g->mutex);
+  if (nodes == nullptr) {
+    *count = g->nodes.size();
+    return CUDA_SUCCESS;
+  }
+  // As the driver: up to *count of them, the rest of the array null, *count what was filled in.
+  size_t filled = 0;
+  for (; filled < *count && filled < g->nodes.size(); ++filled)
+    nodes[filled] = reinterpret_cast<CUgraphNode>(g->nodes[filled].get());
+  for (size_t i = filled; i < *count; ++i) nodes[i] = nullptr;
+  *count = filled;
+  return CUDA_SUCCESS;
+}
+
+VGPU_DRIVER_API CUresult cuGraphNodeGetType(CUgraphNode node, CUgraphNodeType* type) {
+  GraphNodeObject* n = object_of<GraphNodeObject>(node, HandleKind::GraphNode);
+  if (n == nullptr || type == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  *type = n->type;
+  return CUDA_SUCCESS;
+}

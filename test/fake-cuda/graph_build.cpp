@@ -1,0 +1,160 @@
+// fake-cuda (test double, never ships): graphs built node by node (cuGraphAddKernelNode_v2,
+// cuGraphAddMemsetNode, cuGraphAddEmptyNode, cuGraphAddDependencies_v2 and their older names).
+//
+// Each node is checked as the stream call it stands for is checked (a kernel node as a launch,
+// a memset node as a memset) and keeps what the driver keeps: a kernel's function and argument
+// bytes are copied now, so the caller may reuse its buffers or unload the module afterwards.
+// graph.cpp then checks the node's place in the graph (its dependencies, its context) and keeps
+// it; the edges decide the order the nodes run in (graph_dag.h).
+#include "graph.h"
+
+using namespace vgpu::fake;
+
+namespace {
+
+// What every cuGraphAdd*Node checks first: somewhere to put the node, a graph, and dependencies
+// to read when there are any.
+bool add_args_ok(const CUgraphNode* out, CUgraph g, const CUgraphNode* deps, size_t n) {
+  return out != nullptr && g != nullptr && (n == 0 || deps != nullptr);
+}
+
+// The element's bytes, as cuMemsetD8/D16/D32 would write them: the low `elem` bytes of value.
+std::array<unsigned char, 8> element_bytes(unsigned value, unsigned elem) {
+  std::array<unsigned char, 8> out{};
+  if (elem == 1) {
+    out[0] = static_cast<unsigned char>(value);
+  } else if (elem == 2) {
+    const auto v = static_cast<std::uint16_t>(value);
+    std::memcpy(out.data(), &v, sizeof v);
+  } else {
+    std::memcpy(out.data(), &value, sizeof value);
+  }
+  return out;
+}
+
+CUresult add_kernel_node(CUgraphNode* out, CUgraph g, const CUgraphNode* deps, size_t n,
+                         const CUDA_KERNEL_NODE_PARAMS* p) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (!add_args_ok(out, g, deps, n) || p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  // The fake has no library kernels (cuLibrary*), so a CUkernel in `kern` names nothing; `ctx`
+  // only goes with `kern`.
+  if (p->func == nullptr) return p->kern != nullptr ? CUDA_ERROR_INVALID_HANDLE : CUDA_ERROR_INVALID_VALUE;
+  auto fit = l->functions.find(p->func);  // a function of the current context, as for a launch
+  if (fit == l->functions.end()) return CUDA_ERROR_INVALID_HANDLE;
+  const Function& fn = fit->second;
+  KernelNode node{fn, {p->gridDimX, p->gridDimY, p->gridDimZ}, {p->blockDimX, p->blockDimY, p->blockDimZ},
+                  p->sharedMemBytes, {}};
+  if (CUresult r = launch_dims_check(fn, node.grid, node.block, node.smem); r != CUDA_SUCCESS) return r;
+  if (CUresult r = gather_args(fn, p->kernelParams, p->extra, node.args); r != CUDA_SUCCESS) return r;
+  // g_mu is a leaf under the context's lock.
+  return graph_insert(g, l->handle, std::move(node), deps, n, out);
+}
+
+}  // namespace
+
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddKernelNode_v2(CUgraphNode* phGraphNode, CUgraph hGraph,
+                                                       const CUgraphNode* dependencies, size_t numDependencies,
+                                                       const CUDA_KERNEL_NODE_PARAMS* nodeParams) {
+  return add_kernel_node(phGraphNode, hGraph, dependencies, numDependencies, nodeParams);
+}
+
+// The first version's parameters lack `kern` and `ctx`: the same node without them.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddKernelNode(CUgraphNode* phGraphNode, CUgraph hGraph,
+                                                    const CUgraphNode* dependencies, size_t numDependencies,
+                                                    const CUDA_KERNEL_NODE_PARAMS_v1* nodeParams) {
+  if (nodeParams == nullptr) {
+    return add_kernel_node(phGraphNode, hGraph, dependencies, numDependencies, nullptr);
+  }
+  const CUDA_KERNEL_NODE_PARAMS p{nodeParams->func,      nodeParams->gridDimX,       nodeParams->gridDimY,
+                                  nodeParams->gridDimZ,  nodeParams->blockDimX,      nodeParams->blockDimY,
+                                  nodeParams->blockDimZ, nodeParams->sharedMemBytes, nodeParams->kernelParams,
+                                  nodeParams->extra,     nullptr,                    nullptr};
+  return add_kernel_node(phGraphNode, hGraph, dependencies, numDependencies, &p);
+}
+
+// `ctx` is the context the memset runs in (null: the current one); like the fake's memsets,
+// dst may be device memory of any live context. Elements of 1, 2 or 4 bytes; a pitch that
+// keeps rows apart when there are several (ignored for one); a node that writes nothing
+// (width or height 0) is refused.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddMemsetNode(CUgraphNode* phGraphNode, CUgraph hGraph,
+                                                    const CUgraphNode* dependencies, size_t numDependencies,
+                                                    const CUDA_MEMSET_NODE_PARAMS* memsetParams, CUcontext ctx) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (!add_args_ok(phGraphNode, hGraph, dependencies, numDependencies) || memsetParams == nullptr) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  const CUcontext run_in = ctx != nullptr ? ctx : current_handle();
+  const std::shared_ptr<Context> owner = run_in != nullptr ? find_context(run_in) : nullptr;
+  if (!owner) return CUDA_ERROR_INVALID_CONTEXT;
+  // What enter() checks of the current context, of this one.
+  std::lock_guard<std::mutex> lock(owner->mu);
+  if (owner->destroyed) return CUDA_ERROR_INVALID_CONTEXT;
+  if (owner->sticky != CUDA_SUCCESS) return owner->sticky;
+  if (process_poison() != CUDA_SUCCESS) return process_poison();
+
+  const CUDA_MEMSET_NODE_PARAMS& p = *memsetParams;
+  if ((p.elementSize != 1 && p.elementSize != 2 && p.elementSize != 4) || p.width == 0 || p.height == 0) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  std::size_t span = 0;
+  if (CUresult r = memset_span(p.dst, p.pitch, p.elementSize, p.width, p.height, span); r != CUDA_SUCCESS) return r;
+  {
+    const RegionReader held = read_regions();  // checked now; a replay checks again
+    if (!region_owner(held, p.dst, span)) return CUDA_ERROR_INVALID_VALUE;
+  }
+  MemsetNode node;
+  node.dst = p.dst;
+  node.pitch = p.height > 1 ? p.pitch : 0;
+  node.width = p.width;
+  node.height = p.height;
+  node.elem = p.elementSize;
+  node.value = element_bytes(p.value, p.elementSize);
+  return graph_insert(hGraph, run_in, std::move(node), dependencies, numDependencies, phGraphNode);
+}
+
+// A node of no context: a graph of empty nodes alone may be instantiated in any.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode* phGraphNode, CUgraph hGraph,
+                                                   const CUgraphNode* dependencies, size_t numDependencies) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (!add_args_ok(phGraphNode, hGraph, dependencies, numDependencies)) return CUDA_ERROR_INVALID_VALUE;
+  return graph_insert(hGraph, nullptr, EmptyNode{}, dependencies, numDependencies, phGraphNode);
+}
+
+namespace {
+
+// Edges from[i] -> to[i], all or none (graph_connect). Only the ordinary edge is modelled: a
+// zeroed CUgraphEdgeData, or none. A programmatic edge, or an output port (both only between
+// kernels, which the fake runs one after the other anyway), is CUDA_ERROR_NOT_SUPPORTED; an
+// input port, which no node type defines, or non-zero reserved bytes CUDA_ERROR_INVALID_VALUE.
+CUresult add_dependencies(CUgraph hGraph, const CUgraphNode* from, const CUgraphNode* to,
+                          const CUgraphEdgeData* edgeData, size_t numDependencies) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (hGraph == nullptr || (numDependencies > 0 && (from == nullptr || to == nullptr))) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  for (std::size_t i = 0; edgeData != nullptr && i < numDependencies; ++i) {
+    const CUgraphEdgeData& e = edgeData[i];
+    for (unsigned char r : e.reserved) {
+      if (r != 0) return CUDA_ERROR_INVALID_VALUE;
+    }
+    if (e.to_port != 0) return CUDA_ERROR_INVALID_VALUE;
+    if (e.type != CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || e.from_port != CU_GRAPH_KERNEL_NODE_PORT_DEFAULT) {
+      return CUDA_ERROR_NOT_SUPPORTED;
+    }
+  }
+  return graph_connect(hGraph, from, to, numDependencies);
+}
+
+}  // namespace
+
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddDependencies_v2(CUgraph hGraph, const CUgraphNode* from,
+                                                         const CUgraphNode* to, const CUgraphEdgeData* edgeData,
+                                                         size_t numDependencies) {
+  return add_dependencies(hGraph, from, to, edgeData, numDependencies);
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddDependencies(CUgraph hGraph, const CUgraphNode* from, const CUgraphNode* to,
+                                                      size_t numDependencies) {
+  return add_dependencies(hGraph, from, to, nullptr, numDependencies);
+}

@@ -1,0 +1,101 @@
+// fake-cuda (test double, never ships): the nodes and edges of a graph (graph_dag.h). The
+// graphs tests build are small, so the checks walk the graph plainly: a cycle check is a
+// search from the new edge's head, a duplicate check a scan of its tail's edges.
+#include "graph_dag.h"
+
+#include <algorithm>
+#include <functional>
+#include <queue>
+
+using namespace vgpu::fake;
+
+const Node* Dag::find(CUgraphNode handle) const {
+  auto it = index_.find(handle);
+  return it == index_.end() ? nullptr : &nodes_[it->second];
+}
+
+bool Dag::add(CUgraphNode handle, NodeOp op, const CUgraphNode* deps, std::size_t n) {
+  std::vector<std::size_t> from;
+  from.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto it = index_.find(deps[i]);
+    if (it == index_.end()) return false;
+    from.push_back(it->second);
+  }
+  std::vector<std::size_t> sorted = from;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return false;  // a repeated edge
+  const std::size_t self = nodes_.size();
+  nodes_.push_back(Node{handle, std::move(op)});
+  waiters_.emplace_back();
+  index_.emplace(handle, self);
+  for (std::size_t f : from) waiters_[f].push_back(self);
+  return true;
+}
+
+bool Dag::connect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
+  // Each edge is checked against the graph with the list's earlier edges in it (two edges may
+  // close a cycle that neither closes alone); a refusal takes those back, newest first, which
+  // pops each from the end of its list.
+  std::vector<std::size_t> added;  // the tail of each edge added so far
+  for (std::size_t i = 0; i < n; ++i) {
+    auto a = index_.find(from[i]);
+    auto b = index_.find(to[i]);
+    const bool ok = a != index_.end() && b != index_.end() && !has_edge(a->second, b->second) &&
+                    !reaches(b->second, a->second);
+    if (!ok) {
+      for (auto it = added.rbegin(); it != added.rend(); ++it) waiters_[*it].pop_back();
+      return false;
+    }
+    waiters_[a->second].push_back(b->second);
+    added.push_back(a->second);
+  }
+  return true;
+}
+
+std::vector<Node> Dag::ordered() const {
+  std::vector<std::size_t> waiting_for(nodes_.size(), 0);
+  for (const auto& list : waiters_) {
+    for (std::size_t w : list) ++waiting_for[w];
+  }
+  // Kahn's algorithm, the ready node added first taken first.
+  std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready;
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    if (waiting_for[i] == 0) ready.push(i);
+  }
+  std::vector<Node> out;
+  out.reserve(nodes_.size());
+  while (!ready.empty()) {
+    const std::size_t i = ready.top();
+    ready.pop();
+    out.push_back(nodes_[i]);
+    for (std::size_t w : waiters_[i]) {
+      if (--waiting_for[w] == 0) ready.push(w);
+    }
+  }
+  // Every node is listed: add and connect let no cycle in.
+  return out;
+}
+
+bool Dag::has_edge(std::size_t from, std::size_t to) const {
+  const auto& list = waiters_[from];
+  return std::find(list.begin(), list.end(), to) != list.end();
+}
+
+bool Dag::reaches(std::size_t from, std::size_t to) const {
+  std::vector<bool> seen(nodes_.size(), false);
+  std::vector<std::size_t> stack{from};
+  seen[from] = true;
+  while (!stack.empty()) {
+    const std::size_t i = stack.back();
+    stack.pop_back();
+    if (i == to) return true;
+    for (std::size_t w : waiters_[i]) {
+      if (!seen[w]) {
+        seen[w] = true;
+        stack.push_back(w);
+      }
+    }
+  }
+  return false;
+}

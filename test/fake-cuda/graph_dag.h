@@ -1,0 +1,39 @@
+// fake-cuda (test double, never ships): the nodes of one graph and the edges between them.
+//
+// A plain data structure: no locks and no CUDA state. graph.cpp keeps one per graph under its
+// registry mutex; an executable graph keeps only the order it computes (ordered()), so that
+// what is added to the graph afterwards does not reach the executable graph.
+#pragma once
+
+#include "graph.h"
+
+namespace vgpu::fake {
+
+class Dag {
+ public:
+  // In the order they were added: what cuGraphGetNodes lists.
+  const std::vector<Node>& nodes() const { return nodes_; }
+  // The node with that handle, or null when it is not one of this graph's.
+  const Node* find(CUgraphNode handle) const;
+  // Adds a node that depends on deps[0..n): false, and nothing added, when one of them is not a
+  // node of this graph or is named twice. A new node can close no cycle.
+  bool add(CUgraphNode handle, NodeOp op, const CUgraphNode* deps, std::size_t n);
+  // Adds the edges from[i] -> to[i] (to[i] then waits for from[i]): false, and none added, when
+  // an end is not a node of this graph, an edge exists already (or is named twice), or an edge
+  // would close a cycle (a node waiting for itself).
+  bool connect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
+  // The nodes in an order every edge respects; among the nodes ready at the same time, the
+  // first added first, so that replays are deterministic. A graph whose edges all point
+  // forward in the order of addition (a captured one) keeps that order.
+  std::vector<Node> ordered() const;
+
+ private:
+  bool has_edge(std::size_t from, std::size_t to) const;
+  bool reaches(std::size_t from, std::size_t to) const;  // a path from -> ... -> to (or from == to)
+
+  std::vector<Node> nodes_;
+  std::vector<std::vector<std::size_t>> waiters_;  // waiters_[i]: the nodes with an edge from node i
+  std::unordered_map<CUgraphNode, std::size_t> index_;  // handle -> position in nodes_
+};
+
+}  // namespace vgpu::fake

@@ -1,0 +1,114 @@
+// graph_manual: a CUDA graph built node by node. A memset node and four kernel nodes whose
+// edges are added after the nodes, in an order unlike the order of adding: only the edges give
+// the right answer. cudaGraphGetNodes and cudaGraphNodeGetType, 10 replays checked exactly, a
+// node of another graph refused as a dependency; the error an edge closing a cycle gets is
+// printed, not asserted (the comparison with the native run checks it).
+#include <vector>
+
+#include "common.h"
+
+constexpr int N = 1 << 12;
+constexpr int BLOCK = 256;
+
+// x[i] = a*x[i] + b: exact in float for the small integers used here.
+__global__ void affine(float* x, int n, float a, float b) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) x[i] = a * x[i] + b;
+}
+
+static const char* type_name(cudaGraphNodeType t) {
+  switch (t) {
+    case cudaGraphNodeTypeKernel: return "kernel";
+    case cudaGraphNodeTypeMemset: return "memset";
+    case cudaGraphNodeTypeEmpty: return "empty";
+    default: return "other";
+  }
+}
+
+int main() {
+  float* x = nullptr;
+  CK(cudaMalloc(&x, N * sizeof(float)));
+  cudaStream_t s;
+  CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  affine<<<1, 1>>>(x, 0, 1.0f, 0.0f);  // loads the module before any graph is built
+  CK_LAUNCH();
+  CK(cudaDeviceSynchronize());
+
+  cudaGraph_t graph;
+  CK(cudaGraphCreate(&graph, 0));
+  int n = N;
+  float as[4] = {2.0f, 1.0f, 2.0f, 1.0f}, bs[4] = {1.0f, 3.0f, 0.0f, 5.0f};
+  cudaGraphNode_t kernels[4];
+  // Added last-first: kernels[3] is added first, kernels[0] last.
+  for (int k = 3; k >= 0; --k) {
+    void* args[] = {&x, &n, &as[k], &bs[k]};
+    cudaKernelNodeParams p{};
+    p.func = reinterpret_cast<void*>(affine);
+    p.gridDim = dim3((N + BLOCK - 1) / BLOCK);
+    p.blockDim = dim3(BLOCK);
+    p.kernelParams = args;
+    CK(cudaGraphAddKernelNode(&kernels[k], graph, nullptr, 0, &p));
+  }
+  cudaMemsetParams m{};
+  m.dst = x;
+  m.value = 0x3f800000;  // 1.0f
+  m.elementSize = 4;
+  m.width = N;
+  m.height = 1;
+  cudaGraphNode_t memset, empty;
+  CK(cudaGraphAddMemsetNode(&memset, graph, nullptr, 0, &m));
+  // memset -> k0 -> k1 -> k2 -> k3 -> empty
+  cudaGraphNode_t from[4] = {memset, kernels[0], kernels[1], kernels[2]};
+  cudaGraphNode_t to[4] = {kernels[0], kernels[1], kernels[2], kernels[3]};
+  CK(cudaGraphAddDependencies(graph, from, to, nullptr, 4));
+  CK(cudaGraphAddEmptyNode(&empty, graph, &kernels[3], 1));
+
+  size_t count = 0;
+  CK(cudaGraphGetNodes(graph, nullptr, &count));
+  std::vector<cudaGraphNode_t> nodes(count);
+  CK(cudaGraphGetNodes(graph, nodes.data(), &count));
+  std::printf("nodes: %zu:", count);
+  for (cudaGraphNode_t node : nodes) {
+    cudaGraphNodeType t;
+    CK(cudaGraphNodeGetType(node, &t));
+    std::printf(" %s", type_name(t));
+  }
+  std::printf("\n");
+
+  cudaGraph_t other;
+  CK(cudaGraphCreate(&other, 0));
+  cudaGraphNode_t stranger;
+  EXPECT_ERR("a node of another graph as a dependency", cudaGraphAddEmptyNode(&stranger, other, &kernels[0], 1),
+             cudaErrorInvalidValue);
+  CK(cudaGraphDestroy(other));
+
+  cudaGraphExec_t exec;
+  CK(cudaGraphInstantiate(&exec, graph, 0));
+  for (int i = 0; i < 10; ++i) CK(cudaGraphLaunch(exec, s));
+  CK(cudaStreamSynchronize(s));
+  std::vector<float> got(N);
+  CK(cudaMemcpy(got.data(), x, N * sizeof(float), cudaMemcpyDeviceToHost));
+  float want = 1.0f;
+  for (int k = 0; k < 4; ++k) want = as[k] * want + bs[k];
+  bool match = true;
+  for (float v : got) match &= v == want;
+  std::printf("after 10 replays: x=%.1f (expected %.1f) match=%d\n", got[0], want, match);
+  EXPECT(match);
+  CK(cudaGraphExecDestroy(exec));
+
+  // An edge that closes a cycle: refused when added or when instantiated, as the driver decides.
+  cudaError_t cycle = cudaGraphAddDependencies(graph, &kernels[3], &memset, nullptr, 1);
+  std::printf("an edge closing a cycle: %s\n", cudaGetErrorName(cycle));
+  cudaGetLastError();
+  if (cycle == cudaSuccess) {
+    cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
+    std::printf("instantiating the cycle: %s\n", cudaGetErrorName(inst));
+    if (inst == cudaSuccess) CK(cudaGraphExecDestroy(exec));
+    cudaGetLastError();
+  }
+  CK(cudaGraphDestroy(graph));
+  CK(cudaStreamDestroy(s));
+  CK(cudaFree(x));
+  std::printf("graph_manual PASS\n");
+  return 0;
+}

@@ -1,0 +1,121 @@
+// Handlers for graphs built node by node (docs/design.md §19): each node is made in vgpud's
+// graph from the guest's validated request, as a launch or a memset would be checked, and
+// named to the guest by an id of the channel's.
+#include <cstring>
+
+#include "vgpu/protocol/graph_edge.h"
+#include "vgpud/executor/call_checks.h"
+#include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/kernel_args.h"
+#include "vgpud/executor/reply_payload.h"
+
+namespace vgpud {
+
+namespace {
+constexpr int32_t kLimitExceeded = static_cast<int32_t>(proto::Status::LimitExceeded);
+}  // namespace
+
+int32_t ChannelExecutor::graph_for_new_node(uint32_t graph, ChannelObjects::Graph** out) {
+  *out = objects_.graphs.find(graph);
+  if (*out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (int32_t st = require_context()) return st;
+  if (objects_.graph_nodes.full()) {
+    HopCounters::bump(setup_.counters->rejected);
+    return kLimitExceeded;
+  }
+  return 0;
+}
+
+int32_t ChannelExecutor::node_made(CUresult r, uint32_t graph, CUgraphNode node, Reply& reply) {
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::GraphNodeReply{objects_.graph_nodes.insert({node, graph}), 0});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const GraphCreateCmd&, Reply& reply) {
+  if (int32_t st = require_context()) return st;
+  if (objects_.graphs.full()) {
+    HopCounters::bump(setup_.counters->rejected);
+    return kLimitExceeded;
+  }
+  CUgraph graph = nullptr;
+  const CUresult r = traced("cuGraphCreate", cu_.cuGraphCreate(&graph, 0));
+  if (r != CUDA_SUCCESS) return r;
+  put(reply.payload, proto::GraphCreateReply{objects_.graphs.insert({graph, contexts_.current()}), 0});
+  return 0;
+}
+
+int32_t ChannelExecutor::handle(const GraphAddKernelNodeCmd& cmd, Reply& reply) {
+  ChannelObjects::Graph* g = nullptr;
+  if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
+  const ChannelObjects::Function* f = objects_.functions.find(cmd.function);
+  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  if (f->device != g->device) return CUDA_ERROR_INVALID_VALUE;  // a kernel of another GPU's context
+  void* args[vgpu::limits::kMaxKernelParams];
+  const auto built = build_kernel_args(f->params, f->buffer_size, cmd.params, args);
+  if (!built) return CUDA_ERROR_INVALID_VALUE;
+  CUDA_KERNEL_NODE_PARAMS p{};
+  p.func = f->handle;
+  p.gridDimX = cmd.grid[0], p.gridDimY = cmd.grid[1], p.gridDimZ = cmd.grid[2];
+  p.blockDimX = cmd.block[0], p.blockDimY = cmd.block[1], p.blockDimZ = cmd.block[2];
+  p.sharedMemBytes = cmd.shared_mem_bytes;
+  p.kernelParams = *built == 0 ? nullptr : args;  // the driver copies them into the node
+  CUgraphNode node = nullptr;
+  const CUresult r = contexts_.in_context_of(g->device, [&] {
+    return traced("cuGraphAddKernelNode", cu_.cuGraphAddKernelNode(&node, g->handle, nullptr, 0, &p));
+  });
+  return node_made(r, cmd.graph, node, reply);
+}
+
+int32_t ChannelExecutor::handle(const GraphAddMemsetNodeCmd& cmd, Reply& reply) {
+  ChannelObjects::Graph* g = nullptr;
+  if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
+  const uint64_t element = cmd.element_size;
+  if (element != 1 && element != 2 && element != 4) return CUDA_ERROR_INVALID_VALUE;
+  // One row needs no pitch; the driver still wants one that holds it.
+  const uint64_t pitch = cmd.height == 1 ? cmd.width * element : cmd.pitch;
+  const std::optional<uint64_t> span = pitched_span(pitch, cmd.width, element, cmd.height);
+  if (!span || *span == 0 || !objects_.memory.contains(cmd.dst, *span)) return CUDA_ERROR_INVALID_VALUE;
+  CUDA_MEMSET_NODE_PARAMS p{};
+  p.dst = cmd.dst;
+  p.pitch = pitch;
+  p.value = cmd.value;
+  p.elementSize = static_cast<unsigned>(element);
+  p.width = cmd.width;
+  p.height = cmd.height;
+  CUgraphNode node = nullptr;
+  const CUresult r = traced("cuGraphAddMemsetNode", cu_.cuGraphAddMemsetNode(&node, g->handle, nullptr, 0, &p,
+                                                                              contexts_.context_of(g->device)));
+  return node_made(r, cmd.graph, node, reply);
+}
+
+int32_t ChannelExecutor::handle(const GraphAddEmptyNodeCmd& cmd, Reply& reply) {
+  ChannelObjects::Graph* g = nullptr;
+  if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
+  CUgraphNode node = nullptr;
+  const CUresult r = traced("cuGraphAddEmptyNode", cu_.cuGraphAddEmptyNode(&node, g->handle, nullptr, 0));
+  return node_made(r, cmd.graph, node, reply);
+}
+
+int32_t ChannelExecutor::handle(const GraphAddDependenciesCmd& cmd, Reply&) {
+  ChannelObjects::Graph* g = objects_.graphs.find(cmd.graph);
+  if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (cmd.edges.size() % sizeof(proto::GraphEdge) != 0) return CUDA_ERROR_INVALID_VALUE;
+  const size_t count = cmd.edges.size() / sizeof(proto::GraphEdge);
+  std::vector<CUgraphNode> from(count), to(count);
+  for (size_t i = 0; i < count; ++i) {
+    proto::GraphEdge e;
+    std::memcpy(&e, cmd.edges.data() + i * sizeof e, sizeof e);
+    // Both ends are nodes this channel added to this graph.
+    const ChannelObjects::GraphNode* a = objects_.graph_nodes.find(e.from);
+    const ChannelObjects::GraphNode* b = objects_.graph_nodes.find(e.to);
+    if (a == nullptr || b == nullptr || a->graph != cmd.graph || b->graph != cmd.graph) return CUDA_ERROR_INVALID_VALUE;
+    from[i] = a->handle;
+    to[i] = b->handle;
+  }
+  if (count == 0) return 0;
+  return traced("cuGraphAddDependencies",
+                cu_.cuGraphAddDependencies(g->handle, from.data(), to.data(), nullptr, count));
+}
+
+}  // namespace vgpud
