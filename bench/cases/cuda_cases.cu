@@ -25,6 +25,8 @@
 //   device_get_attribute                    cudaDeviceGetAttribute(MultiProcessorCount)
 //   app_small_kernels             steps/s   100 steps of 16 dependent small kernels + sync,
 //                                           verified against the CPU afterwards
+//   graph_launch                  graphs/s  100 launches of a graph of 100 null kernels captured
+//                                           once from a stream, then a synchronize
 //   app_matmul                    GFLOP/s   end to end: copy A, B in, 8 x (C = A.B, n = 2048,
 //                                           32x32 shared-memory tiles), copy C out; verified
 //
@@ -204,6 +206,7 @@ class Bench {
   double MallocMicros(size_t bytes);
   double FreeMicros(size_t bytes);
   double SmallKernels();
+  double GraphLaunch();
   double Matmul();
 
   std::vector<std::pair<std::string, Sample>> cases_;
@@ -217,6 +220,10 @@ class Bench {
   std::vector<float> small_initial_;
   std::vector<float> small_expected_;
   std::vector<float> small_result_;
+
+  // graph_launch: captured on first use, so that a side without graphs fails that case only.
+  cudaStream_t graph_stream_ = nullptr;
+  cudaGraphExec_t graph_exec_ = nullptr;
 
   // app_matmul: pageable host matrices, as a typical application would have them.
   float* mat_a_ = nullptr;
@@ -283,6 +290,10 @@ void Bench::Shutdown() {
       failure = std::string(what) + ": " + cudaGetErrorString(status);
     }
   };
+  if (graph_exec_ != nullptr) release(cudaGraphExecDestroy(graph_exec_), "cudaGraphExecDestroy");
+  if (graph_stream_ != nullptr) release(cudaStreamDestroy(graph_stream_), "cudaStreamDestroy graph stream");
+  graph_exec_ = nullptr;
+  graph_stream_ = nullptr;
   release(cudaFree(mat_c_), "cudaFree matrix C");
   release(cudaFree(mat_b_), "cudaFree matrix B");
   release(cudaFree(mat_a_), "cudaFree matrix A");
@@ -372,6 +383,7 @@ void Bench::RegisterCases() {
   });
 
   Add("app_small_kernels", [this] { return SmallKernels(); });
+  Add("graph_launch", [this] { return GraphLaunch(); });
   Add("app_matmul", [this] { return Matmul(); });
 }
 
@@ -464,6 +476,26 @@ double Bench::SmallKernels() {
     }
   }
   return kSmallSteps / seconds;
+}
+
+double Bench::GraphLaunch() {
+  constexpr int kNodes = 100;
+  constexpr int kLaunches = 100;
+  if (graph_exec_ == nullptr) {
+    Check(cudaStreamCreateWithFlags(&graph_stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    Check(cudaStreamBeginCapture(graph_stream_, cudaStreamCaptureModeGlobal), "cudaStreamBeginCapture");
+    for (int i = 0; i < kNodes; ++i) NullKernel<<<1, 1, 0, graph_stream_>>>();
+    cudaGraph_t graph = nullptr;
+    Check(cudaStreamEndCapture(graph_stream_, &graph), "cudaStreamEndCapture");
+    Check(cudaGraphInstantiate(&graph_exec_, graph, 0), "cudaGraphInstantiate");
+    Check(cudaGraphDestroy(graph), "cudaGraphDestroy");
+    Check(cudaGraphUpload(graph_exec_, graph_stream_), "cudaGraphUpload");
+    Check(cudaStreamSynchronize(graph_stream_), "cudaStreamSynchronize");
+  }
+  const Clock::time_point start = Clock::now();
+  for (int i = 0; i < kLaunches; ++i) Check(cudaGraphLaunch(graph_exec_, graph_stream_), "cudaGraphLaunch");
+  Check(cudaStreamSynchronize(graph_stream_), "cudaStreamSynchronize");
+  return kLaunches / SecondsSince(start);
 }
 
 double Bench::Matmul() {

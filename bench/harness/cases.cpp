@@ -86,7 +86,9 @@ std::vector<CaseSpec> make_cases() {
   cases.push_back({"app_small_kernels", "app", Cuda, "steps/s", Better::Higher, 10,
                    ratio_at_least(0.95)});
   cases.push_back({"app_matmul", "app", Cuda, "GFLOP/s", Better::Higher, 3, ratio_at_least(0.95)});
-  // 8: the transport alone; "native" is the same rings between two threads of one process.
+  // 8: graphs: a captured graph of 100 small kernels, launched repeatedly.
+  cases.push_back({"graph_launch", "graph", Cuda, "graphs/s", Better::Higher, 5, ratio_at_least(0.95)});
+  // 9: the transport alone; "native" is the same rings between two threads of one process.
   cases.push_back({"ring_round_trip", "transport", Transport, "us", Better::Lower, 5000, kNoTarget});
   cases.push_back({"ring_messages", "transport", Transport, "messages/s", Better::Higher, 5,
                    kNoTarget});
