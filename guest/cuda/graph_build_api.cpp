@@ -10,6 +10,7 @@
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/handles.h"
+#include "guest/cuda/host_memory.h"
 #include "guest/cuda/modules.h"
 #include "guest/cuda/param_pack.h"
 #include "vgpu/protocol/graph_edge.h"
@@ -145,6 +146,61 @@ VGPU_DRIVER_API CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph graph, c
                     request.value = p->value;
                     if (p->elementSize != 1 && p->elementSize != 2 && p->elementSize != 4) return CUDA_ERROR_INVALID_VALUE;
                     return to_cu_result(guest::call<proto::CallId::GraphAddMemsetNode>(ch, request, reply).status);
+                  });
+}
+
+namespace {
+
+// One end of a memcpy node on the wire: a device address, or an offset in the shared heap for
+// host memory, which is all of host memory vgpud can reach. `x`, `y` place the first byte.
+bool wire_end(CUmemorytype type, const void* host, CUdeviceptr device, size_t x, size_t y, size_t pitch,
+              size_t width, size_t height, uint64_t* out, bool* heap) {
+  const size_t row = height == 1 ? width : pitch;
+  const uint64_t span = (height - 1) * static_cast<uint64_t>(row) + width;
+  if (type == CU_MEMORYTYPE_DEVICE || (type == CU_MEMORYTYPE_UNIFIED && !heap_offset_of(reinterpret_cast<const void*>(device), span, out))) {
+    *out = device + y * static_cast<uint64_t>(pitch) + x;
+    *heap = false;
+    return true;
+  }
+  const auto* start = static_cast<const uint8_t*>(type == CU_MEMORYTYPE_HOST ? host : reinterpret_cast<const void*>(device)) +
+                      y * pitch + x;
+  *heap = true;
+  return type != CU_MEMORYTYPE_ARRAY && heap_offset_of(start, span, out);
+}
+
+}  // namespace
+
+// A copy node of Height rows (one slice). Host memory must be page-locked (cuMemAllocHost,
+// cuMemHostAlloc, registered): the node reads and writes it each time the graph runs, which vgpud
+// can do for the shared heap only. Arrays and several slices are not offered yet.
+VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
+                                              const CUDA_MEMCPY3D* p, CUcontext) {
+  if (p == nullptr || p->WidthInBytes == 0 || p->Height == 0 || p->Depth == 0) return CUDA_ERROR_INVALID_VALUE;
+  if (p->Height > 1 && (p->srcPitch < p->srcXInBytes + p->WidthInBytes || p->dstPitch < p->dstXInBytes + p->WidthInBytes))
+    return CUDA_ERROR_INVALID_VALUE;
+  auto refuse = [](const char* what) {
+    static std::atomic<bool> said{false};
+    if (!said.exchange(true)) guest::log(guest::LogLevel::Warn, "cuGraphAddMemcpyNode: %s is not supported by vgpu", what);
+    return CUDA_ERROR_NOT_SUPPORTED;
+  };
+  if (p->Depth != 1 || p->srcZ != 0 || p->dstZ != 0) return refuse("a copy of several slices");
+  if (p->srcMemoryType == CU_MEMORYTYPE_ARRAY || p->dstMemoryType == CU_MEMORYTYPE_ARRAY) return refuse("an array");
+  proto::GraphAddMemcpyNodeRequest request{};
+  bool src_heap = false, dst_heap = false;
+  if (!wire_end(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, p->srcPitch, p->WidthInBytes,
+                p->Height, &request.src, &src_heap) ||
+      !wire_end(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, p->dstPitch, p->WidthInBytes,
+                p->Height, &request.dst, &dst_heap))
+    return refuse("host memory that is not page-locked");
+  request.heap = (src_heap ? 1u : 0u) | (dst_heap ? 2u : 0u);
+  request.src_pitch = p->srcPitch;
+  request.dst_pitch = p->dstPitch;
+  request.width = p->WidthInBytes;
+  request.height = p->Height;
+  return add_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMCPY,
+                  [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
+                    request.graph = g.wire;
+                    return to_cu_result(guest::call<proto::CallId::GraphAddMemcpyNode>(ch, request, reply).status);
                   });
 }
 

@@ -1,6 +1,7 @@
 // Graphs built node by node, over the driver shim's (guest/cuda/graph_build_api.cpp). A
 // cudaGraphNode_t is a CUgraphNode; a kernel node's host stub becomes its CUkernel, as a launch's.
 #include "guest/client/log.h"
+#include "guest/cudart/copy3d.h"
 #include "guest/cudart/entry.h"
 #include "guest/cudart/registry.h"
 
@@ -9,7 +10,8 @@ namespace {
 
 static_assert(static_cast<int>(cudaGraphNodeTypeKernel) == CU_GRAPH_NODE_TYPE_KERNEL &&
               static_cast<int>(cudaGraphNodeTypeMemset) == CU_GRAPH_NODE_TYPE_MEMSET &&
-              static_cast<int>(cudaGraphNodeTypeEmpty) == CU_GRAPH_NODE_TYPE_EMPTY);
+              static_cast<int>(cudaGraphNodeTypeEmpty) == CU_GRAPH_NODE_TYPE_EMPTY &&
+              static_cast<int>(cudaGraphNodeTypeMemcpy) == CU_GRAPH_NODE_TYPE_MEMCPY);
 
 CUgraphNode* driver_nodes(cudaGraphNode_t* nodes) { return reinterpret_cast<CUgraphNode*>(nodes); }
 const CUgraphNode* driver_nodes(const cudaGraphNode_t* nodes) { return reinterpret_cast<const CUgraphNode*>(nodes); }
@@ -60,6 +62,49 @@ VGPU_EXPORT cudaError_t cudaGraphAddMemsetNode(cudaGraphNode_t* pGraphNode, cuda
     d.height = p->height;
     return to_cuda_error(cuGraphAddMemsetNode(driver_nodes(pGraphNode), graph, driver_nodes(pDependencies),
                                               numDependencies, &d, nullptr));
+  });
+}
+
+namespace vgpu::cudart {
+namespace {
+
+// A memcpy node: the copy described as cudaMemcpy3D would describe it to the driver.
+cudaError_t add_memcpy_node(cudaGraphNode_t* node, cudaGraph_t graph, const cudaGraphNode_t* deps, size_t count,
+                            const Copy3D& c) {
+  if (c.dst == nullptr || c.src == nullptr || c.width == 0 || c.height == 0 || c.depth == 0) return cudaErrorInvalidValue;
+  const std::optional<Direction> direction = direction_of(c);
+  if (!direction) return cudaErrorInvalidMemcpyDirection;
+  if (*direction == Direction::HostToHost) return cudaErrorNotSupported;  // not offered yet
+  const CUDA_MEMCPY3D m = describe_copy(c, *direction);
+  return to_cuda_error(cuGraphAddMemcpyNode(driver_nodes(node), graph, driver_nodes(deps), count, &m, nullptr));
+}
+
+}  // namespace
+}  // namespace vgpu::cudart
+
+VGPU_EXPORT cudaError_t cudaGraphAddMemcpyNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                               const cudaGraphNode_t* pDependencies, size_t numDependencies,
+                                               const cudaMemcpy3DParms* p) {
+  trace_api("cudaGraphAddMemcpyNode graph=%p", static_cast<void*>(graph));
+  return context_call([&](Runtime&) {
+    if (p == nullptr) return cudaErrorInvalidValue;
+    if (p->srcArray != nullptr || p->dstArray != nullptr) return cudaErrorNotSupported;  // no arrays yet
+    const cudaPitchedPtr& d = p->dstPtr;
+    const cudaPitchedPtr& s = p->srcPtr;
+    return add_memcpy_node(pGraphNode, graph, pDependencies, numDependencies,
+                           Copy3D{d.ptr, d.pitch, d.ysize, p->dstPos.x, p->dstPos.y, p->dstPos.z, s.ptr, s.pitch,
+                                  s.ysize, p->srcPos.x, p->srcPos.y, p->srcPos.z, p->extent.width, p->extent.height,
+                                  p->extent.depth, p->kind});
+  });
+}
+
+VGPU_EXPORT cudaError_t cudaGraphAddMemcpyNode1D(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                                 const cudaGraphNode_t* pDependencies, size_t numDependencies,
+                                                 void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
+  trace_api("cudaGraphAddMemcpyNode1D graph=%p count=%zu", static_cast<void*>(graph), count);
+  return context_call([&](Runtime&) {
+    return add_memcpy_node(pGraphNode, graph, pDependencies, numDependencies,
+                           Copy3D{dst, count, 1, 0, 0, 0, src, count, 1, 0, 0, 0, count, 1, 1, kind});
   });
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "guest/client/log.h"
+#include "guest/cudart/copy3d.h"
 #include "guest/cudart/entry.h"
 #include "guest/cudart/pointer_class.h"
 #include "guest/cudart/streams.h"
@@ -41,42 +42,17 @@ cudaError_t malloc_pitch(void** ptr, size_t* pitch, size_t width, size_t height)
   });
 }
 
-// One end of a 2D or 3D copy, as the driver's CUDA_MEMCPY2D/3D describe it.
-struct End {
-  CUmemorytype type;
-  void* host;
-  CUdeviceptr device;
-};
-
-End end_of(const void* p, bool device) {
-  if (device) return {CU_MEMORYTYPE_DEVICE, nullptr, reinterpret_cast<CUdeviceptr>(p)};
-  return {CU_MEMORYTYPE_HOST, const_cast<void*>(p), 0};
-}
-
 // The rows of a host-to-host copy, done here as CUDA's runtime does them.
 void copy_rows(uint8_t* dst, size_t dpitch, const uint8_t* src, size_t spitch, size_t width,
                size_t rows) {
   for (size_t y = 0; y < rows; ++y) std::memmove(dst + y * dpitch, src + y * spitch, width);
 }
 
-// A 3D copy between pitched ends (a 2D copy is one of depth 1). `dst`/`src` point at the
-// start of each pitched buffer; the positions are in bytes (x) and rows (y) and slices (z).
-struct Copy3D {
-  void* dst;
-  size_t dst_pitch, dst_rows;  // rows per slice
-  size_t dst_x, dst_y, dst_z;
-  const void* src;
-  size_t src_pitch, src_rows;
-  size_t src_x, src_y, src_z;
-  size_t width, height, depth;  // bytes, rows, slices
-  cudaMemcpyKind kind;
-};
-
 cudaError_t copy_3d(const Copy3D& c, const Order& order) {
   if (c.dst_x + c.width > c.dst_pitch || c.src_x + c.width > c.src_pitch) return cudaErrorInvalidPitchValue;
   if (c.width == 0 || c.height == 0 || c.depth == 0) return cudaSuccess;
   if (c.dst == nullptr || c.src == nullptr) return cudaErrorInvalidValue;
-  const std::optional<Direction> direction = copy_direction(c.kind, pointer_kind(c.dst), pointer_kind(c.src));
+  const std::optional<Direction> direction = direction_of(c);
   if (!direction) return cudaErrorInvalidMemcpyDirection;
   if (*direction == Direction::HostToHost) {
     for (size_t z = 0; z < c.depth; ++z) {
@@ -87,30 +63,7 @@ cudaError_t copy_3d(const Copy3D& c, const Order& order) {
     }
     return cudaSuccess;
   }
-  const bool dst_device = *direction == Direction::HostToDevice || *direction == Direction::DeviceToDevice;
-  const bool src_device = *direction == Direction::DeviceToHost || *direction == Direction::DeviceToDevice;
-  const End d = end_of(c.dst, dst_device);
-  const End s = end_of(c.src, src_device);
-  CUDA_MEMCPY3D m{};
-  m.srcXInBytes = c.src_x;
-  m.srcY = c.src_y;
-  m.srcZ = c.src_z;
-  m.srcMemoryType = s.type;
-  m.srcHost = s.host;
-  m.srcDevice = s.device;
-  m.srcPitch = c.src_pitch;
-  m.srcHeight = c.src_rows;
-  m.dstXInBytes = c.dst_x;
-  m.dstY = c.dst_y;
-  m.dstZ = c.dst_z;
-  m.dstMemoryType = d.type;
-  m.dstHost = d.host;
-  m.dstDevice = d.device;
-  m.dstPitch = c.dst_pitch;
-  m.dstHeight = c.dst_rows;
-  m.WidthInBytes = c.width;
-  m.Height = c.height;
-  m.Depth = c.depth;
+  const CUDA_MEMCPY3D m = describe_copy(c, *direction);
   if (!order.async && !order.per_thread_default) return to_cuda_error(cuMemcpy3D(&m));
   const CUstream stream = driver_stream(order.stream, order.per_thread_default);
   CUresult r = cuMemcpy3DAsync(&m, stream);

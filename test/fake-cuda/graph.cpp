@@ -11,8 +11,6 @@
 // graph_execs=), rewritten once no lock is held.
 #include "graph.h"
 
-#include <cstring>
-
 #include "graph_dag.h"
 
 using namespace vgpu::fake;
@@ -21,7 +19,7 @@ namespace {
 
 struct Graph {
   // The context its nodes run in: the capturing one, or that of the first node added by hand
-  // that has one (a kernel or memset node); null while it has none.
+  // that has one (a kernel, memset or memcpy node); null while it has none.
   CUcontext ctx = nullptr;
   bool capturing = false;  // a capture is still recording into it
   Dag dag;
@@ -68,11 +66,12 @@ void replay_fault(Context& ctx, const char* what) {
 
 void replay_copy(Context& ctx, const CopyNode& c) {
   const RegionReader held = read_regions();
-  if ((c.dst_device && !region_owner(held, c.dst, c.bytes)) || (c.src_device && !region_owner(held, c.src, c.bytes))) {
+  if ((c.dst_device && !region_owner(held, c.dst, c.dst_span())) ||
+      (c.src_device && !region_owner(held, c.src, c.src_span()))) {
     replay_fault(ctx, "memcpy node");
     return;
   }
-  std::memmove(reinterpret_cast<void*>(c.dst), reinterpret_cast<const void*>(c.src), c.bytes);
+  copy_rows(c);
 }
 
 void replay_memset(Context& ctx, const MemsetNode& m) {

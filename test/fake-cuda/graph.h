@@ -31,12 +31,22 @@ struct KernelNode {
 
 // A copy. Host pointers are kept by address and read or written at each replay, as the driver
 // does; device ranges are checked again at replay (the memory may have been freed since).
+// A captured copy is one row; a memcpy node added by hand (cuGraphAddMemcpyNode) may be `depth`
+// slices of `height` rows, each side's rows `*_pitch` and slices `*_slice` bytes apart, dst and
+// src then being the first byte copied on each side (the offsets already applied).
 struct CopyNode {
   CUdeviceptr dst = 0;
   CUdeviceptr src = 0;
-  std::size_t bytes = 0;  // > 0
+  std::size_t bytes = 0;  // > 0, of each row
   bool dst_device = true;
   bool src_device = true;
+  std::size_t height = 1;  // > 0
+  std::size_t depth = 1;   // > 0
+  std::size_t dst_pitch = 0, src_pitch = 0;  // unused for one row
+  std::size_t dst_slice = 0, src_slice = 0;  // unused for one slice
+  // From the first byte to the last that each side touches (checked not to overflow when added).
+  std::size_t dst_span() const { return (depth - 1) * dst_slice + (height - 1) * dst_pitch + bytes; }
+  std::size_t src_span() const { return (depth - 1) * src_slice + (height - 1) * src_pitch + bytes; }
 };
 
 // A memset of `height` rows of `width` elements of `elem` bytes (1, 2, 4 or 8), `pitch` apart;
@@ -156,5 +166,7 @@ void run_kernel(Locked& l, const Function& fn, const unsigned grid[3], const uns
                 const std::vector<unsigned char>& args);
 // memory.cpp: writes a memset node's rows (the span checked by the caller).
 void fill_rows(const MemsetNode& m);
+// memory.cpp: copies a copy node's rows, slice by slice (both spans checked by the caller).
+void copy_rows(const CopyNode& c);
 
 }  // namespace vgpu::fake

@@ -1,12 +1,17 @@
 // fake-cuda (test double, never ships): graphs built node by node (cuGraphAddKernelNode_v2,
-// cuGraphAddMemsetNode, cuGraphAddEmptyNode, cuGraphAddDependencies_v2 and their older names).
+// cuGraphAddMemsetNode, cuGraphAddMemcpyNode, cuGraphAddEmptyNode, cuGraphAddDependencies_v2
+// and their older names).
 //
 // Each node is checked as the stream call it stands for is checked (a kernel node as a launch,
-// a memset node as a memset) and keeps what the driver keeps: a kernel's function and argument
-// bytes are copied now, so the caller may reuse its buffers or unload the module afterwards.
+// a memset node as a memset, a memcpy node as a copy) and keeps what the driver keeps: a
+// kernel's function and argument bytes are copied now, so the caller may reuse its buffers or
+// unload the module afterwards; a memcpy node's host memory is kept by address, and read or
+// written each time the graph runs.
 // graph.cpp then checks the node's place in the graph (its dependencies, its context) and keeps
 // it; the edges decide the order the nodes run in (graph_dag.h).
 #include "graph.h"
+
+#include <climits>
 
 using namespace vgpu::fake;
 
@@ -30,6 +35,21 @@ std::array<unsigned char, 8> element_bytes(unsigned value, unsigned elem) {
     std::memcpy(out.data(), &value, sizeof value);
   }
   return out;
+}
+
+// The context a memset or memcpy node runs in: `ctx`, or the current one when null. Checked as
+// enter() checks the current context, and locked into `out`.
+CUresult enter_node_context(CUcontext ctx, Locked& out) {
+  const CUcontext run_in = ctx != nullptr ? ctx : current_handle();
+  std::shared_ptr<Context> owner = run_in != nullptr ? find_context(run_in) : nullptr;
+  if (!owner) return CUDA_ERROR_INVALID_CONTEXT;
+  std::unique_lock<std::mutex> lock(owner->mu);
+  if (owner->destroyed) return CUDA_ERROR_INVALID_CONTEXT;
+  if (owner->sticky != CUDA_SUCCESS) return owner->sticky;
+  if (process_poison() != CUDA_SUCCESS) return process_poison();
+  out.ctx = std::move(owner);
+  out.lock = std::move(lock);
+  return CUDA_SUCCESS;
 }
 
 CUresult add_kernel_node(CUgraphNode* out, CUgraph g, const CUgraphNode* deps, size_t n,
@@ -84,14 +104,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddMemsetNode(CUgraphNode* phGraphNode, CU
   if (!add_args_ok(phGraphNode, hGraph, dependencies, numDependencies) || memsetParams == nullptr) {
     return CUDA_ERROR_INVALID_VALUE;
   }
-  const CUcontext run_in = ctx != nullptr ? ctx : current_handle();
-  const std::shared_ptr<Context> owner = run_in != nullptr ? find_context(run_in) : nullptr;
-  if (!owner) return CUDA_ERROR_INVALID_CONTEXT;
-  // What enter() checks of the current context, of this one.
-  std::lock_guard<std::mutex> lock(owner->mu);
-  if (owner->destroyed) return CUDA_ERROR_INVALID_CONTEXT;
-  if (owner->sticky != CUDA_SUCCESS) return owner->sticky;
-  if (process_poison() != CUDA_SUCCESS) return process_poison();
+  Locked l;
+  if (CUresult r = enter_node_context(ctx, l); r != CUDA_SUCCESS) return r;
 
   const CUDA_MEMSET_NODE_PARAMS& p = *memsetParams;
   if ((p.elementSize != 1 && p.elementSize != 2 && p.elementSize != 4) || p.width == 0 || p.height == 0) {
@@ -110,7 +124,122 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddMemsetNode(CUgraphNode* phGraphNode, CU
   node.height = p.height;
   node.elem = p.elementSize;
   node.value = element_bytes(p.value, p.elementSize);
-  return graph_insert(hGraph, run_in, std::move(node), dependencies, numDependencies, phGraphNode);
+  return graph_insert(hGraph, l->handle, std::move(node), dependencies, numDependencies, phGraphNode);
+}
+
+namespace {
+
+// One side of a CUDA_MEMCPY3D, as the caller gave it.
+struct CopySide {
+  int type = 0;  // a CUmemorytype, read without an enum-typed load
+  const void* host = nullptr;
+  CUdeviceptr device = 0;
+  std::size_t x = 0, y = 0, z = 0;
+  std::size_t pitch = 0, height = 0;
+  const void* reserved = nullptr;  // must be null
+};
+
+// Where a side's copy lies: its first byte, its rows and slices, and the span from its first
+// byte to its last.
+struct Placed {
+  CUdeviceptr start = 0;
+  bool device = true;
+  std::size_t pitch = 0, slice = 0, span = 0;
+};
+
+// Places a side as cuMemcpy3D reads it: the first byte at base + (z * height + y) * pitch + x.
+// The pitch matters once there are several rows or a row offset and must then hold x + the width
+// (at most the device's MAX_PITCH, INT_MAX); the height matters once there are several slices or
+// a slice offset and must then hold y + the rows copied. Else they are ignored, as the driver's
+// "may be 0 if Depth==1" allows. Arithmetic that overflows is CUDA_ERROR_INVALID_VALUE.
+// UNIFIED addresses are device addresses, as for the fake's other copies (whose pointers may be
+// device memory of any context but nothing else); host memory is only named as HOST.
+CUresult place(const CopySide& s, const CUDA_MEMCPY3D& p, Placed& out) {
+  if (s.reserved != nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (s.type == CU_MEMORYTYPE_HOST) {
+    if (s.host == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    out.start = reinterpret_cast<CUdeviceptr>(s.host);
+    out.device = false;
+  } else if (s.type == CU_MEMORYTYPE_DEVICE || s.type == CU_MEMORYTYPE_UNIFIED) {
+    out.start = s.device;
+    out.device = true;
+  } else {
+    return CUDA_ERROR_INVALID_VALUE;  // arrays were refused before
+  }
+  const bool rows = p.Height > 1 || p.Depth > 1 || s.y > 0 || s.z > 0;
+  const bool slices = p.Depth > 1 || s.z > 0;
+  std::size_t row_end = 0;
+  if (__builtin_add_overflow(s.x, p.WidthInBytes, &row_end)) return CUDA_ERROR_INVALID_VALUE;
+  if (rows) {
+    if (s.pitch < row_end || s.pitch > static_cast<std::size_t>(INT_MAX)) return CUDA_ERROR_INVALID_VALUE;
+    out.pitch = s.pitch;
+  }
+  if (slices) {
+    std::size_t rows_end = 0;
+    if (__builtin_add_overflow(s.y, p.Height, &rows_end) || s.height < rows_end ||
+        __builtin_mul_overflow(out.pitch, s.height, &out.slice)) {
+      return CUDA_ERROR_INVALID_VALUE;
+    }
+  }
+  // offset = z * slice + y * pitch + x; span = (Depth - 1) * slice + (Height - 1) * pitch + width.
+  std::size_t a = 0, b = 0, offset = 0, c = 0, d = 0;
+  const bool overflow =
+      __builtin_mul_overflow(s.z, out.slice, &a) || __builtin_mul_overflow(s.y, out.pitch, &b) ||
+      __builtin_add_overflow(a, b, &offset) || __builtin_add_overflow(offset, s.x, &offset) ||
+      __builtin_mul_overflow(p.Depth - 1, out.slice, &c) || __builtin_mul_overflow(p.Height - 1, out.pitch, &d) ||
+      __builtin_add_overflow(c, d, &out.span) || __builtin_add_overflow(out.span, p.WidthInBytes, &out.span) ||
+      __builtin_add_overflow(out.start, offset, &out.start) || __builtin_add_overflow(out.start, out.span, &a);
+  return overflow ? CUDA_ERROR_INVALID_VALUE : CUDA_SUCCESS;
+}
+
+}  // namespace
+
+// `ctx` is the context the copy runs in (null: the current one). Sides are HOST (kept by
+// address: read or written when the graph runs, as the driver does for pinned memory), DEVICE or
+// UNIFIED (device memory of any live context, the whole span of the side in one allocation or
+// module global, checked now and again when the graph runs); ARRAY is
+// CUDA_ERROR_NOT_SUPPORTED (the fake has no arrays). A copy of nothing (a width, height or
+// depth of 0) is refused, as memset nodes are.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode* phGraphNode, CUgraph hGraph,
+                                                    const CUgraphNode* dependencies, size_t numDependencies,
+                                                    const CUDA_MEMCPY3D* copyParams, CUcontext ctx) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (!add_args_ok(phGraphNode, hGraph, dependencies, numDependencies) || copyParams == nullptr) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  Locked l;
+  if (CUresult r = enter_node_context(ctx, l); r != CUDA_SUCCESS) return r;
+
+  const CUDA_MEMCPY3D& p = *copyParams;
+  const CopySide src{raw_enum(&p.srcMemoryType), p.srcHost, p.srcDevice, p.srcXInBytes, p.srcY, p.srcZ,
+                     p.srcPitch,                 p.srcHeight, p.reserved0};
+  const CopySide dst{raw_enum(&p.dstMemoryType), p.dstHost, p.dstDevice, p.dstXInBytes, p.dstY, p.dstZ,
+                     p.dstPitch,                 p.dstHeight, p.reserved1};
+  if (src.type == CU_MEMORYTYPE_ARRAY || dst.type == CU_MEMORYTYPE_ARRAY) return CUDA_ERROR_NOT_SUPPORTED;
+  if (p.WidthInBytes == 0 || p.Height == 0 || p.Depth == 0) return CUDA_ERROR_INVALID_VALUE;
+  Placed from, to;
+  if (CUresult r = place(src, p, from); r != CUDA_SUCCESS) return r;
+  if (CUresult r = place(dst, p, to); r != CUDA_SUCCESS) return r;
+  {
+    const RegionReader held = read_regions();  // checked now; a replay checks again
+    if ((from.device && !region_owner(held, from.start, from.span)) ||
+        (to.device && !region_owner(held, to.start, to.span))) {
+      return CUDA_ERROR_INVALID_VALUE;
+    }
+  }
+  CopyNode node;
+  node.dst = to.start;
+  node.src = from.start;
+  node.bytes = p.WidthInBytes;
+  node.dst_device = to.device;
+  node.src_device = from.device;
+  node.height = p.Height;
+  node.depth = p.Depth;
+  node.dst_pitch = to.pitch;
+  node.src_pitch = from.pitch;
+  node.dst_slice = to.slice;
+  node.src_slice = from.slice;
+  return graph_insert(hGraph, l->handle, std::move(node), dependencies, numDependencies, phGraphNode);
 }
 
 // A node of no context: a graph of empty nodes alone may be instantiated in any.

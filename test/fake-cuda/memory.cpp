@@ -151,6 +151,18 @@ void vgpu::fake::fill_rows(const MemsetNode& m) {
   }
 }
 
+// memmove row by row: a copy whose two sides overlap has no defined result on a GPU, but must
+// not be undefined behaviour here.
+void vgpu::fake::copy_rows(const CopyNode& c) {
+  for (std::size_t z = 0; z < c.depth; ++z) {
+    for (std::size_t y = 0; y < c.height; ++y) {
+      const CUdeviceptr dst = c.dst + z * c.dst_slice + y * c.dst_pitch;
+      const CUdeviceptr src = c.src + z * c.src_slice + y * c.src_pitch;
+      std::memmove(reinterpret_cast<void*>(dst), reinterpret_cast<const void*>(src), c.bytes);
+    }
+  }
+}
+
 FAKE_CUDA_API CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const void* srcHost, size_t ByteCount,
                                                     CUstream hStream) {
   Locked l;

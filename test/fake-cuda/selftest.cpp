@@ -98,7 +98,7 @@ bool load(const char* path) {
   SYM(cuThreadExchangeStreamCaptureMode); SYM(cuGraphCreate); SYM(cuGraphDestroy); SYM(cuGraphGetNodes);
   SYM(cuGraphInstantiateWithFlags); SYM(cuGraphLaunch); SYM(cuGraphUpload); SYM(cuGraphExecDestroy);
   SYM(cuGraphAddKernelNode_v2); SYM(cuGraphAddKernelNode); SYM(cuGraphAddMemsetNode); SYM(cuGraphAddEmptyNode);
-  SYM(cuGraphAddDependencies); SYM(cuGraphAddDependencies_v2); SYM(cuGraphNodeGetType);
+  SYM(cuGraphAddDependencies); SYM(cuGraphAddDependencies_v2); SYM(cuGraphNodeGetType); SYM(cuGraphAddMemcpyNode);
 #undef SYM
   return ok;  // the library stays loaded for the life of the process
 }
@@ -548,6 +548,12 @@ int main(int argc, char** argv) {
   // ---- graphs built node by node (selftest_graph_build.cpp) ----
   graph_build_checks();
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- memcpy nodes added by hand (selftest_graph_memcpy.cpp) ----
+  graph_memcpy_checks();
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, no allocation left
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);
 

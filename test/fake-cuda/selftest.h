@@ -106,6 +106,8 @@ struct Api {
                                    const CUDA_KERNEL_NODE_PARAMS_v1*);
   CUresult (*cuGraphAddMemsetNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, const CUDA_MEMSET_NODE_PARAMS*,
                                    CUcontext);
+  CUresult (*cuGraphAddMemcpyNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, const CUDA_MEMCPY3D*,
+                                   CUcontext);
   CUresult (*cuGraphAddEmptyNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t);
   CUresult (*cuGraphAddDependencies)(CUgraph, const CUgraphNode*, const CUgraphNode*, size_t);
   CUresult (*cuGraphAddDependencies_v2)(CUgraph, const CUgraphNode*, const CUgraphNode*, const CUgraphEdgeData*,
@@ -143,6 +145,11 @@ void graph_checks(const char* state_file, const char* launch_log);
 // the order they give, node types, refusals; in a context of its own on device 0 that it makes
 // and destroys. Leaves no graph, and the calling thread's current context as it found it.
 void graph_build_checks();
+// Memcpy nodes added by hand (selftest_graph_memcpy.cpp): host buffers read and written at each
+// launch, 2D and 3D copies with pitches and offsets, refusals; in a context of its own on device
+// 0 that it makes and destroys. Leaves no graph, and the calling thread's current context as it
+// found it.
+void graph_memcpy_checks();
 // Runs a kernel on device 1 that reads device 0 memory without peer access: a fault, which
 // poisons the whole process (so it runs in a process of its own: see main).
 void peer_fault_checks(bool supported);

@@ -143,6 +143,27 @@ TEST_CASE("graphs built by hand: nodes and edges only of the channel's own graph
   refused.expect(ch, CallId::GraphAddMemsetNode, memset_node(first, ptr, 16, 3, 1, 0), seq, kInvalidValue);
   refused.expect(ch, CallId::GraphAddMemsetNode,
                  memset_node(first, reinterpret_cast<uint64_t>(&seq), 8, 1, 1, 0), seq, kInvalidValue);
+  // Memcpy nodes: device ends outside the allocation or in vgpud's memory, heap ends past the heap.
+  auto copy_node = [&](uint32_t heap, uint64_t src, uint64_t dst, uint64_t width, uint64_t height, uint64_t pitch) {
+    proto::GraphAddMemcpyNodeRequest c{};
+    c.graph = first;
+    c.heap = heap;
+    c.src = src;
+    c.dst = dst;
+    c.src_pitch = c.dst_pitch = pitch;
+    c.width = width;
+    c.height = height;
+    return c;
+  };
+  refused.expect(ch, CallId::GraphAddMemcpyNode, copy_node(0, ptr, ptr + 4000, 200, 1, 0), seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphAddMemcpyNode, copy_node(0, ptr, ptr, 64, 3, 4096), seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphAddMemcpyNode, copy_node(0, reinterpret_cast<uint64_t>(&seq), ptr, 8, 1, 0), seq,
+                 kInvalidValue);
+  refused.expect(ch, CallId::GraphAddMemcpyNode, copy_node(1, uint64_t{1} << 40, ptr, 64, 1, 0), seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphAddMemcpyNode, copy_node(2, ptr, ~uint64_t{0} - 8, 64, 1, 0), seq, kInvalidValue);
+  REQUIRE(call(ch, CallId::GraphAddMemcpyNode, copy_node(4, ptr, ptr, 64, 1, 0), seq).header.status == kMalformed);
+  REQUIRE(call(ch, CallId::GraphAddMemcpyNode, copy_node(0, ptr, ptr, 0, 1, 0), seq).header.status == kMalformed);
+  REQUIRE(call(ch, CallId::GraphAddMemcpyNode, copy_node(1, 0, ptr, 64, 1, 0), seq).header.status == 0);
   // A kernel node of a function the channel does not have.
   proto::GraphAddKernelNodeRequest k{};
   k.graph = first;

@@ -97,6 +97,43 @@ int32_t ChannelExecutor::handle(const GraphAddEmptyNodeCmd& cmd, Reply& reply) {
   return node_made(r, cmd.graph, node, reply);
 }
 
+int32_t ChannelExecutor::handle(const GraphAddMemcpyNodeCmd& cmd, Reply& reply) {
+  ChannelObjects::Graph* g = nullptr;
+  if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
+  // One end, checked: a range of the channel's device memory, or of its heap, which the node
+  // then names by vgpud's own mapping of the same pages.
+  auto end = [&](uint64_t address, uint64_t pitch, bool heap, CUmemorytype* type, void** host, CUdeviceptr* device,
+                 size_t* out_pitch) {
+    const uint64_t row_pitch = cmd.height == 1 ? cmd.width : pitch;
+    const std::optional<uint64_t> span = pitched_span(row_pitch, cmd.width, 1, cmd.height);
+    if (!span) return false;
+    *out_pitch = row_pitch;
+    if (heap) {
+      if (!heap_range_ok(address, *span)) return false;
+      *type = CU_MEMORYTYPE_HOST;
+      *host = heap_at(address);
+      return true;
+    }
+    if (!objects_.memory.contains(address, *span)) return false;
+    *type = CU_MEMORYTYPE_DEVICE;
+    *device = address;
+    return true;
+  };
+  CUDA_MEMCPY3D c{};
+  void* src_host = nullptr;
+  if (!end(cmd.src, cmd.src_pitch, (cmd.heap & 1) != 0, &c.srcMemoryType, &src_host, &c.srcDevice, &c.srcPitch) ||
+      !end(cmd.dst, cmd.dst_pitch, (cmd.heap & 2) != 0, &c.dstMemoryType, &c.dstHost, &c.dstDevice, &c.dstPitch))
+    return CUDA_ERROR_INVALID_VALUE;
+  c.srcHost = src_host;
+  c.WidthInBytes = cmd.width;
+  c.Height = cmd.height;
+  c.Depth = 1;
+  CUgraphNode node = nullptr;
+  const CUresult r = traced("cuGraphAddMemcpyNode", cu_.cuGraphAddMemcpyNode(&node, g->handle, nullptr, 0, &c,
+                                                                              contexts_.context_of(g->device)));
+  return node_made(r, cmd.graph, node, reply);
+}
+
 int32_t ChannelExecutor::handle(const GraphAddDependenciesCmd& cmd, Reply&) {
   ChannelObjects::Graph* g = objects_.graphs.find(cmd.graph);
   if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;

@@ -1,6 +1,6 @@
 // graph_manual: a CUDA graph built node by node. A memset node and four kernel nodes whose
 // edges are added after the nodes, in an order unlike the order of adding: only the edges give
-// the right answer. cudaGraphGetNodes and cudaGraphNodeGetType, 10 replays checked exactly, a
+// the right answer; a memcpy node copies the result into page-locked memory. cudaGraphGetNodes and cudaGraphNodeGetType, 10 replays checked exactly, a
 // node of another graph refused as a dependency; the error an edge closing a cycle gets is
 // printed, not asserted (the comparison with the native run checks it).
 #include <vector>
@@ -62,6 +62,11 @@ int main() {
   cudaGraphNode_t to[4] = {kernels[0], kernels[1], kernels[2], kernels[3]};
   CK(cudaGraphAddDependencies(graph, from, to, nullptr, 4));
   CK(cudaGraphAddEmptyNode(&empty, graph, &kernels[3], 1));
+  // The result into page-locked memory, by a memcpy node after the last kernel.
+  float* result = nullptr;
+  CK(cudaMallocHost(&result, N * sizeof(float)));
+  cudaGraphNode_t download;
+  CK(cudaGraphAddMemcpyNode1D(&download, graph, &empty, 1, result, x, N * sizeof(float), cudaMemcpyDeviceToHost));
 
   size_t count = 0;
   CK(cudaGraphGetNodes(graph, nullptr, &count));
@@ -91,8 +96,9 @@ int main() {
   float want = 1.0f;
   for (int k = 0; k < 4; ++k) want = as[k] * want + bs[k];
   bool match = true;
-  for (float v : got) match &= v == want;
-  std::printf("after 10 replays: x=%.1f (expected %.1f) match=%d\n", got[0], want, match);
+  for (int i = 0; i < N; ++i) match &= got[i] == want && result[i] == want;
+  std::printf("after 10 replays: x=%.1f (expected %.1f), copied out by the graph=%.1f, match=%d\n", got[0], want,
+              result[0], match);
   EXPECT(match);
   CK(cudaGraphExecDestroy(exec));
 
@@ -108,6 +114,7 @@ int main() {
   }
   CK(cudaGraphDestroy(graph));
   CK(cudaStreamDestroy(s));
+  CK(cudaFreeHost(result));
   CK(cudaFree(x));
   std::printf("graph_manual PASS\n");
   return 0;

@@ -102,9 +102,13 @@ void captured_graph(float* da, float* db, float* dc, int n) {
   m.height = 1;
   CHECK(cudaGraphAddMemsetNode(&memset, graph, nullptr, 0, &m));
   CHECK(cudaGraphAddDependencies(graph, &memset, &kernel, nullptr, 1));
+  float* copy = nullptr;
+  CHECK(cudaMallocHost(reinterpret_cast<void**>(&copy), n * sizeof(float)));
+  cudaGraphNode_t download;
+  CHECK(cudaGraphAddMemcpyNode1D(&download, graph, &kernel, 1, copy, dc, n * sizeof(float), cudaMemcpyDeviceToHost));
   size_t count = 0;
   CHECK(cudaGraphGetNodes(graph, nullptr, &count));
-  EXPECT(count == 2);
+  EXPECT(count == 3);
   cudaGraphNodeType type;
   CHECK(cudaGraphNodeGetType(kernel, &type));
   EXPECT(type == cudaGraphNodeTypeKernel);
@@ -113,9 +117,10 @@ void captured_graph(float* da, float* db, float* dc, int n) {
   CHECK(cudaGraphLaunch(exec, s));
   CHECK(cudaStreamSynchronize(s));
   CHECK(cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost));
-  for (int i = 0; i < n; ++i) EXPECT(c[i] == 1.5f * static_cast<float>(i));
+  for (int i = 0; i < n; ++i) EXPECT(c[i] == 1.5f * static_cast<float>(i) && copy[i] == c[i]);
   CHECK(cudaGraphExecDestroy(exec));
   CHECK(cudaGraphDestroy(graph));
+  CHECK(cudaFreeHost(copy));
   CHECK(cudaStreamDestroy(s));
 }
 

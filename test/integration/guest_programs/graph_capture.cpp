@@ -130,6 +130,58 @@ void built_by_hand(CUfunction add, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, 
   EXPECT(cuGraphNodeGetType(kernel, &type) == CUDA_ERROR_INVALID_VALUE);
 }
 
+// Memcpy nodes between device memory and page-locked host memory: the node reads the host
+// buffer each time the graph runs. Pageable memory cannot be reached from vgpud: refused.
+void memcpy_nodes(CUdeviceptr d, CUstream s) {
+  float* in = nullptr;
+  float* out = nullptr;
+  CU_CHECK(cuMemAllocHost(reinterpret_cast<void**>(&in), kBytes));
+  CU_CHECK(cuMemAllocHost(reinterpret_cast<void**>(&out), kBytes));
+  CUgraph graph;
+  CU_CHECK(cuGraphCreate(&graph, 0));
+  CUDA_MEMCPY3D up{};
+  up.srcMemoryType = CU_MEMORYTYPE_HOST;
+  up.srcHost = in;
+  up.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  up.dstDevice = d;
+  up.WidthInBytes = kBytes;
+  up.Height = up.Depth = 1;
+  CUDA_MEMCPY3D down{};
+  down.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  down.srcDevice = d;
+  down.dstMemoryType = CU_MEMORYTYPE_HOST;
+  down.dstHost = out;
+  down.WidthInBytes = kBytes;
+  down.Height = down.Depth = 1;
+  CUgraphNode first, second;
+  CU_CHECK(cuGraphAddMemcpyNode(&first, graph, nullptr, 0, &up, nullptr));
+  CU_CHECK(cuGraphAddMemcpyNode(&second, graph, &first, 1, &down, nullptr));
+  CUgraphNodeType type;
+  CU_CHECK(cuGraphNodeGetType(second, &type));
+  EXPECT(type == CU_GRAPH_NODE_TYPE_MEMCPY);
+  std::vector<float> pageable(kCount);
+  CUDA_MEMCPY3D from_pageable = up;
+  from_pageable.srcHost = pageable.data();
+  CUgraphNode refused;
+  EXPECT(cuGraphAddMemcpyNode(&refused, graph, nullptr, 0, &from_pageable, nullptr) == CUDA_ERROR_NOT_SUPPORTED);
+  CUDA_MEMCPY3D too_far = up;
+  too_far.dstDevice = d + 4;
+  EXPECT(cuGraphAddMemcpyNode(&refused, graph, nullptr, 0, &too_far, nullptr) == CUDA_ERROR_INVALID_VALUE);
+
+  CUgraphExec exec;
+  CU_CHECK(cuGraphInstantiate(&exec, graph, 0));
+  for (float value : {4.0f, 9.0f}) {  // the second run copies what the host wrote since
+    for (int i = 0; i < kCount; ++i) in[i] = value;
+    CU_CHECK(cuGraphLaunch(exec, s));
+    CU_CHECK(cuStreamSynchronize(s));
+    for (int i = 0; i < kCount; ++i) EXPECT(out[i] == value);
+  }
+  CU_CHECK(cuGraphExecDestroy(exec));
+  CU_CHECK(cuGraphDestroy(graph));
+  CU_CHECK(cuMemFreeHost(in));
+  CU_CHECK(cuMemFreeHost(out));
+}
+
 }  // namespace
 
 int main() {
@@ -194,6 +246,8 @@ int main() {
 
   modes(s);
   built_by_hand(add, a, b, c, s);
+  memcpy_nodes(a, s);
+  write(a, 1.0f);
 
   // The stream works as before.
   CU_CHECK(cuLaunchKernel(add, 1, 1, 1, kCount, 1, 1, 0, s, args, nullptr));
