@@ -155,17 +155,18 @@ namespace {
 // host memory, which is all of host memory vgpud can reach. `x`, `y` place the first byte.
 bool wire_end(CUmemorytype type, const void* host, CUdeviceptr device, size_t x, size_t y, size_t pitch,
               size_t width, size_t height, uint64_t* out, bool* heap) {
-  const size_t row = height == 1 ? width : pitch;
-  const uint64_t span = (height - 1) * static_cast<uint64_t>(row) + width;
-  if (type == CU_MEMORYTYPE_DEVICE || (type == CU_MEMORYTYPE_UNIFIED && !heap_offset_of(reinterpret_cast<const void*>(device), span, out))) {
-    *out = device + y * static_cast<uint64_t>(pitch) + x;
-    *heap = false;
-    return true;
-  }
-  const auto* start = static_cast<const uint8_t*>(type == CU_MEMORYTYPE_HOST ? host : reinterpret_cast<const void*>(device)) +
-                      y * pitch + x;
-  *heap = true;
-  return type != CU_MEMORYTYPE_ARRAY && heap_offset_of(start, span, out);
+  if (type == CU_MEMORYTYPE_ARRAY) return false;
+  const uint64_t row = height == 1 ? width : pitch;
+  const uint64_t span = (height - 1) * row + width;
+  const uint64_t offset = y * static_cast<uint64_t>(pitch) + x;
+  // Host memory, or a unified address that is host memory: it must lie in the heap.
+  const void* start = type == CU_MEMORYTYPE_HOST ? static_cast<const uint8_t*>(host) + offset
+                                                 : reinterpret_cast<const void*>(device + offset);
+  *heap = type != CU_MEMORYTYPE_DEVICE && heap_offset_of(start, span, out);
+  if (*heap) return true;
+  if (type == CU_MEMORYTYPE_HOST) return false;  // pageable, or not the process's at all
+  *out = device + offset;
+  return true;
 }
 
 }  // namespace
@@ -183,6 +184,9 @@ VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, c
     if (!said.exchange(true)) guest::log(guest::LogLevel::Warn, "cuGraphAddMemcpyNode: %s is not supported by vgpu", what);
     return CUDA_ERROR_NOT_SUPPORTED;
   };
+  if ((p->srcMemoryType == CU_MEMORYTYPE_HOST && p->srcHost == nullptr) ||
+      (p->dstMemoryType == CU_MEMORYTYPE_HOST && p->dstHost == nullptr))
+    return CUDA_ERROR_INVALID_VALUE;
   if (p->Depth != 1 || p->srcZ != 0 || p->dstZ != 0) return refuse("a copy of several slices");
   if (p->srcMemoryType == CU_MEMORYTYPE_ARRAY || p->dstMemoryType == CU_MEMORYTYPE_ARRAY) return refuse("an array");
   proto::GraphAddMemcpyNodeRequest request{};
