@@ -5,6 +5,7 @@
 #include <cuda.h>
 
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "guest_check.h"
@@ -41,6 +42,8 @@ CUstreamCaptureStatus status_of(CUstream s) {
   return st;
 }
 
+CUcontext ctx_of_test = nullptr;
+
 // A capture the allocation's mode forbids, and one a relaxed thread may allocate in.
 void modes(CUstream s) {
   CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
@@ -61,6 +64,27 @@ void modes(CUstream s) {
   EXPECT(g != nullptr);
   CU_CHECK(cuGraphDestroy(g));
   CU_CHECK(cuMemFree(p));
+
+  // Another thread: a global capture forbids its allocations too, a thread-local one does not.
+  auto other_thread_allocates = [&] {
+    CUresult r = CUDA_ERROR_UNKNOWN;
+    std::thread t([&] {
+      if (cuCtxSetCurrent(ctx_of_test) != CUDA_SUCCESS) return;
+      CUdeviceptr q = 0;
+      r = cuMemAlloc(&q, 64);
+      if (r == CUDA_SUCCESS) cuMemFree(q);
+    });
+    t.join();
+    return r;
+  };
+  CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+  EXPECT(other_thread_allocates() == CUDA_SUCCESS);
+  EXPECT(status_of(s) == CU_STREAM_CAPTURE_STATUS_ACTIVE);
+  EXPECT(cuMemAlloc(&p, 64) == CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);  // but its own thread's
+  EXPECT(cuStreamEndCapture(s, &g) == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
+  CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+  EXPECT(other_thread_allocates() == CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
+  EXPECT(cuStreamEndCapture(s, &g) == CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
 
   // A relaxed capture forbids nothing, even to a thread in global mode.
   CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
@@ -189,6 +213,7 @@ int main() {
   CUcontext ctx;
   CU_CHECK(cuDevicePrimaryCtxRetain(&ctx, 0));
   CU_CHECK(cuCtxSetCurrent(ctx));
+  ctx_of_test = ctx;
   CUmodule module;
   CU_CHECK(cuModuleLoadData(&module, kImage));
   CUfunction add;
