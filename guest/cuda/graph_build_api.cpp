@@ -208,6 +208,30 @@ VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, c
                   });
 }
 
+namespace {
+
+CUresult add_event_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count, CUevent event,
+                        bool wait) {
+  const EventObject* e = object_of<EventObject>(event, HandleKind::Event);
+  if (e == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return add_node(out, graph, deps, count, wait ? CU_GRAPH_NODE_TYPE_WAIT_EVENT : CU_GRAPH_NODE_TYPE_EVENT_RECORD,
+                  [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
+                    const proto::GraphAddEventNodeRequest request{g.wire, e->wire, wait ? 1u : 0u, 0};
+                    return to_cu_result(guest::call<proto::CallId::GraphAddEventNode>(ch, request, reply).status);
+                  });
+}
+
+}  // namespace
+
+VGPU_DRIVER_API CUresult cuGraphAddEventRecordNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps,
+                                                   size_t count, CUevent event) {
+  return add_event_node(out, graph, deps, count, event, false);
+}
+VGPU_DRIVER_API CUresult cuGraphAddEventWaitNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps,
+                                                 size_t count, CUevent event) {
+  return add_event_node(out, graph, deps, count, event, true);
+}
+
 VGPU_DRIVER_API CUresult cuGraphAddEmptyNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count) {
   return add_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_EMPTY,
                   [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {

@@ -11,7 +11,9 @@ namespace {
 static_assert(static_cast<int>(cudaGraphNodeTypeKernel) == CU_GRAPH_NODE_TYPE_KERNEL &&
               static_cast<int>(cudaGraphNodeTypeMemset) == CU_GRAPH_NODE_TYPE_MEMSET &&
               static_cast<int>(cudaGraphNodeTypeEmpty) == CU_GRAPH_NODE_TYPE_EMPTY &&
-              static_cast<int>(cudaGraphNodeTypeMemcpy) == CU_GRAPH_NODE_TYPE_MEMCPY);
+              static_cast<int>(cudaGraphNodeTypeMemcpy) == CU_GRAPH_NODE_TYPE_MEMCPY &&
+              static_cast<int>(cudaGraphNodeTypeEventRecord) == CU_GRAPH_NODE_TYPE_EVENT_RECORD &&
+              static_cast<int>(cudaGraphNodeTypeWaitEvent) == CU_GRAPH_NODE_TYPE_WAIT_EVENT);
 
 CUgraphNode* driver_nodes(cudaGraphNode_t* nodes) { return reinterpret_cast<CUgraphNode*>(nodes); }
 const CUgraphNode* driver_nodes(const cudaGraphNode_t* nodes) { return reinterpret_cast<const CUgraphNode*>(nodes); }
@@ -105,6 +107,26 @@ VGPU_EXPORT cudaError_t cudaGraphAddMemcpyNode1D(cudaGraphNode_t* pGraphNode, cu
   return context_call([&](Runtime&) {
     return add_memcpy_node(pGraphNode, graph, pDependencies, numDependencies,
                            Copy3D{dst, count, 1, 0, 0, 0, src, count, 1, 0, 0, 0, count, 1, 1, kind});
+  });
+}
+
+VGPU_EXPORT cudaError_t cudaGraphAddEventRecordNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                                    const cudaGraphNode_t* pDependencies, size_t numDependencies,
+                                                    cudaEvent_t event) {
+  trace_api("cudaGraphAddEventRecordNode graph=%p", static_cast<void*>(graph));
+  return context_call([&](Runtime&) {
+    return to_cuda_error(
+        cuGraphAddEventRecordNode(driver_nodes(pGraphNode), graph, driver_nodes(pDependencies), numDependencies, event));
+  });
+}
+
+VGPU_EXPORT cudaError_t cudaGraphAddEventWaitNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                                  const cudaGraphNode_t* pDependencies, size_t numDependencies,
+                                                  cudaEvent_t event) {
+  trace_api("cudaGraphAddEventWaitNode graph=%p", static_cast<void*>(graph));
+  return context_call([&](Runtime&) {
+    return to_cuda_error(
+        cuGraphAddEventWaitNode(driver_nodes(pGraphNode), graph, driver_nodes(pDependencies), numDependencies, event));
   });
 }
 

@@ -19,7 +19,7 @@ namespace {
 
 struct Graph {
   // The context its nodes run in: the capturing one, or that of the first node added by hand
-  // that has one (a kernel, memset or memcpy node); null while it has none.
+  // that has one (a kernel, memset, memcpy or event node); null while it has none.
   CUcontext ctx = nullptr;
   bool capturing = false;  // a capture is still recording into it
   Dag dag;
@@ -54,6 +54,7 @@ struct TypeOf {
     return m.write_value ? CU_GRAPH_NODE_TYPE_BATCH_MEM_OP : CU_GRAPH_NODE_TYPE_MEMSET;
   }
   CUgraphNodeType operator()(const EventRecordNode&) const { return CU_GRAPH_NODE_TYPE_EVENT_RECORD; }
+  CUgraphNodeType operator()(const EventWaitNode&) const { return CU_GRAPH_NODE_TYPE_WAIT_EVENT; }
   CUgraphNodeType operator()(const EmptyNode&) const { return CU_GRAPH_NODE_TYPE_EMPTY; }
 };
 
@@ -84,17 +85,33 @@ void replay_memset(Context& ctx, const MemsetNode& m) {
   fill_rows(m);
 }
 
+// As cuEventRecord outside a capture: the event counts as recorded now, with a timestamp, and
+// is no longer the capture's. One destroyed since the node was captured or added is skipped.
 void replay_event_record(Context& ctx, const EventRecordNode& r) {
   auto it = ctx.events.find(r.event);
-  if (it == ctx.events.end()) return;  // destroyed since the capture
+  if (it == ctx.events.end()) {
+    verbose("graph event record node: event %p destroyed since; skipped", static_cast<void*>(r.event));
+    return;
+  }
   it->second.recorded = true;
   it->second.when = std::chrono::steady_clock::now();
   it->second.captured = false;
   it->second.capture.reset();
 }
 
-// Runs the nodes in order (an empty node does nothing). A fault stops the rest, as on a GPU; the
-// launch itself succeeded and the error surfaces at the next call, as with cuLaunchKernel.
+// As cuStreamWaitEvent outside a capture: nothing to wait for, the record having run (see
+// replay). An event destroyed since the node was added is only noted: the driver leaves that
+// undefined, and the fake neither fails the launch nor faults.
+void replay_event_wait(const Context& ctx, const EventWaitNode& w) {
+  if (ctx.events.count(w.event) == 0) {
+    verbose("graph event wait node: event %p destroyed since; ignored", static_cast<void*>(w.event));
+  }
+}
+
+// Runs the nodes in order. An empty node does nothing, and in effect neither does a wait node:
+// the nodes before it have run, and so has whatever recorded its event. A fault stops the rest,
+// as on a GPU; the launch itself succeeded and the error surfaces at the next call, as with
+// cuLaunchKernel.
 CUresult replay(Locked& l, const std::vector<Node>& nodes) {
   for (const Node& node : nodes) {
     if (l->sticky != CUDA_SUCCESS || process_poison() != CUDA_SUCCESS) break;
@@ -110,6 +127,8 @@ CUresult replay(Locked& l, const std::vector<Node>& nodes) {
       replay_memset(*l.ctx, *m);
     } else if (const auto* e = std::get_if<EventRecordNode>(&node.op)) {
       replay_event_record(*l.ctx, *e);
+    } else if (const auto* w = std::get_if<EventWaitNode>(&node.op)) {
+      replay_event_wait(*l.ctx, *w);
     }
   }
   return CUDA_SUCCESS;
@@ -234,7 +253,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphGetNodes(CUgraph hGraph, CUgraphNode* node
 }
 
 // Captured nodes too: a copy, a memset, a kernel, an event record, a stream write (a batch
-// memory operation); an unknown node, or one of a destroyed graph, is CUDA_ERROR_INVALID_VALUE.
+// memory operation); added by hand, an event wait as well; an unknown node, or one of a destroyed graph, is CUDA_ERROR_INVALID_VALUE.
 FAKE_CUDA_API CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode hNode, CUgraphNodeType* type) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   if (type == nullptr) return CUDA_ERROR_INVALID_VALUE;

@@ -63,15 +63,23 @@ struct MemsetNode {
   bool write_value = false;
 };
 
-// cuEventRecord: replayed as the fake's record (a timestamp); an event destroyed since is skipped.
+// cuEventRecord, or cuGraphAddEventRecordNode: replayed as the fake's record (a timestamp); an
+// event destroyed since is skipped.
 struct EventRecordNode {
+  CUevent event = nullptr;
+};
+
+// cuGraphAddEventWaitNode: what cuStreamWaitEvent does outside a capture, which is nothing, since
+// all work runs at once and whatever recorded the event has run. The event is kept only for its
+// node's sake; one destroyed since is ignored (graph.cpp).
+struct EventWaitNode {
   CUevent event = nullptr;
 };
 
 // cuGraphAddEmptyNode: does nothing when it runs; it only orders the nodes around it.
 struct EmptyNode {};
 
-using NodeOp = std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode, EmptyNode>;
+using NodeOp = std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode, EventWaitNode, EmptyNode>;
 
 struct Node {
   CUgraphNode handle = nullptr;  // opaque, never reused; graph.cpp's registry resolves it

@@ -1,12 +1,12 @@
 // fake-cuda (test double, never ships): graphs built node by node (cuGraphAddKernelNode_v2,
-// cuGraphAddMemsetNode, cuGraphAddMemcpyNode, cuGraphAddEmptyNode, cuGraphAddDependencies_v2
-// and their older names).
+// cuGraphAddMemsetNode, cuGraphAddMemcpyNode, cuGraphAddEmptyNode, cuGraphAddEventRecordNode,
+// cuGraphAddEventWaitNode, cuGraphAddDependencies_v2 and their older names).
 //
 // Each node is checked as the stream call it stands for is checked (a kernel node as a launch,
-// a memset node as a memset, a memcpy node as a copy) and keeps what the driver keeps: a
-// kernel's function and argument bytes are copied now, so the caller may reuse its buffers or
-// unload the module afterwards; a memcpy node's host memory is kept by address, and read or
-// written each time the graph runs.
+// a memset node as a memset, a memcpy node as a copy, an event node's event as a live one) and
+// keeps what the driver keeps: a kernel's function and argument bytes are copied now, so the
+// caller may reuse its buffers or unload the module afterwards; a memcpy node's host memory is
+// kept by address, and read or written each time the graph runs; an event node keeps the handle.
 // graph.cpp then checks the node's place in the graph (its dependencies, its context) and keeps
 // it; the edges decide the order the nodes run in (graph_dag.h).
 #include "graph.h"
@@ -248,6 +248,50 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode* phGraphNode, CUg
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   if (!add_args_ok(phGraphNode, hGraph, dependencies, numDependencies)) return CUDA_ERROR_INVALID_VALUE;
   return graph_insert(hGraph, nullptr, EmptyNode{}, dependencies, numDependencies, phGraphNode);
+}
+
+namespace {
+
+// An event node (Op: EventRecordNode or EventWaitNode). The calls name no context: the node is
+// its event's context's, whichever is current, as the driver's events carry their context. So
+// the event is looked for in every live context (handles are unique in the process), each locked
+// in turn and none held while taking the next; the one that has it stays locked while the node
+// is added, so that the event cannot go meanwhile. A null, unknown or destroyed event is
+// CUDA_ERROR_INVALID_VALUE, the one error the driver documents here, and so is an event whose
+// context is not the graph's (graph_insert's CUDA_ERROR_INVALID_CONTEXT for the other nodes).
+template <class Op>
+CUresult add_event_node(CUgraphNode* out, CUgraph g, const CUgraphNode* deps, size_t n, CUevent event) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (!add_args_ok(out, g, deps, n) || event == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  for (std::shared_ptr<Context>& ctx : live_contexts()) {
+    std::unique_lock<std::mutex> lock(ctx->mu);
+    if (ctx->destroyed || ctx->events.count(event) == 0) continue;
+    // As enter_node_context: a broken context takes no more work.
+    if (ctx->sticky != CUDA_SUCCESS) return ctx->sticky;
+    if (process_poison() != CUDA_SUCCESS) return process_poison();
+    // g_mu is a leaf under the context's lock.
+    const CUresult r = graph_insert(g, ctx->handle, Op{event}, deps, n, out);
+    return r == CUDA_ERROR_INVALID_CONTEXT ? CUDA_ERROR_INVALID_VALUE : r;
+  }
+  return CUDA_ERROR_INVALID_VALUE;
+}
+
+}  // namespace
+
+// Records the event each time the graph runs, as cuEventRecord does (a timestamp; the event is
+// then complete for cuEventQuery/Synchronize and may be timed).
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddEventRecordNode(CUgraphNode* phGraphNode, CUgraph hGraph,
+                                                         const CUgraphNode* dependencies, size_t numDependencies,
+                                                         CUevent event) {
+  return add_event_node<EventRecordNode>(phGraphNode, hGraph, dependencies, numDependencies, event);
+}
+
+// Waits for the event's last record when the graph runs: in effect nothing, as for the fake's
+// cuStreamWaitEvent (graph.cpp). The nodes after it still wait for it, as for any node.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddEventWaitNode(CUgraphNode* phGraphNode, CUgraph hGraph,
+                                                       const CUgraphNode* dependencies, size_t numDependencies,
+                                                       CUevent event) {
+  return add_event_node<EventWaitNode>(phGraphNode, hGraph, dependencies, numDependencies, event);
 }
 
 namespace {

@@ -2,8 +2,8 @@
 // vgpud does and exercises it: init, devices, contexts, alloc/copy, modules, launches
 // (fake_vector_add, fill, sleep, fault), streams/events, the state file, the launch log,
 // (selftest_peer.cpp) peer access and unified addressing, (selftest_graph.cpp) stream capture
-// and graphs, and (selftest_graph_build.cpp) graphs built node by node. Exits non-zero on any
-// mismatch.
+// and graphs, and (selftest_graph_build.cpp, selftest_graph_memcpy.cpp, selftest_graph_event.cpp)
+// graphs built node by node. Exits non-zero on any mismatch.
 //
 //   fake_cuda_selftest [path/to/libcuda.so.1 [no-peer-access | peer-fault]]
 //
@@ -99,6 +99,7 @@ bool load(const char* path) {
   SYM(cuGraphInstantiateWithFlags); SYM(cuGraphLaunch); SYM(cuGraphUpload); SYM(cuGraphExecDestroy);
   SYM(cuGraphAddKernelNode_v2); SYM(cuGraphAddKernelNode); SYM(cuGraphAddMemsetNode); SYM(cuGraphAddEmptyNode);
   SYM(cuGraphAddDependencies); SYM(cuGraphAddDependencies_v2); SYM(cuGraphNodeGetType); SYM(cuGraphAddMemcpyNode);
+  SYM(cuGraphAddEventRecordNode); SYM(cuGraphAddEventWaitNode);
 #undef SYM
   return ok;  // the library stays loaded for the life of the process
 }
@@ -554,6 +555,12 @@ int main(int argc, char** argv) {
   // ---- memcpy nodes added by hand (selftest_graph_memcpy.cpp) ----
   graph_memcpy_checks();
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, no allocation left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- event record and wait nodes added by hand (selftest_graph_event.cpp) ----
+  graph_event_checks();
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, no context left
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);
 

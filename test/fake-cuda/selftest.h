@@ -113,6 +113,8 @@ struct Api {
   CUresult (*cuGraphAddDependencies_v2)(CUgraph, const CUgraphNode*, const CUgraphNode*, const CUgraphEdgeData*,
                                         size_t);
   CUresult (*cuGraphNodeGetType)(CUgraphNode, CUgraphNodeType*);
+  CUresult (*cuGraphAddEventRecordNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, CUevent);
+  CUresult (*cuGraphAddEventWaitNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, CUevent);
 };
 
 
@@ -150,6 +152,11 @@ void graph_build_checks();
 // 0 that it makes and destroys. Leaves no graph, and the calling thread's current context as it
 // found it.
 void graph_memcpy_checks();
+// Event record and wait nodes added by hand (selftest_graph_event.cpp): the event recorded by
+// each launch, the node types, events destroyed before a launch, refusals; in contexts of its
+// own on device 0 that it makes and destroys. Leaves no graph, and the calling thread's current
+// context as it found it.
+void graph_event_checks();
 // Runs a kernel on device 1 that reads device 0 memory without peer access: a fault, which
 // poisons the whole process (so it runs in a process of its own: see main).
 void peer_fault_checks(bool supported);

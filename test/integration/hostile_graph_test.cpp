@@ -164,6 +164,13 @@ TEST_CASE("graphs built by hand: nodes and edges only of the channel's own graph
   REQUIRE(call(ch, CallId::GraphAddMemcpyNode, copy_node(4, ptr, ptr, 64, 1, 0), seq).header.status == kMalformed);
   REQUIRE(call(ch, CallId::GraphAddMemcpyNode, copy_node(0, ptr, ptr, 0, 1, 0), seq).header.status == kMalformed);
   REQUIRE(call(ch, CallId::GraphAddMemcpyNode, copy_node(1, 0, ptr, 64, 1, 0), seq).header.status == 0);
+  // Event nodes: an event the channel does not have.
+  refused.expect(ch, CallId::GraphAddEventNode, proto::GraphAddEventNodeRequest{first, 0x5151, 0, 0}, seq,
+                 kInvalidValue);
+  refused.expect(ch, CallId::GraphAddEventNode, proto::GraphAddEventNodeRequest{first, 0x5151, 1, 0}, seq,
+                 kInvalidValue);
+  REQUIRE(call(ch, CallId::GraphAddEventNode, proto::GraphAddEventNodeRequest{first, 1, 2, 0}, seq).header.status ==
+          kMalformed);
   // A kernel node of a function the channel does not have.
   proto::GraphAddKernelNodeRequest k{};
   k.graph = first;

@@ -234,6 +234,7 @@ class ChannelExecutor {
   int32_t handle(const GraphAddMemsetNodeCmd&, Reply&);
   int32_t handle(const GraphAddEmptyNodeCmd&, Reply&);
   int32_t handle(const GraphAddMemcpyNodeCmd&, Reply&);
+  int32_t handle(const GraphAddEventNodeCmd&, Reply&);
   int32_t handle(const GraphAddDependenciesCmd&, Reply&);
   int32_t handle(const RejectedCmd&, Reply&);
 

@@ -133,6 +133,8 @@ vgpu::Result<const CudaDriver*, DriverLoadError> load_cuda_driver(const std::str
   VGPU_RESOLVE(cuGraphAddMemsetNode, "cuGraphAddMemsetNode")
   VGPU_RESOLVE(cuGraphAddEmptyNode, "cuGraphAddEmptyNode")
   VGPU_RESOLVE(cuGraphAddMemcpyNode, "cuGraphAddMemcpyNode")
+  VGPU_RESOLVE(cuGraphAddEventRecordNode, "cuGraphAddEventRecordNode")
+  VGPU_RESOLVE(cuGraphAddEventWaitNode, "cuGraphAddEventWaitNode")
   VGPU_RESOLVE(cuGraphAddDependencies, "cuGraphAddDependencies_v2")
   VGPU_RESOLVE(cuGetErrorName, "cuGetErrorName")
 #undef VGPU_RESOLVE

@@ -134,6 +134,19 @@ int32_t ChannelExecutor::handle(const GraphAddMemcpyNodeCmd& cmd, Reply& reply) 
   return node_made(r, cmd.graph, node, reply);
 }
 
+int32_t ChannelExecutor::handle(const GraphAddEventNodeCmd& cmd, Reply& reply) {
+  ChannelObjects::Graph* g = nullptr;
+  if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
+  const ChannelObjects::Event* e = objects_.events.find(cmd.event);
+  if (e == nullptr || e->device != g->device) return CUDA_ERROR_INVALID_VALUE;
+  CUgraphNode node = nullptr;
+  const CUresult r = cmd.wait != 0
+                         ? traced("cuGraphAddEventWaitNode", cu_.cuGraphAddEventWaitNode(&node, g->handle, nullptr, 0, e->handle))
+                         : traced("cuGraphAddEventRecordNode",
+                                  cu_.cuGraphAddEventRecordNode(&node, g->handle, nullptr, 0, e->handle));
+  return node_made(r, cmd.graph, node, reply);
+}
+
 int32_t ChannelExecutor::handle(const GraphAddDependenciesCmd& cmd, Reply&) {
   ChannelObjects::Graph* g = objects_.graphs.find(cmd.graph);
   if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;

@@ -1,6 +1,7 @@
 // graph_manual: a CUDA graph built node by node. A memset node and four kernel nodes whose
 // edges are added after the nodes, in an order unlike the order of adding: only the edges give
-// the right answer; a memcpy node copies the result into page-locked memory. cudaGraphGetNodes and cudaGraphNodeGetType, 10 replays checked exactly, a
+// the right answer; an event-record and an event-wait node; a memcpy node copies the result
+// into page-locked memory. cudaGraphGetNodes and cudaGraphNodeGetType, 10 replays checked exactly, a
 // node of another graph refused as a dependency; the error an edge closing a cycle gets is
 // printed, not asserted (the comparison with the native run checks it).
 #include <vector>
@@ -21,6 +22,9 @@ static const char* type_name(cudaGraphNodeType t) {
     case cudaGraphNodeTypeKernel: return "kernel";
     case cudaGraphNodeTypeMemset: return "memset";
     case cudaGraphNodeTypeEmpty: return "empty";
+    case cudaGraphNodeTypeMemcpy: return "memcpy";
+    case cudaGraphNodeTypeEventRecord: return "event record";
+    case cudaGraphNodeTypeWaitEvent: return "event wait";
     default: return "other";
   }
 }
@@ -62,6 +66,13 @@ int main() {
   cudaGraphNode_t to[4] = {kernels[0], kernels[1], kernels[2], kernels[3]};
   CK(cudaGraphAddDependencies(graph, from, to, nullptr, 4));
   CK(cudaGraphAddEmptyNode(&empty, graph, &kernels[3], 1));
+  // An event the graph records after the last kernel, and waits for.
+  cudaEvent_t start, done;
+  CK(cudaEventCreate(&start));
+  CK(cudaEventCreate(&done));
+  cudaGraphNode_t record, wait;
+  CK(cudaGraphAddEventRecordNode(&record, graph, &kernels[3], 1, done));
+  CK(cudaGraphAddEventWaitNode(&wait, graph, &record, 1, done));
   // The result into page-locked memory, by a memcpy node after the last kernel.
   float* result = nullptr;
   CK(cudaMallocHost(&result, N * sizeof(float)));
@@ -89,8 +100,14 @@ int main() {
 
   cudaGraphExec_t exec;
   CK(cudaGraphInstantiate(&exec, graph, 0));
+  CK(cudaEventRecord(start, s));
   for (int i = 0; i < 10; ++i) CK(cudaGraphLaunch(exec, s));
   CK(cudaStreamSynchronize(s));
+  float ms = -1;
+  std::printf("event recorded by the graph: %s\n", cudaGetErrorName(cudaEventElapsedTime(&ms, start, done)));
+  EXPECT(ms >= 0);
+  CK(cudaEventDestroy(start));
+  CK(cudaEventDestroy(done));
   std::vector<float> got(N);
   CK(cudaMemcpy(got.data(), x, N * sizeof(float), cudaMemcpyDeviceToHost));
   float want = 1.0f;

@@ -126,6 +126,19 @@ void built_by_hand(CUfunction add, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, 
   count = 4;
   CU_CHECK(cuGraphGetNodes(graph, nodes, &count));
   EXPECT(count == 3 && nodes[0] == kernel && nodes[1] == memset && nodes[2] == empty && nodes[3] == nullptr);
+  // An event recorded after the kernel, and waited for after that.
+  CUevent start, done;
+  CU_CHECK(cuEventCreate(&start, 0));
+  CU_CHECK(cuEventCreate(&done, 0));
+  CUgraphNode record, wait;
+  CU_CHECK(cuGraphAddEventRecordNode(&record, graph, &kernel, 1, done));
+  CU_CHECK(cuGraphAddEventWaitNode(&wait, graph, &record, 1, done));
+  EXPECT(cuGraphAddEventRecordNode(&record, graph, nullptr, 0, nullptr) == CUDA_ERROR_INVALID_VALUE);
+  CUgraphNodeType event_type;
+  CU_CHECK(cuGraphNodeGetType(wait, &event_type));
+  EXPECT(event_type == CU_GRAPH_NODE_TYPE_WAIT_EVENT);
+  float ms = 0;
+  EXPECT(cuEventElapsedTime(&ms, start, done) != CUDA_SUCCESS);  // `done` not recorded yet
   CUgraphNodeType type;
   CU_CHECK(cuGraphNodeGetType(memset, &type));
   EXPECT(type == CU_GRAPH_NODE_TYPE_MEMSET);
@@ -149,6 +162,12 @@ void built_by_hand(CUfunction add, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, 
   CU_CHECK(cuGraphLaunch(exec, s));
   CU_CHECK(cuStreamSynchronize(s));
   EXPECT(all(read(b), 2.0f) && all(read(c), 3.0f));  // the memset ran before the kernel
+  CU_CHECK(cuEventRecord(start, s));
+  CU_CHECK(cuGraphLaunch(exec, s));
+  CU_CHECK(cuEventSynchronize(done));
+  CU_CHECK(cuEventElapsedTime(&ms, start, done));  // the graph recorded it
+  CU_CHECK(cuEventDestroy(start));
+  CU_CHECK(cuEventDestroy(done));
   CU_CHECK(cuGraphExecDestroy(exec));
   CU_CHECK(cuGraphDestroy(graph));
   EXPECT(cuGraphNodeGetType(kernel, &type) == CUDA_ERROR_INVALID_VALUE);
