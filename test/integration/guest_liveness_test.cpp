@@ -85,10 +85,16 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
-// Gone, or a zombie the daemon has yet to reap.
+// Gone, or a zombie the daemon has yet to reap. A process that ends between the open and the
+// read fails the read with ESRCH, which libstdc++'s stream reports by throwing: that is gone too.
 bool process_gone(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), {});
+  std::string stat;
+  try {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    stat.assign(std::istreambuf_iterator<char>(in), {});
+  } catch (const std::exception&) {
+    return true;
+  }
   return stat.empty() || stat.substr(stat.rfind(')') + 2, 1) == "Z";
 }
 
