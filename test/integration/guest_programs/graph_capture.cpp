@@ -1,7 +1,8 @@
 // Stream capture through vgpu's libcuda.so.1 and a real vgpud (fake driver): a memset, a launch
 // and a copy captured without running, the graph instantiated and replayed; the queries while
 // capturing and not; the capture modes' rule on allocations, applied by the guest; a
-// synchronize inside a capture; the legacy stream; stale handles; a graph built node by node.
+// synchronize inside a capture; the legacy stream; handles of the wrong kind; a graph built node
+// by node.
 #include <cuda.h>
 
 #include <cstdio>
@@ -155,7 +156,8 @@ void built_by_hand(CUfunction add, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, 
   m.dst = c + kBytes;
   EXPECT(cuGraphAddMemsetNode(&stranger, graph, nullptr, 0, &m, nullptr) == CUDA_ERROR_INVALID_VALUE);
   CU_CHECK(cuGraphDestroy(other));
-  EXPECT(cuGraphNodeGetType(stranger, &type) == CUDA_ERROR_INVALID_VALUE);  // died with its graph
+  // A handle of another kind is refused (a stale one is freed memory, as with the driver's).
+  EXPECT(cuGraphNodeGetType(reinterpret_cast<CUgraphNode>(graph), &type) == CUDA_ERROR_INVALID_VALUE);
 
   CUgraphExec exec;
   CU_CHECK(cuGraphInstantiate(&exec, graph, 0));
@@ -170,7 +172,6 @@ void built_by_hand(CUfunction add, CUdeviceptr a, CUdeviceptr b, CUdeviceptr c, 
   CU_CHECK(cuEventDestroy(done));
   CU_CHECK(cuGraphExecDestroy(exec));
   CU_CHECK(cuGraphDestroy(graph));
-  EXPECT(cuGraphNodeGetType(kernel, &type) == CUDA_ERROR_INVALID_VALUE);
 }
 
 // Memcpy nodes between device memory and page-locked host memory: the node reads the host
@@ -272,13 +273,13 @@ int main() {
   CUgraphExec exec;
   CU_CHECK(cuGraphInstantiate(&exec, graph, 0));
   CU_CHECK(cuGraphDestroy(graph));  // the executable graph stands alone
-  EXPECT(cuGraphDestroy(graph) == CUDA_ERROR_INVALID_VALUE);
+  EXPECT(cuGraphDestroy(reinterpret_cast<CUgraph>(s)) == CUDA_ERROR_INVALID_VALUE);  // a stream is no graph
   CU_CHECK(cuGraphUpload(exec, s));
   for (int i = 0; i < 3; ++i) CU_CHECK(cuGraphLaunch(exec, s));
   CU_CHECK(cuStreamSynchronize(s));
   EXPECT(all(read(b), 5.0f) && all(read(c), 5.0f));
   CU_CHECK(cuGraphExecDestroy(exec));
-  EXPECT(cuGraphLaunch(exec, s) == CUDA_ERROR_INVALID_VALUE);
+  EXPECT(cuGraphLaunch(reinterpret_cast<CUgraphExec>(s), s) == CUDA_ERROR_INVALID_VALUE);
   EXPECT(cuGraphInstantiate(&exec, nullptr, 0) == CUDA_ERROR_INVALID_VALUE);
 
   // A synchronize inside a capture is refused and ends it badly; the legacy stream cannot capture.
