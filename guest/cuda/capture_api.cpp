@@ -70,10 +70,7 @@ CUresult end_capture(CUstream stream, CUgraph* out) {
       g_open_count.store(static_cast<int>(g_open.size()), std::memory_order_release);
     }
     if (result.status != 0) return to_cu_result(result.status);
-    auto* graph = new GraphObject;
-    graph->wire = reply.graph;
-    graph->device = c->device;
-    graph->captured = true;
+    auto* graph = new GraphObject(reply.graph, c->device, /*was_captured=*/true);
     *out = reinterpret_cast<CUgraph>(graph);
     return CUDA_SUCCESS;
   });

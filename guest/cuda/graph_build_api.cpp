@@ -35,7 +35,6 @@ bool dependencies_ok(const GraphObject* graph, const CUgraphNode* deps, size_t c
 }
 
 CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges) {
-  if (edges.empty()) return CUDA_SUCCESS;
   for (size_t first = 0; first < edges.size();) {
     const size_t n = std::min(edges.size() - first, size_t{vgpu::limits::kMaxGraphEdgeBytes / sizeof(proto::GraphEdge)});
     const std::span<const uint8_t> tail(reinterpret_cast<const uint8_t*>(edges.data() + first), n * sizeof(proto::GraphEdge));
@@ -105,9 +104,7 @@ VGPU_DRIVER_API CUresult cuGraphCreate(CUgraph* out, unsigned int flags) {
     proto::GraphCreateReply reply{};
     const guest::CallResult r = guest::call<proto::CallId::GraphCreate>(*ch, proto::GraphCreateRequest{0, 0}, &reply);
     if (r.status != 0) return to_cu_result(r.status);
-    auto* graph = new GraphObject;
-    graph->wire = reply.graph;
-    graph->device = c->device;
+    auto* graph = new GraphObject(reply.graph, c->device, /*was_captured=*/false);
     *out = reinterpret_cast<CUgraph>(graph);
     return CUDA_SUCCESS;
   });

@@ -58,6 +58,8 @@ struct GraphNodeObject {
   struct GraphObject* graph = nullptr;
 };
 struct GraphObject {
+  GraphObject(uint32_t wire_id, uint32_t on_device, bool was_captured)
+      : wire(wire_id), device(on_device), captured(was_captured) {}
   HandleKind kind = HandleKind::Graph;
   uint32_t wire = 0;
   uint32_t device = 0;

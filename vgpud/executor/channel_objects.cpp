@@ -46,10 +46,14 @@ uint64_t ChannelObjects::forget_device(uint32_t device) {
   events.erase_if([device](const Event& e) { return e.device == device; });
   modules.erase_if([device](const Module& m) { return m.device == device; });
   functions.erase_if([device](const Function& f) { return f.device == device; });
+  forget_graphs_on(device);
+  return freed;
+}
+
+void ChannelObjects::forget_graphs_on(uint32_t device) {
+  graph_execs.erase_if([device](const GraphExec& e) { return e.device == device; });
   graphs.erase_if([device](const Graph& g) { return g.device == device; });
   graph_nodes.erase_if([this](const GraphNode& n) { return graphs.find(n.graph) == nullptr; });
-  graph_execs.erase_if([device](const GraphExec& e) { return e.device == device; });
-  return freed;
 }
 
 void ChannelObjects::forget_graph(uint32_t id) {

@@ -70,6 +70,8 @@ class ChannelObjects {
   uint64_t forget_device(uint32_t device);
   // Forgets graph `id` (already destroyed) and the nodes added to it.
   void forget_graph(uint32_t id);
+  // Forgets the graphs and executable graphs made on `device` (already destroyed) and their nodes.
+  void forget_graphs_on(uint32_t device);
 
   DeviceMemoryMap memory;
   HandleTable<uint64_t, Stream> streams;

@@ -125,14 +125,10 @@ void ChannelExecutor::destroy_graphs_on(uint32_t device) {
     if (e.device == device)
       contexts_.in_existing_context_of(device, [&] { return cu_.cuGraphExecDestroy(e.handle); });
   });
-  objects_.graph_execs.erase_if([device](const ChannelObjects::GraphExec& e) { return e.device == device; });
-  std::vector<uint32_t> gone;
-  objects_.graphs.for_each([&](uint32_t id, ChannelObjects::Graph& g) {
-    if (g.device != device) return;
-    cu_.cuGraphDestroy(g.handle);
-    gone.push_back(id);
+  objects_.graphs.for_each([&](uint32_t, ChannelObjects::Graph& g) {
+    if (g.device == device) cu_.cuGraphDestroy(g.handle);
   });
-  for (uint32_t id : gone) objects_.forget_graph(id);
+  objects_.forget_graphs_on(device);
 }
 
 }  // namespace vgpud
