@@ -169,6 +169,11 @@ export -f build_one
 export nvcc arch here out
 # shellcheck disable=SC2016  # $1 expands in the child bash
 printf '%s\n' "${progs[@]}" "$here"/hostile/*.cu | xargs -P "$jobs" -I{} bash -c 'build_one "$1"' _ {}
+# Each static-runtime program carries NVIDIA's runtime and its symbol table (1 MB, 0.7 MB without);
+# the symbols are not needed to run them, and the bundle travels with a 64 MiB limit.
+if [[ "${KEEP_DEBUG:-0}" != 1 ]] && command -v strip >/dev/null; then
+  strip "$out"/programs-static/*
+fi
 
 # --- driver-API programs ----------------------------------------------------------------------------
 # programs-driver/*.cu: the driver API alone (no CUDA runtime), for run-driver.sh. Their companion
