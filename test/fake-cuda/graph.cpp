@@ -252,6 +252,28 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphGetNodes(CUgraph hGraph, CUgraphNode* node
   return CUDA_SUCCESS;
 }
 
+// Every edge, (from[i], to[i]), as cuGraphGetNodes lists nodes: a count when from and to are
+// null. Edge data is not kept (every edge is a plain one): edgeData must be null.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphGetEdges_v2(CUgraph hGraph, CUgraphNode* from, CUgraphNode* to,
+                                                  CUgraphEdgeData* edgeData, size_t* numEdges) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (numEdges == nullptr || edgeData != nullptr || (from == nullptr) != (to == nullptr)) return CUDA_ERROR_INVALID_VALUE;
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_graphs.find(hGraph);
+  if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+  const auto all = it->second.dag.edges();
+  if (from == nullptr) {
+    *numEdges = all.size();
+    return CUDA_SUCCESS;
+  }
+  for (std::size_t i = 0; i < *numEdges; ++i) {
+    from[i] = i < all.size() ? all[i].first : nullptr;
+    to[i] = i < all.size() ? all[i].second : nullptr;
+  }
+  if (*numEdges > all.size()) *numEdges = all.size();
+  return CUDA_SUCCESS;
+}
+
 // Captured nodes too: a copy, a memset, a kernel, an event record, a stream write (a batch
 // memory operation); added by hand, an event wait as well; an unknown node, or one of a destroyed graph, is CUDA_ERROR_INVALID_VALUE.
 FAKE_CUDA_API CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode hNode, CUgraphNodeType* type) {
@@ -285,6 +307,12 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec* phGraphE
     if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
     // Its kernels and events are the capturing context's, or those of the nodes added by hand.
     if (it->second.ctx != nullptr && it->second.ctx != l->handle) return CUDA_ERROR_INVALID_CONTEXT;
+    // The real driver (580) crashes the process here when the graph has a cycle; so does the
+    // fake, so that a test finds out whether anything in front of it lets one through.
+    if (it->second.dag.cyclic()) {
+      std::fprintf(stderr, "fake-cuda: cuGraphInstantiate on a graph with a cycle (the real driver crashes)\n");
+      std::abort();
+    }
     // A copy of the nodes in the order the edges give: the graph may change or go while the
     // executable graph lives on.
     g_execs.emplace(h, Exec{l->handle, std::make_shared<const std::vector<Node>>(it->second.dag.ordered())});

@@ -19,17 +19,20 @@ class Dag {
   // node of this graph or is named twice. A new node can close no cycle.
   bool add(CUgraphNode handle, NodeOp op, const CUgraphNode* deps, std::size_t n);
   // Adds the edges from[i] -> to[i] (to[i] then waits for from[i]): false, and none added, when
-  // an end is not a node of this graph, an edge exists already (or is named twice), or an edge
-  // would close a cycle (a node waiting for itself).
+  // an end is not a node of this graph or an edge exists already (or is named twice). An edge
+  // that closes a cycle is added, as the real driver adds it (cyclic() then says so).
   bool connect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
   // The nodes in an order every edge respects; among the nodes ready at the same time, the
   // first added first, so that replays are deterministic. A graph whose edges all point
-  // forward in the order of addition (a captured one) keeps that order.
+  // forward in the order of addition (a captured one) keeps that order. Nodes on or after a
+  // cycle are left out.
   std::vector<Node> ordered() const;
+  bool cyclic() const { return ordered().size() != nodes_.size(); }
+  // Every edge as (from, to), in no particular order: what cuGraphGetEdges lists.
+  std::vector<std::pair<CUgraphNode, CUgraphNode>> edges() const;
 
  private:
   bool has_edge(std::size_t from, std::size_t to) const;
-  bool reaches(std::size_t from, std::size_t to) const;  // a path from -> ... -> to (or from == to)
 
   std::vector<Node> nodes_;
   std::vector<std::vector<std::size_t>> waiters_;  // waiters_[i]: the nodes with an edge from node i

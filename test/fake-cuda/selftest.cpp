@@ -95,7 +95,7 @@ bool load(const char* path) {
   SYM(cuStreamWriteValue32_v2); SYM(cuStreamWriteValue64_v2); SYM(cuLinkCreate_v2); SYM(cuLinkAddData_v2);
   SYM(cuLinkComplete); SYM(cuLinkDestroy); SYM(cuStreamBeginCapture_v2); SYM(cuStreamEndCapture);
   SYM(cuStreamIsCapturing); SYM(cuStreamGetCaptureInfo_v2); SYM(cuStreamGetCaptureInfo_v3);
-  SYM(cuThreadExchangeStreamCaptureMode); SYM(cuGraphCreate); SYM(cuGraphDestroy); SYM(cuGraphGetNodes);
+  SYM(cuThreadExchangeStreamCaptureMode); SYM(cuGraphCreate); SYM(cuGraphDestroy); SYM(cuGraphGetNodes); SYM(cuGraphGetEdges_v2);
   SYM(cuGraphInstantiateWithFlags); SYM(cuGraphLaunch); SYM(cuGraphUpload); SYM(cuGraphExecDestroy);
   SYM(cuGraphAddKernelNode_v2); SYM(cuGraphAddKernelNode); SYM(cuGraphAddMemsetNode); SYM(cuGraphAddEmptyNode);
   SYM(cuGraphAddDependencies); SYM(cuGraphAddDependencies_v2); SYM(cuGraphNodeGetType); SYM(cuGraphAddMemcpyNode);

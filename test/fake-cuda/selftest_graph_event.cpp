@@ -63,9 +63,9 @@ void graph_event_checks() {
   CHECK(node_count(graph) == 3);
   CHECK(type_of(r) == CU_GRAPH_NODE_TYPE_EVENT_RECORD && type_of(w) == CU_GRAPH_NODE_TYPE_WAIT_EVENT);
   CHECK(type_of(k) == CU_GRAPH_NODE_TYPE_KERNEL);
-  // The nodes order nodes added after them, as any node does: R -> K would close a cycle.
-  EXPECT_RC(api.cuGraphAddDependencies(graph, &r, &k, 1), CUDA_ERROR_INVALID_VALUE);
-  EXPECT_RC(api.cuGraphAddDependencies(graph, &w, &r, 1), CUDA_ERROR_INVALID_VALUE);
+  // The nodes order nodes added after them, as any node does: K -> R and R -> W exist.
+  EXPECT_RC(api.cuGraphAddDependencies(graph, &k, &r, 1), CUDA_ERROR_INVALID_VALUE);
+  EXPECT_RC(api.cuGraphAddDependencies(graph, &r, &w, 1), CUDA_ERROR_INVALID_VALUE);
 
   // ---- before a launch, ev is not recorded: complete, as the driver says, but not timed ----
   OK(api.cuEventQuery(ev));

@@ -12,7 +12,9 @@
 //                                                operations past its allocation or into vgpud's
 //                                                memory, bad widths and element sizes, unknown
 //                                                module, function and stream ids, launches with
-//                                                the wrong parameter size, limits no driver has
+//                                                the wrong parameter size, limits no driver has,
+//                                                instantiations of a graph whose edges close a
+//                                                cycle (the driver would crash vgpud)
 //
 // Prints "<mode>: ready" (flushed) once it is doing what it does.
 #include <sys/socket.h>
@@ -26,6 +28,7 @@
 #include <thread>
 
 #include "test/integration/raw_channel.h"
+#include "vgpu/protocol/graph_edge.h"
 
 using namespace vgpu;
 using namespace vgpu::test;
@@ -97,11 +100,27 @@ int main(int argc, char** argv) {
       uint64_t ptr;
       std::memcpy(&ptr, r->payload.data(), 8);
       const uint64_t foreign = reinterpret_cast<uint64_t>(&ptr);  // its own stack: vgpud's view of nothing
+      // A graph of two empty nodes, each waiting for the other.
+      auto answered_id = [&](proto::CallId call, const auto& request, const std::string& tail = {}) -> uint32_t {
+        ch.send(call, request, seq++, proto::kFlagNeedsReply, tail);
+        auto reply = ch.receive();
+        if (!reply || reply->header.status != 0 || reply->payload.size() < 4) return 0;
+        uint32_t id;
+        std::memcpy(&id, reply->payload.data(), 4);
+        return id;
+      };
+      const uint32_t cyclic = answered_id(proto::CallId::GraphCreate, proto::GraphCreateRequest{0, 0});
+      const uint32_t a = answered_id(proto::CallId::GraphAddEmptyNode, proto::GraphRequest{cyclic, 0});
+      const uint32_t b = answered_id(proto::CallId::GraphAddEmptyNode, proto::GraphRequest{cyclic, 0});
+      const proto::GraphEdge both[] = {{a, b}, {b, a}};
+      ch.send(proto::CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{cyclic, sizeof both}, seq++, proto::kFlagNeedsReply,
+              std::string(reinterpret_cast<const char*>(both), sizeof both));
+      if (cyclic == 0 || a == 0 || b == 0 || !ch.receive()) return 1;
       ready(mode);
       const std::string params(20, 'x');  // no kernel of any module takes 20 bytes here
       for (uint64_t n = 0; Clock::now() < until && !ch.host_closed(); ++n) {
         if (!ch.wait_for_room(256, 1000)) break;
-        switch (n % 8) {
+        switch (n % 9) {
           case 0: ch.send(proto::CallId::Memset2D, proto::Memset2DRequest{ptr + 1024, 1024, 256, 4, 0, 0, 4}, seq++, 0); break;
           case 1: ch.send(proto::CallId::Memset2D, proto::Memset2DRequest{ptr, 1ull << 63, 1, 3, 0, 0, 3}, seq++, 0); break;
           case 2: ch.send(proto::CallId::StreamWriteValue, proto::StreamValueRequest{0, ptr + 4094, 1, 0, 4}, seq++, 0); break;
@@ -118,6 +137,7 @@ int main(int argc, char** argv) {
             break;
           }
           case 6: ch.send(proto::CallId::CtxSetLimit, proto::CtxSetLimitRequest{15, 0, ~0ull}, seq++, 0); break;
+          case 7: ch.send(proto::CallId::GraphInstantiate, proto::GraphInstantiateRequest{cyclic, 0, 0}, seq++, 0); break;
           default: {
             proto::ClusterOccupancyRequest o{};
             o.function = static_cast<uint32_t>(n);

@@ -194,3 +194,36 @@ TEST_CASE("graphs built by hand: nodes and edges only of the channel's own graph
   refused.check_never_traced(vgpud, "cuGraphAdd", last, "cuGraphAddEmptyNode");
   expect_healthy(vgpud, "alpha");
 }
+
+TEST_CASE("a graph whose edges close a cycle is refused at instantiation", "[hostile][graph]") {
+  // The driver takes an edge that closes a cycle and then crashes the process instantiating
+  // the graph (the fake driver aborts there, as the real one crashes): vgpud must not pass it on.
+  VgpudProcess vgpud;
+  RawChannel ch(vgpud.socket("alpha"));
+  uint64_t seq = 1;
+  const RawReply made = call(ch, CallId::GraphCreate, proto::GraphCreateRequest{0, 0}, seq);
+  REQUIRE(made.header.status == 0);
+  proto::GraphCreateReply graph;
+  std::memcpy(&graph, made.payload.data(), sizeof graph);
+  uint32_t nodes[3];
+  for (uint32_t& n : nodes) {
+    const RawReply r = call(ch, CallId::GraphAddEmptyNode, proto::GraphRequest{graph.graph, 0}, seq);
+    REQUIRE(r.header.status == 0);
+    proto::GraphNodeReply reply;
+    std::memcpy(&reply, r.payload.data(), sizeof reply);
+    n = reply.node;
+  }
+  // 0 -> 1 -> 2 -> 0, in two messages: each is acyclic alone.
+  const proto::GraphEdge path[] = {{nodes[0], nodes[1]}, {nodes[1], nodes[2]}}, back[] = {{nodes[2], nodes[0]}};
+  REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{graph.graph, sizeof path}, seq,
+               std::string(reinterpret_cast<const char*>(path), sizeof path))
+              .header.status == 0);
+  REQUIRE(call(ch, CallId::GraphInstantiate, proto::GraphInstantiateRequest{graph.graph, 0, 0}, seq).header.status == 0);
+  REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{graph.graph, sizeof back}, seq,
+               std::string(reinterpret_cast<const char*>(back), sizeof back))
+              .header.status == 0);
+  REQUIRE(call(ch, CallId::GraphInstantiate, proto::GraphInstantiateRequest{graph.graph, 0, 0}, seq).header.status ==
+          kInvalidValue);
+  REQUIRE(call(ch, CallId::GraphDestroy, proto::GraphRequest{graph.graph, 0}, seq).header.status == 0);
+  expect_healthy(vgpud, "alpha");
+}

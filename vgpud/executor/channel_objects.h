@@ -44,6 +44,9 @@ class ChannelObjects {
   struct Graph {
     CUgraph handle;
     uint32_t device;
+    // Edges added by hand (GRAPH_ADD_DEPENDENCIES): only these can close a cycle, which the
+    // driver accepts and then crashes instantiating (vgpud checks first).
+    uint32_t hand_edges = 0;
   };
   struct GraphNode {
     CUgraphNode handle;

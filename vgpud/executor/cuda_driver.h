@@ -100,6 +100,8 @@ struct CudaDriver {
   CUresult (*cuGraphAddEventWaitNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, CUevent);
   CUresult (*cuGraphAddMemcpyNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, const CUDA_MEMCPY3D*, CUcontext);
   CUresult (*cuGraphAddDependencies)(CUgraph, const CUgraphNode*, const CUgraphNode*, const CUgraphEdgeData*, size_t);
+  CUresult (*cuGraphGetNodes)(CUgraph, CUgraphNode*, size_t*);
+  CUresult (*cuGraphGetEdges)(CUgraph, CUgraphNode*, CUgraphNode*, CUgraphEdgeData*, size_t*);
   CUresult (*cuGetErrorName)(CUresult, const char**);
 
   // "CUDA_ERROR_INVALID_VALUE" for logs; never null.

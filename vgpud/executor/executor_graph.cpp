@@ -2,6 +2,7 @@
 // captures reaches the host's stream as usual, so the host driver builds the graph exactly as it
 // would for a local program; guests hold graphs and executable graphs by opaque ids.
 #include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/graph_cycles.h"
 #include "vgpud/executor/reply_payload.h"
 
 namespace vgpud {
@@ -37,7 +38,7 @@ int32_t ChannelExecutor::handle(const StreamEndCaptureCmd& cmd, Reply& reply) {
   }
   const ChannelObjects::Stream* stream = objects_.streams.find(cmd.stream);
   const uint32_t device = stream != nullptr ? stream->device : contexts_.current();
-  put(reply.payload, proto::StreamEndCaptureReply{objects_.graphs.insert({graph, device}), 0});
+  put(reply.payload, proto::StreamEndCaptureReply{objects_.graphs.insert({graph, device, 0}), 0});
   return 0;
 }
 
@@ -61,6 +62,11 @@ int32_t ChannelExecutor::handle(const GraphInstantiateCmd& cmd, Reply& reply) {
   if (objects_.graph_execs.full()) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
+  }
+  if (g->hand_edges > 0) {
+    bool cyclic = false;
+    if (CUresult r = graph_has_cycle(cu_, g->handle, &cyclic)) return r;
+    if (cyclic) return CUDA_ERROR_INVALID_VALUE;  // CUDA_GRAPH_INSTANTIATE_INVALID_STRUCTURE
   }
   CUgraphExec exec = nullptr;
   const CUresult r = contexts_.in_context_of(g->device, [&] {

@@ -41,7 +41,7 @@ int32_t ChannelExecutor::handle(const GraphCreateCmd&, Reply& reply) {
   CUgraph graph = nullptr;
   const CUresult r = traced("cuGraphCreate", cu_.cuGraphCreate(&graph, 0));
   if (r != CUDA_SUCCESS) return r;
-  put(reply.payload, proto::GraphCreateReply{objects_.graphs.insert({graph, contexts_.current()}), 0});
+  put(reply.payload, proto::GraphCreateReply{objects_.graphs.insert({graph, contexts_.current(), 0}), 0});
   return 0;
 }
 
@@ -164,8 +164,14 @@ int32_t ChannelExecutor::handle(const GraphAddDependenciesCmd& cmd, Reply&) {
     to[i] = b->handle;
   }
   if (count == 0) return 0;
-  return traced("cuGraphAddDependencies",
-                cu_.cuGraphAddDependencies(g->handle, from.data(), to.data(), nullptr, count));
+  if (count > vgpu::limits::kMaxGraphEdges - g->hand_edges) {
+    HopCounters::bump(setup_.counters->rejected);
+    return kLimitExceeded;
+  }
+  const CUresult r = traced("cuGraphAddDependencies",
+                            cu_.cuGraphAddDependencies(g->handle, from.data(), to.data(), nullptr, count));
+  if (r == CUDA_SUCCESS) g->hand_edges += static_cast<uint32_t>(count);
+  return r;
 }
 
 }  // namespace vgpud

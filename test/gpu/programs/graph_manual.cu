@@ -2,8 +2,7 @@
 // edges are added after the nodes, in an order unlike the order of adding: only the edges give
 // the right answer; an event-record and an event-wait node; a memcpy node copies the result
 // into page-locked memory. cudaGraphGetNodes and cudaGraphNodeGetType, 10 replays checked exactly, a
-// node of another graph refused as a dependency; the error an edge closing a cycle gets is
-// printed, not asserted (the comparison with the native run checks it).
+// node of another graph refused as a dependency.
 #include <vector>
 
 #include "common.h"
@@ -119,16 +118,9 @@ int main() {
   EXPECT(match);
   CK(cudaGraphExecDestroy(exec));
 
-  // An edge that closes a cycle: refused when added or when instantiated, as the driver decides.
-  cudaError_t cycle = cudaGraphAddDependencies(graph, &kernels[3], &memset, nullptr, 1);
-  std::printf("an edge closing a cycle: %s\n", cudaGetErrorName(cycle));
-  cudaGetLastError();
-  if (cycle == cudaSuccess) {
-    cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
-    std::printf("instantiating the cycle: %s\n", cudaGetErrorName(inst));
-    if (inst == cudaSuccess) CK(cudaGraphExecDestroy(exec));
-    cudaGetLastError();
-  }
+  // No edge closing a cycle: the driver takes one and then crashes the process that
+  // instantiates the graph, so a native run cannot be compared (vgpud refuses the
+  // instantiation; test/integration/hostile_graph_test.cpp and run-hostile.sh check that).
   CK(cudaGraphDestroy(graph));
   CK(cudaStreamDestroy(s));
   CK(cudaFreeHost(result));

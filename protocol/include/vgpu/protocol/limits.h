@@ -36,6 +36,9 @@ inline constexpr uint32_t kMaxGraphExecs = 4096;
 // GRAPH_ADD_DEPENDENCIES carries.
 inline constexpr uint32_t kMaxGraphNodes = 1u << 16;
 inline constexpr uint32_t kMaxGraphEdgeBytes = 4096 * 8;
+// Edges a channel may add by hand to one graph, over all its GRAPH_ADD_DEPENDENCIES (vgpud
+// walks them all before each instantiation, and the driver keeps them).
+inline constexpr uint32_t kMaxGraphEdges = 1u << 18;
 
 // Devices the protocol can describe to one guest.
 inline constexpr uint32_t kMaxDevices = 16;

@@ -1,0 +1,46 @@
+// Kahn's algorithm over the driver's nodes and edges: a graph is acyclic exactly when every
+// node can be taken once all the nodes it depends on have been.
+#include "vgpud/executor/graph_cycles.h"
+
+#include <unordered_map>
+#include <vector>
+
+namespace vgpud {
+
+CUresult graph_has_cycle(const CudaDriver& cu, CUgraph graph, bool* cyclic) {
+  size_t node_count = 0, edge_count = 0;
+  if (CUresult r = cu.cuGraphGetNodes(graph, nullptr, &node_count)) return r;
+  if (CUresult r = cu.cuGraphGetEdges(graph, nullptr, nullptr, nullptr, &edge_count)) return r;
+  std::vector<CUgraphNode> nodes(node_count), from(edge_count), to(edge_count);
+  if (CUresult r = cu.cuGraphGetNodes(graph, nodes.data(), &node_count)) return r;
+  if (CUresult r = cu.cuGraphGetEdges(graph, from.data(), to.data(), nullptr, &edge_count)) return r;
+
+  std::unordered_map<CUgraphNode, size_t> index;
+  index.reserve(node_count);
+  for (size_t i = 0; i < node_count; ++i) index.emplace(nodes[i], i);
+  std::vector<std::vector<size_t>> waiters(node_count);
+  std::vector<size_t> waiting_for(node_count, 0);
+  for (size_t e = 0; e < edge_count; ++e) {
+    auto a = index.find(from[e]), b = index.find(to[e]);
+    if (a == index.end() || b == index.end()) return CUDA_ERROR_INVALID_VALUE;  // not this graph's
+    waiters[a->second].push_back(b->second);
+    ++waiting_for[b->second];
+  }
+  std::vector<size_t> ready;
+  for (size_t i = 0; i < node_count; ++i) {
+    if (waiting_for[i] == 0) ready.push_back(i);
+  }
+  size_t taken = 0;
+  while (!ready.empty()) {
+    const size_t i = ready.back();
+    ready.pop_back();
+    ++taken;
+    for (size_t w : waiters[i]) {
+      if (--waiting_for[w] == 0) ready.push_back(w);
+    }
+  }
+  *cyclic = taken != node_count;
+  return CUDA_SUCCESS;
+}
+
+}  // namespace vgpud
