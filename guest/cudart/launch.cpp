@@ -25,16 +25,22 @@ constexpr unsigned kMaxConfigDepth = 32;
 thread_local CallConfig t_configs[kMaxConfigDepth];
 thread_local unsigned t_config_depth = 0;
 
+// A launch, plain or cooperative (all the grid's blocks resident at once, for grid-wide
+// synchronisation: the driver refuses a grid larger than that at the call).
 cudaError_t launch(const void* host_fun, dim3 grid, dim3 block, void** args, size_t shared_mem,
-                   cudaStream_t stream, bool per_thread_default) {
+                   cudaStream_t stream, bool per_thread_default, bool cooperative = false) {
   return context_call([&](Runtime&) {
     CUkernel kernel = nullptr;
     if (cudaError_t e = registry().kernel(host_fun, &kernel); e != cudaSuccess) return e;
     if (shared_mem > UINT32_MAX) return cudaErrorInvalidValue;
     // The driver takes a CUkernel where a CUfunction goes, and uses it on the current device.
-    return to_cuda_error(cuLaunchKernel(reinterpret_cast<CUfunction>(kernel), grid.x, grid.y, grid.z, block.x,
-                                        block.y, block.z, static_cast<unsigned>(shared_mem),
-                                        driver_stream(stream, per_thread_default), args, nullptr));
+    const auto f = reinterpret_cast<CUfunction>(kernel);
+    const auto shmem = static_cast<unsigned>(shared_mem);
+    const CUstream s = driver_stream(stream, per_thread_default);
+    return to_cuda_error(cooperative ? cuLaunchCooperativeKernel(f, grid.x, grid.y, grid.z, block.x, block.y,
+                                                                 block.z, shmem, s, args)
+                                     : cuLaunchKernel(f, grid.x, grid.y, grid.z, block.x, block.y, block.z, shmem,
+                                                      s, args, nullptr));
   });
 }
 
@@ -104,4 +110,16 @@ VGPU_EXPORT cudaError_t cudaLaunchKernel_ptsz(const void* func, dim3 gridDim, di
                                               size_t sharedMem, cudaStream_t stream) {
   trace_launch("cudaLaunchKernel_ptsz", func, gridDim, blockDim, sharedMem, stream);
   return launch(func, gridDim, blockDim, args, sharedMem, stream, true);
+}
+
+VGPU_EXPORT cudaError_t cudaLaunchCooperativeKernel(const void* func, dim3 gridDim, dim3 blockDim, void** args,
+                                                    size_t sharedMem, cudaStream_t stream) {
+  trace_launch("cudaLaunchCooperativeKernel", func, gridDim, blockDim, sharedMem, stream);
+  return launch(func, gridDim, blockDim, args, sharedMem, stream, false, true);
+}
+
+VGPU_EXPORT cudaError_t cudaLaunchCooperativeKernel_ptsz(const void* func, dim3 gridDim, dim3 blockDim, void** args,
+                                                         size_t sharedMem, cudaStream_t stream) {
+  trace_launch("cudaLaunchCooperativeKernel_ptsz", func, gridDim, blockDim, sharedMem, stream);
+  return launch(func, gridDim, blockDim, args, sharedMem, stream, true, true);
 }

@@ -204,6 +204,15 @@ int main(int argc, char** argv) {
   CHECK(cudaOccupancyAvailableDynamicSMemPerBlock(&smem_left, reinterpret_cast<const void*>(&vector_add_stub), 1,
                                                   256));
   EXPECT(smem_left > 0);
+  // Cooperative: the same result; a grid larger than the GPU holds at once refused at the call.
+  CHECK(cudaMemset(dc, 0, n * sizeof(float)));
+  CHECK(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(&vector_add_stub), dim3(4), dim3(256), args, 0, 0));
+  CHECK(cudaMemcpy(c.data(), dc, n * sizeof(float), cudaMemcpyDeviceToHost));
+  for (int i = 0; i < n; ++i) EXPECT(c[i] == 1.5f * static_cast<float>(i));
+  EXPECT(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(&vector_add_stub), dim3(1u << 20), dim3(256), args,
+                                     0, 0) == cudaErrorCooperativeLaunchTooLarge);
+  EXPECT(cudaGetLastError() == cudaErrorCooperativeLaunchTooLarge);
+  CHECK(cudaDeviceSynchronize());
   // The parameter layout the fake image declares: 8, 8, 8, 4.
   size_t offset = 0, size = 0;
   CHECK(cudaFuncGetParamInfo(reinterpret_cast<const void*>(&vector_add_stub), 3, &offset, &size));
