@@ -4,6 +4,7 @@
 
 #include "guest/client/log.h"
 #include "guest/cuda/driver_state.h"
+#include "guest/cuda/host_functions.h"
 #include "vgpu/protocol/messages.h"
 
 namespace vgpu::cuda {
@@ -94,6 +95,8 @@ CUresult take_async_error() noexcept {
 }
 
 CUresult enter_context(guest::Channel** channel_out, Context** context_out) noexcept {
+  // As on the driver: a host function may not call CUDA (it runs while a stream waits for it).
+  if (in_host_function()) return CUDA_ERROR_NOT_PERMITTED;
   guest::Channel* ch = channel();
   if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
   Context* c = current_context();

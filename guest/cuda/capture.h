@@ -7,6 +7,8 @@
 #pragma once
 #include <cuda.h>
 
+#include <cstdint>
+
 namespace vgpu::cuda {
 
 // Whether a capture this process began is open (a stream that joined one through an event
@@ -17,5 +19,11 @@ bool any_capture_open() noexcept;
 // where the calling thread's capture mode forbids it, having invalidated the captures that
 // forbid it, as the driver does; CUDA_SUCCESS where it may go ahead.
 CUresult check_unsafe_call_during_capture() noexcept;
+
+// The id of the capture vgpud's stream `stream` takes part in, or 0 when it captures nothing
+// (no round trip while no capture is open).
+CUresult capture_of_stream(uint64_t stream, uint64_t* capture) noexcept;
+// A host function launched into capture `capture`: held for the graph it ends in.
+void capture_keeps_host_function(uint64_t capture, uint64_t function);
 
 }  // namespace vgpu::cuda

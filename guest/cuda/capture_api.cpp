@@ -28,6 +28,17 @@ struct OpenCapture {
 
 std::mutex g_mutex;
 std::unordered_map<uint64_t, OpenCapture> g_open;  // guarded by g_mutex
+// Host functions launched into a capture, by the driver's capture id: the graph the capture
+// ends in holds them (host_functions.h). Guarded by g_mutex.
+std::unordered_map<uint64_t, std::vector<uint64_t>> g_capture_functions;
+
+// The driver's status and capture id of vgpud's stream `stream`.
+CUresult ask_capture_info(guest::Channel& ch, uint64_t stream, proto::StreamCaptureInfoReply* reply) {
+  const proto::StreamRequest request{stream};
+  const guest::CallResult result = ch.call(proto::CallId::StreamCaptureInfo, {{&request, sizeof request}},
+                                           std::span(reinterpret_cast<uint8_t*>(reply), sizeof *reply));
+  return to_cu_result(result.status);
+}
 std::atomic<int> g_open_count{0};
 
 thread_local CUstreamCaptureMode t_mode = CU_STREAM_CAPTURE_MODE_GLOBAL;  // cuThreadExchangeStreamCaptureMode's
@@ -59,19 +70,33 @@ CUresult end_capture(CUstream stream, CUgraph* out) {
     if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
     proto::StreamRequest request{};
     if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
+    // Host functions launched into the capture go to its graph: which capture is the driver's to say.
+    bool has_functions = false;
+    {
+      std::lock_guard lock(g_mutex);
+      has_functions = !g_capture_functions.empty();
+    }
+    proto::StreamCaptureInfoReply info{};
+    if (has_functions) (void)ask_capture_info(*ch, request.stream, &info);
     proto::StreamEndCaptureReply reply{};
     const guest::CallResult result =
         ch->call(proto::CallId::StreamEndCapture, {{&request, sizeof request}},
                  std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+    std::vector<uint64_t> functions;
     {
       // Ended whatever the answer: the driver ends a capture that failed, too.
       std::lock_guard lock(g_mutex);
       g_open.erase(request.stream);
       g_open_count.store(static_cast<int>(g_open.size()), std::memory_order_release);
+      if (auto it = g_capture_functions.find(info.capture_id); info.capture_id != 0 && it != g_capture_functions.end()) {
+        functions = std::move(it->second);
+        g_capture_functions.erase(it);
+      }
     }
+    auto graph = std::make_unique<GraphObject>(reply.graph, c->device, /*was_captured=*/true);
+    for (uint64_t f : functions) graph->host_functions.adopt(f);  // let go of with it, if the capture failed
     if (result.status != 0) return to_cu_result(result.status);
-    auto* graph = new GraphObject(reply.graph, c->device, /*was_captured=*/true);
-    *out = reinterpret_cast<CUgraph>(graph);
+    *out = reinterpret_cast<CUgraph>(graph.release());
     return CUDA_SUCCESS;
   });
 }
@@ -122,6 +147,22 @@ CUresult capture_info(CUstream stream, CUstreamCaptureStatus* status, cuuint64_t
 namespace vgpu::cuda {
 
 bool any_capture_open() noexcept { return g_open_count.load(std::memory_order_acquire) != 0; }
+
+CUresult capture_of_stream(uint64_t stream, uint64_t* capture) noexcept {
+  *capture = 0;
+  if (!any_capture_open()) return CUDA_SUCCESS;
+  guest::Channel* ch = nullptr;
+  if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+  proto::StreamCaptureInfoReply reply{};
+  if (CUresult r = ask_capture_info(*ch, stream, &reply); r != CUDA_SUCCESS) return r;
+  if (reply.status == CU_STREAM_CAPTURE_STATUS_ACTIVE) *capture = reply.capture_id;
+  return CUDA_SUCCESS;
+}
+
+void capture_keeps_host_function(uint64_t capture, uint64_t function) {
+  std::lock_guard lock(g_mutex);
+  g_capture_functions[capture].push_back(function);
+}
 
 CUresult check_unsafe_call_during_capture() noexcept {
   if (!any_capture_open() || t_mode == CU_STREAM_CAPTURE_MODE_RELAXED) return CUDA_SUCCESS;

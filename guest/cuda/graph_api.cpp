@@ -7,6 +7,7 @@
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/handles.h"
+#include "guest/cuda/host_functions.h"
 #include "guest/cuda/streams.h"
 
 using namespace vgpu::cuda;
@@ -41,7 +42,9 @@ CUresult instantiate(CUgraphExec* out, CUgraph graph, unsigned long long flags) 
         ch->call(proto::CallId::GraphInstantiate, {{&request, sizeof request}},
                  std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
     if (result.status != 0) return to_cu_result(result.status);
-    *out = reinterpret_cast<CUgraphExec>(new GraphExecObject{HandleKind::GraphExec, reply.exec, g->device});
+    std::lock_guard lock(g->mutex);
+    *out = reinterpret_cast<CUgraphExec>(
+        new GraphExecObject{HandleKind::GraphExec, reply.exec, g->device, g->host_functions});
     return CUDA_SUCCESS;
   });
 }
@@ -55,7 +58,10 @@ CUresult exec_into_stream(proto::CallId id, CUgraphExec exec, CUstream stream) {
     if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
     proto::GraphExecStreamRequest request{e->wire, 0, 0};
     if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
-    return to_cu_result(ch->post(id, {{&request, sizeof request}}));
+    if (CUresult r = to_cu_result(ch->post(id, {{&request, sizeof request}})); r != CUDA_SUCCESS) return r;
+    // Its host nodes will hand their functions to this process's thread.
+    if (id == proto::CallId::GraphLaunch) expect_host_functions(e->host_functions.size());
+    return CUDA_SUCCESS;
   });
 }
 

@@ -9,6 +9,7 @@
 #include "guest/client/log.h"
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
+#include "guest/cuda/graph_build.h"
 #include "guest/cuda/handles.h"
 #include "guest/cuda/host_memory.h"
 #include "guest/cuda/modules.h"
@@ -19,20 +20,7 @@ using namespace vgpu::cuda;
 namespace proto = vgpu::proto;
 namespace guest = vgpu::guest;
 
-namespace {
-
-GraphNodeObject* node_of(CUgraphNode node, const GraphObject* graph) {
-  GraphNodeObject* n = object_of<GraphNodeObject>(node, HandleKind::GraphNode);
-  return n != nullptr && n->graph == graph ? n : nullptr;
-}
-
-// Every dependency is a live node of `graph` (and there are some where count says so).
-bool dependencies_ok(const GraphObject* graph, const CUgraphNode* deps, size_t count) {
-  if (count != 0 && deps == nullptr) return false;
-  for (size_t i = 0; i < count; ++i)
-    if (node_of(deps[i], graph) == nullptr) return false;
-  return true;
-}
+namespace vgpu::cuda {
 
 CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges) {
   for (size_t first = 0; first < edges.size();) {
@@ -46,33 +34,14 @@ CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vec
   return CUDA_SUCCESS;
 }
 
-// Adds a node: `send` makes it in vgpud and returns its id; then the edges from its dependencies.
-template <typename Send>
-CUresult add_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count, CUgraphNodeType type,
-                  Send&& send) {
-  if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
-  if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return guarded([&] {
-    guest::Channel* ch = nullptr;
-    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
-    std::lock_guard lock(g->mutex);
-    if (!dependencies_ok(g, deps, count)) return CUDA_ERROR_INVALID_VALUE;
-    proto::GraphNodeReply reply{};
-    if (CUresult r = send(*ch, *g, &reply); r != CUDA_SUCCESS) return r;
-    auto node = std::make_unique<GraphNodeObject>(GraphNodeObject{HandleKind::GraphNode, reply.node, type, g});
-    std::vector<proto::GraphEdge> edges;
-    for (size_t i = 0; i < count; ++i) edges.push_back({node_of(deps[i], g)->wire, reply.node});
-    *out = reinterpret_cast<CUgraphNode>(node.get());
-    g->nodes.push_back(std::move(node));
-    return send_edges(*ch, *g, edges);
-  });
-}
+}  // namespace vgpu::cuda
+
+namespace {
 
 CUresult add_kernel_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count, CUfunction function,
                          const unsigned grid[3], const unsigned block[3], unsigned shared_mem, void** params,
                          void** extra) {
-  return add_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_KERNEL,
+  return add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_KERNEL,
                   [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
                     FunctionObject* f = nullptr;
                     if (CUresult r = function_on(ch, function, g.device, &f); r != CUDA_SUCCESS) return r;
@@ -131,7 +100,7 @@ VGPU_DRIVER_API CUresult cuGraphAddKernelNode(CUgraphNode* out, CUgraph graph, c
 VGPU_DRIVER_API CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
                                               const CUDA_MEMSET_NODE_PARAMS* p, CUcontext) {
   if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return add_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMSET,
+  return add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMSET,
                   [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
                     proto::GraphAddMemsetNodeRequest request{};
                     request.graph = g.wire;
@@ -198,7 +167,7 @@ VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, c
   request.dst_pitch = p->dstPitch;
   request.width = p->WidthInBytes;
   request.height = p->Height;
-  return add_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMCPY,
+  return add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMCPY,
                   [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
                     request.graph = g.wire;
                     return to_cu_result(guest::call<proto::CallId::GraphAddMemcpyNode>(ch, request, reply).status);
@@ -211,7 +180,7 @@ CUresult add_event_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps
                         bool wait) {
   const EventObject* e = object_of<EventObject>(event, HandleKind::Event);
   if (e == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return add_node(out, graph, deps, count, wait ? CU_GRAPH_NODE_TYPE_WAIT_EVENT : CU_GRAPH_NODE_TYPE_EVENT_RECORD,
+  return add_graph_node(out, graph, deps, count, wait ? CU_GRAPH_NODE_TYPE_WAIT_EVENT : CU_GRAPH_NODE_TYPE_EVENT_RECORD,
                   [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
                     const proto::GraphAddEventNodeRequest request{g.wire, e->wire, wait ? 1u : 0u, 0};
                     return to_cu_result(guest::call<proto::CallId::GraphAddEventNode>(ch, request, reply).status);
@@ -230,7 +199,7 @@ VGPU_DRIVER_API CUresult cuGraphAddEventWaitNode(CUgraphNode* out, CUgraph graph
 }
 
 VGPU_DRIVER_API CUresult cuGraphAddEmptyNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count) {
-  return add_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_EMPTY,
+  return add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_EMPTY,
                   [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
                     return to_cu_result(
                         guest::call<proto::CallId::GraphAddEmptyNode>(ch, proto::GraphRequest{g.wire, 0}, reply).status);

@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "guest/cuda/module_image.h"
+#include "guest/cuda/host_functions.h"
 #include "guest/cuda/launch_check.h"
+#include "guest/cuda/module_image.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
 
@@ -66,6 +67,7 @@ struct GraphObject {
   bool captured = false;
   std::mutex mutex;
   std::vector<std::unique_ptr<GraphNodeObject>> nodes;  // die with it, as the driver's do
+  HostFunctionRefs host_functions;  // its host nodes' functions (guarded by mutex)
   ~GraphObject() {
     for (auto& n : nodes) n->kind = HandleKind::Dead;
   }
@@ -74,6 +76,7 @@ struct GraphExecObject {
   HandleKind kind = HandleKind::GraphExec;
   uint32_t wire = 0;
   uint32_t device = 0;
+  HostFunctionRefs host_functions;  // its graph's, when it was instantiated: one per host node
 };
 
 // A kernel vgpud resolved: its id and parameter layout (cuFuncGetParamInfo's, on the host).

@@ -119,9 +119,3 @@ VGPU_DRIVER_API CUresult cuStreamGetCtx_ptsz(CUstream s, CUcontext* context) { r
 VGPU_DRIVER_API CUresult cuStreamGetDevice_ptsz(CUstream s, CUdevice* device) {
   return cuStreamGetDevice(per_thread(s), device);
 }
-VGPU_DRIVER_API CUresult cuStreamAddCallback_ptsz(CUstream s, CUstreamCallback callback, void* data, unsigned int flags) {
-  return cuStreamAddCallback(per_thread(s), callback, data, flags);
-}
-VGPU_DRIVER_API CUresult cuLaunchHostFunc_ptsz(CUstream s, CUhostFn fn, void* data) {
-  return cuLaunchHostFunc(per_thread(s), fn, data);
-}

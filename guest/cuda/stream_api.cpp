@@ -218,28 +218,6 @@ VGPU_DRIVER_API CUresult cuStreamGetDevice(CUstream stream, CUdevice* device) {
   return CUDA_SUCCESS;
 }
 
-// ---- host work ordered on a stream
-
-// The callback runs once everything before it on the stream has finished, and nothing after it
-// starts before it returns. vgpu waits for the stream here and runs it on the calling thread:
-// the same order, with the caller held until then (CUDA forbids CUDA calls in the callback, so
-// nothing it may do can wait on the caller).
-VGPU_DRIVER_API CUresult cuStreamAddCallback(CUstream stream, CUstreamCallback callback, void* data, unsigned int flags) {
-  if (callback == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
-  const CUresult status = cuStreamSynchronize(stream);
-  if (status == CUDA_ERROR_INVALID_HANDLE || status == CUDA_ERROR_INVALID_CONTEXT || status == CUDA_ERROR_NOT_INITIALIZED)
-    return status;
-  callback(stream, status, data);
-  return CUDA_SUCCESS;
-}
-
-VGPU_DRIVER_API CUresult cuLaunchHostFunc(CUstream stream, CUhostFn fn, void* data) {
-  if (fn == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (CUresult r = cuStreamSynchronize(stream); r != CUDA_SUCCESS) return r;
-  fn(data);
-  return CUDA_SUCCESS;
-}
-
 // ---- stream attributes
 
 // What cuStreamSetAttribute stored, per stream. The attributes are hints to the GPU's scheduler

@@ -161,3 +161,15 @@ VGPU_EXPORT cudaError_t cudaGraphNodeGetType(cudaGraphNode_t node, cudaGraphNode
     return to_cuda_error(cuGraphNodeGetType(node, reinterpret_cast<CUgraphNodeType*>(pType)));
   });
 }
+
+VGPU_EXPORT cudaError_t cudaGraphAddHostNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                             const cudaGraphNode_t* pDependencies, size_t numDependencies,
+                                             const cudaHostNodeParams* pNodeParams) {
+  trace_api("cudaGraphAddHostNode graph=%p", static_cast<void*>(graph));
+  static_assert(sizeof(cudaHostNodeParams) == sizeof(CUDA_HOST_NODE_PARAMS) &&
+                offsetof(cudaHostNodeParams, userData) == offsetof(CUDA_HOST_NODE_PARAMS, userData));
+  return context_call([&](Runtime&) {
+    return to_cuda_error(cuGraphAddHostNode(driver_nodes(pGraphNode), graph, driver_nodes(pDependencies),
+                                            numDependencies, reinterpret_cast<const CUDA_HOST_NODE_PARAMS*>(pNodeParams)));
+  });
+}

@@ -1,6 +1,8 @@
 // cudaStream* entry points, over the driver's streams.
 #include "guest/cudart/streams.h"
 
+#include <memory>
+
 #include "guest/client/log.h"
 #include "guest/cudart/entry.h"
 
@@ -154,4 +156,61 @@ VGPU_EXPORT cudaError_t cudaStreamGetId(cudaStream_t stream, unsigned long long*
 VGPU_EXPORT cudaError_t cudaStreamGetId_ptsz(cudaStream_t stream, unsigned long long* streamId) {
   trace_api("cudaStreamGetId_ptsz stream=%p", static_cast<void*>(stream));
   return stream_get(stream, streamId, true, cuStreamGetId);
+}
+
+// ---- host work ordered on a stream: the driver's host functions (guest/cuda/host_functions.h)
+
+namespace {
+
+// A runtime callback, told the stream as the program named it.
+struct RuntimeCallback {
+  cudaStreamCallback_t callback;
+  cudaStream_t stream;
+  void* data;
+};
+
+void CUDA_CB run_runtime_callback(CUstream, CUresult status, void* p) {
+  std::unique_ptr<RuntimeCallback> c(static_cast<RuntimeCallback*>(p));
+  c->callback(c->stream, static_cast<cudaError_t>(status), c->data);
+}
+
+cudaError_t add_callback(cudaStream_t stream, cudaStreamCallback_t callback, void* data, unsigned flags,
+                         bool per_thread_default) {
+  return context_call([&](Runtime&) {
+    if (callback == nullptr) return cudaErrorInvalidValue;
+    auto c = std::make_unique<RuntimeCallback>(RuntimeCallback{callback, stream, data});
+    const CUresult r =
+        cuStreamAddCallback(driver_stream(stream, per_thread_default), &run_runtime_callback, c.get(), flags);
+    if (r == CUDA_SUCCESS) c.release();  // freed once it has run
+    return to_cuda_error(r);
+  });
+}
+
+cudaError_t launch_host_func(cudaStream_t stream, cudaHostFn_t fn, void* data, bool per_thread_default) {
+  return context_call(
+      [&](Runtime&) { return to_cuda_error(cuLaunchHostFunc(driver_stream(stream, per_thread_default), fn, data)); });
+}
+
+}  // namespace
+
+VGPU_EXPORT cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* userData) {
+  trace_api("cudaLaunchHostFunc stream=%p", static_cast<void*>(stream));
+  return launch_host_func(stream, fn, userData, false);
+}
+
+VGPU_EXPORT cudaError_t cudaLaunchHostFunc_ptsz(cudaStream_t stream, cudaHostFn_t fn, void* userData) {
+  trace_api("cudaLaunchHostFunc_ptsz stream=%p", static_cast<void*>(stream));
+  return launch_host_func(stream, fn, userData, true);
+}
+
+VGPU_EXPORT cudaError_t cudaStreamAddCallback(cudaStream_t stream, cudaStreamCallback_t callback, void* userData,
+                                              unsigned int flags) {
+  trace_api("cudaStreamAddCallback stream=%p", static_cast<void*>(stream));
+  return add_callback(stream, callback, userData, flags, false);
+}
+
+VGPU_EXPORT cudaError_t cudaStreamAddCallback_ptsz(cudaStream_t stream, cudaStreamCallback_t callback,
+                                                   void* userData, unsigned int flags) {
+  trace_api("cudaStreamAddCallback_ptsz stream=%p", static_cast<void*>(stream));
+  return add_callback(stream, callback, userData, flags, true);
 }

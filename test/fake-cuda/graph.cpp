@@ -2,7 +2,8 @@
 // capture recorded or cuGraphAdd*Node added (graph_build.cpp) and the edges between them
 // (graph_dag.h); an executable graph is a copy of its nodes in an order the edges allow, bound
 // to the context it was instantiated in, and cuGraphLaunch replays it at once on the calling
-// thread, as the fake runs all work.
+// thread, as the fake runs all work (host nodes included: their functions are called on that
+// thread, with no lock of the fake held).
 //
 // Graphs are not a context's, as with the driver: they live in a process-wide registry until
 // cuGraphDestroy / cuGraphExecDestroy, and handles are never reused, so a stale one is caught.
@@ -56,6 +57,7 @@ struct TypeOf {
   CUgraphNodeType operator()(const EventRecordNode&) const { return CU_GRAPH_NODE_TYPE_EVENT_RECORD; }
   CUgraphNodeType operator()(const EventWaitNode&) const { return CU_GRAPH_NODE_TYPE_WAIT_EVENT; }
   CUgraphNodeType operator()(const EmptyNode&) const { return CU_GRAPH_NODE_TYPE_EMPTY; }
+  CUgraphNodeType operator()(const HostNode&) const { return CU_GRAPH_NODE_TYPE_HOST; }
 };
 
 // A node that finds its device memory gone faults, as its work would on a GPU.
@@ -111,16 +113,17 @@ void replay_event_wait(const Context& ctx, const EventWaitNode& w) {
 // Runs the nodes in order. An empty node does nothing, and in effect neither does a wait node:
 // the nodes before it have run, and so has whatever recorded its event. A fault stops the rest,
 // as on a GPU; the launch itself succeeded and the error surfaces at the next call, as with
-// cuLaunchKernel.
+// cuLaunchKernel. The caller holds l.lock and nothing else (not g_mu: `nodes` is the executable
+// graph's shared copy), so that a host node, which lets go of l.lock while its function runs,
+// runs with no lock of the fake held; l.lock is taken again after it (and after a sleeping
+// kernel), and a context destroyed meanwhile ends the launch with CUDA_ERROR_INVALID_CONTEXT.
 CUresult replay(Locked& l, const std::vector<Node>& nodes) {
   for (const Node& node : nodes) {
     if (l->sticky != CUDA_SUCCESS || process_poison() != CUDA_SUCCESS) break;
     if (const auto* k = std::get_if<KernelNode>(&node.op)) {
       run_kernel(l, k->fn, k->grid, k->block, k->smem, k->args);
-      if (!l.lock.owns_lock()) {  // a sleeping kernel let go of the context
-        l.lock.lock();
-        if (l->destroyed) return CUDA_ERROR_INVALID_CONTEXT;
-      }
+    } else if (const auto* h = std::get_if<HostNode>(&node.op)) {
+      run_host_fn(l, *h);
     } else if (const auto* c = std::get_if<CopyNode>(&node.op)) {
       replay_copy(*l.ctx, *c);
     } else if (const auto* m = std::get_if<MemsetNode>(&node.op)) {
@@ -129,6 +132,10 @@ CUresult replay(Locked& l, const std::vector<Node>& nodes) {
       replay_event_record(*l.ctx, *e);
     } else if (const auto* w = std::get_if<EventWaitNode>(&node.op)) {
       replay_event_wait(*l.ctx, *w);
+    }
+    if (!l.lock.owns_lock()) {  // a sleeping kernel or a host function let go of the context
+      l.lock.lock();
+      if (l->destroyed) return CUDA_ERROR_INVALID_CONTEXT;
     }
   }
   return CUDA_SUCCESS;
@@ -275,7 +282,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphGetEdges_v2(CUgraph hGraph, CUgraphNode* f
 }
 
 // Captured nodes too: a copy, a memset, a kernel, an event record, a stream write (a batch
-// memory operation); added by hand, an event wait as well; an unknown node, or one of a destroyed graph, is CUDA_ERROR_INVALID_VALUE.
+// memory operation), a host function; added by hand, an event wait as well; an unknown node, or
+// one of a destroyed graph, is CUDA_ERROR_INVALID_VALUE.
 FAKE_CUDA_API CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode hNode, CUgraphNodeType* type) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   if (type == nullptr) return CUDA_ERROR_INVALID_VALUE;

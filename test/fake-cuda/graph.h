@@ -8,6 +8,7 @@
 //
 // Locks: captures live in a context's streams, so the context's lock guards them. graph.cpp's
 // registry mutex is a leaf: taken under a Context::mu and the region index's, nothing under it.
+// A host function (cuLaunchHostFunc, a host node) is called with none of them held.
 #pragma once
 
 #include <thread>
@@ -79,7 +80,14 @@ struct EventWaitNode {
 // cuGraphAddEmptyNode: does nothing when it runs; it only orders the nodes around it.
 struct EmptyNode {};
 
-using NodeOp = std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode, EventWaitNode, EmptyNode>;
+// cuLaunchHostFunc captured, or cuGraphAddHostNode: calls fn(data) on the launching thread, at
+// its place in the order, with no lock of the fake held (run_host_fn).
+struct HostNode {
+  CUhostFn fn = nullptr;  // never null
+  void* data = nullptr;
+};
+
+using NodeOp = std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode, EventWaitNode, EmptyNode, HostNode>;
 
 struct Node {
   CUgraphNode handle = nullptr;  // opaque, never reused; graph.cpp's registry resolves it
@@ -172,6 +180,11 @@ CUresult memset_span(CUdeviceptr dst, std::size_t pitch, std::size_t elem, std::
 // releases l.lock while it sleeps, and returns with it released.
 void run_kernel(Locked& l, const Function& fn, const unsigned grid[3], const unsigned block[3], unsigned smem,
                 const std::vector<unsigned char>& args);
+// launch.cpp: calls a host function (cuLaunchHostFunc, a host node) on the calling thread. It
+// releases l.lock first and returns with it released: the function may block for long (on
+// another thread that makes CUDA calls meanwhile), so no lock of the fake may be held, g_mu and
+// the region index's included.
+void run_host_fn(Locked& l, const HostNode& h);
 // memory.cpp: writes a memset node's rows (the span checked by the caller).
 void fill_rows(const MemsetNode& m);
 // memory.cpp: copies a copy node's rows, slice by slice (both spans checked by the caller).

@@ -1,12 +1,14 @@
 // fake-cuda (test double, never ships): graphs built node by node (cuGraphAddKernelNode_v2,
-// cuGraphAddMemsetNode, cuGraphAddMemcpyNode, cuGraphAddEmptyNode, cuGraphAddEventRecordNode,
-// cuGraphAddEventWaitNode, cuGraphAddDependencies_v2 and their older names).
+// cuGraphAddMemsetNode, cuGraphAddMemcpyNode, cuGraphAddEmptyNode, cuGraphAddHostNode,
+// cuGraphAddEventRecordNode, cuGraphAddEventWaitNode, cuGraphAddDependencies_v2 and their older
+// names).
 //
 // Each node is checked as the stream call it stands for is checked (a kernel node as a launch,
 // a memset node as a memset, a memcpy node as a copy, an event node's event as a live one) and
 // keeps what the driver keeps: a kernel's function and argument bytes are copied now, so the
 // caller may reuse its buffers or unload the module afterwards; a memcpy node's host memory is
-// kept by address, and read or written each time the graph runs; an event node keeps the handle.
+// kept by address, and read or written each time the graph runs; an event node keeps the handle;
+// a host node its function and user data.
 // graph.cpp then checks the node's place in the graph (its dependencies, its context) and keeps
 // it; the edges decide the order the nodes run in (graph_dag.h).
 #include "graph.h"
@@ -248,6 +250,21 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode* phGraphNode, CUg
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   if (!add_args_ok(phGraphNode, hGraph, dependencies, numDependencies)) return CUDA_ERROR_INVALID_VALUE;
   return graph_insert(hGraph, nullptr, EmptyNode{}, dependencies, numDependencies, phGraphNode);
+}
+
+// A host node, of no context as an empty node is: fn(userData) is called each time the graph
+// runs, at the node's place in the order, on the thread that launches the graph and with no lock
+// of the fake held. A null nodeParams or fn is CUDA_ERROR_INVALID_VALUE.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddHostNode(CUgraphNode* phGraphNode, CUgraph hGraph,
+                                                  const CUgraphNode* dependencies, size_t numDependencies,
+                                                  const CUDA_HOST_NODE_PARAMS* nodeParams) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (!add_args_ok(phGraphNode, hGraph, dependencies, numDependencies) || nodeParams == nullptr ||
+      nodeParams->fn == nullptr) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  return graph_insert(hGraph, nullptr, HostNode{nodeParams->fn, nodeParams->userData}, dependencies, numDependencies,
+                      phGraphNode);
 }
 
 namespace {

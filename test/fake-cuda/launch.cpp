@@ -1,6 +1,7 @@
 // fake-cuda (test double, never ships): cuLaunchKernel. Kernels cannot run on a CPU, so the
 // launch validates its configuration and arguments like the driver would, logs them, and
-// runs a built-in behaviour chosen by the kernel's name (see README.md).
+// runs a built-in behaviour chosen by the kernel's name (see README.md). Also cuLaunchHostFunc,
+// whose function runs at once on the calling thread, with no lock of the fake held.
 #include "graph.h"
 
 #include <fcntl.h>
@@ -291,4 +292,32 @@ FAKE_CUDA_API CUresult CUDAAPI cuLaunchKernelEx(const CUlaunchConfig* config, CU
   if (CUresult r = read_launch_attributes(*config, attrs); r != CUDA_SUCCESS) return r;
   return launch(f, config->gridDimX, config->gridDimY, config->gridDimZ, config->blockDimX, config->blockDimY,
                 config->blockDimZ, config->sharedMemBytes, config->hStream, kernelParams, extra, &attrs);
+}
+
+void vgpu::fake::run_host_fn(Locked& l, const HostNode& h) {
+  // The function may wait for long, on a thread that makes CUDA calls in this context meanwhile
+  // (vgpud's waits for its guest): nothing of the fake stays locked while it runs.
+  l.lock.unlock();
+  h.fn(h.data);
+}
+
+// Work on the stream runs at once in the fake, so what comes before the function on it is done:
+// the function is called now, on the calling thread, and has returned when this returns. Not
+// called in a broken context (the sticky error is returned), as the driver skips host functions
+// after an error in the context. On a capturing stream it is recorded as a host node instead,
+// and called each time the graph runs. Unlike the driver, the fake does not refuse CUDA calls
+// made from inside the function (the driver may answer them CUDA_ERROR_NOT_PERMITTED).
+FAKE_CUDA_API CUresult CUDAAPI cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void* userData) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (fn == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  std::shared_ptr<Capture> cap;
+  if (CUresult r = capture_gate(*l.ctx, hStream, cap); r != CUDA_SUCCESS) return r;
+  if (cap) {
+    capture_record(*cap, hStream, HostNode{fn, userData});
+    return CUDA_SUCCESS;
+  }
+  run_host_fn(l, HostNode{fn, userData});
+  return CUDA_SUCCESS;
 }

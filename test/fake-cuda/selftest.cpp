@@ -2,10 +2,11 @@
 // vgpud does and exercises it: init, devices, contexts, alloc/copy, modules, launches
 // (fake_vector_add, fill, sleep, fault), streams/events, the state file, the launch log,
 // (selftest_peer.cpp) peer access and unified addressing, (selftest_graph.cpp) stream capture
-// and graphs, and (selftest_graph_build.cpp, selftest_graph_memcpy.cpp, selftest_graph_event.cpp)
-// graphs built node by node. Exits non-zero on any mismatch.
+// and graphs, (selftest_graph_build.cpp, selftest_graph_memcpy.cpp, selftest_graph_event.cpp)
+// graphs built node by node, and (selftest_host_func.cpp) host functions and host nodes. Exits
+// non-zero on any mismatch.
 //
-//   fake_cuda_selftest [path/to/libcuda.so.1 [no-peer-access | peer-fault]]
+//   fake_cuda_selftest [path/to/libcuda.so.1 [no-peer-access | peer-fault | host-func-fault]]
 //
 // A simulated fault poisons the whole process, so the checks that end in one run in a process
 // of their own, chosen by the second argument (ctest runs each).
@@ -99,7 +100,7 @@ bool load(const char* path) {
   SYM(cuGraphInstantiateWithFlags); SYM(cuGraphLaunch); SYM(cuGraphUpload); SYM(cuGraphExecDestroy);
   SYM(cuGraphAddKernelNode_v2); SYM(cuGraphAddKernelNode); SYM(cuGraphAddMemsetNode); SYM(cuGraphAddEmptyNode);
   SYM(cuGraphAddDependencies); SYM(cuGraphAddDependencies_v2); SYM(cuGraphNodeGetType); SYM(cuGraphAddMemcpyNode);
-  SYM(cuGraphAddEventRecordNode); SYM(cuGraphAddEventWaitNode);
+  SYM(cuGraphAddEventRecordNode); SYM(cuGraphAddEventWaitNode); SYM(cuLaunchHostFunc); SYM(cuGraphAddHostNode);
 #undef SYM
   return ok;  // the library stays loaded for the life of the process
 }
@@ -162,12 +163,23 @@ int fault_process(const char* lib_path, bool peer_access) {
   return summary();
 }
 
+// Host functions after a fault, in a process of their own.
+int host_func_fault_process(const char* lib_path) {
+  unsetenv("FAKE_CUDA_STATE_FILE");
+  unsetenv("FAKE_CUDA_LAUNCH_LOG");
+  if (!load(lib_path)) return 2;
+  OK(api.cuInit(0));
+  host_func_fault_checks();
+  return summary();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const char* lib_path = argc > 1 ? argv[1] : "libcuda.so.1";
   const std::string mode = argc > 2 ? argv[2] : "";
   if (mode == "no-peer-access" || mode == "peer-fault") return fault_process(lib_path, mode == "peer-fault");
+  if (mode == "host-func-fault") return host_func_fault_process(lib_path);
   if (!mode.empty()) {
     std::fprintf(stderr, "fake_cuda_selftest: unknown mode %s\n", mode.c_str());
     return 2;
@@ -560,6 +572,12 @@ int main(int argc, char** argv) {
 
   // ---- event record and wait nodes added by hand (selftest_graph_event.cpp) ----
   graph_event_checks();
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, no context left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- host functions and host nodes (selftest_host_func.cpp) ----
+  host_func_checks();
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, no context left
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);

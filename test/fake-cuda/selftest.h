@@ -116,6 +116,8 @@ struct Api {
   CUresult (*cuGraphNodeGetType)(CUgraphNode, CUgraphNodeType*);
   CUresult (*cuGraphAddEventRecordNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, CUevent);
   CUresult (*cuGraphAddEventWaitNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, CUevent);
+  CUresult (*cuLaunchHostFunc)(CUstream, CUhostFn, void*);
+  CUresult (*cuGraphAddHostNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, const CUDA_HOST_NODE_PARAMS*);
 };
 
 
@@ -158,6 +160,15 @@ void graph_memcpy_checks();
 // own on device 0 that it makes and destroys. Leaves no graph, and the calling thread's current
 // context as it found it.
 void graph_event_checks();
+// Host functions (selftest_host_func.cpp): cuLaunchHostFunc in stream order, captured as host
+// nodes, cuGraphAddHostNode and its order, refusals, and functions that block while another
+// thread makes CUDA calls in the same context (no lock of the fake is held); in a context of its
+// own on device 0 that it makes and destroys. Leaves no graph, and the calling thread's current
+// context as it found it.
+void host_func_checks();
+// Host functions and host nodes after a kernel fault: not called (selftest_host_func.cpp). The
+// fault poisons the whole process (so it runs in a process of its own: see main).
+void host_func_fault_checks();
 // Runs a kernel on device 1 that reads device 0 memory without peer access: a fault, which
 // poisons the whole process (so it runs in a process of its own: see main).
 void peer_fault_checks(bool supported);

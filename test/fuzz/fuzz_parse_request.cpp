@@ -34,6 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         __builtin_trap();
     if (auto* read = std::get_if<vgpud::LinkReadCmd>(&request->command))
       if (read->what > 2 || read->length > vgpu::limits::kMaxLinkRead) __builtin_trap();
+    // A host-function queue has entries, and no more than vgpud lets it have.
+    if (auto* queue = std::get_if<vgpud::HostFuncQueueCmd>(&request->command))
+      if (queue->capacity == 0 || queue->capacity > vgpu::limits::kMaxHostFuncQueue) __builtin_trap();
   }
   return 0;
 }

@@ -172,6 +172,15 @@ TEST_CASE("streams are captured into graphs that vgpud instantiates and replays"
   REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));
 }
 
+TEST_CASE("host functions run in the guest process, in stream order, holding their stream", "[guest][driver][host]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("host_functions"), {}, env_for(vgpud, "alpha"));
+  INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("host_functions ok") != std::string::npos);
+  REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));
+}
+
 TEST_CASE("a Driver API program runs through vgpu's libcuda.so.1", "[guest][driver]") {
   VgpudProcess vgpud;
   auto r = run_program(guest_program("driver_api"), {}, env_for(vgpud, "alpha"));

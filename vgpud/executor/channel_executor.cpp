@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "vgpud/executor/device_output.h"
-
+#include "vgpud/executor/host_functions.h"
 #include "vgpud/log/log.h"
 
 namespace vgpud {
@@ -31,6 +31,7 @@ void ChannelExecutor::start(RequestSource& source) {
 
 void ChannelExecutor::abandon() {
   abandoned_.store(true, std::memory_order_release);
+  HostFunctionQueue::of_process().release();  // nobody will run the guest's host functions
   output_.stop();
 }
 
@@ -163,6 +164,8 @@ void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
 }
 
 void ChannelExecutor::release_all() {
+  // Streams held by host functions go on, so that the contexts can end.
+  HostFunctionQueue::of_process().release();
   for (uint32_t d = 0; d < contexts_.device_count(); ++d)
     release_device(d, /*keep_region_pinned=*/false);
   image_upload_.drop();

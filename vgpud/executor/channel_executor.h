@@ -236,6 +236,9 @@ class ChannelExecutor {
   int32_t handle(const GraphAddMemcpyNodeCmd&, Reply&);
   int32_t handle(const GraphAddEventNodeCmd&, Reply&);
   int32_t handle(const GraphAddDependenciesCmd&, Reply&);
+  int32_t handle(const HostFuncQueueCmd&, Reply&);
+  int32_t handle(const LaunchHostFuncCmd&, Reply&);
+  int32_t handle(const GraphAddHostNodeCmd&, Reply&);
   int32_t handle(const RejectedCmd&, Reply&);
 
   ExecutorSetup setup_;

@@ -137,6 +137,8 @@ vgpu::Result<const CudaDriver*, DriverLoadError> load_cuda_driver(const std::str
   VGPU_RESOLVE(cuGraphAddEventWaitNode, "cuGraphAddEventWaitNode")
   VGPU_RESOLVE(cuGraphAddDependencies, "cuGraphAddDependencies_v2")
   VGPU_RESOLVE(cuGraphGetNodes, "cuGraphGetNodes")
+  VGPU_RESOLVE(cuLaunchHostFunc, "cuLaunchHostFunc")
+  VGPU_RESOLVE(cuGraphAddHostNode, "cuGraphAddHostNode")
   VGPU_RESOLVE(cuGraphGetEdges, "cuGraphGetEdges_v2")
   VGPU_RESOLVE(cuGetErrorName, "cuGetErrorName")
 #undef VGPU_RESOLVE

@@ -202,6 +202,7 @@ void pointers_and_streams() {
   CU_CHECK(cuMemsetD8Async(d, 1, 4096, s));
   CU_CHECK(cuStreamAddCallback(s, [](CUstream, CUresult status, void* p) { *static_cast<int*>(p) += status == CUDA_SUCCESS; },
                                &calls, 0));
+  CU_CHECK(cuStreamSynchronize(s));  // it runs on the process's host-function thread
   EXPECT(calls == 1);
   CUstreamCaptureStatus capture = CU_STREAM_CAPTURE_STATUS_ACTIVE;
   CU_CHECK(cuStreamIsCapturing(s, &capture));

@@ -39,6 +39,9 @@ inline constexpr uint32_t kMaxGraphEdgeBytes = 4096 * 8;
 // Edges a channel may add by hand to one graph, over all its GRAPH_ADD_DEPENDENCIES (vgpud
 // walks them all before each instantiation, and the driver keeps them).
 inline constexpr uint32_t kMaxGraphEdges = 1u << 18;
+// Entries of a guest's host-function queue (HOST_FUNC_QUEUE). vgpud waits for room before it
+// writes one, so a small queue only makes host functions wait for each other.
+inline constexpr uint32_t kMaxHostFuncQueue = 4096;
 
 // Devices the protocol can describe to one guest.
 inline constexpr uint32_t kMaxDevices = 16;

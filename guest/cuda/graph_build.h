@@ -1,0 +1,56 @@
+// Adding a node to a graph built node by node (graph_build_api.cpp, host_function_api.cpp):
+// the checks every kind shares, and the edges from its dependencies sent after it.
+#pragma once
+#include <cuda.h>
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "guest/client/channel.h"
+#include "guest/cuda/api.h"
+#include "guest/cuda/handles.h"
+#include "vgpu/protocol/graph_edge.h"
+
+namespace vgpu::cuda {
+
+inline GraphNodeObject* node_of(CUgraphNode node, const GraphObject* graph) {
+  GraphNodeObject* n = object_of<GraphNodeObject>(node, HandleKind::GraphNode);
+  return n != nullptr && n->graph == graph ? n : nullptr;
+}
+
+// Every dependency is a live node of `graph` (and there are some where count says so).
+inline bool dependencies_ok(const GraphObject* graph, const CUgraphNode* deps, size_t count) {
+  if (count != 0 && deps == nullptr) return false;
+  for (size_t i = 0; i < count; ++i)
+    if (node_of(deps[i], graph) == nullptr) return false;
+  return true;
+}
+
+// Sends `edges` to vgpud, in as many GRAPH_ADD_DEPENDENCIES as they take.
+CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges);
+
+// Adds a node: `send` makes it in vgpud and returns its id; then the edges from its dependencies.
+template <typename Send>
+CUresult add_graph_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
+                        CUgraphNodeType type, Send&& send) {
+  if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
+  if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    std::lock_guard lock(g->mutex);
+    if (!dependencies_ok(g, deps, count)) return CUDA_ERROR_INVALID_VALUE;
+    proto::GraphNodeReply reply{};
+    if (CUresult r = send(*ch, *g, &reply); r != CUDA_SUCCESS) return r;
+    auto node = std::make_unique<GraphNodeObject>(GraphNodeObject{HandleKind::GraphNode, reply.node, type, g});
+    std::vector<proto::GraphEdge> edges;
+    for (size_t i = 0; i < count; ++i) edges.push_back({node_of(deps[i], g)->wire, reply.node});
+    *out = reinterpret_cast<CUgraphNode>(node.get());
+    g->nodes.push_back(std::move(node));
+    return send_edges(*ch, *g, edges);
+  });
+}
+
+}  // namespace vgpu::cuda

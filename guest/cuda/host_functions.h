@@ -1,0 +1,49 @@
+// Host functions (cuLaunchHostFunc, cudaStreamAddCallback, graph host nodes) run here, in the
+// guest process, on one thread of the process's: vgpud's callback hands over each function's id
+// through the queue in the shared heap (vgpu/protocol/host_func_queue.h) when the stream or graph
+// reaches it and holds the stream until this thread says it has returned. docs/design.md §20.
+//
+// A function is known by an id of the process's. One launched on a stream runs once and is then
+// forgotten; one that became a graph's node (added by hand, or launched into a capturing
+// stream) is kept while the graph or an executable graph made from it holds it (HostFunctionRefs).
+#pragma once
+#include <cuda.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "guest/client/channel.h"
+
+namespace vgpu::cuda {
+
+// Ids held by a graph or an executable graph, each once per node that runs it. Copying takes
+// another hold on each; destruction lets go of them.
+class HostFunctionRefs {
+ public:
+  HostFunctionRefs() = default;
+  HostFunctionRefs(const HostFunctionRefs& other);
+  HostFunctionRefs& operator=(const HostFunctionRefs&) = delete;
+  ~HostFunctionRefs();
+  // Takes over the hold `add_host_function(..., kept)` gave.
+  void adopt(uint64_t id) { ids_.push_back(id); }
+  size_t size() const { return ids_.size(); }
+
+ private:
+  std::vector<uint64_t> ids_;
+};
+
+// Starts the process's host-function thread and hands vgpud its queue, once (an answered call
+// on `ch`); CUDA_SUCCESS once that is done.
+CUresult start_host_functions(guest::Channel& ch) noexcept;
+// Registers fn(data): an id to send vgpud. `kept`: held once for the caller (a graph's node),
+// until a HostFunctionRefs that adopted it lets go; otherwise it is forgotten after one run.
+uint64_t add_host_function(CUhostFn fn, void* data, bool kept);
+// A function that will not run after all (its launch was refused): forgotten.
+void drop_host_function(uint64_t id) noexcept;
+// `count` more functions will be handed over (launches posted): the thread watches the queue
+// closely until they have come.
+void expect_host_functions(size_t count) noexcept;
+// True on the host-function thread while it runs a function: CUDA calls are not permitted there.
+bool in_host_function() noexcept;
+
+}  // namespace vgpu::cuda
