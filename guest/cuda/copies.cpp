@@ -1,7 +1,9 @@
 #include "guest/cuda/copies.h"
 
 #include "guest/cuda/api.h"
+#include "guest/cuda/capture.h"
 #include "guest/cuda/host_memory.h"
+#include "guest/cuda/pageable_stage.h"
 #include "guest/cuda/streams.h"
 #include "vgpu/protocol/limits.h"
 
@@ -32,6 +34,9 @@ CUresult to_device(CUdeviceptr dst, const void* src, size_t size, CUstream strea
     if (!wait) return to_cu_result(ch->post(CallId::MemcpyHtoDShared, {{&request, sizeof request}}));
     return to_cu_result(ch->call(CallId::MemcpyHtoDShared, {{&request, sizeof request}}, {}, kSyncFlags).status);
   }
+  // Captured, the copy runs at each launch of the graph, reading the program's memory then.
+  if (uint64_t capture = 0; !wait && capture_of_stream(wire, &capture) == CUDA_SUCCESS && capture != 0)
+    return captured_pageable_copy(*ch, capture, wire, dst, const_cast<void*>(src), size, /*to_device=*/true);
   if (size <= limits::kMaxInlineCopy) {
     // The bytes travel inside the message, so even an async copy may return at once.
     const proto::MemcpyHtoDRequest request{dst, size, wire};
@@ -53,6 +58,9 @@ CUresult to_host(void* dst, CUdeviceptr src, size_t size, CUstream stream, bool 
     if (!wait) return to_cu_result(ch->post(CallId::MemcpyDtoHShared, {{&request, sizeof request}}));
     return to_cu_result(ch->call(CallId::MemcpyDtoHShared, {{&request, sizeof request}}, {}, kSyncFlags).status);
   }
+  // Captured, the copy runs at each launch of the graph, writing the program's memory then.
+  if (uint64_t capture = 0; !wait && capture_of_stream(wire, &capture) == CUDA_SUCCESS && capture != 0)
+    return captured_pageable_copy(*ch, capture, wire, src, dst, size, /*to_device=*/false);
   if (size <= limits::kMaxInlineCopy) {
     const proto::MemcpyDtoHRequest request{src, size, wire};
     const guest::CallResult r = ch->call(CallId::MemcpyDtoHInline, {{&request, sizeof request}},

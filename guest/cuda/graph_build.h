@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <type_traits>
 #include <vector>
 
 #include "guest/client/channel.h"
@@ -30,7 +31,8 @@ inline bool dependencies_ok(const GraphObject* graph, const CUgraphNode* deps, s
 // Sends `edges` to vgpud, in as many GRAPH_ADD_DEPENDENCIES as they take.
 CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges);
 
-// Adds a node: `send` makes it in vgpud and returns its id; then the edges from its dependencies.
+// Adds a node: `send` makes it in vgpud and returns its id (and, taking a fourth argument, the
+// id of a second node it made after it); then the edges from its dependencies.
 template <typename Send>
 CUresult add_graph_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
                         CUgraphNodeType type, Send&& send) {
@@ -43,10 +45,15 @@ CUresult add_graph_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps
     std::lock_guard lock(g->mutex);
     if (!dependencies_ok(g, deps, count)) return CUDA_ERROR_INVALID_VALUE;
     proto::GraphNodeReply reply{};
-    if (CUresult r = send(*ch, *g, &reply); r != CUDA_SUCCESS) return r;
-    auto node = std::make_unique<GraphNodeObject>(GraphNodeObject{HandleKind::GraphNode, reply.node, type, g});
+    uint32_t second = 0;  // set by a `send` that makes two nodes
+    if constexpr (std::is_invocable_v<Send, guest::Channel&, GraphObject&, proto::GraphNodeReply*, uint32_t*>) {
+      if (CUresult r = send(*ch, *g, &reply, &second); r != CUDA_SUCCESS) return r;
+    } else {
+      if (CUresult r = send(*ch, *g, &reply); r != CUDA_SUCCESS) return r;
+    }
+    auto node = std::make_unique<GraphNodeObject>(GraphNodeObject{HandleKind::GraphNode, reply.node, type, g, second});
     std::vector<proto::GraphEdge> edges;
-    for (size_t i = 0; i < count; ++i) edges.push_back({node_of(deps[i], g)->wire, reply.node});
+    for (size_t i = 0; i < count; ++i) edges.push_back({node_of(deps[i], g)->last(), reply.node});
     *out = reinterpret_cast<CUgraphNode>(node.get());
     g->nodes.push_back(std::move(node));
     return send_edges(*ch, *g, edges);

@@ -4,15 +4,18 @@
 // dependencies travel as edges right after it (GRAPH_ADD_DEPENDENCIES).
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "guest/client/log.h"
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/graph_build.h"
+#include "guest/cuda/device_memory.h"
 #include "guest/cuda/handles.h"
 #include "guest/cuda/host_memory.h"
 #include "guest/cuda/modules.h"
+#include "guest/cuda/pageable_stage.h"
 #include "guest/cuda/param_pack.h"
 #include "vgpu/protocol/graph_edge.h"
 
@@ -117,6 +120,25 @@ VGPU_DRIVER_API CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph graph, c
 
 namespace {
 
+// A memcpy node with one pageable end: the copy from or to a staging block and the host
+// function that fills or empties it, in that order for a copy into host memory, the other way
+// round out of it. `reply` gets the first node, `second` the other; the graph keeps the function.
+CUresult add_staged_copy(guest::Channel& ch, GraphObject& g, const HostRows& rows, bool to_device,
+                         proto::GraphAddMemcpyNodeRequest* copy, proto::GraphNodeReply* reply, uint32_t* second) {
+  Stage stage;
+  if (CUresult r = make_stage(ch, rows, to_device, &stage); r != CUDA_SUCCESS) return r;
+  g.host_functions.adopt(stage.function);  // freed with the graph, whatever happens below
+  (to_device ? copy->src : copy->dst) = stage.heap_offset;
+  proto::GraphNodeReply host{}, copied{};
+  const proto::GraphAddHostNodeRequest run{g.wire, 0, stage.function};
+  guest::CallResult r = guest::call<proto::CallId::GraphAddHostNode>(ch, run, &host);
+  if (r.status == 0) r = guest::call<proto::CallId::GraphAddMemcpyNode>(ch, *copy, &copied);
+  if (r.status != 0) return to_cu_result(r.status);
+  *reply = to_device ? host : copied;
+  *second = to_device ? copied.node : host.node;
+  return send_edges(ch, g, {{reply->node, *second}});
+}
+
 // One end of a memcpy node on the wire: a device address, or an offset in the shared heap for
 // host memory, which is all of host memory vgpud can reach. `x`, `y` place the first byte.
 bool wire_end(CUmemorytype type, const void* host, CUdeviceptr device, size_t x, size_t y, size_t pitch,
@@ -130,16 +152,20 @@ bool wire_end(CUmemorytype type, const void* host, CUdeviceptr device, size_t x,
                                                  : reinterpret_cast<const void*>(device + offset);
   *heap = type != CU_MEMORYTYPE_DEVICE && heap_offset_of(start, span, out);
   if (*heap) return true;
-  if (type == CU_MEMORYTYPE_HOST) return false;  // pageable, or not the process's at all
+  // Host memory outside the heap, or a unified address that is not device memory: pageable
+  // (or not the process's at all).
+  if (type == CU_MEMORYTYPE_HOST || (type == CU_MEMORYTYPE_UNIFIED && !is_device_pointer(device + offset)))
+    return false;
   *out = device + offset;
   return true;
 }
 
 }  // namespace
 
-// A copy node of Height rows (one slice). Host memory must be page-locked (cuMemAllocHost,
-// cuMemHostAlloc, registered): the node reads and writes it each time the graph runs, which vgpud
-// can do for the shared heap only. Arrays and several slices are not offered yet.
+// A copy node of Height rows (one slice). The node reads and writes host memory each time the
+// graph runs, which vgpud can do for the shared heap (page-locked memory) only: a pageable end
+// is staged through the heap by a host function, the node becoming two of vgpud's
+// (pageable_stage.h). Arrays and several slices are not offered yet.
 VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
                                               const CUDA_MEMCPY3D* p, CUcontext) {
   if (p == nullptr || p->WidthInBytes == 0 || p->Height == 0 || p->Depth == 0) return CUDA_ERROR_INVALID_VALUE;
@@ -157,21 +183,40 @@ VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, c
   if (p->srcMemoryType == CU_MEMORYTYPE_ARRAY || p->dstMemoryType == CU_MEMORYTYPE_ARRAY) return refuse("an array");
   proto::GraphAddMemcpyNodeRequest request{};
   bool src_heap = false, dst_heap = false;
-  if (!wire_end(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, p->srcPitch, p->WidthInBytes,
-                p->Height, &request.src, &src_heap) ||
-      !wire_end(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, p->dstPitch, p->WidthInBytes,
-                p->Height, &request.dst, &dst_heap))
-    return refuse("host memory that is not page-locked");
-  request.heap = (src_heap ? 1u : 0u) | (dst_heap ? 2u : 0u);
+  const bool src_ok = wire_end(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, p->srcPitch,
+                               p->WidthInBytes, p->Height, &request.src, &src_heap);
+  const bool dst_ok = wire_end(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, p->dstPitch,
+                               p->WidthInBytes, p->Height, &request.dst, &dst_heap);
+  if (!src_ok && !dst_ok) return refuse("a copy between two pageable host ranges");
   request.src_pitch = p->srcPitch;
   request.dst_pitch = p->dstPitch;
   request.width = p->WidthInBytes;
   request.height = p->Height;
-  return add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMCPY,
-                  [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
-                    request.graph = g.wire;
-                    return to_cu_result(guest::call<proto::CallId::GraphAddMemcpyNode>(ch, request, reply).status);
-                  });
+  // The pageable end, if one is: staged through the heap, whose rows are packed.
+  std::optional<HostRows> pageable;
+  // A unified address that is host memory is its own host pointer.
+  auto host_base = [](CUmemorytype type, const void* host, CUdeviceptr device) {
+    return static_cast<uint8_t*>(type == CU_MEMORYTYPE_HOST ? const_cast<void*>(host) : reinterpret_cast<void*>(device));
+  };
+  if (!src_ok) {
+    pageable = HostRows{host_base(p->srcMemoryType, p->srcHost, p->srcDevice) + p->srcY * p->srcPitch + p->srcXInBytes,
+                        p->srcPitch, p->WidthInBytes, p->Height};
+    src_heap = true;
+    request.src_pitch = p->WidthInBytes;
+  } else if (!dst_ok) {
+    pageable = HostRows{host_base(p->dstMemoryType, p->dstHost, p->dstDevice) + p->dstY * p->dstPitch + p->dstXInBytes,
+                        p->dstPitch, p->WidthInBytes, p->Height};
+    dst_heap = true;
+    request.dst_pitch = p->WidthInBytes;
+  }
+  request.heap = (src_heap ? 1u : 0u) | (dst_heap ? 2u : 0u);
+  return add_graph_node(
+      out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMCPY,
+      [&](guest::Channel& ch, GraphObject& g, proto::GraphNodeReply* reply, uint32_t* second) {
+        request.graph = g.wire;
+        if (!pageable) return to_cu_result(guest::call<proto::CallId::GraphAddMemcpyNode>(ch, request, reply).status);
+        return add_staged_copy(ch, g, *pageable, !src_ok, &request, reply, second);
+      });
 }
 
 namespace {
@@ -223,7 +268,7 @@ VGPU_DRIVER_API CUresult cuGraphAddDependencies_v2(CUgraph graph, const CUgraphN
       const GraphNodeObject* a = node_of(from[i], g);
       const GraphNodeObject* b = node_of(to[i], g);
       if (a == nullptr || b == nullptr) return CUDA_ERROR_INVALID_VALUE;
-      edges.push_back({a->wire, b->wire});
+      edges.push_back({a->last(), b->wire});
     }
     return send_edges(*ch, *g, edges);
   });

@@ -54,9 +54,13 @@ struct EventObject {
 // (the host driver made them).
 struct GraphNodeObject {
   HandleKind kind = HandleKind::GraphNode;
-  uint32_t wire = 0;
+  uint32_t wire = 0;  // vgpud's node; the one that waits for this node's dependencies
   CUgraphNodeType type = CU_GRAPH_NODE_TYPE_EMPTY;
   struct GraphObject* graph = nullptr;
+  // When the node is two of vgpud's (a copy of pageable memory and the host function that moves
+  // its bytes, pageable_stage.h), the second, which nodes that depend on this one wait for.
+  uint32_t second = 0;
+  uint32_t last() const { return second != 0 ? second : wire; }
 };
 struct GraphObject {
   GraphObject(uint32_t wire_id, uint32_t on_device, bool was_captured)

@@ -29,7 +29,11 @@ thread_local bool t_in_host_function = false;
 struct Function {
   CUhostFn fn;
   void* data;
-  uint32_t holds;  // kept: the graphs and executable graphs that hold it; 0: runs once
+  uint32_t holds;             // kept: the graphs and executable graphs that hold it; 0: runs once
+  void (*forget)(void*);      // called with data once it is forgotten, if set
+  void forgotten() const {
+    if (forget != nullptr) forget(data);
+  }
 };
 
 // Never destroyed: the thread may be running while the process exits.
@@ -59,10 +63,10 @@ class HostFunctions {
     return CUDA_SUCCESS;
   }
 
-  uint64_t add(CUhostFn fn, void* data, bool kept) {
+  uint64_t add(CUhostFn fn, void* data, bool kept, void (*forget)(void*)) {
     std::lock_guard lock(mu_);
     const uint64_t id = next_id_++;
-    functions_.emplace(id, Function{fn, data, kept ? 1u : 0u});
+    functions_.emplace(id, Function{fn, data, kept ? 1u : 0u, forget});
     return id;
   }
 
@@ -71,15 +75,8 @@ class HostFunctions {
     if (auto it = functions_.find(id); it != functions_.end()) ++it->second.holds;
   }
 
-  void release(uint64_t id) {
-    std::lock_guard lock(mu_);
-    if (auto it = functions_.find(id); it != functions_.end() && --it->second.holds == 0) functions_.erase(it);
-  }
-
-  void drop(uint64_t id) {
-    std::lock_guard lock(mu_);
-    functions_.erase(id);
-  }
+  void release(uint64_t id) { forget_if([&](Function& f) { return --f.holds == 0; }, id); }
+  void drop(uint64_t id) { forget_if([](Function&) { return true; }, id); }
 
   void expect(size_t count) {
     expected_.fetch_add(static_cast<int64_t>(count), std::memory_order_acq_rel);
@@ -88,6 +85,20 @@ class HostFunctions {
   }
 
  private:
+  // Forgets function `id` when `now` says so, telling its owner outside the lock.
+  template <typename Now>
+  void forget_if(Now&& now, uint64_t id) {
+    Function gone{};
+    {
+      std::lock_guard lock(mu_);
+      auto it = functions_.find(id);
+      if (it == functions_.end() || !now(it->second)) return;
+      gone = it->second;
+      functions_.erase(it);
+    }
+    gone.forgotten();
+  }
+
   uint64_t produced() const {
     return __atomic_load_n(reinterpret_cast<const uint64_t*>(queue_ + offsetof(proto::HostFuncQueueHeader, produced)),
                            __ATOMIC_ACQUIRE);
@@ -115,6 +126,7 @@ class HostFunctions {
     t_in_host_function = true;
     f.fn(f.data);
     t_in_host_function = false;
+    if (f.holds == 0) f.forgotten();
   }
 
   // The thread: takes each entry vgpud wrote, in order, runs it and says so. While functions are
@@ -183,7 +195,9 @@ CUresult start_host_functions(guest::Channel& ch) noexcept {
   }
 }
 
-uint64_t add_host_function(CUhostFn fn, void* data, bool kept) { return host_functions().add(fn, data, kept); }
+uint64_t add_host_function(CUhostFn fn, void* data, bool kept, void (*forget)(void*)) {
+  return host_functions().add(fn, data, kept, forget);
+}
 void drop_host_function(uint64_t id) noexcept { host_functions().drop(id); }
 void expect_host_functions(size_t count) noexcept {
   if (count != 0) host_functions().expect(count);

@@ -37,7 +37,8 @@ class HostFunctionRefs {
 CUresult start_host_functions(guest::Channel& ch) noexcept;
 // Registers fn(data): an id to send vgpud. `kept`: held once for the caller (a graph's node),
 // until a HostFunctionRefs that adopted it lets go; otherwise it is forgotten after one run.
-uint64_t add_host_function(CUhostFn fn, void* data, bool kept);
+// `forget`, if given, is called with data when the function is forgotten.
+uint64_t add_host_function(CUhostFn fn, void* data, bool kept, void (*forget)(void*) = nullptr);
 // A function that will not run after all (its launch was refused): forgotten.
 void drop_host_function(uint64_t id) noexcept;
 // `count` more functions will be handed over (launches posted): the thread watches the queue

@@ -203,11 +203,14 @@ void memcpy_nodes(CUdeviceptr d, CUstream s) {
   CUgraphNodeType type;
   CU_CHECK(cuGraphNodeGetType(second, &type));
   EXPECT(type == CU_GRAPH_NODE_TYPE_MEMCPY);
-  std::vector<float> pageable(kCount);
-  CUDA_MEMCPY3D from_pageable = up;
-  from_pageable.srcHost = pageable.data();
+  // Pageable memory at both ends (host_functions.cpp copies from and to pageable memory).
+  std::vector<float> pageable(kCount), pageable_too(kCount);
+  CUDA_MEMCPY3D host_to_host = up;
+  host_to_host.srcHost = pageable.data();
+  host_to_host.dstMemoryType = CU_MEMORYTYPE_HOST;
+  host_to_host.dstHost = pageable_too.data();
   CUgraphNode refused;
-  EXPECT(cuGraphAddMemcpyNode(&refused, graph, nullptr, 0, &from_pageable, nullptr) == CUDA_ERROR_NOT_SUPPORTED);
+  EXPECT(cuGraphAddMemcpyNode(&refused, graph, nullptr, 0, &host_to_host, nullptr) == CUDA_ERROR_NOT_SUPPORTED);
   CUDA_MEMCPY3D too_far = up;
   too_far.dstDevice = d + 4;
   EXPECT(cuGraphAddMemcpyNode(&refused, graph, nullptr, 0, &too_far, nullptr) == CUDA_ERROR_INVALID_VALUE);

@@ -2,7 +2,7 @@
 // on two streams between copies, each holding its stream until it returns (the copy after it
 // uploads what it wrote); stream callbacks; a function on the legacy stream; one captured into a
 // graph and run at each of its launches; host nodes added by hand after their dependencies; a
-// CUDA call inside a host function refused; a function's id that names nothing, ignored.
+// CUDA call inside a host function refused; pageable memory copied by graphs at each launch.
 #include <cuda.h>
 
 #include <atomic>
@@ -189,6 +189,87 @@ void graphs_run_their_host_functions() {
   std::printf("host functions in graphs ok\n");
 }
 
+// Pageable memory in graphs: captured copies (small ones that travel inline, large ones that
+// go through the staging ring) and memcpy nodes of pitched rows, read and written at each launch.
+void pageable_memory_in_graphs() {
+  CUstream s;
+  CU_CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+  for (size_t bytes : {size_t{64}, size_t{96} << 10}) {
+    const size_t n = bytes / 4;
+    CUdeviceptr d;
+    CU_CHECK(cuMemAlloc(&d, bytes));
+    std::vector<uint32_t> in(n), out(n);
+    CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+    CU_CHECK(cuMemcpyHtoDAsync(d, in.data(), bytes, s));
+    CU_CHECK(cuMemcpyDtoHAsync(out.data(), d, bytes, s));
+    CUgraph g;
+    CU_CHECK(cuStreamEndCapture(s, &g));
+    CUgraphExec exec;
+    CU_CHECK(cuGraphInstantiateWithFlags(&exec, g, 0));
+    CU_CHECK(cuGraphDestroy(g));
+    for (uint32_t launch = 1; launch <= 3; ++launch) {
+      for (size_t i = 0; i < n; ++i) in[i] = launch * 100000 + static_cast<uint32_t>(i);
+      CU_CHECK(cuGraphLaunch(exec, s));
+      CU_CHECK(cuStreamSynchronize(s));
+      EXPECT(out == in);
+      EXPECT(read_word(d) == launch * 100000);
+    }
+    CU_CHECK(cuGraphExecDestroy(exec));
+    CU_CHECK(cuMemFree(d));
+  }
+
+  // Nodes: 4 rows of 16 bytes from a pageable buffer of 32-byte rows into device memory, then
+  // back into another pageable buffer of 24-byte rows, after it.
+  CUdeviceptr d;
+  CU_CHECK(cuMemAlloc(&d, 64));
+  std::vector<uint8_t> src(4 * 32), dst(4 * 24, 0xee);
+  CUgraph graph;
+  CU_CHECK(cuGraphCreate(&graph, 0));
+  CUDA_MEMCPY3D up{};
+  up.srcMemoryType = CU_MEMORYTYPE_HOST;
+  up.srcHost = src.data();
+  up.srcPitch = 32;
+  up.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  up.dstDevice = d;
+  up.dstPitch = 16;
+  up.WidthInBytes = 16;
+  up.Height = 4;
+  up.Depth = 1;
+  CUDA_MEMCPY3D down{};
+  down.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  down.srcDevice = d;
+  down.srcPitch = 16;
+  down.dstMemoryType = CU_MEMORYTYPE_HOST;
+  down.dstHost = dst.data();
+  down.dstPitch = 24;
+  down.WidthInBytes = 16;
+  down.Height = 4;
+  down.Depth = 1;
+  CUgraphNode first, second;
+  CU_CHECK(cuGraphAddMemcpyNode(&first, graph, nullptr, 0, &up, nullptr));
+  CU_CHECK(cuGraphAddMemcpyNode(&second, graph, &first, 1, &down, nullptr));
+  size_t nodes = 0;
+  CU_CHECK(cuGraphGetNodes(graph, nullptr, &nodes));
+  EXPECT(nodes == 2);  // each copy one node, as the program made it
+  CUgraphExec exec;
+  CU_CHECK(cuGraphInstantiateWithFlags(&exec, graph, 0));
+  for (uint8_t launch = 1; launch <= 2; ++launch) {
+    for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint8_t>(launch * 50 + i);
+    CU_CHECK(cuGraphLaunch(exec, s));
+    CU_CHECK(cuStreamSynchronize(s));
+    bool rows = true;
+    for (size_t y = 0; y < 4; ++y)
+      for (size_t x = 0; x < 24; ++x)
+        rows = rows && dst[y * 24 + x] == (x < 16 ? src[y * 32 + x] : 0xee);
+    EXPECT(rows);
+  }
+  CU_CHECK(cuGraphExecDestroy(exec));
+  CU_CHECK(cuGraphDestroy(graph));
+  CU_CHECK(cuMemFree(d));
+  CU_CHECK(cuStreamDestroy(s));
+  std::printf("pageable memory in graphs ok\n");
+}
+
 }  // namespace
 
 int main() {
@@ -199,6 +280,7 @@ int main() {
   streams_wait_for_their_functions();
   callbacks_legacy_stream_and_refusals();
   graphs_run_their_host_functions();
+  pageable_memory_in_graphs();
   CU_CHECK(cuDevicePrimaryCtxRelease(0));
   std::printf("host_functions ok\n");
   return 0;
