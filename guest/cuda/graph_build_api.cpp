@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstring>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "guest/client/log.h"
@@ -120,23 +122,81 @@ VGPU_DRIVER_API CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph graph, c
 
 namespace {
 
-// A memcpy node with one pageable end: the copy from or to a staging block and the host
-// function that fills or empties it, in that order for a copy into host memory, the other way
-// round out of it. `reply` gets the first node, `second` the other; the graph keeps the function.
+// A memcpy node with one pageable end: for each piece (pageable_stage.h), the copy from or to
+// the staging block and the host function that fills or empties it, in that order for a copy
+// into host memory, the other way round out of it, each pair after the one before. `reply` gets
+// the first node, `last` the last one; the graph keeps the functions.
 CUresult add_staged_copy(guest::Channel& ch, GraphObject& g, const HostRows& rows, bool to_device,
-                         proto::GraphAddMemcpyNodeRequest* copy, proto::GraphNodeReply* reply, uint32_t* second) {
-  Stage stage;
-  if (CUresult r = make_stage(ch, rows, to_device, &stage); r != CUDA_SUCCESS) return r;
-  g.host_functions.adopt(stage.function);  // freed with the graph, whatever happens below
-  (to_device ? copy->src : copy->dst) = stage.heap_offset;
-  proto::GraphNodeReply host{}, copied{};
-  const proto::GraphAddHostNodeRequest run{g.wire, 0, stage.function};
-  guest::CallResult r = guest::call<proto::CallId::GraphAddHostNode>(ch, run, &host);
-  if (r.status == 0) r = guest::call<proto::CallId::GraphAddMemcpyNode>(ch, *copy, &copied);
-  if (r.status != 0) return to_cu_result(r.status);
-  *reply = to_device ? host : copied;
-  *second = to_device ? copied.node : host.node;
-  return send_edges(ch, g, {{reply->node, *second}});
+                         const proto::GraphAddMemcpyNodeRequest& copy, proto::GraphNodeReply* reply, uint32_t* last) {
+  std::vector<StagePiece> pieces;
+  if (CUresult r = make_stages(ch, rows, to_device, &pieces); r != CUDA_SUCCESS) return r;
+  for (const StagePiece& p : pieces) g.host_functions.adopt(p.function);  // freed with the graph
+  std::vector<proto::GraphEdge> edges;
+  uint32_t previous = 0;
+  for (const StagePiece& p : pieces) {
+    proto::GraphAddMemcpyNodeRequest piece = copy;
+    (to_device ? piece.src : piece.dst) = p.heap_offset;
+    (to_device ? piece.src_pitch : piece.dst_pitch) = p.width;
+    (to_device ? piece.dst : piece.src) += p.device_offset;
+    piece.width = p.width;
+    piece.height = p.height;
+    proto::GraphNodeReply host{}, copied{};
+    guest::CallResult r = guest::call<proto::CallId::GraphAddHostNode>(ch, {g.wire, 0, p.function}, &host);
+    if (r.status == 0) r = guest::call<proto::CallId::GraphAddMemcpyNode>(ch, piece, &copied);
+    if (r.status != 0) return to_cu_result(r.status);
+    const uint32_t first = to_device ? host.node : copied.node, second = to_device ? copied.node : host.node;
+    if (previous == 0)
+      *reply = proto::GraphNodeReply{first, 0};
+    else
+      edges.push_back({previous, first});
+    edges.push_back({first, second});
+    previous = second;
+  }
+  *last = previous;
+  return send_edges(ch, g, edges);
+}
+
+// A graph whose nodes vgpud's driver made (captured, cloned): its nodes in the driver's order,
+// each with an object here from the first time it is listed (`g.nodes` keeps them). A pageable
+// copy's staging pieces show as the one copy the program made: their host functions are left
+// out, and all but the first copy through each staging block.
+CUresult list_driver_nodes(GraphObject& g, std::vector<GraphNodeObject*>* out) {
+  guest::Channel* ch = nullptr;
+  if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+  std::vector<proto::GraphNodeInfo> infos;
+  std::vector<uint8_t> tail(vgpu::limits::kMaxGraphListNodes * sizeof(proto::GraphNodeInfo));
+  for (;;) {
+    proto::GraphListNodesReply reply{};
+    const guest::CallResult r = guest::call<proto::CallId::GraphListNodes>(
+        *ch, {g.wire, static_cast<uint32_t>(infos.size())}, {}, &reply, tail);
+    if (r.status != 0) return to_cu_result(r.status);
+    if (reply.returned > vgpu::limits::kMaxGraphListNodes ||
+        r.payload_size < sizeof reply + reply.returned * sizeof(proto::GraphNodeInfo))
+      return CUDA_ERROR_UNKNOWN;
+    for (uint32_t i = 0; i < reply.returned; ++i) {
+      proto::GraphNodeInfo info;
+      std::memcpy(&info, tail.data() + i * sizeof info, sizeof info);
+      infos.push_back(info);
+    }
+    if (infos.size() >= reply.total || reply.returned == 0) break;
+  }
+  std::unordered_map<uint32_t, GraphNodeObject*> known;
+  for (const auto& n : g.nodes) known.emplace(n->wire, n.get());
+  std::unordered_set<uint64_t> blocks_seen;
+  for (const proto::GraphNodeInfo& info : infos) {
+    const auto type = static_cast<CUgraphNodeType>(info.type);
+    if (type == CU_GRAPH_NODE_TYPE_HOST && is_staging_function(info.detail)) continue;
+    if (type == CU_GRAPH_NODE_TYPE_MEMCPY && info.detail != 0 && is_staging_block(info.detail - 1) &&
+        !blocks_seen.insert(info.detail - 1).second)
+      continue;
+    GraphNodeObject*& n = known[info.node];
+    if (n == nullptr) {
+      g.nodes.push_back(std::make_unique<GraphNodeObject>(GraphNodeObject{HandleKind::GraphNode, info.node, type, &g}));
+      n = g.nodes.back().get();
+    }
+    out->push_back(n);
+  }
+  return CUDA_SUCCESS;
 }
 
 // One end of a memcpy node on the wire: a device address, or an offset in the shared heap for
@@ -200,12 +260,12 @@ VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, c
   };
   if (!src_ok) {
     pageable = HostRows{host_base(p->srcMemoryType, p->srcHost, p->srcDevice) + p->srcY * p->srcPitch + p->srcXInBytes,
-                        p->srcPitch, p->WidthInBytes, p->Height};
+                        p->srcPitch, p->WidthInBytes, p->Height, p->dstPitch};
     src_heap = true;
     request.src_pitch = p->WidthInBytes;
   } else if (!dst_ok) {
     pageable = HostRows{host_base(p->dstMemoryType, p->dstHost, p->dstDevice) + p->dstY * p->dstPitch + p->dstXInBytes,
-                        p->dstPitch, p->WidthInBytes, p->Height};
+                        p->dstPitch, p->WidthInBytes, p->Height, p->srcPitch};
     dst_heap = true;
     request.dst_pitch = p->WidthInBytes;
   }
@@ -215,7 +275,7 @@ VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, c
       [&](guest::Channel& ch, GraphObject& g, proto::GraphNodeReply* reply, uint32_t* second) {
         request.graph = g.wire;
         if (!pageable) return to_cu_result(guest::call<proto::CallId::GraphAddMemcpyNode>(ch, request, reply).status);
-        return add_staged_copy(ch, g, *pageable, !src_ok, &request, reply, second);
+        return add_staged_copy(ch, g, *pageable, !src_ok, request, reply, second);
       });
 }
 
@@ -283,24 +343,43 @@ VGPU_DRIVER_API CUresult cuGraphAddDependencies(CUgraph graph, const CUgraphNode
 VGPU_DRIVER_API CUresult cuGraphGetNodes(CUgraph graph, CUgraphNode* nodes, size_t* count) {
   GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
   if (g == nullptr || count == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (g->captured) {
-    static std::atomic<bool> said{false};
-    if (!said.exchange(true))
-      guest::log(guest::LogLevel::Warn, "cuGraphGetNodes: the nodes of a captured graph are not supported by vgpu");
-    return CUDA_ERROR_NOT_SUPPORTED;
-  }
-  std::lock_guard lock(g->mutex);
-  if (nodes == nullptr) {
-    *count = g->nodes.size();
+  return guarded([&] {
+    std::lock_guard lock(g->mutex);
+    std::vector<GraphNodeObject*> listed;
+    if (g->captured) {
+      if (CUresult r = list_driver_nodes(*g, &listed); r != CUDA_SUCCESS) return r;
+    } else {
+      for (const auto& n : g->nodes) listed.push_back(n.get());
+    }
+    if (nodes == nullptr) {
+      *count = listed.size();
+      return CUDA_SUCCESS;
+    }
+    // As the driver: up to *count of them, the rest of the array null, *count what was filled in.
+    size_t filled = 0;
+    for (; filled < *count && filled < listed.size(); ++filled) nodes[filled] = reinterpret_cast<CUgraphNode>(listed[filled]);
+    for (size_t i = filled; i < *count; ++i) nodes[i] = nullptr;
+    *count = filled;
     return CUDA_SUCCESS;
-  }
-  // As the driver: up to *count of them, the rest of the array null, *count what was filled in.
-  size_t filled = 0;
-  for (; filled < *count && filled < g->nodes.size(); ++filled)
-    nodes[filled] = reinterpret_cast<CUgraphNode>(g->nodes[filled].get());
-  for (size_t i = filled; i < *count; ++i) nodes[i] = nullptr;
-  *count = filled;
-  return CUDA_SUCCESS;
+  });
+}
+
+VGPU_DRIVER_API CUresult cuGraphClone(CUgraph* out, CUgraph original) {
+  GraphObject* g = object_of<GraphObject>(original, HandleKind::Graph);
+  if (out == nullptr || g == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    std::lock_guard lock(g->mutex);
+    proto::GraphCreateReply reply{};
+    const guest::CallResult r = guest::call<proto::CallId::GraphClone>(*ch, proto::GraphRequest{g->wire, 0}, &reply);
+    if (r.status != 0) return to_cu_result(r.status);
+    // The driver made the clone's nodes: listed from vgpud when asked for, as a captured graph's.
+    auto* clone = new GraphObject(reply.graph, g->device, /*was_captured=*/true);
+    clone->host_functions = g->host_functions;
+    *out = reinterpret_cast<CUgraph>(clone);
+    return CUDA_SUCCESS;
+  });
 }
 
 VGPU_DRIVER_API CUresult cuGraphNodeGetType(CUgraphNode node, CUgraphNodeType* type) {

@@ -22,7 +22,11 @@ class HostFunctionRefs {
  public:
   HostFunctionRefs() = default;
   HostFunctionRefs(const HostFunctionRefs& other);
-  HostFunctionRefs& operator=(const HostFunctionRefs&) = delete;
+  // Holds what `other` holds (a copy), letting go of what this one held.
+  HostFunctionRefs& operator=(HostFunctionRefs other) noexcept {
+    ids_.swap(other.ids_);
+    return *this;
+  }
   ~HostFunctionRefs();
   // Takes over the hold `add_host_function(..., kept)` gave.
   void adopt(uint64_t id) { ids_.push_back(id); }

@@ -138,3 +138,10 @@ VGPU_EXPORT cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
   trace_api("cudaGraphDestroy graph=%p", static_cast<void*>(graph));
   return context_call([&](Runtime&) { return to_cuda_error(cuGraphDestroy(graph)); });
 }
+
+VGPU_EXPORT cudaError_t cudaGraphClone(cudaGraph_t* pGraphClone, cudaGraph_t originalGraph) {
+  trace_api("cudaGraphClone graph=%p", static_cast<void*>(originalGraph));
+  return context_call([&](Runtime&) {
+    return to_cuda_error(cuGraphClone(reinterpret_cast<CUgraph*>(pGraphClone), originalGraph));
+  });
+}

@@ -1,6 +1,6 @@
 // fake-cuda (test double, never ships): graphs and executable graphs. A graph holds the nodes a
 // capture recorded or cuGraphAdd*Node added (graph_build.cpp) and the edges between them
-// (graph_dag.h); an executable graph is a copy of its nodes in an order the edges allow, bound
+// (graph_dag.h), and cuGraphClone copies it whole; an executable graph is a copy of its nodes in an order the edges allow, bound
 // to the context it was instantiated in, and cuGraphLaunch replays it at once on the calling
 // thread, as the fake runs all work (host nodes included: their functions are called on that
 // thread, with no lock of the fake held).
@@ -150,6 +150,19 @@ bool find_exec(CUgraphExec h, Exec& out) {
   return true;
 }
 
+// A copy of the operation of the node `h` when it is an `Op` (HostNode, CopyNode, ...): false for
+// an unknown node, one of a destroyed graph included, or a node of another kind.
+template <class Op>
+bool find_op(CUgraphNode h, Op& out) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto owner = g_node_graph.find(h);
+  if (owner == g_node_graph.end()) return false;
+  const auto* op = std::get_if<Op>(&g_graphs.at(owner->second).dag.find(h)->op);
+  if (op == nullptr) return false;
+  out = *op;
+  return true;
+}
+
 }  // namespace
 
 namespace vgpu::fake {
@@ -226,6 +239,46 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphCreate(CUgraph* phGraph, unsigned int flag
   return CUDA_SUCCESS;
 }
 
+// A new graph with a copy of every node of the original, each under a new handle with the same
+// operation (a kernel's function and argument bytes, a copy's or memset's addresses, an event
+// node's event, a host node's function and user data), and the same edges between the copies, one
+// that closes a cycle included. Of the original's context (none while it has none). Independent:
+// nodes or edges added to either later, or either's destruction, do not reach the other. A graph a
+// capture still records into is CUDA_ERROR_ILLEGAL_STATE, as for cuGraphDestroy and cuGraphAdd*.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphClone(CUgraph* phGraphClone, CUgraph originalGraph) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (phGraphClone == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  const auto h = new_handle<CUgraph>();
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    auto it = g_graphs.find(originalGraph);
+    if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+    const Graph& original = it->second;
+    if (original.capturing) return CUDA_ERROR_ILLEGAL_STATE;
+    Graph clone{original.ctx, false, {}};
+    // The nodes in the same order (what cuGraphGetNodes lists, and the order of nodes ready
+    // together), then the edges, which the original holds once each: neither can be refused.
+    std::unordered_map<CUgraphNode, CUgraphNode> copy_of;
+    for (const Node& node : original.dag.nodes()) {
+      const auto copy = new_handle<CUgraphNode>();
+      clone.dag.add(copy, node.op, nullptr, 0);
+      copy_of.emplace(node.handle, copy);
+    }
+    std::vector<CUgraphNode> from, to;
+    for (const auto& [tail, head] : original.dag.edges()) {
+      from.push_back(copy_of.at(tail));
+      to.push_back(copy_of.at(head));
+    }
+    clone.dag.connect(from.data(), to.data(), from.size());
+    for (const Node& node : clone.dag.nodes()) g_node_graph.emplace(node.handle, h);
+    g_graphs.emplace(h, std::move(clone));
+    count_graph(+1);
+  }
+  *phGraphClone = h;
+  write_state_file();
+  return CUDA_SUCCESS;
+}
+
 FAKE_CUDA_API CUresult CUDAAPI cuGraphDestroy(CUgraph hGraph) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   {
@@ -292,6 +345,58 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphNodeGetType(CUgraphNode hNode, CUgraphNode
   if (owner == g_node_graph.end()) return CUDA_ERROR_INVALID_VALUE;
   const Node* node = g_graphs.at(owner->second).dag.find(hNode);
   *type = std::visit(TypeOf{}, node->op);
+  return CUDA_SUCCESS;
+}
+
+// A host node's function and user data (one added by hand, captured from cuLaunchHostFunc, or
+// cloned). A null nodeParams, an unknown node (one of a destroyed graph included) or a node of
+// another type is CUDA_ERROR_INVALID_VALUE.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphHostNodeGetParams(CUgraphNode hNode, CUDA_HOST_NODE_PARAMS* nodeParams) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (nodeParams == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  HostNode h;
+  if (!find_op(hNode, h)) return CUDA_ERROR_INVALID_VALUE;
+  nodeParams->fn = h.fn;
+  nodeParams->userData = h.data;
+  return CUDA_SUCCESS;
+}
+
+// A memcpy node (added by hand, captured, or cloned) as a CUDA_MEMCPY3D that cuGraphAddMemcpyNode
+// takes back for the same copy: each side HOST (srcHost / dstHost its address) or DEVICE
+// (srcDevice / dstDevice; UNIFIED was kept as DEVICE), its first byte copied as the base (the
+// offsets applied: positions are 0), its pitch (0 for one row at the base, where it is ignored)
+// and its height in rows (slice / pitch; 0 for one slice at the base), and the extent. Every other
+// field is zeroed. A null nodeParams, an unknown node (one of a destroyed graph included) or a node
+// of another type is CUDA_ERROR_INVALID_VALUE.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphMemcpyNodeGetParams(CUgraphNode hNode, CUDA_MEMCPY3D* nodeParams) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (nodeParams == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  CopyNode c;
+  if (!find_op(hNode, c)) return CUDA_ERROR_INVALID_VALUE;
+  CUDA_MEMCPY3D p{};
+  if (c.src_device) {
+    p.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+    p.srcDevice = c.src;
+  } else {
+    p.srcMemoryType = CU_MEMORYTYPE_HOST;
+    p.srcHost = reinterpret_cast<const void*>(c.src);
+  }
+  if (c.dst_device) {
+    p.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+    p.dstDevice = c.dst;
+  } else {
+    p.dstMemoryType = CU_MEMORYTYPE_HOST;
+    p.dstHost = reinterpret_cast<void*>(c.dst);
+  }
+  // A slice is pitch * height (graph_build.cpp's place()), so a side with slices has a pitch.
+  p.srcPitch = c.src_pitch;
+  p.srcHeight = c.src_pitch != 0 ? c.src_slice / c.src_pitch : 0;
+  p.dstPitch = c.dst_pitch;
+  p.dstHeight = c.dst_pitch != 0 ? c.dst_slice / c.dst_pitch : 0;
+  p.WidthInBytes = c.bytes;
+  p.Height = c.height;
+  p.Depth = c.depth;
+  *nodeParams = p;
   return CUDA_SUCCESS;
 }
 

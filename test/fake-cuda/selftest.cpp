@@ -3,8 +3,9 @@
 // (fake_vector_add, fill, sleep, fault), streams/events, the state file, the launch log,
 // (selftest_peer.cpp) peer access and unified addressing, (selftest_graph.cpp) stream capture
 // and graphs, (selftest_graph_build.cpp, selftest_graph_memcpy.cpp, selftest_graph_event.cpp)
-// graphs built node by node, and (selftest_host_func.cpp) host functions and host nodes. Exits
-// non-zero on any mismatch.
+// graphs built node by node, (selftest_host_func.cpp) host functions and host nodes, and
+// (selftest_graph_clone.cpp) graphs cloned and node parameters read back. Exits non-zero on any
+// mismatch.
 //
 //   fake_cuda_selftest [path/to/libcuda.so.1 [no-peer-access | peer-fault | host-func-fault]]
 //
@@ -101,6 +102,7 @@ bool load(const char* path) {
   SYM(cuGraphAddKernelNode_v2); SYM(cuGraphAddKernelNode); SYM(cuGraphAddMemsetNode); SYM(cuGraphAddEmptyNode);
   SYM(cuGraphAddDependencies); SYM(cuGraphAddDependencies_v2); SYM(cuGraphNodeGetType); SYM(cuGraphAddMemcpyNode);
   SYM(cuGraphAddEventRecordNode); SYM(cuGraphAddEventWaitNode); SYM(cuLaunchHostFunc); SYM(cuGraphAddHostNode);
+  SYM(cuGraphClone); SYM(cuGraphHostNodeGetParams); SYM(cuGraphMemcpyNodeGetParams);
 #undef SYM
   return ok;  // the library stays loaded for the life of the process
 }
@@ -215,6 +217,12 @@ int main(int argc, char** argv) {
   EXPECT_RC(api.cuCtxDisablePeerAccess(nullptr), CUDA_ERROR_NOT_INITIALIZED);
   EXPECT_RC(api.cuMemcpyPeer(0, nullptr, 0, nullptr, 0), CUDA_ERROR_NOT_INITIALIZED);
   EXPECT_RC(api.cuMemcpyPeerAsync(0, nullptr, 0, nullptr, 0, nullptr), CUDA_ERROR_NOT_INITIALIZED);
+  CUgraph no_graph = nullptr;
+  EXPECT_RC(api.cuGraphClone(&no_graph, nullptr), CUDA_ERROR_NOT_INITIALIZED);
+  CUDA_HOST_NODE_PARAMS no_host{};
+  EXPECT_RC(api.cuGraphHostNodeGetParams(nullptr, &no_host), CUDA_ERROR_NOT_INITIALIZED);
+  CUDA_MEMCPY3D no_copy{};
+  EXPECT_RC(api.cuGraphMemcpyNodeGetParams(nullptr, &no_copy), CUDA_ERROR_NOT_INITIALIZED);
   OK(api.cuDriverGetVersion(&version));
   CHECK(version == 13000);
   EXPECT_RC(api.cuInit(1), CUDA_ERROR_INVALID_VALUE);
@@ -578,6 +586,12 @@ int main(int argc, char** argv) {
 
   // ---- host functions and host nodes (selftest_host_func.cpp) ----
   host_func_checks();
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, no context left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- graphs cloned, host and memcpy node parameters read back (selftest_graph_clone.cpp) ----
+  graph_clone_checks(state_file.c_str());
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, no context left
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);

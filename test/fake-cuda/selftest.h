@@ -118,6 +118,9 @@ struct Api {
   CUresult (*cuGraphAddEventWaitNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, CUevent);
   CUresult (*cuLaunchHostFunc)(CUstream, CUhostFn, void*);
   CUresult (*cuGraphAddHostNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, const CUDA_HOST_NODE_PARAMS*);
+  CUresult (*cuGraphClone)(CUgraph*, CUgraph);
+  CUresult (*cuGraphHostNodeGetParams)(CUgraphNode, CUDA_HOST_NODE_PARAMS*);
+  CUresult (*cuGraphMemcpyNodeGetParams)(CUgraphNode, CUDA_MEMCPY3D*);
 };
 
 
@@ -166,6 +169,13 @@ void graph_event_checks();
 // own on device 0 that it makes and destroys. Leaves no graph, and the calling thread's current
 // context as it found it.
 void host_func_checks();
+// cuGraphClone, cuGraphHostNodeGetParams and cuGraphMemcpyNodeGetParams
+// (selftest_graph_clone.cpp): a hand-built graph cloned, its copy's nodes, edges and results, the
+// clone outliving the original, a captured graph and a cyclic one cloned, node parameters read
+// back, refusals; `state_file` is the library's state file, whose graphs= line it follows. In
+// contexts of its own on device 0 that it makes and destroys. Leaves no graph, and the calling
+// thread's current context as it found it.
+void graph_clone_checks(const char* state_file);
 // Host functions and host nodes after a kernel fault: not called (selftest_host_func.cpp). The
 // fault poisons the whole process (so it runs in a process of its own: see main).
 void host_func_fault_checks();

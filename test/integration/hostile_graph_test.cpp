@@ -48,6 +48,8 @@ TEST_CASE("graphs and captures: only the channel's own ids, only the flags vgpud
   refused.expect(ch, CallId::GraphInstantiate, proto::GraphInstantiateRequest{beta_graph, 0, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::GraphInstantiate, proto::GraphInstantiateRequest{0xffffffffu, 0, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::GraphDestroy, proto::GraphRequest{beta_graph, 0}, seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphClone, proto::GraphRequest{beta_graph, 0}, seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphListNodes, proto::GraphListNodesRequest{beta_graph, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::GraphExecDestroy, proto::GraphExecRequest{7, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::StreamBeginCapture, proto::StreamRequest{0x9999}, seq, kInvalidHandle);
   refused.expect(ch, CallId::StreamEndCapture, proto::StreamRequest{0x9999}, seq, kInvalidHandle);
@@ -65,6 +67,11 @@ TEST_CASE("graphs and captures: only the channel's own ids, only the flags vgpud
 
   // Its own graph works; beta's is untouched and still its own.
   const uint32_t graph = capture_graph(ch, stream, alloc(ch, 4096, seq), seq);
+  // Its nodes listed from an index past the last is refused; from the last, none.
+  REQUIRE(call(ch, CallId::GraphListNodes, proto::GraphListNodesRequest{graph, 2}, seq).header.status == kInvalidValue);
+  const RawReply listed = call(ch, CallId::GraphListNodes, proto::GraphListNodesRequest{graph, 1}, seq);
+  REQUIRE(listed.header.status == 0);
+  REQUIRE(listed.payload.size() == sizeof(proto::GraphListNodesReply));
   const RawReply made = call(ch, CallId::GraphInstantiate, proto::GraphInstantiateRequest{graph, 0, 0}, seq);
   REQUIRE(made.header.status == 0);
   proto::GraphInstantiateReply exec;
@@ -224,6 +231,7 @@ TEST_CASE("a graph whose edges close a cycle is refused at instantiation", "[hos
               .header.status == 0);
   REQUIRE(call(ch, CallId::GraphInstantiate, proto::GraphInstantiateRequest{graph.graph, 0, 0}, seq).header.status ==
           kInvalidValue);
+  REQUIRE(call(ch, CallId::GraphClone, proto::GraphRequest{graph.graph, 0}, seq).header.status == kInvalidValue);
   REQUIRE(call(ch, CallId::GraphDestroy, proto::GraphRequest{graph.graph, 0}, seq).header.status == 0);
   expect_healthy(vgpud, "alpha");
 }

@@ -162,6 +162,8 @@ class ChannelExecutor {
   int32_t graph_for_new_node(uint32_t graph, ChannelObjects::Graph** out);
   // Answers a node the driver made (or its error): the node gets an id of the channel's.
   int32_t node_made(CUresult r, uint32_t graph, CUgraphNode node, Reply& reply);
+  // What GRAPH_LIST_NODES says of a node besides its type (proto::GraphNodeInfo::detail).
+  uint64_t node_detail(CUgraphNode node, CUgraphNodeType type);
   // The tenant's device memory, shared with its other channels.
   TenantBudget device_budget() const { return TenantBudget(setup_.device_memory); }
 
@@ -239,6 +241,8 @@ class ChannelExecutor {
   int32_t handle(const HostFuncQueueCmd&, Reply&);
   int32_t handle(const LaunchHostFuncCmd&, Reply&);
   int32_t handle(const GraphAddHostNodeCmd&, Reply&);
+  int32_t handle(const GraphCloneCmd&, Reply&);
+  int32_t handle(const GraphListNodesCmd&, Reply&);
   int32_t handle(const RejectedCmd&, Reply&);
 
   ExecutorSetup setup_;

@@ -2,7 +2,7 @@
 // and a copy captured without running, the graph instantiated and replayed; the queries while
 // capturing and not; the capture modes' rule on allocations, applied by the guest; a
 // synchronize inside a capture; the legacy stream; handles of the wrong kind; a graph built node
-// by node.
+// by node; a captured graph's nodes listed, a clone.
 #include <cuda.h>
 
 #include <cstdio>
@@ -273,6 +273,34 @@ int main() {
   EXPECT(status_of(s) == CU_STREAM_CAPTURE_STATUS_NONE);
   EXPECT(all(read(c), 7.0f) && all(read(b), 2.0f));  // nothing ran
 
+  // The captured graph's nodes, as the driver made them: listed, typed, and usable as ends of
+  // edges; the same handles the next time.
+  size_t count = 0;
+  CU_CHECK(cuGraphGetNodes(graph, nullptr, &count));
+  EXPECT(count == 3);
+  CUgraphNode captured[3], again[3];
+  CU_CHECK(cuGraphGetNodes(graph, captured, &count));
+  CU_CHECK(cuGraphGetNodes(graph, again, &count));
+  CUgraphNodeType types[3];
+  for (int i = 0; i < 3; ++i) {
+    EXPECT(captured[i] == again[i]);
+    CU_CHECK(cuGraphNodeGetType(captured[i], &types[i]));
+  }
+  EXPECT(types[0] == CU_GRAPH_NODE_TYPE_MEMSET && types[1] == CU_GRAPH_NODE_TYPE_KERNEL &&
+         types[2] == CU_GRAPH_NODE_TYPE_MEMCPY);
+  CUgraphNode tail;
+  CU_CHECK(cuGraphAddEmptyNode(&tail, graph, &captured[2], 1));
+  CU_CHECK(cuGraphGetNodes(graph, nullptr, &count));
+  EXPECT(count == 4);
+  // A clone: its own nodes, the same work.
+  CUgraph clone;
+  CU_CHECK(cuGraphClone(&clone, graph));
+  CU_CHECK(cuGraphGetNodes(clone, nullptr, &count));
+  EXPECT(count == 4);
+  CUgraphNode cloned[4];
+  CU_CHECK(cuGraphGetNodes(clone, cloned, &count));
+  EXPECT(cloned[0] != captured[0]);
+
   CUgraphExec exec;
   CU_CHECK(cuGraphInstantiate(&exec, graph, 0));
   CU_CHECK(cuGraphDestroy(graph));  // the executable graph stands alone
@@ -281,6 +309,12 @@ int main() {
   for (int i = 0; i < 3; ++i) CU_CHECK(cuGraphLaunch(exec, s));
   CU_CHECK(cuStreamSynchronize(s));
   EXPECT(all(read(b), 5.0f) && all(read(c), 5.0f));
+  CU_CHECK(cuGraphExecDestroy(exec));
+  CU_CHECK(cuGraphInstantiate(&exec, clone, 0));  // outlives its original
+  CU_CHECK(cuGraphDestroy(clone));
+  CU_CHECK(cuGraphLaunch(exec, s));
+  CU_CHECK(cuStreamSynchronize(s));
+  EXPECT(all(read(b), 6.0f) && all(read(c), 6.0f));
   CU_CHECK(cuGraphExecDestroy(exec));
   EXPECT(cuGraphLaunch(reinterpret_cast<CUgraphExec>(s), s) == CUDA_ERROR_INVALID_VALUE);
   EXPECT(cuGraphInstantiate(&exec, nullptr, 0) == CUDA_ERROR_INVALID_VALUE);

@@ -194,7 +194,8 @@ void graphs_run_their_host_functions() {
 void pageable_memory_in_graphs() {
   CUstream s;
   CU_CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
-  for (size_t bytes : {size_t{64}, size_t{96} << 10}) {
+  // Small, staged, and larger than the staging block (in pieces).
+  for (size_t bytes : {size_t{64}, size_t{96} << 10, size_t{9} << 20}) {
     const size_t n = bytes / 4;
     CUdeviceptr d;
     CU_CHECK(cuMemAlloc(&d, bytes));
@@ -204,6 +205,10 @@ void pageable_memory_in_graphs() {
     CU_CHECK(cuMemcpyDtoHAsync(out.data(), d, bytes, s));
     CUgraph g;
     CU_CHECK(cuStreamEndCapture(s, &g));
+    // Two copies, as the program made them, however they were staged.
+    size_t count = 0;
+    CU_CHECK(cuGraphGetNodes(g, nullptr, &count));
+    EXPECT(count == 2);
     CUgraphExec exec;
     CU_CHECK(cuGraphInstantiateWithFlags(&exec, g, 0));
     CU_CHECK(cuGraphDestroy(g));
@@ -263,6 +268,34 @@ void pageable_memory_in_graphs() {
         rows = rows && dst[y * 24 + x] == (x < 16 ? src[y * 32 + x] : 0xee);
     EXPECT(rows);
   }
+  CU_CHECK(cuGraphExecDestroy(exec));
+  CU_CHECK(cuGraphDestroy(graph));
+  CU_CHECK(cuMemFree(d));
+
+  // Rows larger than the staging block (a piece per row), into pitched device memory and back.
+  constexpr size_t kRow = size_t{3} << 20, kRows = 3;
+  CU_CHECK(cuMemAlloc(&d, kRows * (kRow + 512)));
+  std::vector<uint8_t> big(kRows * kRow), back(kRows * kRow);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 7 + 3);
+  CU_CHECK(cuGraphCreate(&graph, 0));
+  up.srcHost = big.data();
+  up.srcPitch = kRow;
+  up.dstDevice = d;
+  up.dstPitch = kRow + 512;
+  up.WidthInBytes = kRow;
+  up.Height = kRows;
+  down.srcDevice = d;
+  down.srcPitch = kRow + 512;
+  down.dstHost = back.data();
+  down.dstPitch = kRow;
+  down.WidthInBytes = kRow;
+  down.Height = kRows;
+  CU_CHECK(cuGraphAddMemcpyNode(&first, graph, nullptr, 0, &up, nullptr));
+  CU_CHECK(cuGraphAddMemcpyNode(&second, graph, &first, 1, &down, nullptr));
+  CU_CHECK(cuGraphInstantiateWithFlags(&exec, graph, 0));
+  CU_CHECK(cuGraphLaunch(exec, s));
+  CU_CHECK(cuStreamSynchronize(s));
+  EXPECT(back == big);
   CU_CHECK(cuGraphExecDestroy(exec));
   CU_CHECK(cuGraphDestroy(graph));
   CU_CHECK(cuMemFree(d));

@@ -39,6 +39,8 @@ inline constexpr uint32_t kMaxGraphEdgeBytes = 4096 * 8;
 // Edges a channel may add by hand to one graph, over all its GRAPH_ADD_DEPENDENCIES (vgpud
 // walks them all before each instantiation, and the driver keeps them).
 inline constexpr uint32_t kMaxGraphEdges = 1u << 18;
+// Nodes one GRAPH_LIST_NODES reply lists (16 bytes each; the rest in further calls).
+inline constexpr uint32_t kMaxGraphListNodes = 2048;
 // Entries of a guest's host-function queue (HOST_FUNC_QUEUE). vgpud waits for room before it
 // writes one, so a small queue only makes host functions wait for each other.
 inline constexpr uint32_t kMaxHostFuncQueue = 4096;
