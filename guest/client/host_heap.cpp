@@ -10,11 +10,20 @@ namespace vgpu::guest {
 
 HostHeap::HostHeap(uint8_t* base, uint64_t size, BackingFile file)
     : base_(base), size_(base ? size : 0), file_(base ? file : BackingFile{}),
-      heap_(reinterpret_cast<uintptr_t>(base), base ? size : 0) {}
+      reserve_size_(size_ / 8 / 4096 * 4096),
+      heap_(reinterpret_cast<uintptr_t>(base), size_ - reserve_size_),
+      reserve_(reinterpret_cast<uintptr_t>(base) + (size_ - reserve_size_), reserve_size_) {}
 
 void* HostHeap::allocate_in_heap(uint64_t size, uint64_t alignment) {
   std::lock_guard lock(mu_);
   auto address = heap_.allocate(size, alignment);
+  return address ? reinterpret_cast<void*>(*address) : nullptr;
+}
+
+void* HostHeap::allocate_internal(uint64_t size, uint64_t alignment) {
+  std::lock_guard lock(mu_);
+  auto address = reserve_.allocate(size, alignment);
+  if (!address) address = heap_.allocate(size, alignment);
   return address ? reinterpret_cast<void*>(*address) : nullptr;
 }
 
@@ -44,6 +53,7 @@ bool HostHeap::release(void* p) {
   std::lock_guard lock(mu_);
   auto address = reinterpret_cast<uintptr_t>(p);
   if (heap_.contains(address)) return heap_.free(address);
+  if (reserve_.contains(address)) return reserve_.free(address);
   if (fallback_.erase(p) == 0) return false;
   std::free(p);
   return true;

@@ -42,6 +42,12 @@ class HostHeap {
   // when the heap has no room: never the pageable fallback. For callers that need heap memory
   // (registered host memory maps heap pages over its own, guest/cuda/host_register.h).
   VGPU_CLIENT_API void* allocate_in_heap(uint64_t size, uint64_t alignment);
+  // The same for vgpu's own use (the host-function queue, staging blocks for pageable memory in
+  // graphs): from the reserve, the last eighth of the heap that the program's page-locked
+  // allocations do not take, else from the rest. A program that takes the whole heap with one
+  // cudaMallocHost still leaves vgpu room to work.
+  VGPU_CLIENT_API void* allocate_internal(uint64_t size, uint64_t alignment);
+  uint64_t reserve_size() const { return reserve_size_; }
   // False when p came from neither the heap nor the fallback.
   VGPU_CLIENT_API bool release(void* p);
   HeapRange range() const { return {base_, size_}; }
@@ -52,8 +58,10 @@ class HostHeap {
   uint8_t* const base_;
   const uint64_t size_;
   const BackingFile file_;
+  const uint64_t reserve_size_;
   std::mutex mu_;
-  HeapAllocator heap_;
+  HeapAllocator heap_;     // the program's: all but the reserve
+  HeapAllocator reserve_;  // vgpu's own first
   std::unordered_set<void*> fallback_;
   bool warned_ = false;
 };

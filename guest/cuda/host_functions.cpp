@@ -45,7 +45,7 @@ class HostFunctions {
     guest::HostHeap* heap = guest::process_host_heap();
     if (heap == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
     const uint64_t bytes = proto::host_func_queue_bytes(kQueueCapacity);
-    void* block = heap->allocate_in_heap(bytes, proto::kHostFuncQueueAlignment);
+    void* block = heap->allocate_internal(bytes, proto::kHostFuncQueueAlignment);
     uint64_t offset = 0;
     if (block == nullptr || !heap->range().offset_of(block, bytes, &offset)) {
       if (block != nullptr) heap->release(block);

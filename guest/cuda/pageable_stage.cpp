@@ -74,14 +74,13 @@ CUresult make_stages(guest::Channel& ch, const HostRows& rows, bool to_device, s
     guest::HostHeap* heap = guest::process_host_heap();
     if (heap == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
     // Whole rows per piece, as many as fit the block (at least one); one row alone is cut into
-    // pieces of the block's size. A block takes at most an eighth of the heap, which the
-    // program's page-locked memory shares.
-    const size_t limit = std::min(kStagingBlock, std::max<size_t>(size_t{64} << 10, heap->range().size / 8));
+    // pieces of the block's size. A block takes at most half the heap's reserve (host_heap.h).
+    const size_t limit = std::min(kStagingBlock, std::max<size_t>(size_t{64} << 10, heap->reserve_size() / 2));
     const bool one_row = rows.height == 1;
     const size_t piece_width = one_row ? std::min(rows.width, limit) : rows.width;
     const size_t rows_per_piece = one_row ? 1 : std::max<size_t>(1, limit / rows.width);
     const size_t block_bytes = piece_width * std::min(rows.height, rows_per_piece);
-    void* bytes = heap->allocate_in_heap(block_bytes, 64);
+    void* bytes = heap->allocate_internal(block_bytes, 64);
     uint64_t heap_offset = 0;
     if (bytes == nullptr) return CUDA_ERROR_OUT_OF_MEMORY;
     if (!heap->range().offset_of(bytes, block_bytes, &heap_offset)) {

@@ -5,7 +5,8 @@
 // and the program's memory in the same place of the graph: before the copy when it reads host
 // memory, after it when it writes there. As the driver reads and writes pageable memory when
 // the node runs, so does the function. A copy larger than kStagingBlock goes in pieces, one after
-// the other through the same block (at most an eighth of the heap). docs/design.md §20.
+// the other through the same block (at most half the heap's reserve, guest/client/host_heap.h).
+// docs/design.md §20.
 #pragma once
 #include <cuda.h>
 

@@ -4,8 +4,15 @@
 // cudaGraphInstantiate, cudaGraphDestroy before the exec is used, cudaGraphUpload, 100 replays of
 // cudaGraphLaunch checked against the host; a fork/join capture over two streams through events;
 // the capture errors (legacy stream, a synchronize and a cudaMalloc inside a capture), and a
-// cudaMalloc allowed by cudaThreadExchangeStreamCaptureMode(Relaxed). Error names are printed,
-// not asserted: the comparison with the native run checks them.
+// cudaMalloc allowed by cudaThreadExchangeStreamCaptureMode(Relaxed). Then pageable memory in a
+// captured graph, for 1000 and 3,000,000 floats (12 MB, more than one of vgpu's staging blocks):
+// a capture of cudaMemcpyAsync from a std::vector to the device, a kernel and cudaMemcpyAsync back
+// into another std::vector, replayed 3 times with new input written between replays, each checked
+// exactly (the graph reads and writes the pageable memory at each launch, not at capture);
+// cudaGraphGetNodes and cudaGraphNodeGetType on that graph; cudaGraphClone, the original destroyed,
+// the clone instantiated and run on new input. Error names and node lists are printed, not
+// asserted: the comparison with the native run checks them.
+#include <algorithm>
 #include <vector>
 
 #include "common.h"
@@ -15,6 +22,13 @@
 __global__ void affine(float* x, int n, float a, float b) {
   int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) x[i] = a * x[i] + b + static_cast<float>(i % 5);
+}
+
+// y[i] = 2*x[i] + 1, out of place, for section 6. Its inputs (fill_input) are integers below
+// 2^20, so every result is exact in float (FMA or not) and can be compared with ==.
+__global__ void twice_plus_one(const float* x, float* y, int n) {
+  int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < n) y[i] = 2.0f * x[i] + 1.0f;
 }
 
 constexpr int N = 1 << 14;
@@ -73,6 +87,120 @@ static std::vector<float> download(const float* d) {
 // Per-launch parameters of the first capture: a in {1, 2}, b in {-1, 0, 1, 2}.
 static float param_a(int k) { return k % 3 == 0 ? 2.0f : 1.0f; }
 static float param_b(int k) { return static_cast<float>(k % 4 - 1); }
+
+// --- helpers of section 6 (pageable memory in a captured graph) ---
+
+// Input of round `seed`: integers in [0, 1000003), all below 2^20. Two rounds whose seeds differ by
+// 1..4 differ at every element (131 * 4 < 1000003), so an output computed from an older input
+// fails everywhere, not just somewhere.
+static void fill_input(std::vector<float>& h, uint32_t seed) {
+  for (size_t i = 0; i < h.size(); ++i)
+    h[i] = static_cast<float>((i * 7 + static_cast<size_t>(seed) * 131) % 1000003);
+}
+
+// Written into the output before every run: every result is at least 1, so an element the graph
+// did not write shows.
+constexpr float SENTINEL = -1.0f;
+
+static bool is_transform(const std::vector<float>& in, const std::vector<float>& out) {
+  for (size_t i = 0; i < in.size(); ++i)
+    if (out[i] != 2.0f * in[i] + 1.0f) return false;
+  return true;
+}
+
+static bool all_sentinel(const std::vector<float>& out) {
+  for (float v : out)
+    if (v != SENTINEL) return false;
+  return true;
+}
+
+// Prints " nodes=N:" and each node's type, in cudaGraphGetNodes' order.
+static void print_nodes(cudaGraph_t g) {
+  size_t count = 0;
+  CK(cudaGraphGetNodes(g, nullptr, &count));
+  std::vector<cudaGraphNode_t> nodes(count);
+  if (count > 0) CK(cudaGraphGetNodes(g, nodes.data(), &count));
+  std::printf(" nodes=%zu:", count);
+  for (size_t k = 0; k < count; ++k) {
+    cudaGraphNodeType t;
+    CK(cudaGraphNodeGetType(nodes[k], &t));
+    switch (t) {
+      case cudaGraphNodeTypeKernel: std::printf(" kernel"); break;
+      case cudaGraphNodeTypeMemcpy: std::printf(" memcpy"); break;
+      case cudaGraphNodeTypeMemset: std::printf(" memset"); break;
+      case cudaGraphNodeTypeHost: std::printf(" host"); break;
+      case cudaGraphNodeTypeEmpty: std::printf(" empty"); break;
+      default: std::printf(" type%d", static_cast<int>(t)); break;
+    }
+  }
+}
+
+// Section 6 for n floats: captures pageable H2D copy -> twice_plus_one -> pageable D2H copy on s,
+// replays it 3 times with new input, lists its nodes, then runs a clone of it. Prints three lines
+// and returns whether every result matched.
+static bool pageable_graph(cudaStream_t s, int n) {
+  const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+  const int grid = (n + BLOCK - 1) / BLOCK;
+  // Ordinary pageable memory (not cudaMallocHost): the driver must reach it at each launch.
+  std::vector<float> in(n), out(n);
+  float *din, *dout;
+  CK(cudaMalloc(&din, bytes));
+  CK(cudaMalloc(&dout, bytes));
+
+  fill_input(in, 1);
+  std::fill(out.begin(), out.end(), SENTINEL);
+  CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+  CK(cudaMemcpyAsync(din, in.data(), bytes, cudaMemcpyHostToDevice, s));
+  twice_plus_one<<<grid, BLOCK, 0, s>>>(din, dout, n);
+  CK_LAUNCH();
+  CK(cudaMemcpyAsync(out.data(), dout, bytes, cudaMemcpyDeviceToHost, s));
+  cudaGraph_t graph = nullptr;
+  CK(cudaStreamEndCapture(s, &graph));
+  EXPECT(graph != nullptr);
+  const bool untouched = all_sentinel(out);  // a capture runs nothing
+
+  // Each replay gets an input unlike the one present at capture (seed 1) and unlike the previous
+  // replay's, written after the previous replay has finished: a graph that had copied the input at
+  // capture, at instantiation or at its first launch fails here.
+  cudaGraphExec_t exec = nullptr;
+  CK(cudaGraphInstantiate(&exec, graph, 0));
+  bool match = true;
+  for (uint32_t r = 0; r < 3; ++r) {
+    fill_input(in, 2 + r);
+    std::fill(out.begin(), out.end(), SENTINEL);
+    CK(cudaGraphLaunch(exec, s));
+    CK(cudaStreamSynchronize(s));
+    match &= is_transform(in, out);
+  }
+  CK(cudaGraphExecDestroy(exec));
+  std::printf("pageable capture %d floats: nothing ran during capture=%d, 3 replays match=%d\n", n,
+              untouched, match);
+
+  // The captured graph's nodes: natively one node per captured call, whatever vgpu does
+  // underneath (pieces through a staging block, host functions) must not show.
+  std::printf("pageable capture %d floats: graph", n);
+  print_nodes(graph);
+  std::printf("\n");
+
+  // A clone outlives its original: destroyed first, then the clone runs alone on a new input.
+  cudaGraph_t clone = nullptr;
+  CK(cudaGraphClone(&clone, graph));
+  CK(cudaGraphDestroy(graph));
+  CK(cudaGraphInstantiate(&exec, clone, 0));
+  fill_input(in, 5);
+  std::fill(out.begin(), out.end(), SENTINEL);
+  CK(cudaGraphLaunch(exec, s));
+  CK(cudaStreamSynchronize(s));
+  const bool clone_match = is_transform(in, out);
+  std::printf("pageable capture %d floats: clone", n);
+  print_nodes(clone);
+  std::printf(", match=%d\n", clone_match);
+  CK(cudaGraphExecDestroy(exec));
+  CK(cudaGraphDestroy(clone));
+  CK(cudaFree(din));
+  CK(cudaFree(dout));
+  return untouched && match && clone_match;
+}
 
 int main() {
   CK(cudaSetDevice(0));
@@ -250,6 +378,14 @@ int main() {
   const bool match3 = download(dx) == ref_s;
   std::printf("stream after errors: status %s match=%d\n", status_name(capturing(s)), match3);
   ok &= match3;
+
+  // --- 6. pageable memory in a captured graph, its nodes, a clone ---
+  // An ordinary launch first, as for affine(): the kernel is loaded outside any capture.
+  twice_plus_one<<<1, 1, 0, s>>>(nullptr, nullptr, 0);
+  CK_LAUNCH();
+  CK(cudaStreamSynchronize(s));
+  ok &= pageable_graph(s, 1000);
+  ok &= pageable_graph(s, 3000000);  // 12 MB: more than one of vgpu's staging blocks
 
   CK(cudaEventDestroy(e_fork));
   CK(cudaEventDestroy(e_join));

@@ -30,9 +30,30 @@ TEST_CASE("pinned memory comes from the shared heap while it lasts", "[client][h
   CHECK(heap.release(b));
   CHECK_FALSE(heap.release(b));
   CHECK(heap.release(a));
-  void* c = heap.allocate(60 * 1024);  // the whole heap is free again
+  // All of it but the reserve (an eighth, vgpu's own) is free again.
+  CHECK(heap.reserve_size() == 8 * 1024);
+  void* c = heap.allocate(56 * 1024);
   CHECK(inside(c));
   CHECK(heap.release(c));
+}
+
+TEST_CASE("vgpu's own blocks come from the reserve first, then from the rest", "[client][heap]") {
+  alignas(4096) static uint8_t region[64 * 1024];
+  HostHeap heap(region, sizeof region);
+  // The program takes all it can: the reserve is left.
+  void* program = heap.allocate(56 * 1024);
+  REQUIRE(program == region);
+  CHECK(heap.allocate_in_heap(4096, 64) == nullptr);
+  void* own = heap.allocate_internal(4096, 64);
+  CHECK(own == region + 56 * 1024);
+  void* more = heap.allocate_internal(8 * 1024, 64);  // the reserve has 4 KiB left, the rest none
+  CHECK(more == nullptr);
+  CHECK(heap.release(program));
+  more = heap.allocate_internal(8 * 1024, 64);  // from the rest now
+  CHECK(more == region);
+  CHECK(heap.release(more));
+  CHECK(heap.release(own));
+  CHECK_FALSE(heap.release(own));
 }
 
 TEST_CASE("without a heap every allocation falls back", "[client][heap]") {
@@ -60,7 +81,7 @@ TEST_CASE("allocate_in_heap gives heap blocks only, aligned as asked", "[client]
   CHECK(heap.allocate_in_heap(64 * 1024, 4096) == nullptr);
   CHECK(heap.release(page));
   CHECK(heap.release(small));
-  CHECK(heap.allocate_in_heap(64 * 1024, 4096) == region);
+  CHECK(heap.allocate_in_heap(56 * 1024, 4096) == region);  // all but the reserve
   CHECK(HostHeap(nullptr, 0).allocate_in_heap(1, 4096) == nullptr);
   CHECK(HostHeap(nullptr, 0, {7, 0}).file().fd == -1);  // no heap, no file
 }
