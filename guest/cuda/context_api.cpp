@@ -5,6 +5,7 @@
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/device_memory.h"
+#include "guest/cuda/mem_pools.h"
 #include "guest/cuda/streams.h"
 #include "guest/cuda/driver_state.h"
 
@@ -37,7 +38,9 @@ CUresult synchronize(Context* c) {
   vgpu::guest::Channel* ch = channel();
   if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
   vgpu::guest::Channel::set_thread_device(c->device);
-  return to_cu_result(ch->call(proto::CallId::DeviceSynchronize, {}, {}).status);
+  const CUresult r = to_cu_result(ch->call(proto::CallId::DeviceSynchronize, {}, {}).status);
+  if (r == CUDA_SUCCESS) mem_pools_synchronized(c->device);
+  return r;
 }
 
 CUresult primary_release(CUdevice dev) {
@@ -68,6 +71,7 @@ CUresult primary_reset(CUdevice dev) {
   const CUresult r = to_cu_result(channel()->call(proto::CallId::DeviceReset, {}, {}).status);
   if (r == CUDA_SUCCESS) {
     forget_device_memory(c->device);
+    forget_mem_pools(c->device);
     next_device_generation(c->device);
   }
   return r;

@@ -8,7 +8,7 @@
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/capture.h"
-#include "guest/cuda/streams.h"
+#include "guest/cuda/mem_pools.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/client/address_reservation.h"
 
@@ -101,18 +101,36 @@ CUresult alloc(CUdeviceptr* out, size_t size) {
   if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
   // An allocation may synchronize: a capture's mode can forbid it (capture.h).
   if (CUresult r = check_unsafe_call_during_capture(); r != CUDA_SUCCESS) return r;
-  uint64_t address = 0;
-  if (CUresult r = allocate_outside_guest_memory(*ch, size, &address); r != CUDA_SUCCESS) return r;
-  memory().allocations.insert(address, size, c->device);
-  memory().note_origin(address, c);
-  *out = address;
-  return CUDA_SUCCESS;
+  return allocate_device_memory(c, size, out);
 }
 
 CUresult free_memory(CUdeviceptr ptr) {
   guest::Channel* ch = nullptr;
   if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
   if (ptr == 0) return CUDA_SUCCESS;
+  // A stream-ordered allocation leaves its pool first (mem_pools.h).
+  bool pool_block = false;
+  if (CUresult r = free_pool_block(ptr, &pool_block); pool_block) return r;
+  return free_device_memory(ptr);
+}
+
+}  // namespace
+
+CUresult allocate_device_memory(Context* owner, size_t size, CUdeviceptr* out) {
+  guest::Channel* ch = channel();
+  if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
+  guest::Channel::set_thread_device(owner->device);
+  uint64_t address = 0;
+  if (CUresult r = allocate_outside_guest_memory(*ch, size, &address); r != CUDA_SUCCESS) return r;
+  memory().allocations.insert(address, size, owner->device);
+  memory().note_origin(address, owner);
+  *out = address;
+  return CUDA_SUCCESS;
+}
+
+CUresult free_device_memory(CUdeviceptr ptr) {
+  guest::Channel* ch = channel();
+  if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
   auto range = memory().allocations.find(ptr);
   if (!range || range->start != ptr) return CUDA_ERROR_INVALID_VALUE;
   guest::Channel::set_thread_device(range->device);
@@ -121,8 +139,6 @@ CUresult free_memory(CUdeviceptr ptr) {
   memory().forget_origin(ptr);
   return CUDA_SUCCESS;
 }
-
-}  // namespace
 
 std::optional<DeviceRange> find_device_range(CUdeviceptr address) noexcept {
   try {
@@ -193,26 +209,3 @@ VGPU_DRIVER_API CUresult cuMemGetAddressRange_v2(CUdeviceptr* base, size_t* size
     return CUDA_SUCCESS;
   });
 }
-
-// Stream-ordered allocation, without memory pools yet: the memory is allocated at once (usable
-// by the stream's later work, as promised), and a free waits for the work queued before it on
-// the stream, so nothing queued can still touch the memory when it goes.
-VGPU_DRIVER_API CUresult cuMemAllocAsync(CUdeviceptr* out, size_t size, CUstream stream) {
-  return guarded([&] {
-    if (CUresult r = cuStreamQuery(stream); r == CUDA_ERROR_INVALID_HANDLE || r == CUDA_ERROR_INVALID_CONTEXT) return r;
-    return alloc(out, size);
-  });
-}
-VGPU_DRIVER_API CUresult cuMemFreeAsync(CUdeviceptr ptr, CUstream stream) {
-  return guarded([&] {
-    if (CUresult r = cuStreamSynchronize(stream); r != CUDA_SUCCESS) return r;
-    return free_memory(ptr);
-  });
-}
-VGPU_DRIVER_API CUresult cuMemAllocAsync_ptsz(CUdeviceptr* out, size_t size, CUstream stream) {
-  return cuMemAllocAsync(out, size, per_thread(stream));
-}
-VGPU_DRIVER_API CUresult cuMemFreeAsync_ptsz(CUdeviceptr ptr, CUstream stream) {
-  return cuMemFreeAsync(ptr, per_thread(stream));
-}
-

@@ -33,4 +33,11 @@ void note_global(CUdeviceptr start, uint64_t size, uint32_t device, Context* own
 // The device's primary context was reset: its allocations and globals are gone.
 void forget_device_memory(uint32_t device);
 
+// What cuMemAlloc and cuMemFree do once they have their context, for the memory pools
+// (mem_pools.h), which make their blocks the same way, on the pool's device: `owner`'s device
+// gets `size` bytes (vgpud charges them to the tenant); the allocation that starts at `ptr` is
+// freed. Neither needs a current context; both need an initialized driver.
+CUresult allocate_device_memory(Context* owner, size_t size, CUdeviceptr* out);
+CUresult free_device_memory(CUdeviceptr ptr);
+
 }  // namespace vgpu::cuda

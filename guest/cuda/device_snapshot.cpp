@@ -34,8 +34,8 @@ bool unsupported_feature(int attribute) {
     case CU_DEVICE_ATTRIBUTE_GENERIC_COMPRESSION_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_DEFERRED_MAPPING_CUDA_ARRAY_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED:
-    // Memory pools.
-    case CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED:
+    // Memory pools are the guest's own (mem_pools.h): device pools, without IPC handle types
+    // (a pool cannot be shared with another process) and without host memory.
     case CU_DEVICE_ATTRIBUTE_MEMPOOL_SUPPORTED_HANDLE_TYPES:
     case CU_DEVICE_ATTRIBUTE_HOST_MEMORY_POOLS_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HOST_NUMA_MEMORY_POOLS_SUPPORTED:

@@ -31,6 +31,7 @@ enum class HandleKind : uint32_t {
   Graph = 0x56475248,     // "VGRH"
   GraphNode = 0x56474e44, // "VGND"
   GraphExec = 0x56475845, // "VGXE"
+  MemPool = 0x564d504c,   // "VMPL" (mem_pools.h)
   Dead = 0,               // freed: a stale handle reads this tag, never a live one
 };
 

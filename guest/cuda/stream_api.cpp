@@ -12,6 +12,7 @@
 #include "guest/cuda/context.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/handles.h"
+#include "guest/cuda/mem_pools.h"
 #include "guest/cuda/streams.h"
 
 using namespace vgpu::cuda;
@@ -138,7 +139,11 @@ VGPU_DRIVER_API CUresult cuStreamDestroy_v2(CUstream stream) {
 VGPU_DRIVER_API CUresult cuStreamDestroy(CUstream stream) { return cuStreamDestroy_v2(stream); }
 
 VGPU_DRIVER_API CUresult cuStreamSynchronize(CUstream stream) {
-  return guarded([&] { return stream_call(proto::CallId::StreamSynchronize, stream); });
+  return guarded([&] {
+    const CUresult r = stream_call(proto::CallId::StreamSynchronize, stream);
+    if (r == CUDA_SUCCESS) mem_pools_stream_synchronized(stream);
+    return r;
+  });
 }
 VGPU_DRIVER_API CUresult cuStreamQuery(CUstream stream) {
   return guarded([&] { return stream_call(proto::CallId::StreamQuery, stream); });

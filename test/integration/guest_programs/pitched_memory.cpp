@@ -2,7 +2,8 @@
 // cudaMalloc3D, 2D and 3D copies (host to device, device to device at offsets, device to host,
 // synchronous and on a stream), 2D and 3D memsets of sub-rectangles, each checked byte for byte
 // against a host model; cudaDeviceGetLimit/SetLimit; a stream's flags, priority, device and id;
-// and a driver function reached through cudaGetDriverEntryPointByVersion.
+// a driver function reached through cudaGetDriverEntryPointByVersion; and stream-ordered
+// allocation (cudaMallocAsync, cudaFreeAsync, cudaMemPool*), the driver shim's pools.
 #include <cuda.h>
 
 #include <cstring>
@@ -139,6 +140,53 @@ int main() {
   unsigned char first = 0;
   CHECK(cudaMemcpy(&first, b, 1, cudaMemcpyDeviceToHost));
   EXPECT(first == 0x77);
+
+  // ---- stream-ordered allocation
+  int pools = 0;
+  CHECK(cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, 0));
+  EXPECT(pools == 1);
+  cudaMemPool_t pool = nullptr, current = nullptr;
+  CHECK(cudaDeviceGetDefaultMemPool(&pool, 0));
+  CHECK(cudaDeviceGetMemPool(&current, 0));
+  EXPECT(pool != nullptr && current == pool);
+  constexpr size_t kBlock = 1 << 20;
+  void* block = nullptr;
+  CHECK(cudaMallocAsync(&block, kBlock, stream));
+  CHECK(cudaMemsetAsync(block, 0x5a, kBlock, stream));
+  unsigned char last = 0;
+  CHECK(cudaMemcpyAsync(&last, static_cast<char*>(block) + kBlock - 1, 1, cudaMemcpyDeviceToHost, stream));
+  CHECK(cudaStreamSynchronize(stream));
+  EXPECT(last == 0x5a);
+  CHECK(cudaFreeAsync(block, stream));
+  void* again = nullptr;
+  CHECK(cudaMallocAsync(&again, kBlock, stream));
+  EXPECT(again == block);  // freed on the same stream: the same block
+  unsigned long long used = 0;
+  CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used));
+  EXPECT(used == kBlock);
+  CHECK(cudaFreeAsync(again, stream));
+  cudaMemPoolProps props{};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.location = {cudaMemLocationTypeDevice, 0};
+  cudaMemPool_t own = nullptr;
+  CHECK(cudaMemPoolCreate(&own, &props));
+  void* from_own = nullptr;
+  CHECK(cudaMallocFromPoolAsync(&from_own, 4096, own, stream));
+  cudaMemLocation here{cudaMemLocationTypeDevice, 0};
+  cudaMemAccessFlags access = cudaMemAccessFlagsProtNone;
+  CHECK(cudaMemPoolGetAccess(&access, own, &here));
+  EXPECT(access == cudaMemAccessFlagsProtReadWrite);
+  CHECK(cudaFreeAsync(from_own, stream));
+  CHECK(cudaStreamSynchronize(stream));
+  CHECK(cudaMemPoolTrimTo(own, 0));
+  CHECK(cudaMemPoolDestroy(own));
+  CHECK(cudaMemPoolTrimTo(pool, 0));
+  EXPECT(cudaMemPoolDestroy(pool) == cudaErrorInvalidValue);  // a default pool
+  EXPECT(cudaGetLastError() == cudaErrorInvalidValue);
+  int fd = -1;
+  EXPECT(cudaMemPoolExportToShareableHandle(&fd, pool, cudaMemHandleTypePosixFileDescriptor, 0) ==
+         cudaErrorNotSupported);
+  EXPECT(cudaGetLastError() == cudaErrorNotSupported);
 
   CHECK(cudaStreamDestroy(stream));
   CHECK(cudaFree(a));

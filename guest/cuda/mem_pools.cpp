@@ -1,0 +1,643 @@
+// Stream-ordered memory pools, in the guest (docs/design.md §21; the rules are in mem_pools.h).
+//
+// Why here and not in vgpud: a pool is bookkeeping over ordinary allocations and events, which
+// the protocol already carries and vgpud already charges to the tenant; the guest knows which
+// stream freed what, so most allocations are answered without a round trip (a block freed on
+// the same stream), and a free is one posted event record.
+//
+// One mutex guards every pool. It is held across short answered calls (an event made or
+// queried) but not across a wait (a stream or event synchronize) or an allocation or free of
+// device memory: blocks are taken out of their pool first, then waited for and freed.
+#include "guest/cuda/mem_pools.h"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "guest/client/log.h"
+#include "guest/cuda/api.h"
+#include "guest/cuda/capture.h"
+#include "guest/cuda/context.h"
+#include "guest/cuda/device_memory.h"
+#include "guest/cuda/driver_state.h"
+#include "guest/cuda/handles.h"
+#include "guest/cuda/streams.h"
+#include "vgpu/protocol/limits.h"
+#include "vgpu/protocol/messages.h"
+
+namespace vgpu::cuda {
+namespace {
+
+// How many events one allocation asks vgpud about (an EVENT_QUERY each): bounds its cost when
+// many cached blocks wait for other streams.
+constexpr int kMaxQueries = 8;
+// A cached block serves a request of at least half its size, or one at most this much smaller:
+// blocks are never split, and a small request should not pin a large block.
+constexpr size_t kReuseSlack = size_t{1} << 20;
+
+// A stream as the pools tell streams apart: vgpud's id, on the device whose legacy stream
+// kStreamLegacy names.
+struct StreamKey {
+  uint32_t device = 0;
+  uint64_t wire = 0;
+  bool legacy = false;
+  bool blocking = false;  // ordered with the legacy stream (not CU_STREAM_NON_BLOCKING)
+  bool same(const StreamKey& o) const { return device == o.device && wire == o.wire; }
+};
+
+// One of vgpud's events (CU_EVENT_DISABLE_TIMING), made on a device in a generation of it (a
+// reset ends it); wire 0: none.
+struct FreeEvent {
+  uint32_t wire = 0;
+  uint32_t device = 0;
+  uint64_t generation = 0;
+  bool valid() const { return wire != 0 && generation == device_generation(device); }
+};
+
+struct Block {
+  size_t size = 0;
+  size_t used = 0;  // while in use: the bytes asked for (USED_MEM counts those, as the driver's)
+  bool in_use = true;
+  StreamKey freed_on;  // the stream of its last free
+  bool idle = false;   // cached, and nothing queued before its free is left (its event completed)
+  FreeEvent event;     // recorded on freed_on at the free; kept for the block's next free
+};
+
+struct Pool {
+  HandleKind kind = HandleKind::MemPool;  // Dead once destroyed, while blocks are still in use
+  uint32_t device = 0;
+  bool is_default = false;
+  size_t max_size = 0;  // CUmemPoolProps::maxSize; 0: none
+  bool follow_event_dependencies = true;
+  bool allow_opportunistic = true;
+  bool allow_internal_dependencies = true;
+  uint64_t release_threshold = 0;
+  uint64_t used = 0, used_high = 0, reserved = 0, reserved_high = 0;
+  std::map<CUdeviceptr, Block> blocks;        // in use and cached
+  std::multimap<size_t, CUdeviceptr> cached;  // the cached ones, by size
+  uint64_t cached_bytes = 0;                  // their sizes' sum
+};
+
+// Never destroyed: programs free stream-ordered memory from atexit handlers.
+struct Pools {
+  std::mutex mutex;
+  std::unordered_set<Pool*> live;  // every pool object, the destroyed ones with blocks in use too
+  std::unordered_map<CUdeviceptr, Pool*> owners;  // every block's pool
+  Pool* defaults[limits::kMaxDevices] = {};
+  Pool* current[limits::kMaxDevices] = {};
+  std::vector<FreeEvent> spare_events[limits::kMaxDevices];  // made, held by no block
+};
+Pools& pools() {
+  static auto* p = new Pools;
+  return *p;
+}
+using Lock = std::unique_lock<std::mutex>;
+
+// A block taken out of its pool, to be freed (after waiting for its free's event).
+struct Released {
+  CUdeviceptr ptr = 0;
+  FreeEvent event;
+  bool wait = false;
+};
+
+// ---- vgpud's streams and events, on their own devices
+
+CUresult make_event(uint32_t device, FreeEvent* out) {
+  guest::Channel::set_thread_device(device);
+  const proto::EventCreateRequest request{CU_EVENT_DISABLE_TIMING, 0};
+  proto::EventCreateReply reply{};
+  const guest::CallResult r = channel()->call(proto::CallId::EventCreate, {{&request, sizeof request}},
+                                              std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+  if (r.status != 0) return to_cu_result(r.status);
+  if (r.payload_size < sizeof reply || reply.event == 0) return CUDA_ERROR_UNKNOWN;
+  *out = FreeEvent{reply.event, device, device_generation(device)};
+  return CUDA_SUCCESS;
+}
+
+CUresult event_call(proto::CallId id, const FreeEvent& e) {
+  guest::Channel::set_thread_device(e.device);
+  const proto::EventRequest request{e.wire, 0};
+  return to_cu_result(channel()->call(id, {{&request, sizeof request}}, {}).status);
+}
+
+int32_t post_record(const FreeEvent& e, const StreamKey& s) {
+  guest::Channel::set_thread_device(s.device);
+  proto::EventRecordRequest request{};
+  request.event = e.wire;
+  request.stream = s.wire;
+  return channel()->post(proto::CallId::EventRecord, {{&request, sizeof request}});
+}
+
+// The allocating stream `s` waits for `e`: on the GPU when both are on one device, else here.
+CUresult wait_for(const StreamKey& s, const FreeEvent& e) {
+  if (e.device != s.device) return event_call(proto::CallId::EventSynchronize, e);
+  guest::Channel::set_thread_device(s.device);
+  const proto::StreamWaitEventRequest request{s.wire, e.wire, 0};
+  return to_cu_result(channel()->post(proto::CallId::StreamWaitEvent, {{&request, sizeof request}}));
+}
+
+CUresult synchronize(const StreamKey& s) {
+  guest::Channel::set_thread_device(s.device);
+  const proto::StreamRequest request{s.wire};
+  return to_cu_result(channel()->call(proto::CallId::StreamSynchronize, {{&request, sizeof request}}, {}).status);
+}
+
+// Call after enter_context: a default stream is the current context's device's.
+CUresult stream_key(CUstream stream, const Context& c, StreamKey* key) {
+  const StreamObject* s = stream_object(stream);
+  if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  const bool legacy = stream == nullptr || stream == CU_STREAM_LEGACY;
+  const bool created = !legacy && stream != CU_STREAM_PER_THREAD;
+  key->device = created ? s->device : c.device;
+  key->legacy = legacy;
+  key->blocking = !created || (s->flags & CU_STREAM_NON_BLOCKING) == 0;
+  guest::Channel::set_thread_device(key->device);
+  return wire_stream(stream, &key->wire) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+// A stream-ordered allocation or free in a capture makes a graph memory node natively.
+CUresult refuse_capturing(const StreamKey& key, const char* entry_point) {
+  if (!any_capture_open()) return CUDA_SUCCESS;
+  uint64_t capture = 0;
+  if (CUresult r = capture_of_stream(key.wire, &capture); r != CUDA_SUCCESS) return r;
+  if (capture == 0) return CUDA_SUCCESS;
+  static std::atomic<bool> said{false};
+  if (!said.exchange(true))
+    guest::log(guest::LogLevel::Warn,
+               "%s: stream-ordered allocation in a stream capture (graph memory nodes) is not supported by vgpu",
+               entry_point);
+  return CUDA_ERROR_NOT_SUPPORTED;
+}
+
+// ---- the pools, under the mutex
+
+Pool* live_pool(Pools& all, CUmemoryPool handle) {
+  auto* p = reinterpret_cast<Pool*>(handle);
+  return p != nullptr && all.live.count(p) != 0 && p->kind == HandleKind::MemPool ? p : nullptr;
+}
+CUmemoryPool handle_of(Pool* p) { return reinterpret_cast<CUmemoryPool>(p); }
+
+Pool* default_pool_locked(Pools& all, uint32_t device) {
+  if (all.defaults[device] == nullptr) {
+    auto* p = new Pool;
+    p->device = device;
+    p->is_default = true;
+    all.live.insert(p);
+    all.defaults[device] = p;
+    all.current[device] = p;
+  }
+  return all.defaults[device];
+}
+Pool* current_pool_locked(Pools& all, uint32_t device) {
+  default_pool_locked(all, device);
+  return all.current[device];
+}
+
+void spare(Pools& all, const FreeEvent& e) {
+  if (e.valid()) all.spare_events[e.device].push_back(e);
+}
+
+// Gives `b` an event on `key`'s device; false when none could be made.
+bool ensure_event_locked(Pools& all, Block& b, const StreamKey& key) {
+  if (b.event.valid() && b.event.device == key.device) return true;
+  spare(all, b.event);
+  b.event = FreeEvent{};
+  std::vector<FreeEvent>& spares = all.spare_events[key.device];
+  while (!spares.empty()) {
+    const FreeEvent e = spares.back();
+    spares.pop_back();
+    if (e.valid()) {
+      b.event = e;
+      return true;
+    }
+  }
+  return make_event(key.device, &b.event) == CUDA_SUCCESS;
+}
+
+// Whether work on `alloc` queued from now on runs after everything queued before `freed_on`'s free.
+bool ordered_after(const Pool& pool, const StreamKey& freed_on, const StreamKey& alloc) {
+  if (freed_on.same(alloc)) return true;
+  if (!pool.follow_event_dependencies || freed_on.device != alloc.device) return false;
+  return (freed_on.legacy && alloc.blocking) || (alloc.legacy && freed_on.blocking);
+}
+
+bool fits(size_t block, size_t size) { return block >= size && (block / 2 <= size || block - size <= kReuseSlack); }
+
+// A cached block (at `it`) leaves the cache, to the program (`size` bytes asked for) or to be freed.
+void uncache(Pool& pool, std::multimap<size_t, CUdeviceptr>::iterator it) {
+  pool.cached_bytes -= it->first;
+  pool.cached.erase(it);
+}
+void hand_out(Pool& pool, Block& b, size_t size) {
+  b.in_use = true;
+  b.used = size;
+  pool.used += size;
+  pool.used_high = std::max(pool.used_high, pool.used);
+}
+
+// The best-fitting cached block that `key` may use at once: freed in its stream order, or
+// (opportunistically) whose free has completed.
+bool reuse_locked(Pool& pool, size_t size, const StreamKey& key, CUdeviceptr* out) {
+  int queries = 0;
+  for (auto it = pool.cached.lower_bound(size); it != pool.cached.end() && fits(it->first, size); ++it) {
+    Block& b = pool.blocks.at(it->second);
+    bool usable = ordered_after(pool, b.freed_on, key);
+    if (!usable && pool.allow_opportunistic) {
+      if (!b.idle && b.event.valid() && queries < kMaxQueries) {
+        ++queries;
+        b.idle = event_call(proto::CallId::EventQuery, b.event) == CUDA_SUCCESS;
+      }
+      usable = b.idle;
+    }
+    if (!usable) continue;
+    *out = it->second;
+    uncache(pool, it);
+    hand_out(pool, b, size);
+    return true;
+  }
+  return false;
+}
+
+// Any cached block that fits, for a stream that will wait for its free (internal dependency).
+bool reuse_after_wait_locked(Pool& pool, size_t size, const StreamKey& key, CUdeviceptr* out, FreeEvent* wait) {
+  auto it = pool.cached.lower_bound(size);
+  if (it == pool.cached.end() || !fits(it->first, size)) return false;
+  Block& b = pool.blocks.at(it->second);
+  *wait = b.idle || ordered_after(pool, b.freed_on, key) || !b.event.valid() ? FreeEvent{} : b.event;
+  *out = it->second;
+  uncache(pool, it);
+  hand_out(pool, b, size);
+  return true;
+}
+
+// Takes a block out of its pool (a cached one or, wait false, one in use); deletes a destroyed
+// pool with it when it was the last.
+Released take_locked(Pools& all, Pool*& pool, CUdeviceptr ptr, bool wait) {
+  auto it = pool->blocks.find(ptr);
+  Block& b = it->second;
+  if (!b.in_use) {
+    auto range = pool->cached.equal_range(b.size);
+    for (auto c = range.first; c != range.second; ++c)
+      if (c->second == ptr) {
+        uncache(*pool, c);
+        break;
+      }
+  } else {
+    pool->used -= b.used;
+  }
+  pool->reserved -= b.size;
+  Released r{ptr, b.event, wait && !b.idle && b.event.valid()};
+  if (!r.wait) {
+    spare(all, b.event);
+    r.event = FreeEvent{};
+  }
+  pool->blocks.erase(it);
+  all.owners.erase(ptr);
+  if (pool->kind == HandleKind::Dead && pool->blocks.empty()) {
+    all.live.erase(pool);
+    delete pool;
+    pool = nullptr;
+  }
+  return r;
+}
+
+// Cached blocks above the release threshold whose frees have completed (asking vgpud at most
+// `queries` times), largest first.
+std::vector<Released> take_releasable_locked(Pools& all, Pool& pool, int queries) {
+  std::vector<Released> out;
+  if (pool.cached_bytes <= pool.release_threshold) return out;
+  std::vector<CUdeviceptr> largest_first;
+  for (auto it = pool.cached.rbegin(); it != pool.cached.rend(); ++it) largest_first.push_back(it->second);
+  Pool* p = &pool;
+  for (CUdeviceptr ptr : largest_first) {
+    if (p == nullptr || p->cached_bytes <= p->release_threshold) break;
+    Block& b = p->blocks.at(ptr);
+    if (!b.idle && b.event.valid() && queries > 0) {
+      --queries;
+      b.idle = event_call(proto::CallId::EventQuery, b.event) == CUDA_SUCCESS;
+    }
+    if (b.idle) out.push_back(take_locked(all, p, ptr, false));
+  }
+  return out;
+}
+
+// Frees what was taken out, each block after its free's event; then its event is spare.
+CUresult release(Pools& all, const std::vector<Released>& blocks) {
+  CUresult first = CUDA_SUCCESS;
+  for (const Released& r : blocks) {
+    if (r.wait) (void)event_call(proto::CallId::EventSynchronize, r.event);
+    if (CUresult e = free_device_memory(r.ptr); e != CUDA_SUCCESS && first == CUDA_SUCCESS) first = e;
+  }
+  Lock lock(all.mutex);
+  for (const Released& r : blocks) spare(all, r.event);
+  return first;
+}
+
+// After a synchronize: cached blocks `done` says are complete are idle, and every pool gives
+// back what it caches beyond its release threshold, as the driver does at a synchronization.
+template <typename Done>
+void release_completed(Done done) {
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  std::vector<Released> released;
+  for (Pool* p : all.live) {
+    if (p->kind != HandleKind::MemPool || p->cached.empty()) continue;  // a live pool is never deleted here
+    for (auto& entry : p->blocks)
+      if (!entry.second.in_use && done(entry.second)) entry.second.idle = true;
+    for (const Released& r : take_releasable_locked(all, *p, 0)) released.push_back(r);
+  }
+  lock.unlock();
+  if (!released.empty()) (void)release(all, released);
+}
+
+}  // namespace
+
+void mem_pools_synchronized(uint32_t device) {
+  release_completed([&](const Block& b) { return b.freed_on.device == device; });
+}
+
+void mem_pools_stream_synchronized(CUstream stream) {
+  Context* c = current_context();
+  StreamKey key;
+  if (c == nullptr || stream_key(stream, *c, &key) != CUDA_SUCCESS) return;
+  release_completed([&](const Block& b) { return b.freed_on.same(key); });
+}
+
+CUmemoryPool default_mem_pool(uint32_t device) {
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  return handle_of(default_pool_locked(all, device));
+}
+
+CUmemoryPool current_mem_pool(uint32_t device) {
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  return handle_of(current_pool_locked(all, device));
+}
+
+CUresult set_current_mem_pool(uint32_t device, CUmemoryPool handle) {
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  default_pool_locked(all, device);
+  Pool* p = live_pool(all, handle);
+  if (p == nullptr || p->device != device) return CUDA_ERROR_INVALID_VALUE;
+  all.current[device] = p;
+  return CUDA_SUCCESS;
+}
+
+CUresult create_mem_pool(uint32_t device, size_t max_size, CUmemoryPool* out) {
+  auto* p = new Pool;
+  p->device = device;
+  p->max_size = max_size;
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  all.live.insert(p);
+  *out = handle_of(p);
+  return CUDA_SUCCESS;
+}
+
+CUresult destroy_mem_pool(CUmemoryPool handle) {
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  Pool* p = live_pool(all, handle);
+  if (p == nullptr || p->is_default) return CUDA_ERROR_INVALID_VALUE;
+  p->kind = HandleKind::Dead;
+  if (all.current[p->device] == p) all.current[p->device] = all.defaults[p->device];
+  std::vector<Released> cached;
+  while (p != nullptr && !p->cached.empty()) cached.push_back(take_locked(all, p, p->cached.begin()->second, true));
+  if (p != nullptr && p->blocks.empty()) {
+    all.live.erase(p);
+    delete p;
+  }
+  lock.unlock();
+  return release(all, cached);
+}
+
+bool mem_pool_device(CUmemoryPool handle, uint32_t* device) {
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  Pool* p = live_pool(all, handle);
+  if (p != nullptr) *device = p->device;
+  return p != nullptr;
+}
+
+CUresult pool_alloc_async(CUdeviceptr* out, size_t size, CUmemoryPool handle, CUstream stream) {
+  if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  guest::Channel* ch = nullptr;
+  Context* c = nullptr;
+  if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
+  StreamKey key;
+  if (CUresult r = stream_key(stream, *c, &key); r != CUDA_SUCCESS) return r;
+  if (size == 0) {  // as the driver: nothing, and a null pointer
+    *out = 0;
+    return CUDA_SUCCESS;
+  }
+  if (CUresult r = refuse_capturing(key, handle == nullptr ? "cuMemAllocAsync" : "cuMemAllocFromPoolAsync");
+      r != CUDA_SUCCESS)
+    return r;
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  Pool* pool = handle == nullptr ? current_pool_locked(all, key.device) : live_pool(all, handle);
+  if (pool == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (reuse_locked(*pool, size, key, out)) return CUDA_SUCCESS;
+
+  // A new block, in the pool's device's context; first what the pool holds beyond its threshold goes.
+  const uint32_t device = pool->device;
+  const bool over_max = pool->max_size != 0 && pool->reserved + size > pool->max_size;
+  const std::vector<Released> released = take_releasable_locked(all, *pool, kMaxQueries);
+  lock.unlock();
+  CUresult r = release(all, released);
+  CUdeviceptr ptr = 0;
+  if (r == CUDA_SUCCESS)
+    r = over_max ? CUDA_ERROR_OUT_OF_MEMORY
+                 : allocate_device_memory(c->device == device ? c : primary_context(device), size, &ptr);
+  lock.lock();
+  pool = handle == nullptr ? current_pool_locked(all, key.device) : live_pool(all, handle);
+  if (r == CUDA_SUCCESS) {
+    if (pool == nullptr || pool->device != device) {  // destroyed meanwhile by another thread
+      lock.unlock();
+      (void)free_device_memory(ptr);
+      return CUDA_ERROR_INVALID_VALUE;
+    }
+    Block& b = pool->blocks[ptr];
+    b.size = size;
+    pool->reserved += size;
+    pool->reserved_high = std::max(pool->reserved_high, pool->reserved);
+    hand_out(*pool, b, size);
+    all.owners[ptr] = pool;
+    *out = ptr;
+    return CUDA_SUCCESS;
+  }
+  // Out of memory: a block whose free another stream has yet to reach, after that stream.
+  FreeEvent wait;
+  if (r != CUDA_ERROR_OUT_OF_MEMORY || pool == nullptr || !pool->allow_internal_dependencies ||
+      !reuse_after_wait_locked(*pool, size, key, out, &wait))
+    return r;
+  lock.unlock();
+  return wait.wire != 0 ? wait_for(key, wait) : CUDA_SUCCESS;
+}
+
+CUresult pool_free_async(CUdeviceptr ptr, CUstream stream, bool* handled) {
+  *handled = true;
+  guest::Channel* ch = nullptr;
+  Context* c = nullptr;
+  if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
+  StreamKey key;
+  if (CUresult r = stream_key(stream, *c, &key); r != CUDA_SUCCESS) return r;
+  if (CUresult r = refuse_capturing(key, "cuMemFreeAsync"); r != CUDA_SUCCESS) return r;
+  if (ptr == 0) return CUDA_SUCCESS;
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  auto owner = all.owners.find(ptr);
+  if (owner == all.owners.end()) {
+    *handled = false;
+    return CUDA_SUCCESS;
+  }
+  Pool* pool = owner->second;
+  Block& b = pool->blocks.at(ptr);
+  if (!b.in_use) return CUDA_ERROR_INVALID_VALUE;  // freed already
+  bool recorded = false;
+  if (pool->kind != HandleKind::Dead && ensure_event_locked(all, b, key)) {
+    if (int32_t st = post_record(b.event, key); st != 0) return to_cu_result(st);
+    recorded = true;
+  }
+  if (!recorded) {
+    // Its pool is destroyed, or no event could be made (vgpud's limit): the free waits for
+    // the stream, then the block is freed or cached as idle.
+    lock.unlock();
+    if (CUresult r = synchronize(key); r != CUDA_SUCCESS) return r;
+    lock.lock();
+    owner = all.owners.find(ptr);
+    if (owner == all.owners.end() || !owner->second->blocks.at(ptr).in_use) return CUDA_ERROR_INVALID_VALUE;
+    pool = owner->second;
+    if (pool->kind == HandleKind::Dead) {
+      take_locked(all, pool, ptr, false);
+      lock.unlock();
+      return free_device_memory(ptr);
+    }
+  }
+  Block& freed = pool->blocks.at(ptr);
+  freed.in_use = false;
+  freed.idle = !recorded;
+  freed.freed_on = key;
+  pool->used -= freed.used;
+  pool->cached.emplace(freed.size, ptr);
+  pool->cached_bytes += freed.size;
+  const std::vector<Released> released = take_releasable_locked(all, *pool, 0);
+  lock.unlock();
+  return release(all, released);
+}
+
+CUresult free_pool_block(CUdeviceptr ptr, bool* handled) {
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  auto owner = all.owners.find(ptr);
+  *handled = owner != all.owners.end();
+  if (!*handled) return CUDA_SUCCESS;
+  Pool* pool = owner->second;
+  if (!pool->blocks.at(ptr).in_use) return CUDA_ERROR_INVALID_VALUE;  // freed already
+  take_locked(all, pool, ptr, false);
+  lock.unlock();
+  return free_device_memory(ptr);
+}
+
+CUresult trim_mem_pool(CUmemoryPool handle, size_t keep) {
+  if (CUresult r = init_status(); r != CUDA_SUCCESS) return r;
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  Pool* p = live_pool(all, handle);
+  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  // As the driver: at least `keep` bytes stay reserved. Largest blocks first.
+  std::vector<CUdeviceptr> largest_first;
+  for (auto it = p->cached.rbegin(); it != p->cached.rend(); ++it) largest_first.push_back(it->second);
+  std::vector<Released> trimmed;
+  for (CUdeviceptr ptr : largest_first)
+    if (p->reserved > keep && p->reserved - p->blocks.at(ptr).size >= keep)
+      trimmed.push_back(take_locked(all, p, ptr, true));
+  lock.unlock();
+  return release(all, trimmed);
+}
+
+CUresult set_mem_pool_attribute(CUmemoryPool handle, CUmemPool_attribute attribute, const void* value) {
+  if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  Pool* p = live_pool(all, handle);
+  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  const auto flag = [&] { return *static_cast<const int*>(value) != 0; };
+  switch (attribute) {
+    case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES: p->follow_event_dependencies = flag(); break;
+    case CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC: p->allow_opportunistic = flag(); break;
+    case CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES: p->allow_internal_dependencies = flag(); break;
+    case CU_MEMPOOL_ATTR_RELEASE_THRESHOLD: p->release_threshold = *static_cast<const cuuint64_t*>(value); break;
+    // A high watermark can only be reset (to what is held now), with 0.
+    case CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH:
+      if (*static_cast<const cuuint64_t*>(value) != 0) return CUDA_ERROR_INVALID_VALUE;
+      p->reserved_high = p->reserved;
+      break;
+    case CU_MEMPOOL_ATTR_USED_MEM_HIGH:
+      if (*static_cast<const cuuint64_t*>(value) != 0) return CUDA_ERROR_INVALID_VALUE;
+      p->used_high = p->used;
+      break;
+    default:
+      return CUDA_ERROR_INVALID_VALUE;  // the current amounts are read-only
+  }
+  return CUDA_SUCCESS;
+}
+
+CUresult get_mem_pool_attribute(CUmemoryPool handle, CUmemPool_attribute attribute, void* value) {
+  if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  const Pool* p = live_pool(all, handle);
+  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  auto* flag = static_cast<int*>(value);
+  auto* bytes = static_cast<cuuint64_t*>(value);
+  switch (attribute) {
+    case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES: *flag = p->follow_event_dependencies; break;
+    case CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC: *flag = p->allow_opportunistic; break;
+    case CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES: *flag = p->allow_internal_dependencies; break;
+    case CU_MEMPOOL_ATTR_RELEASE_THRESHOLD: *bytes = p->release_threshold; break;
+    case CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT: *bytes = p->reserved; break;
+    case CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH: *bytes = p->reserved_high; break;
+    case CU_MEMPOOL_ATTR_USED_MEM_CURRENT: *bytes = p->used; break;
+    case CU_MEMPOOL_ATTR_USED_MEM_HIGH: *bytes = p->used_high; break;
+    default: return CUDA_ERROR_INVALID_VALUE;
+  }
+  return CUDA_SUCCESS;
+}
+
+void forget_mem_pools(uint32_t device) {
+  if (device >= limits::kMaxDevices) return;
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  std::vector<Pool*> ended;
+  for (Pool* p : all.live) {
+    if (p->device != device) {
+      // Blocks freed on the device's streams: that work ended with the reset.
+      for (auto& [ptr, b] : p->blocks)
+        if (!b.in_use && b.event.device == device) b.idle = true;
+      continue;
+    }
+    for (const auto& [ptr, b] : p->blocks) {
+      all.owners.erase(ptr);
+      spare(all, b.event);  // an event of another device lives on
+    }
+    p->blocks.clear();
+    p->cached.clear();
+    p->used = p->reserved = p->cached_bytes = 0;
+    if (p->kind == HandleKind::Dead) ended.push_back(p);
+  }
+  for (Pool* p : ended) {
+    all.live.erase(p);
+    delete p;
+  }
+  // Events made on the device are gone (FreeEvent::valid() tells, by the device's generation).
+  all.spare_events[device].clear();
+}
+
+}  // namespace vgpu::cuda
