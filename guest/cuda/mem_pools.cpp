@@ -159,18 +159,20 @@ CUresult stream_key(CUstream stream, const Context& c, StreamKey* key) {
   return wire_stream(stream, &key->wire) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
-// A stream-ordered allocation or free in a capture makes a graph memory node natively.
-CUresult refuse_capturing(const StreamKey& key, const char* entry_point) {
+// Whether the stream is being captured (a round trip only while a capture is open). A
+// stream-ordered allocation or free there makes a graph memory node natively, which vgpu does
+// not offer yet.
+CUresult capturing(const StreamKey& key, bool* yes) {
+  *yes = false;
   if (!any_capture_open()) return CUDA_SUCCESS;
   uint64_t capture = 0;
   if (CUresult r = capture_of_stream(key.wire, &capture); r != CUDA_SUCCESS) return r;
-  if (capture == 0) return CUDA_SUCCESS;
-  static std::atomic<bool> said{false};
-  if (!said.exchange(true))
-    guest::log(guest::LogLevel::Warn,
-               "%s: stream-ordered allocation in a stream capture (graph memory nodes) is not supported by vgpu",
-               entry_point);
-  return CUDA_ERROR_NOT_SUPPORTED;
+  *yes = capture != 0;
+  return CUDA_SUCCESS;
+}
+
+void say_once(std::atomic<bool>& said, const char* what) {
+  if (!said.exchange(true)) guest::log(guest::LogLevel::Warn, "%s", what);
 }
 
 // ---- the pools, under the mutex
@@ -436,9 +438,17 @@ CUresult pool_alloc_async(CUdeviceptr* out, size_t size, CUmemoryPool handle, CU
     *out = 0;
     return CUDA_SUCCESS;
   }
-  if (CUresult r = refuse_capturing(key, handle == nullptr ? "cuMemAllocAsync" : "cuMemAllocFromPoolAsync");
-      r != CUDA_SUCCESS)
-    return r;
+  // In a capture, memory is allocated now, outside the graph and its pools, and stays until the
+  // program frees it: each launch of the graph uses the same memory, as the driver's allocation
+  // node gives it the same address. (cuBLAS allocates its workspace so while captured.)
+  bool captured = false;
+  if (CUresult r = capturing(key, &captured); r != CUDA_SUCCESS) return r;
+  if (captured) {
+    static std::atomic<bool> said{false};
+    say_once(said, "cuMemAllocAsync in a stream capture: allocated at once, outside the graph (vgpu has no graph "
+                   "memory nodes yet)");
+    return allocate_device_memory(c, size, out);
+  }
   Pools& all = pools();
   Lock lock(all.mutex);
   Pool* pool = handle == nullptr ? current_pool_locked(all, key.device) : live_pool(all, handle);
@@ -488,7 +498,13 @@ CUresult pool_free_async(CUdeviceptr ptr, CUstream stream, bool* handled) {
   if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
   StreamKey key;
   if (CUresult r = stream_key(stream, *c, &key); r != CUDA_SUCCESS) return r;
-  if (CUresult r = refuse_capturing(key, "cuMemFreeAsync"); r != CUDA_SUCCESS) return r;
+  bool captured = false;
+  if (CUresult r = capturing(key, &captured); r != CUDA_SUCCESS) return r;
+  if (captured) {
+    static std::atomic<bool> said{false};
+    say_once(said, "cuMemFreeAsync in a stream capture (a graph memory node) is not supported by vgpu");
+    return CUDA_ERROR_NOT_SUPPORTED;
+  }
   if (ptr == 0) return CUDA_SUCCESS;
   Pools& all = pools();
   Lock lock(all.mutex);
