@@ -23,7 +23,8 @@ CUresult check_unsafe_call_during_capture() noexcept;
 // The id of the capture vgpud's stream `stream` takes part in, or 0 when it captures nothing
 // (no round trip while no capture is open).
 CUresult capture_of_stream(uint64_t stream, uint64_t* capture) noexcept;
-// A host function launched into capture `capture`: held for the graph it ends in.
-void capture_keeps_host_function(uint64_t capture, uint64_t function);
+// A host function launched into capture `capture`, or a resource (add_graph_resource, `runs`
+// false): held for the graph it ends in.
+void capture_keeps_host_function(uint64_t capture, uint64_t function, bool runs = true);
 
 }  // namespace vgpu::cuda

@@ -30,7 +30,7 @@ std::mutex g_mutex;
 std::unordered_map<uint64_t, OpenCapture> g_open;  // guarded by g_mutex
 // Host functions launched into a capture, by the driver's capture id: the graph the capture
 // ends in holds them (host_functions.h). Guarded by g_mutex.
-std::unordered_map<uint64_t, std::vector<uint64_t>> g_capture_functions;
+std::unordered_map<uint64_t, std::vector<std::pair<uint64_t, bool>>> g_capture_functions;  // (id, runs)
 
 // The driver's status and capture id of vgpud's stream `stream`.
 CUresult ask_capture_info(guest::Channel& ch, uint64_t stream, proto::StreamCaptureInfoReply* reply) {
@@ -82,7 +82,7 @@ CUresult end_capture(CUstream stream, CUgraph* out) {
     const guest::CallResult result =
         ch->call(proto::CallId::StreamEndCapture, {{&request, sizeof request}},
                  std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    std::vector<uint64_t> functions;
+    std::vector<std::pair<uint64_t, bool>> functions;
     {
       // Ended whatever the answer: the driver ends a capture that failed, too.
       std::lock_guard lock(g_mutex);
@@ -94,7 +94,7 @@ CUresult end_capture(CUstream stream, CUgraph* out) {
       }
     }
     auto graph = std::make_unique<GraphObject>(reply.graph, c->device, /*was_captured=*/true);
-    for (uint64_t f : functions) graph->host_functions.adopt(f);  // let go of with it, if the capture failed
+    for (const auto& [f, runs] : functions) graph->host_functions.adopt(f, runs);  // let go of with it, if the capture failed
     if (result.status != 0) return to_cu_result(result.status);
     *out = reinterpret_cast<CUgraph>(graph.release());
     return CUDA_SUCCESS;
@@ -159,9 +159,9 @@ CUresult capture_of_stream(uint64_t stream, uint64_t* capture) noexcept {
   return CUDA_SUCCESS;
 }
 
-void capture_keeps_host_function(uint64_t capture, uint64_t function) {
+void capture_keeps_host_function(uint64_t capture, uint64_t function, bool runs) {
   std::lock_guard lock(g_mutex);
-  g_capture_functions[capture].push_back(function);
+  g_capture_functions[capture].emplace_back(function, runs);
 }
 
 CUresult check_unsafe_call_during_capture() noexcept {

@@ -119,7 +119,7 @@ class HostFunctions {
     {
       std::lock_guard lock(mu_);
       auto it = functions_.find(id);
-      if (it == functions_.end()) return;
+      if (it == functions_.end() || it->second.fn == nullptr) return;  // a graph's resource runs nothing
       f = it->second;
       if (f.holds == 0) functions_.erase(it);
     }
@@ -179,7 +179,7 @@ HostFunctions& host_functions() {
 
 }  // namespace
 
-HostFunctionRefs::HostFunctionRefs(const HostFunctionRefs& other) : ids_(other.ids_) {
+HostFunctionRefs::HostFunctionRefs(const HostFunctionRefs& other) : ids_(other.ids_), runs_(other.runs_) {
   for (uint64_t id : ids_) host_functions().hold(id);
 }
 

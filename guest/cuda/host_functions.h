@@ -10,6 +10,7 @@
 #include <cuda.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "guest/client/channel.h"
@@ -25,15 +26,22 @@ class HostFunctionRefs {
   // Holds what `other` holds (a copy), letting go of what this one held.
   HostFunctionRefs& operator=(HostFunctionRefs other) noexcept {
     ids_.swap(other.ids_);
+    std::swap(runs_, other.runs_);
     return *this;
   }
   ~HostFunctionRefs();
-  // Takes over the hold `add_host_function(..., kept)` gave.
-  void adopt(uint64_t id) { ids_.push_back(id); }
-  size_t size() const { return ids_.size(); }
+  // Takes over the hold `add_host_function(..., kept)` gave. `runs`: false for an entry that only
+  // keeps something alive as long as the graph (add_graph_resource), which no node runs.
+  void adopt(uint64_t id, bool runs = true) {
+    ids_.push_back(id);
+    runs_ += runs ? 1 : 0;
+  }
+  // How many functions a launch of the graph hands the host-function thread.
+  size_t size() const { return runs_; }
 
  private:
   std::vector<uint64_t> ids_;
+  size_t runs_ = 0;
 };
 
 // Starts the process's host-function thread and hands vgpud its queue, once (an answered call
@@ -43,6 +51,11 @@ CUresult start_host_functions(guest::Channel& ch) noexcept;
 // until a HostFunctionRefs that adopted it lets go; otherwise it is forgotten after one run.
 // `forget`, if given, is called with data when the function is forgotten.
 uint64_t add_host_function(CUhostFn fn, void* data, bool kept, void (*forget)(void*) = nullptr);
+// Something a graph keeps alive while it or an executable graph made from it lives, which no
+// node runs: `forget(data)` when the last of them is gone (a held id, as add_host_function's).
+inline uint64_t add_graph_resource(void (*forget)(void*), void* data) {
+  return add_host_function(nullptr, data, /*kept=*/true, forget);
+}
 // A function that will not run after all (its launch was refused): forgotten.
 void drop_host_function(uint64_t id) noexcept;
 // `count` more functions will be handed over (launches posted): the thread watches the queue

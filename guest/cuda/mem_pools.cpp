@@ -498,12 +498,19 @@ CUresult pool_free_async(CUdeviceptr ptr, CUstream stream, bool* handled) {
   if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
   StreamKey key;
   if (CUresult r = stream_key(stream, *c, &key); r != CUDA_SUCCESS) return r;
-  bool captured = false;
-  if (CUresult r = capturing(key, &captured); r != CUDA_SUCCESS) return r;
-  if (captured) {
-    static std::atomic<bool> said{false};
-    say_once(said, "cuMemFreeAsync in a stream capture (a graph memory node) is not supported by vgpu");
-    return CUDA_ERROR_NOT_SUPPORTED;
+  // In a capture the driver would make a node that frees the memory at each launch; vgpu frees
+  // it when the graph and the executable graphs made from it are gone (the allocations made
+  // in captures live as long, pool_alloc_async).
+  uint64_t capture = 0;
+  if (any_capture_open())
+    if (CUresult r = capture_of_stream(key.wire, &capture); r != CUDA_SUCCESS) return r;
+  if (capture != 0) {
+    if (ptr == 0) return CUDA_SUCCESS;
+    const uint64_t id = add_graph_resource(
+        [](void* p) { (void)cuMemFree_v2(static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(p))); },
+        reinterpret_cast<void*>(static_cast<uintptr_t>(ptr)));
+    capture_keeps_host_function(capture, id, /*runs=*/false);
+    return CUDA_SUCCESS;
   }
   if (ptr == 0) return CUDA_SUCCESS;
   Pools& all = pools();

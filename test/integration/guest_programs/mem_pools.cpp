@@ -353,12 +353,26 @@ void refusals(CUmemoryPool pool, CUstream s1) {
   CU_CHECK(cuGraphDestroy(graph));
   CU_CHECK(cuMemsetD8(p, 1, kMiB));  // ordinary memory, freed as such
   CU_CHECK(cuMemFree(p));
+  // A free in a capture is the graph's: the memory goes when the graph and its executable
+  // graphs are gone. A pool block, and memory the capture itself allocated (cuBLAS's pattern).
   const CUdeviceptr q = alloc(kMiB, s1);
   CU_CHECK(cuStreamBeginCapture(s1, CU_STREAM_CAPTURE_MODE_RELAXED));
-  EXPECT_RC(cuMemFreeAsync(q, s1), CUDA_ERROR_NOT_SUPPORTED);
-  CU_CHECK(cuStreamEndCapture(s1, &graph));
-  CU_CHECK(cuGraphDestroy(graph));
+  CUdeviceptr scratch = 0;
+  CU_CHECK(cuMemAllocAsync(&scratch, kMiB, s1));
+  CU_CHECK(cuMemFreeAsync(scratch, s1));
   CU_CHECK(cuMemFreeAsync(q, s1));
+  CU_CHECK(cuStreamEndCapture(s1, &graph));
+  CUdeviceptr base = 0;
+  size_t size = 0;
+  CU_CHECK(cuMemGetAddressRange(&base, &size, q));  // still there
+  CU_CHECK(cuMemGetAddressRange(&base, &size, scratch));
+  CUgraphExec exec = nullptr;
+  CU_CHECK(cuGraphInstantiate(&exec, graph, 0));
+  CU_CHECK(cuGraphDestroy(graph));
+  CU_CHECK(cuMemGetAddressRange(&base, &size, q));  // the executable graph holds it
+  CU_CHECK(cuGraphExecDestroy(exec));
+  EXPECT_RC(cuMemGetAddressRange(&base, &size, q), CUDA_ERROR_NOT_FOUND);
+  EXPECT_RC(cuMemGetAddressRange(&base, &size, scratch), CUDA_ERROR_NOT_FOUND);
   CU_CHECK(cuStreamSynchronize(s1));
   std::printf("refusals ok\n");
 }
