@@ -274,6 +274,7 @@ void two_devices(CUmemoryPool pool0, CUstream s1) {
   fill_and_check(cross, kMiB, 22, t);
   CU_CHECK(cuMemFreeAsync(cross, t));  // its event is device 1's
   CU_CHECK(cuStreamSynchronize(t));
+  CU_CHECK(cuStreamDestroy(t));
   CU_CHECK(cuCtxSetCurrent(ctx0));
   const CUdeviceptr back = alloc(kMiB, s1);  // device 0's stream, once device 1's free completed
   EXPECT(back == cross);
@@ -438,7 +439,11 @@ int main(int argc, char** argv) {
   CU_CHECK(cuStreamCreate(&s1, CU_STREAM_NON_BLOCKING));
   CU_CHECK(cuStreamCreate(&s2, CU_STREAM_NON_BLOCKING));
   CU_CHECK(cuStreamCreate(&blocking, CU_STREAM_DEFAULT));
-  if (limited) return limit(pool, s1, s2);
+  if (limited) {
+    const int rc = limit(pool, s1, s2);
+    for (CUstream s : {s1, s2, blocking}) CU_CHECK(cuStreamDestroy(s));
+    return rc;
+  }
 
   reuse(pool, s1, s2);
   attributes(pool, s1, s2, blocking);
