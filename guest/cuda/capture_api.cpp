@@ -121,13 +121,10 @@ CUresult capture_info(CUstream stream, CUstreamCaptureStatus* status, cuuint64_t
   return guarded([&] {
     guest::Channel* ch = nullptr;
     if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
-    proto::StreamRequest request{};
-    if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
+    uint64_t wire = 0;
+    if (!wire_stream(stream, &wire)) return CUDA_ERROR_INVALID_HANDLE;
     proto::StreamCaptureInfoReply reply{};
-    const guest::CallResult result =
-        ch->call(proto::CallId::StreamCaptureInfo, {{&request, sizeof request}},
-                 std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
-    if (result.status != 0) return to_cu_result(result.status);
+    if (CUresult r = ask_capture_info(*ch, wire, &reply); r != CUDA_SUCCESS) return r;
     *status = static_cast<CUstreamCaptureStatus>(reply.status);
     if (id != nullptr) *id = reply.capture_id;
     if (*status == CU_STREAM_CAPTURE_STATUS_ACTIVE &&

@@ -159,22 +159,6 @@ CUresult stream_key(CUstream stream, const Context& c, StreamKey* key) {
   return wire_stream(stream, &key->wire) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
-// Whether the stream is being captured (a round trip only while a capture is open). A
-// stream-ordered allocation or free there makes a graph memory node natively, which vgpu does
-// not offer yet.
-CUresult capturing(const StreamKey& key, bool* yes) {
-  *yes = false;
-  if (!any_capture_open()) return CUDA_SUCCESS;
-  uint64_t capture = 0;
-  if (CUresult r = capture_of_stream(key.wire, &capture); r != CUDA_SUCCESS) return r;
-  *yes = capture != 0;
-  return CUDA_SUCCESS;
-}
-
-void say_once(std::atomic<bool>& said, const char* what) {
-  if (!said.exchange(true)) guest::log(guest::LogLevel::Warn, "%s", what);
-}
-
 // ---- the pools, under the mutex
 
 Pool* live_pool(Pools& all, CUmemoryPool handle) {
@@ -440,13 +424,15 @@ CUresult pool_alloc_async(CUdeviceptr* out, size_t size, CUmemoryPool handle, CU
   }
   // In a capture, memory is allocated now, outside the graph and its pools, and stays until the
   // program frees it: each launch of the graph uses the same memory, as the driver's allocation
-  // node gives it the same address. (cuBLAS allocates its workspace so while captured.)
-  bool captured = false;
-  if (CUresult r = capturing(key, &captured); r != CUDA_SUCCESS) return r;
-  if (captured) {
+  // node gives it the same address. (cuBLAS allocates its workspace so while captured.) The
+  // capture check is a round trip only while a capture is open.
+  uint64_t capture = 0;
+  if (CUresult r = capture_of_stream(key.wire, &capture); r != CUDA_SUCCESS) return r;
+  if (capture != 0) {
     static std::atomic<bool> said{false};
-    say_once(said, "cuMemAllocAsync in a stream capture: allocated at once, outside the graph (vgpu has no graph "
-                   "memory nodes yet)");
+    if (!said.exchange(true))
+      guest::log(guest::LogLevel::Warn, "cuMemAllocAsync in a stream capture: allocated at once, outside the graph "
+                                        "(vgpu has no graph memory nodes yet)");
     return allocate_device_memory(c, size, out);
   }
   Pools& all = pools();
@@ -502,8 +488,7 @@ CUresult pool_free_async(CUdeviceptr ptr, CUstream stream, bool* handled) {
   // it when the graph and the executable graphs made from it are gone (the allocations made
   // in captures live as long, pool_alloc_async).
   uint64_t capture = 0;
-  if (any_capture_open())
-    if (CUresult r = capture_of_stream(key.wire, &capture); r != CUDA_SUCCESS) return r;
+  if (CUresult r = capture_of_stream(key.wire, &capture); r != CUDA_SUCCESS) return r;
   if (capture != 0) {
     if (ptr == 0) return CUDA_SUCCESS;
     const uint64_t id = add_graph_resource(

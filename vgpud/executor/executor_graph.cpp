@@ -63,11 +63,8 @@ int32_t ChannelExecutor::handle(const GraphInstantiateCmd& cmd, Reply& reply) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
-  if (g->hand_edges > 0) {
-    bool cyclic = false;
-    if (CUresult r = graph_has_cycle(cu_, g->handle, &cyclic)) return r;
-    if (cyclic) return CUDA_ERROR_INVALID_VALUE;  // CUDA_GRAPH_INSTANTIATE_INVALID_STRUCTURE
-  }
+  if (g->hand_edges > 0)  // only edges added by hand can close a cycle
+    if (CUresult r = refuse_cycle(cu_, g->handle)) return r;
   CUgraphExec exec = nullptr;
   const CUresult r = contexts_.in_context_of(g->device, [&] {
     return traced("cuGraphInstantiateWithFlags", cu_.cuGraphInstantiateWithFlags(&exec, g->handle, cmd.flags));

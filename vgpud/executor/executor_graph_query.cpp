@@ -20,11 +20,8 @@ int32_t ChannelExecutor::handle(const GraphCloneCmd& cmd, Reply& reply) {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
   }
-  if (g->hand_edges > 0) {  // as for an instantiation: the driver is not to see a cycle
-    bool cyclic = false;
-    if (CUresult r = graph_has_cycle(cu_, g->handle, &cyclic)) return r;
-    if (cyclic) return CUDA_ERROR_INVALID_VALUE;
-  }
+  if (g->hand_edges > 0)  // as for an instantiation: the driver is not to see a cycle
+    if (CUresult r = refuse_cycle(cu_, g->handle)) return r;
   CUgraph clone = nullptr;
   const CUresult r = traced("cuGraphClone", cu_.cuGraphClone(&clone, g->handle));
   if (r != CUDA_SUCCESS) return r;

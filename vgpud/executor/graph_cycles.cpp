@@ -7,7 +7,7 @@
 
 namespace vgpud {
 
-CUresult graph_has_cycle(const CudaDriver& cu, CUgraph graph, bool* cyclic) {
+CUresult refuse_cycle(const CudaDriver& cu, CUgraph graph) {
   size_t node_count = 0, edge_count = 0;
   if (CUresult r = cu.cuGraphGetNodes(graph, nullptr, &node_count)) return r;
   if (CUresult r = cu.cuGraphGetEdges(graph, nullptr, nullptr, nullptr, &edge_count)) return r;
@@ -39,8 +39,7 @@ CUresult graph_has_cycle(const CudaDriver& cu, CUgraph graph, bool* cyclic) {
       if (--waiting_for[w] == 0) ready.push_back(w);
     }
   }
-  *cyclic = taken != node_count;
-  return CUDA_SUCCESS;
+  return taken == node_count ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 }  // namespace vgpud

@@ -9,7 +9,8 @@
 
 namespace vgpud {
 
-// CUDA_SUCCESS with *cyclic set, or the driver's error from listing the graph.
-[[nodiscard]] CUresult graph_has_cycle(const CudaDriver& cu, CUgraph graph, bool* cyclic);
+// CUDA_ERROR_INVALID_VALUE (CUDA_GRAPH_INSTANTIATE_INVALID_STRUCTURE's error) when the graph has
+// a cycle, the driver's error from listing it, else CUDA_SUCCESS.
+[[nodiscard]] CUresult refuse_cycle(const CudaDriver& cu, CUgraph graph);
 
 }  // namespace vgpud
