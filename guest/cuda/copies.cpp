@@ -3,6 +3,7 @@
 #include "guest/cuda/api.h"
 #include "guest/cuda/capture.h"
 #include "guest/cuda/host_memory.h"
+#include "guest/cuda/managed_memory.h"
 #include "guest/cuda/pageable_stage.h"
 #include "guest/cuda/streams.h"
 #include "vgpu/protocol/limits.h"
@@ -21,7 +22,13 @@ CUresult enter_copy(CUstream stream, guest::Channel** ch, uint64_t* wire) {
   return wire_stream(stream, wire) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
+bool is_managed(const void* p) { return find_managed(reinterpret_cast<uint64_t>(p)).has_value(); }
+
 }  // namespace
+
+// Managed memory at an end of a copy (managed_memory.h): what the CPU wrote goes to the GPU
+// first, and a managed end in place of program memory makes it a device copy, so the shim never
+// touches managed pages itself.
 
 CUresult to_device(CUdeviceptr dst, const void* src, size_t size, CUstream stream, bool wait) {
   guest::Channel* ch = nullptr;
@@ -29,6 +36,10 @@ CUresult to_device(CUdeviceptr dst, const void* src, size_t size, CUstream strea
   if (CUresult r = enter_copy(stream, &ch, &wire); r != CUDA_SUCCESS) return r;
   if (size == 0) return CUDA_SUCCESS;
   if (src == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (const bool from_managed = is_managed(src); from_managed || is_managed(reinterpret_cast<void*>(dst))) {
+    if (CUresult r = before_gpu_work_on(wire); r != CUDA_SUCCESS) return r;
+    if (from_managed) return device_to_device(dst, reinterpret_cast<CUdeviceptr>(src), size, stream, wait);
+  }
   if (uint64_t offset = 0; heap_offset_of(src, size, &offset)) {
     const proto::MemcpySharedRequest request{dst, offset, size, wire};
     if (!wait) return to_cu_result(ch->post(CallId::MemcpyHtoDShared, {{&request, sizeof request}}));
@@ -53,6 +64,10 @@ CUresult to_host(void* dst, CUdeviceptr src, size_t size, CUstream stream, bool 
   if (CUresult r = enter_copy(stream, &ch, &wire); r != CUDA_SUCCESS) return r;
   if (size == 0) return CUDA_SUCCESS;
   if (dst == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (const bool into_managed = is_managed(dst); into_managed || is_managed(reinterpret_cast<void*>(src))) {
+    if (CUresult r = before_gpu_work_on(wire); r != CUDA_SUCCESS) return r;
+    if (into_managed) return device_to_device(reinterpret_cast<CUdeviceptr>(dst), src, size, stream, wait);
+  }
   if (uint64_t offset = 0; heap_offset_of(dst, size, &offset)) {
     const proto::MemcpySharedRequest request{src, offset, size, wire};
     if (!wait) return to_cu_result(ch->post(CallId::MemcpyDtoHShared, {{&request, sizeof request}}));
@@ -76,6 +91,9 @@ CUresult device_to_device(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstrea
   proto::MemcpyDtoDRequest request{dst, src, size, 0};
   if (CUresult r = enter_copy(stream, &ch, &request.stream); r != CUDA_SUCCESS) return r;
   if (size == 0) return CUDA_SUCCESS;
+  if (is_managed(reinterpret_cast<void*>(dst)) || is_managed(reinterpret_cast<void*>(src))) {
+    if (CUresult r = before_gpu_work_on(request.stream); r != CUDA_SUCCESS) return r;
+  }
   if (!wait) return to_cu_result(ch->post(CallId::MemcpyDtoD, {{&request, sizeof request}}));
   return to_cu_result(ch->call(CallId::MemcpyDtoD, {{&request, sizeof request}}, {}, kSyncFlags).status);
 }

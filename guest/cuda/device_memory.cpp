@@ -8,7 +8,9 @@
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/capture.h"
+#include "guest/cuda/managed_memory.h"
 #include "guest/cuda/mem_pools.h"
+#include "guest/cuda/virtual_memory.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/client/address_reservation.h"
 
@@ -111,6 +113,8 @@ CUresult free_memory(CUdeviceptr ptr) {
   // A stream-ordered allocation leaves its pool first (mem_pools.h).
   bool pool_block = false;
   if (CUresult r = free_pool_block(ptr, &pool_block); pool_block) return r;
+  bool managed = false;
+  if (CUresult r = free_managed(ptr, &managed); managed) return r;
   return free_device_memory(ptr);
 }
 
@@ -143,6 +147,13 @@ CUresult free_device_memory(CUdeviceptr ptr) {
 std::optional<DeviceRange> find_device_range(CUdeviceptr address) noexcept {
   try {
     DeviceMemory& m = memory();
+    // Managed memory lies inside an allocation of its own (managed_memory.h): its range is the
+    // program's, not the allocation's.
+    if (auto managed = find_managed(address)) {
+      auto r = m.allocations.find(address);
+      const DeviceMemory::Origin o = r ? m.origin(r->start) : DeviceMemory::Origin{nullptr, 0};
+      return DeviceRange{{managed->start, managed->size, managed->device}, true, o.owner, o.buffer_id, true};
+    }
     if (auto r = m.allocations.find(address)) {
       const DeviceMemory::Origin o = m.origin(r->start);
       return DeviceRange{*r, true, o.owner, o.buffer_id};
@@ -151,6 +162,8 @@ std::optional<DeviceRange> find_device_range(CUdeviceptr address) noexcept {
       const DeviceMemory::Origin o = m.origin(r->start);
       return DeviceRange{*r, false, o.owner, o.buffer_id};
     }
+    // A cuMemMap mapping: memory of no context, as the driver's are.
+    if (auto r = find_mapping(address)) return DeviceRange{*r, true, nullptr, 0};
   } catch (...) {
   }
   return std::nullopt;
@@ -164,6 +177,8 @@ void note_global(CUdeviceptr start, uint64_t size, uint32_t device, Context* own
 void forget_device_memory(uint32_t device) {
   for (const cuda::AddressRange& r : memory().allocations.clear_device(device)) memory().forget_origin(r.start);
   for (const cuda::AddressRange& r : memory().globals.clear_device(device)) memory().forget_origin(r.start);
+  forget_virtual_memory(device);
+  forget_managed(device);
 }
 
 }  // namespace vgpu::cuda

@@ -21,6 +21,7 @@ struct DeviceRange {
   bool allocation = false;      // cuMemAlloc'd (true) or a module's global (false)
   Context* owner = nullptr;     // the context it was made in
   uint64_t buffer_id = 0;       // unique in the process, never reused (CU_POINTER_ATTRIBUTE_BUFFER_ID)
+  bool managed = false;         // cuMemAllocManaged's (managed_memory.h)
 };
 
 // The range containing `address`, if it is device memory of this process.

@@ -13,9 +13,9 @@ namespace {
 
 bool unsupported_feature(int attribute) {
   switch (attribute) {
-    // Managed memory (cuMemAllocManaged answers NOT_SUPPORTED), and the GPU reaching guest
-    // pages of its own accord: vgpud's GPU cannot see a guest's page tables.
-    case CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY:
+    // Managed memory is the guest's (managed_memory.h): the CPU may not touch it while the GPU
+    // works, and the GPU cannot reach guest pages of its own accord (vgpud's GPU cannot see a
+    // guest's page tables).
     case CU_DEVICE_ATTRIBUTE_CONCURRENT_MANAGED_ACCESS:
     case CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS:
     case CU_DEVICE_ATTRIBUTE_PAGEABLE_MEMORY_ACCESS_USES_HOST_PAGE_TABLES:
@@ -25,14 +25,14 @@ bool unsupported_feature(int attribute) {
     // Registered memory is mapped at a device address of its own (host_register.h), not at
     // the host pointer.
     case CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM:
-    // Virtual memory management (cuMemCreate, cuMemMap) and what exports its handles.
-    case CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED:
+    // What exports virtual memory management's handles to other processes (vmm_api.cpp).
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_WIN32_HANDLE_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_WIN32_KMT_HANDLE_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_FABRIC_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_GENERIC_COMPRESSION_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_DEFERRED_MAPPING_CUDA_ARRAY_SUPPORTED:
+    case CU_DEVICE_ATTRIBUTE_SPARSE_CUDA_ARRAY_SUPPORTED:  // sparse arrays are not offered (§23)
     case CU_DEVICE_ATTRIBUTE_DMA_BUF_SUPPORTED:
     // Memory pools are the guest's own (mem_pools.h): device pools, without IPC handle types
     // (a pool cannot be shared with another process) and without host memory.

@@ -6,6 +6,7 @@
 
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
+#include "guest/cuda/managed_memory.h"
 #include "guest/cuda/handles.h"
 #include "guest/cuda/host_functions.h"
 #include "guest/cuda/streams.h"
@@ -58,6 +59,10 @@ CUresult exec_into_stream(proto::CallId id, CUgraphExec exec, CUstream stream) {
     if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
     proto::GraphExecStreamRequest request{e->wire, 0, 0};
     if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
+    // The graph's kernels may use any managed memory (managed_memory.h).
+    if (id == proto::CallId::GraphLaunch) {
+      if (CUresult r = before_gpu_work_on(request.stream); r != CUDA_SUCCESS) return r;
+    }
     if (CUresult r = to_cu_result(ch->post(id, {{&request, sizeof request}})); r != CUDA_SUCCESS) return r;
     // Its host nodes will hand their functions to this process's thread.
     if (id == proto::CallId::GraphLaunch) expect_host_functions(e->host_functions.size());

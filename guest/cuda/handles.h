@@ -32,6 +32,8 @@ enum class HandleKind : uint32_t {
   GraphNode = 0x56474e44, // "VGND"
   GraphExec = 0x56475845, // "VGXE"
   MemPool = 0x564d504c,   // "VMPL" (mem_pools.h)
+  Array = 0x56415252,     // "VARR" (arrays.h)
+  MipmappedArray = 0x564d4950,  // "VMIP" (arrays.h)
   Dead = 0,               // freed: a stale handle reads this tag, never a live one
 };
 

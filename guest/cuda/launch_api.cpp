@@ -9,6 +9,7 @@
 #include "guest/client/log.h"
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
+#include "guest/cuda/managed_memory.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/modules.h"
 #include "guest/cuda/streams.h"
@@ -79,6 +80,8 @@ CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[
   if (CUresult r = pack_arguments(f->params, f->param_buffer_size, params, extra, packed); r != CUDA_SUCCESS) return r;
 
   const std::span<const uint8_t> tail(packed.data(), f->param_buffer_size);
+  // A kernel may use any managed memory: what the CPU wrote goes to the GPU first (managed_memory.h).
+  if (CUresult r = before_gpu_work_on(request.stream); r != CUDA_SUCCESS) return r;
   if (ex.any()) {
     proto::LaunchKernelExRequest r{};
     r.function = f->wire;

@@ -4,6 +4,7 @@
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/copies.h"
+#include "guest/cuda/managed_memory.h"
 #include "guest/cuda/streams.h"
 
 using namespace vgpu::cuda;
@@ -19,6 +20,10 @@ CUresult set_bytes(CUdeviceptr dst, unsigned char value, size_t count, CUstream 
   proto::MemsetRequest request{dst, count, 0, value, 0};
   if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
   if (count == 0) return CUDA_SUCCESS;
+  // Managed memory: the CPU's writes reach the GPU before the memset overwrites them.
+  if (find_managed(dst)) {
+    if (CUresult r = before_gpu_work_on(request.stream); r != CUDA_SUCCESS) return r;
+  }
   return to_cu_result(ch->post(proto::CallId::Memset, {{&request, sizeof request}}));
 }
 
@@ -32,6 +37,9 @@ CUresult set_rows(CUdeviceptr dst, size_t pitch, uint32_t value, unsigned width,
   if (dst % width != 0 || (rows > 1 && (pitch % width != 0 || per_row * width > pitch)))
     return CUDA_ERROR_INVALID_VALUE;
   if (per_row == 0 || rows == 0) return CUDA_SUCCESS;
+  if (find_managed(dst)) {
+    if (CUresult r = before_gpu_work_on(request.stream); r != CUDA_SUCCESS) return r;
+  }
   return to_cu_result(guest::post<proto::CallId::Memset2D>(*ch, request));
 }
 

@@ -78,7 +78,7 @@ CUresult attribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr, c
       return CUDA_SUCCESS;
     }
     case CU_POINTER_ATTRIBUTE_HOST_POINTER:
-      if (on_device) return CUDA_ERROR_INVALID_VALUE;
+      if (on_device && !f.device->managed) return CUDA_ERROR_INVALID_VALUE;  // managed: one address
       put(data, reinterpret_cast<void*>(ptr));
       return CUDA_SUCCESS;
     case CU_POINTER_ATTRIBUTE_SYNC_MEMOPS:
@@ -88,7 +88,7 @@ CUresult attribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr, c
       put(data, static_cast<unsigned long long>(on_device ? f.device->buffer_id : start));
       return CUDA_SUCCESS;
     case CU_POINTER_ATTRIBUTE_IS_MANAGED:
-      put(data, 0);
+      put(data, on_device && f.device->managed ? 1 : 0);
       return CUDA_SUCCESS;
     case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
       put(data, static_cast<int>(device));

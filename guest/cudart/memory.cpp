@@ -85,7 +85,12 @@ VGPU_EXPORT cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attribut
     if (attributes == nullptr) return cudaErrorInvalidValue;
     std::memset(attributes, 0, sizeof *attributes);
     const auto type = pointer_attribute<unsigned>(CU_POINTER_ATTRIBUTE_MEMORY_TYPE, ptr, 0);
-    if (type == CU_MEMORYTYPE_DEVICE) {
+    if (type == CU_MEMORYTYPE_DEVICE && pointer_attribute<unsigned>(CU_POINTER_ATTRIBUTE_IS_MANAGED, ptr, 0) != 0) {
+      attributes->type = cudaMemoryTypeManaged;  // one address for the CPU and the GPU
+      attributes->device = pointer_attribute<int>(CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, ptr, 0);
+      attributes->devicePointer = const_cast<void*>(ptr);
+      attributes->hostPointer = const_cast<void*>(ptr);
+    } else if (type == CU_MEMORYTYPE_DEVICE) {
       attributes->type = cudaMemoryTypeDevice;
       attributes->device = pointer_attribute<int>(CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, ptr, 0);
       attributes->devicePointer = const_cast<void*>(ptr);

@@ -1,7 +1,6 @@
 // Pitched memory: cudaMallocPitch and cudaMalloc3D, cudaMemcpy2D/3D and cudaMemset2D/3D, and
 // their asynchronous and per-thread-stream forms, over the driver's pitched allocation, 2D/3D
-// copies and 2D memsets. Arrays (cudaArray_t) do not exist yet: a 3D copy naming one is
-// cudaErrorNotSupported.
+// copies and 2D memsets. A 3D copy naming an array is array_copy.h's.
 #include <cuda.h>
 
 #include <cstdint>
@@ -9,6 +8,7 @@
 #include <optional>
 
 #include "guest/client/log.h"
+#include "guest/cudart/array_copy.h"
 #include "guest/cudart/copy3d.h"
 #include "guest/cudart/entry.h"
 #include "guest/cudart/pointer_class.h"
@@ -83,7 +83,8 @@ cudaError_t memcpy_2d(void* dst, size_t dpitch, const void* src, size_t spitch, 
 cudaError_t memcpy_3d(const cudaMemcpy3DParms* p, const Order& order) {
   return context_call([&](Runtime&) {
     if (p == nullptr) return cudaErrorInvalidValue;
-    if (p->srcArray != nullptr || p->dstArray != nullptr) return cudaErrorNotSupported;  // no arrays yet
+    if (p->srcArray != nullptr || p->dstArray != nullptr)
+      return copy_3d_with_array(*p, order.stream, order.per_thread_default, order.async);
     const cudaPitchedPtr& d = p->dstPtr;
     const cudaPitchedPtr& s = p->srcPtr;
     return copy_3d(Copy3D{d.ptr, d.pitch, d.ysize, p->dstPos.x, p->dstPos.y, p->dstPos.z, s.ptr, s.pitch,

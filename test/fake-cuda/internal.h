@@ -102,9 +102,10 @@ bool initialized();
 const Config& config();  // valid once initialized() is true
 
 // ---- objects owned by a context ----
-struct Region {  // device memory: a cuMemAlloc allocation or a module global
+struct Region {  // device memory: a cuMemAlloc allocation, a module global or a cuMemMap mapping
   std::size_t size = 0;
   CUmodule owner = nullptr;  // null for cuMemAlloc allocations
+  bool mapping = false;      // vmm.cpp's: its memory is a physical allocation's, charged there
 };
 
 struct ParamLayout {
@@ -225,6 +226,9 @@ void write_state_file();  // no-op without FAKE_CUDA_STATE_FILE
 void release_context_resources(Context& ctx);
 // Frees a module's globals and forgets its functions (caller holds ctx.mu).
 void release_module(Context& ctx, CUmodule mod);
+// Frees a context's arrays, mipmapped arrays, texture and surface objects (arrays.cpp; caller
+// holds ctx.mu).
+void release_arrays(Context& ctx);
 
 // ---- the process-wide region index (regions.cpp) ----
 // Every device region of every live context, by base address, with the context that owns it.

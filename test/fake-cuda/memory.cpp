@@ -36,7 +36,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr) {
   Locked l;
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
   auto it = l->regions.find(dptr);
-  if (it == l->regions.end() || it->second.owner != nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (it == l->regions.end() || it->second.owner != nullptr || it->second.mapping)
+    return CUDA_ERROR_INVALID_VALUE;
   const std::size_t size = it->second.size;
   release_device_memory(l->device, size);
   count_free(size);

@@ -10,6 +10,7 @@ namespace {
 struct IndexEntry {
   std::size_t size = 0;
   CUcontext owner = nullptr;
+  bool mapping = false;  // cuMemMap's (vmm.cpp): adjacent mappings are one stretch of memory
 };
 
 // Shared by copies and kernels for as long as they touch the memory, exclusive to add or drop a
@@ -24,7 +25,7 @@ std::map<CUdeviceptr, IndexEntry> g_index;
 void add_region(Context& ctx, CUdeviceptr base, const Region& region) {
   ctx.regions[base] = region;
   std::unique_lock<std::shared_mutex> g(g_index_mu);
-  g_index[base] = IndexEntry{region.size, ctx.handle};
+  g_index[base] = IndexEntry{region.size, ctx.handle, region.mapping};
 }
 
 void drop_region(Context& ctx, CUdeviceptr base) {
@@ -46,7 +47,15 @@ CUcontext region_owner(const RegionReader& held, CUdeviceptr p, std::size_t n) {
   if (it == g_index.begin()) return nullptr;
   --it;
   const std::uint64_t off = p - it->first;
-  if (off >= it->second.size || n > it->second.size - off) return nullptr;
+  if (off >= it->second.size) return nullptr;
+  if (n <= it->second.size - off) return it->second.owner;
+  // A span may run on through mappings that follow one another, as on a GPU.
+  if (!it->second.mapping || p + n < p) return nullptr;
+  std::uint64_t end = it->first + it->second.size;
+  for (auto next = std::next(it); end < p + n; ++next) {
+    if (next == g_index.end() || next->first != end || !next->second.mapping) return nullptr;
+    end += next->second.size;
+  }
   return it->second.owner;
 }
 

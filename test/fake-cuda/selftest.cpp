@@ -4,8 +4,8 @@
 // (selftest_peer.cpp) peer access and unified addressing, (selftest_graph.cpp) stream capture
 // and graphs, (selftest_graph_build.cpp, selftest_graph_memcpy.cpp, selftest_graph_event.cpp)
 // graphs built node by node, (selftest_host_func.cpp) host functions and host nodes, and
-// (selftest_graph_clone.cpp) graphs cloned and node parameters read back. Exits non-zero on any
-// mismatch.
+// (selftest_graph_clone.cpp) graphs cloned and node parameters read back, and
+// (selftest_arrays.cpp) arrays, texture and surface objects. Exits non-zero on any mismatch.
 //
 //   fake_cuda_selftest [path/to/libcuda.so.1 [no-peer-access | peer-fault | host-func-fault]]
 //
@@ -593,6 +593,12 @@ int main(int argc, char** argv) {
   // ---- graphs cloned, host and memcpy node parameters read back (selftest_graph_clone.cpp) ----
   graph_clone_checks(state_file.c_str());
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, no context left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- arrays, mipmapped arrays, texture and surface objects (selftest_arrays.cpp) ----
+  array_checks(lib_path);
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no allocation, no context left
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);
 

@@ -176,6 +176,11 @@ void host_func_checks();
 // contexts of its own on device 0 that it makes and destroys. Leaves no graph, and the calling
 // thread's current context as it found it.
 void graph_clone_checks(const char* state_file);
+// Arrays, mipmapped arrays, cuMemcpy3DAsync_v2 with array ends, texture and surface objects
+// (selftest_arrays.cpp), resolved from the library at `lib_path`, in contexts of their own on
+// device 0 that it makes and destroys. Leaves no array, and the calling thread's current context
+// as it found it.
+void array_checks(const char* lib_path);
 // Host functions and host nodes after a kernel fault: not called (selftest_host_func.cpp). The
 // fault poisons the whole process (so it runs in a process of its own: see main).
 void host_func_fault_checks();

@@ -285,11 +285,15 @@ void release_module(Context& ctx, CUmodule mod) {
 
 void release_context_resources(Context& ctx) {
   while (!ctx.modules.empty()) release_module(ctx, ctx.modules.begin()->first);
+  release_arrays(ctx);
   while (!ctx.regions.empty()) {
-    // Only cuMemAlloc allocations remain (module globals went with their modules).
+    // Only cuMemAlloc allocations and mappings remain (module globals went with their modules).
+    // A mapping stays mapped, as the driver's outlive contexts; only the index forgets it.
     const auto [base, region] = *ctx.regions.begin();
-    release_device_memory(ctx.device, region.size);
-    count_free(region.size);
+    if (!region.mapping) {
+      release_device_memory(ctx.device, region.size);
+      count_free(region.size);
+    }
     drop_region(ctx, base);
   }
   ctx.host_registered.clear();

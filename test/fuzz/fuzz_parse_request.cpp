@@ -34,6 +34,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         __builtin_trap();
     if (auto* read = std::get_if<vgpud::LinkReadCmd>(&request->command))
       if (read->what > 2 || read->length > vgpu::limits::kMaxLinkRead) __builtin_trap();
+    // An array copy has an array at one end; packed source bytes are exactly the box's.
+    if (auto* array_copy = std::get_if<vgpud::MemcpyArrayCmd>(&request->command)) {
+      if (array_copy->src_kind != 1 && array_copy->dst_kind != 1) __builtin_trap();
+      if (array_copy->data.size() > size ||
+          (array_copy->src_kind == 3 &&
+           array_copy->data.size() != array_copy->width * array_copy->height * array_copy->depth))
+        __builtin_trap();
+    }
     // A host-function queue has entries, and no more than vgpud lets it have.
     if (auto* queue = std::get_if<vgpud::HostFuncQueueCmd>(&request->command))
       if (queue->capacity == 0 || queue->capacity > vgpu::limits::kMaxHostFuncQueue) __builtin_trap();

@@ -71,6 +71,9 @@
 #   simpleCooperativeGroups      thread-block and tiled-partition groups, device printf
 #   simpleAWBarrier              cudaLaunchCooperativeKernel, cuda::barrier (arrive/wait)
 #   simpleTexture            [T][F] texture object on a cudaArray (teapot512.pgm, ref_rotated.pgm)
+#   simpleSurfaceWrite       [T][F] a surface object written by a kernel, then sampled as a texture
+#   simpleLayeredTexture     [T] a layered 2D array texture
+#   simpleCubemapTexture     [T] a cubemap array texture
 #   deviceQuery                  every cudaDeviceProp field, driver and runtime versions
 #  Driver API (libcuda):
 #   deviceQueryDrv               cuDeviceGetAttribute for every attribute, cuDeviceGetName, ...
@@ -185,6 +188,9 @@ STATIC_SAMPLES=(
   "simpleCooperativeGroups|$I/simpleCooperativeGroups|simpleCooperativeGroups.cu||"
   "simpleAWBarrier|$I/simpleAWBarrier|simpleAWBarrier.cu||"
   "simpleTexture|$I/simpleTexture|simpleTexture.cu||data/teapot512.pgm data/ref_rotated.pgm"
+  "simpleSurfaceWrite|$I/simpleSurfaceWrite|simpleSurfaceWrite.cu||data/teapot512.pgm data/ref_rotated.pgm"
+  "simpleLayeredTexture|$I/simpleLayeredTexture|simpleLayeredTexture.cu||"
+  "simpleCubemapTexture|$I/simpleCubemapTexture|simpleCubemapTexture.cu||"
   "deviceQuery|Samples/1_Utilities/deviceQuery|deviceQuery.cpp||"
   # Driver API
   "deviceQueryDrv|Samples/1_Utilities/deviceQueryDrv|deviceQueryDrv.cpp|-lcuda|"

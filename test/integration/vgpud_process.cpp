@@ -86,8 +86,10 @@ VgpudProcess::VgpudProcess(std::vector<TenantSpec> tenants, std::map<std::string
       << "  control_socket: " << control_socket() << "\n";
   cfg << "tenants:\n";
   for (const TenantSpec& t : tenants) {
+    // A test's own pinned_memory replaces the default one.
+    const bool own_heap = t.extra_limits.find("pinned_memory:") != std::string::npos;
     cfg << "  - name: " << t.name << "\n    gpus: " << t.gpus << "\n    local:\n      socket: " << socket(t.name)
-        << "\n    limits:\n      pinned_memory: 8MiB\n      staging_memory: 1MiB\n"
+        << "\n    limits:\n" << (own_heap ? "" : "      pinned_memory: 8MiB\n") << "      staging_memory: 1MiB\n"
         << t.extra_limits;
     if (t.vm)
       cfg << "    vm:\n      socket: " << vm_socket(t.name)

@@ -85,6 +85,7 @@ bool driver_may_print(proto::CallId call) {
     case proto::CallId::MemcpyDtoD:
     case proto::CallId::Memset:
     case proto::CallId::Memset2D:
+    case proto::CallId::MemcpyArray:
     case proto::CallId::ModuleUnload:
       return true;
     default:
@@ -159,6 +160,8 @@ void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
   // A context does not take its links with it: each is destroyed in it first.
   destroy_links_on(device);
   destroy_graphs_on(device);
+  destroy_arrays_on(device);
+  release_virtual_memory(device);
   if (!contexts_.destroy(device, keep_region_pinned)) return;
   device_budget().release(objects_.forget_device(device));
 }
@@ -166,6 +169,7 @@ void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
 void ChannelExecutor::release_all() {
   // Streams held by host functions go on, so that the contexts can end.
   HostFunctionQueue::of_process().release();
+  release_virtual_memory(std::nullopt);
   for (uint32_t d = 0; d < contexts_.device_count(); ++d)
     release_device(d, /*keep_region_pinned=*/false);
   image_upload_.drop();

@@ -20,6 +20,7 @@
 #include "vgpu/protocol/channel_layout.h"
 #include "vgpu/protocol/messages.h"
 #include "vgpu/protocol/ring.h"
+#include "vgpud/executor/array_objects.h"
 #include "vgpud/executor/channel_objects.h"
 #include "vgpud/executor/context_set.h"
 #include "vgpud/executor/cuda_driver.h"
@@ -158,6 +159,23 @@ class ChannelExecutor {
   void destroy_links_on(uint32_t device);
   // Every graph, executable graph and open capture made on `device`, before its context goes.
   void destroy_graphs_on(uint32_t device);
+  // Every texture and surface object, array and mipmapped array made on `device`, destroyed
+  // before its context goes, their bytes given back to the tenant (executor_array.cpp).
+  void destroy_arrays_on(uint32_t device);
+  // What a new array (levels 0) or mipmapped array takes on the current device: the driver's
+  // size for one made without memory, else array_bytes_bound (executor_array.cpp).
+  uint64_t array_bytes(const CUDA_ARRAY3D_DESCRIPTOR& desc, uint32_t levels, uint32_t element);
+  // Unmaps and releases what the channel mapped and made with cuMemCreate on `device` (every
+  // device, and then its address reservations too: nullopt), before the contexts go.
+  void release_virtual_memory(std::optional<uint32_t> device);
+  // cuMemUnmap of the channel's mapping at `address`; forgets it whatever the driver answered and
+  // gives back its allocation's bytes when that was the allocation's last hold.
+  CUresult unmap_one(uint64_t address);
+  // A table of the channel's is full: the rejection is counted and LimitExceeded answered.
+  int32_t limit_exceeded() const {
+    HopCounters::bump(setup_.counters->rejected);
+    return static_cast<int32_t>(proto::Status::LimitExceeded);
+  }
   // The graph a GRAPH_ADD_*_NODE names, when a node may be added to it now; 0, or the status.
   int32_t graph_for_new_node(uint32_t graph, ChannelObjects::Graph** out);
   // Answers a node the driver made (or its error): the node gets an id of the channel's.
@@ -243,6 +261,26 @@ class ChannelExecutor {
   int32_t handle(const GraphAddHostNodeCmd&, Reply&);
   int32_t handle(const GraphCloneCmd&, Reply&);
   int32_t handle(const GraphListNodesCmd&, Reply&);
+  int32_t handle(const ArrayCreateCmd&, Reply&);
+  int32_t handle(const ArrayDestroyCmd&, Reply&);
+  int32_t handle(const MipmappedArrayCreateCmd&, Reply&);
+  int32_t handle(const MipmappedArrayGetLevelCmd&, Reply&);
+  int32_t handle(const MipmappedArrayDestroyCmd&, Reply&);
+  int32_t handle(const MemcpyArrayCmd&, Reply&);
+  int32_t handle(const TexObjectCreateCmd&, Reply&);
+  int32_t handle(const TexObjectDestroyCmd&, Reply&);
+  int32_t handle(const SurfObjectCreateCmd&, Reply&);
+  int32_t handle(const SurfObjectDestroyCmd&, Reply&);
+  int32_t handle(const MemGetGranularityCmd&, Reply&);
+  int32_t handle(const MemAddressReserveCmd&, Reply&);
+  int32_t handle(const MemAddressFreeCmd&, Reply&);
+  int32_t handle(const MemCreateCmd&, Reply&);
+  int32_t handle(const MemReleaseCmd&, Reply&);
+  int32_t handle(const MemMapCmd&, Reply&);
+  int32_t handle(const MemUnmapCmd&, Reply&);
+  int32_t handle(const MemSetAccessCmd&, Reply&);
+  int32_t handle(const MemGetAccessCmd&, Reply&);
+  int32_t handle(const MemRetainHandleCmd&, Reply&);
   int32_t handle(const RejectedCmd&, Reply&);
 
   ExecutorSetup setup_;
@@ -253,6 +291,7 @@ class ChannelExecutor {
   GuestOutput output_;  // output: replies and downloaded data
   ContextSet contexts_;
   ChannelObjects objects_;
+  ArrayObjects arrays_;  // arrays, mipmapped arrays, texture and surface objects
   std::unordered_set<uint64_t> capturing_;  // streams with a capture begun here and not ended
   ImageUpload image_upload_;
   std::thread thread_;

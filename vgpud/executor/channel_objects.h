@@ -14,6 +14,7 @@
 #include "vgpud/executor/device_memory_map.h"
 #include "vgpud/executor/handle_table.h"
 #include "vgpud/executor/link_state.h"
+#include "vgpud/executor/virtual_memory.h"
 #include "vgpud/protocol_alias.h"
 
 namespace vgpud {
@@ -85,6 +86,7 @@ class ChannelObjects {
   HandleTable<uint32_t, Graph> graphs;
   HandleTable<uint32_t, GraphNode> graph_nodes;  // nodes added by hand (GRAPH_ADD_*_NODE)
   HandleTable<uint32_t, GraphExec> graph_execs;
+  VirtualMemory virtual_memory;  // reservations, cuMemCreate allocations and their mappings
 };
 
 }  // namespace vgpud

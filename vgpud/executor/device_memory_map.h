@@ -1,5 +1,5 @@
-// The device address ranges a channel may touch: its allocations and its modules' globals,
-// each with the guest device index it lives on. Every device pointer in a copy or memset is
+// The device address ranges a channel may touch: its allocations, its modules' globals and
+// where it mapped physical allocations (virtual_memory.h), each with the guest device index it lives on. Every device pointer in a copy or memset is
 // checked against it, because with unified addressing the driver would follow a pointer into
 // another tenant's memory; the device tells copies between GPUs apart and lets a device reset
 // forget only that device's ranges.
@@ -13,7 +13,8 @@ namespace vgpud {
 
 class DeviceMemoryMap {
  public:
-  enum class Kind { Allocation, ModuleGlobal };
+  // A Mapping's bytes are charged to its physical allocation (virtual_memory.h), not here.
+  enum class Kind { Allocation, ModuleGlobal, Mapping };
 
   void add(uint64_t base, uint64_t size, Kind kind, uint32_t device) {
     ranges_[base] = Range{size, kind, device};
@@ -31,16 +32,26 @@ class DeviceMemoryMap {
   // into a range.
   bool contains(uint64_t ptr, uint64_t len) const { return device_of(ptr, len).has_value(); }
 
-  // The device of the one range that holds [ptr, ptr + len), or nullopt.
+  // The device of the range that holds [ptr, ptr + len), or nullopt. A span may run on from one
+  // mapping into the mappings that follow it without a gap on the same device: they are one
+  // stretch of address space (a framework grows a segment that way, and copies across it).
   std::optional<uint32_t> device_of(uint64_t ptr, uint64_t len) const {
     auto it = ranges_.upper_bound(ptr);
     if (it == ranges_.begin()) return std::nullopt;
     --it;
-    const uint64_t base = it->first;
-    const uint64_t size = it->second.size;
-    const uint64_t offset = ptr - base;
-    if (offset < size && len <= size - offset) return it->second.device;
-    return std::nullopt;
+    const uint64_t offset = ptr - it->first;
+    if (offset >= it->second.size) return std::nullopt;
+    if (len <= it->second.size - offset) return it->second.device;
+    if (it->second.kind != Kind::Mapping || ptr + len < ptr) return std::nullopt;
+    const uint32_t device = it->second.device;
+    uint64_t end = it->first + it->second.size;  // covered up to here
+    for (auto next = std::next(it); end < ptr + len; ++next) {
+      if (next == ranges_.end() || next->first != end || next->second.kind != Kind::Mapping ||
+          next->second.device != device)
+        return std::nullopt;
+      end += next->second.size;
+    }
+    return device;
   }
 
   // Ranges held (allocations and globals): bounded by limits::kMaxAllocations, since each one

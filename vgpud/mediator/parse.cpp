@@ -40,7 +40,21 @@ Err<ParseError> out_of_range() { return Err{ParseError::FieldOutOfRange}; }
 
 // Hand-written checks that protocol/calls.yaml names as a call's `hook:` go here, above the
 // include: `bool name(const proto::<Request>& w)` (or `(..., Payload tail)` for a call with a
-// tail), true when the request is acceptable. None is needed today: every check is declarative.
+// tail), true when the request is acceptable.
+
+// MEMCPY_ARRAY: an array at one end at least (the other copies have their own calls), data in
+// the message or the reply at one end at most, and a tail of exactly the bytes a tail source
+// holds (none otherwise); what comes back in the reply fits in one.
+bool array_copy_shape_ok(const proto::MemcpyArrayRequest& w, Payload tail) {
+  constexpr uint32_t kArray = 1, kInline = 3;
+  if (w.src_kind != kArray && w.dst_kind != kArray) return false;
+  if (w.src_kind == kInline && w.dst_kind == kInline) return false;
+  uint64_t rows = 0, bytes = 0;
+  if (__builtin_mul_overflow(w.height, w.depth, &rows) || __builtin_mul_overflow(rows, w.width, &bytes)) return false;
+  if (w.src_kind == kInline) return bytes == tail.size();
+  if (!tail.empty()) return false;
+  return w.dst_kind != kInline || bytes <= limits::kMaxInlineCopy;
+}
 
 // parse_<call>() for each call and parse_body(), the dispatch on the call id; generated from
 // protocol/calls.yaml (build tree: protocol/generated/vgpud/mediator/parse_calls.gen.inc).

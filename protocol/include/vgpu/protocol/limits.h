@@ -29,6 +29,10 @@ inline constexpr uint32_t kMaxEvents = 16384;
 inline constexpr uint32_t kMaxModules = 1024;
 inline constexpr uint32_t kMaxFunctions = 65536;
 inline constexpr uint32_t kMaxAllocations = 1u << 20;
+// Virtual memory management: address reservations and physical allocations (cuMemCreate) per
+// channel; their mappings count among kMaxAllocations' ranges.
+inline constexpr uint32_t kMaxAddressReservations = 4096;
+inline constexpr uint32_t kMaxPhysicalAllocations = 65536;
 // Graphs (captured or built) and their executable instances.
 inline constexpr uint32_t kMaxGraphs = 4096;
 inline constexpr uint32_t kMaxGraphExecs = 4096;
@@ -44,6 +48,17 @@ inline constexpr uint32_t kMaxGraphListNodes = 2048;
 // Entries of a guest's host-function queue (HOST_FUNC_QUEUE). vgpud waits for room before it
 // writes one, so a small queue only makes host functions wait for each other.
 inline constexpr uint32_t kMaxHostFuncQueue = 4096;
+// Arrays, textures and surfaces (docs/design.md §23), per channel: CUDA arrays (a mipmapped
+// array's levels among them), mipmapped arrays, and texture and surface objects.
+inline constexpr uint32_t kMaxArrays = 16384;
+inline constexpr uint32_t kMaxMipmappedArrays = 4096;
+inline constexpr uint32_t kMaxTextureObjects = 65536;
+inline constexpr uint32_t kMaxSurfaceObjects = 65536;
+// An array's width, height or depth (layers included), in elements: above every GPU's texture
+// limits (an H200's largest is 131072), low enough that no size vgpud computes from three of
+// them and an element overflows. A mipmapped array has at most one level per halving of it.
+inline constexpr uint32_t kMaxArrayExtent = 1u << 18;
+inline constexpr uint32_t kMaxMipmapLevels = 19;
 
 // Devices the protocol can describe to one guest.
 inline constexpr uint32_t kMaxDevices = 16;

@@ -53,3 +53,24 @@ TEST_CASE("handle ids are never reused and tables are bounded", "[handles]") {
   REQUIRE(*t.find(b) == 20);
   REQUIRE_FALSE(t.erase(a));
 }
+
+TEST_CASE("a span runs on through mappings that follow each other on one device", "[memory][vmm]") {
+  DeviceMemoryMap m;
+  using Kind = DeviceMemoryMap::Kind;
+  m.add(0x10000, 0x1000, Kind::Mapping, 0);
+  m.add(0x11000, 0x2000, Kind::Mapping, 0);
+  m.add(0x13000, 0x1000, Kind::Mapping, 1);  // adjacent, another device
+  m.add(0x20000, 0x1000, Kind::Allocation, 0);
+  m.add(0x21000, 0x1000, Kind::Allocation, 0);  // adjacent allocations are not one span
+  m.add(0x30000, 0x1000, Kind::Mapping, 0);
+  m.add(0x31001, 0x1000, Kind::Mapping, 0);  // a gap of one byte
+  CHECK(m.device_of(0x10800, 0x1000) == 0u);
+  CHECK(m.device_of(0x10000, 0x3000) == 0u);
+  CHECK_FALSE(m.device_of(0x10000, 0x3001));  // into the other device's mapping
+  CHECK(m.device_of(0x13000, 0x1000) == 1u);
+  CHECK_FALSE(m.contains(0x20800, 0x1000));
+  CHECK_FALSE(m.contains(0x30800, 0x1000));
+  CHECK_FALSE(m.contains(0x10800, ~0ull));     // overflow
+  CHECK(m.allocated_bytes() == 0x2000);         // mappings are charged elsewhere
+  CHECK(m.allocation_size(0x10000) == 0);       // and cannot be freed as allocations
+}
