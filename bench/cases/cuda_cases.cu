@@ -27,6 +27,9 @@
 //                                           verified against the CPU afterwards
 //   graph_launch                  graphs/s  100 launches of a graph of 100 null kernels captured
 //                                           once from a stream, then a synchronize
+//   managed_roundtrip             GB/s      64 MB of cudaMallocManaged memory: the CPU writes it
+//                                           all, a kernel adds 1 to every word, the CPU reads it
+//                                           all (2 x 64 MB moved per round), verified
 //   app_matmul                    GFLOP/s   end to end: copy A, B in, 8 x (C = A.B, n = 2048,
 //                                           32x32 shared-memory tiles), copy C out; verified
 //
@@ -139,6 +142,10 @@ bool Close(double got, double want) {
 
 __global__ void NullKernel() {}
 
+__global__ void IncrementKernel(unsigned* p, size_t n) {
+  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += size_t{gridDim.x} * blockDim.x) p[i] += 1;
+}
+
 __global__ void AffineKernel(float* x, int n, float a, float b) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i < n) x[i] = a * x[i] + b;
@@ -207,6 +214,7 @@ class Bench {
   double FreeMicros(size_t bytes);
   double SmallKernels();
   double GraphLaunch();
+  double ManagedRoundTrip();
   double Matmul();
 
   std::vector<std::pair<std::string, Sample>> cases_;
@@ -224,6 +232,11 @@ class Bench {
   // graph_launch: captured on first use, so that a side without graphs fails that case only.
   cudaStream_t graph_stream_ = nullptr;
   cudaGraphExec_t graph_exec_ = nullptr;
+
+  // managed_roundtrip: allocated on first use, so that a side without managed memory fails that
+  // case only.
+  unsigned* managed_ = nullptr;
+  unsigned managed_round_ = 0;
 
   // app_matmul: pageable host matrices, as a typical application would have them.
   float* mat_a_ = nullptr;
@@ -294,6 +307,8 @@ void Bench::Shutdown() {
   if (graph_stream_ != nullptr) release(cudaStreamDestroy(graph_stream_), "cudaStreamDestroy graph stream");
   graph_exec_ = nullptr;
   graph_stream_ = nullptr;
+  if (managed_ != nullptr) release(cudaFree(managed_), "cudaFree managed array");
+  managed_ = nullptr;
   release(cudaFree(mat_c_), "cudaFree matrix C");
   release(cudaFree(mat_b_), "cudaFree matrix B");
   release(cudaFree(mat_a_), "cudaFree matrix A");
@@ -384,6 +399,7 @@ void Bench::RegisterCases() {
 
   Add("app_small_kernels", [this] { return SmallKernels(); });
   Add("graph_launch", [this] { return GraphLaunch(); });
+  Add("managed_roundtrip", [this] { return ManagedRoundTrip(); });
   Add("app_matmul", [this] { return Matmul(); });
 }
 
@@ -496,6 +512,23 @@ double Bench::GraphLaunch() {
   for (int i = 0; i < kLaunches; ++i) Check(cudaGraphLaunch(graph_exec_, graph_stream_), "cudaGraphLaunch");
   Check(cudaStreamSynchronize(graph_stream_), "cudaStreamSynchronize");
   return kLaunches / SecondsSince(start);
+}
+
+double Bench::ManagedRoundTrip() {
+  constexpr size_t kBytes = 64 * kMiB;
+  constexpr size_t kWords = kBytes / sizeof(unsigned);
+  if (managed_ == nullptr) Check(cudaMallocManaged(&managed_, kBytes), "cudaMallocManaged");
+  const unsigned base = ++managed_round_ * 7919u;
+  const Clock::time_point start = Clock::now();
+  for (size_t i = 0; i < kWords; ++i) managed_[i] = base + static_cast<unsigned>(i);
+  IncrementKernel<<<1024, 256>>>(managed_, kWords);
+  Check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+  size_t wrong = 0;
+  for (size_t i = 0; i < kWords; ++i) wrong += managed_[i] != base + static_cast<unsigned>(i) + 1u;
+  const double seconds = SecondsSince(start);
+  CheckLaunches("managed increment launch");
+  if (wrong != 0) throw BenchError("verification failed: managed memory lost the GPU's or the CPU's writes");
+  return 2.0 * static_cast<double>(kBytes) / seconds / 1e9;
 }
 
 double Bench::Matmul() {

@@ -88,6 +88,8 @@ std::vector<CaseSpec> make_cases() {
   cases.push_back({"app_matmul", "app", Cuda, "GFLOP/s", Better::Higher, 3, ratio_at_least(0.95)});
   // 8: graphs: a captured graph of 100 small kernels, launched repeatedly.
   cases.push_back({"graph_launch", "graph", Cuda, "graphs/s", Better::Higher, 5, ratio_at_least(0.95)});
+  // 8b: managed memory: the CPU writes, a kernel updates, the CPU reads; what coherence costs.
+  cases.push_back({"managed_roundtrip", "managed", Cuda, "GB/s", Better::Higher, 5, kNoTarget});
   // 9: the transport alone; "native" is the same rings between two threads of one process.
   cases.push_back({"ring_round_trip", "transport", Transport, "us", Better::Lower, 5000, kNoTarget});
   cases.push_back({"ring_messages", "transport", Transport, "messages/s", Better::Higher, 5,

@@ -42,6 +42,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
            array_copy->data.size() != array_copy->width * array_copy->height * array_copy->depth))
         __builtin_trap();
     }
+    // Virtual memory: access names at least one device, within the protocol's devices; an
+    // allocation is on one of them and not empty.
+    if (auto* access = std::get_if<vgpud::MemSetAccessCmd>(&request->command))
+      if (access->named == 0 || (access->named | access->readable | access->writable) > 0xffffu) __builtin_trap();
+    if (auto* create = std::get_if<vgpud::MemCreateCmd>(&request->command))
+      if (create->size == 0 || create->device >= vgpu::limits::kMaxDevices) __builtin_trap();
     // A host-function queue has entries, and no more than vgpud lets it have.
     if (auto* queue = std::get_if<vgpud::HostFuncQueueCmd>(&request->command))
       if (queue->capacity == 0 || queue->capacity > vgpu::limits::kMaxHostFuncQueue) __builtin_trap();
