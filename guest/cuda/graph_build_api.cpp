@@ -311,6 +311,29 @@ VGPU_DRIVER_API CUresult cuGraphAddEmptyNode(CUgraphNode* out, CUgraph graph, co
                   });
 }
 
+// A node that runs a copy of `child` as it is now. The parent keeps what the child's host nodes
+// and staged copies need (their functions, staging blocks) for as long as it lives, as the copy
+// in vgpud's node outlives the child.
+VGPU_DRIVER_API CUresult cuGraphAddChildGraphNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps,
+                                                  size_t count, CUgraph child_graph) {
+  GraphObject* child = object_of<GraphObject>(child_graph, HandleKind::Graph);
+  if (child == nullptr || child_graph == graph) return CUDA_ERROR_INVALID_VALUE;
+  return add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_GRAPH,
+                        [&](guest::Channel& ch, GraphObject& g, proto::GraphNodeReply* reply) {
+                          if (child->device != g.device) return CUDA_ERROR_INVALID_VALUE;
+                          HostFunctionRefs held;
+                          {
+                            std::lock_guard lock(child->mutex);
+                            held = child->host_functions;
+                          }
+                          const guest::CallResult r = guest::call<proto::CallId::GraphAddChildNode>(
+                              ch, proto::GraphAddChildNodeRequest{g.wire, child->wire}, reply);
+                          if (r.status != 0) return to_cu_result(r.status);
+                          g.host_functions.take(std::move(held));
+                          return CUDA_SUCCESS;
+                        });
+}
+
 VGPU_DRIVER_API CUresult cuGraphAddDependencies_v2(CUgraph graph, const CUgraphNode* from, const CUgraphNode* to,
                                                    const CUgraphEdgeData* edge_data, size_t count) {
   GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);

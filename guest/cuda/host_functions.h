@@ -36,6 +36,13 @@ class HostFunctionRefs {
     ids_.push_back(id);
     runs_ += runs ? 1 : 0;
   }
+  // Takes over what `other` holds (a child graph's, copied, for the node that runs it).
+  void take(HostFunctionRefs&& other) {
+    ids_.insert(ids_.end(), other.ids_.begin(), other.ids_.end());
+    runs_ += other.runs_;
+    other.ids_.clear();
+    other.runs_ = 0;
+  }
   // How many functions a launch of the graph hands the host-function thread.
   size_t size() const { return runs_; }
 

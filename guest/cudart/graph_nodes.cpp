@@ -139,6 +139,16 @@ VGPU_EXPORT cudaError_t cudaGraphAddEmptyNode(cudaGraphNode_t* pGraphNode, cudaG
   });
 }
 
+VGPU_EXPORT cudaError_t cudaGraphAddChildGraphNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                                   const cudaGraphNode_t* pDependencies, size_t numDependencies,
+                                                   cudaGraph_t childGraph) {
+  trace_api("cudaGraphAddChildGraphNode graph=%p child=%p", static_cast<void*>(graph), static_cast<void*>(childGraph));
+  return context_call([&](Runtime&) {
+    return to_cuda_error(cuGraphAddChildGraphNode(driver_nodes(pGraphNode), graph, driver_nodes(pDependencies),
+                                                  numDependencies, childGraph));
+  });
+}
+
 VGPU_EXPORT cudaError_t cudaGraphAddDependencies(cudaGraph_t graph, const cudaGraphNode_t* from,
                                                  const cudaGraphNode_t* to, const cudaGraphEdgeData* edgeData,
                                                  size_t numDependencies) {

@@ -58,6 +58,7 @@ struct TypeOf {
   CUgraphNodeType operator()(const EventWaitNode&) const { return CU_GRAPH_NODE_TYPE_WAIT_EVENT; }
   CUgraphNodeType operator()(const EmptyNode&) const { return CU_GRAPH_NODE_TYPE_EMPTY; }
   CUgraphNodeType operator()(const HostNode&) const { return CU_GRAPH_NODE_TYPE_HOST; }
+  CUgraphNodeType operator()(const ChildNode&) const { return CU_GRAPH_NODE_TYPE_GRAPH; }
 };
 
 // A node that finds its device memory gone faults, as its work would on a GPU.
@@ -132,6 +133,8 @@ CUresult replay(Locked& l, const std::vector<Node>& nodes) {
       replay_event_record(*l.ctx, *e);
     } else if (const auto* w = std::get_if<EventWaitNode>(&node.op)) {
       replay_event_wait(*l.ctx, *w);
+    } else if (const auto* child = std::get_if<ChildNode>(&node.op)) {
+      if (CUresult r = replay(l, *child->nodes); r != CUDA_SUCCESS) return r;
     }
     if (!l.lock.owns_lock()) {  // a sleeping kernel or a host function let go of the context
       l.lock.lock();
@@ -221,6 +224,16 @@ CUresult graph_connect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to
   if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
   if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
   return it->second.dag.connect(from, to, n) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult graph_snapshot(CUgraph g, CUcontext* ctx, std::shared_ptr<const std::vector<Node>>* nodes) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  auto it = g_graphs.find(g);
+  if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+  if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
+  *ctx = it->second.ctx;
+  *nodes = std::make_shared<const std::vector<Node>>(it->second.dag.ordered());
+  return CUDA_SUCCESS;
 }
 
 }  // namespace vgpu::fake

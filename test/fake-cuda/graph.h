@@ -87,7 +87,17 @@ struct HostNode {
   void* data = nullptr;
 };
 
-using NodeOp = std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode, EventWaitNode, EmptyNode, HostNode>;
+struct Node;
+
+// cuGraphAddChildGraphNode: the child graph's nodes as they were when the node was added, in an
+// order its edges allow (changing the child afterwards does not reach the node, as the driver
+// keeps a copy); replayed in place, whole, when the node runs.
+struct ChildNode {
+  std::shared_ptr<const std::vector<Node>> nodes;
+};
+
+using NodeOp =
+    std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode, EventWaitNode, EmptyNode, HostNode, ChildNode>;
 
 struct Node {
   CUgraphNode handle = nullptr;  // opaque, never reused; graph.cpp's registry resolves it
@@ -155,6 +165,10 @@ void graph_close(CUgraph g, bool keep);
 // CUDA_ERROR_INVALID_CONTEXT when the graph's nodes are of another context (the fake runs a
 // graph in one context). On success *out is the new node; on failure nothing is added.
 CUresult graph_insert(CUgraph g, CUcontext ctx, NodeOp op, const CUgraphNode* deps, std::size_t n, CUgraphNode* out);
+// A copy of graph g's nodes in an order its edges allow, and the context they run in (null when
+// none has one): CUDA_ERROR_INVALID_VALUE for an unknown graph, CUDA_ERROR_ILLEGAL_STATE while a
+// capture records into it.
+CUresult graph_snapshot(CUgraph g, CUcontext* ctx, std::shared_ptr<const std::vector<Node>>* nodes);
 // Edges from[i] -> to[i], all or none: CUDA_ERROR_INVALID_VALUE for an unknown graph, an end that
 // is not a node of g, an edge that exists already (or twice in the list) or that closes a cycle;
 // CUDA_ERROR_ILLEGAL_STATE while a capture records into g.

@@ -1,5 +1,5 @@
 // fake-cuda (test double, never ships): graphs built node by node (cuGraphAddKernelNode_v2,
-// cuGraphAddMemsetNode, cuGraphAddMemcpyNode, cuGraphAddEmptyNode, cuGraphAddHostNode,
+// cuGraphAddMemsetNode, cuGraphAddMemcpyNode, cuGraphAddEmptyNode, cuGraphAddHostNode, cuGraphAddChildGraphNode,
 // cuGraphAddEventRecordNode, cuGraphAddEventWaitNode, cuGraphAddDependencies_v2 and their older
 // names).
 //
@@ -250,6 +250,19 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddEmptyNode(CUgraphNode* phGraphNode, CUg
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   if (!add_args_ok(phGraphNode, hGraph, dependencies, numDependencies)) return CUDA_ERROR_INVALID_VALUE;
   return graph_insert(hGraph, nullptr, EmptyNode{}, dependencies, numDependencies, phGraphNode);
+}
+
+// A child graph node: a copy of the child as it is now (graph_snapshot), of the child's context.
+FAKE_CUDA_API CUresult CUDAAPI cuGraphAddChildGraphNode(CUgraphNode* phGraphNode, CUgraph hGraph,
+                                                        const CUgraphNode* dependencies, size_t numDependencies,
+                                                        CUgraph childGraph) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (!add_args_ok(phGraphNode, hGraph, dependencies, numDependencies) || childGraph == hGraph)
+    return CUDA_ERROR_INVALID_VALUE;
+  CUcontext ctx = nullptr;
+  std::shared_ptr<const std::vector<Node>> nodes;
+  if (CUresult r = graph_snapshot(childGraph, &ctx, &nodes); r != CUDA_SUCCESS) return r;
+  return graph_insert(hGraph, ctx, ChildNode{std::move(nodes)}, dependencies, numDependencies, phGraphNode);
 }
 
 // A host node, of no context as an empty node is: fn(userData) is called each time the graph

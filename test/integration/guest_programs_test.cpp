@@ -178,6 +178,7 @@ TEST_CASE("host functions run in the guest process, in stream order, holding the
   INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
   REQUIRE(r.exit_code == 0);
   REQUIRE(r.output.find("host_functions ok") != std::string::npos);
+  REQUIRE(r.output.find("child graphs ok") != std::string::npos);
   REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));
 }
 

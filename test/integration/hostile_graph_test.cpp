@@ -49,6 +49,8 @@ TEST_CASE("graphs and captures: only the channel's own ids, only the flags vgpud
   refused.expect(ch, CallId::GraphInstantiate, proto::GraphInstantiateRequest{0xffffffffu, 0, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::GraphDestroy, proto::GraphRequest{beta_graph, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::GraphClone, proto::GraphRequest{beta_graph, 0}, seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphAddChildNode, proto::GraphAddChildNodeRequest{beta_graph, beta_graph}, seq,
+                 kInvalidValue);
   refused.expect(ch, CallId::GraphListNodes, proto::GraphListNodesRequest{beta_graph, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::GraphExecDestroy, proto::GraphExecRequest{7, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::StreamBeginCapture, proto::StreamRequest{0x9999}, seq, kInvalidHandle);
@@ -202,7 +204,7 @@ TEST_CASE("graphs built by hand: nodes and edges only of the channel's own graph
   expect_healthy(vgpud, "alpha");
 }
 
-TEST_CASE("a graph whose edges close a cycle is refused at instantiation", "[hostile][graph]") {
+TEST_CASE("a graph whose edges close a cycle is refused at instantiation, cloning and as a child", "[hostile][graph]") {
   // The driver takes an edge that closes a cycle and then crashes the process instantiating
   // the graph (the fake driver aborts there, as the real one crashes): vgpud must not pass it on.
   VgpudProcess vgpud;
@@ -232,6 +234,18 @@ TEST_CASE("a graph whose edges close a cycle is refused at instantiation", "[hos
   REQUIRE(call(ch, CallId::GraphInstantiate, proto::GraphInstantiateRequest{graph.graph, 0, 0}, seq).header.status ==
           kInvalidValue);
   REQUIRE(call(ch, CallId::GraphClone, proto::GraphRequest{graph.graph, 0}, seq).header.status == kInvalidValue);
+  // Nor may it hide in another graph as a child, nor a graph be its own child.
+  const RawReply parent_made = call(ch, CallId::GraphCreate, proto::GraphCreateRequest{0, 0}, seq);
+  REQUIRE(parent_made.header.status == 0);
+  proto::GraphCreateReply parent;
+  std::memcpy(&parent, parent_made.payload.data(), sizeof parent);
+  REQUIRE(call(ch, CallId::GraphAddChildNode, proto::GraphAddChildNodeRequest{parent.graph, graph.graph}, seq)
+              .header.status == kInvalidValue);
+  REQUIRE(call(ch, CallId::GraphAddChildNode, proto::GraphAddChildNodeRequest{parent.graph, parent.graph}, seq)
+              .header.status == kInvalidValue);
+  REQUIRE(call(ch, CallId::GraphAddChildNode, proto::GraphAddChildNodeRequest{parent.graph, 0xffffffffu}, seq)
+              .header.status == kInvalidValue);
+  REQUIRE(call(ch, CallId::GraphDestroy, proto::GraphRequest{parent.graph, 0}, seq).header.status == 0);
   REQUIRE(call(ch, CallId::GraphDestroy, proto::GraphRequest{graph.graph, 0}, seq).header.status == 0);
   expect_healthy(vgpud, "alpha");
 }

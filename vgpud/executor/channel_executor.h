@@ -171,7 +171,8 @@ class ChannelExecutor {
   // cuMemUnmap of the channel's mapping at `address`; forgets it whatever the driver answered and
   // gives back its allocation's bytes when that was the allocation's last hold.
   CUresult unmap_one(uint64_t address);
-  // A table of the channel's is full: the rejection is counted and LimitExceeded answered.
+  // A table of the channel's is full, or another bound refused the request: the rejection is
+  // counted and LimitExceeded answered.
   int32_t limit_exceeded() const {
     HopCounters::bump(setup_.counters->rejected);
     return static_cast<int32_t>(proto::Status::LimitExceeded);
@@ -261,6 +262,7 @@ class ChannelExecutor {
   int32_t handle(const GraphAddHostNodeCmd&, Reply&);
   int32_t handle(const GraphCloneCmd&, Reply&);
   int32_t handle(const GraphListNodesCmd&, Reply&);
+  int32_t handle(const GraphAddChildNodeCmd&, Reply&);
   int32_t handle(const ArrayCreateCmd&, Reply&);
   int32_t handle(const ArrayDestroyCmd&, Reply&);
   int32_t handle(const MipmappedArrayCreateCmd&, Reply&);

@@ -144,6 +144,7 @@ vgpu::Result<const CudaDriver*, DriverLoadError> load_cuda_driver(const std::str
   VGPU_RESOLVE(cuGraphMemcpyNodeGetParams, "cuGraphMemcpyNodeGetParams")
   VGPU_RESOLVE(cuGraphAddHostNode, "cuGraphAddHostNode")
   VGPU_RESOLVE(cuGraphGetEdges, "cuGraphGetEdges_v2")
+  VGPU_RESOLVE(cuGraphAddChildGraphNode, "cuGraphAddChildGraphNode")
   VGPU_RESOLVE(cuMemGetAllocationGranularity, "cuMemGetAllocationGranularity")
   VGPU_RESOLVE(cuMemAddressReserve, "cuMemAddressReserve")
   VGPU_RESOLVE(cuMemAddressFree, "cuMemAddressFree")

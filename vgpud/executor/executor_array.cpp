@@ -71,10 +71,7 @@ int32_t ChannelExecutor::handle(const ArrayCreateCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
   const std::optional<uint32_t> element = element_bytes(cmd.format, cmd.channels);
   if (!element) return CUDA_ERROR_INVALID_VALUE;
-  if (arrays_.arrays.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (arrays_.arrays.full()) return limit_exceeded();
   const CUDA_ARRAY3D_DESCRIPTOR desc = descriptor(cmd.width, cmd.height, cmd.depth, cmd.format, cmd.channels, cmd.flags);
   const uint64_t bytes = array_bytes(desc, 0, *element);
   TenantBudget budget = device_budget();
@@ -110,10 +107,7 @@ int32_t ChannelExecutor::handle(const MipmappedArrayCreateCmd& cmd, Reply& reply
   if (int32_t st = require_context()) return st;
   const std::optional<uint32_t> element = element_bytes(cmd.format, cmd.channels);
   if (!element) return CUDA_ERROR_INVALID_VALUE;
-  if (arrays_.mipmaps.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (arrays_.mipmaps.full()) return limit_exceeded();
   const CUDA_ARRAY3D_DESCRIPTOR desc = descriptor(cmd.width, cmd.height, cmd.depth, cmd.format, cmd.channels, cmd.flags);
   const uint64_t bytes = array_bytes(desc, cmd.levels, *element);
   TenantBudget budget = device_budget();
@@ -138,10 +132,7 @@ int32_t ChannelExecutor::handle(const MipmappedArrayGetLevelCmd& cmd, Reply& rep
   if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (cmd.level >= m->levels.size()) return CUDA_ERROR_INVALID_VALUE;
   if (m->levels[cmd.level] == 0) {
-    if (arrays_.arrays.full()) {
-      HopCounters::bump(setup_.counters->rejected);
-      return static_cast<int32_t>(proto::Status::LimitExceeded);
-    }
+    if (arrays_.arrays.full()) return limit_exceeded();
     CUarray level = nullptr;
     CUDA_ARRAY3D_DESCRIPTOR desc{};
     const CUresult r = contexts_.in_existing_context_of(m->device, [&] {

@@ -33,8 +33,7 @@ int32_t ChannelExecutor::handle(const StreamEndCaptureCmd& cmd, Reply& reply) {
   }
   if (objects_.graphs.full()) {
     cu_.cuGraphDestroy(graph);
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
+    return limit_exceeded();
   }
   const ChannelObjects::Stream* stream = objects_.streams.find(cmd.stream);
   const uint32_t device = stream != nullptr ? stream->device : contexts_.current();
@@ -59,10 +58,7 @@ int32_t ChannelExecutor::handle(const GraphInstantiateCmd& cmd, Reply& reply) {
   ChannelObjects::Graph* g = objects_.graphs.find(cmd.graph);
   if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (int32_t st = require_context()) return st;
-  if (objects_.graph_execs.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (objects_.graph_execs.full()) return limit_exceeded();
   if (g->hand_edges > 0)  // only edges added by hand can close a cycle
     if (CUresult r = refuse_cycle(cu_, g->handle)) return r;
   CUgraphExec exec = nullptr;

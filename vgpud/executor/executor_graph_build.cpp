@@ -7,22 +7,16 @@
 #include "vgpud/executor/call_checks.h"
 #include "vgpud/executor/channel_executor.h"
 #include "vgpud/executor/kernel_args.h"
+#include "vgpud/executor/graph_cycles.h"
 #include "vgpud/executor/reply_payload.h"
 
 namespace vgpud {
-
-namespace {
-constexpr int32_t kLimitExceeded = static_cast<int32_t>(proto::Status::LimitExceeded);
-}  // namespace
 
 int32_t ChannelExecutor::graph_for_new_node(uint32_t graph, ChannelObjects::Graph** out) {
   *out = objects_.graphs.find(graph);
   if (*out == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (int32_t st = require_context()) return st;
-  if (objects_.graph_nodes.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return kLimitExceeded;
-  }
+  if (objects_.graph_nodes.full()) return limit_exceeded();
   return 0;
 }
 
@@ -34,10 +28,7 @@ int32_t ChannelExecutor::node_made(CUresult r, uint32_t graph, CUgraphNode node,
 
 int32_t ChannelExecutor::handle(const GraphCreateCmd&, Reply& reply) {
   if (int32_t st = require_context()) return st;
-  if (objects_.graphs.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return kLimitExceeded;
-  }
+  if (objects_.graphs.full()) return limit_exceeded();
   CUgraph graph = nullptr;
   const CUresult r = traced("cuGraphCreate", cu_.cuGraphCreate(&graph, 0));
   if (r != CUDA_SUCCESS) return r;
@@ -94,6 +85,21 @@ int32_t ChannelExecutor::handle(const GraphAddEmptyNodeCmd& cmd, Reply& reply) {
   if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
   CUgraphNode node = nullptr;
   const CUresult r = traced("cuGraphAddEmptyNode", cu_.cuGraphAddEmptyNode(&node, g->handle, nullptr, 0));
+  return node_made(r, cmd.graph, node, reply);
+}
+
+int32_t ChannelExecutor::handle(const GraphAddChildNodeCmd& cmd, Reply& reply) {
+  ChannelObjects::Graph* g = nullptr;
+  if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
+  ChannelObjects::Graph* child = objects_.graphs.find(cmd.child);
+  if (child == nullptr || child == g || child->device != g->device) return CUDA_ERROR_INVALID_VALUE;
+  // The node holds a copy of the child: a cycle in it would crash the parent's instantiation.
+  if (child->hand_edges > 0) {
+    if (CUresult r = refuse_cycle(cu_, child->handle)) return r;
+  }
+  CUgraphNode node = nullptr;
+  const CUresult r =
+      traced("cuGraphAddChildGraphNode", cu_.cuGraphAddChildGraphNode(&node, g->handle, nullptr, 0, child->handle));
   return node_made(r, cmd.graph, node, reply);
 }
 
@@ -164,10 +170,7 @@ int32_t ChannelExecutor::handle(const GraphAddDependenciesCmd& cmd, Reply&) {
     to[i] = b->handle;
   }
   if (count == 0) return 0;
-  if (count > vgpu::limits::kMaxGraphEdges - g->hand_edges) {
-    HopCounters::bump(setup_.counters->rejected);
-    return kLimitExceeded;
-  }
+  if (count > vgpu::limits::kMaxGraphEdges - g->hand_edges) return limit_exceeded();
   const CUresult r = traced("cuGraphAddDependencies",
                             cu_.cuGraphAddDependencies(g->handle, from.data(), to.data(), nullptr, count));
   if (r == CUDA_SUCCESS) g->hand_edges += static_cast<uint32_t>(count);

@@ -16,10 +16,7 @@ int32_t ChannelExecutor::handle(const GraphCloneCmd& cmd, Reply& reply) {
   ChannelObjects::Graph* g = objects_.graphs.find(cmd.graph);
   if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (int32_t st = require_context()) return st;
-  if (objects_.graphs.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (objects_.graphs.full()) return limit_exceeded();
   if (g->hand_edges > 0)  // as for an instantiation: the driver is not to see a cycle
     if (CUresult r = refuse_cycle(cu_, g->handle)) return r;
   CUgraph clone = nullptr;
@@ -70,8 +67,7 @@ int32_t ChannelExecutor::handle(const GraphListNodesCmd& cmd, Reply& reply) {
     if (auto it = known.find(nodes[i]); it != known.end()) {
       id = it->second;
     } else if (objects_.graph_nodes.full()) {
-      HopCounters::bump(setup_.counters->rejected);
-      return static_cast<int32_t>(proto::Status::LimitExceeded);
+      return limit_exceeded();
     } else {
       id = objects_.graph_nodes.insert({nodes[i], cmd.graph});
     }

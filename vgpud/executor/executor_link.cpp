@@ -65,10 +65,7 @@ int32_t ChannelExecutor::check_link_input(const LinkAddCmd& cmd, UploadedImage& 
     }
   }
   // PTX is read up to its NUL, as a text module image is.
-  if (cmd.input_type == CU_JIT_INPUT_PTX && !input.terminate_text()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (cmd.input_type == CU_JIT_INPUT_PTX && !input.terminate_text()) return limit_exceeded();
   return 0;
 }
 
@@ -87,10 +84,7 @@ int32_t ChannelExecutor::handle(const LinkAddCmd& cmd, Reply& reply) {
 
   uint32_t id = cmd.link;
   if (link == nullptr) {
-    if (objects_.links.full()) {
-      HopCounters::bump(setup_.counters->rejected);
-      return static_cast<int32_t>(proto::Status::LimitExceeded);
-    }
+    if (objects_.links.full()) return limit_exceeded();
     auto jit = std::make_unique<LinkJitOptions>();
     CUlinkState state = nullptr;
     const CUresult r = traced("cuLinkCreate", cu_.cuLinkCreate(jit->count(), jit->options(), jit->values(), &state));

@@ -27,10 +27,7 @@ int32_t ChannelExecutor::handle(const MemAllocCmd& cmd, Reply& reply) {
     put(reply.payload, proto::MemAllocReply{0});
     return 0;
   }
-  if (objects_.memory.allocation_count() >= vgpu::limits::kMaxAllocations) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (objects_.memory.allocation_count() >= vgpu::limits::kMaxAllocations) return limit_exceeded();
   // The tenant's limit is checked, and the bytes taken, before the driver allocates anything.
   TenantBudget budget = device_budget();
   if (!budget.reserve(cmd.size)) {

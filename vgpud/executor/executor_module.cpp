@@ -26,10 +26,7 @@ namespace vgpud {
 
 int32_t ChannelExecutor::handle(const BlobAppendCmd& cmd, Reply&) {
   if (!upload_holds(cmd.size, "module chunk")) return static_cast<int32_t>(proto::Status::ChannelBroken);
-  if (!image_upload_.append(upload_ring_, cmd.size)) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (!image_upload_.append(upload_ring_, cmd.size)) return limit_exceeded();
   return 0;
 }
 
@@ -59,10 +56,7 @@ int32_t ChannelExecutor::handle(const ModuleLoadCachedCmd& cmd, Reply& reply) {
   // The copy is held like an upload: charged to limits.module_image_memory before it is
   // allocated (with room for a text image's NUL), and given back when it dies.
   const uint64_t capacity = cmd.size + 1;
-  if (!TenantBudget(setup_.image_memory).reserve(capacity)) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (!TenantBudget(setup_.image_memory).reserve(capacity)) return limit_exceeded();
   std::vector<uint8_t> bytes;
   bytes.reserve(capacity);  // address space only until the copy touches it
   UploadedImage image(std::move(bytes), setup_.image_memory, capacity);
@@ -86,10 +80,7 @@ int32_t ChannelExecutor::load_image(UploadedImage& uploaded, uint64_t size, Repl
   std::vector<uint8_t>& image = uploaded.bytes();
   if (int32_t st = require_context()) return st;
   if (image.size() != size) return CUDA_ERROR_INVALID_VALUE;
-  if (objects_.modules.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (objects_.modules.full()) return limit_exceeded();
   // cuModuleLoadData is given a bare pointer and takes the image's extent from the image
   // itself (a fat binary's header, an ELF's tables, a text's NUL): every size in it must lie
   // inside what the guest uploaded (module_image.h).
@@ -104,8 +95,7 @@ int32_t ChannelExecutor::load_image(UploadedImage& uploaded, uint64_t size, Repl
   // A text image (PTX) is read up to its NUL; one is added when the guest sent none, charged
   // to the budget like the image.
   if (*checked == ModuleImageKind::Text && !uploaded.terminate_text()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);  // not even its NUL fits the budget
+    return limit_exceeded();  // not even its NUL fits the budget
   }
   // What the load makes the GPU hold (code, and `__device__` variables, which can be far
   // larger than the image) is read off the driver's own count for this process, and taken
@@ -169,10 +159,7 @@ int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
   Module* m = objects_.modules.find(cmd.module);
   if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  if (objects_.functions.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (objects_.functions.full()) return limit_exceeded();
   CUfunction fn = nullptr;
   CUresult r = traced("cuModuleGetFunction", cu_.cuModuleGetFunction(&fn, m->handle, cmd.name.c_str()),
                       log::guest_text(cmd.name, 256));
@@ -353,10 +340,7 @@ int32_t ChannelExecutor::handle(const ModuleListFunctionsCmd& cmd, Reply& reply)
   if (r != CUDA_SUCCESS) return r;
   // A name that does not fit in a reply on its own could never be listed: say so rather than
   // answer none, which would leave the guest asking again from the same index.
-  if (head.returned == 0 && cmd.first < head.total) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (head.returned == 0 && cmd.first < head.total) return limit_exceeded();
   head.names_bytes = static_cast<uint32_t>(names.size());
   put(reply.payload, head);
   reply.payload.insert(reply.payload.end(), names.begin(), names.end());

@@ -10,10 +10,7 @@ namespace vgpud {
 
 int32_t ChannelExecutor::handle(const StreamCreateCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
-  if (objects_.streams.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (objects_.streams.full()) return limit_exceeded();
   CUstream s = nullptr;
   const CUresult r = traced("cuStreamCreateWithPriority",
                             cu_.cuStreamCreateWithPriority(&s, cmd.flags, cmd.priority));
@@ -90,10 +87,7 @@ int32_t ChannelExecutor::handle(const StreamWriteValueCmd& cmd, Reply&) {
 
 int32_t ChannelExecutor::handle(const EventCreateCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
-  if (objects_.events.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (objects_.events.full()) return limit_exceeded();
   CUevent e = nullptr;
   const CUresult r = traced("cuEventCreate", cu_.cuEventCreate(&e, cmd.flags));
   if (r != CUDA_SUCCESS) return r;

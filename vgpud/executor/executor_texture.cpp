@@ -98,10 +98,7 @@ CUDA_RESOURCE_VIEW_DESC view_of(const TexObjectCreateCmd& cmd) {
 
 int32_t ChannelExecutor::handle(const TexObjectCreateCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
-  if (arrays_.textures.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (arrays_.textures.full()) return limit_exceeded();
   CUDA_RESOURCE_DESC resource{};
   if (int32_t st = resource_of({objects_.memory, arrays_, contexts_.current()}, cmd, &resource)) return st;
   const CUDA_TEXTURE_DESC texture = texture_of(cmd);
@@ -128,10 +125,7 @@ int32_t ChannelExecutor::handle(const TexObjectDestroyCmd& cmd, Reply&) {
 
 int32_t ChannelExecutor::handle(const SurfObjectCreateCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
-  if (arrays_.surfaces.full()) {
-    HopCounters::bump(setup_.counters->rejected);
-    return static_cast<int32_t>(proto::Status::LimitExceeded);
-  }
+  if (arrays_.surfaces.full()) return limit_exceeded();
   // A surface is made over an array only (the driver's rule); it must be the channel's.
   const ArrayObjects::Array* a = arrays_.arrays.find(cmd.array);
   if (a == nullptr) return CUDA_ERROR_INVALID_HANDLE;

@@ -303,6 +303,51 @@ void pageable_memory_in_graphs() {
   std::printf("pageable memory in graphs ok\n");
 }
 
+// Child graphs: a child with a memset node and a host node, added twice to a parent and then
+// destroyed (the parent keeps its copy and its function); each launch of the parent runs both
+// copies in order; the parent's nodes are typed; a graph cannot be its own child.
+void child_graphs() {
+  CUstream s;
+  CU_CHECK(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+  CUdeviceptr d;
+  CU_CHECK(cuMemAlloc(&d, 64));
+  CUgraph child, parent;
+  CU_CHECK(cuGraphCreate(&child, 0));
+  CU_CHECK(cuGraphCreate(&parent, 0));
+  CUDA_MEMSET_NODE_PARAMS m{};
+  m.dst = d;
+  m.value = 7;
+  m.elementSize = 4;
+  m.width = 16;
+  m.height = 1;
+  CUgraphNode memset_node, host_node, first, second;
+  CU_CHECK(cuGraphAddMemsetNode(&memset_node, child, nullptr, 0, &m, nullptr));
+  CallbackSeen seen;
+  CUDA_HOST_NODE_PARAMS h{[](void* p) { static_cast<CallbackSeen*>(p)->runs += 1; }, &seen};
+  CU_CHECK(cuGraphAddHostNode(&host_node, child, &memset_node, 1, &h));
+  CU_CHECK(cuGraphAddChildGraphNode(&first, parent, nullptr, 0, child));
+  CU_CHECK(cuGraphAddChildGraphNode(&second, parent, &first, 1, child));
+  EXPECT(cuGraphAddChildGraphNode(&second, parent, nullptr, 0, parent) == CUDA_ERROR_INVALID_VALUE);
+  CUgraphNodeType type;
+  CU_CHECK(cuGraphNodeGetType(second, &type));
+  EXPECT(type == CU_GRAPH_NODE_TYPE_GRAPH);
+  CU_CHECK(cuGraphDestroy(child));  // the nodes hold copies
+  CUgraphExec exec;
+  CU_CHECK(cuGraphInstantiateWithFlags(&exec, parent, 0));
+  CU_CHECK(cuGraphDestroy(parent));  // the executable graph holds what it needs
+  for (int i = 0; i < 3; ++i) {
+    CU_CHECK(cuMemsetD8(d, 0, 64));
+    CU_CHECK(cuGraphLaunch(exec, s));
+    CU_CHECK(cuStreamSynchronize(s));
+    EXPECT(read_word(d) == 7);
+  }
+  EXPECT(seen.runs == 6);
+  CU_CHECK(cuGraphExecDestroy(exec));
+  CU_CHECK(cuMemFree(d));
+  CU_CHECK(cuStreamDestroy(s));
+  std::printf("child graphs ok\n");
+}
+
 }  // namespace
 
 int main() {
@@ -314,6 +359,7 @@ int main() {
   callbacks_legacy_stream_and_refusals();
   graphs_run_their_host_functions();
   pageable_memory_in_graphs();
+  child_graphs();
   CU_CHECK(cuDevicePrimaryCtxRelease(0));
   std::printf("host_functions ok\n");
   return 0;
