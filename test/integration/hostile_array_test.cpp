@@ -80,11 +80,16 @@ TEST_CASE("arrays and texture objects: only the channel's own, only inside its m
                    kInvalidHandle);
   }
   const uint32_t array = make_array(ch, 64, 16, seq);  // 256 bytes by 16 rows
-  // Texture objects over memory that is not the channel's: beta's, vgpud's own, past the end of
-  // its allocation, pitched rows that walk out of it.
+  // Texture objects over memory that is not the channel's: beta's, vgpud's own, starting past
+  // the end of its allocation or with not one element left in it, pitched rows that walk out of
+  // it. A linear texture that starts in the allocation and names more is clamped to it.
   refused.expect(ch, CallId::TexObjectCreate, linear_texture(beta_ptr, 64), seq, kInvalidValue);
   refused.expect(ch, CallId::TexObjectCreate, linear_texture(reinterpret_cast<uint64_t>(&seq), 8), seq, kInvalidValue);
-  refused.expect(ch, CallId::TexObjectCreate, linear_texture(ptr + 4000, 128), seq, kInvalidValue);
+  refused.expect(ch, CallId::TexObjectCreate, linear_texture(ptr + 4096, 16), seq, kInvalidValue);
+  refused.expect(ch, CallId::TexObjectCreate, linear_texture(ptr + 4094, 16), seq, kInvalidValue);
+  // (Destroyed at once: the fake's values repeat across processes, so it would be beta's below.)
+  const uint64_t clamped = object_of(call(ch, CallId::TexObjectCreate, linear_texture(ptr + 4000, 128), seq));
+  REQUIRE(call(ch, CallId::TexObjectDestroy, proto::TexObjectDestroyRequest{clamped}, seq).header.status == 0);
   proto::TexObjectCreateRequest pitched = linear_texture(ptr, 0);
   pitched.resource_type = 3;  // CU_RESOURCE_TYPE_PITCH2D
   pitched.width = 16, pitched.height = 9, pitched.pitch = 512;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <utility>
 
 namespace vgpud {
 
@@ -52,6 +53,17 @@ class DeviceMemoryMap {
       end += next->second.size;
     }
     return device;
+  }
+
+  // The bytes from ptr to the end of the range that holds it, with the device; nullopt when no
+  // range holds ptr.
+  std::optional<std::pair<uint64_t, uint32_t>> room_at(uint64_t ptr) const {
+    auto it = ranges_.upper_bound(ptr);
+    if (it == ranges_.begin()) return std::nullopt;
+    --it;
+    const uint64_t offset = ptr - it->first;
+    if (offset >= it->second.size) return std::nullopt;
+    return std::pair{it->second.size - offset, it->second.device};
   }
 
   // Ranges held (allocations and globals): bounded by limits::kMaxAllocations, since each one

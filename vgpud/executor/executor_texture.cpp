@@ -43,13 +43,21 @@ int32_t resource_of(const ResourceBounds& b, const TexObjectCreateCmd& cmd, CUDA
   const std::optional<uint32_t> element = element_bytes(cmd.format, cmd.channels);
   if (!element) return CUDA_ERROR_INVALID_VALUE;
   if (cmd.resource_type == CU_RESOURCE_TYPE_LINEAR) {
-    if (cmd.size_bytes == 0 || b.memory.device_of(cmd.device_ptr, cmd.size_bytes) != b.device)
-      return CUDA_ERROR_INVALID_VALUE;
+    if (cmd.size_bytes == 0) return CUDA_ERROR_INVALID_VALUE;
+    uint64_t size = cmd.size_bytes;
+    if (b.memory.device_of(cmd.device_ptr, size) != b.device) {
+      // Programs name more than their allocation holds (convolutionFFT2D's padded spectrum
+      // does, and passes natively, never fetching past it): clamped to the allocation, a fetch
+      // past it reads 0, as past any linear texture's end, instead of what lies beyond.
+      const auto room = b.memory.room_at(cmd.device_ptr);
+      if (!room || room->second != b.device || room->first < *element) return CUDA_ERROR_INVALID_VALUE;
+      size = room->first / *element * *element;
+    }
     out->resType = CU_RESOURCE_TYPE_LINEAR;
     out->res.linear.devPtr = cmd.device_ptr;
     out->res.linear.format = static_cast<CUarray_format>(cmd.format);
     out->res.linear.numChannels = cmd.channels;
-    out->res.linear.sizeInBytes = cmd.size_bytes;
+    out->res.linear.sizeInBytes = size;
     return 0;
   }
   // Pitched: height rows of width elements, pitch bytes apart.

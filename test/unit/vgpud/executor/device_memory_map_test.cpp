@@ -74,3 +74,12 @@ TEST_CASE("a span runs on through mappings that follow each other on one device"
   CHECK(m.allocated_bytes() == 0x2000);         // mappings are charged elsewhere
   CHECK(m.allocation_size(0x10000) == 0);       // and cannot be freed as allocations
 }
+
+TEST_CASE("the room left in a range after a pointer", "[memory]") {
+  DeviceMemoryMap m;
+  m.add(0x1000, 0x100, DeviceMemoryMap::Kind::Allocation, 1);
+  CHECK(m.room_at(0x1000) == std::pair<uint64_t, uint32_t>{0x100, 1});
+  CHECK(m.room_at(0x10ff) == std::pair<uint64_t, uint32_t>{1, 1});
+  CHECK_FALSE(m.room_at(0x1100));
+  CHECK_FALSE(m.room_at(0xfff));
+}
