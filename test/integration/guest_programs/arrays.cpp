@@ -256,9 +256,16 @@ void textures_and_surfaces() {
   td.filterMode = cudaFilterModePoint;
   td.normalizedCoords = 0;
   CHECK(cudaCreateTextureObject(&tex_linear, &lr, &td, nullptr));
-  // Past its allocation: vgpud refuses it.
+  // Naming more than its allocation holds: clamped to the allocation by vgpud (the program sees
+  // what it gave); memory that is no allocation of the process's (its own stack): refused.
   lr.res.linear.sizeInBytes = 8192;
-  cudaTextureObject_t refused = 0;
+  cudaTextureObject_t clamped = 0, refused = 0;
+  CHECK(cudaCreateTextureObject(&clamped, &lr, &td, nullptr));
+  CHECK(cudaGetTextureObjectResourceDesc(&got, clamped));
+  EXPECT(got.res.linear.sizeInBytes == 8192);
+  CHECK(cudaDestroyTextureObject(clamped));
+  lr.res.linear.devPtr = &refused;
+  lr.res.linear.sizeInBytes = sizeof refused;
   EXPECT(cudaCreateTextureObject(&refused, &lr, &td, nullptr) == cudaErrorInvalidValue);
 
   cudaMipmappedArray_t mip = nullptr;
