@@ -8,6 +8,7 @@
 #include "guest/cuda/api.h"
 #include "guest/cuda/arrays.h"
 #include "guest/cuda/capture.h"
+#include "vgpu/protocol/array_format.h"
 #include "vgpu/protocol/limits.h"
 
 using namespace vgpu::cuda;
@@ -18,22 +19,7 @@ namespace limits = vgpu::limits;
 namespace vgpu::cuda {
 
 uint32_t element_bytes(CUarray_format format, unsigned channels) noexcept {
-  if (channels != 1 && channels != 2 && channels != 4) return 0;
-  switch (static_cast<int>(format)) {
-    case CU_AD_FORMAT_UNSIGNED_INT8:
-    case CU_AD_FORMAT_SIGNED_INT8:
-      return channels;
-    case CU_AD_FORMAT_UNSIGNED_INT16:
-    case CU_AD_FORMAT_SIGNED_INT16:
-    case CU_AD_FORMAT_HALF:
-      return 2 * channels;
-    case CU_AD_FORMAT_UNSIGNED_INT32:
-    case CU_AD_FORMAT_SIGNED_INT32:
-    case CU_AD_FORMAT_FLOAT:
-      return 4 * channels;
-    default:
-      return 0;
-  }
+  return proto::array_element_bytes(static_cast<uint32_t>(format), channels);
 }
 
 ArrayExtent extent_of(const ArrayObject& a) noexcept {

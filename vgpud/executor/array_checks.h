@@ -9,27 +9,15 @@
 #include <cstdint>
 #include <optional>
 
+#include "vgpu/protocol/array_format.h"
+
 namespace vgpud {
 
 // Bytes of one element of `format` with `channels` channels; nullopt for a format vgpu does not
 // offer (only the plain integer, half and float formats) or a channel count the driver refuses.
 inline std::optional<uint32_t> element_bytes(uint32_t format, uint32_t channels) {
-  if (channels != 1 && channels != 2 && channels != 4) return std::nullopt;
-  switch (format) {
-    case CU_AD_FORMAT_UNSIGNED_INT8:
-    case CU_AD_FORMAT_SIGNED_INT8:
-      return channels;
-    case CU_AD_FORMAT_UNSIGNED_INT16:
-    case CU_AD_FORMAT_SIGNED_INT16:
-    case CU_AD_FORMAT_HALF:
-      return 2 * channels;
-    case CU_AD_FORMAT_UNSIGNED_INT32:
-    case CU_AD_FORMAT_SIGNED_INT32:
-    case CU_AD_FORMAT_FLOAT:
-      return 4 * channels;
-    default:
-      return std::nullopt;
-  }
+  const uint32_t bytes = vgpu::proto::array_element_bytes(format, channels);
+  return bytes != 0 ? std::optional<uint32_t>(bytes) : std::nullopt;
 }
 
 // A copy's box: x in bytes, y in rows, z in slices; width bytes by height rows by depth slices.

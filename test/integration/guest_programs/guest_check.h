@@ -35,3 +35,13 @@
       std::exit(1);                                                       \
     }                                                                     \
   } while (0)
+
+// A Driver API call that must answer exactly `rc`.
+#define EXPECT_RC(call, rc)                                                                  \
+  do {                                                                                       \
+    CUresult r_ = (call);                                                                    \
+    if (r_ != (rc)) {                                                                        \
+      std::printf("FAIL %s:%d %s -> %d, expected %s\n", __FILE__, __LINE__, #call, r_, #rc); \
+      std::exit(1);                                                                          \
+    }                                                                                        \
+  } while (0)

@@ -28,15 +28,6 @@ namespace {
 
 constexpr size_t kMiB = size_t{1} << 20;
 
-#define EXPECT_RC(call, rc)                                                                             \
-  do {                                                                                                  \
-    CUresult r_ = (call);                                                                               \
-    if (r_ != (rc)) {                                                                                   \
-      std::printf("FAIL %s:%d %s -> %d, expected %s\n", __FILE__, __LINE__, #call, r_, #rc);            \
-      std::exit(1);                                                                                     \
-    }                                                                                                   \
-  } while (0)
-
 cuuint64_t attr(CUmemoryPool pool, CUmemPool_attribute a) {
   cuuint64_t v = 0;
   CU_CHECK(cuMemPoolGetAttribute(pool, a, &v));

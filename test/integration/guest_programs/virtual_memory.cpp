@@ -21,15 +21,6 @@
 
 namespace {
 
-#define EXPECT_RC(call, rc)                                                                  \
-  do {                                                                                       \
-    CUresult r_ = (call);                                                                    \
-    if (r_ != (rc)) {                                                                        \
-      std::printf("FAIL %s:%d %s -> %d, expected %s\n", __FILE__, __LINE__, #call, r_, #rc); \
-      std::exit(1);                                                                          \
-    }                                                                                        \
-  } while (0)
-
 const char kImage[] =
     "FAKECUBIN 1\n"
     "kernel fake_fill_u32 8,4,8\n";
