@@ -44,6 +44,9 @@ struct State {
   std::shared_mutex map_mutex;
   std::map<uint64_t, std::unique_ptr<Allocation>> allocations;  // by start
   std::atomic<int> touched_count{0};  // allocations with touched set
+  // Allocations in the map: lookups (every copy, memset and pointer query asks) skip the lock
+  // while a process has none.
+  std::atomic<size_t> count{0};
   std::once_flag handler_installed;
   struct sigaction previous {};
 };
@@ -225,6 +228,7 @@ CUresult allocate_managed(Context* owner, size_t size, CUdeviceptr* out) {
     std::unique_lock map(state().map_mutex);
     mark_touched(*a);
     state().allocations[start] = std::move(a);
+    state().count.store(state().allocations.size(), std::memory_order_release);
   }
   *out = start;
   return CUDA_SUCCESS;
@@ -241,11 +245,13 @@ CUresult free_managed(CUdeviceptr ptr, bool* was_managed) {
     base = it->second->base;
     unmap_locked(*it->second);
     state().allocations.erase(it);
+    state().count.store(state().allocations.size(), std::memory_order_release);
   }
   return free_device_memory(base);
 }
 
 std::optional<ManagedRange> find_managed(uint64_t address) {
+  if (state().count.load(std::memory_order_acquire) == 0) return std::nullopt;
   std::shared_lock map(state().map_mutex);
   const Allocation* a = find_locked(address);
   if (a == nullptr || address - a->start >= a->size) return std::nullopt;
@@ -308,6 +314,7 @@ void forget_managed(uint32_t device) {
     unmap_locked(*entry.second);
     return true;
   });
+  state().count.store(state().allocations.size(), std::memory_order_release);
 }
 
 }  // namespace vgpu::cuda
