@@ -17,6 +17,7 @@
 #include "guest/cuda/jit_logs.h"
 #include "guest/cuda/launch_check.h"
 #include "guest/cuda/links.h"
+#include "guest/cuda/managed_variables.h"
 #include "guest/cuda/modules.h"
 
 using namespace vgpu::cuda;
@@ -45,21 +46,29 @@ CUresult unload(ModuleObject* m) {
   const proto::ModuleUnloadRequest request{m->wire, 0};
   const int32_t status = ch->call(proto::CallId::ModuleUnload, {{&request, sizeof request}}, {}).status;
   m->kind = HandleKind::Dead;  // functions of the module stop resolving on vgpud too
+  forget_managed_variables_of(m);
   delete m;
   return to_cu_result(status);
 }
 
-CUresult global_of(guest::Channel& ch, ModuleObject& m, CUdeviceptr* dptr, size_t* bytes, const char* name) {
+// A module global (MODULE_GET_GLOBAL), or with `managed` a __managed__ variable
+// (MODULE_GET_MANAGED), which the guest then mirrors at its address (managed_variables.h).
+CUresult symbol_of(guest::Channel& ch, ModuleObject& m, CUdeviceptr* dptr, size_t* bytes, const char* name,
+                   bool managed) {
   if (name == nullptr) return CUDA_ERROR_INVALID_VALUE;
   const size_t length = strnlen(name, vgpu::limits::kMaxSymbolName + 1);
   if (length == 0 || length > vgpu::limits::kMaxSymbolName) return CUDA_ERROR_INVALID_VALUE;
   guest::Channel::set_thread_device(m.device);
   const proto::ModuleSymbolRequest request{m.wire, static_cast<uint32_t>(length)};
   proto::ModuleGetGlobalReply reply{};
-  const guest::CallResult r = ch.call(proto::CallId::ModuleGetGlobal, {{&request, sizeof request}, {name, request.name_length}},
-                                      std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
+  const guest::CallResult r =
+      ch.call(managed ? proto::CallId::ModuleGetManaged : proto::CallId::ModuleGetGlobal,
+              {{&request, sizeof request}, {name, request.name_length}},
+              std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
   if (r.status != 0) return to_cu_result(r.status);
   note_global(reply.device_ptr, reply.size, m.device, current_context());
+  if (managed)
+    if (CUresult mr = mirror_managed_variable(&m, reply.device_ptr, reply.size, m.device); mr != CUDA_SUCCESS) return mr;
   if (dptr != nullptr) *dptr = reply.device_ptr;
   if (bytes != nullptr) *bytes = reply.size;
   return CUDA_SUCCESS;
@@ -122,6 +131,19 @@ CUresult current_library_module(CUlibrary library, guest::Channel** ch, ModuleOb
   LibraryObject* lib = object_of<LibraryObject>(library, HandleKind::Library);
   if (lib == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   return library_module(**ch, *lib, c->device, out);
+}
+
+// cuLibraryGetManaged needs no context: NVIDIA's static runtime asks for its __managed__
+// variables before it makes one. Without one, the variable is that of the library's module on
+// device 0, the runtime's default device, whose primary context later finds the same module.
+CUresult managed_library_module(CUlibrary library, guest::Channel** ch, ModuleObject** out) {
+  if (current_context() != nullptr) return current_library_module(library, ch, out);
+  *ch = channel();
+  if (*ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
+  LibraryObject* lib = object_of<LibraryObject>(library, HandleKind::Library);
+  if (lib == nullptr) return CUDA_ERROR_INVALID_HANDLE;
+  guest::Channel::set_thread_device(0);
+  return library_module(**ch, *lib, 0, out);
 }
 
 uint32_t current_device_or_zero() {
@@ -191,7 +213,7 @@ VGPU_DRIVER_API CUresult cuModuleGetGlobal_v2(CUdeviceptr* dptr, size_t* bytes, 
     if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
     ModuleObject* m = object_of<ModuleObject>(module, HandleKind::Module);
     if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-    return global_of(*ch, *m, dptr, bytes, name);
+    return symbol_of(*ch, *m, dptr, bytes, name, false);
   });
 }
 
@@ -308,7 +330,16 @@ VGPU_DRIVER_API CUresult cuLibraryGetGlobal(CUdeviceptr* dptr, size_t* bytes, CU
     guest::Channel* ch = nullptr;
     ModuleObject* m = nullptr;
     if (CUresult r = current_library_module(library, &ch, &m); r != CUDA_SUCCESS) return r;
-    return global_of(*ch, *m, dptr, bytes, name);
+    return symbol_of(*ch, *m, dptr, bytes, name, false);
+  });
+}
+
+VGPU_DRIVER_API CUresult cuLibraryGetManaged(CUdeviceptr* dptr, size_t* bytes, CUlibrary library, const char* name) {
+  return guarded([&] {
+    guest::Channel* ch = nullptr;
+    ModuleObject* m = nullptr;
+    if (CUresult r = managed_library_module(library, &ch, &m); r != CUDA_SUCCESS) return r;
+    return symbol_of(*ch, *m, dptr, bytes, name, true);
   });
 }
 

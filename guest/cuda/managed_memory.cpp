@@ -19,6 +19,7 @@
 #include "guest/cuda/capture.h"
 #include "guest/cuda/device_memory.h"
 #include "guest/cuda/driver_state.h"
+#include "guest/cuda/managed_variables.h"
 
 namespace vgpu::cuda {
 namespace {
@@ -101,7 +102,7 @@ CUresult download(Allocation& a, size_t first, size_t count) {
 bool resolve_fault(uint64_t address) {
   std::shared_lock map(state().map_mutex);
   Allocation* a = find_locked(address);
-  if (a == nullptr) return false;
+  if (a == nullptr) return resolve_variable_fault(address);
   const size_t i = (address - a->start) / kManagedChunk;
   switch (a->chunks[i].load(std::memory_order_relaxed)) {
     case kDevice: {
@@ -189,8 +190,11 @@ void unmap_locked(Allocation& a) {
 
 }  // namespace
 
+std::mutex& managed_coherence_lock() { return state().coherence; }
+void install_managed_fault_handler() { std::call_once(state().handler_installed, install_handler); }
+
 CUresult allocate_managed(Context* owner, size_t size, CUdeviceptr* out) {
-  std::call_once(state().handler_installed, install_handler);
+  install_managed_fault_handler();
   const uint64_t mapped = round_up(size, kManagedChunk);
   // A chunk more than asked for, so that the program's pointer can start on a chunk of its own:
   // small allocations share the GPU's pages, and the process maps whole pages.
@@ -251,15 +255,16 @@ CUresult free_managed(CUdeviceptr ptr, bool* was_managed) {
 }
 
 std::optional<ManagedRange> find_managed(uint64_t address) {
-  if (state().count.load(std::memory_order_acquire) == 0) return std::nullopt;
-  std::shared_lock map(state().map_mutex);
-  const Allocation* a = find_locked(address);
-  if (a == nullptr || address - a->start >= a->size) return std::nullopt;
-  return ManagedRange{a->start, a->size, a->device};
+  if (state().count.load(std::memory_order_acquire) != 0) {
+    std::shared_lock map(state().map_mutex);
+    if (const Allocation* a = find_locked(address); a != nullptr)
+      return address - a->start < a->size ? std::optional(ManagedRange{a->start, a->size, a->device}) : std::nullopt;
+  }
+  return find_managed_variable(address);
 }
 
 CUresult before_gpu_work() {
-  if (state().touched_count.load(std::memory_order_acquire) == 0) return CUDA_SUCCESS;
+  if (state().touched_count.load(std::memory_order_acquire) == 0 && !variables_touched()) return CUDA_SUCCESS;
   guest::Channel* ch = channel();
   if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
   const uint32_t device = guest::Channel::thread_device();
@@ -271,13 +276,14 @@ CUresult before_gpu_work() {
       if (!a->touched) continue;
       if (result = hand_over(*a, *ch); result != CUDA_SUCCESS) break;
     }
+    if (result == CUDA_SUCCESS && variables_touched()) result = hand_over_variables(*ch);
   }
   guest::Channel::set_thread_device(device);
   return result;
 }
 
 CUresult before_gpu_work_on(uint64_t stream) {
-  if (state().touched_count.load(std::memory_order_acquire) == 0) return CUDA_SUCCESS;
+  if (state().touched_count.load(std::memory_order_acquire) == 0 && !variables_touched()) return CUDA_SUCCESS;
   if (uint64_t capture = 0; capture_of_stream(stream, &capture) == CUDA_SUCCESS && capture != 0) return CUDA_SUCCESS;
   return before_gpu_work();
 }
@@ -287,7 +293,8 @@ CUresult prefetch_to_host(uint64_t ptr, uint64_t size) {
   std::shared_lock map(state().map_mutex);
   for (uint64_t at = ptr; at < ptr + size;) {
     Allocation* a = find_locked(at);
-    if (a == nullptr) return CUDA_ERROR_INVALID_VALUE;
+    if (a == nullptr)  // a __managed__ variable is read at the CPU's first touch
+      return find_managed_variable(at) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
     const size_t first = (at - a->start) / kManagedChunk;
     const size_t last = std::min<uint64_t>((ptr + size - a->start + kManagedChunk - 1) / kManagedChunk,
                                            a->mapped / kManagedChunk);
@@ -307,6 +314,7 @@ CUresult prefetch_to_host(uint64_t ptr, uint64_t size) {
 }
 
 void forget_managed(uint32_t device) {
+  forget_managed_variables(device);
   std::lock_guard coherence(state().coherence);
   std::unique_lock map(state().map_mutex);
   std::erase_if(state().allocations, [&](auto& entry) {

@@ -26,6 +26,7 @@
 #include <cuda.h>
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 
 #include "guest/cuda/context.h"
@@ -57,5 +58,10 @@ CUresult prefetch_to_host(uint64_t ptr, uint64_t size);
 
 // The device's primary context was reset: its managed allocations are gone.
 void forget_managed(uint32_t device);
+
+// For managed_variables.cpp, which shares the fault handler and the one coherence lock: every
+// change of coherence state, of allocations and of variables alike, is made holding it.
+std::mutex& managed_coherence_lock();
+void install_managed_fault_handler();
 
 }  // namespace vgpu::cuda

@@ -71,10 +71,15 @@ VGPU_EXPORT void __cudaRegisterVar(void** fatCubinHandle, char* hostVar, char* d
   }
 }
 
-VGPU_EXPORT void __cudaRegisterManagedVar(void**, void**, char*, const char* deviceName, int, size_t, int, int) {
-  static std::atomic<bool> said{false};
-  trace_api("__cudaRegisterManagedVar name=%s", deviceName ? deviceName : "(null)");
-  not_supported_once(said, "__managed__ memory (__cudaRegisterManagedVar)");
+VGPU_EXPORT void __cudaRegisterManagedVar(void** fatCubinHandle, void** hostVarPtrAddress, char* deviceAddress,
+                                          const char* deviceName, int, size_t size, int, int) {
+  const char* name = deviceName != nullptr ? deviceName : deviceAddress;
+  trace_api("__cudaRegisterManagedVar name=%s size=%zu", name ? name : "(null)", size);
+  if (fatCubinHandle == nullptr || hostVarPtrAddress == nullptr || name == nullptr) return;
+  try {
+    registry().add_managed_variable(module_of(fatCubinHandle), hostVarPtrAddress, name);
+  } catch (...) {
+  }
 }
 
 VGPU_EXPORT void __cudaRegisterTexture(void**, const void*, const void**, const char* deviceName, int, int, int) {
@@ -89,7 +94,13 @@ VGPU_EXPORT void __cudaRegisterSurface(void**, const void*, const void**, const 
   not_supported_once(said, "surface references (__cudaRegisterSurface)");
 }
 
+// Host code calls this (through __nv_init_managed_rt) before it first touches one of the
+// module's __managed__ variables: their pointers must be set by then. 1 when they are.
 VGPU_EXPORT char __cudaInitModule(void** fatCubinHandle) {
   trace_api("__cudaInitModule handle=%p", static_cast<void*>(fatCubinHandle));
-  return 1;  // modules are ready whenever they are first used
+  if (fatCubinHandle == nullptr) return 0;
+  const cudaError_t e = context_call([&](Runtime&) { return registry().init_managed(module_of(fatCubinHandle)); });
+  if (e != cudaSuccess)
+    vgpu::guest::log(vgpu::guest::LogLevel::Warn, "__managed__ variables could not be set up: %s", cudaGetErrorString(e));
+  return e == cudaSuccess ? 1 : 0;
 }

@@ -28,8 +28,31 @@ void Registry::add_variable(ModuleRecord* module, const void* host_var, const ch
   by_host_var_[host_var] = &v;
 }
 
+void Registry::add_managed_variable(ModuleRecord* module, void** host_pointer, const char* device_name) {
+  std::lock_guard lock(mu_);
+  managed_.push_back(ManagedRecord{module, host_pointer, device_name});
+}
+
+cudaError_t Registry::init_managed(ModuleRecord* module) {
+  std::lock_guard lock(mu_);
+  for (ManagedRecord& v : managed_) {
+    if (v.module != module) continue;
+    CUlibrary library = nullptr;
+    if (cudaError_t e = library_locked(module, &library); e != cudaSuccess) return e;
+    CUdeviceptr address = 0;
+    if (CUresult r = cuLibraryGetManaged(&address, nullptr, library, v.name.c_str()); r != CUDA_SUCCESS)
+      return to_cuda_error(r);
+    *v.host_pointer = reinterpret_cast<void*>(static_cast<uintptr_t>(address));
+    // Host code names the variable by that address (cudaMemcpyToSymbol(counter, ...)).
+    if (!by_host_var_.contains(*v.host_pointer))
+      by_host_var_[*v.host_pointer] = &variables_.emplace_back(VariableRecord{module, v.name});
+  }
+  return cudaSuccess;
+}
+
 CUlibrary Registry::remove_module(ModuleRecord* module) {
   std::lock_guard lock(mu_);
+  std::erase_if(managed_, [module](const ManagedRecord& v) { return v.module == module; });
   std::erase_if(by_host_fun_, [module](const auto& e) { return e.second->module == module; });
   std::erase_if(by_host_var_, [module](const auto& e) { return e.second->module == module; });
   for (FunctionRecord& f : functions_)

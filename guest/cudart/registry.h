@@ -37,6 +37,8 @@ class Registry {
   ModuleRecord* add_module(const void* fat_cubin);
   void add_function(ModuleRecord* module, const void* host_fun, const char* device_name);
   void add_variable(ModuleRecord* module, const void* host_var, const char* device_name);
+  // A __managed__ variable: host code reads it through *host_pointer, which init_managed sets.
+  void add_managed_variable(ModuleRecord* module, void** host_pointer, const char* device_name);
   // Forgets a module's kernels and variables (its library is being unloaded). Returns its
   // CUlibrary, if it was loaded, for the caller to unload.
   CUlibrary remove_module(ModuleRecord* module);
@@ -53,6 +55,11 @@ class Registry {
   // nothing registered.
   cudaError_t symbol(const void* host_var, int device, SymbolInfo* out);
 
+  // __cudaInitModule, before host code first touches one of the module's __managed__
+  // variables: points each at its address (the driver shim mirrors it: managed_variables.h),
+  // which from then on names the variable as a symbol too.
+  cudaError_t init_managed(ModuleRecord* module);
+
   // cudaDeviceReset: the device's variable addresses are gone with its context.
   void invalidate(int device);
 
@@ -68,6 +75,12 @@ class Registry {
     // Per device: the address, valid while `generation` is the device's current one.
     std::array<SymbolInfo, limits::kMaxDevices> resolved{};
     std::array<uint64_t, limits::kMaxDevices> generation{};
+  };
+
+  struct ManagedRecord {
+    ModuleRecord* module;
+    void** host_pointer;
+    std::string name;
   };
 
   // With mu_ held: the module's library, loading it on first use.
@@ -87,6 +100,7 @@ class Registry {
   std::deque<ModuleRecord> modules_;
   std::deque<FunctionRecord> functions_;
   std::deque<VariableRecord> variables_;
+  std::deque<ManagedRecord> managed_;
   std::unordered_map<const void*, FunctionRecord*> by_host_fun_;
   std::unordered_map<const void*, VariableRecord*> by_host_var_;
 };

@@ -130,11 +130,12 @@ std::optional<Image> parse_image(std::string_view text, std::string* error) {
         return std::nullopt;
       }
       image.kernels.push_back(std::move(k));
-    } else if (words[0] == "global") {
+    } else if (words[0] == "global" || words[0] == "managed") {
       ImageGlobal g;
+      g.managed = words[0] == "managed";
       if (words.size() != 3 || !valid_name(words[1]) || !parse_size(words[2], g.size) ||
           g.size == 0 || g.size > kMaxImageGlobalBytes) {
-        fail(error, line_no, "expected 'global <name> <size 1..256MiB>'");
+        fail(error, line_no, "expected '" + std::string(words[0]) + " <name> <size 1..256MiB>'");
         return std::nullopt;
       }
       g.name = std::string(words[1]);

@@ -3,6 +3,7 @@
 //   FAKECUBIN 1
 //   kernel <name> [<param>,<param>,...]     param: <size> or <size>:<align>
 //   global <name> <size bytes>
+//   managed <name> <size bytes>            a __managed__ variable: a global in managed memory
 //
 // Blank lines and lines starting with '#' are ignored; anything else makes the image invalid.
 #pragma once
@@ -30,6 +31,7 @@ struct ImageKernel {
 struct ImageGlobal {
   std::string name;
   std::size_t size = 0;
+  bool managed = false;  // `managed`: cuPointerGetAttribute(IS_MANAGED) says 1
 };
 
 struct Image {

@@ -106,6 +106,7 @@ struct Region {  // device memory: a cuMemAlloc allocation, a module global or a
   std::size_t size = 0;
   CUmodule owner = nullptr;  // null for cuMemAlloc allocations
   bool mapping = false;      // vmm.cpp's: its memory is a physical allocation's, charged there
+  bool managed = false;      // a module's `managed` global (a __managed__ variable)
 };
 
 struct ParamLayout {

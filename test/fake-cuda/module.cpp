@@ -112,7 +112,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuModuleLoadData(CUmodule* module, const void* im
     }
     std::memset(p, 0, g.size);
     const auto base = reinterpret_cast<CUdeviceptr>(p);
-    add_region(*l.ctx, base, Region{g.size, mod_handle});
+    add_region(*l.ctx, base, Region{g.size, mod_handle, false, g.managed});
     mod.globals.emplace(g.name, std::make_pair(base, g.size));
   }
   for (std::size_t i = 0; i < parsed->kernels.size(); ++i) {
@@ -166,6 +166,20 @@ FAKE_CUDA_API CUresult CUDAAPI cuModuleGetGlobal_v2(CUdeviceptr* dptr, size_t* b
   if (it == mod->globals.end()) return CUDA_ERROR_NOT_FOUND;
   if (dptr) *dptr = it->second.first;
   if (bytes) *bytes = it->second.second;
+  return CUDA_SUCCESS;
+}
+
+// Only what vgpud asks: whether a module global is a __managed__ variable.
+FAKE_CUDA_API CUresult CUDAAPI cuPointerGetAttribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (data == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (attribute != CU_POINTER_ATTRIBUTE_IS_MANAGED) return CUDA_ERROR_NOT_SUPPORTED;
+  auto it = l.ctx->regions.upper_bound(ptr);
+  if (it == l.ctx->regions.begin()) return CUDA_ERROR_INVALID_VALUE;
+  --it;
+  if (ptr - it->first >= it->second.size) return CUDA_ERROR_INVALID_VALUE;
+  *static_cast<unsigned int*>(data) = it->second.managed ? 1 : 0;
   return CUDA_SUCCESS;
 }
 

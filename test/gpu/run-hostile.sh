@@ -17,7 +17,9 @@
 #      (default 2) vgpu-hostile-client badcalls on beta, each posting as fast as it can 2D memsets
 #      and stream memory operations past its 4 KiB allocation or into memory that is not its
 #      own, unknown module, function and stream ids, launches with the wrong parameter size,
-#      limits no driver has, instantiations of a graph whose edges close a cycle
+#      limits no driver has, instantiations of a graph whose edges close a cycle, virtual memory
+#      mapped outside its reservation or past its end, unmaps of what is not a mapping, array
+#      copies past a row, __managed__ variables looked up in no module
 #      (test/integration/hostile_client.cpp). Beside them and again after
 #      they are gone, the test programs through alpha must give the native output; vgpud must
 #      have executed their calls (beta's counters: executed; its refusals are answered as

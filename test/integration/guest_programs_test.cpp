@@ -253,6 +253,15 @@ TEST_CASE("managed memory: the CPU and the GPU take turns on one pointer", "[gue
   REQUIRE(vgpud.stop() == 0);
 }
 
+TEST_CASE("__managed__ variables: the CPU and kernels take turns, neighbours untouched", "[guest][runtime][managed]") {
+  VgpudProcess vgpud;
+  auto r = run_program(guest_program("managed_variables"), {}, env_for(vgpud, "alpha"));
+  INFO(r.output << "\n--- vgpud log ---\n" << vgpud.read_log());
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.output.find("managed_variables ok") != std::string::npos);
+  REQUIRE(vgpud.stop() == 0);
+}
+
 TEST_CASE("managed memory counts against the tenant's device memory limit", "[guest][driver][managed][limits]") {
   VgpudProcess vgpud({TenantSpec{"alpha", "      device_memory: 8MiB\n"}});
   auto r = run_program(guest_program("managed_memory"), {"limit"}, env_for(vgpud, "alpha"));

@@ -13,6 +13,10 @@
 //                                                memory, bad widths and element sizes, unknown
 //                                                module, function and stream ids, launches with
 //                                                the wrong parameter size, limits no driver has,
+//                                                virtual memory mapped outside its reservation or
+//                                                past its end, unmaps of what is not a mapping,
+//                                                array copies past a row, __managed__ lookups in
+//                                                no module,
 //                                                instantiations of a graph whose edges close a
 //                                                cycle (the driver would crash vgpud)
 //
@@ -116,11 +120,34 @@ int main(int argc, char** argv) {
       ch.send(proto::CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{cyclic, sizeof both}, seq++, proto::kFlagNeedsReply,
               std::string(reinterpret_cast<const char*>(both), sizeof both));
       if (cyclic == 0 || a == 0 || b == 0 || !ch.receive()) return 1;
+      // Virtual memory: one reservation and one physical allocation of 2 MiB, mapped nowhere.
+      auto answered_u64 = [&](proto::CallId call, const auto& request) -> uint64_t {
+        ch.send(call, request, seq++, proto::kFlagNeedsReply);
+        auto reply = ch.receive();
+        if (!reply || reply->header.status != 0 || reply->payload.size() < 8) return 0;
+        uint64_t v;
+        std::memcpy(&v, reply->payload.data(), 8);
+        return v;
+      };
+      constexpr uint64_t k2M = uint64_t{2} << 20;
+      const uint64_t reservation = answered_u64(proto::CallId::MemAddressReserve, proto::MemAddressReserveRequest{k2M, 0, 0});
+      const uint64_t physical = answered_u64(proto::CallId::MemCreate, proto::MemCreateRequest{k2M, 0, 0});
+      // A 16 x 16 array of bytes (CU_AD_FORMAT_UNSIGNED_INT8, one channel).
+      const uint32_t array = answered_id(proto::CallId::ArrayCreate, proto::ArrayCreateRequest{16, 16, 0, 0x01, 1, 0, 0});
+      if (reservation == 0 || physical == 0 || array == 0) return 1;
+      proto::MemcpyArrayRequest past_row{};  // device memory into the array, 8 bytes past a row's end
+      past_row.src_kind = 0;
+      past_row.src = ptr;
+      past_row.dst_kind = 1;
+      past_row.dst = array;
+      past_row.dst_x = 8;
+      past_row.width = 16;
+      past_row.height = past_row.depth = 1;
       ready(mode);
       const std::string params(20, 'x');  // no kernel of any module takes 20 bytes here
       for (uint64_t n = 0; Clock::now() < until && !ch.host_closed(); ++n) {
         if (!ch.wait_for_room(256, 1000)) break;
-        switch (n % 9) {
+        switch (n % 14) {
           case 0: ch.send(proto::CallId::Memset2D, proto::Memset2DRequest{ptr + 1024, 1024, 256, 4, 0, 0, 4}, seq++, 0); break;
           case 1: ch.send(proto::CallId::Memset2D, proto::Memset2DRequest{ptr, 1ull << 63, 1, 3, 0, 0, 3}, seq++, 0); break;
           case 2: ch.send(proto::CallId::StreamWriteValue, proto::StreamValueRequest{0, ptr + 4094, 1, 0, 4}, seq++, 0); break;
@@ -138,6 +165,11 @@ int main(int argc, char** argv) {
           }
           case 6: ch.send(proto::CallId::CtxSetLimit, proto::CtxSetLimitRequest{15, 0, ~0ull}, seq++, 0); break;
           case 7: ch.send(proto::CallId::GraphInstantiate, proto::GraphInstantiateRequest{cyclic, 0, 0}, seq++, 0); break;
+          case 9: ch.send(proto::CallId::MemMap, proto::MemMapRequest{ptr, k2M, 0, physical}, seq++, 0); break;
+          case 10: ch.send(proto::CallId::MemMap, proto::MemMapRequest{reservation + k2M / 2, k2M, 0, physical}, seq++, 0); break;
+          case 11: ch.send(proto::CallId::MemUnmap, proto::MemRangeRequest{ptr, 4096}, seq++, 0); break;
+          case 12: ch.send(proto::CallId::MemcpyArray, past_row, seq++, 0); break;
+          case 13: ch.send(proto::CallId::ModuleGetManaged, proto::ModuleSymbolRequest{0x4242, 4}, seq++, 0, "nope"); break;
           default: {
             proto::ClusterOccupancyRequest o{};
             o.function = static_cast<uint32_t>(n);

@@ -215,6 +215,9 @@ class ChannelExecutor {
   int32_t handle(const ModuleUnloadCmd&, Reply&);
   int32_t handle(const ModuleGetFunctionCmd&, Reply&);
   int32_t handle(const ModuleGetGlobalCmd&, Reply&);
+  int32_t handle(const ModuleGetManagedCmd&, Reply&);
+  // Looks `name` up in module `id`; the global is a copy target of the channel's from then on.
+  int32_t module_global(uint32_t id, const std::string& name, bool managed, Reply& reply);
   int32_t handle(const LaunchKernelCmd&, Reply&);
   int32_t handle(const FuncGetAttributesCmd&, Reply&);
   int32_t handle(const FuncSetAttributeCmd&, Reply&);

@@ -87,6 +87,7 @@ vgpu::Result<const CudaDriver*, DriverLoadError> load_cuda_driver(const std::str
   VGPU_RESOLVE(cuModuleUnload, "cuModuleUnload")
   VGPU_RESOLVE(cuModuleGetFunction, "cuModuleGetFunction")
   VGPU_RESOLVE(cuModuleGetGlobal, "cuModuleGetGlobal_v2")
+  VGPU_RESOLVE(cuPointerGetAttribute, "cuPointerGetAttribute")
   VGPU_RESOLVE(cuModuleGetFunctionCount, "cuModuleGetFunctionCount")
   VGPU_RESOLVE(cuModuleEnumerateFunctions, "cuModuleEnumerateFunctions")
   VGPU_RESOLVE(cuLinkCreate, "cuLinkCreate_v2")

@@ -48,6 +48,7 @@ struct CudaDriver {
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction*, CUmodule, const char*);
   CUresult (*cuModuleGetGlobal)(CUdeviceptr*, size_t*, CUmodule, const char*);
+  CUresult (*cuPointerGetAttribute)(void*, CUpointer_attribute, CUdeviceptr);
   CUresult (*cuModuleGetFunctionCount)(unsigned int*, CUmodule);
   CUresult (*cuModuleEnumerateFunctions)(CUfunction*, unsigned int, CUmodule);
   CUresult (*cuLinkCreate)(unsigned int, CUjit_option*, void**, CUlinkState*);

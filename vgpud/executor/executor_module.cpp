@@ -185,22 +185,36 @@ int32_t ChannelExecutor::handle(const ModuleGetFunctionCmd& cmd, Reply& reply) {
   return 0;
 }
 
-int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
-  Module* m = objects_.modules.find(cmd.module);
+int32_t ChannelExecutor::module_global(uint32_t id, const std::string& name, bool managed, Reply& reply) {
+  Module* m = objects_.modules.find(id);
   if (m == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
   CUdeviceptr ptr = 0;
   size_t size = 0;
   const CUresult r =
-      traced("cuModuleGetGlobal", cu_.cuModuleGetGlobal(&ptr, &size, m->handle, cmd.name.c_str()),
-             log::guest_text(cmd.name, 256));
+      traced("cuModuleGetGlobal", cu_.cuModuleGetGlobal(&ptr, &size, m->handle, name.c_str()), log::guest_text(name, 256));
   if (r != CUDA_SUCCESS) return r;
+  if (managed) {
+    // cuLibraryGetManaged answers only for __managed__ variables, which the driver placed in
+    // managed memory when it loaded the module.
+    unsigned int is_managed = 0;
+    if (cu_.cuPointerGetAttribute(&is_managed, CU_POINTER_ATTRIBUTE_IS_MANAGED, ptr) != CUDA_SUCCESS || is_managed == 0)
+      return CUDA_ERROR_NOT_FOUND;
+  }
   if (!objects_.memory.contains(ptr, size)) {
     objects_.memory.add(ptr, size, DeviceMemoryMap::Kind::ModuleGlobal, m->device);
     m->globals.push_back(ptr);
   }
   put(reply.payload, proto::ModuleGetGlobalReply{ptr, size});
   return 0;
+}
+
+int32_t ChannelExecutor::handle(const ModuleGetGlobalCmd& cmd, Reply& reply) {
+  return module_global(cmd.module, cmd.name, false, reply);
+}
+
+int32_t ChannelExecutor::handle(const ModuleGetManagedCmd& cmd, Reply& reply) {
+  return module_global(cmd.module, cmd.name, true, reply);
 }
 
 int32_t ChannelExecutor::prepare_launch(uint32_t function, uint64_t stream_id, const std::vector<uint8_t>& params,
