@@ -110,4 +110,17 @@ CUresult enter_context(guest::Channel** channel_out, Context** context_out) noex
   return CUDA_SUCCESS;
 }
 
+CUresult enter_context_or_device(guest::Channel** channel_out, uint32_t device) noexcept {
+  if (current_context() != nullptr) return enter_context(channel_out, nullptr);
+  if (in_host_function()) return CUDA_ERROR_NOT_PERMITTED;
+  guest::Channel* ch = channel();
+  if (ch == nullptr) return CUDA_ERROR_NOT_INITIALIZED;
+  if (device >= device_count()) return CUDA_ERROR_INVALID_DEVICE;
+  if (int sticky = device_sticky(device); sticky != 0) return static_cast<CUresult>(sticky);
+  guest::Channel::set_thread_device(device);
+  t_entered = true;
+  *channel_out = ch;
+  return CUDA_SUCCESS;
+}
+
 }  // namespace vgpu::cuda

@@ -27,6 +27,10 @@ bool is_sticky(CUresult r) noexcept;
 // the context's sticky error once it has one.
 // Also tells the channel which device the thread works on.
 CUresult enter_context(guest::Channel** channel, Context** context) noexcept;
+// The same for a call the driver answers without a current context (virtual memory management:
+// NVIDIA's memMapIPCDrv makes allocations before it makes a context): with none, the call goes
+// to `device`.
+CUresult enter_context_or_device(guest::Channel** channel, uint32_t device) noexcept;
 
 // The first error of earlier posted (stream-ordered) work that vgpud reported since the last
 // take; CUDA_SUCCESS when none, or before cuInit.

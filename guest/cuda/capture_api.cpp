@@ -54,9 +54,7 @@ CUresult begin_capture(CUstream stream, CUstreamCaptureMode mode) {
     if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
     const CUresult r = to_cu_result(ch->call(proto::CallId::StreamBeginCapture, {{&request, sizeof request}}, {}).status);
     if (r != CUDA_SUCCESS) return r;
-    std::lock_guard lock(g_mutex);
-    g_open[request.stream] = {mode, std::this_thread::get_id()};
-    g_open_count.store(static_cast<int>(g_open.size()), std::memory_order_release);
+    capture_begun(request.stream, mode);
     return CUDA_SUCCESS;
   });
 }
@@ -70,14 +68,15 @@ CUresult end_capture(CUstream stream, CUgraph* out) {
     if (CUresult r = enter_context(&ch, &c); r != CUDA_SUCCESS) return r;
     proto::StreamRequest request{};
     if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
-    // Host functions launched into the capture go to its graph: which capture is the driver's to say.
+    // Host functions launched into the capture go to its graph, and a graph the program was
+    // handed while capturing is the one it ends in: which capture is the driver's to say.
     bool has_functions = false;
     {
       std::lock_guard lock(g_mutex);
       has_functions = !g_capture_functions.empty();
     }
     proto::StreamCaptureInfoReply info{};
-    if (has_functions) (void)ask_capture_info(*ch, request.stream, &info);
+    if (has_functions || any_capture_graph()) (void)ask_capture_info(*ch, request.stream, &info);
     proto::StreamEndCaptureReply reply{};
     const guest::CallResult result =
         ch->call(proto::CallId::StreamEndCapture, {{&request, sizeof request}},
@@ -93,18 +92,35 @@ CUresult end_capture(CUstream stream, CUgraph* out) {
         g_capture_functions.erase(it);
       }
     }
-    auto graph = std::make_unique<GraphObject>(reply.graph, c->device, /*was_captured=*/true);
-    for (const auto& [f, runs] : functions) graph->host_functions.adopt(f, runs);  // let go of with it, if the capture failed
-    if (result.status != 0) return to_cu_result(result.status);
-    *out = reinterpret_cast<CUgraph>(graph.release());
+    // The graph the program already holds (cuStreamGetCaptureInfo's, or the one the capture was
+    // begun into), or a new one.
+    const CaptureGraph named = take_capture_graph(info.capture_id);
+    std::unique_ptr<GraphObject> graph;
+    if (named.graph != nullptr && named.owned) graph.reset(named.graph);
+    if (graph == nullptr) graph = std::make_unique<GraphObject>(reply.graph, c->device, /*was_captured=*/true);
+    GraphObject* ended = named.graph != nullptr && !named.owned ? named.graph : graph.get();
+    {
+      std::lock_guard lock(ended->mutex);
+      for (const auto& [f, runs] : functions) ended->host_functions.adopt(f, runs);  // let go of with it, if the capture failed
+    }
+    if (result.status != 0) {
+      // The capture's graph went with it. One the program was handed stays allocated, dead, so
+      // that its handle and its nodes' read as stale rather than as freed memory.
+      if (named.graph != nullptr && named.owned) {
+        for (auto& n : graph->nodes) n->kind = HandleKind::Dead;
+        graph->kind = HandleKind::Dead;
+        graph.release();
+      }
+      return to_cu_result(result.status);
+    }
+    if (graph.get() == ended) graph.release();
+    *out = reinterpret_cast<CUgraph>(ended);
     return CUDA_SUCCESS;
   });
 }
 
 // The queries' common path. While no capture is open, no stream can be capturing: the answer
 // is local. Otherwise vgpud asks the driver, which also knows streams that joined a capture.
-// The graph being captured and its open nodes are not offered yet: asked for while capturing,
-// the call says so rather than answer without them.
 CUresult capture_info(CUstream stream, CUstreamCaptureStatus* status, cuuint64_t* id, CUgraph* graph,
                       const CUgraphNode** dependencies, const CUgraphEdgeData** edges, size_t* count) {
   if (status == nullptr) return CUDA_ERROR_INVALID_VALUE;
@@ -123,18 +139,13 @@ CUresult capture_info(CUstream stream, CUstreamCaptureStatus* status, cuuint64_t
     if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
     uint64_t wire = 0;
     if (!wire_stream(stream, &wire)) return CUDA_ERROR_INVALID_HANDLE;
+    // The graph being captured and the nodes the next one will depend on (capture_graph_api.cpp).
+    if (graph != nullptr || dependencies != nullptr || edges != nullptr || count != nullptr)
+      return capture_graph_info(*ch, wire, status, id, graph, dependencies, edges, count);
     proto::StreamCaptureInfoReply reply{};
     if (CUresult r = ask_capture_info(*ch, wire, &reply); r != CUDA_SUCCESS) return r;
     *status = static_cast<CUstreamCaptureStatus>(reply.status);
     if (id != nullptr) *id = reply.capture_id;
-    if (*status == CU_STREAM_CAPTURE_STATUS_ACTIVE &&
-        (graph != nullptr || dependencies != nullptr || edges != nullptr || count != nullptr)) {
-      static std::atomic<bool> said{false};
-      if (!said.exchange(true))
-        guest::log(guest::LogLevel::Warn,
-                   "cuStreamGetCaptureInfo: the graph being captured and its dependencies are not supported by vgpu");
-      return CUDA_ERROR_NOT_SUPPORTED;
-    }
     return CUDA_SUCCESS;
   });
 }
@@ -154,6 +165,12 @@ CUresult capture_of_stream(uint64_t stream, uint64_t* capture) noexcept {
   if (CUresult r = ask_capture_info(*ch, stream, &reply); r != CUDA_SUCCESS) return r;
   if (reply.status == CU_STREAM_CAPTURE_STATUS_ACTIVE) *capture = reply.capture_id;
   return CUDA_SUCCESS;
+}
+
+void capture_begun(uint64_t stream, CUstreamCaptureMode mode) {
+  std::lock_guard lock(g_mutex);
+  g_open[stream] = {mode, std::this_thread::get_id()};
+  g_open_count.store(static_cast<int>(g_open.size()), std::memory_order_release);
 }
 
 void capture_keeps_host_function(uint64_t capture, uint64_t function, bool runs) {

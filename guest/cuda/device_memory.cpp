@@ -8,6 +8,8 @@
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/capture.h"
+#include "guest/cuda/ipc.h"
+#include "guest/cuda/graph_memory.h"
 #include "guest/cuda/managed_memory.h"
 #include "guest/cuda/mem_pools.h"
 #include "guest/cuda/virtual_memory.h"
@@ -115,6 +117,9 @@ CUresult free_memory(CUdeviceptr ptr) {
   if (CUresult r = free_pool_block(ptr, &pool_block); pool_block) return r;
   bool managed = false;
   if (CUresult r = free_managed(ptr, &managed); managed) return r;
+  // Graph memory left allocated by a graph's launch goes through vgpud's driver (graph_memory.h).
+  bool graph = false;
+  if (CUresult r = free_graph_memory(ptr, nullptr, &graph); graph) return r;
   return free_device_memory(ptr);
 }
 
@@ -164,9 +169,17 @@ std::optional<DeviceRange> find_device_range(CUdeviceptr address) noexcept {
     }
     // A cuMemMap mapping: memory of no context, as the driver's are.
     if (auto r = find_mapping(address)) return DeviceRange{*r, true, nullptr, 0};
+    // Another process's allocation, opened here (ipc.h).
+    if (auto r = find_ipc_range(address)) return DeviceRange{r->range, true, r->owner, r->buffer_id};
   } catch (...) {
   }
   return std::nullopt;
+}
+
+void note_graph_memory(CUdeviceptr start, uint64_t size, uint32_t device, Context* owner) {
+  (void)guest::reserve_device_range(start, size);  // may be reserved already: the driver reuses addresses
+  memory().allocations.insert(start, size, device);
+  memory().note_origin(start, owner);
 }
 
 void note_global(CUdeviceptr start, uint64_t size, uint32_t device, Context* owner) {
@@ -178,6 +191,7 @@ void forget_device_memory(uint32_t device) {
   for (const cuda::AddressRange& r : memory().allocations.clear_device(device)) memory().forget_origin(r.start);
   for (const cuda::AddressRange& r : memory().globals.clear_device(device)) memory().forget_origin(r.start);
   forget_virtual_memory(device);
+  forget_ipc_memory(device);
   forget_managed(device);
 }
 

@@ -30,6 +30,9 @@ inline bool is_device_pointer(CUdeviceptr p) noexcept { return find_device_range
 
 // A module global vgpud resolved (cuModuleGetGlobal, cuLibraryGetGlobal).
 void note_global(CUdeviceptr start, uint64_t size, uint32_t device, Context* owner);
+// Graph memory's address (graph_memory.h): an allocation of `owner`'s device to the process from
+// now on (a later node at the same address replaces it); reserved in the process's address space.
+void note_graph_memory(CUdeviceptr start, uint64_t size, uint32_t device, Context* owner);
 
 // The device's primary context was reset: its allocations and globals are gone.
 void forget_device_memory(uint32_t device);

@@ -25,8 +25,8 @@ bool unsupported_feature(int attribute) {
     // Registered memory is mapped at a device address of its own (host_register.h), not at
     // the host pointer.
     case CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM:
-    // What exports virtual memory management's handles to other processes (vmm_api.cpp).
-    case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR_SUPPORTED:
+    // Virtual memory's handles for other processes: only POSIX file descriptors, which the
+    // tenant's processes share (shareable_api.cpp), read as the GPU says.
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_WIN32_HANDLE_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_WIN32_KMT_HANDLE_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HANDLE_TYPE_FABRIC_SUPPORTED:
@@ -40,8 +40,8 @@ bool unsupported_feature(int attribute) {
     case CU_DEVICE_ATTRIBUTE_HOST_MEMORY_POOLS_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HOST_NUMA_MEMORY_POOLS_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_HOST_NUMA_MULTINODE_IPC_SUPPORTED:
-    // Sharing with other processes and devices: IPC, external semaphores, RDMA, graphics.
-    case CU_DEVICE_ATTRIBUTE_IPC_EVENT_SUPPORTED:
+    // Sharing with other devices and APIs: external semaphores, RDMA, graphics. (IPC between the
+    // tenant's processes is offered, ipc_api.cpp: its attribute reads as the GPU says.)
     case CU_DEVICE_ATTRIBUTE_TIMELINE_SEMAPHORE_INTEROP_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_SUPPORTED:
     case CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_WITH_CUDA_VMM_SUPPORTED:

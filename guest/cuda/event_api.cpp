@@ -31,7 +31,9 @@ VGPU_DRIVER_API CUresult cuEventCreate(CUevent* out, unsigned int flags) {
     const guest::CallResult r = ch->call(proto::CallId::EventCreate, {{&request, sizeof request}},
                                          std::span(reinterpret_cast<uint8_t*>(&reply), sizeof reply));
     if (r.status != 0) return to_cu_result(r.status);
-    *out = reinterpret_cast<CUevent>(new EventObject{HandleKind::Event, reply.event, c->device});
+    auto* e = new EventObject{HandleKind::Event, reply.event, c->device, (flags & CU_EVENT_INTERPROCESS) != 0};
+    register_event(e);  // a captured event node names it by id
+    *out = reinterpret_cast<CUevent>(e);
     return CUDA_SUCCESS;
   });
 }
@@ -41,6 +43,7 @@ VGPU_DRIVER_API CUresult cuEventDestroy_v2(CUevent event) {
     EventObject* e = object_of<EventObject>(event, HandleKind::Event);
     if (e == nullptr) return CUDA_ERROR_INVALID_HANDLE;
     const CUresult r = event_call(proto::CallId::EventDestroy, event);
+    forget_event(e);
     e->kind = HandleKind::Dead;
     delete e;
     return r;
@@ -56,6 +59,11 @@ VGPU_DRIVER_API CUresult cuEventRecord(CUevent event, CUstream stream) {
     proto::EventRecordRequest request{0, 0, 0};
     if (e == nullptr || !wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
     request.event = e->wire;
+    // Another process may wait for this record as soon as the program says so (a pipe, shared
+    // memory): natively it is on the GPU's queue when cuEventRecord returns, so here it must
+    // have reached vgpud's driver, not just the ring (docs/design.md §25).
+    if (e->interprocess)
+      return to_cu_result(ch->call(proto::CallId::EventRecord, {{&request, sizeof request}}, {}).status);
     return to_cu_result(ch->post(proto::CallId::EventRecord, {{&request, sizeof request}}));
   });
 }

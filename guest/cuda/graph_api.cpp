@@ -6,6 +6,7 @@
 
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
+#include "guest/cuda/capture.h"
 #include "guest/cuda/managed_memory.h"
 #include "guest/cuda/handles.h"
 #include "guest/cuda/host_functions.h"
@@ -45,7 +46,7 @@ CUresult instantiate(CUgraphExec* out, CUgraph graph, unsigned long long flags) 
     if (result.status != 0) return to_cu_result(result.status);
     std::lock_guard lock(g->mutex);
     *out = reinterpret_cast<CUgraphExec>(
-        new GraphExecObject{HandleKind::GraphExec, reply.exec, g->device, g->host_functions});
+        new GraphExecObject{HandleKind::GraphExec, reply.exec, g->device, g->host_functions, flags, g->wire});
     return CUDA_SUCCESS;
   });
 }
@@ -110,6 +111,7 @@ VGPU_DRIVER_API CUresult cuGraphInstantiateWithParams(CUgraphExec* out, CUgraph 
   // The upload the flag asks for goes into the stream the parameters name.
   const bool upload = (params->flags & CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD) != 0;
   CUresult r = instantiate(out, graph, params->flags & ~static_cast<cuuint64_t>(CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD));
+  if (r == CUDA_SUCCESS) static_cast<GraphExecObject*>(static_cast<void*>(*out))->flags = params->flags;  // as given
   if (r == CUDA_SUCCESS && upload) r = cuGraphUpload(*out, params->hUploadStream);
   if (r == CUDA_SUCCESS) params->result_out = CUDA_GRAPH_INSTANTIATE_SUCCESS;
   return r;
@@ -142,5 +144,9 @@ VGPU_DRIVER_API CUresult cuGraphExecDestroy(CUgraphExec exec) {
   return destroy<GraphExecObject, proto::GraphExecRequest>(exec, HandleKind::GraphExec, proto::CallId::GraphExecDestroy);
 }
 VGPU_DRIVER_API CUresult cuGraphDestroy(CUgraph graph) {
+  const GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
+  // A graph a node holds goes with the node; one an open capture builds into, with the capture.
+  if (g != nullptr && g->owner != nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (g != nullptr && capture_builds_into(g)) return CUDA_ERROR_ILLEGAL_STATE;
   return destroy<GraphObject, proto::GraphRequest>(graph, HandleKind::Graph, proto::CallId::GraphDestroy);
 }

@@ -5,12 +5,14 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
 #include "guest/client/channel.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/handles.h"
+#include "guest/cuda/pageable_stage.h"
 #include "vgpu/protocol/graph_edge.h"
 
 namespace vgpu::cuda {
@@ -27,6 +29,17 @@ inline bool dependencies_ok(const GraphObject* graph, const CUgraphNode* deps, s
     if (node_of(deps[i], graph) == nullptr) return false;
   return true;
 }
+
+// A memcpy node's copy on the wire (GRAPH_ADD_MEMCPY_NODE's request, its graph left 0), checked
+// as adding the node checks it (graph_build_api.cpp; GRAPH_MEMCPY_NODE_SET sends the same): when
+// one end is pageable host memory, `pageable` gets its rows, staged through the heap
+// (pageable_stage.h), and `to_device` whether it is the source. `caller` names what is refused.
+CUresult memcpy_node_request(const CUDA_MEMCPY3D* p, const char* caller, proto::GraphAddMemcpyNodeRequest* request,
+                             std::optional<HostRows>* pageable, bool* to_device);
+
+// The graph's nodes as cuGraphGetNodes lists them: a captured or cloned graph's listed from vgpud
+// (each gets an object the first time). The caller holds g.mutex.
+CUresult graph_nodes(GraphObject& g, std::vector<GraphNodeObject*>* out);
 
 // Sends `edges` to vgpud, in as many GRAPH_ADD_DEPENDENCIES as they take.
 CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges);

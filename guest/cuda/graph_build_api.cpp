@@ -13,6 +13,7 @@
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/graph_build.h"
+#include "guest/cuda/graph_params.h"
 #include "guest/cuda/device_memory.h"
 #include "guest/cuda/handles.h"
 #include "guest/cuda/host_memory.h"
@@ -91,7 +92,10 @@ VGPU_DRIVER_API CUresult cuGraphAddKernelNode_v2(CUgraphNode* out, CUgraph graph
   CUfunction function = p->func != nullptr ? p->func : reinterpret_cast<CUfunction>(p->kern);
   const unsigned grid[3] = {p->gridDimX, p->gridDimY, p->gridDimZ};
   const unsigned block[3] = {p->blockDimX, p->blockDimY, p->blockDimZ};
-  return add_kernel_node(out, graph, deps, count, function, grid, block, p->sharedMemBytes, p->kernelParams, p->extra);
+  const CUresult r =
+      add_kernel_node(out, graph, deps, count, function, grid, block, p->sharedMemBytes, p->kernelParams, p->extra);
+  if (r == CUDA_SUCCESS) remember_kernel_node(*out, *p);
+  return r;
 }
 // CUDA 11's parameters, without a CUkernel or context.
 VGPU_DRIVER_API CUresult cuGraphAddKernelNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
@@ -99,13 +103,19 @@ VGPU_DRIVER_API CUresult cuGraphAddKernelNode(CUgraphNode* out, CUgraph graph, c
   if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
   const unsigned grid[3] = {p->gridDimX, p->gridDimY, p->gridDimZ};
   const unsigned block[3] = {p->blockDimX, p->blockDimY, p->blockDimZ};
-  return add_kernel_node(out, graph, deps, count, p->func, grid, block, p->sharedMemBytes, p->kernelParams, p->extra);
+  const CUresult r =
+      add_kernel_node(out, graph, deps, count, p->func, grid, block, p->sharedMemBytes, p->kernelParams, p->extra);
+  if (r == CUDA_SUCCESS)
+    remember_kernel_node(*out, CUDA_KERNEL_NODE_PARAMS{p->func, p->gridDimX, p->gridDimY, p->gridDimZ, p->blockDimX,
+                                                       p->blockDimY, p->blockDimZ, p->sharedMemBytes, p->kernelParams,
+                                                       p->extra, nullptr, nullptr});
+  return r;
 }
 
 VGPU_DRIVER_API CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
                                               const CUDA_MEMSET_NODE_PARAMS* p, CUcontext) {
   if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMSET,
+  const CUresult result = add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMSET,
                   [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
                     proto::GraphAddMemsetNodeRequest request{};
                     request.graph = g.wire;
@@ -118,6 +128,8 @@ VGPU_DRIVER_API CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph graph, c
                     if (p->elementSize != 1 && p->elementSize != 2 && p->elementSize != 4) return CUDA_ERROR_INVALID_VALUE;
                     return to_cu_result(guest::call<proto::CallId::GraphAddMemsetNode>(ch, request, reply).status);
                   });
+  if (result == CUDA_SUCCESS) remember_memset_node(*out, *p);
+  return result;
 }
 
 namespace {
@@ -222,18 +234,22 @@ bool wire_end(CUmemorytype type, const void* host, CUdeviceptr device, size_t x,
 
 }  // namespace
 
-// A copy node of Height rows (one slice). The node reads and writes host memory each time the
-// graph runs, which vgpud can do for the shared heap (page-locked memory) only: a pageable end
-// is staged through the heap by a host function, the node becoming two of vgpud's
-// (pageable_stage.h). Arrays and several slices are not offered yet.
-VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
-                                              const CUDA_MEMCPY3D* p, CUcontext) {
+namespace vgpu::cuda {
+
+CUresult graph_nodes(GraphObject& g, std::vector<GraphNodeObject*>* out) {
+  if (g.captured) return list_driver_nodes(g, out);
+  for (const auto& n : g.nodes) out->push_back(n.get());
+  return CUDA_SUCCESS;
+}
+
+CUresult memcpy_node_request(const CUDA_MEMCPY3D* p, const char* caller, proto::GraphAddMemcpyNodeRequest* request,
+                             std::optional<HostRows>* pageable, bool* to_device) {
   if (p == nullptr || p->WidthInBytes == 0 || p->Height == 0 || p->Depth == 0) return CUDA_ERROR_INVALID_VALUE;
   if (p->Height > 1 && (p->srcPitch < p->srcXInBytes + p->WidthInBytes || p->dstPitch < p->dstXInBytes + p->WidthInBytes))
     return CUDA_ERROR_INVALID_VALUE;
-  auto refuse = [](const char* what) {
+  auto refuse = [caller](const char* what) {
     static std::atomic<bool> said{false};
-    if (!said.exchange(true)) guest::log(guest::LogLevel::Warn, "cuGraphAddMemcpyNode: %s is not supported by vgpu", what);
+    if (!said.exchange(true)) guest::log(guest::LogLevel::Warn, "%s: %s is not supported by vgpu", caller, what);
     return CUDA_ERROR_NOT_SUPPORTED;
   };
   if ((p->srcMemoryType == CU_MEMORYTYPE_HOST && p->srcHost == nullptr) ||
@@ -241,42 +257,61 @@ VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, c
     return CUDA_ERROR_INVALID_VALUE;
   if (p->Depth != 1 || p->srcZ != 0 || p->dstZ != 0) return refuse("a copy of several slices");
   if (p->srcMemoryType == CU_MEMORYTYPE_ARRAY || p->dstMemoryType == CU_MEMORYTYPE_ARRAY) return refuse("an array");
-  proto::GraphAddMemcpyNodeRequest request{};
+  *request = proto::GraphAddMemcpyNodeRequest{};
   bool src_heap = false, dst_heap = false;
   const bool src_ok = wire_end(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY, p->srcPitch,
-                               p->WidthInBytes, p->Height, &request.src, &src_heap);
+                               p->WidthInBytes, p->Height, &request->src, &src_heap);
   const bool dst_ok = wire_end(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, p->dstPitch,
-                               p->WidthInBytes, p->Height, &request.dst, &dst_heap);
+                               p->WidthInBytes, p->Height, &request->dst, &dst_heap);
   if (!src_ok && !dst_ok) return refuse("a copy between two pageable host ranges");
-  request.src_pitch = p->srcPitch;
-  request.dst_pitch = p->dstPitch;
-  request.width = p->WidthInBytes;
-  request.height = p->Height;
+  request->src_pitch = p->srcPitch;
+  request->dst_pitch = p->dstPitch;
+  request->width = p->WidthInBytes;
+  request->height = p->Height;
   // The pageable end, if one is: staged through the heap, whose rows are packed.
-  std::optional<HostRows> pageable;
+  pageable->reset();
+  *to_device = !src_ok;
   // A unified address that is host memory is its own host pointer.
   auto host_base = [](CUmemorytype type, const void* host, CUdeviceptr device) {
     return static_cast<uint8_t*>(type == CU_MEMORYTYPE_HOST ? const_cast<void*>(host) : reinterpret_cast<void*>(device));
   };
   if (!src_ok) {
-    pageable = HostRows{host_base(p->srcMemoryType, p->srcHost, p->srcDevice) + p->srcY * p->srcPitch + p->srcXInBytes,
-                        p->srcPitch, p->WidthInBytes, p->Height, p->dstPitch};
+    *pageable = HostRows{host_base(p->srcMemoryType, p->srcHost, p->srcDevice) + p->srcY * p->srcPitch + p->srcXInBytes,
+                         p->srcPitch, p->WidthInBytes, p->Height, p->dstPitch};
     src_heap = true;
-    request.src_pitch = p->WidthInBytes;
+    request->src_pitch = p->WidthInBytes;
   } else if (!dst_ok) {
-    pageable = HostRows{host_base(p->dstMemoryType, p->dstHost, p->dstDevice) + p->dstY * p->dstPitch + p->dstXInBytes,
-                        p->dstPitch, p->WidthInBytes, p->Height, p->srcPitch};
+    *pageable = HostRows{host_base(p->dstMemoryType, p->dstHost, p->dstDevice) + p->dstY * p->dstPitch + p->dstXInBytes,
+                         p->dstPitch, p->WidthInBytes, p->Height, p->srcPitch};
     dst_heap = true;
-    request.dst_pitch = p->WidthInBytes;
+    request->dst_pitch = p->WidthInBytes;
   }
-  request.heap = (src_heap ? 1u : 0u) | (dst_heap ? 2u : 0u);
-  return add_graph_node(
+  request->heap = (src_heap ? 1u : 0u) | (dst_heap ? 2u : 0u);
+  return CUDA_SUCCESS;
+}
+
+}  // namespace vgpu::cuda
+
+// A copy node of Height rows (one slice). The node reads and writes host memory each time the
+// graph runs, which vgpud can do for the shared heap (page-locked memory) only: a pageable end
+// is staged through the heap by a host function, the node becoming two of vgpud's
+// (pageable_stage.h). Arrays and several slices are not offered yet.
+VGPU_DRIVER_API CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
+                                              const CUDA_MEMCPY3D* p, CUcontext) {
+  proto::GraphAddMemcpyNodeRequest request{};
+  std::optional<HostRows> pageable;
+  bool to_device = false;
+  if (CUresult r = memcpy_node_request(p, "cuGraphAddMemcpyNode", &request, &pageable, &to_device); r != CUDA_SUCCESS)
+    return r;
+  const CUresult r = add_graph_node(
       out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEMCPY,
       [&](guest::Channel& ch, GraphObject& g, proto::GraphNodeReply* reply, uint32_t* second) {
         request.graph = g.wire;
         if (!pageable) return to_cu_result(guest::call<proto::CallId::GraphAddMemcpyNode>(ch, request, reply).status);
-        return add_staged_copy(ch, g, *pageable, !src_ok, request, reply, second);
+        return add_staged_copy(ch, g, *pageable, to_device, request, reply, second);
       });
+  if (r == CUDA_SUCCESS) remember_memcpy_node(*out, *p);
+  return r;
 }
 
 namespace {
@@ -285,11 +320,14 @@ CUresult add_event_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps
                         bool wait) {
   const EventObject* e = object_of<EventObject>(event, HandleKind::Event);
   if (e == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return add_graph_node(out, graph, deps, count, wait ? CU_GRAPH_NODE_TYPE_WAIT_EVENT : CU_GRAPH_NODE_TYPE_EVENT_RECORD,
+  const CUresult result =
+      add_graph_node(out, graph, deps, count, wait ? CU_GRAPH_NODE_TYPE_WAIT_EVENT : CU_GRAPH_NODE_TYPE_EVENT_RECORD,
                   [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
                     const proto::GraphAddEventNodeRequest request{g.wire, e->wire, wait ? 1u : 0u, 0};
                     return to_cu_result(guest::call<proto::CallId::GraphAddEventNode>(ch, request, reply).status);
                   });
+  if (result == CUDA_SUCCESS) remember_event_node(*out, event);
+  return result;
 }
 
 }  // namespace

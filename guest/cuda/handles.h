@@ -34,6 +34,7 @@ enum class HandleKind : uint32_t {
   MemPool = 0x564d504c,   // "VMPL" (mem_pools.h)
   Array = 0x56415252,     // "VARR" (arrays.h)
   MipmappedArray = 0x564d4950,  // "VMIP" (arrays.h)
+  UserObject = 0x56554f42,      // "VUOB" (user_object_api.cpp)
   Dead = 0,               // freed: a stale handle reads this tag, never a live one
 };
 
@@ -50,6 +51,9 @@ struct EventObject {
   HandleKind kind = HandleKind::Event;
   uint32_t wire = 0;
   uint32_t device = 0;
+  // Made with CU_EVENT_INTERPROCESS or opened from another process (ipc_api.cpp): its records are
+  // answered, so that one has reached the driver before the program tells another process.
+  bool interprocess = false;
 };
 
 // A graph, captured or built node by node, and an executable graph, all held by vgpud; device
@@ -64,6 +68,15 @@ struct GraphNodeObject {
   // its bytes, pageable_stage.h), the second, which nodes that depend on this one wait for.
   uint32_t second = 0;
   uint32_t last() const { return second != 0 ? second : wire; }
+  // What the program set on a node it added or set (graph_params.h): its getters answer from it.
+  // Null where vgpud's driver alone holds the parameters (a captured or cloned graph's node).
+  std::shared_ptr<struct NodeRecord> record{};
+  // A graph memory node's address (allocated or freed); 0 until known (graph_view.h fills it in
+  // for nodes the driver made).
+  uint64_t address = 0;
+  // A conditional node's body graphs, the array cuGraphAddNode's phGraph_out points at (the
+  // graphs themselves are held by the node's graph, GraphObject::held).
+  std::vector<CUgraph> bodies{};
 };
 struct GraphObject {
   GraphObject(uint32_t wire_id, uint32_t on_device, bool was_captured)
@@ -75,15 +88,25 @@ struct GraphObject {
   std::mutex mutex;
   std::vector<std::unique_ptr<GraphNodeObject>> nodes;  // die with it, as the driver's do
   HostFunctionRefs host_functions;  // its host nodes' functions (guarded by mutex)
+  // Graphs its nodes hold (a child graph node's, a conditional node's bodies: the driver's, which
+  // the program may add nodes to), each with the node that holds it; they die with it or their
+  // node (guarded by mutex).
+  std::vector<std::unique_ptr<GraphObject>> held;
+  const GraphNodeObject* owner = nullptr;  // for a held graph: the node that holds it
   ~GraphObject() {
     for (auto& n : nodes) n->kind = HandleKind::Dead;
+    for (auto& g : held) g->kind = HandleKind::Dead;
   }
 };
 struct GraphExecObject {
   HandleKind kind = HandleKind::GraphExec;
   uint32_t wire = 0;
   uint32_t device = 0;
-  HostFunctionRefs host_functions;  // its graph's, when it was instantiated: one per host node
+  // Its graph's, when it was instantiated: one per host node; and, not run, those its nodes were
+  // set to since (graph_update_api.cpp), which a launch in flight may still run.
+  HostFunctionRefs host_functions;
+  unsigned long long flags = 0;  // as instantiated (cuGraphExecGetFlags)
+  uint32_t graph_wire = 0;       // the graph it was made from: its nodes name this one's
 };
 
 // A kernel vgpud resolved: its id and parameter layout (cuFuncGetParamInfo's, on the host).
@@ -102,6 +125,16 @@ struct FunctionObject {
   std::unique_ptr<proto::FuncGetAttributesReply> attributes;
 };
 
+// Functions and events by vgpud's id, for what vgpud names by id (a captured graph node's kernel
+// or event, graph_params_api.cpp): registered when made, forgotten when destroyed (a function
+// with its module). Null for an id of none.
+void register_function(FunctionObject* f) noexcept;
+void forget_function(const FunctionObject* f) noexcept;
+FunctionObject* function_by_wire(uint32_t wire) noexcept;
+void register_event(EventObject* e) noexcept;
+void forget_event(const EventObject* e) noexcept;
+EventObject* event_by_wire(uint32_t wire) noexcept;
+
 struct ModuleObject {
   HandleKind kind = HandleKind::Module;
   uint32_t wire = 0;
@@ -111,7 +144,10 @@ struct ModuleObject {
   std::mutex mutex;
   std::vector<std::unique_ptr<FunctionObject>> functions;
   ~ModuleObject() {
-    for (auto& f : functions) f->kind = HandleKind::Dead;
+    for (auto& f : functions) {
+      forget_function(f.get());
+      f->kind = HandleKind::Dead;
+    }
   }
 };
 

@@ -6,6 +6,7 @@
 #include "guest/cuda/api.h"
 #include "guest/cuda/capture.h"
 #include "guest/cuda/graph_build.h"
+#include "guest/cuda/graph_params.h"
 #include "guest/cuda/handles.h"
 #include "guest/cuda/host_functions.h"
 #include "guest/cuda/streams.h"
@@ -87,10 +88,11 @@ VGPU_DRIVER_API CUresult cuLaunchHostFunc_ptsz(CUstream stream, CUhostFn fn, voi
 VGPU_DRIVER_API CUresult cuGraphAddHostNode(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
                                             const CUDA_HOST_NODE_PARAMS* params) {
   if (params == nullptr || params->fn == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  return add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_HOST,
+  uint64_t id = 0;
+  const CUresult result = add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_HOST,
                         [&](guest::Channel& ch, GraphObject& g, proto::GraphNodeReply* reply) {
                           if (CUresult r = start_host_functions(ch); r != CUDA_SUCCESS) return r;
-                          const uint64_t id = add_host_function(params->fn, params->userData, /*kept=*/true);
+                          id = add_host_function(params->fn, params->userData, /*kept=*/true);
                           const guest::CallResult r = guest::call<proto::CallId::GraphAddHostNode>(
                               ch, proto::GraphAddHostNodeRequest{g.wire, 0, id}, reply);
                           if (r.status != 0) {
@@ -100,4 +102,6 @@ VGPU_DRIVER_API CUresult cuGraphAddHostNode(CUgraphNode* out, CUgraph graph, con
                           g.host_functions.adopt(id);
                           return CUDA_SUCCESS;
                         });
+  if (result == CUDA_SUCCESS) remember_host_node(*out, params->fn, params->userData, id);
+  return result;
 }

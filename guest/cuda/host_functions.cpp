@@ -1,6 +1,7 @@
 // The process's host functions and the thread that runs them (host_functions.h).
 #include "guest/cuda/host_functions.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -76,6 +77,15 @@ class HostFunctions {
   }
 
   void release(uint64_t id) { forget_if([&](Function& f) { return --f.holds == 0; }, id); }
+
+  bool find(uint64_t id, CUhostFn* fn, void** data) {
+    std::lock_guard lock(mu_);
+    auto it = functions_.find(id);
+    if (it == functions_.end() || it->second.fn == nullptr) return false;
+    *fn = it->second.fn;
+    *data = it->second.data;
+    return true;
+  }
   void drop(uint64_t id) { forget_if([](Function&) { return true; }, id); }
 
   void expect(size_t count) {
@@ -187,6 +197,22 @@ HostFunctionRefs::~HostFunctionRefs() {
   for (uint64_t id : ids_) host_functions().release(id);
 }
 
+void HostFunctionRefs::keep(const HostFunctionRefs& other) {
+  ids_.reserve(ids_.size() + other.ids_.size());
+  for (uint64_t id : other.ids_) {
+    host_functions().hold(id);
+    ids_.push_back(id);
+  }
+}
+
+bool HostFunctionRefs::replace(uint64_t old_id, uint64_t new_id) {
+  auto it = std::find(ids_.begin(), ids_.end(), old_id);
+  if (it == ids_.end()) return false;
+  *it = new_id;
+  host_functions().release(old_id);
+  return true;
+}
+
 CUresult start_host_functions(guest::Channel& ch) noexcept {
   try {
     return host_functions().start(ch);
@@ -199,6 +225,7 @@ uint64_t add_host_function(CUhostFn fn, void* data, bool kept, void (*forget)(vo
   return host_functions().add(fn, data, kept, forget);
 }
 void drop_host_function(uint64_t id) noexcept { host_functions().drop(id); }
+bool host_function_of(uint64_t id, CUhostFn* fn, void** data) noexcept { return host_functions().find(id, fn, data); }
 void expect_host_functions(size_t count) noexcept {
   if (count != 0) host_functions().expect(count);
 }

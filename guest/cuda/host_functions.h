@@ -43,6 +43,13 @@ class HostFunctionRefs {
     other.ids_.clear();
     other.runs_ = 0;
   }
+  // Takes another hold on each of `other`'s ids without counting them as runs: an executable
+  // graph keeps what its nodes were set to (graph_update_api.cpp) as long as it lives, since a
+  // launch in flight may still run what it held before.
+  void keep(const HostFunctionRefs& other);
+  // A node runs `new_id` (held once for the caller, add_host_function's `kept`) instead of
+  // `old_id`: one hold of `old_id` is let go of. False, and nothing changed, when none is held.
+  bool replace(uint64_t old_id, uint64_t new_id);
   // How many functions a launch of the graph hands the host-function thread.
   size_t size() const { return runs_; }
 
@@ -65,6 +72,9 @@ inline uint64_t add_graph_resource(void (*forget)(void*), void* data) {
 }
 // A function that will not run after all (its launch was refused): forgotten.
 void drop_host_function(uint64_t id) noexcept;
+// The function and data registered under `id` (a graph's host node read back): false for an id
+// that names none, or a graph's resource.
+bool host_function_of(uint64_t id, CUhostFn* fn, void** data) noexcept;
 // `count` more functions will be handed over (launches posted): the thread watches the queue
 // closely until they have come.
 void expect_host_functions(size_t count) noexcept;

@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "guest/client/log.h"
+#include "guest/cuda/graph_memory.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/device_memory.h"
 #include "guest/cuda/driver_state.h"
@@ -49,6 +50,9 @@ CUresult free_async(CUdeviceptr ptr, CUstream stream) {
   bool pool_block = false;
   CUresult r = pool_free_async(ptr, stream, &pool_block);
   if (pool_block) return r;
+  // Graph memory: freed in stream order by vgpud's driver (in a capture, a free node).
+  bool graph = false;
+  if (r = free_graph_memory(ptr, &stream, &graph); graph) return r;
   // Memory from cuMemAlloc: the free waits for the work queued before it on the stream, so
   // nothing queued can still touch the memory when it goes.
   if (r = cuStreamSynchronize(stream); r != CUDA_SUCCESS) return r;

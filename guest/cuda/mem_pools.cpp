@@ -21,6 +21,7 @@
 #include "guest/client/log.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/capture.h"
+#include "guest/cuda/graph_memory.h"
 #include "guest/cuda/context.h"
 #include "guest/cuda/device_memory.h"
 #include "guest/cuda/driver_state.h"
@@ -422,19 +423,12 @@ CUresult pool_alloc_async(CUdeviceptr* out, size_t size, CUmemoryPool handle, CU
     *out = 0;
     return CUDA_SUCCESS;
   }
-  // In a capture, memory is allocated now, outside the graph and its pools, and stays until the
-  // program frees it: each launch of the graph uses the same memory, as the driver's allocation
-  // node gives it the same address. (cuBLAS allocates its workspace so while captured.) The
-  // capture check is a round trip only while a capture is open.
+  // In a capture, an allocation node of the capture's graph, made by vgpud's driver
+  // (graph_memory.h): outside the pools, as the driver's. The capture check is a round trip only
+  // while a capture is open.
   uint64_t capture = 0;
   if (CUresult r = capture_of_stream(key.wire, &capture); r != CUDA_SUCCESS) return r;
-  if (capture != 0) {
-    static std::atomic<bool> said{false};
-    if (!said.exchange(true))
-      guest::log(guest::LogLevel::Warn, "cuMemAllocAsync in a stream capture: allocated at once, outside the graph "
-                                        "(vgpu has no graph memory nodes yet)");
-    return allocate_device_memory(c, size, out);
-  }
+  if (capture != 0) return capture_graph_memory(c, key.device, key.wire, size, out);
   Pools& all = pools();
   Lock lock(all.mutex);
   Pool* pool = handle == nullptr ? current_pool_locked(all, key.device) : live_pool(all, handle);
@@ -485,12 +479,17 @@ CUresult pool_free_async(CUdeviceptr ptr, CUstream stream, bool* handled) {
   StreamKey key;
   if (CUresult r = stream_key(stream, *c, &key); r != CUDA_SUCCESS) return r;
   // In a capture the driver would make a node that frees the memory at each launch; vgpu frees
-  // it when the graph and the executable graphs made from it are gone (the allocations made
-  // in captures live as long, pool_alloc_async).
+  // memory that is not graph memory when the graph and the executable graphs made from it are
+  // gone.
   uint64_t capture = 0;
   if (CUresult r = capture_of_stream(key.wire, &capture); r != CUDA_SUCCESS) return r;
   if (capture != 0) {
     if (ptr == 0) return CUDA_SUCCESS;
+    // Graph memory: a free node of the capture's graph, made by cuMemFreeAsync (graph_memory.h).
+    if (is_graph_memory(ptr)) {
+      *handled = false;
+      return CUDA_SUCCESS;
+    }
     const uint64_t id = add_graph_resource(
         [](void* p) { (void)cuMemFree_v2(static_cast<CUdeviceptr>(reinterpret_cast<uintptr_t>(p))); },
         reinterpret_cast<void*>(static_cast<uintptr_t>(ptr)));

@@ -46,6 +46,7 @@ CUresult get_function(guest::Channel& channel, ModuleObject& module, const char*
   if (!cuda::param_layout_valid(f->params, f->param_buffer_size)) return CUDA_ERROR_UNKNOWN;
   f->module = &module;
   f->name = name;
+  register_function(f.get());  // a captured kernel node names it by id
   *out = f.get();
   std::lock_guard lock(module.mutex);
   module.functions.push_back(std::move(f));

@@ -6,6 +6,7 @@
 #include "guest/cuda/device_memory.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/host_memory.h"
+#include "guest/cuda/ipc.h"
 
 using namespace vgpu::cuda;
 namespace guest = vgpu::guest;
@@ -94,7 +95,12 @@ CUresult attribute(void* data, CUpointer_attribute attribute, CUdeviceptr ptr, c
       put(data, static_cast<int>(device));
       return CUDA_SUCCESS;
     case CU_POINTER_ATTRIBUTE_IS_LEGACY_CUDA_IPC_CAPABLE:
-      put(data, 0);  // IPC handles are not offered
+      // cuMemAlloc's memory (ipc_api.cpp): not a global, a mapping, managed memory or memory
+      // opened from another process.
+      put(data, on_device && f.device->allocation && f.device->owner != nullptr && !f.device->managed &&
+                        !find_ipc_range(ptr)
+                    ? 1
+                    : 0);
       return CUDA_SUCCESS;
     case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
     case CU_POINTER_ATTRIBUTE_MAPPING_BASE_ADDR:

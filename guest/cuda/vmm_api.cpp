@@ -3,10 +3,9 @@
 // (vgpud/executor/virtual_memory.h). Reserved ranges are also reserved in this process
 // (address_reservation.h), as cuMemAlloc's are, so host memory never appears inside them.
 //
-// Device memory only: host and managed allocations, and shareable handles for other processes,
-// answer CUDA_ERROR_NOT_SUPPORTED and say so once. A handle type asked for at creation is
-// remembered (frameworks ask for POSIX file descriptors in case they share); only the export
-// itself is refused.
+// Device memory only: host and managed allocations answer CUDA_ERROR_NOT_SUPPORTED and say so
+// once. An allocation made with the POSIX file descriptor handle type may be shared with the
+// tenant's other processes (shareable_api.cpp).
 #include <atomic>
 #include <vector>
 
@@ -56,7 +55,7 @@ CUresult pinned_device_prop(const CUmemAllocationProp* prop, uint32_t* device) {
 CUresult reserve(CUdeviceptr* out, size_t size, size_t alignment, CUdeviceptr hint, unsigned long long flags) {
   if (out == nullptr || size == 0 || flags != 0) return CUDA_ERROR_INVALID_VALUE;
   guest::Channel* ch = nullptr;
-  if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+  if (CUresult r = enter_context_or_device(&ch, 0); r != CUDA_SUCCESS) return r;
   // As for cuMemAlloc (device_memory.cpp): a range this process already uses for host memory is
   // kept aside while another is asked for, then given back.
   constexpr int kAttempts = 4;
@@ -94,9 +93,10 @@ CUresult create(CUmemGenericAllocationHandle* handle, size_t size, const CUmemAl
     return not_supported(said, "a shareable handle type other than a POSIX file descriptor");
   }
   guest::Channel* ch = nullptr;
-  if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+  if (CUresult r = enter_context_or_device(&ch, device); r != CUDA_SUCCESS) return r;
   proto::MemCreateReply reply{};
-  const guest::CallResult r = guest::call<proto::CallId::MemCreate>(*ch, {size, device, 0}, &reply);
+  const uint32_t handle_types = prop->requestedHandleTypes == CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR ? 1u : 0u;
+  const guest::CallResult r = guest::call<proto::CallId::MemCreate>(*ch, {size, device, handle_types}, &reply);
   if (r.status != 0) return to_cu_result(r.status);
   note_physical(reply.handle, *prop, size);
   *handle = reply.handle;
@@ -121,7 +121,7 @@ CUresult set_access(CUdeviceptr ptr, size_t size, const CUmemAccessDesc* desc, s
     }
   }
   guest::Channel* ch = nullptr;
-  if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+  if (CUresult r = enter_context_or_device(&ch, 0); r != CUDA_SUCCESS) return r;
   return to_cu_result(guest::call<proto::CallId::MemSetAccess>(*ch, request, nullptr).status);
 }
 
@@ -135,7 +135,7 @@ VGPU_DRIVER_API CUresult cuMemAddressReserve(CUdeviceptr* ptr, size_t size, size
 VGPU_DRIVER_API CUresult cuMemAddressFree(CUdeviceptr ptr, size_t size) {
   return guarded([&] {
     guest::Channel* ch = nullptr;
-    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    if (CUresult r = enter_context_or_device(&ch, 0); r != CUDA_SUCCESS) return r;
     const CUresult r = to_cu_result(guest::call<proto::CallId::MemAddressFree>(*ch, {ptr, size}, nullptr).status);
     if (r == CUDA_SUCCESS) note_unmapped(ptr, size);  // vgpud unmapped what was left mapped
     return r;
@@ -150,7 +150,7 @@ VGPU_DRIVER_API CUresult cuMemCreate(CUmemGenericAllocationHandle* handle, size_
 VGPU_DRIVER_API CUresult cuMemRelease(CUmemGenericAllocationHandle handle) {
   return guarded([&] {
     guest::Channel* ch = nullptr;
-    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    if (CUresult r = enter_context_or_device(&ch, 0); r != CUDA_SUCCESS) return r;
     const CUresult r = to_cu_result(guest::call<proto::CallId::MemRelease>(*ch, {handle}, nullptr).status);
     if (r == CUDA_SUCCESS) note_released(handle);
     return r;
@@ -162,7 +162,7 @@ VGPU_DRIVER_API CUresult cuMemMap(CUdeviceptr ptr, size_t size, size_t offset, C
   if (flags != 0 || size == 0) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     guest::Channel* ch = nullptr;
-    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    if (CUresult r = enter_context_or_device(&ch, 0); r != CUDA_SUCCESS) return r;
     const CUresult r =
         to_cu_result(guest::call<proto::CallId::MemMap>(*ch, {ptr, size, offset, handle}, nullptr).status);
     if (r == CUDA_SUCCESS) note_mapped(ptr, size, handle);
@@ -174,7 +174,7 @@ VGPU_DRIVER_API CUresult cuMemUnmap(CUdeviceptr ptr, size_t size) {
   if (size == 0) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     guest::Channel* ch = nullptr;
-    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    if (CUresult r = enter_context_or_device(&ch, 0); r != CUDA_SUCCESS) return r;
     const CUresult r = to_cu_result(guest::call<proto::CallId::MemUnmap>(*ch, {ptr, size}, nullptr).status);
     if (r == CUDA_SUCCESS) note_unmapped(ptr, size);
     return r;
@@ -192,7 +192,7 @@ VGPU_DRIVER_API CUresult cuMemGetAccess(unsigned long long* flags, const CUmemLo
     if (CUresult r = init_status(); r != CUDA_SUCCESS) return r;
     if (CUresult r = device_location(*location, &device); r != CUDA_SUCCESS) return r;
     guest::Channel* ch = nullptr;
-    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    if (CUresult r = enter_context_or_device(&ch, 0); r != CUDA_SUCCESS) return r;
     proto::MemGetAccessReply reply{};
     const guest::CallResult r = guest::call<proto::CallId::MemGetAccess>(*ch, {ptr, device, 0}, &reply);
     if (r.status != 0) return to_cu_result(r.status);
@@ -205,7 +205,7 @@ VGPU_DRIVER_API CUresult cuMemRetainAllocationHandle(CUmemGenericAllocationHandl
   if (handle == nullptr) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     guest::Channel* ch = nullptr;
-    if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+    if (CUresult r = enter_context_or_device(&ch, 0); r != CUDA_SUCCESS) return r;
     proto::MemRetainHandleReply reply{};
     const guest::CallResult r =
         guest::call<proto::CallId::MemRetainHandle>(*ch, {reinterpret_cast<uint64_t>(addr)}, &reply);
@@ -245,18 +245,4 @@ VGPU_DRIVER_API CUresult cuMemGetAllocationGranularity(size_t* granularity, cons
     *granularity = reply.granularity;
     return CUDA_SUCCESS;
   });
-}
-
-// Another process cannot map this process's memory: vgpud keeps each guest process's GPU
-// memory in a worker of its own.
-VGPU_DRIVER_API CUresult cuMemExportToShareableHandle(void*, CUmemGenericAllocationHandle, CUmemAllocationHandleType,
-                                                      unsigned long long) {
-  static std::atomic<bool> said{false};
-  return not_supported(said, "sharing a cuMemCreate allocation with another process (cuMemExportToShareableHandle)");
-}
-
-VGPU_DRIVER_API CUresult cuMemImportFromShareableHandle(CUmemGenericAllocationHandle*, void*,
-                                                        CUmemAllocationHandleType) {
-  static std::atomic<bool> said{false};
-  return not_supported(said, "memory of another process (cuMemImportFromShareableHandle)");
 }

@@ -109,6 +109,14 @@ cudaError_t Registry::kernel(const void* host_fun, CUkernel* out) {
   return cudaSuccess;
 }
 
+const void* Registry::host_function(CUkernel kernel) {
+  if (kernel == nullptr) return nullptr;
+  std::lock_guard lock(mu_);
+  for (const auto& [host_fun, record] : by_host_fun_)
+    if (record->kernel == kernel) return host_fun;
+  return nullptr;
+}
+
 cudaError_t Registry::symbol(const void* host_var, int device, SymbolInfo* out) {
   if (device < 0 || static_cast<uint32_t>(device) >= limits::kMaxDevices) return cudaErrorInvalidDevice;
   const auto d = static_cast<size_t>(device);

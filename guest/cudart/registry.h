@@ -50,6 +50,8 @@ class Registry {
   // The kernel behind a host stub; the first use loads its module's library.
   // cudaErrorInvalidDeviceFunction for a pointer nothing registered.
   cudaError_t kernel(const void* host_fun, CUkernel* out);
+  // The host stub whose kernel is `kernel` (a graph's kernel node read back), or nullptr.
+  const void* host_function(CUkernel kernel);
   // A __device__/__constant__ variable's address and size on `device` (the calling thread's
   // current one); the first use there asks the driver. cudaErrorInvalidSymbol for a pointer
   // nothing registered.

@@ -48,12 +48,13 @@ bool blocking_capture_open(Context& ctx, bool invalidate) {
   return open;
 }
 
-// Every stream taking part leaves the capture; its graph becomes an ordinary one or goes.
+// Every stream taking part leaves the capture; its graph becomes an ordinary one or goes (a
+// graph the capture was begun into stays the program's).
 void end_capture(Context& ctx, std::shared_ptr<Capture> cap, bool keep_graph) {
   for (auto& [handle, st] : ctx.streams) {
     if (st.capture == cap) st.capture.reset();
   }
-  graph_close(cap->graph, keep_graph);
+  graph_close(cap->graph, keep_graph || cap->into_existing);
 }
 
 CUstreamCaptureStatus status_of(const Capture* cap) {
@@ -61,8 +62,9 @@ CUstreamCaptureStatus status_of(const Capture* cap) {
   return cap->invalidated ? CU_STREAM_CAPTURE_STATUS_INVALIDATED : CU_STREAM_CAPTURE_STATUS_ACTIVE;
 }
 
-// cuStreamGetCaptureInfo_v2/_v3. The next node's dependencies are reported empty: the fake
-// keeps them (Capture::tails) but does not hand them out.
+// cuStreamGetCaptureInfo_v2/_v3: with the nodes the stream's next node will depend on
+// (Capture::tails), valid until the stream's next captured call; no edge data (every edge is a
+// plain one, which the driver reports as null).
 CUresult capture_info(CUstream hStream, CUstreamCaptureStatus* status, cuuint64_t* id, CUgraph* graph,
                       const CUgraphNode** deps, const CUgraphEdgeData** edges, size_t* count) {
   Locked l;
@@ -78,9 +80,15 @@ CUresult capture_info(CUstream hStream, CUstreamCaptureStatus* status, cuuint64_
   // invalidated one too, and zeroes what it does not give.
   if (id != nullptr) *id = cap != nullptr ? cap->id : 0;
   if (graph != nullptr) *graph = cap != nullptr && !cap->invalidated ? cap->graph : nullptr;
-  if (deps != nullptr) *deps = nullptr;
+  const bool active = cap != nullptr && !cap->invalidated;
+  const std::vector<CUgraphNode>* tail = nullptr;
+  if (active) {
+    auto it = cap->tails.find(hStream);
+    if (it != cap->tails.end() && !it->second.empty()) tail = &it->second;
+  }
+  if (deps != nullptr) *deps = tail != nullptr ? tail->data() : nullptr;
   if (edges != nullptr) *edges = nullptr;
-  if (count != nullptr) *count = 0;
+  if (count != nullptr) *count = tail != nullptr ? tail->size() : 0;
   return CUDA_SUCCESS;
 }
 
@@ -251,5 +259,65 @@ FAKE_CUDA_API CUresult CUDAAPI cuThreadExchangeStreamCaptureMode(CUstreamCapture
   if (!valid_mode(wanted)) return CUDA_ERROR_INVALID_VALUE;
   *mode = static_cast<CUstreamCaptureMode>(t_capture_mode);
   t_capture_mode = wanted;
+  return CUDA_SUCCESS;
+}
+
+// As cuStreamBeginCapture_v2, into an existing graph (a graph made by hand, or a conditional
+// node's body), the first captured node depending on deps[0..n) of it. Edge data other than
+// none is not modelled.
+FAKE_CUDA_API CUresult CUDAAPI cuStreamBeginCaptureToGraph(CUstream hStream, CUgraph hGraph,
+                                                           const CUgraphNode* dependencies,
+                                                           const CUgraphEdgeData* dependencyData,
+                                                           size_t numDependencies, CUstreamCaptureMode mode) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  const int m = raw_enum(&mode);
+  if (!valid_mode(m) || dependencyData != nullptr || (numDependencies != 0 && dependencies == nullptr))
+    return CUDA_ERROR_INVALID_VALUE;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  Stream* st = find_stream(*l.ctx, hStream);
+  if (st == nullptr) return CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED;
+  if (st->capture) return CUDA_ERROR_ILLEGAL_STATE;
+  for (size_t i = 0; i < numDependencies; ++i) {
+    CUgraph owner = nullptr;
+    if (!graph_node_info(dependencies[i], &owner, nullptr) || owner != hGraph) return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (CUresult r = graph_capture_into(hGraph, l->handle); r != CUDA_SUCCESS) return r;
+  auto cap = std::make_shared<Capture>();
+  cap->id = g_next_capture_id.fetch_add(1);
+  cap->origin = hStream;
+  cap->mode = m;
+  cap->thread = std::this_thread::get_id();
+  cap->graph = hGraph;
+  cap->into_existing = true;
+  if (numDependencies != 0) cap->tails[hStream].assign(dependencies, dependencies + numDependencies);
+  st->capture = std::move(cap);
+  return CUDA_SUCCESS;
+}
+
+// The nodes the stream's next captured node depends on: deps[0..n) added to them
+// (CU_STREAM_ADD_CAPTURE_DEPENDENCIES) or in their place (CU_STREAM_SET_CAPTURE_DEPENDENCIES).
+// Each must be a node of the capture's graph (nodes added to it by hand included).
+FAKE_CUDA_API CUresult CUDAAPI cuStreamUpdateCaptureDependencies_v2(CUstream hStream, CUgraphNode* dependencies,
+                                                                    const CUgraphEdgeData* dependencyData,
+                                                                    size_t numDependencies, unsigned int flags) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (dependencyData != nullptr || (numDependencies != 0 && dependencies == nullptr) ||
+      (flags != CU_STREAM_ADD_CAPTURE_DEPENDENCIES && flags != CU_STREAM_SET_CAPTURE_DEPENDENCIES))
+    return CUDA_ERROR_INVALID_VALUE;
+  if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
+  Stream* st = find_stream(*l.ctx, hStream);
+  if (st == nullptr || !st->capture) return CUDA_ERROR_ILLEGAL_STATE;
+  if (st->capture->invalidated) return CUDA_ERROR_STREAM_CAPTURE_INVALIDATED;
+  for (size_t i = 0; i < numDependencies; ++i) {
+    CUgraph owner = nullptr;
+    if (!graph_node_info(dependencies[i], &owner, nullptr) || owner != st->capture->graph)
+      return CUDA_ERROR_INVALID_VALUE;
+  }
+  std::vector<CUgraphNode>& tail = st->capture->tails[hStream];
+  if (flags == CU_STREAM_SET_CAPTURE_DEPENDENCIES) tail.clear();
+  for (size_t i = 0; i < numDependencies; ++i)
+    if (std::find(tail.begin(), tail.end(), dependencies[i]) == tail.end()) tail.push_back(dependencies[i]);
   return CUDA_SUCCESS;
 }

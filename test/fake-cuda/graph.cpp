@@ -12,6 +12,8 @@
 // graph_execs=), rewritten once no lock is held.
 #include "graph.h"
 
+#include <algorithm>
+
 #include "graph_dag.h"
 
 using namespace vgpu::fake;
@@ -24,6 +26,8 @@ struct Graph {
   CUcontext ctx = nullptr;
   bool capturing = false;  // a capture is still recording into it
   Dag dag;
+  // A clone's nodes: each one's original (cuGraphNodeFindInClone).
+  std::unordered_map<CUgraphNode, CUgraphNode> cloned_from;
 };
 
 struct Exec {
@@ -31,7 +35,20 @@ struct Exec {
   // Shared with a launch in progress, so that cuGraphExecDestroy on another thread cannot free
   // the nodes under it.
   std::shared_ptr<const std::vector<Node>> nodes;
+  // Its edges between `nodes`, as positions (cuGraphExecUpdate compares a graph's with them).
+  Positions edges;
 };
+
+// The edges of `dag` as positions in `ordered` (its nodes in the order they run).
+Positions positions_of(const Dag& dag, const std::vector<Node>& ordered) {
+  std::unordered_map<CUgraphNode, std::size_t> at;
+  for (std::size_t i = 0; i < ordered.size(); ++i) at.emplace(ordered[i].handle, i);
+  Positions out;
+  for (const auto& [from, to] : dag.edges())
+    if (at.count(from) != 0 && at.count(to) != 0) out.emplace_back(at.at(from), at.at(to));
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 // Guards both registries and the graphs' contents. A leaf: taken under a Context::mu and the
 // region index's mutex, and nothing is taken while holding it.
@@ -40,11 +57,46 @@ std::unordered_map<CUgraph, Graph> g_graphs;
 std::unordered_map<CUgraphExec, Exec> g_execs;
 std::unordered_map<CUgraphNode, CUgraph> g_node_graph;  // every node of a live graph -> its graph
 
-// Forgets a graph and its nodes' handles (caller holds g_mu).
-void erase_graph(std::unordered_map<CUgraph, Graph>::iterator it) {
-  for (const Node& node : it->second.dag.nodes()) g_node_graph.erase(node.handle);
+// The graphs a node owns: a child graph node's body once handed out, a conditional's bodies.
+std::vector<CUgraph> bodies_of(const NodeOp& op) {
+  if (const auto* c = std::get_if<ChildNode>(&op); c != nullptr && c->body != nullptr) return {c->body};
+  if (const auto* c = std::get_if<ConditionalNode>(&op); c != nullptr && c->bodies) return *c->bodies;
+  return {};
+}
+
+// Forgets a graph, its nodes' handles and the graphs its nodes own (caller holds g_mu); `gone`
+// gets every graph forgotten, for user_objects_graph_gone once g_mu is released.
+void erase_graph(std::unordered_map<CUgraph, Graph>::iterator it, std::vector<CUgraph>* gone = nullptr) {
+  std::vector<CUgraph> owned;
+  for (const Node& node : it->second.dag.nodes()) {
+    g_node_graph.erase(node.handle);
+    for (CUgraph b : bodies_of(node.op)) owned.push_back(b);
+  }
+  if (gone != nullptr) gone->push_back(it->first);
   g_graphs.erase(it);
   count_graph(-1);
+  for (CUgraph b : owned)
+    if (auto body = g_graphs.find(b); body != g_graphs.end()) erase_graph(body, gone);
+}
+
+// The nodes of a graph in an order its edges allow, with what their bodies hold now: a child
+// graph node whose graph was handed out, and a conditional node's bodies (caller holds g_mu).
+std::vector<Node> resolved(const Dag& dag) {
+  std::vector<Node> nodes = dag.ordered();
+  for (Node& node : nodes) {
+    if (auto* c = std::get_if<ChildNode>(&node.op); c != nullptr && c->body != nullptr) {
+      if (auto body = g_graphs.find(c->body); body != g_graphs.end())
+        c->nodes = std::make_shared<const std::vector<Node>>(resolved(body->second.dag));
+    } else if (auto* cond = std::get_if<ConditionalNode>(&node.op); cond != nullptr && cond->bodies) {
+      cond->snapshots.clear();
+      for (CUgraph b : *cond->bodies) {
+        auto body = g_graphs.find(b);
+        cond->snapshots.push_back(std::make_shared<const std::vector<Node>>(
+            body != g_graphs.end() ? resolved(body->second.dag) : std::vector<Node>{}));
+      }
+    }
+  }
+  return nodes;
 }
 
 // What cuGraphNodeGetType reports for each kind of node.
@@ -59,6 +111,9 @@ struct TypeOf {
   CUgraphNodeType operator()(const EmptyNode&) const { return CU_GRAPH_NODE_TYPE_EMPTY; }
   CUgraphNodeType operator()(const HostNode&) const { return CU_GRAPH_NODE_TYPE_HOST; }
   CUgraphNodeType operator()(const ChildNode&) const { return CU_GRAPH_NODE_TYPE_GRAPH; }
+  CUgraphNodeType operator()(const MemAllocNode&) const { return CU_GRAPH_NODE_TYPE_MEM_ALLOC; }
+  CUgraphNodeType operator()(const MemFreeNode&) const { return CU_GRAPH_NODE_TYPE_MEM_FREE; }
+  CUgraphNodeType operator()(const ConditionalNode&) const { return CU_GRAPH_NODE_TYPE_CONDITIONAL; }
 };
 
 // A node that finds its device memory gone faults, as its work would on a GPU.
@@ -121,6 +176,7 @@ void replay_event_wait(const Context& ctx, const EventWaitNode& w) {
 CUresult replay(Locked& l, const std::vector<Node>& nodes) {
   for (const Node& node : nodes) {
     if (l->sticky != CUDA_SUCCESS || process_poison() != CUDA_SUCCESS) break;
+    if (node.disabled) continue;  // an empty node until enabled again (cuGraphNodeSetEnabled)
     if (const auto* k = std::get_if<KernelNode>(&node.op)) {
       run_kernel(l, k->fn, k->grid, k->block, k->smem, k->args);
     } else if (const auto* h = std::get_if<HostNode>(&node.op)) {
@@ -135,6 +191,8 @@ CUresult replay(Locked& l, const std::vector<Node>& nodes) {
       replay_event_wait(*l.ctx, *w);
     } else if (const auto* child = std::get_if<ChildNode>(&node.op)) {
       if (CUresult r = replay(l, *child->nodes); r != CUDA_SUCCESS) return r;
+    } else if (const auto* cond = std::get_if<ConditionalNode>(&node.op)) {
+      if (CUresult r = replay_conditional(l, *cond); r != CUDA_SUCCESS) return r;
     }
     if (!l.lock.owns_lock()) {  // a sleeping kernel or a host function let go of the context
       l.lock.lock();
@@ -173,7 +231,7 @@ namespace vgpu::fake {
 CUgraph graph_open(CUcontext ctx) {
   const auto h = new_handle<CUgraph>();
   std::lock_guard<std::mutex> g(g_mu);
-  g_graphs.emplace(h, Graph{ctx, true, {}});
+  g_graphs.emplace(h, Graph{ctx, true, {}, {}});
   count_graph(+1);
   return h;
 }
@@ -190,14 +248,145 @@ CUgraphNode graph_add(CUgraph h, NodeOp op, const std::vector<CUgraphNode>& deps
 }
 
 void graph_close(CUgraph h, bool keep) {
+  std::vector<CUgraph> gone;
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    auto it = g_graphs.find(h);
+    if (it == g_graphs.end()) return;
+    if (keep) {
+      it->second.capturing = false;
+    } else {
+      erase_graph(it, &gone);
+    }
+  }
+  for (CUgraph g : gone) user_objects_graph_gone(g);
+}
+
+CUresult graph_capture_into(CUgraph h, CUcontext ctx) {
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_graphs.find(h);
-  if (it == g_graphs.end()) return;
-  if (keep) {
-    it->second.capturing = false;
-  } else {
-    erase_graph(it);
+  if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+  if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
+  if (it->second.ctx != nullptr && it->second.ctx != ctx) return CUDA_ERROR_INVALID_CONTEXT;
+  it->second.ctx = ctx;
+  it->second.capturing = true;
+  return CUDA_SUCCESS;
+}
+
+CUgraph graph_make(CUcontext ctx) {
+  const auto h = new_handle<CUgraph>();
+  std::lock_guard<std::mutex> g(g_mu);
+  g_graphs.emplace(h, Graph{ctx, false, {}, {}});
+  count_graph(+1);
+  return h;
+}
+
+void graph_drop(CUgraph h) {
+  std::vector<CUgraph> gone;
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    if (auto it = g_graphs.find(h); it != g_graphs.end()) erase_graph(it, &gone);
   }
+  for (CUgraph g : gone) user_objects_graph_gone(g);
+}
+
+bool graph_node_info(CUgraphNode node, CUgraph* graph, NodeOp* op) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto owner = g_node_graph.find(node);
+  if (owner == g_node_graph.end()) return false;
+  if (graph != nullptr) *graph = owner->second;
+  if (op != nullptr) *op = g_graphs.at(owner->second).dag.find(node)->op;
+  return true;
+}
+
+bool graph_node_update(CUgraphNode node, const std::function<void(NodeOp&)>& fn) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto owner = g_node_graph.find(node);
+  if (owner == g_node_graph.end()) return false;
+  fn(*g_graphs.at(owner->second).dag.op_of(node));
+  return true;
+}
+
+CUresult graph_disconnect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_graphs.find(h);
+  if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+  if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;  // the driver forbids removal then
+  return it->second.dag.disconnect(from, to, n) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+}
+
+CUresult graph_remove_node(CUgraphNode node, NodeOp* removed) {
+  std::vector<CUgraph> gone;
+  {
+    std::lock_guard<std::mutex> g(g_mu);
+    auto owner = g_node_graph.find(node);
+    if (owner == g_node_graph.end()) return CUDA_ERROR_INVALID_VALUE;
+    Graph& graph = g_graphs.at(owner->second);
+    if (graph.capturing) return CUDA_ERROR_ILLEGAL_STATE;
+    *removed = graph.dag.find(node)->op;
+    graph.dag.remove(node);
+    g_node_graph.erase(owner);
+    for (CUgraph b : bodies_of(*removed))
+      if (auto body = g_graphs.find(b); body != g_graphs.end()) erase_graph(body, &gone);
+  }
+  for (CUgraph g : gone) user_objects_graph_gone(g);
+  write_state_file();
+  return CUDA_SUCCESS;
+}
+
+CUresult graph_find_in_clone(CUgraphNode original, CUgraph clone, CUgraphNode* out) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_graphs.find(clone);
+  if (it == g_graphs.end() || g_node_graph.count(original) == 0) return CUDA_ERROR_INVALID_VALUE;
+  for (const auto& [copy, from] : it->second.cloned_from) {
+    if (from == original) {
+      *out = copy;
+      return CUDA_SUCCESS;
+    }
+  }
+  return CUDA_ERROR_INVALID_VALUE;
+}
+
+bool graph_state(CUgraph h, bool* capturing, CUcontext* ctx) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_graphs.find(h);
+  if (it == g_graphs.end()) return false;
+  *capturing = it->second.capturing;
+  *ctx = it->second.ctx;
+  return true;
+}
+
+CUresult graph_replay(Locked& l, const std::vector<Node>& nodes) { return replay(l, nodes); }
+
+CUresult graph_topology(CUgraph h, CUcontext* ctx, std::vector<Node>* nodes, Positions* edges) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_graphs.find(h);
+  if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
+  if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
+  *ctx = it->second.ctx;
+  *nodes = resolved(it->second.dag);
+  *edges = positions_of(it->second.dag, *nodes);
+  return CUDA_SUCCESS;
+}
+
+bool exec_topology(CUgraphExec e, CUcontext* ctx, std::vector<Node>* nodes, Positions* edges) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_execs.find(e);
+  if (it == g_execs.end()) return false;
+  *ctx = it->second.ctx;
+  *nodes = *it->second.nodes;
+  *edges = it->second.edges;
+  return true;
+}
+
+CUresult exec_edit(CUgraphExec e, const std::function<CUresult(std::vector<Node>&)>& fn) {
+  std::lock_guard<std::mutex> g(g_mu);
+  auto it = g_execs.find(e);
+  if (it == g_execs.end()) return CUDA_ERROR_INVALID_VALUE;
+  std::vector<Node> nodes = *it->second.nodes;
+  if (CUresult r = fn(nodes); r != CUDA_SUCCESS) return r;
+  it->second.nodes = std::make_shared<const std::vector<Node>>(std::move(nodes));
+  return CUDA_SUCCESS;
 }
 
 CUresult graph_insert(CUgraph h, CUcontext ctx, NodeOp op, const CUgraphNode* deps, std::size_t n, CUgraphNode* out) {
@@ -207,8 +396,8 @@ CUresult graph_insert(CUgraph h, CUcontext ctx, NodeOp op, const CUgraphNode* de
     auto it = g_graphs.find(h);
     if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
     Graph& graph = it->second;
-    // The capture owns the graph until it ends, as for cuGraphDestroy.
-    if (graph.capturing) return CUDA_ERROR_ILLEGAL_STATE;
+    // A graph a capture records into takes nodes added by hand too, as the driver's does
+    // (cuStreamGetCaptureInfo hands it out for that); only its destruction waits for the end.
     if (ctx != nullptr && graph.ctx != nullptr && graph.ctx != ctx) return CUDA_ERROR_INVALID_CONTEXT;
     if (!graph.dag.add(node, std::move(op), deps, n)) return CUDA_ERROR_INVALID_VALUE;
     if (ctx != nullptr) graph.ctx = ctx;
@@ -222,7 +411,6 @@ CUresult graph_connect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_graphs.find(h);
   if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
-  if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
   return it->second.dag.connect(from, to, n) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
@@ -232,7 +420,7 @@ CUresult graph_snapshot(CUgraph g, CUcontext* ctx, std::shared_ptr<const std::ve
   if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
   if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
   *ctx = it->second.ctx;
-  *nodes = std::make_shared<const std::vector<Node>>(it->second.dag.ordered());
+  *nodes = std::make_shared<const std::vector<Node>>(resolved(it->second.dag));
   return CUDA_SUCCESS;
 }
 
@@ -268,14 +456,26 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphClone(CUgraph* phGraphClone, CUgraph origi
     if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
     const Graph& original = it->second;
     if (original.capturing) return CUDA_ERROR_ILLEGAL_STATE;
-    Graph clone{original.ctx, false, {}};
+    // The driver refuses to clone a graph with conditional nodes.
+    for (const Node& node : original.dag.nodes())
+      if (std::holds_alternative<ConditionalNode>(node.op)) return CUDA_ERROR_NOT_SUPPORTED;
+    Graph clone{original.ctx, false, {}, {}};
     // The nodes in the same order (what cuGraphGetNodes lists, and the order of nodes ready
     // together), then the edges, which the original holds once each: neither can be refused.
     std::unordered_map<CUgraphNode, CUgraphNode> copy_of;
     for (const Node& node : original.dag.nodes()) {
       const auto copy = new_handle<CUgraphNode>();
-      clone.dag.add(copy, node.op, nullptr, 0);
+      NodeOp op = node.op;
+      // A child graph node whose graph was handed out: the copy holds what it holds now, and
+      // no graph of its own until asked.
+      if (auto* c = std::get_if<ChildNode>(&op); c != nullptr && c->body != nullptr) {
+        if (auto body = g_graphs.find(c->body); body != g_graphs.end())
+          c->nodes = std::make_shared<const std::vector<Node>>(resolved(body->second.dag));
+        c->body = nullptr;
+      }
+      clone.dag.add(copy, std::move(op), nullptr, 0);
       copy_of.emplace(node.handle, copy);
+      clone.cloned_from.emplace(copy, node.handle);
     }
     std::vector<CUgraphNode> from, to;
     for (const auto& [tail, head] : original.dag.edges()) {
@@ -287,6 +487,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphClone(CUgraph* phGraphClone, CUgraph origi
     g_graphs.emplace(h, std::move(clone));
     count_graph(+1);
   }
+  user_objects_graph_cloned(originalGraph, h);
   *phGraphClone = h;
   write_state_file();
   return CUDA_SUCCESS;
@@ -294,14 +495,16 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphClone(CUgraph* phGraphClone, CUgraph origi
 
 FAKE_CUDA_API CUresult CUDAAPI cuGraphDestroy(CUgraph hGraph) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  std::vector<CUgraph> gone;
   {
     std::lock_guard<std::mutex> g(g_mu);
     auto it = g_graphs.find(hGraph);
     if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
     // The driver forbids destroying a graph a capture records into (cuStreamEndCapture owns it).
     if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;
-    erase_graph(it);
+    erase_graph(it, &gone);
   }
+  for (CUgraph g : gone) user_objects_graph_gone(g);
   write_state_file();
   return CUDA_SUCCESS;
 }
@@ -441,10 +644,13 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphInstantiateWithFlags(CUgraphExec* phGraphE
     }
     // A copy of the nodes in the order the edges give: the graph may change or go while the
     // executable graph lives on.
-    g_execs.emplace(h, Exec{l->handle, std::make_shared<const std::vector<Node>>(it->second.dag.ordered())});
+    auto nodes = std::make_shared<const std::vector<Node>>(resolved(it->second.dag));
+    Positions edges = positions_of(it->second.dag, *nodes);
+    g_execs.emplace(h, Exec{l->handle, std::move(nodes), std::move(edges)});
     count_graph_exec(+1);
   }
   l.lock.unlock();
+  user_objects_exec_made(hGraph, h);
   *phGraphExec = h;
   write_state_file();
   return CUDA_SUCCESS;
@@ -461,6 +667,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphLaunch(CUgraphExec hGraphExec, CUstream hS
   if (CUresult r = capture_gate(*l.ctx, hStream, cap); r != CUDA_SUCCESS) return r;
   // The driver would record a child-graph node; the fake has none.
   if (cap) return CUDA_ERROR_NOT_SUPPORTED;
+  conditional_launch_begins(*exec.nodes);
   return replay(l, *exec.nodes);
 }
 
@@ -482,6 +689,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphExecDestroy(CUgraphExec hGraphExec) {
     if (g_execs.erase(hGraphExec) == 0) return CUDA_ERROR_INVALID_VALUE;
     count_graph_exec(-1);
   }
+  user_objects_exec_gone(hGraphExec);
   write_state_file();
   return CUDA_SUCCESS;
 }

@@ -11,6 +11,7 @@
 // A host function (cuLaunchHostFunc, a host node) is called with none of them held.
 #pragma once
 
+#include <functional>
 #include <thread>
 #include <variant>
 
@@ -28,6 +29,12 @@ struct KernelNode {
   unsigned block[3] = {1, 1, 1};
   unsigned smem = 0;
   std::vector<unsigned char> args;  // laid out as fn.params says
+  CUfunction func = nullptr;         // the handle it was made with (cuGraphKernelNodeGetParams)
+  // Launch attributes set on the node (cuGraphKernelNodeSetAttribute, graph_update.cpp): kept and
+  // read back; the fake runs every kernel the same way.
+  int cooperative = 0;
+  int priority = 0;
+  unsigned cluster[3] = {0, 0, 0};
 };
 
 // A copy. Host pointers are kept by address and read or written at each replay, as the driver
@@ -91,17 +98,46 @@ struct Node;
 
 // cuGraphAddChildGraphNode: the child graph's nodes as they were when the node was added, in an
 // order its edges allow (changing the child afterwards does not reach the node, as the driver
-// keeps a copy); replayed in place, whole, when the node runs.
+// keeps a copy); replayed in place, whole, when the node runs. Once cuGraphChildGraphNodeGetGraph
+// has handed out the node's own graph (`body`, made then from those nodes), that graph is what
+// an instantiation copies, so that nodes added to it reach the node (graph_structure.cpp).
 struct ChildNode {
   std::shared_ptr<const std::vector<Node>> nodes;
+  CUgraph body = nullptr;
 };
 
-using NodeOp =
-    std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode, EventWaitNode, EmptyNode, HostNode, ChildNode>;
+// cuGraphAddMemAllocNode, or cuMemAllocAsync captured: the fake allocates the memory when the
+// node is made and keeps it until the context goes (or cuMemFree), so the address is fixed and
+// usable for the node's life; running the node does nothing (graph_memory.cpp).
+struct MemAllocNode {
+  CUdeviceptr dptr = 0;
+  std::size_t bytes = 0;
+  CUdevice device = 0;
+};
+
+// cuGraphAddMemFreeNode, or cuMemFreeAsync captured: nothing to do when it runs in the fake.
+struct MemFreeNode {
+  CUdeviceptr dptr = 0;
+};
+
+// A conditional node (cuGraphAddNode_v2): its body graphs are graphs of the registry that the
+// node owns; an instantiation copies their nodes into `snapshots`, and a replay runs them as
+// the handle's value says (graph_conditional.cpp).
+struct ConditionalNode {
+  CUgraphConditionalHandle handle = 0;
+  int type = CU_GRAPH_COND_TYPE_IF;
+  std::shared_ptr<std::vector<CUgraph>> bodies;  // the array phGraph_out points at
+  std::vector<std::shared_ptr<const std::vector<Node>>> snapshots;
+};
+
+using NodeOp = std::variant<KernelNode, CopyNode, MemsetNode, EventRecordNode, EventWaitNode, EmptyNode, HostNode,
+                            ChildNode, MemAllocNode, MemFreeNode, ConditionalNode>;
 
 struct Node {
   CUgraphNode handle = nullptr;  // opaque, never reused; graph.cpp's registry resolves it
   NodeOp op;
+  // An executable graph's node turned off (cuGraphNodeSetEnabled): skipped when it runs.
+  bool disabled = false;
 };
 
 // ---- captures (capture.cpp) ----
@@ -120,6 +156,7 @@ struct Capture {
   std::thread::id thread;  // that began it: a capture not RELAXED must end on it
   CUgraph graph = nullptr;  // being captured into (graph.cpp)
   bool invalidated = false;
+  bool into_existing = false;  // cuStreamBeginCaptureToGraph's: the graph outlives a failed capture
   // Per stream taking part: the nodes its next node will depend on (none before its first).
   std::unordered_map<CUstream, std::vector<CUgraphNode>> tails;
 };
@@ -174,7 +211,71 @@ CUresult graph_snapshot(CUgraph g, CUcontext* ctx, std::shared_ptr<const std::ve
 // CUDA_ERROR_ILLEGAL_STATE while a capture records into g.
 CUresult graph_connect(CUgraph g, const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
 
+// The rest of the structure calls (graph_structure.cpp, graph_memory.cpp, graph_conditional.cpp,
+// user_objects.cpp) reach the registry through these (graph.cpp).
+// cuStreamBeginCaptureToGraph: an existing graph of no other context, not captured into yet,
+// is captured into from now on (CUDA_ERROR_INVALID_VALUE, _ILLEGAL_STATE, _INVALID_CONTEXT).
+CUresult graph_capture_into(CUgraph g, CUcontext ctx);
+// A new empty graph of context `ctx` (null: none yet), owned by the caller (a node's body).
+CUgraph graph_make(CUcontext ctx);
+// Destroys a graph the registry holds, capturing or not (a node's body, with the node).
+void graph_drop(CUgraph g);
+// The graph node `node` belongs to, and a copy of its operation: false for an unknown node.
+bool graph_node_info(CUgraphNode node, CUgraph* graph, NodeOp* op);
+// Runs fn(op) on the node's operation under the registry lock: false for an unknown node.
+bool graph_node_update(CUgraphNode node, const std::function<void(NodeOp&)>& fn);
+// Removes edges (all or none): CUDA_ERROR_INVALID_VALUE for an unknown graph or an edge that is
+// not there; CUDA_ERROR_ILLEGAL_STATE while a capture records into the graph.
+CUresult graph_disconnect(CUgraph g, const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
+// Removes a node and its edges; its operation is handed back (what it owned goes with it).
+CUresult graph_remove_node(CUgraphNode node, NodeOp* removed);
+// The node of `clone` (a cuGraphClone of the node's graph) copied from `original`.
+CUresult graph_find_in_clone(CUgraphNode original, CUgraph clone, CUgraphNode* out);
+// Whether a capture records into g, and its context: false for an unknown graph.
+bool graph_state(CUgraph g, bool* capturing, CUcontext* ctx);
+// Runs an executable graph's nodes (graph.cpp's replay), for a conditional node's body.
+CUresult graph_replay(Locked& l, const std::vector<Node>& nodes);
+// A conditional node's replay (graph_conditional.cpp); the caller holds l.lock.
+CUresult replay_conditional(Locked& l, const ConditionalNode& c);
+// A launch of these nodes begins: handles made with CU_GRAPH_COND_ASSIGN_DEFAULT that their
+// conditional nodes use are set to their defaults (graph_conditional.cpp).
+void conditional_launch_begins(const std::vector<Node>& nodes);
+// What cudaGraphSetConditional does, for the built-in kernels (launch.cpp); an unknown handle is
+// ignored.
+void conditional_set(CUgraphConditionalHandle handle, unsigned value);
+// User objects' references held by graphs and executable graphs (user_objects.cpp); called with
+// no lock of the fake held, since a destructor may run.
+void user_objects_graph_gone(CUgraph g);
+void user_objects_graph_cloned(CUgraph from, CUgraph to);
+void user_objects_exec_made(CUgraph from, CUgraphExec exec);
+void user_objects_exec_gone(CUgraphExec exec);
+
+// Executable graphs' nodes, for the per-node setters and cuGraphExecUpdate (graph_update.cpp).
+// Positions: indices into the nodes in the order they run; an edge (a, b): b waits for a.
+using Positions = std::vector<std::pair<std::size_t, std::size_t>>;
+// A graph's nodes in the order an instantiation would run them, its edges as positions in that
+// order, and its context: CUDA_ERROR_INVALID_VALUE for an unknown graph, ILLEGAL_STATE while a
+// capture records into it.
+CUresult graph_topology(CUgraph g, CUcontext* ctx, std::vector<Node>* nodes, Positions* edges);
+// The same of an executable graph, as instantiated: false for an unknown one.
+bool exec_topology(CUgraphExec e, CUcontext* ctx, std::vector<Node>* nodes, Positions* edges);
+// Runs fn on a copy of the executable graph's nodes under the registry lock (fn takes no other
+// lock); the copy replaces them when fn returns CUDA_SUCCESS, so a launch under way keeps the
+// nodes it started with. CUDA_ERROR_INVALID_VALUE for an unknown executable graph.
+CUresult exec_edit(CUgraphExec e, const std::function<CUresult(std::vector<Node>&)>& fn);
+
 // ---- what a node shares with the stream call it stands for ----
+
+// graph_build.cpp: a node's operation from what cuGraphAdd*Node takes, checked as it checks it,
+// so that the setters (graph_update.cpp) accept exactly what adding accepts. A kernel's function
+// must be one of `ctx` (held locked by the caller); memset and memcpy ends are checked against
+// every live context's memory, as the fake's copies are.
+CUresult kernel_node_from(const Context& ctx, const CUDA_KERNEL_NODE_PARAMS& p, KernelNode& out);
+CUresult memset_node_from(const CUDA_MEMSET_NODE_PARAMS& p, MemsetNode& out);
+CUresult copy_node_from(const CUDA_MEMCPY3D& p, CopyNode& out);
+// The context a memset or memcpy node runs in: `ctx`, or the current one when null. Checked as
+// enter() checks the current context, and locked into `out`.
+CUresult enter_node_context(CUcontext ctx, Locked& out);
 
 // launch.cpp: a launch's dimensions and dynamic shared memory, checked as cuLaunchKernel checks
 // them (CUDA_ERROR_INVALID_VALUE), and its arguments gathered from kernelParams or `extra` into

@@ -39,8 +39,21 @@ std::array<unsigned char, 8> element_bytes(unsigned value, unsigned elem) {
   return out;
 }
 
-// The context a memset or memcpy node runs in: `ctx`, or the current one when null. Checked as
-// enter() checks the current context, and locked into `out`.
+CUresult add_kernel_node(CUgraphNode* out, CUgraph g, const CUgraphNode* deps, size_t n,
+                         const CUDA_KERNEL_NODE_PARAMS* p) {
+  Locked l;
+  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
+  if (!add_args_ok(out, g, deps, n) || p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  KernelNode node;
+  if (CUresult r = kernel_node_from(*l.ctx, *p, node); r != CUDA_SUCCESS) return r;
+  // g_mu is a leaf under the context's lock.
+  return graph_insert(g, l->handle, std::move(node), deps, n, out);
+}
+
+}  // namespace
+
+namespace vgpu::fake {
+
 CUresult enter_node_context(CUcontext ctx, Locked& out) {
   const CUcontext run_in = ctx != nullptr ? ctx : current_handle();
   std::shared_ptr<Context> owner = run_in != nullptr ? find_context(run_in) : nullptr;
@@ -54,26 +67,44 @@ CUresult enter_node_context(CUcontext ctx, Locked& out) {
   return CUDA_SUCCESS;
 }
 
-CUresult add_kernel_node(CUgraphNode* out, CUgraph g, const CUgraphNode* deps, size_t n,
-                         const CUDA_KERNEL_NODE_PARAMS* p) {
-  Locked l;
-  if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
-  if (!add_args_ok(out, g, deps, n) || p == nullptr) return CUDA_ERROR_INVALID_VALUE;
+CUresult kernel_node_from(const Context& ctx, const CUDA_KERNEL_NODE_PARAMS& p, KernelNode& out) {
   // The fake has no library kernels (cuLibrary*), so a CUkernel in `kern` names nothing; `ctx`
   // only goes with `kern`.
-  if (p->func == nullptr) return p->kern != nullptr ? CUDA_ERROR_INVALID_HANDLE : CUDA_ERROR_INVALID_VALUE;
-  auto fit = l->functions.find(p->func);  // a function of the current context, as for a launch
-  if (fit == l->functions.end()) return CUDA_ERROR_INVALID_HANDLE;
+  if (p.func == nullptr) return p.kern != nullptr ? CUDA_ERROR_INVALID_HANDLE : CUDA_ERROR_INVALID_VALUE;
+  auto fit = ctx.functions.find(p.func);  // a function of the context, as for a launch
+  if (fit == ctx.functions.end()) return CUDA_ERROR_INVALID_HANDLE;
   const Function& fn = fit->second;
-  KernelNode node{fn, {p->gridDimX, p->gridDimY, p->gridDimZ}, {p->blockDimX, p->blockDimY, p->blockDimZ},
-                  p->sharedMemBytes, {}};
+  KernelNode node{fn, {p.gridDimX, p.gridDimY, p.gridDimZ}, {p.blockDimX, p.blockDimY, p.blockDimZ},
+                  p.sharedMemBytes, {}};
   if (CUresult r = launch_dims_check(fn, node.grid, node.block, node.smem); r != CUDA_SUCCESS) return r;
-  if (CUresult r = gather_args(fn, p->kernelParams, p->extra, node.args); r != CUDA_SUCCESS) return r;
-  // g_mu is a leaf under the context's lock.
-  return graph_insert(g, l->handle, std::move(node), deps, n, out);
+  if (CUresult r = gather_args(fn, p.kernelParams, p.extra, node.args); r != CUDA_SUCCESS) return r;
+  node.func = p.func;
+  out = std::move(node);
+  return CUDA_SUCCESS;
 }
 
-}  // namespace
+CUresult memset_node_from(const CUDA_MEMSET_NODE_PARAMS& p, MemsetNode& out) {
+  if ((p.elementSize != 1 && p.elementSize != 2 && p.elementSize != 4) || p.width == 0 || p.height == 0) {
+    return CUDA_ERROR_INVALID_VALUE;
+  }
+  std::size_t span = 0;
+  if (CUresult r = memset_span(p.dst, p.pitch, p.elementSize, p.width, p.height, span); r != CUDA_SUCCESS) return r;
+  {
+    const RegionReader held = read_regions();  // checked now; a replay checks again
+    if (!region_owner(held, p.dst, span)) return CUDA_ERROR_INVALID_VALUE;
+  }
+  MemsetNode node;
+  node.dst = p.dst;
+  node.pitch = p.height > 1 ? p.pitch : 0;
+  node.width = p.width;
+  node.height = p.height;
+  node.elem = p.elementSize;
+  node.value = element_bytes(p.value, p.elementSize);
+  out = node;
+  return CUDA_SUCCESS;
+}
+
+}  // namespace vgpu::fake
 
 FAKE_CUDA_API CUresult CUDAAPI cuGraphAddKernelNode_v2(CUgraphNode* phGraphNode, CUgraph hGraph,
                                                        const CUgraphNode* dependencies, size_t numDependencies,
@@ -108,24 +139,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddMemsetNode(CUgraphNode* phGraphNode, CU
   }
   Locked l;
   if (CUresult r = enter_node_context(ctx, l); r != CUDA_SUCCESS) return r;
-
-  const CUDA_MEMSET_NODE_PARAMS& p = *memsetParams;
-  if ((p.elementSize != 1 && p.elementSize != 2 && p.elementSize != 4) || p.width == 0 || p.height == 0) {
-    return CUDA_ERROR_INVALID_VALUE;
-  }
-  std::size_t span = 0;
-  if (CUresult r = memset_span(p.dst, p.pitch, p.elementSize, p.width, p.height, span); r != CUDA_SUCCESS) return r;
-  {
-    const RegionReader held = read_regions();  // checked now; a replay checks again
-    if (!region_owner(held, p.dst, span)) return CUDA_ERROR_INVALID_VALUE;
-  }
   MemsetNode node;
-  node.dst = p.dst;
-  node.pitch = p.height > 1 ? p.pitch : 0;
-  node.width = p.width;
-  node.height = p.height;
-  node.elem = p.elementSize;
-  node.value = element_bytes(p.value, p.elementSize);
+  if (CUresult r = memset_node_from(*memsetParams, node); r != CUDA_SUCCESS) return r;
   return graph_insert(hGraph, l->handle, std::move(node), dependencies, numDependencies, phGraphNode);
 }
 
@@ -211,8 +226,12 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode* phGraphNode, CU
   }
   Locked l;
   if (CUresult r = enter_node_context(ctx, l); r != CUDA_SUCCESS) return r;
+  CopyNode node;
+  if (CUresult r = copy_node_from(*copyParams, node); r != CUDA_SUCCESS) return r;
+  return graph_insert(hGraph, l->handle, std::move(node), dependencies, numDependencies, phGraphNode);
+}
 
-  const CUDA_MEMCPY3D& p = *copyParams;
+CUresult vgpu::fake::copy_node_from(const CUDA_MEMCPY3D& p, CopyNode& out) {
   const CopySide src{raw_enum(&p.srcMemoryType), p.srcHost, p.srcDevice, p.srcXInBytes, p.srcY, p.srcZ,
                      p.srcPitch,                 p.srcHeight, p.reserved0};
   const CopySide dst{raw_enum(&p.dstMemoryType), p.dstHost, p.dstDevice, p.dstXInBytes, p.dstY, p.dstZ,
@@ -241,7 +260,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddMemcpyNode(CUgraphNode* phGraphNode, CU
   node.src_pitch = from.pitch;
   node.dst_slice = to.slice;
   node.src_slice = from.slice;
-  return graph_insert(hGraph, l->handle, std::move(node), dependencies, numDependencies, phGraphNode);
+  out = node;
+  return CUDA_SUCCESS;
 }
 
 // A node of no context: a graph of empty nodes alone may be instantiated in any.

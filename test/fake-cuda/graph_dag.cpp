@@ -87,3 +87,42 @@ std::vector<std::pair<CUgraphNode, CUgraphNode>> Dag::edges() const {
   }
   return out;
 }
+
+bool Dag::disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
+  std::vector<std::pair<std::size_t, std::size_t>> gone;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto a = index_.find(from[i]);
+    auto b = index_.find(to[i]);
+    if (a == index_.end() || b == index_.end() || !has_edge(a->second, b->second)) return false;
+    const std::pair<std::size_t, std::size_t> e{a->second, b->second};
+    if (std::find(gone.begin(), gone.end(), e) != gone.end()) return false;
+    gone.push_back(e);
+  }
+  for (const auto& [a, b] : gone) {
+    auto& list = waiters_[a];
+    list.erase(std::find(list.begin(), list.end(), b));
+  }
+  return true;
+}
+
+bool Dag::remove(CUgraphNode handle) {
+  auto it = index_.find(handle);
+  if (it == index_.end()) return false;
+  const std::size_t gone = it->second;
+  nodes_.erase(nodes_.begin() + static_cast<std::ptrdiff_t>(gone));
+  waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(gone));
+  // Every position after it moves down by one; edges to it go.
+  for (auto& list : waiters_) {
+    std::erase(list, gone);
+    for (std::size_t& w : list)
+      if (w > gone) --w;
+  }
+  index_.clear();
+  for (std::size_t i = 0; i < nodes_.size(); ++i) index_.emplace(nodes_[i].handle, i);
+  return true;
+}
+
+NodeOp* Dag::op_of(CUgraphNode handle) {
+  auto it = index_.find(handle);
+  return it == index_.end() ? nullptr : &nodes_[it->second].op;
+}

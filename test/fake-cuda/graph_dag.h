@@ -30,6 +30,14 @@ class Dag {
   bool cyclic() const { return ordered().size() != nodes_.size(); }
   // Every edge as (from, to), in no particular order: what cuGraphGetEdges lists.
   std::vector<std::pair<CUgraphNode, CUgraphNode>> edges() const;
+  // Removes the edges from[i] -> to[i]: false, and none removed, when one does not exist (or is
+  // named twice).
+  bool disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
+  // Removes a node and every edge to and from it; false when it is not one of this graph's.
+  bool remove(CUgraphNode handle);
+  // The node's operation, to change in place (the caller holds the registry lock); null when
+  // it is not one of this graph's.
+  NodeOp* op_of(CUgraphNode handle);
 
  private:
   bool has_edge(std::size_t from, std::size_t to) const;

@@ -107,6 +107,7 @@ struct Region {  // device memory: a cuMemAlloc allocation, a module global or a
   CUmodule owner = nullptr;  // null for cuMemAlloc allocations
   bool mapping = false;      // vmm.cpp's: its memory is a physical allocation's, charged there
   bool managed = false;      // a module's `managed` global (a __managed__ variable)
+  bool graph = false;        // graph memory (graph_memory.cpp): cuMemFree leaves it for its node
 };
 
 struct ParamLayout {
@@ -114,7 +115,7 @@ struct ParamLayout {
   std::size_t size = 0;
 };
 
-enum class Builtin { none, vector_add, fill_u32, fault, sleep_ms, printf };
+enum class Builtin { none, vector_add, fill_u32, fault, sleep_ms, printf, set_conditional, countdown };
 
 struct Function {
   std::string name;

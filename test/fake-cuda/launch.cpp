@@ -195,6 +195,7 @@ CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsi
     // Recorded, not launched (nor logged): the arguments are copied now, as the driver does.
     KernelNode node{fn, {gridDimX, gridDimY, gridDimZ}, {blockDimX, blockDimY, blockDimZ}, sharedMemBytes,
                     std::move(args)};
+    node.func = f;
     capture_record(*cap, hStream, std::move(node));
     return CUDA_SUCCESS;
   }
@@ -261,6 +262,23 @@ void vgpu::fake::run_kernel(Locked& l, const Function& fn, const unsigned grid[3
         std::snprintf(line, sizeof line, "fake_printf block %llu value %u\n", static_cast<unsigned long long>(b), value);
         ctx.printf_pending += line;
       }
+      break;
+    }
+    case Builtin::set_conditional:
+      conditional_set(arg_at<std::uint64_t>(args, fn, 0), arg_at<std::uint32_t>(args, fn, 1));
+      break;
+    case Builtin::countdown: {
+      const auto counter = arg_at<std::uint64_t>(args, fn, 0);
+      const RegionReader held = read_regions();
+      if (!kernel_range_ok(ctx, held, counter, sizeof(std::uint32_t))) {
+        fault(ctx, fn, "pointer outside the memory of the context and its peers");
+        break;
+      }
+      std::uint32_t left;
+      std::memcpy(&left, reinterpret_cast<const void*>(counter), sizeof left);
+      if (left > 0) --left;
+      std::memcpy(reinterpret_cast<void*>(counter), &left, sizeof left);
+      conditional_set(arg_at<std::uint64_t>(args, fn, 1), left > 0 ? 1u : 0u);
       break;
     }
     case Builtin::sleep_ms: {

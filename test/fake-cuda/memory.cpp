@@ -38,6 +38,9 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemFree_v2(CUdeviceptr dptr) {
   auto it = l->regions.find(dptr);
   if (it == l->regions.end() || it->second.owner != nullptr || it->second.mapping)
     return CUDA_ERROR_INVALID_VALUE;
+  // Graph memory: its allocation node keeps the address, and the memory, until the context goes
+  // (graph_memory.cpp); a free only ends this allocation's lifetime.
+  if (it->second.graph) return CUDA_SUCCESS;
   const std::size_t size = it->second.size;
   release_device_memory(l->device, size);
   count_free(size);

@@ -39,6 +39,10 @@ const std::vector<BuiltinSpec>& builtins() {
       {"fake_fault", Builtin::fault, {}},
       {"fake_sleep_ms", Builtin::sleep_ms, {4}},
       {"fake_printf", Builtin::printf, {4}},
+      // cudaGraphSetConditional(handle, value); and a countdown: --*counter (u32, while above
+      // 0), then the handle set to whether it is still above 0 (graph_conditional.cpp).
+      {"fake_set_conditional", Builtin::set_conditional, {8, 4}},
+      {"fake_countdown", Builtin::countdown, {8, 8}},
   };
   return specs;
 }

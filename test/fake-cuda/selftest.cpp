@@ -602,6 +602,25 @@ int main(int argc, char** argv) {
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);
 
+  // ---- graph structure, captures naming their graph, graph memory, conditional nodes, user
+  // objects (selftest_graph_structure.cpp) ----
+  graph_structure_checks(lib_path);
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, allocation or context left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- IPC with a forked child: memory, events, shareable handles (selftest_ipc.cpp) ----
+  ipc_checks(lib_path);
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no allocation or context left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
+  // ---- graph node parameters, executable graphs set and updated (selftest_graph_update.cpp) ----
+  graph_update_checks(lib_path);
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, allocation or context left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
   // ---- a fault is sticky and, as on a real GPU, poisons every context of the process ----
   CUcontext ctx2 = nullptr;
   OK(api.cuCtxCreate_v2(&ctx2, 0, 0));  // now current

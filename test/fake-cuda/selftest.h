@@ -181,6 +181,21 @@ void graph_clone_checks(const char* state_file);
 // device 0 that it makes and destroys. Leaves no array, and the calling thread's current context
 // as it found it.
 void array_checks(const char* lib_path);
+// A graph's structure changed and read, captures that name their graph, graph memory,
+// conditional nodes and user objects (selftest_graph_structure.cpp), resolved from the library at
+// `lib_path`, in a context of its own on device 0 that it makes and destroys. Leaves no graph,
+// and the calling thread's current context as it found it.
+void graph_structure_checks(const char* lib_path);
+// Legacy IPC and shareable handles (selftest_ipc.cpp), resolved from the library at `lib_path`: a
+// forked child opens the calling process's allocation, event and file descriptor and writes into
+// them. In a context of its own on device 0 that it makes and destroys; leaves the calling
+// thread's current context as it found it.
+void ipc_checks(const char* lib_path);
+// Graph node parameters read back and set, in graphs and executable graphs, nodes turned off and
+// on, kernel node attributes and cuGraphExecUpdate (selftest_graph_update.cpp), resolved from the
+// library at `lib_path`, in a context of its own on device 0 that it makes and destroys. Leaves
+// no graph, and the calling thread's current context as it found it.
+void graph_update_checks(const char* lib_path);
 // Host functions and host nodes after a kernel fault: not called (selftest_host_func.cpp). The
 // fault poisons the whole process (so it runs in a process of its own: see main).
 void host_func_fault_checks();

@@ -125,7 +125,7 @@ void graph_checks(const char* state_file, const char* launch_log) {
   size_t ndeps = 99;
   OK(api.cuStreamGetCaptureInfo_v3(s, &st, &id1, &capturing, &deps, &edges, &ndeps));
   CHECK(st == CU_STREAM_CAPTURE_STATUS_ACTIVE && id1 > 0 && capturing != nullptr);
-  CHECK(deps == nullptr && edges == nullptr && ndeps == 0);  // the fake reports no dependencies
+  CHECK(deps == nullptr && edges == nullptr && ndeps == 0);  // nothing captured yet
   EXPECT_RC(api.cuStreamGetCaptureInfo_v3(s, &st, nullptr, nullptr, nullptr, &edges, nullptr),
             CUDA_ERROR_INVALID_VALUE);  // edge data without the dependencies
   EXPECT_RC(api.cuGraphDestroy(capturing), CUDA_ERROR_ILLEGAL_STATE);  // owned by the capture

@@ -6,11 +6,19 @@
 // Unlike the driver, a mapping is readable and writable before cuMemSetAccess (which only
 // records the flags cuMemGetAccess answers): touching a mapping without access faults the GPU
 // natively, and would crash the process here.
+//
+// A shareable handle (CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR) is a copy of the memfd, so a
+// process that imports it maps the exporter's pages; an imported allocation is charged to no
+// device here (its exporter's process holds the memory).
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <mutex>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,6 +36,8 @@ struct Physical {
   CUdevice device = 0;
   int references = 1;
   int mappings = 0;
+  unsigned handle_types = 0;  // requestedHandleTypes: what cuMemExportToShareableHandle may give
+  bool imported = false;      // cuMemImportFromShareableHandle's: the exporter's memory, charged there
 };
 
 struct Mapping {
@@ -64,8 +74,10 @@ void free_if_unused(CUmemGenericAllocationHandle h) {
   auto it = g_physicals.find(h);
   if (it == g_physicals.end() || it->second.references > 0 || it->second.mappings > 0) return;
   ::close(it->second.fd);
-  release_device_memory(it->second.device, it->second.size);
-  count_free(it->second.size);
+  if (!it->second.imported) {
+    release_device_memory(it->second.device, it->second.size);
+    count_free(it->second.size);
+  }
   g_physicals.erase(it);
 }
 
@@ -111,7 +123,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle* handle,
   if (handle == nullptr || size == 0 || !aligned(size) || flags != 0 || !pinned_device(prop))
     return CUDA_ERROR_INVALID_VALUE;
   if (!reserve_device_memory(prop->location.id, size)) return CUDA_ERROR_OUT_OF_MEMORY;
-  const int fd = ::memfd_create("fake-cuda-vmm", MFD_CLOEXEC);
+  // The name carries the device, which an importer reads back (ipc.cpp's cuMemImportFromShareableHandle).
+  const int fd = ::memfd_create(("fake-cuda-vmm-" + std::to_string(prop->location.id)).c_str(), MFD_CLOEXEC);
   if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(size)) != 0) {
     if (fd >= 0) ::close(fd);
     release_device_memory(prop->location.id, size);
@@ -120,7 +133,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemCreate(CUmemGenericAllocationHandle* handle,
   count_allocation(size);
   std::lock_guard g(g_mu);
   const auto h = static_cast<CUmemGenericAllocationHandle>(next_handle());
-  g_physicals[h] = Physical{fd, size, prop->location.id, 1, 0};
+  g_physicals[h] = Physical{fd, size, prop->location.id, 1, 0, static_cast<unsigned>(prop->requestedHandleTypes), false};
   *handle = h;
   return CUDA_SUCCESS;
 }
@@ -240,5 +253,50 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemRetainAllocationHandle(CUmemGenericAllocatio
   if (it == g_mappings.end()) return CUDA_ERROR_INVALID_VALUE;
   ++g_physicals.at(it->second.handle).references;
   *handle = it->second.handle;
+  return CUDA_SUCCESS;
+}
+
+// Shareable handles: the descriptor is a copy of the allocation's memfd, which another process
+// receives with SCM_RIGHTS (or pidfd_getfd) and imports; both then map the same pages.
+FAKE_CUDA_API CUresult CUDAAPI cuMemExportToShareableHandle(void* shareableHandle, CUmemGenericAllocationHandle handle,
+                                                           CUmemAllocationHandleType handleType,
+                                                           unsigned long long flags) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (shareableHandle == nullptr || flags != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (raw_enum(&handleType) != CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR) return CUDA_ERROR_NOT_SUPPORTED;
+  std::lock_guard g(g_mu);
+  auto it = g_physicals.find(handle);
+  if (it == g_physicals.end() || it->second.references == 0) return CUDA_ERROR_INVALID_VALUE;
+  // Only an allocation made to be shared this way (as the driver refuses the others).
+  if ((it->second.handle_types & CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR) == 0 && !it->second.imported)
+    return CUDA_ERROR_INVALID_VALUE;
+  const int fd = ::fcntl(it->second.fd, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return CUDA_ERROR_OUT_OF_MEMORY;
+  std::memcpy(shareableHandle, &fd, sizeof fd);
+  return CUDA_SUCCESS;
+}
+
+FAKE_CUDA_API CUresult CUDAAPI cuMemImportFromShareableHandle(CUmemGenericAllocationHandle* handle, void* osHandle,
+                                                             CUmemAllocationHandleType shHandleType) {
+  if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
+  if (handle == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (raw_enum(&shHandleType) != CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR) return CUDA_ERROR_NOT_SUPPORTED;
+  const int given = static_cast<int>(reinterpret_cast<std::intptr_t>(osHandle));
+  // One of this fake's allocations: a memfd named for its device (cuMemCreate).
+  char link[256] = {};
+  const std::string self = "/proc/self/fd/" + std::to_string(given);
+  const ssize_t n = ::readlink(self.c_str(), link, sizeof link - 1);
+  int device = -1;
+  struct stat st {};
+  if (n <= 0 || std::sscanf(link, "/memfd:fake-cuda-vmm-%d", &device) != 1 || ::fstat(given, &st) != 0 ||
+      st.st_size <= 0 || !aligned(static_cast<std::uint64_t>(st.st_size)))
+    return CUDA_ERROR_INVALID_VALUE;
+  const int fd = ::fcntl(given, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return CUDA_ERROR_OUT_OF_MEMORY;
+  std::lock_guard g(g_mu);
+  const auto h = static_cast<CUmemGenericAllocationHandle>(next_handle());
+  g_physicals[h] = Physical{fd, static_cast<std::size_t>(st.st_size), device, 1, 0, CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR,
+                            true};
+  *handle = h;
   return CUDA_SUCCESS;
 }

@@ -47,7 +47,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (auto* access = std::get_if<vgpud::MemSetAccessCmd>(&request->command))
       if (access->named == 0 || (access->named | access->readable | access->writable) > 0xffffu) __builtin_trap();
     if (auto* create = std::get_if<vgpud::MemCreateCmd>(&request->command))
-      if (create->size == 0 || create->device >= vgpu::limits::kMaxDevices) __builtin_trap();
+      if (create->size == 0 || create->device >= vgpu::limits::kMaxDevices || create->handle_types > 1)
+        __builtin_trap();
+    // Sharing between processes: the one flag (lazy peer access) is all the driver is handed.
+    if (auto* open = std::get_if<vgpud::IpcOpenMemHandleCmd>(&request->command))
+      if (open->flags > 1) __builtin_trap();
+    // Graph structure and objects: tails of whole bounds, and counts vgpud can hand the driver.
+    if (auto* remove = std::get_if<vgpud::GraphRemoveDependenciesCmd>(&request->command))
+      if (remove->edges.size() > vgpu::limits::kMaxGraphEdgeBytes) __builtin_trap();
+    if (auto* update = std::get_if<vgpud::StreamUpdateCaptureDependenciesCmd>(&request->command))
+      if (update->flags > 1 || update->nodes.size() > vgpu::limits::kMaxCaptureDependencyBytes) __builtin_trap();
+    if (auto* graph_alloc = std::get_if<vgpud::GraphMemAllocCmd>(&request->command))
+      if (graph_alloc->size == 0 || graph_alloc->device >= vgpu::limits::kMaxDevices) __builtin_trap();
+    if (auto* cond = std::get_if<vgpud::GraphAddConditionalNodeCmd>(&request->command))
+      if (cond->type > 2 || cond->size == 0 || cond->size > vgpu::limits::kMaxConditionalBodies) __builtin_trap();
+    if (auto* object = std::get_if<vgpud::UserObjectCreateCmd>(&request->command))
+      if (object->count == 0 || object->count > vgpu::limits::kMaxUserObjectRefs) __builtin_trap();
+    if (auto* refs = std::get_if<vgpud::UserObjectRefsCmd>(&request->command))
+      if (refs->op > 4 || refs->count == 0 || refs->count > vgpu::limits::kMaxUserObjectRefs) __builtin_trap();
+    // Graph updates: a kernel node's parameters within what was received; flags and operations
+    // within the values the calls have.
+    if (auto* set = std::get_if<vgpud::GraphKernelNodeSetCmd>(&request->command))
+      if (set->params.size() > size || set->params.size() > vgpu::limits::kMaxKernelParamBytes) __builtin_trap();
+    if (auto* enabled = std::get_if<vgpud::GraphNodeEnabledCmd>(&request->command))
+      if (enabled->set > 1 || enabled->enabled > 1) __builtin_trap();
+    if (auto* event = std::get_if<vgpud::GraphEventNodeSetCmd>(&request->command))
+      if (event->wait > 1) __builtin_trap();
+    if (auto* attribute = std::get_if<vgpud::GraphKernelNodeAttributeCmd>(&request->command))
+      if (attribute->op > 2) __builtin_trap();
+    if (auto* copy = std::get_if<vgpud::GraphMemcpyNodeSetCmd>(&request->command))
+      if (copy->heap > 3 || copy->width == 0 || copy->height == 0) __builtin_trap();
     // A host-function queue has entries, and no more than vgpud lets it have.
     if (auto* queue = std::get_if<vgpud::HostFuncQueueCmd>(&request->command))
       if (queue->capacity == 0 || queue->capacity > vgpu::limits::kMaxHostFuncQueue) __builtin_trap();

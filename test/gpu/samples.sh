@@ -43,14 +43,17 @@
 #   mergeSort               a multi-file C++/CUDA program (5 translation units, 2 with kernels)
 #   simpleHyperQ            32 streams, events on the legacy default stream, implicit legacy-stream
 #                           synchronisation, cudaMallocHost
+#   simpleIPC               cudaIpc* between the process and a child it forks and execs (one per
+#                           GPU): memory and interprocess events; prints two lines with a pid
+#                           (samples-static.txt filters them)
 # Left out (they call runtime functions outside the shim's list): asyncAPI and matrixMul
 # (cudaProfilerStart/Stop), simpleStreams (cudaHostRegister, cudaSetDeviceFlags),
 # simpleOccupancy (cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags), simpleCallback
 # (stream callbacks), simpleZeroCopy (mapped memory). clock, template and simpleMultiCopy would
 # also qualify.
 #
-# Static-runtime list (--static): 56 samples, no OpenGL/EGL/Vulkan/display, no MPI/OpenMP, one
-# process, one GPU (simpleCUBLASXT and vectorAddMMAP use every visible GPU, one is enough), each a
+# Static-runtime list (--static): 61 samples, no OpenGL/EGL/Vulkan/display, no MPI/OpenMP, one
+# process (but simpleIPC and memMapIPCDrv, which exec a child per GPU), one GPU (simpleCUBLASXT and vectorAddMMAP use every visible GPU, one is enough), each a
 # few seconds. [T] = prints timing or performance numbers (the lines are listed in
 # samples-static.txt for a filter); [F] = needs files next to it at run time (generated or
 # copied by --static); libraries other than the static cudart in parentheses.
@@ -139,13 +142,26 @@
 #  CUDA features:
 #   simpleCudaGraphs             graphs built by hand and by stream capture, host nodes, exec
 #                                update, cloning
+#   simpleIPC                    cudaIpc* memory and events shared with a child process it execs
+#                                (Common/helper_multiprocess.cpp)
+#   memMapIPCDrv             [F] cuMemCreate memory shared with a child it execs: POSIX file
+#                                descriptors from cuMemExportToShareableHandle over a UNIX socket
+#                                (SCM_RIGHTS), cuMemImportFromShareableHandle, cuMemMap
+#                                (memMapIpc_kernel64.ptx)
 #   inlinePTX                    inline PTX (%laneid) in a runtime-API kernel
+#   graphMemoryNodes             graph memory nodes built by hand and captured
+#                                (cudaMallocAsync/cudaFreeAsync), freed inside, outside and in
+#                                another graph; cudaMallocManaged (seeded with time(), but prints
+#                                only whether each result validates)
+#   jacobiCudaGraphs         [T] a captured Jacobi iteration whose kernel node's parameters are set
+#                                in the executable graph each round (cudaGraphExecKernelNodeSetParams)
+#   streamOrderedAllocation  [T] cudaMallocAsync/cudaFreeAsync, a pool's release threshold
 # Deliberately left out: clock (prints only a clock count that varies), asyncAPI (prints a busy-
 # loop count), fp16ScalarProduct and UnifiedMemoryStreams (seeded with time()), simplePrintf
 # (device printf from many blocks, order not fixed), conjugateGradientMultiBlockCG (float atomics
 # and a kernel time), simpleCUFFT_callback (static cuFFT with separate compilation),
 # simpleTemplates_nvrtc and simpleVoteIntrinsics_nvrtc (removed from cuda-samples), the *NPP,
-# nvJPEG, GL, EGL, Vulkan, MPI, OpenMP, IPC and P2P samples. All of the chosen samples run on
+# nvJPEG, GL, EGL, Vulkan, MPI, OpenMP and P2P samples. All of the chosen samples run on
 # sm_90 (simpleAWBarrier needs sm_70+ and cooperative launch; the others sm_75 or less), and none
 # needs a second GPU.
 #
@@ -161,6 +177,7 @@ SAMPLES=(
   "simpleVoteIntrinsics|Samples/0_Introduction/simpleVoteIntrinsics|simpleVoteIntrinsics.cu"
   "mergeSort|Samples/0_Introduction/mergeSort|bitonic.cu main.cpp mergeSort.cu mergeSort_host.cpp mergeSort_validate.cpp"
   "simpleHyperQ|Samples/0_Introduction/simpleHyperQ|simpleHyperQ.cu"
+  "simpleIPC|Samples/0_Introduction/simpleIPC|simpleIPC.cu ../../../Common/helper_multiprocess.cpp"
 )
 
 # name|folder|sources (relative to the folder)|more nvcc flags and libraries (% = the folder)|
@@ -240,6 +257,11 @@ STATIC_SAMPLES=(
   # CUDA features
   "simpleCudaGraphs|Samples/3_CUDA_Features/simpleCudaGraphs|simpleCudaGraphs.cu||"
   "inlinePTX|Samples/2_Concepts_and_Techniques/inlinePTX|inlinePTX.cu||"
+  "graphMemoryNodes|Samples/3_CUDA_Features/graphMemoryNodes|graphMemoryNodes.cu||"
+  "jacobiCudaGraphs|Samples/3_CUDA_Features/jacobiCudaGraphs|jacobi.cu main.cpp||"
+  "streamOrderedAllocation|Samples/2_Concepts_and_Techniques/streamOrderedAllocation|streamOrderedAllocation.cu||"
+  "simpleIPC|$I/simpleIPC|simpleIPC.cu ../../../Common/helper_multiprocess.cpp||"
+  "memMapIPCDrv|Samples/3_CUDA_Features/memMapIPCDrv|memMapIpc.cpp ../../../Common/helper_multiprocess.cpp|-lcuda|memMapIpc_kernel.cu>memMapIpc_kernel64.ptx"
 )
 unset I L
 
@@ -258,7 +280,8 @@ export_sources() {
     exit 1
   }
   mkdir -p "$dest"
-  local -a files=(LICENSE) folders=()
+  # helper_multiprocess.cpp: simpleIPC's process helpers, compiled into it.
+  local -a files=(LICENSE Common/helper_multiprocess.cpp) folders=()
   while IFS= read -r f; do files+=("$f"); done < <(git --git-dir="$git_dir" ls-tree --name-only HEAD Common/ | grep -E '\.(h|hpp|cuh)$')
   for entry in "${SAMPLES[@]}" "${STATIC_SAMPLES[@]}"; do
     IFS='|' read -r _ folder _ <<<"$entry"

@@ -186,6 +186,9 @@ vgpu::Result<pid_t, std::string> Daemon::start_worker(Tenant& t, int guest_pid, 
   fds.tenant_state = t.shared->fd();
   auto pid = spawn_channel_worker(spec, fds);
   if (!pid) return pid;
+  // The tenant's other workers trust a peer on their IPC sockets by this pid (§25); the slot is
+  // cleared when this worker is reaped (TenantSharedState::reclaim).
+  t.shared->get().ipc.set_worker_pid(spec.share_slot, *pid);
   t.workers.emplace(*pid, Tenant::Worker{spec.name(), spec.share_slot});
   systemd_.status(status_line(tenants_));
   return pid;

@@ -161,9 +161,11 @@ void ChannelExecutor::release_device(uint32_t device, bool keep_region_pinned) {
   destroy_links_on(device);
   destroy_graphs_on(device);
   destroy_arrays_on(device);
+  // What the tenant's other processes share with this one, before the context (executor_ipc.cpp).
+  const uint64_t published = release_ipc_on(device);
   release_virtual_memory(device);
   if (!contexts_.destroy(device, keep_region_pinned)) return;
-  device_budget().release(objects_.forget_device(device));
+  device_budget().release(objects_.forget_device(device) - published);
 }
 
 void ChannelExecutor::release_all() {

@@ -27,6 +27,7 @@
 #include "vgpud/executor/driver_trace.h"
 #include "vgpud/executor/guest_output.h"
 #include "vgpud/executor/image_upload.h"
+#include "vgpud/executor/ipc_state.h"
 #include "vgpud/executor/module_cache.h"
 #include "vgpud/executor/process_memory.h"
 #include "vgpud/executor/tenant_budget.h"
@@ -53,6 +54,8 @@ struct ExecutorSetup {
   ModuleCacheCounters* module_cache_counters = nullptr;  // the tenant's (misses without a cache)
   std::string driver_path;               // vgpud.driver: NVML is looked for beside it
   DeviceOutput* device_output = nullptr;  // what kernels print, for the guest; null: not forwarded
+  IpcTable* ipc = nullptr;               // the tenant's (docs/design.md §25); null: no IPC
+  uint32_t worker_slot = 0;              // this worker's slot in the tenant's state
 };
 
 class ChannelExecutor {
@@ -181,8 +184,44 @@ class ChannelExecutor {
   int32_t graph_for_new_node(uint32_t graph, ChannelObjects::Graph** out);
   // Answers a node the driver made (or its error): the node gets an id of the channel's.
   int32_t node_made(CUresult r, uint32_t graph, CUgraphNode node, Reply& reply);
+  // Graph memory (executor_graph_memory.cpp): an allocation node's memory joins the channel's
+  // (charged already); what an executable graph holds of it, learnt at instantiation, and let go
+  // of at its destruction; and the sweep that gives back what nothing holds any more (after a
+  // graph, executable graph or node goes, or graph memory is freed outside a graph).
+  void note_graph_allocation(uint64_t address, uint64_t size, uint32_t device);
+  void note_exec_graph_memory(uint32_t exec, CUgraph graph);
+  void exec_graph_memory_gone(uint32_t exec);
+  void sweep_graph_memory();
+  // A capture ended in `graph` (null: it failed): the id the channel gave that graph while the
+  // capture was open (STREAM_CAPTURE_GRAPH, STREAM_BEGIN_CAPTURE_TO_GRAPH), or 0. A failed
+  // capture's graph, which the driver destroyed, loses its id (executor_graph_structure.cpp).
+  uint32_t capture_ended(uint64_t capture, CUgraph graph);
+  // Ends the capture the channel began on its stream `stream_id` (its context current), as a
+  // stream's destruction or the device's end does: a graph the channel named goes with the rest
+  // of the channel's graphs or, the capture having failed, with the ids it had; any other is
+  // destroyed.
+  void drop_capture(uint64_t stream_id, CUstream s);
   // What GRAPH_LIST_NODES says of a node besides its type (proto::GraphNodeInfo::detail).
   uint64_t node_detail(CUgraphNode node, CUgraphNodeType type);
+  // The driver's parameters of a kernel, memset or memcpy node from the guest's, checked as a
+  // launch, a memset or a copy is (executor_graph_params.cpp): adding a node and setting its
+  // parameters share them. 0, or the status to answer. A kernel's argument pointers point into
+  // `params` through `args`.
+  int32_t kernel_node_params(uint32_t device, uint32_t function, const uint32_t grid[3], const uint32_t block[3],
+                             uint32_t shared_mem_bytes, const std::vector<uint8_t>& params, std::span<void*> args,
+                             CUDA_KERNEL_NODE_PARAMS* out);
+  int32_t memset_node_params(uint64_t dst, uint32_t element_size, uint64_t pitch, uint64_t width, uint64_t height,
+                             uint32_t value, CUDA_MEMSET_NODE_PARAMS* out);
+  int32_t memcpy_node_params(uint32_t heap, uint64_t src, uint64_t dst, uint64_t src_pitch, uint64_t dst_pitch,
+                             uint64_t width, uint64_t height, CUDA_MEMCPY3D* out);
+  // The node a per-node setter names (executor_graph_update.cpp): one of the channel's, of `type`,
+  // and with `exec` nonzero, of the graph that executable graph was made from. Sets the device its
+  // graph is on and the executable graph's handle (null for exec 0). 0, or the status to answer.
+  int32_t node_to_set(uint32_t exec, uint32_t node, CUgraphNodeType type, CUgraphNode* out, CUgraphExec* exec_out,
+                      uint32_t* device);
+  // The channel's id for node `node` of graph `graph`, given one the first time (0 when the
+  // channel's nodes are at their limit or `node` is null).
+  uint32_t node_id(uint32_t graph, CUgraphNode node);
   // The tenant's device memory, shared with its other channels.
   TenantBudget device_budget() const { return TenantBudget(setup_.device_memory); }
 
@@ -266,6 +305,17 @@ class ChannelExecutor {
   int32_t handle(const GraphCloneCmd&, Reply&);
   int32_t handle(const GraphListNodesCmd&, Reply&);
   int32_t handle(const GraphAddChildNodeCmd&, Reply&);
+  // Graph updates and per-node parameters (executor_graph_update.cpp, executor_graph_params.cpp).
+  int32_t handle(const GraphKernelNodeSetCmd&, Reply&);
+  int32_t handle(const GraphMemsetNodeSetCmd&, Reply&);
+  int32_t handle(const GraphMemcpyNodeSetCmd&, Reply&);
+  int32_t handle(const GraphHostNodeSetCmd&, Reply&);
+  int32_t handle(const GraphEventNodeSetCmd&, Reply&);
+  int32_t handle(const GraphExecChildSetCmd&, Reply&);
+  int32_t handle(const GraphNodeEnabledCmd&, Reply&);
+  int32_t handle(const GraphExecUpdateCmd&, Reply&);
+  int32_t handle(const GraphNodeGetParamsCmd&, Reply&);
+  int32_t handle(const GraphKernelNodeAttributeCmd&, Reply&);
   int32_t handle(const ArrayCreateCmd&, Reply&);
   int32_t handle(const ArrayDestroyCmd&, Reply&);
   int32_t handle(const MipmappedArrayCreateCmd&, Reply&);
@@ -286,6 +336,44 @@ class ChannelExecutor {
   int32_t handle(const MemSetAccessCmd&, Reply&);
   int32_t handle(const MemGetAccessCmd&, Reply&);
   int32_t handle(const MemRetainHandleCmd&, Reply&);
+  // Graph structure, captures that name their graph (executor_graph_structure.cpp), graph
+  // memory (executor_graph_memory.cpp), conditional nodes and user objects
+  // (executor_graph_objects.cpp).
+  int32_t handle(const GraphGetEdgesCmd&, Reply&);
+  int32_t handle(const GraphRemoveDependenciesCmd&, Reply&);
+  int32_t handle(const GraphDestroyNodeCmd&, Reply&);
+  int32_t handle(const GraphNodeFindInCloneCmd&, Reply&);
+  int32_t handle(const GraphChildGetGraphCmd&, Reply&);
+  int32_t handle(const StreamCaptureGraphCmd&, Reply&);
+  int32_t handle(const StreamUpdateCaptureDependenciesCmd&, Reply&);
+  int32_t handle(const StreamBeginCaptureToGraphCmd&, Reply&);
+  int32_t handle(const GraphMemAllocCmd&, Reply&);
+  int32_t handle(const GraphMemFreeCmd&, Reply&);
+  int32_t handle(const DeviceGraphMemCmd&, Reply&);
+  int32_t handle(const GraphConditionalHandleCreateCmd&, Reply&);
+  int32_t handle(const GraphAddConditionalNodeCmd&, Reply&);
+  int32_t handle(const UserObjectCreateCmd&, Reply&);
+  int32_t handle(const UserObjectRefsCmd&, Reply&);
+  // Sharing between the processes of one tenant (executor_ipc.cpp).
+  int32_t handle(const IpcGetMemHandleCmd&, Reply&);
+  int32_t handle(const IpcOpenMemHandleCmd&, Reply&);
+  int32_t handle(const IpcCloseMemHandleCmd&, Reply&);
+  int32_t handle(const IpcGetEventHandleCmd&, Reply&);
+  int32_t handle(const IpcOpenEventHandleCmd&, Reply&);
+  int32_t handle(const MemExportShareableCmd&, Reply&);
+  int32_t handle(const MemImportShareableCmd&, Reply&);
+  // MEM_FREE of `base`: true when the allocation was published, so its bytes are the tenant's
+  // table's (withdrawn now), not the channel's to give back.
+  bool ipc_withdraw_allocation(uint64_t base);
+  // EVENT_DESTROY: the event's publication, if any, goes.
+  void ipc_withdraw_event(uint32_t id);
+  // A physical allocation no longer held (VirtualMemory::forget_if_unused): its bytes back to the
+  // tenant, or its publication withdrawn, or its import's hold given back.
+  void give_back_physical(uint64_t id);
+  // Before `device`'s context goes: what the channel opened there is closed, and what it
+  // published there withdrawn; returns the bytes of published allocations among them, which are
+  // not the channel's to give back.
+  uint64_t release_ipc_on(uint32_t device);
   int32_t handle(const RejectedCmd&, Reply&);
 
   ExecutorSetup setup_;
@@ -299,6 +387,7 @@ class ChannelExecutor {
   ArrayObjects arrays_;  // arrays, mipmapped arrays, texture and surface objects
   std::unordered_set<uint64_t> capturing_;  // streams with a capture begun here and not ended
   ImageUpload image_upload_;
+  IpcChannelState ipc_;  // what the channel shares with the tenant's other processes
   std::thread thread_;
   std::atomic<bool> broken_{false};
   std::atomic<bool> abandoned_{false};

@@ -7,11 +7,14 @@
 // forgets exactly that device's objects.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <unordered_map>
 #include <vector>
 
 #include "vgpu/protocol/messages.h"
 #include "vgpud/executor/cuda_driver.h"
 #include "vgpud/executor/device_memory_map.h"
+#include "vgpud/executor/graph_objects.h"
 #include "vgpud/executor/handle_table.h"
 #include "vgpud/executor/link_state.h"
 #include "vgpud/executor/virtual_memory.h"
@@ -48,6 +51,13 @@ class ChannelObjects {
     // Edges added by hand (GRAPH_ADD_DEPENDENCIES): only these can close a cycle, which the
     // driver accepts and then crashes instantiating (vgpud checks first).
     uint32_t hand_edges = 0;
+    // A graph a node holds (a child graph node's, a conditional node's body): that node's id.
+    // It goes with the node, and the channel never destroys it itself.
+    uint32_t owner_node = 0;
+    // The driver's id of the capture that builds into it, while one is open.
+    uint64_t capture = 0;
+    // Named while its capture was open (STREAM_CAPTURE_GRAPH): the capture owns it until it ends.
+    bool capture_owned = false;
   };
   struct GraphNode {
     CUgraphNode handle;
@@ -56,6 +66,9 @@ class ChannelObjects {
   struct GraphExec {
     CUgraphExec handle;
     uint32_t device;
+    // The graph it was made from: its nodes name the executable graph's to the per-node setters
+    // (executor_graph_update.cpp), as the driver's do; they go with that graph.
+    uint32_t graph = 0;
   };
   using Link = vgpud::Link;
 
@@ -72,8 +85,11 @@ class ChannelObjects {
   // among them: a context does not take its links with it, so the executor destroys them
   // (cuLinkDestroy) before their context goes.
   uint64_t forget_device(uint32_t device);
-  // Forgets graph `id` (already destroyed) and the nodes added to it.
+  // Forgets graph `id` (already destroyed) and the nodes added to it, with the graphs its nodes
+  // held (their ids go with them), its conditional handles and its user object references.
   void forget_graph(uint32_t id);
+  // Forgets node `id` (already destroyed) and the graphs it held.
+  void forget_node(uint32_t id);
   // Forgets the graphs and executable graphs made on `device` (already destroyed) and their nodes.
   void forget_graphs_on(uint32_t device);
 
@@ -87,6 +103,11 @@ class ChannelObjects {
   HandleTable<uint32_t, GraphNode> graph_nodes;  // nodes added by hand (GRAPH_ADD_*_NODE)
   HandleTable<uint32_t, GraphExec> graph_execs;
   VirtualMemory virtual_memory;  // reservations, cuMemCreate allocations and their mappings
+  // Graph memory by address (each also a range of `memory`), and what executable graphs hold of it.
+  std::map<uint64_t, GraphAllocation> graph_memory;
+  std::unordered_map<uint32_t, GraphMemoryHold> exec_graph_memory;
+  std::unordered_map<uint64_t, uint32_t> conditional_handles;  // the driver's value -> its graph
+  HandleTable<uint32_t, UserObject> user_objects;
 };
 
 }  // namespace vgpud

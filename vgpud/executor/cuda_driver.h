@@ -110,6 +110,59 @@ struct CudaDriver {
   CUresult (*cuGraphAddHostNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, const CUDA_HOST_NODE_PARAMS*);
   CUresult (*cuGraphGetEdges)(CUgraph, CUgraphNode*, CUgraphNode*, CUgraphEdgeData*, size_t*);
   CUresult (*cuGraphAddChildGraphNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, CUgraph);
+  // Graph updates and per-node parameters (executor_graph_update.cpp, executor_graph_params.cpp).
+  CUresult (*cuGraphKernelNodeGetParams)(CUgraphNode, CUDA_KERNEL_NODE_PARAMS*);
+  CUresult (*cuGraphKernelNodeSetParams)(CUgraphNode, const CUDA_KERNEL_NODE_PARAMS*);
+  CUresult (*cuGraphMemsetNodeGetParams)(CUgraphNode, CUDA_MEMSET_NODE_PARAMS*);
+  CUresult (*cuGraphMemsetNodeSetParams)(CUgraphNode, const CUDA_MEMSET_NODE_PARAMS*);
+  CUresult (*cuGraphMemcpyNodeSetParams)(CUgraphNode, const CUDA_MEMCPY3D*);
+  CUresult (*cuGraphHostNodeSetParams)(CUgraphNode, const CUDA_HOST_NODE_PARAMS*);
+  CUresult (*cuGraphEventRecordNodeGetEvent)(CUgraphNode, CUevent*);
+  CUresult (*cuGraphEventRecordNodeSetEvent)(CUgraphNode, CUevent);
+  CUresult (*cuGraphEventWaitNodeGetEvent)(CUgraphNode, CUevent*);
+  CUresult (*cuGraphEventWaitNodeSetEvent)(CUgraphNode, CUevent);
+  CUresult (*cuGraphExecKernelNodeSetParams)(CUgraphExec, CUgraphNode, const CUDA_KERNEL_NODE_PARAMS*);
+  CUresult (*cuGraphExecMemcpyNodeSetParams)(CUgraphExec, CUgraphNode, const CUDA_MEMCPY3D*, CUcontext);
+  CUresult (*cuGraphExecMemsetNodeSetParams)(CUgraphExec, CUgraphNode, const CUDA_MEMSET_NODE_PARAMS*, CUcontext);
+  CUresult (*cuGraphExecHostNodeSetParams)(CUgraphExec, CUgraphNode, const CUDA_HOST_NODE_PARAMS*);
+  CUresult (*cuGraphExecChildGraphNodeSetParams)(CUgraphExec, CUgraphNode, CUgraph);
+  CUresult (*cuGraphExecEventRecordNodeSetEvent)(CUgraphExec, CUgraphNode, CUevent);
+  CUresult (*cuGraphExecEventWaitNodeSetEvent)(CUgraphExec, CUgraphNode, CUevent);
+  CUresult (*cuGraphNodeSetEnabled)(CUgraphExec, CUgraphNode, unsigned int);
+  CUresult (*cuGraphNodeGetEnabled)(CUgraphExec, CUgraphNode, unsigned int*);
+  CUresult (*cuGraphExecUpdate)(CUgraphExec, CUgraph, CUgraphExecUpdateResultInfo*);
+  CUresult (*cuGraphKernelNodeGetAttribute)(CUgraphNode, CUkernelNodeAttrID, CUkernelNodeAttrValue*);
+  CUresult (*cuGraphKernelNodeSetAttribute)(CUgraphNode, CUkernelNodeAttrID, const CUkernelNodeAttrValue*);
+  CUresult (*cuGraphKernelNodeCopyAttributes)(CUgraphNode, CUgraphNode);
+  // Graph structure and captures that name their graph (executor_graph_structure.cpp), graph
+  // memory (executor_graph_memory.cpp), conditional nodes and user objects
+  // (executor_graph_objects.cpp).
+  CUresult (*cuGraphRemoveDependencies)(CUgraph, const CUgraphNode*, const CUgraphNode*, const CUgraphEdgeData*,
+                                        size_t);
+  CUresult (*cuGraphDestroyNode)(CUgraphNode);
+  CUresult (*cuGraphNodeFindInClone)(CUgraphNode*, CUgraphNode, CUgraph);
+  CUresult (*cuGraphChildGraphNodeGetGraph)(CUgraphNode, CUgraph*);
+  CUresult (*cuStreamUpdateCaptureDependencies)(CUstream, CUgraphNode*, const CUgraphEdgeData*, size_t, unsigned int);
+  CUresult (*cuStreamBeginCaptureToGraph)(CUstream, CUgraph, const CUgraphNode*, const CUgraphEdgeData*, size_t,
+                                          CUstreamCaptureMode);
+  CUresult (*cuGraphAddMemAllocNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, CUDA_MEM_ALLOC_NODE_PARAMS*);
+  CUresult (*cuGraphAddMemFreeNode)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t, CUdeviceptr);
+  CUresult (*cuGraphMemAllocNodeGetParams)(CUgraphNode, CUDA_MEM_ALLOC_NODE_PARAMS*);
+  CUresult (*cuGraphMemFreeNodeGetParams)(CUgraphNode, CUdeviceptr*);
+  CUresult (*cuMemAllocAsync)(CUdeviceptr*, size_t, CUstream);
+  CUresult (*cuMemFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*cuDeviceGraphMemTrim)(CUdevice);
+  CUresult (*cuDeviceGetGraphMemAttribute)(CUdevice, CUgraphMem_attribute, void*);
+  CUresult (*cuDeviceSetGraphMemAttribute)(CUdevice, CUgraphMem_attribute, void*);
+  CUresult (*cuGraphConditionalHandleCreate)(CUgraphConditionalHandle*, CUgraph, CUcontext, unsigned int,
+                                             unsigned int);
+  CUresult (*cuGraphAddNode)(CUgraphNode*, CUgraph, const CUgraphNode*, const CUgraphEdgeData*, size_t,
+                             CUgraphNodeParams*);
+  CUresult (*cuUserObjectCreate)(CUuserObject*, void*, CUhostFn, unsigned int, unsigned int);
+  CUresult (*cuUserObjectRetain)(CUuserObject, unsigned int);
+  CUresult (*cuUserObjectRelease)(CUuserObject, unsigned int);
+  CUresult (*cuGraphRetainUserObject)(CUgraph, CUuserObject, unsigned int, unsigned int);
+  CUresult (*cuGraphReleaseUserObject)(CUgraph, CUuserObject, unsigned int);
   // Virtual memory management (executor_vmm.cpp).
   CUresult (*cuMemGetAllocationGranularity)(size_t*, const CUmemAllocationProp*, CUmemAllocationGranularity_flags);
   CUresult (*cuMemAddressReserve)(CUdeviceptr*, size_t, size_t, CUdeviceptr, unsigned long long);
@@ -121,6 +174,15 @@ struct CudaDriver {
   CUresult (*cuMemSetAccess)(CUdeviceptr, size_t, const CUmemAccessDesc*, size_t);
   CUresult (*cuMemGetAccess)(unsigned long long*, const CUmemLocation*, CUdeviceptr);
   CUresult (*cuMemRetainAllocationHandle)(CUmemGenericAllocationHandle*, void*);
+  // Sharing between the processes of one tenant (executor_ipc.cpp).
+  CUresult (*cuIpcGetMemHandle)(CUipcMemHandle*, CUdeviceptr);
+  CUresult (*cuIpcOpenMemHandle)(CUdeviceptr*, CUipcMemHandle, unsigned int);
+  CUresult (*cuIpcCloseMemHandle)(CUdeviceptr);
+  CUresult (*cuIpcGetEventHandle)(CUipcEventHandle*, CUevent);
+  CUresult (*cuIpcOpenEventHandle)(CUevent*, CUipcEventHandle);
+  CUresult (*cuMemExportToShareableHandle)(void*, CUmemGenericAllocationHandle, CUmemAllocationHandleType,
+                                           unsigned long long);
+  CUresult (*cuMemImportFromShareableHandle)(CUmemGenericAllocationHandle*, void*, CUmemAllocationHandleType);
   // Arrays, textures and surfaces (executor_array*.cpp, executor_texture.cpp).
   CUresult (*cuArray3DCreate)(CUarray*, const CUDA_ARRAY3D_DESCRIPTOR*);
   CUresult (*cuArrayDestroy)(CUarray);

@@ -14,8 +14,11 @@ namespace vgpud {
 
 class DeviceMemoryMap {
  public:
-  // A Mapping's bytes are charged to its physical allocation (virtual_memory.h), not here.
-  enum class Kind { Allocation, ModuleGlobal, Mapping };
+  // A Mapping's bytes are charged to its physical allocation (virtual_memory.h), a
+  // GraphAllocation's to its graph memory (graph_objects.h), not here; MEM_FREE frees neither.
+  // An IpcMemory range is an allocation of another process of the tenant, opened here
+  // (executor_ipc.cpp) and charged where it was published (ipc_table.h).
+  enum class Kind { Allocation, ModuleGlobal, Mapping, GraphAllocation, IpcMemory };
 
   void add(uint64_t base, uint64_t size, Kind kind, uint32_t device) {
     ranges_[base] = Range{size, kind, device};
@@ -53,6 +56,21 @@ class DeviceMemoryMap {
       end += next->second.size;
     }
     return device;
+  }
+
+  // The whole range that holds ptr, or nullopt.
+  struct Found {
+    uint64_t base;
+    uint64_t size;
+    Kind kind;
+    uint32_t device;
+  };
+  std::optional<Found> range_at(uint64_t ptr) const {
+    auto it = ranges_.upper_bound(ptr);
+    if (it == ranges_.begin()) return std::nullopt;
+    --it;
+    if (ptr - it->first >= it->second.size) return std::nullopt;
+    return Found{it->first, it->second.size, it->second.kind, it->second.device};
   }
 
   // The bytes from ptr to the end of the range that holds it, with the device; nullopt when no

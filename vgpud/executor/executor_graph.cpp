@@ -24,12 +24,24 @@ int32_t ChannelExecutor::handle(const StreamEndCaptureCmd& cmd, Reply& reply) {
   if (int32_t st = require_context()) return st;
   CUstream s;
   if (!objects_.resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
+  // The capture's id: a graph the channel named while it was open keeps its id (capture_ended).
+  cuuint64_t capture = 0;
+  CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
+  (void)cu_.cuStreamGetCaptureInfo(s, &status, &capture, nullptr, nullptr, nullptr, nullptr);
   CUgraph graph = nullptr;
   const CUresult r = traced("cuStreamEndCapture", cu_.cuStreamEndCapture(s, &graph));
   capturing_.erase(cmd.stream);  // ended, successfully or not
+  const uint32_t known = capture_ended(capture, r == CUDA_SUCCESS ? graph : nullptr);
   if (r != CUDA_SUCCESS) {
-    if (graph != nullptr) cu_.cuGraphDestroy(graph);
+    bool held = false;  // a graph of the channel's the capture was begun into stays the channel's
+    objects_.graphs.for_each([&](uint32_t, ChannelObjects::Graph& g) { held = held || g.handle == graph; });
+    if (graph != nullptr && !held) cu_.cuGraphDestroy(graph);
+    sweep_graph_memory();  // what a failed capture allocated went with its graph
     return r;
+  }
+  if (known != 0) {
+    put(reply.payload, proto::StreamEndCaptureReply{known, 0});
+    return 0;
   }
   if (objects_.graphs.full()) {
     cu_.cuGraphDestroy(graph);
@@ -66,7 +78,9 @@ int32_t ChannelExecutor::handle(const GraphInstantiateCmd& cmd, Reply& reply) {
     return traced("cuGraphInstantiateWithFlags", cu_.cuGraphInstantiateWithFlags(&exec, g->handle, cmd.flags));
   });
   if (r != CUDA_SUCCESS) return r;
-  put(reply.payload, proto::GraphInstantiateReply{objects_.graph_execs.insert({exec, g->device}), 0});
+  const uint32_t id = objects_.graph_execs.insert({exec, g->device, cmd.graph});
+  note_exec_graph_memory(id, g->handle);  // the graph memory it holds from now on
+  put(reply.payload, proto::GraphInstantiateReply{id, 0});
   return 0;
 }
 
@@ -94,14 +108,18 @@ int32_t ChannelExecutor::handle(const GraphExecDestroyCmd& cmd, Reply&) {
   const CUresult r = contexts_.in_existing_context_of(
       e->device, [&] { return traced("cuGraphExecDestroy", cu_.cuGraphExecDestroy(e->handle)); });
   objects_.graph_execs.erase(cmd.exec);
+  exec_graph_memory_gone(cmd.exec);
   return r;
 }
 
 int32_t ChannelExecutor::handle(const GraphDestroyCmd& cmd, Reply&) {
   ChannelObjects::Graph* g = objects_.graphs.find(cmd.graph);
-  if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  // A graph a node holds goes with the node; one an open capture builds into, with the capture.
+  if (g == nullptr || g->owner_node != 0) return CUDA_ERROR_INVALID_VALUE;
+  if (g->capture != 0) return CUDA_ERROR_ILLEGAL_STATE;
   const CUresult r = traced("cuGraphDestroy", cu_.cuGraphDestroy(g->handle));
   objects_.forget_graph(cmd.graph);
+  sweep_graph_memory();
   return r;
 }
 
@@ -115,17 +133,20 @@ void ChannelExecutor::destroy_graphs_on(uint32_t device) {
       ++it;
       continue;
     }
-    CUgraph graph = nullptr;
-    contexts_.in_existing_context_of(device, [&] { return cu_.cuStreamEndCapture(s->handle, &graph); });
-    if (graph != nullptr) cu_.cuGraphDestroy(graph);
-    it = capturing_.erase(it);
+    const uint64_t id = *it;
+    ++it;
+    contexts_.in_existing_context_of(device, [&] {
+      drop_capture(id, s->handle);  // a graph the channel named goes below, with the others
+      return CUDA_SUCCESS;
+    });
   }
   objects_.graph_execs.for_each([&](uint32_t, ChannelObjects::GraphExec& e) {
     if (e.device == device)
       contexts_.in_existing_context_of(device, [&] { return cu_.cuGraphExecDestroy(e.handle); });
   });
+  // A graph a node holds goes with its parent.
   objects_.graphs.for_each([&](uint32_t, ChannelObjects::Graph& g) {
-    if (g.device == device) cu_.cuGraphDestroy(g.handle);
+    if (g.device == device && g.owner_node == 0) cu_.cuGraphDestroy(g.handle);
   });
   objects_.forget_graphs_on(device);
 }

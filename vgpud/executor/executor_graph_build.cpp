@@ -39,18 +39,11 @@ int32_t ChannelExecutor::handle(const GraphCreateCmd&, Reply& reply) {
 int32_t ChannelExecutor::handle(const GraphAddKernelNodeCmd& cmd, Reply& reply) {
   ChannelObjects::Graph* g = nullptr;
   if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
-  const ChannelObjects::Function* f = objects_.functions.find(cmd.function);
-  if (f == nullptr) return CUDA_ERROR_INVALID_HANDLE;
-  if (f->device != g->device) return CUDA_ERROR_INVALID_VALUE;  // a kernel of another GPU's context
   void* args[vgpu::limits::kMaxKernelParams];
-  const auto built = build_kernel_args(f->params, f->buffer_size, cmd.params, args);
-  if (!built) return CUDA_ERROR_INVALID_VALUE;
   CUDA_KERNEL_NODE_PARAMS p{};
-  p.func = f->handle;
-  p.gridDimX = cmd.grid[0], p.gridDimY = cmd.grid[1], p.gridDimZ = cmd.grid[2];
-  p.blockDimX = cmd.block[0], p.blockDimY = cmd.block[1], p.blockDimZ = cmd.block[2];
-  p.sharedMemBytes = cmd.shared_mem_bytes;
-  p.kernelParams = *built == 0 ? nullptr : args;  // the driver copies them into the node
+  if (int32_t st = kernel_node_params(g->device, cmd.function, cmd.grid, cmd.block, cmd.shared_mem_bytes, cmd.params,
+                                      args, &p))
+    return st;
   CUgraphNode node = nullptr;
   const CUresult r = contexts_.in_context_of(g->device, [&] {
     return traced("cuGraphAddKernelNode", cu_.cuGraphAddKernelNode(&node, g->handle, nullptr, 0, &p));
@@ -61,19 +54,9 @@ int32_t ChannelExecutor::handle(const GraphAddKernelNodeCmd& cmd, Reply& reply) 
 int32_t ChannelExecutor::handle(const GraphAddMemsetNodeCmd& cmd, Reply& reply) {
   ChannelObjects::Graph* g = nullptr;
   if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
-  const uint64_t element = cmd.element_size;
-  if (element != 1 && element != 2 && element != 4) return CUDA_ERROR_INVALID_VALUE;
-  // One row needs no pitch; the driver still wants one that holds it.
-  const uint64_t pitch = cmd.height == 1 ? cmd.width * element : cmd.pitch;
-  const std::optional<uint64_t> span = pitched_span(pitch, cmd.width, element, cmd.height);
-  if (!span || *span == 0 || !objects_.memory.contains(cmd.dst, *span)) return CUDA_ERROR_INVALID_VALUE;
   CUDA_MEMSET_NODE_PARAMS p{};
-  p.dst = cmd.dst;
-  p.pitch = pitch;
-  p.value = cmd.value;
-  p.elementSize = static_cast<unsigned>(element);
-  p.width = cmd.width;
-  p.height = cmd.height;
+  if (int32_t st = memset_node_params(cmd.dst, cmd.element_size, cmd.pitch, cmd.width, cmd.height, cmd.value, &p))
+    return st;
   CUgraphNode node = nullptr;
   const CUresult r = traced("cuGraphAddMemsetNode", cu_.cuGraphAddMemsetNode(&node, g->handle, nullptr, 0, &p,
                                                                               contexts_.context_of(g->device)));
@@ -106,34 +89,10 @@ int32_t ChannelExecutor::handle(const GraphAddChildNodeCmd& cmd, Reply& reply) {
 int32_t ChannelExecutor::handle(const GraphAddMemcpyNodeCmd& cmd, Reply& reply) {
   ChannelObjects::Graph* g = nullptr;
   if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
-  // One end, checked: a range of the channel's device memory, or of its heap, which the node
-  // then names by vgpud's own mapping of the same pages.
-  auto end = [&](uint64_t address, uint64_t pitch, bool heap, CUmemorytype* type, void** host, CUdeviceptr* device,
-                 size_t* out_pitch) {
-    const uint64_t row_pitch = cmd.height == 1 ? cmd.width : pitch;
-    const std::optional<uint64_t> span = pitched_span(row_pitch, cmd.width, 1, cmd.height);
-    if (!span) return false;
-    *out_pitch = row_pitch;
-    if (heap) {
-      if (!heap_range_ok(address, *span)) return false;
-      *type = CU_MEMORYTYPE_HOST;
-      *host = heap_at(address);
-      return true;
-    }
-    if (!objects_.memory.contains(address, *span)) return false;
-    *type = CU_MEMORYTYPE_DEVICE;
-    *device = address;
-    return true;
-  };
   CUDA_MEMCPY3D c{};
-  void* src_host = nullptr;
-  if (!end(cmd.src, cmd.src_pitch, (cmd.heap & 1) != 0, &c.srcMemoryType, &src_host, &c.srcDevice, &c.srcPitch) ||
-      !end(cmd.dst, cmd.dst_pitch, (cmd.heap & 2) != 0, &c.dstMemoryType, &c.dstHost, &c.dstDevice, &c.dstPitch))
-    return CUDA_ERROR_INVALID_VALUE;
-  c.srcHost = src_host;
-  c.WidthInBytes = cmd.width;
-  c.Height = cmd.height;
-  c.Depth = 1;
+  if (int32_t st =
+          memcpy_node_params(cmd.heap, cmd.src, cmd.dst, cmd.src_pitch, cmd.dst_pitch, cmd.width, cmd.height, &c))
+    return st;
   CUgraphNode node = nullptr;
   const CUresult r = traced("cuGraphAddMemcpyNode", cu_.cuGraphAddMemcpyNode(&node, g->handle, nullptr, 0, &c,
                                                                               contexts_.context_of(g->device)));
@@ -174,6 +133,14 @@ int32_t ChannelExecutor::handle(const GraphAddDependenciesCmd& cmd, Reply&) {
   const CUresult r = traced("cuGraphAddDependencies",
                             cu_.cuGraphAddDependencies(g->handle, from.data(), to.data(), nullptr, count));
   if (r == CUDA_SUCCESS) g->hand_edges += static_cast<uint32_t>(count);
+  // A graph a node holds (a child graph's, a conditional's body) is instantiated only inside
+  // its parent, whose check does not walk it: a cycle is refused now, and the edges taken back.
+  if (r == CUDA_SUCCESS && g->owner_node != 0) {
+    if (const CUresult cycle = refuse_cycle(cu_, g->handle); cycle != CUDA_SUCCESS) {
+      (void)cu_.cuGraphRemoveDependencies(g->handle, from.data(), to.data(), nullptr, count);
+      return cycle;
+    }
+  }
   return r;
 }
 

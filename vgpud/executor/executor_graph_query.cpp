@@ -42,6 +42,15 @@ uint64_t ChannelExecutor::node_detail(CUgraphNode node, CUgraphNodeType type) {
       if (p != nullptr && p >= heap && static_cast<uint64_t>(p - heap) < size) return 1 + static_cast<uint64_t>(p - heap);
     }
   }
+  // Graph memory nodes: the address they allocate or free (executor_graph_memory.cpp).
+  if (type == CU_GRAPH_NODE_TYPE_MEM_ALLOC) {
+    CUDA_MEM_ALLOC_NODE_PARAMS p{};
+    return cu_.cuGraphMemAllocNodeGetParams(node, &p) == CUDA_SUCCESS ? p.dptr : 0;
+  }
+  if (type == CU_GRAPH_NODE_TYPE_MEM_FREE) {
+    CUdeviceptr p = 0;
+    return cu_.cuGraphMemFreeNodeGetParams(node, &p) == CUDA_SUCCESS ? p : 0;
+  }
   return 0;
 }
 

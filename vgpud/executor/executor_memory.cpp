@@ -53,7 +53,8 @@ int32_t ChannelExecutor::handle(const MemFreeCmd& cmd, Reply&) {
   const CUresult r = traced("cuMemFree", cu_.cuMemFree(cmd.device_ptr), [&] { return "ptr=" + hex(cmd.device_ptr); });
   if (r == CUDA_SUCCESS) {
     objects_.memory.remove(cmd.device_ptr);
-    device_budget().release(size);
+    // A published allocation's bytes are the tenant's IPC table's (executor_ipc.cpp).
+    if (!ipc_withdraw_allocation(cmd.device_ptr)) device_budget().release(size);
   }
   return r;
 }

@@ -23,8 +23,11 @@ int32_t ChannelExecutor::handle(const StreamDestroyCmd& cmd, Reply&) {
   Stream* s = objects_.streams.find(cmd.stream);
   if (s == nullptr) return CUDA_ERROR_INVALID_HANDLE;
   if (int32_t st = require_context()) return st;
-  const CUresult r = contexts_.in_context_of(
-      s->device, [&] { return traced("cuStreamDestroy", cu_.cuStreamDestroy(s->handle)); });
+  const CUresult r = contexts_.in_context_of(s->device, [&] {
+    // A capture the stream began ends first, so that the graph ids the channel gave it stay true.
+    if (capturing_.count(cmd.stream) != 0) drop_capture(cmd.stream, s->handle);
+    return traced("cuStreamDestroy", cu_.cuStreamDestroy(s->handle));
+  });
   objects_.streams.erase(cmd.stream);
   return r;
 }
@@ -102,6 +105,7 @@ int32_t ChannelExecutor::handle(const EventDestroyCmd& cmd, Reply&) {
   const CUresult r = contexts_.in_context_of(
       e->device, [&] { return traced("cuEventDestroy", cu_.cuEventDestroy(e->handle)); });
   objects_.events.erase(cmd.event);
+  ipc_withdraw_event(cmd.event);  // no process of the tenant opens it any more (executor_ipc.cpp)
   return r;
 }
 

@@ -73,8 +73,10 @@ int32_t ChannelExecutor::handle(const MemCreateCmd& cmd, Reply& reply) {
     HopCounters::bump(setup_.counters->rejected);
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
-  // Never a shareable handle type: the memory stays in this process (IPC is not offered).
-  const CUmemAllocationProp prop = pinned_on(contexts_.device(cmd.device));
+  // A shareable handle type only when the program asked for one: only those can be exported to
+  // the tenant's other processes (MEM_EXPORT_SHAREABLE, executor_ipc.cpp).
+  CUmemAllocationProp prop = pinned_on(contexts_.device(cmd.device));
+  prop.requestedHandleTypes = static_cast<CUmemAllocationHandleType>(cmd.handle_types);
   CUmemGenericAllocationHandle handle = 0;
   const CUresult r = traced("cuMemCreate", cu_.cuMemCreate(&handle, cmd.size, &prop, 0),
                             [&] { return fmt::format("size={} device={}", cmd.size, cmd.device); });
@@ -94,7 +96,7 @@ int32_t ChannelExecutor::handle(const MemReleaseCmd& cmd, Reply&) {
   const CUresult r = traced("cuMemRelease", cu_.cuMemRelease(p->handle));
   if (r != CUDA_SUCCESS) return r;
   --p->references;
-  device_budget().release(vm.forget_if_unused(cmd.handle));
+  give_back_physical(cmd.handle);
   return 0;
 }
 
@@ -120,7 +122,7 @@ CUresult ChannelExecutor::unmap_one(uint64_t address) {
   if (!m) return CUDA_ERROR_INVALID_VALUE;
   objects_.memory.remove(address);
   const CUresult r = traced("cuMemUnmap", cu_.cuMemUnmap(address, m->size), [&] { return range(address, m->size); });
-  device_budget().release(vm.forget_if_unused(m->physical));
+  give_back_physical(m->physical);
   return r;
 }
 
@@ -191,7 +193,7 @@ void ChannelExecutor::release_virtual_memory(std::optional<uint32_t> device) {
   for (uint64_t id : vm.physicals_on(device)) {
     VirtualMemory::Physical* p = vm.physical(id);
     for (; p->references > 0; --p->references) (void)traced("cuMemRelease", cu_.cuMemRelease(p->handle));
-    device_budget().release(vm.forget_if_unused(id));
+    give_back_physical(id);
   }
   if (device) return;
   for (const auto& [base, size] : vm.reservations()) {

@@ -51,7 +51,11 @@ void CUDA_CB HostFunctionQueue::run_in_guest(void* function) {
   of_process().run(reinterpret_cast<uint64_t>(function));
 }
 
-void HostFunctionQueue::run(uint64_t function) {
+void CUDA_CB HostFunctionQueue::post_in_guest(void* function) {
+  of_process().run(reinterpret_cast<uint64_t>(function), /*wait=*/false);
+}
+
+void HostFunctionQueue::run(uint64_t function, bool wait) {
   uint64_t index = 0;
   {
     std::unique_lock<std::mutex> lock(mu_);
@@ -63,7 +67,7 @@ void HostFunctionQueue::run(uint64_t function) {
     __atomic_store_n(entry(base_, index, capacity_), function, __ATOMIC_RELAXED);
     __atomic_store_n(produced_word(base_), produced_, __ATOMIC_RELEASE);
   }
-  wait_completed_above(index);
+  if (wait) wait_completed_above(index);
 }
 
 void HostFunctionQueue::wait_completed_above(uint64_t count) const {

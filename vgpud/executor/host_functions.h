@@ -37,9 +37,13 @@ class HostFunctionQueue {
 
   // The CUhostFn vgpud gives the driver; `function` is the guest's id, cast to a pointer.
   static void CUDA_CB run_in_guest(void* function);
+  // As run_in_guest, without waiting for the guest to have run it: a user object's destructor
+  // (executor_graph_objects.cpp), which the driver calls on a thread of its own and nothing waits for.
+  static void CUDA_CB post_in_guest(void* function);
 
  private:
-  void run(uint64_t function);
+  // Hands `function` to the guest; with `wait`, returns once the guest has run it.
+  void run(uint64_t function, bool wait = true);
   // Waits until the guest has completed more than `count` entries, or release(). Polls: the
   // guest's word is shared memory and a VM guest has no way to wake vgpud but the ring's doorbell.
   void wait_completed_above(uint64_t count) const;

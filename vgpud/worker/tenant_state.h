@@ -1,7 +1,8 @@
 // What all of a tenant's channel workers share with the daemon: the per-hop counters, the
 // tenant's budgets (tenant_budget.h): the device memory it holds (limits.device_memory) and the
 // host memory its module images hold while they are uploaded (limits.module_image_memory),
-// with each worker's share of both in the slot the daemon gave it; and the tenant's module
+// with each worker's share of both in the slot the daemon gave it; what the tenant's processes
+// share with each other (ipc_table.h, with each worker's pid by slot); and the tenant's module
 // image cache (module_cache.h, limits.module_cache_memory), in the pages after the state. It
 // lives in a memfd that the daemon creates and every worker of the tenant maps; guests never
 // see it, and no other tenant's worker gets it.
@@ -14,6 +15,7 @@
 
 #include "vgpu/common/result.h"
 #include "vgpud/config/config.h"
+#include "vgpud/executor/ipc_table.h"
 #include "vgpud/executor/module_cache.h"
 #include "vgpud/executor/tenant_budget.h"
 #include "vgpud/metrics/hop_counters.h"
@@ -36,13 +38,18 @@ struct TenantSharedState {
   std::atomic<uint64_t> image_bytes{0};               // module images being uploaded
   // By worker slot: a tenant never has more workers than limits.max_processes allows.
   WorkerShare shares[config::kMaxProcessesPerTenant];
+  // What the tenant's processes share with each other (IPC, docs/design.md §25), and each
+  // worker's pid by slot, which the daemon writes.
+  IpcTable ipc;
 
   // The daemon, once it reaped the worker in `slot`: what that worker held leaves the totals.
   void reclaim(uint32_t slot) {
+    ipc.reclaim(slot, &device_bytes);
     TenantBudget::reclaim(device_bytes, shares[slot].device_bytes);
     TenantBudget::reclaim(image_bytes, shares[slot].image_bytes);
   }
 };
+static_assert(kIpcWorkerSlots == config::kMaxProcessesPerTenant);
 // Atomics in memory shared between processes must not fall back to a lock.
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 

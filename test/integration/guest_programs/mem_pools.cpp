@@ -334,19 +334,23 @@ void refusals(CUmemoryPool pool, CUstream s1) {
   props.location = {CU_MEM_LOCATION_TYPE_DEVICE, 7};
   EXPECT_RC(cuMemPoolCreate(&created, &props), CUDA_ERROR_INVALID_VALUE);
 
-  // In a capture they would be graph memory nodes: an allocation is made at once, outside the
-  // graph and the pools (what cuBLAS does for its workspace while captured), a free is refused;
-  // the capture goes on.
+  // In a capture they are graph memory nodes (design.md §19): an allocation is a node of the
+  // capture's graph, outside the pools, its address the driver's.
   CU_CHECK(cuStreamBeginCapture(s1, CU_STREAM_CAPTURE_MODE_RELAXED));
   CU_CHECK(cuMemAllocAsync(&p, kMiB, s1));
   EXPECT(p != 0);
   CUgraph graph = nullptr;
   CU_CHECK(cuStreamEndCapture(s1, &graph));
+  CUgraphNode only = nullptr;
+  size_t nodes = 1;
+  CU_CHECK(cuGraphGetNodes(graph, &only, &nodes));
+  CUgraphNodeType type = CU_GRAPH_NODE_TYPE_EMPTY;
+  CU_CHECK(cuGraphNodeGetType(only, &type));
+  EXPECT(nodes == 1 && type == CU_GRAPH_NODE_TYPE_MEM_ALLOC);
   CU_CHECK(cuGraphDestroy(graph));
-  CU_CHECK(cuMemsetD8(p, 1, kMiB));  // ordinary memory, freed as such
-  CU_CHECK(cuMemFree(p));
-  // A free in a capture is the graph's: the memory goes when the graph and its executable
-  // graphs are gone. A pool block, and memory the capture itself allocated (cuBLAS's pattern).
+  // A free in a capture of a pool block is the graph's: the memory goes when the graph and its
+  // executable graphs are gone. Of memory the capture itself allocated (cuBLAS's pattern), a
+  // free node.
   const CUdeviceptr q = alloc(kMiB, s1);
   CU_CHECK(cuStreamBeginCapture(s1, CU_STREAM_CAPTURE_MODE_RELAXED));
   CUdeviceptr scratch = 0;
@@ -357,14 +361,14 @@ void refusals(CUmemoryPool pool, CUstream s1) {
   CUdeviceptr base = 0;
   size_t size = 0;
   CU_CHECK(cuMemGetAddressRange(&base, &size, q));  // still there
-  CU_CHECK(cuMemGetAddressRange(&base, &size, scratch));
+  CU_CHECK(cuMemGetAddressRange(&base, &size, scratch));  // graph memory: the node's address
+  EXPECT(size == kMiB);
   CUgraphExec exec = nullptr;
   CU_CHECK(cuGraphInstantiate(&exec, graph, 0));
   CU_CHECK(cuGraphDestroy(graph));
   CU_CHECK(cuMemGetAddressRange(&base, &size, q));  // the executable graph holds it
   CU_CHECK(cuGraphExecDestroy(exec));
   EXPECT_RC(cuMemGetAddressRange(&base, &size, q), CUDA_ERROR_NOT_FOUND);
-  EXPECT_RC(cuMemGetAddressRange(&base, &size, scratch), CUDA_ERROR_NOT_FOUND);
   CU_CHECK(cuStreamSynchronize(s1));
   std::printf("refusals ok\n");
 }

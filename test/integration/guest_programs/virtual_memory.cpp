@@ -4,8 +4,9 @@
 // address and its properties, the same allocation mapped twice (one memory, two views), growing
 // by mapping one more allocation and shrinking by unmapping, an allocation released while still
 // mapped; unified addressing answers for mapped memory; what vgpud refuses (half a mapping, an
-// overlap, a range in no reservation, an offset past the allocation, a stale handle) and what
-// vgpu does not offer (exporting a handle, a fabric handle type).
+// overlap, a range in no reservation, an offset past the allocation, a stale handle), exporting an
+// allocation made without a shareable handle type (the driver's refusal; ipc_shareable shares
+// one) and what vgpu does not offer (a fabric handle type).
 //
 // "leave": exits holding a reservation, a mapping and an allocation, which vgpud releases.
 // "limit" (a tenant with 8 MiB of device memory): physical allocations count against it, an
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "guest_check.h"
@@ -150,11 +152,12 @@ void main_run() {
   CU_CHECK(cuMemUnmap(base, 2 * g));
   CU_CHECK(cuMemUnmap(base + 7 * g, g));
 
-  // Not offered: handles for other processes.
+  // Made without a shareable handle type: the driver exports no descriptor for it. Not offered:
+  // fabric handles.
   const CUmemGenericAllocationHandle d = create(g);
   int fd = -1;
   EXPECT_RC(cuMemExportToShareableHandle(&fd, d, CU_MEM_HANDLE_TYPE_POSIX_FILE_DESCRIPTOR, 0),
-            CUDA_ERROR_NOT_SUPPORTED);
+            CUDA_ERROR_INVALID_VALUE);
   CUmemAllocationProp fabric = device_prop();
   fabric.requestedHandleTypes = CU_MEM_HANDLE_TYPE_FABRIC;
   CUmemGenericAllocationHandle unused = 0;
@@ -166,6 +169,22 @@ void main_run() {
   CU_CHECK(cuMemAddressFree(base, 8 * g));
   EXPECT_RC(cuMemAddressFree(base, 8 * g), CUDA_ERROR_INVALID_VALUE);
   CU_CHECK(cuModuleUnload(module));
+
+  // The driver answers these without a current context (NVIDIA's memMapIPCDrv relies on it).
+  CUresult without_context = CUDA_ERROR_UNKNOWN;
+  std::thread([&] {
+    CUcontext none = nullptr;
+    CUmemGenericAllocationHandle h = 0;
+    CUdeviceptr at = 0;
+    if (cuCtxGetCurrent(&none) != CUDA_SUCCESS || none != nullptr) return;
+    if ((without_context = cuMemCreate(&h, g, &prop, 0)) != CUDA_SUCCESS) return;
+    if ((without_context = cuMemAddressReserve(&at, g, 0, 0, 0)) != CUDA_SUCCESS) return;
+    if ((without_context = cuMemMap(at, g, 0, h, 0)) != CUDA_SUCCESS) return;
+    if ((without_context = cuMemUnmap(at, g)) != CUDA_SUCCESS) return;
+    if ((without_context = cuMemAddressFree(at, g)) != CUDA_SUCCESS) return;
+    without_context = cuMemRelease(h);
+  }).join();
+  EXPECT(without_context == CUDA_SUCCESS);
   std::printf("virtual_memory ok\n");
 }
 

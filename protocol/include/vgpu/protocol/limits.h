@@ -45,6 +45,22 @@ inline constexpr uint32_t kMaxGraphEdgeBytes = 4096 * 8;
 inline constexpr uint32_t kMaxGraphEdges = 1u << 18;
 // Nodes one GRAPH_LIST_NODES reply lists (16 bytes each; the rest in further calls).
 inline constexpr uint32_t kMaxGraphListNodes = 2048;
+// A capture's dependencies, as STREAM_CAPTURE_GRAPH lists them and STREAM_UPDATE_CAPTURE_
+// DEPENDENCIES and STREAM_BEGIN_CAPTURE_TO_GRAPH name them (node ids, 4 bytes each).
+inline constexpr uint32_t kMaxCaptureDependencies = 2048;
+inline constexpr uint32_t kMaxCaptureDependencyBytes = kMaxCaptureDependencies * 4;
+// Graph memory (allocation nodes and allocations captured from cuMemAllocAsync) a channel
+// holds at once, each charged to the tenant's device_memory when its node is made.
+inline constexpr uint32_t kMaxGraphAllocations = 65536;
+// Conditional nodes: handles a channel makes (cuGraphConditionalHandleCreate), and the body
+// graphs of one node (a SWITCH's cases; 4 bytes each in GRAPH_ADD_CONDITIONAL_NODE's reply).
+inline constexpr uint32_t kMaxConditionalHandles = 65536;
+inline constexpr uint32_t kMaxConditionalBodies = 64;
+inline constexpr uint32_t kMaxConditionalBodyBytes = kMaxConditionalBodies * 4;
+// User objects (cuUserObjectCreate) a channel holds, and the references one call may take or
+// give back: vgpud keeps every count below 2^31, so the driver's unsigned counts never wrap.
+inline constexpr uint32_t kMaxUserObjects = 65536;
+inline constexpr uint32_t kMaxUserObjectRefs = 1u << 24;
 // Entries of a guest's host-function queue (HOST_FUNC_QUEUE). vgpud waits for room before it
 // writes one, so a small queue only makes host functions wait for each other.
 inline constexpr uint32_t kMaxHostFuncQueue = 4096;
@@ -59,6 +75,13 @@ inline constexpr uint32_t kMaxSurfaceObjects = 65536;
 // them and an element overflows. A mipmapped array has at most one level per halving of it.
 inline constexpr uint32_t kMaxArrayExtent = 1u << 18;
 inline constexpr uint32_t kMaxMipmapLevels = 19;
+
+// Sharing between the processes of one tenant (docs/design.md §25), per tenant: what its
+// processes published at once (allocations, events and shareable handles, each once however
+// often it is exported), and the opens of published memory they hold at once (one per process
+// and allocation, however often that process opened it).
+inline constexpr uint32_t kMaxIpcExports = 2048;
+inline constexpr uint32_t kMaxIpcHolds = 4096;
 
 // Devices the protocol can describe to one guest.
 inline constexpr uint32_t kMaxDevices = 16;
