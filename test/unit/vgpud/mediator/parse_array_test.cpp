@@ -13,6 +13,7 @@
 
 #include "vgpu/protocol/call_traits.gen.h"
 #include "vgpud/mediator/parse.h"
+#include "test/unit/vgpud/mediator/parse_outcome.h"
 
 using namespace vgpu::proto;
 namespace limits = vgpu::limits;
@@ -20,20 +21,7 @@ using vgpud::ParseError;
 
 namespace {
 
-template <CallId Id>
-std::string parse(const RequestOf<Id>& request, const std::string& tail = {}) {
-  const uint32_t total = static_cast<uint32_t>(sizeof(RequestHeader) + sizeof request + tail.size());
-  std::vector<uint8_t> m(total);
-  const RequestHeader h{total, static_cast<uint16_t>(Id), kFlagNeedsReply, 3};
-  std::memcpy(m.data(), &h, sizeof h);
-  std::memcpy(m.data() + sizeof h, &request, sizeof request);
-  std::memcpy(m.data() + sizeof h + sizeof request, tail.data(), tail.size());
-  const auto r = vgpud::parse_request(m);
-  if (r.ok()) return "ok";
-  return r.error() == ParseError::FieldOutOfRange ? "FieldOutOfRange"
-         : r.error() == ParseError::BadPayloadSize ? "BadPayloadSize"
-                                                   : "other";
-}
+using parse_test::parse;
 
 constexpr uint32_t kFloat = 0x20;
 constexpr uint32_t kDevice = 0, kArray = 1, kHeap = 2, kPacked = 3;
