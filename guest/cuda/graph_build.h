@@ -44,9 +44,13 @@ CUresult graph_nodes(GraphObject& g, std::vector<GraphNodeObject*>* out);
 // Sends `edges` to vgpud, in as many GRAPH_ADD_DEPENDENCIES as they take.
 CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges);
 
+// Where a new node's dependencies travel: as edges sent after it, or in its own request, for a
+// node whose making depends on them (an allocation node's address, GRAPH_MEM_ALLOC).
+enum class Edges { After, InRequest };
+
 // Adds a node: `send` makes it in vgpud and returns its id (and, taking a fourth argument, the
 // id of a second node it made after it); then the edges from its dependencies.
-template <typename Send>
+template <Edges edges_travel = Edges::After, typename Send>
 CUresult add_graph_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
                         CUgraphNodeType type, Send&& send) {
   if (out == nullptr) return CUDA_ERROR_INVALID_VALUE;
@@ -69,7 +73,7 @@ CUresult add_graph_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps
     for (size_t i = 0; i < count; ++i) edges.push_back({node_of(deps[i], g)->last(), reply.node});
     *out = reinterpret_cast<CUgraphNode>(node.get());
     g->nodes.push_back(std::move(node));
-    return send_edges(*ch, *g, edges);
+    return edges_travel == Edges::After ? send_edges(*ch, *g, edges) : CUDA_SUCCESS;
   });
 }
 

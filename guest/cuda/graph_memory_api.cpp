@@ -7,6 +7,8 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <span>
+#include <vector>
 
 #include "guest/client/log.h"
 #include "guest/client/typed_call.h"
@@ -118,7 +120,8 @@ CUresult capture_graph_memory(Context* c, uint32_t device, uint64_t stream, size
   if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
   proto::GraphMemAllocReply reply{};
   const guest::CallResult r =
-      guest::call<proto::CallId::GraphMemAlloc>(*ch, proto::GraphMemAllocRequest{0, device, size, stream}, &reply);
+      guest::call<proto::CallId::GraphMemAlloc>(*ch, proto::GraphMemAllocRequest{0, device, size, stream, 0, 0},
+                                                std::span<const uint8_t>{}, &reply);
   if (r.status != 0) return to_cu_result(r.status);
   remember(reply.address, size, device, c);
   *out = reply.address;
@@ -147,19 +150,26 @@ VGPU_DRIVER_API CUresult cuGraphAddMemAllocNode(CUgraphNode* out, CUgraph graph,
   const auto device = static_cast<uint32_t>(pool.location.id);
   uint64_t address = 0;
   Context* owner = nullptr;
-  const CUresult r = add_graph_node(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEM_ALLOC,
-                                    [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
-                                      if (g.device != device) return CUDA_ERROR_INVALID_VALUE;
-                                      guest::Channel* entered = nullptr;  // the context, for its pointer queries
-                                      if (CUresult e = enter_context(&entered, &owner); e != CUDA_SUCCESS) return e;
-                                      proto::GraphMemAllocReply made{};
-                                      const guest::CallResult res = guest::call<proto::CallId::GraphMemAlloc>(
-                                          ch, proto::GraphMemAllocRequest{g.wire, device, params->bytesize, 0}, &made);
-                                      if (res.status != 0) return to_cu_result(res.status);
-                                      *reply = proto::GraphNodeReply{made.node, 0};
-                                      address = made.address;
-                                      return CUDA_SUCCESS;
-                                    });
+  if (count > vgpu::limits::kMaxGraphEdgeBytes / sizeof(uint32_t)) return CUDA_ERROR_INVALID_VALUE;
+  const auto send = [&](guest::Channel& ch, const GraphObject& g, proto::GraphNodeReply* reply) {
+    if (g.device != device) return CUDA_ERROR_INVALID_VALUE;
+    guest::Channel* entered = nullptr;  // the context, for its pointer queries
+    if (CUresult e = enter_context(&entered, &owner); e != CUDA_SUCCESS) return e;
+    // The dependencies go with the request: the driver chooses the address when it makes the
+    // node, and may reuse one that a free node among them gives back.
+    std::vector<uint32_t> wire_deps(count);
+    for (size_t i = 0; i < count; ++i) wire_deps[i] = node_of(deps[i], &g)->last();
+    const std::span<const uint8_t> tail(reinterpret_cast<const uint8_t*>(wire_deps.data()),
+                                        wire_deps.size() * sizeof(uint32_t));
+    proto::GraphMemAllocReply made{};
+    const guest::CallResult res = guest::call<proto::CallId::GraphMemAlloc>(
+        ch, proto::GraphMemAllocRequest{g.wire, device, params->bytesize, 0, 0, 0}, tail, &made);
+    if (res.status != 0) return to_cu_result(res.status);
+    *reply = proto::GraphNodeReply{made.node, 0};
+    address = made.address;
+    return CUDA_SUCCESS;
+  };
+  const CUresult r = add_graph_node<Edges::InRequest>(out, graph, deps, count, CU_GRAPH_NODE_TYPE_MEM_ALLOC, send);
   if (r != CUDA_SUCCESS) return r;
   object_of<GraphNodeObject>(*out, HandleKind::GraphNode)->address = address;
   remember(address, params->bytesize, device, owner);

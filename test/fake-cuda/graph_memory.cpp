@@ -74,12 +74,24 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddMemAllocNode(CUgraphNode* phGraphNode, 
   if (pool.allocType != CU_MEM_ALLOCATION_TYPE_PINNED || pool.location.type != CU_MEM_LOCATION_TYPE_DEVICE ||
       pool.location.id != l->device)
     return CUDA_ERROR_INVALID_VALUE;
-  const CUdeviceptr base = graph_region(*l.ctx, nodeParams->bytesize, true);
+  // As the driver does, an allocation that runs right after a free node of graph memory at least
+  // as large takes its address (the region stays the fake's until the context goes).
+  CUdeviceptr base = 0;
+  for (std::size_t i = 0; i < numDependencies && base == 0; ++i) {
+    NodeOp dep;
+    if (!graph_node_info(dependencies[i], nullptr, &dep)) continue;
+    const auto* f = std::get_if<MemFreeNode>(&dep);
+    const auto region = f != nullptr ? l->regions.find(f->dptr) : l->regions.end();
+    if (region != l->regions.end() && region->second.graph && region->second.size >= nodeParams->bytesize)
+      base = f->dptr;
+  }
+  const bool reused = base != 0;
+  if (!reused) base = graph_region(*l.ctx, nodeParams->bytesize, true);
   if (base == 0) return CUDA_ERROR_OUT_OF_MEMORY;
   const CUresult r = graph_insert(hGraph, l->handle, MemAllocNode{base, nodeParams->bytesize, l->device},
                                   dependencies, numDependencies, phGraphNode);
   if (r != CUDA_SUCCESS) {
-    drop_graph_region(*l.ctx, base);
+    if (!reused) drop_graph_region(*l.ctx, base);
     return r;
   }
   nodeParams->dptr = base;

@@ -33,7 +33,7 @@ uint32_t create_graph(RawChannel& ch, uint64_t& seq) {
 
 proto::GraphMemAllocReply alloc_node(RawChannel& ch, uint32_t graph, uint64_t size, uint64_t& seq) {
   return reply_of<proto::GraphMemAllocReply>(
-      call(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 0, size, 0}, seq));
+      call(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 0, size, 0, 0, 0}, seq));
 }
 
 }  // namespace
@@ -57,12 +57,20 @@ TEST_CASE("graph memory: only the channel's graphs, devices, streams and address
                               call(ch, CallId::StreamCreate, proto::StreamCreateRequest{1, 0}, seq))
                               .stream;
   RefusedByVgpud refused;
-  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{beta_graph, 0, 64, 0}, seq, kInvalidValue);
-  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{0x7777, 0, 64, 0}, seq, kInvalidValue);
-  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 1, 64, 0}, seq, kInvalidDevice);
+  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{beta_graph, 0, 64, 0, 0, 0}, seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{0x7777, 0, 64, 0, 0, 0}, seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 1, 64, 0, 0, 0}, seq, kInvalidDevice);
+  // Dependencies: nodes of this graph only, whole ids, none for a captured one.
+  const auto id_bytes = [](uint32_t id) { return std::string(reinterpret_cast<const char*>(&id), sizeof id); };
+  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 0, 64, 0, 4, 0}, seq, kInvalidValue,
+                 id_bytes(0x7777));
+  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 0, 64, 0, 3, 0}, seq, kInvalidValue,
+                 id_bytes(made.node).substr(0, 3));
+  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{0, 0, 64, stream, 4, 0}, seq, kInvalidValue,
+                 id_bytes(made.node));
   // Captured needs a capturing stream of the channel's.
-  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{0, 0, 64, stream}, seq, kInvalidValue);
-  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{0, 0, 64, 0x9999}, seq, kInvalidHandle);
+  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{0, 0, 64, stream, 0, 0}, seq, kInvalidValue);
+  refused.expect(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{0, 0, 64, 0x9999, 0, 0}, seq, kInvalidHandle);
   // Frees: beta's graph memory, memory that is no graph's, inside an allocation, into beta's graph.
   // (Workers are processes of their own: beta's address may be one alpha holds too, then alpha's.)
   if (beta_memory != made.address)
@@ -76,8 +84,8 @@ TEST_CASE("graph memory: only the channel's graphs, devices, streams and address
   refused.expect(ch, CallId::MemFree, proto::MemFreeRequest{made.address}, seq, kInvalidValue);
   refused.expect(ch, CallId::DeviceGraphMem, proto::DeviceGraphMemRequest{3, 1, 0, 0, 0}, seq, kInvalidDevice);
   // Malformed: no bytes, a device the protocol cannot name, a mode, op or attribute that does not exist.
-  REQUIRE(call(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 0, 0, 0}, seq).header.status == kMalformed);
-  REQUIRE(call(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 99, 64, 0}, seq).header.status ==
+  REQUIRE(call(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 0, 0, 0, 0, 0}, seq).header.status == kMalformed);
+  REQUIRE(call(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 99, 64, 0, 0, 0}, seq).header.status ==
           kMalformed);
   REQUIRE(call(ch, CallId::GraphMemFree, proto::GraphMemFreeRequest{graph, 3, made.address, 0}, seq).header.status ==
           kMalformed);
@@ -109,7 +117,7 @@ TEST_CASE("graph memory is the tenant's device memory from its node on, until no
   alloc_node(ch, graph, 6 * kMiB, seq);
   CHECK(vgpud.counter("alpha", "device_bytes") == static_cast<long>(6 * kMiB));
   // Over the limit: refused before the driver sees it.
-  REQUIRE(call(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 0, 4 * kMiB, 0}, seq).header.status ==
+  REQUIRE(call(ch, CallId::GraphMemAlloc, proto::GraphMemAllocRequest{graph, 0, 4 * kMiB, 0, 0, 0}, seq).header.status ==
           kOutOfMemory);
   REQUIRE(call(ch, CallId::MemAlloc, proto::MemAllocRequest{4 * kMiB}, seq).header.status == kOutOfMemory);
   // The graph goes, and its memory with it.

@@ -9,7 +9,9 @@
 // an executable graph that did not free it, gone, may have left it live, until the program frees
 // it at once outside a graph (cuMemFree), which vgpud does after the device has run all it was
 // given. A free in stream order leaves the charge: vgpud cannot tell when it happens.
+#include <cstring>
 #include <set>
+#include <vector>
 
 #include "vgpud/executor/channel_executor.h"
 #include "vgpud/executor/reply_payload.h"
@@ -131,10 +133,22 @@ int32_t ChannelExecutor::handle(const GraphMemAllocCmd& cmd, Reply& reply) {
     return limit_exceeded();
   Graph* g = nullptr;
   CUstream s = nullptr;
+  if (cmd.dependencies.size() % sizeof(uint32_t) != 0) return CUDA_ERROR_INVALID_VALUE;
+  std::vector<CUgraphNode> deps(cmd.dependencies.size() / sizeof(uint32_t));
   if (cmd.graph != 0) {
     if (int32_t st = graph_for_new_node(cmd.graph, &g)) return st;
     if (g->device != cmd.device) return CUDA_ERROR_INVALID_VALUE;  // another GPU's memory: not offered
+    // Given now, not as edges after: the driver picks the address when the node is made.
+    for (size_t i = 0; i < deps.size(); ++i) {
+      uint32_t id;
+      std::memcpy(&id, cmd.dependencies.data() + i * sizeof id, sizeof id);
+      const ChannelObjects::GraphNode* n = objects_.graph_nodes.find(id);
+      if (n == nullptr || n->graph != cmd.graph) return CUDA_ERROR_INVALID_VALUE;
+      deps[i] = n->handle;
+    }
+    if (deps.size() > vgpu::limits::kMaxGraphEdges - g->hand_edges) return limit_exceeded();
   } else {
+    if (!deps.empty()) return CUDA_ERROR_INVALID_VALUE;  // a capture's node follows the stream
     // Captured from cuMemAllocAsync: outside a capture the guest's pools serve (design.md §21).
     if (!objects_.resolve_stream(cmd.stream, &s)) return CUDA_ERROR_INVALID_HANDLE;
     const ChannelObjects::Stream* stream = objects_.streams.find(cmd.stream);
@@ -158,9 +172,10 @@ int32_t ChannelExecutor::handle(const GraphMemAllocCmd& cmd, Reply& reply) {
     p.poolProps.location = {CU_MEM_LOCATION_TYPE_DEVICE, contexts_.device(cmd.device)};
     p.bytesize = cmd.size;
     r = contexts_.in_context_of(g->device, [&] {
-      return traced("cuGraphAddMemAllocNode", cu_.cuGraphAddMemAllocNode(&node, g->handle, nullptr, 0, &p));
+      return traced("cuGraphAddMemAllocNode", cu_.cuGraphAddMemAllocNode(&node, g->handle, deps.data(), deps.size(), &p));
     });
     address = p.dptr;
+    if (r == CUDA_SUCCESS) g->hand_edges += static_cast<uint32_t>(deps.size());
   } else {
     r = traced("cuMemAllocAsync", cu_.cuMemAllocAsync(&address, cmd.size, s));
   }

@@ -425,6 +425,20 @@ void limits_memsets_and_stream_values() {
   EXPECT(cuLaunchKernelEx(&config, fill, args, nullptr) == CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE);
   EXPECT(cuLaunchCooperativeKernel(fill, 1u << 20, 1, 1, 256, 1, 1, 0, s, args) ==
          CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE);
+  // The multi-device form, on one device: a stream the program made, each device once.
+  int multi_device = 0;
+  CU_CHECK(cuDeviceGetAttribute(&multi_device, CU_DEVICE_ATTRIBUTE_COOPERATIVE_MULTI_DEVICE_LAUNCH, 0));
+  EXPECT(multi_device == 1);
+  value = 11;
+  CUDA_LAUNCH_PARAMS multi[2] = {{fill, 4, 1, 1, 256, 1, 1, 0, s, args}, {fill, 4, 1, 1, 256, 1, 1, 0, s, args}};
+  CU_CHECK(cuLaunchCooperativeKernelMultiDevice(multi, 1, 0));
+  CU_CHECK(cuStreamSynchronize(s));
+  CU_CHECK(cuMemcpyDtoH(words.data(), d, n * 4));
+  for (uint32_t w : words) EXPECT(w == 11);
+  EXPECT(cuLaunchCooperativeKernelMultiDevice(multi, 2, 0) == CUDA_ERROR_INVALID_VALUE);  // one device twice
+  EXPECT(cuLaunchCooperativeKernelMultiDevice(multi, 1, 4) == CUDA_ERROR_INVALID_VALUE);  // unknown flag
+  multi[0].hStream = nullptr;
+  EXPECT(cuLaunchCooperativeKernelMultiDevice(multi, 1, 0) == CUDA_ERROR_INVALID_VALUE);  // the NULL stream
   CU_CHECK(cuStreamSynchronize(s));
   CU_CHECK(cuStreamDestroy(s));
   CU_CHECK(cuModuleUnload(module));

@@ -73,6 +73,17 @@ void memory_nodes(CUdeviceptr buf, CUstream s) {
   CU_CHECK(cuGraphAddMemcpyNode(&copy, g, &set, 1, &c, nullptr));
   CU_CHECK(cuGraphAddMemFreeNode(&freed, g, &copy, 1, p.dptr));
   EXPECT(cuGraphAddMemFreeNode(&freed, g, nullptr, 0, buf) == CUDA_ERROR_INVALID_VALUE);  // not graph memory
+  // An allocation made after the free may take its address: the driver sees its dependencies
+  // when it makes the node (NVIDIA's graphMemoryNodes sample checks this reuse).
+  CUDA_MEM_ALLOC_NODE_PARAMS again = alloc_params(4096);
+  CUgraphNode realloc = nullptr;
+  CU_CHECK(cuGraphAddMemAllocNode(&realloc, g, &freed, 1, &again));
+  EXPECT(again.dptr == p.dptr);
+  size_t realloc_deps = 0;
+  CU_CHECK(cuGraphNodeGetDependencies(realloc, nullptr, &realloc_deps));
+  EXPECT(realloc_deps == 1);
+  CUgraphNode realloc_free = nullptr;
+  CU_CHECK(cuGraphAddMemFreeNode(&realloc_free, g, &realloc, 1, again.dptr));
   CUDA_MEM_ALLOC_NODE_PARAMS back{};
   CU_CHECK(cuGraphMemAllocNodeGetParams(alloc, &back));
   EXPECT(back.dptr == p.dptr && back.bytesize == 4096 && back.poolProps.location.id == 0);
