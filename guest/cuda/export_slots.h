@@ -28,25 +28,30 @@ const void* slot(Fn* fn) {
 inline const void* size_word(std::size_t slots) { return reinterpret_cast<const void*>(slots * sizeof(void*)); }
 
 // A slot vgpu does not implement was called: counted, said once per slot with its first four
-// arguments (what a library wanted is how the next slot to implement is found).
-CUresult note_unimplemented(const char* table, int index, std::atomic<bool>* said, const uint64_t (&args)[4]) noexcept;
+// arguments (what a library wanted is how the next slot to implement is found). Said at Warn,
+// or at Debug for a table whose callers are known to do without (`expected`).
+CUresult note_unimplemented(const char* table, int index, std::atomic<bool>* said, const uint64_t (&args)[4],
+                            bool expected = false) noexcept;
 // How many times any table's unimplemented slot was called.
 uint64_t unimplemented_export_slot_calls() noexcept;
 
+// Whether a table's callers are known to manage when its slots answer CUDA_ERROR_NOT_SUPPORTED.
+enum class Callers { MayFail, DoWithout };
+
 // One instance per (table, slot), so that the log line can say which slot was called.
-template <const char* Table, int Index>
+template <const char* Table, int Index, Callers callers = Callers::MayFail>
 CUresult unimplemented(uint64_t a, uint64_t b, uint64_t c, uint64_t d) noexcept {
   static std::atomic<bool> said{false};
   const uint64_t args[4] = {a, b, c, d};
-  return note_unimplemented(Table, Index, &said, args);
+  return note_unimplemented(Table, Index, &said, args, callers == Callers::DoWithout);
 }
 
 // A sized table of N slots, every function slot unimplemented; the caller fills in the ones it
 // implements.
-template <const char* Table, std::size_t N>
+template <const char* Table, std::size_t N, Callers callers = Callers::MayFail>
 std::array<const void*, N> unimplemented_table() {
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return std::array<const void*, N>{size_word(N), slot(unimplemented<Table, static_cast<int>(I) + 1>)...};
+    return std::array<const void*, N>{size_word(N), slot(unimplemented<Table, static_cast<int>(I) + 1, callers>)...};
   }(std::make_index_sequence<N - 1>{});
 }
 

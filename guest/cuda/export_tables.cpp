@@ -22,6 +22,7 @@ constexpr char kToolsHooks[] = "TOOLS_RUNTIME_CALLBACK_HOOKS";
 constexpr char kToolsTls[] = "TOOLS_TLS";
 constexpr char kContextChecks[] = "CONTEXT_CHECKS";
 constexpr char kIntegrity[] = "INTEGRITY_CHECK";
+constexpr char kCublasLtSetup[] = "1734dc26 (cuBLASLt's)";
 
 // ---- CUDART_INTERFACE
 
@@ -205,6 +206,17 @@ const void* const* integrity_table() {
   return table;
 }
 
+// ---- 1734dc26-...: asked for by cuBLASLt before it loads the kernels of a half-precision
+// (fp16, bf16) GEMM on sm_90. On the driver it has 16 entries; cuBLASLt calls [4] (two out
+// pointers, each given a driver-side object) and then [13] (those two objects, two counts and a
+// pointer). Handing out no table makes cuBLASLt crash (it does not check the result); when each
+// entry answers CUDA_ERROR_NOT_SUPPORTED, cuBLASLt goes on, and PyTorch's fp16 and bf16 GEMMs
+// match native (test/gpu/frameworks). Said at Debug: every such program calls it.
+const void* const* cublaslt_setup_table() {
+  static const auto table = unimplemented_table<kCublasLtSetup, 17, Callers::DoWithout>();
+  return table.data();
+}
+
 // ---- lookup
 
 struct Served {
@@ -224,6 +236,7 @@ constexpr Served kServed[] = {
     {{0xd4, 0x08, 0x20, 0x55, 0xbd, 0xe6, 0x70, 0x4b, 0x8d, 0x34, 0xba, 0x12, 0x3c, 0x66, 0xe1, 0xf2}, integrity_table},
     {{0x21, 0x31, 0x8c, 0x60, 0x97, 0x14, 0x32, 0x48, 0x8c, 0xa6, 0x41, 0xff, 0x73, 0x24, 0xc8, 0xf2}, tools_context_table},
     {{0x6e, 0x16, 0x3f, 0xbe, 0xb9, 0x58, 0x44, 0x4d, 0x83, 0x5c, 0xe1, 0x82, 0xaf, 0xf1, 0x99, 0x1e}, tools_module_table},
+    {{0x17, 0x34, 0xdc, 0x26, 0x80, 0x0d, 0x47, 0x45, 0x87, 0x26, 0xc0, 0xf1, 0xe7, 0xdd, 0x8b, 0xca}, cublaslt_setup_table},
 };
 // clang-format on
 

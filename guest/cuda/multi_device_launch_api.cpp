@@ -68,10 +68,10 @@ VGPU_DRIVER_API CUresult cuLaunchCooperativeKernelMultiDevice(CUDA_LAUNCH_PARAMS
   std::vector<CUdevice> used;
   for (unsigned i = 0; i < count; ++i) {
     const CUDA_LAUNCH_PARAMS& p = list[i];
-    // Streams the program made: not the NULL, legacy or per-thread stream.
-    if (p.function == nullptr || p.hStream == nullptr || p.hStream == CU_STREAM_LEGACY ||
-        p.hStream == CU_STREAM_PER_THREAD || !same_shape(p, list[0]))
-      return CUDA_ERROR_INVALID_VALUE;
+    if (p.function == nullptr || !same_shape(p, list[0])) return CUDA_ERROR_INVALID_VALUE;
+    // Streams the program made: not the NULL, legacy or per-thread stream (the driver's answer).
+    if (p.hStream == nullptr || p.hStream == CU_STREAM_LEGACY || p.hStream == CU_STREAM_PER_THREAD)
+      return CUDA_ERROR_INVALID_HANDLE;
     if (CUresult r = cuStreamGetCtx(p.hStream, &contexts[i]); r != CUDA_SUCCESS) return r;
     CUdevice device = 0;
     if (CUresult r = in_context(contexts[i], [&] { return cuCtxGetDevice(&device); }); r != CUDA_SUCCESS) return r;

@@ -563,6 +563,70 @@ static const void *wrap_table(const void *table, const char *uuid)
     return copy;
 }
 
+/* ---- argument logging for one table (VGPU_TRACE_ARGS_EXPORT=UUID-PREFIX) ------------------ */
+/* To learn what a private entry does: each code entry of the table whose UUID starts with the
+ * prefix is replaced by a C wrapper that calls it with the six integer argument registers (so
+ * only for entries taking at most six integer or pointer arguments), then logs the arguments,
+ * the result and, for each argument that points at readable memory, its first 32 bytes after the
+ * call (read with process_vm_readv, which fails cleanly on a bad address). */
+#include <sys/uio.h>
+#define ARGS_MAX 64
+typedef uint64_t (*argfn)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+static argfn g_args_real[ARGS_MAX];
+
+static void log_pointee(int idx, int arg, uint64_t v)
+{
+    unsigned char buf[32];
+    struct iovec local = {buf, sizeof buf}, remote = {(void *)(uintptr_t)v, sizeof buf};
+    if (v < 0x10000 || process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)sizeof buf)
+        return;
+    char hex[sizeof buf * 2 + 1];
+    for (size_t i = 0; i < sizeof buf; i++)
+        snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+    char where[160];
+    tlog("args-pointee idx=%d arg=%d ptr=%s bytes=%s", idx, arg, describe_ptr((const void *)(uintptr_t)v, where, sizeof where), hex);
+}
+
+static uint64_t args_call(int idx, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+    uint64_t r = g_args_real[idx](a0, a1, a2, a3, a4, a5);
+    tlog("args idx=%d a0=0x%llx a1=0x%llx a2=0x%llx a3=0x%llx a4=0x%llx a5=0x%llx ret=0x%llx", idx,
+         (unsigned long long)a0, (unsigned long long)a1, (unsigned long long)a2, (unsigned long long)a3,
+         (unsigned long long)a4, (unsigned long long)a5, (unsigned long long)r);
+    const uint64_t a[6] = {a0, a1, a2, a3, a4, a5};
+    for (int i = 0; i < 6; i++)
+        log_pointee(idx, i, a[i]);
+    return r;
+}
+#define ARGW(k) static uint64_t argw##k(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5) { return args_call((k / 10) * 8 + k % 10, a0, a1, a2, a3, a4, a5); }
+#define ARGW8(k) ARGW(k##0) ARGW(k##1) ARGW(k##2) ARGW(k##3) ARGW(k##4) ARGW(k##5) ARGW(k##6) ARGW(k##7)
+ARGW8(0) ARGW8(1) ARGW8(2) ARGW8(3) ARGW8(4) ARGW8(5) ARGW8(6) ARGW8(7)
+#define ARGR(k) argw##k,
+#define ARGR8(k) ARGR(k##0) ARGR(k##1) ARGR(k##2) ARGR(k##3) ARGR(k##4) ARGR(k##5) ARGR(k##6) ARGR(k##7)
+/* argwXY is index 8*X+Y (X, Y in 0..7): the names are two base-8 digits, the array is in index order. */
+static const argfn g_args_wrappers[ARGS_MAX] = {ARGR8(0) ARGR8(1) ARGR8(2) ARGR8(3) ARGR8(4) ARGR8(5) ARGR8(6) ARGR8(7)};
+
+static const void *args_table(const void *table)
+{
+    static void **copy;
+    uint64_t size;
+    memcpy(&size, table, sizeof size);
+    if (copy || size % 8 != 0 || size < 16 || size / 8 > ARGS_MAX)
+        return copy;
+    const void *const *src = table;
+    copy = malloc(size);
+    if (!copy)
+        return NULL;
+    memcpy(copy, table, size);
+    for (size_t i = 1; i < size / 8; i++) {
+        if (!in_real_code(src[i]))
+            continue;
+        g_args_real[i] = (argfn)(uintptr_t)src[i];
+        copy[i] = (void *)(uintptr_t)g_args_wrappers[i];
+    }
+    return copy;
+}
+
 static CUresult export_impl(const void **ppExportTable, const CUuuid *pExportTableId)
 {
     ensure_init();
@@ -592,6 +656,9 @@ static CUresult export_impl(const void **ppExportTable, const CUuuid *pExportTab
             ncode += in_real_code(e[i]);
     }
     const void *copy = want_wrap(uuid) ? wrap_table(table, uuid) : NULL;
+    const char *args_spec = getenv("VGPU_TRACE_ARGS_EXPORT");
+    if (!copy && args_spec && *args_spec && strncmp(uuid, args_spec, strlen(args_spec)) == 0)
+        copy = args_table(table);
     char wbuf[16] = "no";
     if (copy) {
         /* How many entries the copy really replaced (fewer than code_entries if the dynamic

@@ -80,7 +80,7 @@ void memory_nodes(CUdeviceptr buf, CUstream s) {
   CU_CHECK(cuGraphAddMemAllocNode(&realloc, g, &freed, 1, &again));
   EXPECT(again.dptr == p.dptr);
   size_t realloc_deps = 0;
-  CU_CHECK(cuGraphNodeGetDependencies(realloc, nullptr, &realloc_deps));
+  CU_CHECK(cuGraphNodeGetDependencies(realloc, nullptr, nullptr, &realloc_deps));
   EXPECT(realloc_deps == 1);
   CUgraphNode realloc_free = nullptr;
   CU_CHECK(cuGraphAddMemFreeNode(&realloc_free, g, &realloc, 1, again.dptr));

@@ -42,6 +42,7 @@ const CUuuid kContextChecks = uuid("263e8860-7cd2-6143-92f6-bbd5006dfa7e");
 const CUuuid kIntegrity = uuid("d4082055-bde6-704b-8d34-ba123c66e1f2");
 const CUuuid kToolsContext = uuid("21318c60-9714-3248-8ca6-41ff7324c8f2");
 const CUuuid kToolsModule = uuid("6e163fbe-b958-444d-835c-e182aff1991e");
+const CUuuid kCublasLtSetup = uuid("1734dc26-800d-4745-8726-c0f1e7dd8bca");
 
 const void* const* table(const CUuuid& id) {
   const void* t = nullptr;
@@ -87,12 +88,13 @@ TEST_CASE("export tables: size words as the real driver's", "[cuda][export_table
   CHECK(word(kToolsTls, 0) == 3 * 8);
   CHECK(word(kContextChecks, 0) == 15 * 8);
   CHECK(word(kIntegrity, 0) == 3 * 8);
+  CHECK(word(kCublasLtSetup, 0) == 17 * 8);
   // No size word: three functions, then a null.
   for (int i = 0; i < 3; ++i) CHECK(table(kContextLocalStorage)[i] != nullptr);
   CHECK(table(kContextLocalStorage)[3] == nullptr);
   // Every slot after the size word is a function.
   for (const CUuuid* id :
-       {&kCudartInterface, &kToolsHooks, &kToolsTls, &kContextChecks, &kIntegrity}) {
+       {&kCudartInterface, &kToolsHooks, &kToolsTls, &kContextChecks, &kIntegrity, &kCublasLtSetup}) {
     const std::size_t slots = word(*id, 0) / sizeof(void*);
     for (std::size_t i = 1; i < slots; ++i) CHECK(table(*id)[i] != nullptr);
   }
@@ -365,5 +367,19 @@ TEST_CASE("export tables: the tools tables CUDA's libraries ask for", "[cuda][ex
   const uint64_t before = unimplemented_export_slot_calls();
   CHECK(slot<NoArguments>(kToolsContext, 92)() == CUDA_ERROR_NOT_SUPPORTED);
   CHECK(slot<NoArguments>(kToolsModule, 98)() == CUDA_ERROR_NOT_SUPPORTED);
+  CHECK(unimplemented_export_slot_calls() == before + 2);
+}
+
+// cuBLASLt calls [4] and [13] of this table and does not check that the table exists (handed
+// none, it crashes); told "not supported" by every slot, it goes on, quietly as it does that.
+TEST_CASE("export tables: cuBLASLt's 1734dc26 table declines every slot", "[cuda][export_tables]") {
+  using Declined = CUresult(uint64_t, uint64_t, uint64_t, uint64_t) noexcept;
+  const uint64_t before = unimplemented_export_slot_calls();
+  void* out[2] = {nullptr, nullptr};
+  CHECK(slot<Declined>(kCublasLtSetup, 4)(reinterpret_cast<uintptr_t>(&out[0]), reinterpret_cast<uintptr_t>(&out[1]),
+                                          0, 0) == CUDA_ERROR_NOT_SUPPORTED);
+  CHECK(slot<Declined>(kCublasLtSetup, 13)(0, 0, 0x40, 7) == CUDA_ERROR_NOT_SUPPORTED);
+  CHECK(out[0] == nullptr);
+  CHECK(out[1] == nullptr);
   CHECK(unimplemented_export_slot_calls() == before + 2);
 }
