@@ -425,7 +425,10 @@ void limits_memsets_and_stream_values() {
   EXPECT(cuLaunchKernelEx(&config, fill, args, nullptr) == CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE);
   EXPECT(cuLaunchCooperativeKernel(fill, 1u << 20, 1, 1, 256, 1, 1, 0, s, args) ==
          CUDA_ERROR_COOPERATIVE_LAUNCH_TOO_LARGE);
-  // The multi-device form, on one device: a stream the program made, each device once.
+  // The multi-device form, on one device: a stream the program made, each device once. CUDA 13's
+  // cuda.h marks it deprecated; programs still call it, so the shim must still answer it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
   int multi_device = 0;
   CU_CHECK(cuDeviceGetAttribute(&multi_device, CU_DEVICE_ATTRIBUTE_COOPERATIVE_MULTI_DEVICE_LAUNCH, 0));
   EXPECT(multi_device == 1);
@@ -439,6 +442,7 @@ void limits_memsets_and_stream_values() {
   EXPECT(cuLaunchCooperativeKernelMultiDevice(multi, 1, 4) == CUDA_ERROR_INVALID_VALUE);  // unknown flag
   multi[0].hStream = nullptr;
   EXPECT(cuLaunchCooperativeKernelMultiDevice(multi, 1, 0) == CUDA_ERROR_INVALID_VALUE);  // the NULL stream
+#pragma GCC diagnostic pop
   CU_CHECK(cuStreamSynchronize(s));
   CU_CHECK(cuStreamDestroy(s));
   CU_CHECK(cuModuleUnload(module));
