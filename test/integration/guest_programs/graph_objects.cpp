@@ -80,7 +80,11 @@ void memory_nodes(CUdeviceptr buf, CUstream s) {
   CU_CHECK(cuGraphAddMemAllocNode(&realloc, g, &freed, 1, &again));
   EXPECT(again.dptr == p.dptr);
   size_t realloc_deps = 0;
+#if CUDA_VERSION >= 13000  // CUDA 13's cuda.h names the edge-data form (_v2) by the plain name
+  CU_CHECK(cuGraphNodeGetDependencies(realloc, nullptr, nullptr, &realloc_deps));
+#else
   CU_CHECK(cuGraphNodeGetDependencies(realloc, nullptr, &realloc_deps));
+#endif
   EXPECT(realloc_deps == 1);
   CUgraphNode realloc_free = nullptr;
   CU_CHECK(cuGraphAddMemFreeNode(&realloc_free, g, &realloc, 1, again.dptr));
