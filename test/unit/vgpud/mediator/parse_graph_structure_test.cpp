@@ -52,9 +52,9 @@ TEST_CASE("graph structure and capture calls: tails within their bounds, flags t
 
 TEST_CASE("graph memory, conditional node and user object calls: bounds before anything is looked up",
           "[parse][graph]") {
-  CHECK(parse<CallId::GraphMemAlloc>({1, 0, 4096, 0}) == "ok");
-  CHECK(parse<CallId::GraphMemAlloc>({1, 0, 0, 0}) == "FieldOutOfRange");
-  CHECK(parse<CallId::GraphMemAlloc>({1, limits::kMaxDevices, 64, 0}) == "FieldOutOfRange");
+  CHECK(parse<CallId::GraphMemAlloc>({1, 0, 4096, 0, 0, 0}) == "ok");
+  CHECK(parse<CallId::GraphMemAlloc>({1, 0, 0, 0, 0, 0}) == "FieldOutOfRange");
+  CHECK(parse<CallId::GraphMemAlloc>({1, limits::kMaxDevices, 64, 0, 0, 0}) == "FieldOutOfRange");
   CHECK(parse<CallId::GraphMemFree>({1, 2, 0x1000, 0}) == "ok");
   CHECK(parse<CallId::GraphMemFree>({1, 3, 0x1000, 0}) == "FieldOutOfRange");
   CHECK(parse<CallId::DeviceGraphMem>({0, 1, 3, 0, 0}) == "ok");
