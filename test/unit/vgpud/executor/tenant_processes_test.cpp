@@ -2,6 +2,7 @@
 // worker reads; a name is cut and terminated; a cleared or half-written slot reads as absent.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <string>
