@@ -8,12 +8,16 @@
 #     soname is libcuda.so.1, as NVIDIA's driver.
 # Prints how many functions are implemented (strong, T) and how many are still stubs (W).
 #
-#   cmake -DLIBRARY=<libcuda.so.1> -DEXPORTS=<exports.txt> [-DNM=nm] [-DOBJDUMP=objdump]
+#   cmake -DLIBRARY=<libcuda.so.1> -DEXPORTS=<exports.txt> [-DNM=nm] [-DOBJDUMP=objdump] [-DSONAME=libcuda.so.1]
 #         -P check_exports.cmake
 
 cmake_minimum_required(VERSION 3.25)
 include(${CMAKE_CURRENT_LIST_DIR}/read_exports.cmake)
 vgpu_read_exports("${EXPORTS}" functions data_names unused_data_sizes)
+# The soname to expect; guest/nvml's libnvidia-ml.so.1 is checked by this script too.
+if(NOT DEFINED SONAME OR SONAME STREQUAL "")
+  set(SONAME libcuda.so.1)
+endif()
 if(NOT DEFINED NM OR NM STREQUAL "")
   set(NM nm)
 endif()
@@ -73,8 +77,9 @@ if(DEFINED OBJDUMP AND NOT OBJDUMP STREQUAL "")
   if(NOT objdump_rc EQUAL 0)
     list(APPEND problems "${OBJDUMP} -p ${LIBRARY} failed (${objdump_rc})")
   else()
-    if(NOT headers MATCHES "SONAME +libcuda\\.so\\.1\n")
-      list(APPEND problems "the soname is not libcuda.so.1")
+    string(REPLACE "." "\\." soname_re "${SONAME}")
+    if(NOT headers MATCHES "SONAME +${soname_re}\n")
+      list(APPEND problems "the soname is not ${SONAME}")
     endif()
     if(headers MATCHES "Version definitions:")
       list(APPEND problems "the library defines symbol versions (the driver defines none)")

@@ -69,10 +69,13 @@ check "vgpu-guest depends on the C and C++ runtimes" \
   bash -c "chroot '$root' dpkg-query -W -f='\${Depends}\n' vgpu-guest | grep -q libstdc++6"
 check "ldconfig -p resolves libcudart.so.13 to vgpu-guest's shim first" \
   bash -c "chroot '$root' ldconfig -p | grep -m1 'libcudart.so.13 ' | grep -q '/usr/lib/vgpu/libcudart.so.13'"
+check "ldconfig -p resolves libnvidia-ml.so.1 to vgpu-guest's NVML shim" \
+  bash -c "chroot '$root' ldconfig -p | grep -m1 'libnvidia-ml.so.1 ' | grep -q '/usr/lib/vgpu/libnvidia-ml.so.1'"
+check "vgpu-smi is installed and answers --help" in_root /usr/bin/vgpu-smi --help
 echo "installed: $(probe)"
 check "with vgpu-guest installed, a -cudart shared program gets the shim" \
   bash -c "[[ \"\$(chroot '$root' /usr/local/bin/cudart_probe)\" == /usr/lib/vgpu/* ]]"
-for bin in /usr/sbin/vgpud /usr/lib/vgpu/libcudart.so.13; do
+for bin in /usr/sbin/vgpud /usr/lib/vgpu/libcudart.so.13 /usr/lib/vgpu/libnvidia-ml.so.1 /usr/bin/vgpu-smi; do
   check "$bin is stripped (no .debug_info)" \
     bash -c "readelf -S '$root$bin' | grep -q ' .dynsym' && ! readelf -S '$root$bin' | grep -q ' .debug_info'"
 done

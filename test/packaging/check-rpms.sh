@@ -31,6 +31,8 @@ check "rpm -qpc vgpu-guest lists /etc/ld.so.conf.d/vgpu-guest.conf" \
   bash -c "rpm -qpc '$guest' | grep -qx /etc/ld.so.conf.d/vgpu-guest.conf"
 check "vgpu-guest ships the shim under the runtime's soname" \
   bash -c "rpm -qpl '$guest' | grep -qx /usr/lib/vgpu/libcudart.so.13"
+check "vgpu-guest ships the NVML shim under NVML's soname, and vgpu-smi" \
+  bash -c "l=\$(rpm -qpl '$guest'); grep -qx /usr/lib/vgpu/libnvidia-ml.so.1 <<<\"\$l\" && grep -qx /usr/bin/vgpu-smi <<<\"\$l\""
 check "vgpu-guest requires the C and C++ runtimes" \
   bash -c "r=\$(rpm -qpR '$guest'); grep -q 'libc.so.6' <<<\"\$r\" && grep -q 'libstdc++.so.6' <<<\"\$r\""
 check "vgpu-guest runs ldconfig on install and on removal" \

@@ -57,6 +57,7 @@ void ChannelExecutor::execute(Request& request) {
   Reply reply;
   reply.status = std::visit([&](const auto& cmd) { return handle(cmd, reply); }, request.command);
   HopCounters::bump(setup_.counters->executed);
+  publish_contexts();
   if (broken()) return;
   if (request.needs_reply()) {
     post_reply(request, reply.status, reply.payload);
@@ -64,6 +65,14 @@ void ChannelExecutor::execute(Request& request) {
     // A posted call failed: the guest learns at its next reply, as CUDA reports async errors.
     pending_async_error_ = reply.status;
   }
+}
+
+void ChannelExecutor::publish_contexts() {
+  // Compared on every call, written only on a change: contexts come and go rarely.
+  const uint32_t mask = contexts_.context_mask();
+  if (mask == published_contexts_ || setup_.processes == nullptr) return;
+  setup_.processes->set_context_mask(setup_.worker_slot, mask);
+  published_contexts_ = mask;
 }
 
 namespace {

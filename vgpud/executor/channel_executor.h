@@ -31,6 +31,7 @@
 #include "vgpud/executor/module_cache.h"
 #include "vgpud/executor/process_memory.h"
 #include "vgpud/executor/tenant_budget.h"
+#include "vgpud/executor/tenant_processes.h"
 #include "vgpud/request/request_source.h"
 #include "vgpud/metrics/hop_counters.h"
 
@@ -56,6 +57,10 @@ struct ExecutorSetup {
   DeviceOutput* device_output = nullptr;  // what kernels print, for the guest; null: not forwarded
   IpcTable* ipc = nullptr;               // the tenant's (docs/design.md §25); null: no IPC
   uint32_t worker_slot = 0;              // this worker's slot in the tenant's state
+  // Who the tenant's processes are, and what each holds (by worker slot; kSlots of them): for
+  // TENANT_STATUS. Null: the status lists no process (tests).
+  TenantProcesses* processes = nullptr;
+  const WorkerShare* shares = nullptr;
 };
 
 class ChannelExecutor {
@@ -222,6 +227,9 @@ class ChannelExecutor {
   // The channel's id for node `node` of graph `graph`, given one the first time (0 when the
   // channel's nodes are at their limit or `node` is null).
   uint32_t node_id(uint32_t graph, CUgraphNode node);
+  // Tells the tenant's other processes (TENANT_STATUS) which devices this one now has a
+  // context on, when that changed.
+  void publish_contexts();
   // The tenant's device memory, shared with its other channels.
   TenantBudget device_budget() const { return TenantBudget(setup_.device_memory); }
 
@@ -233,6 +241,7 @@ class ChannelExecutor {
   int32_t handle(const DeviceSynchronizeCmd&, Reply&);
   int32_t handle(const DeviceResetCmd&, Reply&);
   int32_t handle(const MemGetInfoCmd&, Reply&);
+  int32_t handle(const TenantStatusCmd&, Reply&);
   int32_t handle(const HeapDevicePointerCmd&, Reply&);
   int32_t handle(const DeviceCanAccessPeerCmd&, Reply&);
   int32_t handle(const PeerAccessEnableCmd&, Reply&);
@@ -395,6 +404,7 @@ class ChannelExecutor {
   bool synchronize_current_ = false; // the request asked for kFlagSynchronize
   int32_t pending_async_error_ = 0;  // first error of a posted call since the last reply
   uint64_t device_output_dropped_ = 0;  // DeviceOutput::dropped() when last reported
+  uint32_t published_contexts_ = 0;  // the context mask TENANT_STATUS last saw (publish_contexts)
   std::optional<ProcessMemoryMeter> memory_meter_;  // see memory_meter()
   bool memory_meter_tried_ = false;
 };

@@ -70,6 +70,13 @@ class ContextSet {
   // Destroys one device's context, and with it every object made in it; false when it had
   // none. With keep_region_pinned, a surviving context takes over the region's pinning.
   bool destroy(uint32_t device, bool keep_region_pinned);
+  // Bit d set: guest device d has its context (what TENANT_STATUS tells the tenant).
+  uint32_t context_mask() const {
+    uint32_t mask = 0;
+    for (size_t d = 0; d < contexts_.size() && d < 32; ++d)
+      if (contexts_[d] != nullptr) mask |= 1u << d;
+    return mask;
+  }
   // Whether the channel region is registered with the GPU (in some context of the channel).
   bool region_pinned() const { return region_pinned_in_.has_value(); }
 

@@ -21,6 +21,9 @@ int32_t ChannelExecutor::handle(const HelloCmd& cmd, Reply& reply) {
                   log::guest_text(cmd.process_name), cmd.pid, log::channel_peer());
   if (cmd.protocol_version != proto::kProtocolVersion)
     return static_cast<int32_t>(proto::Status::VersionMismatch);
+  // What the tenant's other processes see of this one (TENANT_STATUS): its claimed pid and
+  // name, shown only to its own tenant, whose guests could say the same of themselves anyway.
+  if (setup_.processes != nullptr) setup_.processes->attach(setup_.worker_slot, cmd.pid, cmd.process_name);
   proto::HelloReply r{};
   r.protocol_version = proto::kProtocolVersion;
   r.device_count = static_cast<uint32_t>(contexts_.device_count());

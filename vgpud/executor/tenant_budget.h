@@ -15,6 +15,12 @@
 
 namespace vgpud {
 
+// What one worker holds of the tenant's totals (in its slot of the tenant's shared state).
+struct WorkerShare {
+  std::atomic<uint64_t> device_bytes{0};
+  std::atomic<uint64_t> image_bytes{0};
+};
+
 // Where one budget lives: the tenant's total, this worker's share of it, and the limit.
 struct BudgetRef {
   std::atomic<uint64_t>* used = nullptr;   // null: nothing is counted

@@ -2,7 +2,8 @@
 // tenant's budgets (tenant_budget.h): the device memory it holds (limits.device_memory) and the
 // host memory its module images hold while they are uploaded (limits.module_image_memory),
 // with each worker's share of both in the slot the daemon gave it; what the tenant's processes
-// share with each other (ipc_table.h, with each worker's pid by slot); and the tenant's module
+// share with each other (ipc_table.h, with each worker's pid by slot); who its processes are
+// (tenant_processes.h, for TENANT_STATUS); and the tenant's module
 // image cache (module_cache.h, limits.module_cache_memory), in the pages after the state. It
 // lives in a memfd that the daemon creates and every worker of the tenant maps; guests never
 // see it, and no other tenant's worker gets it.
@@ -18,18 +19,13 @@
 #include "vgpud/executor/ipc_table.h"
 #include "vgpud/executor/module_cache.h"
 #include "vgpud/executor/tenant_budget.h"
+#include "vgpud/executor/tenant_processes.h"
 #include "vgpud/metrics/hop_counters.h"
 #include "vgpud/metrics/module_cache_counters.h"
 #include "vgpud/transport/shared_memory.h"
 #include "vgpud/transport/unique_fd.h"
 
 namespace vgpud {
-
-// What one worker holds of the tenant's totals.
-struct WorkerShare {
-  std::atomic<uint64_t> device_bytes{0};
-  std::atomic<uint64_t> image_bytes{0};
-};
 
 struct TenantSharedState {
   HopCounters counters;
@@ -41,15 +37,19 @@ struct TenantSharedState {
   // What the tenant's processes share with each other (IPC, docs/design.md §25), and each
   // worker's pid by slot, which the daemon writes.
   IpcTable ipc;
+  // Who the tenant's processes are (pid, name, contexts), by worker slot: TENANT_STATUS.
+  TenantProcesses processes;
 
   // The daemon, once it reaped the worker in `slot`: what that worker held leaves the totals.
   void reclaim(uint32_t slot) {
     ipc.reclaim(slot, &device_bytes);
+    processes.clear(slot);
     TenantBudget::reclaim(device_bytes, shares[slot].device_bytes);
     TenantBudget::reclaim(image_bytes, shares[slot].image_bytes);
   }
 };
 static_assert(kIpcWorkerSlots == config::kMaxProcessesPerTenant);
+static_assert(TenantProcesses::kSlots == config::kMaxProcessesPerTenant);
 // Atomics in memory shared between processes must not fall back to a lock.
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 

@@ -186,6 +186,8 @@ int run_channel_worker(int argc, char** argv) {
   setup.device_output = device_output.get();  // outlives the Session below
   setup.ipc = &shared.ipc;  // what the tenant's processes share with each other (design.md §25)
   setup.worker_slot = spec->share_slot;
+  setup.processes = &shared.processes;  // who the tenant's processes are (TENANT_STATUS)
+  setup.shares = shared.shares;
 
   std::string why;
   {

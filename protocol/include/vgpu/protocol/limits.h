@@ -96,6 +96,15 @@ inline constexpr uint32_t kMaxFunctionListBytes = 60 * 1024;
 inline constexpr uint32_t kMaxLinks = 16;
 inline constexpr uint32_t kMaxLinkRead = 60 * 1024;
 
+// A tenant's status (TENANT_STATUS): the process slots a tenant can have (vgpud's
+// config::kMaxProcessesPerTenant; tenant_state.h checks they agree), the processes one reply
+// lists (80 bytes each; the rest in further calls), and the bytes of a process name kept for it.
+inline constexpr uint32_t kMaxTenantProcessSlots = 1024;
+inline constexpr uint32_t kMaxStatusProcesses = 512;
+inline constexpr uint32_t kStatusProcessName = 64;
+// A utilization TENANT_STATUS does not know (vgpud did not measure it).
+inline constexpr uint32_t kUtilizationUnknown = 0xFFFFFFFFu;
+
 // Geometry bounds for a channel region; checked once, at attach, on both sides.
 inline constexpr uint64_t kMinRingSize = 4096;
 inline constexpr uint64_t kMaxRingSize = 64ull << 20;

@@ -1,0 +1,145 @@
+// The tenant's view of memory, processes and load (TENANT_STATUS): its memory limit as the
+// device's size, its own usage, its own processes. vgpud answers from the tenant's shared
+// state alone, so another tenant's processes and memory never appear, and no context is made.
+//
+// The limit (limits.device_memory) and the usage are the tenant's across all its GPUs, as
+// cuMemGetInfo reports them in a guest: on a tenant with several GPUs each device shows the
+// tenant's whole usage against min(limit, the device's size).
+#include <bit>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "guest/nvml/nvml_state.h"
+#include "vgpu/protocol/limits.h"
+
+using namespace vgpu;
+
+namespace {
+
+struct MemoryView {
+  unsigned long long total = 0, used = 0, free = 0;
+};
+
+nvmlReturn_t memory_view(nvmlDevice_t device, MemoryView* view) {
+  const proto::DeviceGetInfoReply* info = nullptr;
+  if (nvmlReturn_t r = nvml::facts_of(device, &info); r != NVML_SUCCESS) return r;
+  guest::TenantStatus status;
+  if (nvmlReturn_t r = nvml::tenant_status(&status); r != NVML_SUCCESS) return r;
+  const uint64_t limit = status.summary.memory_limit;
+  view->total = limit != 0 && limit < info->total_memory ? limit : info->total_memory;
+  view->used = std::min<uint64_t>(status.summary.memory_used, view->total);
+  view->free = view->total - view->used;
+  return NVML_SUCCESS;
+}
+
+// The tenant's processes with a context on `device`, in the caller's entries (NVML's contract:
+// INSUFFICIENT_SIZE with the count needed when they do not fit; a null array with count 0
+// asks for the count).
+template <typename Info>
+nvmlReturn_t processes(nvmlDevice_t device, unsigned int* count, Info* infos, bool graphics) {
+  if (count == nullptr || (*count > 0 && infos == nullptr)) return NVML_ERROR_INVALID_ARGUMENT;
+  uint32_t index = 0;
+  if (nvmlReturn_t r = nvml::index_of(device, &index); r != NVML_SUCCESS) return r;
+  return nvml::guarded([&] {
+    // Nothing in a guest draws: no process is a graphics one.
+    if (graphics) {
+      *count = 0;
+      return NVML_SUCCESS;
+    }
+    guest::TenantStatus status;
+    if (nvmlReturn_t r = nvml::tenant_status(&status); r != NVML_SUCCESS) return r;
+    std::vector<Info> found;
+    for (const proto::TenantProcessInfo& p : status.processes) {
+      if (index >= 32 || (p.context_mask & (1u << index)) == 0) continue;
+      Info info{};
+      info.pid = p.pid;
+      // vgpud counts a process's memory across its devices: exact for a process on one device,
+      // unknown for one that spreads over several.
+      info.usedGpuMemory = std::popcount(p.context_mask) == 1 ? p.memory_used
+                                                              : static_cast<unsigned long long>(NVML_VALUE_NOT_AVAILABLE);
+      if constexpr (std::is_same_v<Info, nvmlProcessInfo_v2_t>) {
+        info.gpuInstanceId = 0xFFFFFFFFu;  // no MIG
+        info.computeInstanceId = 0xFFFFFFFFu;
+      }
+      found.push_back(info);
+    }
+    const unsigned int room = *count;
+    *count = static_cast<unsigned int>(found.size());
+    if (found.size() > room) return NVML_ERROR_INSUFFICIENT_SIZE;
+    if (!found.empty()) std::memcpy(infos, found.data(), found.size() * sizeof(Info));
+    return NVML_SUCCESS;
+  });
+}
+
+}  // namespace
+
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t device, nvmlMemory_t* memory) {
+  if (memory == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+  MemoryView v;
+  if (nvmlReturn_t r = memory_view(device, &v); r != NVML_SUCCESS) return r;
+  *memory = {v.total, v.free, v.used};
+  return NVML_SUCCESS;
+}
+
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t device, nvmlMemory_v2_t* memory) {
+  if (memory == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+  if (memory->version != nvmlMemory_v2) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+  MemoryView v;
+  if (nvmlReturn_t r = memory_view(device, &v); r != NVML_SUCCESS) return r;
+  // Nothing is reserved out of the tenant's limit: the driver's own reservations are the
+  // host's, outside the guest's view.
+  memory->total = v.total;
+  memory->reserved = 0;
+  memory->free = v.free;
+  memory->used = v.used;
+  return NVML_SUCCESS;
+}
+
+// BAR1 is the host's mapping window, which no guest maps through: report the tenant's memory
+// there too, as large as what it may allocate, so that tools that compare the two agree.
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetBAR1MemoryInfo(nvmlDevice_t device, nvmlBAR1Memory_t* bar1) {
+  if (bar1 == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+  MemoryView v;
+  if (nvmlReturn_t r = memory_view(device, &v); r != NVML_SUCCESS) return r;
+  *bar1 = {v.total, v.free, v.used};
+  return NVML_SUCCESS;
+}
+
+// vgpud does not measure utilization yet (executor_tenant_status.cpp says why it does not ask
+// the host's NVML): NOT_SUPPORTED, which nvidia-smi shows as N/A, unless it reports a figure.
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t* utilization) {
+  if (utilization == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+  uint32_t index = 0;
+  if (nvmlReturn_t r = nvml::index_of(device, &index); r != NVML_SUCCESS) return r;
+  guest::TenantStatus status;
+  if (nvmlReturn_t r = nvml::tenant_status(&status); r != NVML_SUCCESS) return r;
+  const uint32_t gpu = status.summary.utilization_gpu[index];
+  if (gpu == limits::kUtilizationUnknown || gpu > 100) return NVML_ERROR_NOT_SUPPORTED;
+  *utilization = {gpu, 0};
+  return NVML_SUCCESS;
+}
+
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t d, unsigned int* n, nvmlProcessInfo_t* p) {
+  return processes(d, n, p, false);
+}
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t d, unsigned int* n,
+                                                                   nvmlProcessInfo_v2_t* p) {
+  return processes(d, n, p, false);
+}
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t d, unsigned int* n,
+                                                                nvmlProcessInfo_v1_t* p) {
+  return processes(d, n, p, false);
+}
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t d, unsigned int* n,
+                                                                    nvmlProcessInfo_t* p) {
+  return processes(d, n, p, true);
+}
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v2(nvmlDevice_t d, unsigned int* n,
+                                                                    nvmlProcessInfo_v2_t* p) {
+  return processes(d, n, p, true);
+}
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t d, unsigned int* n,
+                                                                 nvmlProcessInfo_v1_t* p) {
+  return processes(d, n, p, true);
+}

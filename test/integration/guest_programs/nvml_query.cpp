@@ -1,0 +1,84 @@
+// Asks the guest's libnvidia-ml.so.1 what a monitoring tool asks, and prints the answers as
+// "key=value" lines for the test to read. With "hold" it then waits to be killed, so that the
+// test can look at vgpud (and the fake driver) while an NVML-only process is attached.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "guest/nvml/nvml_abi.h"
+
+// One of the stubs (nvml_abi.h declares only what vgpu answers): NVIDIA's prototype.
+extern "C" nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor, unsigned int* temperature);
+
+#define NVML_CHECK(call)                                                                       \
+  do {                                                                                         \
+    const nvmlReturn_t r_ = (call);                                                            \
+    if (r_ != NVML_SUCCESS) {                                                                  \
+      std::fprintf(stderr, "%s failed: %s (%d)\n", #call, nvmlErrorString(r_), static_cast<int>(r_)); \
+      std::exit(1);                                                                            \
+    }                                                                                          \
+  } while (0)
+
+int main(int argc, char** argv) {
+  const bool hold = argc > 1 && std::strcmp(argv[1], "hold") == 0;
+  // Before init every call says so.
+  unsigned int count = 0;
+  if (nvmlDeviceGetCount_v2(&count) != NVML_ERROR_UNINITIALIZED) return 3;
+  NVML_CHECK(nvmlInit_v2());
+  NVML_CHECK(nvmlDeviceGetCount_v2(&count));
+  std::printf("count=%u\n", count);
+  int cuda = 0;
+  NVML_CHECK(nvmlSystemGetCudaDriverVersion_v2(&cuda));
+  std::printf("cuda=%d\n", cuda);
+  for (unsigned int i = 0; i < count; ++i) {
+    nvmlDevice_t device;
+    NVML_CHECK(nvmlDeviceGetHandleByIndex_v2(i, &device));
+    unsigned int index = 99;
+    NVML_CHECK(nvmlDeviceGetIndex(device, &index));
+    char name[NVML_DEVICE_NAME_BUFFER_SIZE];
+    NVML_CHECK(nvmlDeviceGetName(device, name, sizeof name));
+    char uuid[NVML_DEVICE_UUID_BUFFER_SIZE];
+    NVML_CHECK(nvmlDeviceGetUUID(device, uuid, sizeof uuid));
+    nvmlPciInfo_t pci;
+    NVML_CHECK(nvmlDeviceGetPciInfo_v3(device, &pci));
+    nvmlMemory_t memory;
+    NVML_CHECK(nvmlDeviceGetMemoryInfo(device, &memory));
+    nvmlMemory_v2_t memory2{};
+    memory2.version = nvmlMemory_v2;
+    NVML_CHECK(nvmlDeviceGetMemoryInfo_v2(device, &memory2));
+    int major = 0, minor = 0;
+    NVML_CHECK(nvmlDeviceGetCudaComputeCapability(device, &major, &minor));
+    std::printf("device %u index=%u name=%s uuid=%s bus=%s total=%llu used=%llu free=%llu total2=%llu used2=%llu cc=%d.%d\n",
+                i, index, name, uuid, pci.busId, memory.total, memory.used, memory.free, memory2.total, memory2.used,
+                major, minor);
+    // The handle comes back by its UUID and its bus id.
+    nvmlDevice_t again;
+    NVML_CHECK(nvmlDeviceGetHandleByUUID(uuid, &again));
+    std::printf("by_uuid %u=%d\n", i, again == device ? 1 : 0);
+    NVML_CHECK(nvmlDeviceGetHandleByPciBusId_v2(pci.busId, &again));
+    std::printf("by_bus %u=%d\n", i, again == device ? 1 : 0);
+    // Processes: the count first (NVML's two-step contract), then the entries.
+    unsigned int n = 0;
+    const nvmlReturn_t first = nvmlDeviceGetComputeRunningProcesses_v3(device, &n, nullptr);
+    if (first != NVML_SUCCESS && first != NVML_ERROR_INSUFFICIENT_SIZE) return 4;
+    nvmlProcessInfo_t infos[64];
+    n = 64;
+    NVML_CHECK(nvmlDeviceGetComputeRunningProcesses_v3(device, &n, infos));
+    std::printf("processes %u=%u\n", i, n);
+    for (unsigned int p = 0; p < n; ++p)
+      std::printf("process %u pid=%u memory=%llu\n", i, infos[p].pid, infos[p].usedGpuMemory);
+    // A query vgpu does not answer is refused as NVIDIA's library refuses it on such a GPU.
+    unsigned int temperature = 0;
+    std::printf("temperature=%d\n", static_cast<int>(nvmlDeviceGetTemperature(device, 0, &temperature)));
+  }
+  std::fflush(stdout);
+  if (hold) {
+    std::printf("holding\n");
+    std::fflush(stdout);
+    for (;;) pause();
+  }
+  NVML_CHECK(nvmlShutdown());
+  return 0;
+}
