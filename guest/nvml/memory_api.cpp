@@ -143,3 +143,22 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t d,
                                                                  nvmlProcessInfo_v1_t* p) {
   return processes(d, n, p, true);
 }
+
+// The name a process of the tenant gave in HELLO: nvidia-smi asks it for each process it lists.
+// Any other pid is not the tenant's to show (NOT_FOUND, as NVIDIA's library answers for a pid it
+// does not know).
+VGPU_NVML_API nvmlReturn_t nvmlSystemGetProcessName(unsigned int pid, char* name, unsigned int length) {
+  if (name == nullptr || length == 0) return NVML_ERROR_INVALID_ARGUMENT;
+  return nvml::guarded([&] {
+    guest::TenantStatus status;
+    if (nvmlReturn_t r = nvml::tenant_status(&status); r != NVML_SUCCESS) return r;
+    for (const proto::TenantProcessInfo& p : status.processes) {
+      if (p.pid != pid) continue;
+      const std::string text = guest::process_name(p);
+      if (text.size() + 1 > length) return NVML_ERROR_INSUFFICIENT_SIZE;
+      std::memcpy(name, text.c_str(), text.size() + 1);
+      return NVML_SUCCESS;
+    }
+    return NVML_ERROR_NOT_FOUND;
+  });
+}

@@ -226,6 +226,7 @@ nvmlReturn_t nvmlSystemGetDriverVersion(char* version, unsigned int length);
 nvmlReturn_t nvmlSystemGetNVMLVersion(char* version, unsigned int length);
 nvmlReturn_t nvmlSystemGetCudaDriverVersion(int* cudaDriverVersion);
 nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int* cudaDriverVersion);
+nvmlReturn_t nvmlSystemGetProcessName(unsigned int pid, char* name, unsigned int length);
 
 // Devices: finding them, and what they are.
 nvmlReturn_t nvmlDeviceGetCount(unsigned int* deviceCount);

@@ -11,7 +11,8 @@
 #                                    and libcuda.so.1 once the runtime shim sits on the driver
 #                                    shim), alone in their folder, so that putting the folder first
 #                                    on LD_LIBRARY_PATH swaps the CUDA runtime and nothing else
-#   OUT_DIR/driver/libcuda.so.1      the driver shim and its client, alone in their folder
+#   OUT_DIR/driver/libcuda.so.1      the driver shim and its client, alone in their folder (with
+#                                    the NVML shim, libnvidia-ml.so.1; bin/ has vgpu-smi)
 #   OUT_DIR/programs/<name>          the test programs (test/gpu/programs/*.cu), built with nvcc
 #   OUT_DIR/programs-driver/<name>   driver-API programs (test/gpu/programs-driver/*.cu: linked only
 #                                    against libcuda.so.1, with their .cubin/.fatbin/.ptx beside
@@ -64,6 +65,13 @@ rm -rf "${out:?}/driver" "${out:?}/programs-static"
 mkdir -p "$out/driver" "$out/programs-static"
 cp -L "$(dirname "$shim")/libcuda.so.1" "$(dirname "$shim")/libvgpu-client.so.1" "$out/driver/"
 chmod 0755 "$out/driver/libcuda.so.1" "$out/driver/libvgpu-client.so.1"
+# The NVML shim beside it (frameworks and nvidia-smi load libnvidia-ml.so.1 by that name), and the
+# guest's own tool.
+if [[ -e "$(dirname "$shim")/libnvidia-ml.so.1" ]]; then
+  cp -L "$(dirname "$shim")/libnvidia-ml.so.1" "$out/driver/"
+  chmod 0755 "$out/driver/libnvidia-ml.so.1"
+fi
+[[ -x "$build/guest/bin/vgpu-smi" ]] && cp -L "$build/guest/bin/vgpu-smi" "$out/bin/vgpu-smi"
 # The misbehaving clients of run-hostile.sh, if this build has the tests.
 hostile_client="$build/test/integration/vgpu-hostile-client"
 [[ -x "$hostile_client" ]] && cp -L "$hostile_client" "$out/bin/vgpu-hostile-client"

@@ -112,6 +112,14 @@ TEST_CASE("an NVML query never shows another tenant's process or memory", "[nvml
   REQUIRE(beta.size() == 1);
   REQUIRE(beta.count(static_cast<uint32_t>(b1.pid)) == 1);
   REQUIRE(value_of(in_beta.output, "used") == std::to_string(kHeld));
+  // Names: of the tenant's own processes, as they said in HELLO; another tenant's pid is unknown.
+  REQUIRE(in_alpha.output.find("pid=" + std::to_string(a1.pid) + " memory=") != std::string::npos);
+  REQUIRE(in_alpha.output.find("name=?") == std::string::npos);
+  auto env_with_pid = env_for(vgpud, "alpha");
+  env_with_pid["NVML_QUERY_NAME_OF"] = std::to_string(b1.pid);
+  auto name_of_beta = run_program(guest_program("nvml_query"), {}, env_with_pid);
+  INFO(name_of_beta.output);
+  REQUIRE(name_of_beta.output.find("name_of rc=6 name=\n") != std::string::npos);  // NVML_ERROR_NOT_FOUND
   // Without a limit the tenant sees the GPU's size, but only its own usage in it.
   REQUIRE(value_of(in_beta.output, "total") != std::to_string(kLimit));
 

@@ -38,11 +38,18 @@ for f in "$HERE"/*.py; do
   if [[ -z "${CASES:-}" || " ${CASES//,/ } " == *" $c "* ]]; then CASE_LIST+=("$c"); fi
 done
 
+# The tenant has every GPU of the machine (torch_multi_gpu needs two) and a memory limit below
+# the GPU's, so that what NVML and the frameworks report is the tenant's view, not the GPU's.
 SOCK=$WORK/vgpud/$TENANT.sock
+GPU_COUNT=$(nvidia-smi -L | grep -c '^GPU ')
+GPUS=$(seq -s, 0 $((GPU_COUNT - 1)))
+MEMORY_LIMIT_MIB=${MEMORY_LIMIT_MIB:-102400}
 cat >"$WORK/vgpud/vgpu.yaml" <<YAML
 tenants:
   - name: $TENANT
-    gpus: [0]
+    gpus: [$GPUS]
+    limits:
+      device_memory: ${MEMORY_LIMIT_MIB}MiB
     local:
       socket: $SOCK
 YAML
@@ -84,6 +91,49 @@ record "torch, driver hidden, finds no GPU" "" "rc=$hidden_rc" "-" "yes" $((hidd
 # As the guest package does, vgpu's libraries are in the loader's cache too (hide-driver.sh).
 export VGPU_GUEST_LIBDIR=$BUNDLE/driver
 for c in "${CASE_LIST[@]}"; do compare_case "$c"; done
+
+# ---- NVML's view: nvidia-smi and vgpu-smi through the shim, while a PyTorch process of the
+# tenant holds a context. Both must show the tenant's memory limit as the total, and the process.
+cat >"$WORK/cwd/holder.py" <<'PY'
+#!/usr/bin/env python3
+import time
+import torch
+x = torch.ones(64 << 20, dtype=torch.uint8, device="cuda")
+torch.cuda.synchronize()
+print("ready", flush=True)
+time.sleep(30)
+PY
+chmod +x "$WORK/cwd/holder.py"
+GUEST_ENV=("LD_LIBRARY_PATH=$BUNDLE/driver:$BUNDLE/lib" "VGPU_SOCKET=$SOCK")
+run_prog_hidden "$OUTS/holder" "$WORK/cwd/holder.py" "${GUEST_ENV[@]}" &
+holder=$!
+for ((i = 0; i < 300; i++)); do grep -q ready "$OUTS/holder.out" 2>/dev/null && break; sleep 0.1; done
+NVSMI=$(command -v nvidia-smi || echo /usr/bin/nvidia-smi)
+run_prog_hidden "$OUTS/nvidia-smi" "$NVSMI" "${GUEST_ENV[@]}"
+# (run_prog passes a program no arguments: these two take theirs from a script.)
+printf '#!/bin/sh\nexec %s --query-gpu=name,memory.total --format=csv,noheader,nounits\n' "$NVSMI" >"$WORK/cwd/nvsmi-query"
+printf '#!/bin/sh\nexec %s --json\n' "$BUNDLE/bin/vgpu-smi" >"$WORK/cwd/vgpu-smi-json"
+chmod +x "$WORK/cwd/nvsmi-query" "$WORK/cwd/vgpu-smi-json"
+run_prog_hidden "$OUTS/nvidia-smi-query" "$WORK/cwd/nvsmi-query" "${GUEST_ENV[@]}"
+run_prog_hidden "$OUTS/vgpu-smi" "$BUNDLE/bin/vgpu-smi" "${GUEST_ENV[@]}"
+run_prog_hidden "$OUTS/vgpu-smi-json" "$WORK/cwd/vgpu-smi-json" "${GUEST_ENV[@]}"
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+smi_check() {  # LABEL PREFIX PATTERN...: rc 0 and every pattern in stdout
+  local label=$1 prefix=$2 pass=1 missing="" p
+  shift 2
+  [[ "$(cat "$prefix.rc")" == 0 ]] || pass=0
+  for p in "$@"; do grep -q -- "$p" "$prefix.out" || { pass=0; missing+=" '$p'"; }; done
+  record "$label" "" "-" "rc=$(cat "$prefix.rc")" "-" "$pass" \
+    "missing:$missing; stdout:
+$(head -n 40 "$prefix.out")
+stderr:
+$(tail -n 10 "$prefix.err")"
+}
+smi_check "nvidia-smi through the shim: the tenant's limit, the process" "$OUTS/nvidia-smi" "${MEMORY_LIMIT_MIB}MiB" "python3"
+smi_check "nvidia-smi --query-gpu through the shim" "$OUTS/nvidia-smi-query" "H200, ${MEMORY_LIMIT_MIB}"
+smi_check "vgpu-smi: devices, memory, the process" "$OUTS/vgpu-smi" "H200" "python3"
+smi_check "vgpu-smi --json" "$OUTS/vgpu-smi-json" '"devices"' '"processes"' "python3"
 
 if is_alive "$VGPUD_PID"; then
   record "vgpud alive at end" "" "-" "alive" "-" 1 ""

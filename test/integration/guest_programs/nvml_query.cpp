@@ -67,11 +67,20 @@ int main(int argc, char** argv) {
     n = 64;
     NVML_CHECK(nvmlDeviceGetComputeRunningProcesses_v3(device, &n, infos));
     std::printf("processes %u=%u\n", i, n);
-    for (unsigned int p = 0; p < n; ++p)
-      std::printf("process %u pid=%u memory=%llu\n", i, infos[p].pid, infos[p].usedGpuMemory);
+    for (unsigned int p = 0; p < n; ++p) {
+      char process[64] = "?";
+      NVML_CHECK(nvmlSystemGetProcessName(infos[p].pid, process, sizeof process));
+      std::printf("process %u pid=%u memory=%llu name=%s\n", i, infos[p].pid, infos[p].usedGpuMemory, process);
+    }
     // A query vgpu does not answer is refused as NVIDIA's library refuses it on such a GPU.
     unsigned int temperature = 0;
     std::printf("temperature=%d\n", static_cast<int>(nvmlDeviceGetTemperature(device, 0, &temperature)));
+  }
+  // NVML_QUERY_NAME_OF=PID: what the process name query answers for that pid.
+  if (const char* pid = std::getenv("NVML_QUERY_NAME_OF"); pid != nullptr) {
+    char process[64] = "";
+    const nvmlReturn_t r = nvmlSystemGetProcessName(static_cast<unsigned>(std::atoi(pid)), process, sizeof process);
+    std::printf("name_of rc=%d name=%s\n", static_cast<int>(r), process);
   }
   std::fflush(stdout);
   if (hold) {
