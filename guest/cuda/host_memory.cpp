@@ -214,6 +214,20 @@ bool heap_offset_of(const void* p, uint64_t count, uint64_t* offset) noexcept {
   }
 }
 
+// The heap's device address, per device, once asked (0 before). vgpud registers the region
+// PORTABLE, so under unified addressing the heap has one device address in every context; it is
+// asked for once per device all the same, as each device's context may be the first to exist.
+std::atomic<CUdeviceptr> g_heap_device_bases[limits::kMaxDevices];
+
+bool in_mapped_heap(CUdeviceptr p, size_t size) noexcept {
+  const guest::HeapRange heap = shared_heap();
+  for (const auto& base : g_heap_device_bases) {
+    const CUdeviceptr b = base.load(std::memory_order_acquire);
+    if (b != 0 && p >= b && p - b < heap.size && size <= heap.size - (p - b)) return true;
+  }
+  return false;
+}
+
 CUresult mapped_address(guest::Channel& channel, const void* p, CUdeviceptr* out) {
   const std::optional<HostRange> h = find_host_range(p);
   if (!h) return CUDA_ERROR_INVALID_VALUE;
@@ -223,10 +237,7 @@ CUresult mapped_address(guest::Channel& channel, const void* p, CUdeviceptr* out
   }
   uint64_t offset = 0;
   if (!heap_offset_of(p, 1, &offset)) return CUDA_ERROR_INVALID_VALUE;
-  // vgpud registers the region PORTABLE, so under unified addressing the heap has one device
-  // address in every context; it is asked for once per device all the same, as each device's
-  // context may be the first to exist.
-  static std::atomic<CUdeviceptr> bases[limits::kMaxDevices];
+  std::atomic<CUdeviceptr>* bases = g_heap_device_bases;
   const uint32_t device = guest::Channel::thread_device();
   if (device >= limits::kMaxDevices) return CUDA_ERROR_INVALID_DEVICE;
   CUdeviceptr base = bases[device].load(std::memory_order_acquire);

@@ -47,5 +47,7 @@ bool heap_offset_of(const void* p, uint64_t count, uint64_t* offset) noexcept;
 // (logged once per range, with the reason) and where vgpud could not map the heap. Call inside a
 // context (enter_context).
 CUresult mapped_address(guest::Channel& channel, const void* p, CUdeviceptr* out);
+// Whether [p, p + size) is pinned host memory by the device address mapped_address handed out.
+bool in_mapped_heap(CUdeviceptr p, size_t size) noexcept;
 
 }  // namespace vgpu::cuda

@@ -4,6 +4,7 @@
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
 #include "guest/cuda/copies.h"
+#include "guest/cuda/host_memory.h"
 #include "guest/cuda/managed_memory.h"
 #include "guest/cuda/streams.h"
 
@@ -14,9 +15,32 @@ namespace guest = vgpu::guest;
 namespace vgpu::cuda {
 namespace {
 
+// Pinned host memory named by its host address, as unified addressing lets a program do (JAX
+// memsets its pinned buffers so): the GPU reaches it at the heap's device address. `host` says
+// whether the memset lands in pinned host memory, by either address.
+CUresult gpu_address_of(guest::Channel& ch, CUdeviceptr* dst, size_t size, bool* host) {
+  *host = false;
+  if (is_device_pointer(*dst)) return CUDA_SUCCESS;
+  if (find_host_range(reinterpret_cast<const void*>(*dst)) == std::nullopt) {
+    *host = in_mapped_heap(*dst, size);
+    return CUDA_SUCCESS;
+  }
+  *host = true;
+  return mapped_address(ch, reinterpret_cast<const void*>(*dst), dst);
+}
+
+// A memset into pinned host memory has finished when the call returns, as the driver's
+// synchronous memsets do there (an asynchronous one only loses its overlap: a rare case).
+CUresult posted_memset(CUresult posted, bool host, CUstream stream) {
+  if (posted != CUDA_SUCCESS || !host) return posted;
+  return cuStreamSynchronize(stream);
+}
+
 CUresult set_bytes(CUdeviceptr dst, unsigned char value, size_t count, CUstream stream) {
   guest::Channel* ch = nullptr;
   if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+  bool host = false;
+  if (CUresult r = gpu_address_of(*ch, &dst, count, &host); r != CUDA_SUCCESS) return r;
   proto::MemsetRequest request{dst, count, 0, value, 0};
   if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
   if (count == 0) return CUDA_SUCCESS;
@@ -24,7 +48,7 @@ CUresult set_bytes(CUdeviceptr dst, unsigned char value, size_t count, CUstream 
   if (find_managed(dst)) {
     if (CUresult r = before_gpu_work_on(request.stream); r != CUDA_SUCCESS) return r;
   }
-  return to_cu_result(ch->post(proto::CallId::Memset, {{&request, sizeof request}}));
+  return posted_memset(to_cu_result(ch->post(proto::CallId::Memset, {{&request, sizeof request}})), host, stream);
 }
 
 // A pitched memset of 8-, 16- or 32-bit values: one posted message.
@@ -32,6 +56,8 @@ CUresult set_rows(CUdeviceptr dst, size_t pitch, uint32_t value, unsigned width,
                   CUstream stream) {
   guest::Channel* ch = nullptr;
   if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
+  bool host = false;
+  if (CUresult r = gpu_address_of(*ch, &dst, rows * pitch, &host); r != CUDA_SUCCESS) return r;
   proto::Memset2DRequest request{dst, pitch, per_row, rows, 0, value, width};
   if (!wire_stream(stream, &request.stream)) return CUDA_ERROR_INVALID_HANDLE;
   if (dst % width != 0 || (rows > 1 && (pitch % width != 0 || per_row * width > pitch)))
@@ -40,7 +66,7 @@ CUresult set_rows(CUdeviceptr dst, size_t pitch, uint32_t value, unsigned width,
   if (find_managed(dst)) {
     if (CUresult r = before_gpu_work_on(request.stream); r != CUDA_SUCCESS) return r;
   }
-  return to_cu_result(guest::post<proto::CallId::Memset2D>(*ch, request));
+  return posted_memset(to_cu_result(guest::post<proto::CallId::Memset2D>(*ch, request)), host, stream);
 }
 
 // 16- and 32-bit memsets whose bytes are all alike are byte memsets (the common zeroing case,

@@ -83,6 +83,25 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemHostRegister_v2(void* p, size_t bytesize, un
 
 // Unified addressing, as on every 64-bit platform: registered memory's device address is its
 // host address.
+namespace {
+
+// Whether [p, p + n) lies in host memory the context registered: with unified addressing the
+// GPU reaches it at that address, so memsets and device-to-device copies may name it, as the
+// driver lets them (caller holds the context).
+bool registered_host(const Context& ctx, CUdeviceptr p, std::size_t n) {
+  auto next = ctx.host_registered.upper_bound(static_cast<std::uintptr_t>(p));
+  if (next == ctx.host_registered.begin()) return false;
+  const auto range = std::prev(next);
+  return p - range->first < range->second && n <= range->second - (p - range->first);
+}
+
+// Device memory of any context, or host memory this context registered.
+bool gpu_reachable(const RegionReader& held, const Context& ctx, CUdeviceptr p, std::size_t n) {
+  return region_owner(held, p, n) != nullptr || registered_host(ctx, p, n);
+}
+
+}  // namespace
+
 FAKE_CUDA_API CUresult CUDAAPI cuMemHostGetDevicePointer_v2(CUdeviceptr* out, void* p, unsigned int flags) {
   Locked l;
   if (CUresult r = enter(l); r != CUDA_SUCCESS) return r;
@@ -198,7 +217,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoDAsync_v2(CUdeviceptr dstDevice, CUdev
   if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
   if (ByteCount == 0) return CUDA_SUCCESS;
   const RegionReader held = read_regions();
-  if (!region_owner(held, dstDevice, ByteCount) || !region_owner(held, srcDevice, ByteCount)) {
+  if (!gpu_reachable(held, *l.ctx, dstDevice, ByteCount) || !gpu_reachable(held, *l.ctx, srcDevice, ByteCount)) {
     return CUDA_ERROR_INVALID_VALUE;
   }
   return copy_or_record(*l.ctx, hStream, CopyNode{dstDevice, srcDevice, ByteCount, true, true});
@@ -210,7 +229,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemsetD8Async(CUdeviceptr dstDevice, unsigned c
   if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
   if (N == 0) return CUDA_SUCCESS;
   const RegionReader held = read_regions();
-  if (!region_owner(held, dstDevice, N)) return CUDA_ERROR_INVALID_VALUE;
+  if (!gpu_reachable(held, *l.ctx, dstDevice, N)) return CUDA_ERROR_INVALID_VALUE;
   return memset_or_record(*l.ctx, hStream, memset_node(dstDevice, 0, uc, N, 1));
 }
 
@@ -242,7 +261,7 @@ CUresult memset_2d(CUdeviceptr dst, size_t pitch, T value, size_t width, size_t 
   std::size_t span = 0;
   if (CUresult r = memset_span(dst, pitch, sizeof(T), width, height, span); r != CUDA_SUCCESS) return r;
   const RegionReader held = read_regions();
-  if (!region_owner(held, dst, span)) return CUDA_ERROR_INVALID_VALUE;
+  if (!gpu_reachable(held, *l.ctx, dst, span)) return CUDA_ERROR_INVALID_VALUE;
   return memset_or_record(*l.ctx, hStream, memset_node(dst, pitch, value, width, height));
 }
 

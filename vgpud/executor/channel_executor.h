@@ -257,6 +257,7 @@ class ChannelExecutor {
   int32_t handle(const MemcpySharedCmd&, Reply&);
   int32_t handle(const MemcpyDtoDCmd&, Reply&);
   int32_t handle(const MemsetCmd&, Reply&);
+  int32_t handle(const TensorMapEncodeTiledCmd&, Reply&);
   int32_t handle(const Memset2DCmd&, Reply&);
   int32_t handle(const BlobAppendCmd&, Reply&);
   int32_t handle(const ModuleLoadCmd&, Reply&);

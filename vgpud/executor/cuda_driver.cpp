@@ -222,6 +222,7 @@ vgpu::Result<const CudaDriver*, DriverLoadError> load_cuda_driver(const std::str
   VGPU_RESOLVE(cuSurfObjectCreate, "cuSurfObjectCreate")
   VGPU_RESOLVE(cuSurfObjectDestroy, "cuSurfObjectDestroy")
   VGPU_RESOLVE(cuGetErrorName, "cuGetErrorName")
+  VGPU_RESOLVE(cuTensorMapEncodeTiled, "cuTensorMapEncodeTiled")
 #undef VGPU_RESOLVE
   if (missing != nullptr)
     return vgpu::Err{DriverLoadError{"The NVIDIA driver library " + path + " lacks " + missing +

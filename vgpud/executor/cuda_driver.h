@@ -199,6 +199,10 @@ struct CudaDriver {
   CUresult (*cuSurfObjectCreate)(CUsurfObject*, const CUDA_RESOURCE_DESC*);
   CUresult (*cuSurfObjectDestroy)(CUsurfObject);
   CUresult (*cuGetErrorName)(CUresult, const char**);
+  // TMA descriptors (executor_tensor_map.cpp).
+  CUresult (*cuTensorMapEncodeTiled)(CUtensorMap*, CUtensorMapDataType, cuuint32_t, void*, const cuuint64_t*,
+                                     const cuuint64_t*, const cuuint32_t*, const cuuint32_t*, CUtensorMapInterleave,
+                                     CUtensorMapSwizzle, CUtensorMapL2promotion, CUtensorMapFloatOOBfill);
 
   // "CUDA_ERROR_INVALID_VALUE" for logs; never null.
   const char* error_name(CUresult r) const;

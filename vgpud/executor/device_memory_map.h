@@ -18,7 +18,9 @@ class DeviceMemoryMap {
   // GraphAllocation's to its graph memory (graph_objects.h), not here; MEM_FREE frees neither.
   // An IpcMemory range is an allocation of another process of the tenant, opened here
   // (executor_ipc.cpp) and charged where it was published (ipc_table.h).
-  enum class Kind { Allocation, ModuleGlobal, Mapping, GraphAllocation, IpcMemory };
+  // HostHeap is the channel's pinned heap as the GPU addresses it (HEAP_DEVICE_POINTER): mapped
+  // host memory that kernels, memsets and copies may name by that address.
+  enum class Kind { Allocation, ModuleGlobal, Mapping, GraphAllocation, IpcMemory, HostHeap };
 
   void add(uint64_t base, uint64_t size, Kind kind, uint32_t device) {
     ranges_[base] = Range{size, kind, device};

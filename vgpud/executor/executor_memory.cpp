@@ -253,6 +253,11 @@ int32_t ChannelExecutor::handle(const HeapDevicePointerCmd&, Reply& reply) {
   if (CUresult r = traced("cuMemHostGetDevicePointer", cu_.cuMemHostGetDevicePointer(&device_ptr, heap_at(0), 0));
       r != CUDA_SUCCESS)
     return r;
+  // The heap by that address is the channel's memory too: a framework memsets or copies mapped
+  // host memory through its device pointer (JAX does). Registered PORTABLE, it has this address
+  // in every context of the channel.
+  if (objects_.memory.range_at(device_ptr) == std::nullopt)
+    objects_.memory.add(device_ptr, setup_.geometry.heap.size, DeviceMemoryMap::Kind::HostHeap, contexts_.current());
   put(reply.payload, proto::HeapDevicePointerReply{device_ptr});
   return 0;
 }

@@ -148,6 +148,23 @@ void host_memory_and_ranges() {
   CU_CHECK(cuMemHostUnregister(pageable.data()));
   EXPECT(cuMemHostUnregister(pageable.data()) == CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED);
 
+  // Pinned memory set by the GPU, named by its host address (unified addressing) and by its
+  // device pointer: both reach the same bytes.
+  CU_CHECK(cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(back), 0x01020304u, 16, nullptr));
+  CU_CHECK(cuCtxSynchronize());
+  uint32_t word = 0;
+  std::memcpy(&word, back + 60, sizeof word);
+  EXPECT(word == 0x01020304u);
+  EXPECT(back[64] == static_cast<unsigned char>(64 * 13));  // past the memset: untouched
+  CUdeviceptr mapped = 0;
+  CU_CHECK(cuMemHostGetDevicePointer(&mapped, back, 0));
+  CU_CHECK(cuMemsetD8(mapped + 100, 0x7e, 28));
+  EXPECT(back[100] == 0x7e && back[127] == 0x7e && back[128] == static_cast<unsigned char>(128 * 13));
+  CU_CHECK(cuMemcpyDtoD(d, mapped, 64));  // a copy from it, as from device memory
+  CU_CHECK(cuMemcpyDtoH(pageable.data(), d, 64));
+  std::memcpy(&word, pageable.data(), sizeof word);
+  EXPECT(word == 0x01020304u);
+
   CUdeviceptr pitched;
   size_t pitch = 0;
   CU_CHECK(cuMemAllocPitch(&pitched, &pitch, 100, 3, 4));
@@ -453,6 +470,35 @@ void limits_memsets_and_stream_values() {
 
 // Last: a kernel fault ends the context for every later call (the fake driver's fault also
 // ends vgpud's worker for this process, so nothing runs after it).
+// TMA descriptors are encoded by vgpud's driver (the fake writes back what it was asked).
+void tensor_maps() {
+  CUdeviceptr d;
+  CU_CHECK(cuMemAlloc(&d, 1 << 20));
+  const cuuint64_t dims[2] = {256, 512};
+  const cuuint64_t strides[1] = {256 * 4};
+  const cuuint32_t box[2] = {64, 32};
+  const cuuint32_t element_strides[2] = {1, 1};
+  CUtensorMap map{};
+  CU_CHECK(cuTensorMapEncodeTiled(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, reinterpret_cast<void*>(d), dims, strides,
+                                  box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                                  CU_TENSOR_MAP_L2_PROMOTION_NONE, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE));
+  uint64_t words[16];
+  std::memcpy(words, &map, sizeof words);
+  EXPECT(words[0] == d && words[1] == 256 && words[2] == 512 && words[7] == 64);
+  EXPECT(words[6] == (CU_TENSOR_MAP_DATA_TYPE_FLOAT32 | 2u << 8 | uint64_t{CU_TENSOR_MAP_SWIZZLE_128B} << 16));
+  // Refused: a rank the driver has not, in the guest; a misaligned address, by the driver.
+  EXPECT(cuTensorMapEncodeTiled(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 6, reinterpret_cast<void*>(d), dims, strides,
+                                box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_NONE,
+                                CU_TENSOR_MAP_L2_PROMOTION_NONE,
+                                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_ERROR_INVALID_VALUE);
+  EXPECT(cuTensorMapEncodeTiled(&map, CU_TENSOR_MAP_DATA_TYPE_FLOAT32, 2, reinterpret_cast<void*>(d + 4), dims,
+                                strides, box, element_strides, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                                CU_TENSOR_MAP_SWIZZLE_NONE, CU_TENSOR_MAP_L2_PROMOTION_NONE,
+                                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_ERROR_INVALID_VALUE);
+  CU_CHECK(cuMemFree(d));
+  std::printf("tensor maps ok\n");
+}
+
 void sticky_fault() {
   CUmodule module;
   CU_CHECK(cuModuleLoadData(&module, kImage));
@@ -502,6 +548,7 @@ int main() {
   library_and_kernel();
   link_and_jit_logs();
   limits_memsets_and_stream_values();
+  tensor_maps();
   errors_and_the_rest();
   sticky_fault();
   CU_CHECK(cuDevicePrimaryCtxRelease(0));
