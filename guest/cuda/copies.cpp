@@ -36,6 +36,8 @@ CUresult to_device(CUdeviceptr dst, const void* src, size_t size, CUstream strea
   if (CUresult r = enter_copy(stream, &ch, &wire); r != CUDA_SUCCESS) return r;
   if (size == 0) return CUDA_SUCCESS;
   if (src == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  bool dst_pinned = false;  // pinned host memory named as device memory (unified addressing)
+  if (CUresult r = gpu_address_of(*ch, &dst, size, &dst_pinned); r != CUDA_SUCCESS) return r;
   if (const bool from_managed = is_managed(src); from_managed || is_managed(reinterpret_cast<void*>(dst))) {
     if (CUresult r = before_gpu_work_on(wire); r != CUDA_SUCCESS) return r;
     if (from_managed) return device_to_device(dst, reinterpret_cast<CUdeviceptr>(src), size, stream, wait);
@@ -64,6 +66,8 @@ CUresult to_host(void* dst, CUdeviceptr src, size_t size, CUstream stream, bool 
   if (CUresult r = enter_copy(stream, &ch, &wire); r != CUDA_SUCCESS) return r;
   if (size == 0) return CUDA_SUCCESS;
   if (dst == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  bool src_pinned = false;  // pinned host memory named as device memory (unified addressing)
+  if (CUresult r = gpu_address_of(*ch, &src, size, &src_pinned); r != CUDA_SUCCESS) return r;
   if (const bool into_managed = is_managed(dst); into_managed || is_managed(reinterpret_cast<void*>(src))) {
     if (CUresult r = before_gpu_work_on(wire); r != CUDA_SUCCESS) return r;
     if (into_managed) return device_to_device(reinterpret_cast<CUdeviceptr>(dst), src, size, stream, wait);
@@ -91,6 +95,12 @@ CUresult device_to_device(CUdeviceptr dst, CUdeviceptr src, size_t size, CUstrea
   proto::MemcpyDtoDRequest request{dst, src, size, 0};
   if (CUresult r = enter_copy(stream, &ch, &request.stream); r != CUDA_SUCCESS) return r;
   if (size == 0) return CUDA_SUCCESS;
+  bool pinned = false;  // either end pinned host memory named as device memory (unified addressing)
+  CUdeviceptr gpu_dst = dst, gpu_src = src;
+  if (CUresult r = gpu_address_of(*ch, &gpu_dst, size, &pinned); r != CUDA_SUCCESS) return r;
+  if (CUresult r = gpu_address_of(*ch, &gpu_src, size, &pinned); r != CUDA_SUCCESS) return r;
+  request.dst = gpu_dst;
+  request.src = gpu_src;
   if (is_managed(reinterpret_cast<void*>(dst)) || is_managed(reinterpret_cast<void*>(src))) {
     if (CUresult r = before_gpu_work_on(request.stream); r != CUDA_SUCCESS) return r;
   }

@@ -2,6 +2,8 @@
 // cuMemHostRegister, cuMemHostUnregister.
 #include "guest/cuda/host_memory.h"
 
+#include "guest/cuda/device_memory.h"
+
 #include <atomic>
 #include <iterator>
 #include <map>
@@ -226,6 +228,19 @@ bool in_mapped_heap(CUdeviceptr p, size_t size) noexcept {
     if (b != 0 && p >= b && p - b < heap.size && size <= heap.size - (p - b)) return true;
   }
   return false;
+}
+
+CUresult mapped_address(guest::Channel& channel, const void* p, CUdeviceptr* out);
+
+CUresult gpu_address_of(guest::Channel& channel, CUdeviceptr* p, size_t size, bool* host) {
+  *host = false;
+  if (is_device_pointer(*p)) return CUDA_SUCCESS;
+  if (find_host_range(reinterpret_cast<const void*>(*p)) == std::nullopt) {
+    *host = in_mapped_heap(*p, size);
+    return CUDA_SUCCESS;
+  }
+  *host = true;
+  return mapped_address(channel, reinterpret_cast<const void*>(*p), p);
 }
 
 CUresult mapped_address(guest::Channel& channel, const void* p, CUdeviceptr* out) {

@@ -50,4 +50,10 @@ CUresult mapped_address(guest::Channel& channel, const void* p, CUdeviceptr* out
 // Whether [p, p + size) is pinned host memory by the device address mapped_address handed out.
 bool in_mapped_heap(CUdeviceptr p, size_t size) noexcept;
 
+// The address the GPU reaches `*p` by, for a copy or memset that names pinned host memory as
+// device memory: by its host address, as unified addressing lets a program do (JAX does), it is
+// turned into the heap's device address. `host` says whether [*p, *p + size) is pinned host
+// memory, by either address. Device memory and other addresses are left as they are.
+CUresult gpu_address_of(guest::Channel& channel, CUdeviceptr* p, size_t size, bool* host);
+
 }  // namespace vgpu::cuda

@@ -15,20 +15,6 @@ namespace guest = vgpu::guest;
 namespace vgpu::cuda {
 namespace {
 
-// Pinned host memory named by its host address, as unified addressing lets a program do (JAX
-// memsets its pinned buffers so): the GPU reaches it at the heap's device address. `host` says
-// whether the memset lands in pinned host memory, by either address.
-CUresult gpu_address_of(guest::Channel& ch, CUdeviceptr* dst, size_t size, bool* host) {
-  *host = false;
-  if (is_device_pointer(*dst)) return CUDA_SUCCESS;
-  if (find_host_range(reinterpret_cast<const void*>(*dst)) == std::nullopt) {
-    *host = in_mapped_heap(*dst, size);
-    return CUDA_SUCCESS;
-  }
-  *host = true;
-  return mapped_address(ch, reinterpret_cast<const void*>(*dst), dst);
-}
-
 // A memset into pinned host memory has finished when the call returns, as the driver's
 // synchronous memsets do there (an asynchronous one only loses its overlap: a rare case).
 CUresult posted_memset(CUresult posted, bool host, CUstream stream) {

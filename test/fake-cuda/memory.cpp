@@ -193,7 +193,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemcpyHtoDAsync_v2(CUdeviceptr dstDevice, const
   if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
   if (ByteCount == 0) return CUDA_SUCCESS;
   const RegionReader held = read_regions();  // keeps the memory mapped until the copy is done
-  if (srcHost == nullptr || !region_owner(held, dstDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
+  if (srcHost == nullptr || !gpu_reachable(held, *l.ctx, dstDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
   const CopyNode copy{dstDevice, reinterpret_cast<CUdeviceptr>(srcHost), ByteCount, true, false};
   return copy_or_record(*l.ctx, hStream, copy);
 }
@@ -205,7 +205,7 @@ FAKE_CUDA_API CUresult CUDAAPI cuMemcpyDtoHAsync_v2(void* dstHost, CUdeviceptr s
   if (!stream_ok(*l.ctx, hStream)) return CUDA_ERROR_INVALID_HANDLE;
   if (ByteCount == 0) return CUDA_SUCCESS;
   const RegionReader held = read_regions();
-  if (dstHost == nullptr || !region_owner(held, srcDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
+  if (dstHost == nullptr || !gpu_reachable(held, *l.ctx, srcDevice, ByteCount)) return CUDA_ERROR_INVALID_VALUE;
   const CopyNode copy{reinterpret_cast<CUdeviceptr>(dstHost), srcDevice, ByteCount, false, true};
   return copy_or_record(*l.ctx, hStream, copy);
 }

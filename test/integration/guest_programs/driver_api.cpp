@@ -160,7 +160,10 @@ void host_memory_and_ranges() {
   CU_CHECK(cuMemHostGetDevicePointer(&mapped, back, 0));
   CU_CHECK(cuMemsetD8(mapped + 100, 0x7e, 28));
   EXPECT(back[100] == 0x7e && back[127] == 0x7e && back[128] == static_cast<unsigned char>(128 * 13));
-  CU_CHECK(cuMemcpyDtoD(d, mapped, 64));  // a copy from it, as from device memory
+  uint32_t by_host_address = 0;  // a copy from it by its host address, as from device memory
+  CU_CHECK(cuMemcpyDtoH(&by_host_address, reinterpret_cast<CUdeviceptr>(back) + 60, sizeof by_host_address));
+  EXPECT(by_host_address == 0x01020304u);
+  CU_CHECK(cuMemcpyDtoD(d, mapped, 64));  // and from its device pointer
   CU_CHECK(cuMemcpyDtoH(pageable.data(), d, 64));
   std::memcpy(&word, pageable.data(), sizeof word);
   EXPECT(word == 0x01020304u);
