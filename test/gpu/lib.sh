@@ -273,3 +273,34 @@ $(tail -n 15 "$vp.err")"
   fi
   record "$name" "$tenant" "$(rc_cell "$nrc")" "$(rc_cell "$vrc")" "$same" "$pass" "$detail"
 }
+
+# record_vgpud_end: records whether vgpud ($VGPUD_PID) is still running and, if it is, that
+# SIGTERM stops it with exit code 0 (the closing rows of run-driver.sh and run-frameworks.sh).
+record_vgpud_end() {
+  if is_alive "$VGPUD_PID"; then
+    record "vgpud alive at end" "" "-" "alive" "-" 1 ""
+    stop_vgpud "$VGPUD_PID"
+    record "vgpud SIGTERM -> exit 0" "" "-" "rc=$STOP_RC" "-" "$([[ "$STOP_RC" == 0 ]] && echo 1 || echo 0)" \
+      "vgpud exit: $STOP_RC"
+  else
+    record "vgpud alive at end" "" "-" "died" "-" 0 "see vgpud.log"
+  fi
+}
+
+# report_table HEADING WIDTH: the recorded rows as a table (HEADING over the names, native and
+# vgpu cells WIDTH wide), then each failure's details and the totals.
+report_table() {
+  local heading=$1 cell=$2 w=8 i n
+  for n in "${R_NAME[@]}"; do ((${#n} > w)) && w=${#n}; done
+  printf "%-${w}s | %-${cell}s | %-${cell}s | %s\n" "$heading" native vgpu match
+  printf '%*s\n' $((w + 2 * cell + 18)) '' | tr ' ' '-'
+  for i in "${!R_NAME[@]}"; do
+    printf "%-${w}s | %-${cell}s | %-${cell}s | %s\n" "${R_NAME[$i]}" "${R_NATIVE[$i]}" "${R_VGPU[$i]}" "${R_MATCH[$i]}"
+  done
+  echo
+  if [[ ${#DETAILS[@]} -gt 0 ]]; then
+    echo "failures:"
+    printf '%s\n\n' "${DETAILS[@]}"
+  fi
+  echo "$PASSED passed, $FAILED failed"
+}

@@ -135,29 +135,8 @@ smi_check "nvidia-smi --query-gpu through the shim" "$OUTS/nvidia-smi-query" "H2
 smi_check "vgpu-smi: devices, memory, the process" "$OUTS/vgpu-smi" "H200" "python3"
 smi_check "vgpu-smi --json" "$OUTS/vgpu-smi-json" '"devices"' '"processes"' "python3"
 
-if is_alive "$VGPUD_PID"; then
-  record "vgpud alive at end" "" "-" "alive" "-" 1 ""
-  stop_vgpud "$VGPUD_PID"
-  record "vgpud SIGTERM -> exit 0" "" "-" "rc=$STOP_RC" "-" "$([[ "$STOP_RC" == 0 ]] && echo 1 || echo 0)" "vgpud exit: $STOP_RC"
-else
-  record "vgpud alive at end" "" "-" "died" "-" 0 "see vgpud.log"
-fi
+record_vgpud_end
 
-report() {
-  local w=8 i n
-  for n in "${R_NAME[@]}"; do ((${#n} > w)) && w=${#n}; done
-  printf "%-${w}s | %-16s | %-16s | %s\n" case native vgpu match
-  printf '%*s\n' $((w + 50)) '' | tr ' ' '-'
-  for i in "${!R_NAME[@]}"; do
-    printf "%-${w}s | %-16s | %-16s | %s\n" "${R_NAME[$i]}" "${R_NATIVE[$i]}" "${R_VGPU[$i]}" "${R_MATCH[$i]}"
-  done
-  echo
-  if [[ ${#DETAILS[@]} -gt 0 ]]; then
-    echo "failures:"
-    printf '%s\n\n' "${DETAILS[@]}"
-  fi
-  echo "$PASSED passed, $FAILED failed"
-}
 echo
-report | tee "$LOGDIR/report.txt"
+report_table case 16 | tee "$LOGDIR/report.txt"
 [[ $FAILED -eq 0 ]]
