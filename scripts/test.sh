@@ -10,29 +10,31 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
+# Each stage says how long it took, so CI's log shows where its time goes.
+stage() { echo "=== [$((SECONDS / 60)) min] $* ==="; }
 
-echo "=== build and test (GCC, RelWithDebInfo, -Wall -Wextra -Werror) ==="
+stage "build and test (GCC, RelWithDebInfo, -Wall -Wextra -Werror)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVGPU_WERROR=ON -DVGPU_BUILD_TESTS=ON \
   -DVGPU_VM_TESTS=ON >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure)
 
-echo "=== build and test under ASan + UBSan (GCC, Debug) ==="
+stage "build and test under ASan + UBSan (GCC, Debug)"
 cmake -S . -B build-asan -DVGPU_WERROR=ON -DVGPU_BUILD_TESTS=ON -DVGPU_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure)
 
-echo "=== build and test with clang (Release, -Werror) ==="
+stage "build and test with clang (Release, -Werror)"
 CC=clang CXX=clang++ cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release -DVGPU_WERROR=ON \
   -DVGPU_BUILD_TESTS=ON >/dev/null
 cmake --build build-clang -j"$jobs"
 (cd build-clang && ctest --output-on-failure -E '^vm$')
 
-echo "=== fuzz targets (libFuzzer; the code under test instrumented; bounded by time) ==="
+stage "fuzz targets (libFuzzer; the code under test instrumented; bounded by time)"
 test/fuzz/run-fuzzers.sh build-fuzz "${VGPU_FUZZ_SECONDS:-45}"
 
-echo "=== the README's first command: scripts/demo.sh (GCC, Release) ==="
+stage "the README's first command: scripts/demo.sh (GCC, Release)"
 demo_log=$(mktemp)
 set +e
 scripts/demo.sh >"$demo_log" 2>&1
@@ -50,8 +52,8 @@ else
 fi
 rm -f "$demo_log"
 
-echo "=== packages: scripts/package.sh, then the .rpm and .deb checks ==="
+stage "packages: scripts/package.sh, then the .rpm and .deb checks"
 scripts/package.sh
 test/packaging/check-rpms.sh build-package/packages
 test/packaging/check-debs.sh build-package/packages
-echo "all test stages passed"
+echo "all test stages passed in $((SECONDS / 60)) min"

@@ -103,7 +103,7 @@ echo "--- apt-get purge"
 in_root apt-get purge -y -qq vgpu-host vgpu-guest >/dev/null 2>&1
 left=""
 for f in $files; do
-  case "$f" in /. | /etc | /usr | /usr/sbin | /usr/lib | /usr/share | /usr/share/doc | /lib | \
+  case "$f" in /. | /etc | /usr | /usr/bin | /usr/sbin | /usr/lib | /usr/share | /usr/share/doc | /lib | \
       /etc/ld.so.conf.d | /usr/lib/systemd | /usr/lib/systemd/system | /usr/lib/udev | \
       /usr/lib/udev/rules.d) continue ;; esac
   [ -e "$root$f" ] || [ -L "$root$f" ] && left="$left $f"
