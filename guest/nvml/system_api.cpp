@@ -1,5 +1,7 @@
 // Session and system entry points: init and shutdown, error texts, versions.
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "guest/nvml/nvml_state.h"
 
@@ -51,8 +53,7 @@ VGPU_NVML_API const char* nvmlErrorString(nvmlReturn_t result) {
 
 namespace {
 
-// vgpud reports the CUDA driver's version (13000 for 13.0), not the kernel module's
-// (580.xx.yy), which a guest has no use for: both version texts are made from it.
+// HELLO's CUDA driver version (13000 for 13.0).
 nvmlReturn_t cuda_version(int* version) {
   if (version == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
   if (nvmlReturn_t r = nvml::require_init(); r != NVML_SUCCESS) return r;
@@ -60,12 +61,24 @@ nvmlReturn_t cuda_version(int* version) {
   return NVML_SUCCESS;
 }
 
-nvmlReturn_t version_text(char* out, unsigned int length) {
+// The host's driver release or NVML version (TENANT_STATUS), which NVIDIA's tools compare with
+// their own; the CUDA version's text ("13.0") when vgpud could not read them.
+using VersionText = char (proto::TenantStatusReply::*)[32];
+
+nvmlReturn_t host_version_text(VersionText field, char* out, unsigned int length) {
+  if (out == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
   int v = 0;
   if (nvmlReturn_t r = cuda_version(&v); r != NVML_SUCCESS) return r;
-  char text[32];
-  std::snprintf(text, sizeof text, "%d.%d", v / 1000, (v % 1000) / 10);
-  return nvml::copy_string(text, out, length);
+  return nvml::guarded([&] {
+    guest::TenantStatus status;
+    if (nvml::tenant_status(&status) == NVML_SUCCESS) {
+      const auto& text = status.summary.*field;
+      if (text[0] != '\0') return nvml::copy_string(std::string(text, strnlen(text, sizeof text)).c_str(), out, length);
+    }
+    char fallback[32];
+    std::snprintf(fallback, sizeof fallback, "%d.%d", v / 1000, (v % 1000) / 10);
+    return nvml::copy_string(fallback, out, length);
+  });
 }
 
 }  // namespace
@@ -73,8 +86,8 @@ nvmlReturn_t version_text(char* out, unsigned int length) {
 VGPU_NVML_API nvmlReturn_t nvmlSystemGetCudaDriverVersion(int* v) { return cuda_version(v); }
 VGPU_NVML_API nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int* v) { return cuda_version(v); }
 VGPU_NVML_API nvmlReturn_t nvmlSystemGetDriverVersion(char* out, unsigned int length) {
-  return version_text(out, length);
+  return host_version_text(&proto::TenantStatusReply::driver_release, out, length);
 }
 VGPU_NVML_API nvmlReturn_t nvmlSystemGetNVMLVersion(char* out, unsigned int length) {
-  return version_text(out, length);
+  return host_version_text(&proto::TenantStatusReply::nvml_version, out, length);
 }

@@ -4,6 +4,7 @@
 // what is answered here is only what NVML reports of the hardware between them.
 #include <sched.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "guest/nvml/nvml_state.h"
@@ -28,6 +29,30 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t devi
 }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo(nvmlDevice_t device, unsigned int, nvmlPciInfo_t*) {
   return no_link(device);
+}
+
+// Field values: NVLink's link count is 0 (the frameworks ask it to choose between NVLink and
+// PCIe paths); every other field is refused in its own entry with NOT_SUPPORTED, as NVIDIA's
+// library answers fields a GPU does not have, the call itself succeeding.
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t device, int count, nvmlFieldValue_t* values) {
+  if (count < 0 || (count > 0 && values == nullptr)) return NVML_ERROR_INVALID_ARGUMENT;
+  uint32_t index = 0;
+  if (nvmlReturn_t r = nvml::index_of(device, &index); r != NVML_SUCCESS) return r;
+  const long long now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+  for (int i = 0; i < count; ++i) {
+    nvmlFieldValue_t& v = values[i];
+    v.timestamp = now;
+    v.latencyUsec = 0;
+    v.value.ullVal = 0;
+    if (v.fieldId == NVML_FI_DEV_NVLINK_LINK_COUNT) {
+      v.valueType = NVML_VALUE_TYPE_UNSIGNED_INT;
+      v.nvmlReturn = NVML_SUCCESS;
+    } else {
+      v.nvmlReturn = NVML_ERROR_NOT_SUPPORTED;
+    }
+  }
+  return NVML_SUCCESS;
 }
 
 // Not part of a fabric: state "not supported", as on a GPU outside an NVLink domain.

@@ -45,6 +45,7 @@ bool gather(guest::Channel& channel, Report* report, std::string* error) {
   }
   const proto::TenantStatusReply& s = status.summary;
   r.vgpud_version.assign(s.vgpud_version, strnlen(s.vgpud_version, sizeof s.vgpud_version));
+  r.driver_release.assign(s.driver_release, strnlen(s.driver_release, sizeof s.driver_release));
   r.memory_limit = s.memory_limit;
   r.memory_used = s.memory_used;
   r.attached_processes = s.process_count;
@@ -86,9 +87,10 @@ bool gather(guest::Channel& channel, Report* report, std::string* error) {
 }
 
 std::string render_table(const Report& r) {
-  std::string out = fmt::format("vgpud {}, protocol {}, CUDA driver {}.{}\ntransport {}\n", r.vgpud_version,
-                                r.protocol_version, r.cuda_driver_version / 1000, (r.cuda_driver_version % 1000) / 10,
-                                r.transport);
+  std::string out = fmt::format("vgpud {}, protocol {}, CUDA driver {}.{}", r.vgpud_version, r.protocol_version,
+                                r.cuda_driver_version / 1000, (r.cuda_driver_version % 1000) / 10);
+  if (!r.driver_release.empty()) out += fmt::format(" (host driver {})", r.driver_release);
+  out += fmt::format("\ntransport {}\n", r.transport);
   out += fmt::format("memory used {} of {}\n", mib(r.memory_used),
                      r.memory_limit != 0 ? "limit " + mib(r.memory_limit) : std::string("no limit"));
   out += fmt::format("\n{:<4} {:<28} {:<42} {:<17} {:<4} {:>12}\n", "GPU", "NAME", "UUID", "PCI BUS ID", "CC", "MEMORY");
@@ -110,6 +112,7 @@ std::string render_json(const Report& r) {
   j["vgpud_version"] = r.vgpud_version;
   j["protocol_version"] = r.protocol_version;
   j["cuda_driver_version"] = r.cuda_driver_version;
+  j["driver_release"] = r.driver_release;
   j["transport"] = r.transport;
   j["memory"] = {{"limit", r.memory_limit}, {"used", r.memory_used}};
   j["attached_processes"] = r.attached_processes;

@@ -33,6 +33,7 @@ struct Report {
   std::string vgpud_version;
   uint32_t protocol_version = 0;
   int cuda_driver_version = 0;  // 13000 for 13.0
+  std::string driver_release;   // the host's ("580.159.04"); empty when vgpud could not read it
   uint64_t memory_limit = 0;    // 0: none
   uint64_t memory_used = 0;
   uint32_t attached_processes = 0;  // every process of the tenant connected now

@@ -45,6 +45,18 @@ FAKE_CUDA_API int nvmlInit_v2() { return kNvmlSuccess; }
 
 FAKE_CUDA_API int nvmlShutdown() { return kNvmlSuccess; }
 
+// Versions no real driver has, so that a test sees they came from here.
+FAKE_CUDA_API int nvmlSystemGetDriverVersion(char* text, unsigned int length) {
+  if (text == nullptr) return kNvmlInvalidArgument;
+  return std::snprintf(text, length, "580.0.fake") < static_cast<int>(length) ? kNvmlSuccess : kNvmlInsufficientSize;
+}
+
+FAKE_CUDA_API int nvmlSystemGetNVMLVersion(char* text, unsigned int length) {
+  if (text == nullptr) return kNvmlInvalidArgument;
+  return std::snprintf(text, length, "13.580.0.fake") < static_cast<int>(length) ? kNvmlSuccess
+                                                                                 : kNvmlInsufficientSize;
+}
+
 // The UUID string of device i: "GPU-" and the 16 bytes cuDeviceGetUuid_v2 reports, as
 // 8-4-4-4-12 hex digits.
 FAKE_CUDA_API int nvmlDeviceGetHandleByUUID(const char* uuid, void** device) {

@@ -65,6 +65,12 @@ TEST_CASE("the guest's NVML answers devices, memory (the tenant's limit as total
   REQUIRE(r.exit_code == 0);
   REQUIRE(value_of(r.output, "count") == "1");
   REQUIRE(value_of(r.output, "cuda") == "13000");
+  // The host's driver release and NVML version, as vgpud's NVML (here the fake's) reports them:
+  // NVIDIA's nvidia-smi refuses an NVML whose version differs from its own.
+  REQUIRE(value_of(r.output, "driver") == "580.0.fake");
+  REQUIRE(value_of(r.output, "nvml") == "13.580.0.fake");
+  REQUIRE(value_of(r.output, "links") == "0/0");
+  REQUIRE(value_of(r.output, "fieldreplay") == "3");  // NVML_ERROR_NOT_SUPPORTED
   REQUIRE(value_of(r.output, "index") == "0");
   REQUIRE(value_of(r.output, "name") == "vgpu");  // "vgpu fake device 0": up to the first space
   REQUIRE(r.output.find("name=vgpu fake device 0 uuid=") != std::string::npos);
@@ -160,6 +166,7 @@ TEST_CASE("vgpu-smi shows the tenant's devices, memory, processes and counters",
   const auto j = nlohmann::json::parse(json_run.output);
   REQUIRE(j["protocol_version"].get<uint32_t>() > 0);
   REQUIRE(!j["vgpud_version"].get<std::string>().empty());
+  REQUIRE(j["driver_release"].get<std::string>() == "580.0.fake");
   REQUIRE(j["transport"].get<std::string>() == "local:" + vgpud.socket("alpha"));
   REQUIRE(j["memory"]["limit"].get<uint64_t>() == kLimit);
   REQUIRE(j["memory"]["used"].get<uint64_t>() == kHeld);

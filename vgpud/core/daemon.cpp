@@ -44,6 +44,7 @@ void block_daemon_signals() {
 vgpu::Result<std::unique_ptr<Daemon>, std::string> Daemon::create(
     const config::DaemonConfig& config, const CudaDriver* driver, std::string log_level) {
   std::unique_ptr<Daemon> d(new Daemon(config, std::move(log_level)));
+  d->host_versions_ = read_host_versions(config.driver_path);
   for (const config::TenantConfig& tc : config.tenants) {
     auto t = std::make_unique<Tenant>();
     t->config = tc;
@@ -170,6 +171,8 @@ vgpu::Result<pid_t, std::string> Daemon::start_worker(Tenant& t, int guest_pid, 
   spec.tenant = t.config.name;
   spec.guest_pid = guest_pid;
   spec.driver_path = config_.driver_path;
+  spec.driver_release = host_versions_.driver_release;
+  spec.nvml_version = host_versions_.nvml_version;
   spec.device_ordinals = t.device_ordinals;
   spec.device_memory_limit = t.config.limits.device_memory;
   spec.image_memory_limit = t.config.limits.module_image_memory;

@@ -16,6 +16,7 @@
 
 #include "vgpu/common/result.h"
 #include "vgpud/config/config.h"
+#include "vgpud/core/host_versions.h"
 #include "vgpud/core/tenant.h"
 #include "vgpud/executor/cuda_driver.h"
 #include "vgpud/systemd/notifier.h"
@@ -62,6 +63,7 @@ class Daemon {
 
   config::DaemonConfig config_;
   std::string log_level_;  // passed on to workers
+  HostVersions host_versions_;  // read once at start, passed on to workers
   std::vector<std::unique_ptr<Tenant>> tenants_;
   SystemdNotifier systemd_;
   UniqueFd signal_fd_;

@@ -54,6 +54,8 @@ struct ExecutorSetup {
   ModuleCache* module_cache = nullptr;   // the tenant's; null when it has none
   ModuleCacheCounters* module_cache_counters = nullptr;  // the tenant's (misses without a cache)
   std::string driver_path;               // vgpud.driver: NVML is looked for beside it
+  std::string driver_release;            // the host's (host_versions.h), for TENANT_STATUS;
+  std::string nvml_version;              // empty when unknown
   DeviceOutput* device_output = nullptr;  // what kernels print, for the guest; null: not forwarded
   IpcTable* ipc = nullptr;               // the tenant's (docs/design.md §25); null: no IPC
   uint32_t worker_slot = 0;              // this worker's slot in the tenant's state

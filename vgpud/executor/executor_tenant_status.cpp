@@ -23,6 +23,8 @@ namespace vgpud {
 int32_t ChannelExecutor::handle(const TenantStatusCmd& cmd, Reply& reply) {
   proto::TenantStatusReply r{};
   std::strncpy(r.vgpud_version, VGPU_VERSION, sizeof r.vgpud_version - 1);
+  std::strncpy(r.driver_release, setup_.driver_release.c_str(), sizeof r.driver_release - 1);
+  std::strncpy(r.nvml_version, setup_.nvml_version.c_str(), sizeof r.nvml_version - 1);
   r.device_count = static_cast<uint32_t>(contexts_.device_count());
   r.memory_limit = setup_.device_memory.limit;
   r.memory_used = device_budget().used();

@@ -183,6 +183,8 @@ int run_channel_worker(int argc, char** argv) {
   setup.module_cache = (*tenant)->module_cache();
   setup.module_cache_counters = &shared.module_cache;
   setup.driver_path = spec->driver_path;  // NVML, which measures modules, is looked for beside it
+  setup.driver_release = spec->driver_release;
+  setup.nvml_version = spec->nvml_version;
   setup.device_output = device_output.get();  // outlives the Session below
   setup.ipc = &shared.ipc;  // what the tenant's processes share with each other (design.md §25)
   setup.worker_slot = spec->share_slot;

@@ -11,6 +11,8 @@ std::vector<std::string> worker_arguments(const WorkerSpec& s) {
       "--tenant", s.tenant,
       "--guest-pid", std::to_string(s.guest_pid),
       "--driver", s.driver_path,
+      "--driver-release", s.driver_release,
+      "--nvml-version", s.nvml_version,
       "--device-memory-limit", std::to_string(s.device_memory_limit),
       "--image-memory-limit", std::to_string(s.image_memory_limit),
       "--module-cache-memory", std::to_string(s.module_cache_memory),
@@ -45,6 +47,8 @@ vgpu::Result<WorkerSpec, std::string> parse_worker_arguments(int argc, const cha
       ("tenant", po::value(&s.tenant)->required())
       ("guest-pid", po::value(&s.guest_pid)->required())
       ("driver", po::value(&s.driver_path)->required())
+      ("driver-release", po::value(&s.driver_release)->required())
+      ("nvml-version", po::value(&s.nvml_version)->required())
       ("device", po::value(&s.device_ordinals)->required())
       ("device-memory-limit", po::value(&s.device_memory_limit)->required())
       ("image-memory-limit", po::value(&s.image_memory_limit)->required())

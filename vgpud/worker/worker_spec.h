@@ -33,6 +33,8 @@ struct WorkerSpec {
   std::string tenant;
   int guest_pid = 0;
   std::string driver_path;              // vgpud.driver
+  std::string driver_release;           // the host's, for the guest's NVML (host_versions.h);
+  std::string nvml_version;             // empty when vgpud could not read them
   std::vector<int> device_ordinals;     // the tenant's GPUs, in the guest's index order
   uint64_t device_memory_limit = 0;     // limits.device_memory (0: none)
   uint64_t image_memory_limit = 0;      // limits.module_image_memory

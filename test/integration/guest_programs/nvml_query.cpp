@@ -32,6 +32,11 @@ int main(int argc, char** argv) {
   int cuda = 0;
   NVML_CHECK(nvmlSystemGetCudaDriverVersion_v2(&cuda));
   std::printf("cuda=%d\n", cuda);
+  char text[NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE];
+  NVML_CHECK(nvmlSystemGetDriverVersion(text, sizeof text));
+  std::printf("driver=%s\n", text);
+  NVML_CHECK(nvmlSystemGetNVMLVersion(text, sizeof text));
+  std::printf("nvml=%s\n", text);
   for (unsigned int i = 0; i < count; ++i) {
     nvmlDevice_t device;
     NVML_CHECK(nvmlDeviceGetHandleByIndex_v2(i, &device));
@@ -72,6 +77,14 @@ int main(int argc, char** argv) {
       NVML_CHECK(nvmlSystemGetProcessName(infos[p].pid, process, sizeof process));
       std::printf("process %u pid=%u memory=%llu name=%s\n", i, infos[p].pid, infos[p].usedGpuMemory, process);
     }
+    // Field values: NVLink's link count is 0 (no link of the guest's own); a field vgpu does not
+    // know is refused in its own entry, the call as a whole succeeding.
+    nvmlFieldValue_t fields[2]{};
+    fields[0].fieldId = NVML_FI_DEV_NVLINK_LINK_COUNT;
+    fields[1].fieldId = NVML_FI_DEV_PCIE_REPLAY_COUNTER;
+    NVML_CHECK(nvmlDeviceGetFieldValues(device, 2, fields));
+    std::printf("links=%d/%u fieldreplay=%d\n", static_cast<int>(fields[0].nvmlReturn), fields[0].value.uiVal,
+                static_cast<int>(fields[1].nvmlReturn));
     // A query vgpu does not answer is refused as NVIDIA's library refuses it on such a GPU.
     unsigned int temperature = 0;
     std::printf("temperature=%d\n", static_cast<int>(nvmlDeviceGetTemperature(device, 0, &temperature)));

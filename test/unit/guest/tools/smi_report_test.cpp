@@ -16,6 +16,7 @@ Report sample() {
   r.vgpud_version = "0.1.0";
   r.protocol_version = 4;
   r.cuda_driver_version = 13000;
+  r.driver_release = "580.159.04";
   r.memory_limit = 64ull << 20;
   r.memory_used = 3ull << 20;
   r.attached_processes = 2;
@@ -33,6 +34,7 @@ TEST_CASE("vgpu-smi --json carries the whole report", "[smi][nvml]") {
   CHECK(j["vgpud_version"] == "0.1.0");
   CHECK(j["protocol_version"] == 4);
   CHECK(j["cuda_driver_version"] == 13000);
+  CHECK(j["driver_release"] == "580.159.04");
   CHECK(j["transport"] == "local:/run/vgpu/alpha.sock");
   CHECK(j["memory"]["limit"] == (64ull << 20));
   CHECK(j["memory"]["used"] == (3ull << 20));
@@ -55,7 +57,7 @@ TEST_CASE("vgpu-smi --json survives a process name that is not UTF-8", "[smi][nv
 
 TEST_CASE("vgpu-smi's table names versions, transport, memory, devices and processes", "[smi][nvml]") {
   const std::string t = render_table(sample());
-  CHECK(t.find("vgpud 0.1.0, protocol 4, CUDA driver 13.0") != std::string::npos);
+  CHECK(t.find("vgpud 0.1.0, protocol 4, CUDA driver 13.0 (host driver 580.159.04)\n") != std::string::npos);
   CHECK(t.find("transport local:/run/vgpu/alpha.sock") != std::string::npos);
   CHECK(t.find("memory used 3 MiB of limit 64 MiB") != std::string::npos);
   CHECK(t.find("NVIDIA H200") != std::string::npos);

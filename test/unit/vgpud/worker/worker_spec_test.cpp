@@ -24,6 +24,7 @@ TEST_CASE("worker arguments read back as written", "[worker]") {
   spec.tenant = "alpha";
   spec.guest_pid = 4242;
   spec.driver_path = "/opt/nvidia/libcuda.so.1";
+  spec.driver_release = "580.159.04";
   spec.device_ordinals = {2, 0};
   spec.device_memory_limit = 64ull << 20;
   spec.image_memory_limit = 1ull << 30;
@@ -41,6 +42,8 @@ TEST_CASE("worker arguments read back as written", "[worker]") {
   CHECK(parsed->tenant == spec.tenant);
   CHECK(parsed->guest_pid == spec.guest_pid);
   CHECK(parsed->driver_path == spec.driver_path);
+  CHECK(parsed->driver_release == spec.driver_release);
+  CHECK(parsed->nvml_version.empty());  // unknown travels as an empty argument
   CHECK(parsed->device_ordinals == spec.device_ordinals);
   CHECK(parsed->device_memory_limit == spec.device_memory_limit);
   CHECK(parsed->image_memory_limit == spec.image_memory_limit);
