@@ -35,6 +35,8 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -DEXPORTS=${VGPU_CUDA_EXPORTS}
           -DMAP=${VGPU_CUDA_VERSION_SCRIPT}
           -DSTUBS=${VGPU_CUDA_GENERATED}/stubs.cpp
+          -DLIBRARY=libcuda.so.1 -DPROTOTYPES=cuda.h -DCORE=vgpu_cuda_core
+          -DUNSUPPORTED_HEADER=guest/cuda/unsupported.h -DUNSUPPORTED_CALL=vgpu::cuda::unsupported_call
           -P ${CMAKE_CURRENT_SOURCE_DIR}/gen_exports.cmake
   DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/gen_exports.cmake ${CMAKE_CURRENT_SOURCE_DIR}/read_exports.cmake
           ${VGPU_CUDA_EXPORTS}
