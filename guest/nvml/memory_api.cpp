@@ -106,8 +106,9 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetBAR1MemoryInfo(nvmlDevice_t device, nvml
   return NVML_SUCCESS;
 }
 
-// vgpud does not measure utilization yet (executor_tenant_status.cpp says why it does not ask
-// the host's NVML): NOT_SUPPORTED, which nvidia-smi shows as N/A, unless it reports a figure.
+// The tenant's own utilization of the GPU over the last second, as vgpud reads it off the host's
+// NVML for the tenant's processes alone (executor_tenant_status.cpp); NOT_SUPPORTED, which
+// nvidia-smi shows as N/A, where vgpud could not read it.
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nvmlUtilization_t* utilization) {
   if (utilization == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
   uint32_t index = 0;
@@ -115,8 +116,9 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nv
   guest::TenantStatus status;
   if (nvmlReturn_t r = nvml::tenant_status(&status); r != NVML_SUCCESS) return r;
   const uint32_t gpu = status.summary.utilization_gpu[index];
-  if (gpu == limits::kUtilizationUnknown || gpu > 100) return NVML_ERROR_NOT_SUPPORTED;
-  *utilization = {gpu, 0};
+  const uint32_t memory = status.summary.utilization_memory[index];
+  if (gpu > 100 || memory > 100) return NVML_ERROR_NOT_SUPPORTED;  // kUtilizationUnknown, or nonsense
+  *utilization = {gpu, memory};
   return NVML_SUCCESS;
 }
 

@@ -70,6 +70,7 @@ bool gather(guest::Channel& channel, Report* report, std::string* error) {
     row.cc_minor = attribute(info, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
     row.device_memory = info.total_memory;
     row.memory_total = s.memory_limit != 0 ? std::min(s.memory_limit, info.total_memory) : info.total_memory;
+    if (d < std::size(s.utilization_gpu) && s.utilization_gpu[d] <= 100) row.utilization = s.utilization_gpu[d];
     r.devices.push_back(std::move(row));
   }
   for (const proto::TenantProcessInfo& p : status.processes) {
@@ -93,10 +94,12 @@ std::string render_table(const Report& r) {
   out += fmt::format("\ntransport {}\n", r.transport);
   out += fmt::format("memory used {} of {}\n", mib(r.memory_used),
                      r.memory_limit != 0 ? "limit " + mib(r.memory_limit) : std::string("no limit"));
-  out += fmt::format("\n{:<4} {:<28} {:<42} {:<17} {:<4} {:>12}\n", "GPU", "NAME", "UUID", "PCI BUS ID", "CC", "MEMORY");
+  out += fmt::format("\n{:<4} {:<28} {:<42} {:<17} {:<4} {:>12} {:>5}\n", "GPU", "NAME", "UUID", "PCI BUS ID", "CC",
+                     "MEMORY", "UTIL");
   for (const DeviceRow& d : r.devices)
-    out += fmt::format("{:<4} {:<28} {:<42} {:<17} {:<4} {:>12}\n", d.index, d.name, d.uuid, d.pci_bus_id,
-                       fmt::format("{}.{}", d.cc_major, d.cc_minor), mib(d.memory_total));
+    out += fmt::format("{:<4} {:<28} {:<42} {:<17} {:<4} {:>12} {:>5}\n", d.index, d.name, d.uuid, d.pci_bus_id,
+                       fmt::format("{}.{}", d.cc_major, d.cc_minor), mib(d.memory_total),
+                       d.utilization ? fmt::format("{}%", *d.utilization) : std::string("-"));
   out += fmt::format("\n{:<10} {:<24} {:<8} {:>12}\n", "PID", "PROCESS", "GPUS", "MEMORY");
   if (r.processes.empty()) out += "(no process of this tenant is using a GPU)\n";
   for (const ProcessRow& p : r.processes)
@@ -124,7 +127,8 @@ std::string render_json(const Report& r) {
                             {"pci_bus_id", d.pci_bus_id},
                             {"compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor)},
                             {"device_memory", d.device_memory},
-                            {"memory_total", d.memory_total}});
+                            {"memory_total", d.memory_total},
+                            {"utilization", d.utilization ? nlohmann::json(*d.utilization) : nlohmann::json()}});
   j["processes"] = nlohmann::json::array();
   for (const ProcessRow& p : r.processes)
     j["processes"].push_back({{"pid", p.pid}, {"name", p.name}, {"devices", p.devices}, {"memory_used", p.memory_used}});

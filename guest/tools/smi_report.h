@@ -4,6 +4,7 @@
 // functions of a report.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct DeviceRow {
   int cc_major = 0, cc_minor = 0;
   uint64_t device_memory = 0;  // the GPU's size
   uint64_t memory_total = 0;   // what the tenant sees: min(limit, the GPU's size)
+  std::optional<uint32_t> utilization;  // the tenant's, percent of the last second; none: unknown
 };
 
 struct ProcessRow {

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 #include "internal.h"
@@ -22,6 +23,15 @@ constexpr int kNvmlUninitialized = 1;
 constexpr int kNvmlInvalidArgument = 2;
 constexpr int kNvmlNotFound = 6;
 constexpr int kNvmlInsufficientSize = 7;
+
+struct UtilizationSample {  // nvmlProcessUtilizationSample_t
+  unsigned int pid;
+  unsigned long long timeStamp;
+  unsigned int smUtil;
+  unsigned int memUtil;
+  unsigned int encUtil;
+  unsigned int decUtil;
+};
 
 struct ProcessInfo {  // nvmlProcessInfo_t
   unsigned int pid;
@@ -93,5 +103,28 @@ FAKE_CUDA_API int nvmlDeviceGetComputeRunningProcesses_v3(void* device, unsigned
     if (infos == nullptr) return kNvmlInvalidArgument;
     infos[0] = ProcessInfo{static_cast<unsigned int>(::getpid()), device_used(dev), 0, 0};
   }
+  return kNvmlSuccess;
+}
+
+// Per-process utilization: this process, while it has a context on the device, keeps it 37 %
+// busy (11 % for memory); and pid 1 stands for another tenant's process, which keeps the GPU
+// fully busy. vgpud must report the first to its tenant and never count the second.
+FAKE_CUDA_API int nvmlDeviceGetProcessUtilization(void* device, UtilizationSample* samples, unsigned int* count,
+                                                  unsigned long long) {
+  if (!initialized()) return kNvmlUninitialized;
+  if (device == nullptr || count == nullptr) return kNvmlInvalidArgument;
+  const CUdevice dev = device_of(device);
+  if (dev < 0 || dev >= config().device_count) return kNvmlInvalidArgument;
+  const unsigned long long now = static_cast<unsigned long long>(time(nullptr)) * 1000000ull;
+  UtilizationSample all[2];
+  unsigned int n = 0;
+  all[n++] = {1, now, 100, 100, 0, 0};
+  if (has_context_on(dev)) all[n++] = {static_cast<unsigned int>(getpid()), now, 37, 11, 0, 0};
+  if (samples == nullptr || *count < n) {
+    *count = n;
+    return kNvmlInsufficientSize;
+  }
+  for (unsigned int i = 0; i < n; ++i) samples[i] = all[i];
+  *count = n;
   return kNvmlSuccess;
 }

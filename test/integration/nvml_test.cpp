@@ -94,6 +94,21 @@ TEST_CASE("the guest's NVML answers devices, memory (the tenant's limit as total
   stop(holder);
 }
 
+// The fake NVML says this worker keeps the GPU 37 % busy (11 % for memory) while it has a context,
+// and that pid 1, another tenant's process, keeps it fully busy (test/fake-cuda/nvml.cpp).
+TEST_CASE("the guest's NVML reports its tenant's utilization, never another process's", "[nvml][isolation]") {
+  VgpudProcess vgpud({TenantSpec{"alpha", ""}});
+  auto idle = run_program(guest_program("nvml_query"), {}, env_for(vgpud, "alpha"));
+  INFO(idle.output);
+  REQUIRE(idle.exit_code == 0);
+  REQUIRE(value_of(idle.output, "util") == "0/0");  // no context of its own; pid 1 not counted
+
+  auto busy = run_program(guest_program("nvml_query"), {"context"}, env_for(vgpud, "alpha"));
+  INFO(busy.output);
+  REQUIRE(busy.exit_code == 0);
+  REQUIRE(value_of(busy.output, "util") == "37/11");
+}
+
 TEST_CASE("an NVML query never shows another tenant's process or memory", "[nvml][isolation]") {
   VgpudProcess vgpud({TenantSpec{"alpha", "      device_memory: 64MiB\n"}, TenantSpec{"beta", ""}});
   RunningProgram a1 = start_holder(vgpud, "alpha");

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "vgpud/executor/process_memory.h"
+#include "vgpud/executor/host_nvml.h"
 
 namespace vgpud {
 
@@ -36,7 +36,7 @@ std::string kernel_module_release() {
 
 HostVersions read_host_versions(const std::string& driver_path) {
   HostVersions v;
-  const std::string path = ProcessMemoryMeter::library_path(driver_path);
+  const std::string path = HostNvml::library_path(driver_path);
   // Closed again: the channel workers that measure memory load NVML themselves.
   if (void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL); lib != nullptr) {
     auto init = reinterpret_cast<InitFn>(dlsym(lib, "nvmlInit_v2"));

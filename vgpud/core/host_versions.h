@@ -13,7 +13,7 @@ struct HostVersions {
   std::string nvml_version;    // "13.580.159.04"; empty when unknown
 };
 
-// Asks the NVML beside the CUDA driver (ProcessMemoryMeter::library_path). Without NVML the
+// Asks the NVML beside the CUDA driver (HostNvml::library_path). Without NVML the
 // driver release comes from the kernel module (/sys/module/nvidia/version) and the NVML
 // version stays unknown; nothing here fails vgpud.
 HostVersions read_host_versions(const std::string& driver_path);

@@ -29,7 +29,7 @@
 #include "vgpud/executor/image_upload.h"
 #include "vgpud/executor/ipc_state.h"
 #include "vgpud/executor/module_cache.h"
-#include "vgpud/executor/process_memory.h"
+#include "vgpud/executor/host_nvml.h"
 #include "vgpud/executor/tenant_budget.h"
 #include "vgpud/executor/tenant_processes.h"
 #include "vgpud/request/request_source.h"
@@ -150,11 +150,14 @@ class ChannelExecutor {
   uint8_t* heap_at(uint64_t offset) const {
     return setup_.region + setup_.geometry.heap.offset + offset;
   }
-  // What reads this process's GPU memory, to charge what a module load takes (process_memory.h):
-  // loaded on the first module load, not at start, since most channels' first calls need no
-  // NVML; null where NVML is missing (said once; module memory is then not counted).
-  const ProcessMemoryMeter* memory_meter();
-  // This process's GPU memory on the current device (none without a meter, or when unreadable).
+  // The host's NVML (host_nvml.h): what a module load takes on the GPU, and the tenant's
+  // utilization. Loaded on the first module load or TENANT_STATUS, not at start, since most
+  // channels' first calls need no NVML; null where NVML is missing (said once; module memory is
+  // then not counted, and utilization is unknown).
+  const HostNvml* host_nvml();
+  // TENANT_STATUS's utilization figures: the tenant's channel workers', per device.
+  void fill_utilization(proto::TenantStatusReply& r);
+  // This process's GPU memory on the current device (none without NVML, or when unreadable).
   std::optional<uint64_t> held_on_current_device();
   // MODULE_LOAD and MODULE_LOAD_CACHED alike, once the image is in hand: checks it, loads it,
   // charges what it takes on the GPU and answers the module's id.
@@ -408,8 +411,8 @@ class ChannelExecutor {
   int32_t pending_async_error_ = 0;  // first error of a posted call since the last reply
   uint64_t device_output_dropped_ = 0;  // DeviceOutput::dropped() when last reported
   uint32_t published_contexts_ = 0;  // the context mask TENANT_STATUS last saw (publish_contexts)
-  std::optional<ProcessMemoryMeter> memory_meter_;  // see memory_meter()
-  bool memory_meter_tried_ = false;
+  std::optional<HostNvml> host_nvml_;  // see host_nvml()
+  bool host_nvml_tried_ = false;
 };
 
 }  // namespace vgpud

@@ -99,14 +99,14 @@ int32_t ChannelExecutor::load_image(UploadedImage& uploaded, uint64_t size, Repl
   }
   // What the load makes the GPU hold (code, and `__device__` variables, which can be far
   // larger than the image) is read off the driver's own count for this process, and taken
-  // from the tenant's budget like an allocation (process_memory.h).
+  // from the tenant's budget like an allocation (host_nvml.h).
   const std::optional<uint64_t> before = held_on_current_device();
   CUmodule module = nullptr;
   const CUresult r = traced("cuModuleLoadData", cu_.cuModuleLoadData(&module, image.data()),
                             fmt::format("bytes={}", size));
   if (r != CUDA_SUCCESS) return r;
   uint64_t footprint = 0;
-  if (memory_meter() != nullptr) {
+  if (host_nvml() != nullptr) {
     const std::optional<uint64_t> after = held_on_current_device();
     const bool measured = before.has_value() && after.has_value();
     if (measured && *after > *before) footprint = *after - *before;
@@ -126,22 +126,22 @@ int32_t ChannelExecutor::load_image(UploadedImage& uploaded, uint64_t size, Repl
   return 0;
 }
 
-const ProcessMemoryMeter* ChannelExecutor::memory_meter() {
-  if (!std::exchange(memory_meter_tried_, true)) {
-    auto meter = ProcessMemoryMeter::open(setup_.driver_path, cu_, setup_.devices);
-    if (meter)
-      memory_meter_.emplace(std::move(meter).value());
+const HostNvml* ChannelExecutor::host_nvml() {
+  if (!std::exchange(host_nvml_tried_, true)) {
+    auto nvml = HostNvml::open(setup_.driver_path, cu_, setup_.devices);
+    if (nvml)
+      host_nvml_.emplace(std::move(nvml).value());
     else if (setup_.device_memory.limit != 0)
       log::executor().warn("vm={} {}: GPU memory taken by modules is not counted against limits.device_memory",
-                           setup_.name, meter.error());
+                           setup_.name, nvml.error());
   }
-  return memory_meter_ ? &*memory_meter_ : nullptr;
+  return host_nvml_ ? &*host_nvml_ : nullptr;
 }
 
 std::optional<uint64_t> ChannelExecutor::held_on_current_device() {
-  const ProcessMemoryMeter* meter = memory_meter();
-  if (meter == nullptr) return std::nullopt;
-  return meter->bytes_on(contexts_.current());
+  const HostNvml* nvml = host_nvml();
+  if (nvml == nullptr) return std::nullopt;
+  return nvml->bytes_on(contexts_.current());
 }
 
 int32_t ChannelExecutor::handle(const ModuleUnloadCmd& cmd, Reply&) {

@@ -1,17 +1,19 @@
 // TENANT_STATUS: what a guest may know of its own tenant, for NVML and vgpu-smi (docs/design.md,
 // "NVML in the guest"). Everything comes from the tenant's shared state, which only this
 // tenant's workers map: no other tenant's process, memory or counter can appear in a reply. No
-// context is made and no driver function is called, so a process that only asks NVML costs
-// the GPU nothing.
+// context is made, so a process that only asks NVML costs the GPU nothing.
 //
-// Utilization is not measured: the host's NVML would tell how busy the whole GPU is, which is
-// other tenants' load as much as this one's (a side channel between tenants), and vgpud keeps no
-// per-tenant busy time yet. Each device's figure is kUtilizationUnknown, which the guest's NVML
-// answers as NVML_ERROR_NOT_SUPPORTED.
+// Utilization is the host NVML's per-process figure for the tenant's own channel workers (their
+// pids are in the tenant's state), summed (host_nvml.h): how busy the whole GPU is would be other
+// tenants' load as much as this one's, a side channel between tenants. Where NVML cannot say,
+// each figure is kUtilizationUnknown, which the guest's NVML answers as NOT_SUPPORTED.
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 
 #include "vgpu/protocol/limits.h"
 #include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/ipc_table.h"
 #include "vgpud/executor/reply_payload.h"
 
 #ifndef VGPU_VERSION
@@ -19,6 +21,23 @@
 #endif
 
 namespace vgpud {
+
+void ChannelExecutor::fill_utilization(proto::TenantStatusReply& r) {
+  for (uint32_t& u : r.utilization_gpu) u = vgpu::limits::kUtilizationUnknown;
+  for (uint32_t& u : r.utilization_memory) u = vgpu::limits::kUtilizationUnknown;
+  const HostNvml* nvml = host_nvml();
+  if (nvml == nullptr || setup_.ipc == nullptr) return;
+  std::vector<uint32_t> workers;
+  for (uint32_t slot = 0; slot < kIpcWorkerSlots; ++slot)
+    if (const int32_t pid = setup_.ipc->worker_pid(slot); pid > 0) workers.push_back(static_cast<uint32_t>(pid));
+  const size_t devices = std::min<size_t>(setup_.devices.size(), std::size(r.utilization_gpu));
+  for (uint32_t d = 0; d < devices; ++d) {
+    if (const std::optional<Utilization> u = nvml->utilization_on(d, workers)) {
+      r.utilization_gpu[d] = u->sm;
+      r.utilization_memory[d] = u->memory;
+    }
+  }
+}
 
 int32_t ChannelExecutor::handle(const TenantStatusCmd& cmd, Reply& reply) {
   proto::TenantStatusReply r{};
@@ -39,7 +58,7 @@ int32_t ChannelExecutor::handle(const TenantStatusCmd& cmd, Reply& reply) {
   r.executed = v(c.executed);
   r.driver_errors = v(c.driver_errors);
   r.answered = v(c.answered);
-  for (uint32_t& u : r.utilization_gpu) u = vgpu::limits::kUtilizationUnknown;
+  fill_utilization(r);
 
   // The processes, from the slot the guest asked for (the parser bounds it), as many as one
   // reply carries; the count covers every slot, so the guest knows how many to expect.

@@ -1,11 +1,15 @@
 // Asks the guest's libnvidia-ml.so.1 what a monitoring tool asks, and prints the answers as
 // "key=value" lines for the test to read. With "hold" it then waits to be killed, so that the
-// test can look at vgpud (and the fake driver) while an NVML-only process is attached.
+// test can look at vgpud (and the fake driver) while an NVML-only process is attached. With
+// "context" it first makes a CUDA context and allocates on device 0, as a framework does before
+// it asks NVML.
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include <cuda.h>
 
 #include "guest/nvml/nvml_abi.h"
 
@@ -22,7 +26,22 @@ extern "C" nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor
   } while (0)
 
 int main(int argc, char** argv) {
-  const bool hold = argc > 1 && std::strcmp(argv[1], "hold") == 0;
+  bool hold = false, context = false;
+  for (int i = 1; i < argc; ++i) {
+    hold = hold || std::strcmp(argv[i], "hold") == 0;
+    context = context || std::strcmp(argv[i], "context") == 0;
+  }
+  if (context) {
+    CUdevice dev = 0;
+    CUcontext ctx = nullptr;
+    CUdeviceptr p = 0;
+    if (cuInit(0) != CUDA_SUCCESS || cuDeviceGet(&dev, 0) != CUDA_SUCCESS ||
+        cuDevicePrimaryCtxRetain(&ctx, dev) != CUDA_SUCCESS || cuCtxSetCurrent(ctx) != CUDA_SUCCESS ||
+        cuMemAlloc(&p, 1 << 20) != CUDA_SUCCESS) {
+      std::fprintf(stderr, "no CUDA context\n");
+      return 5;
+    }
+  }
   // Before init every call says so.
   unsigned int count = 0;
   if (nvmlDeviceGetCount_v2(&count) != NVML_ERROR_UNINITIALIZED) return 3;
@@ -88,6 +107,11 @@ int main(int argc, char** argv) {
     // A query vgpu does not answer is refused as NVIDIA's library refuses it on such a GPU.
     unsigned int temperature = 0;
     std::printf("temperature=%d\n", static_cast<int>(nvmlDeviceGetTemperature(device, 0, &temperature)));
+    // The tenant's own utilization (NOT_SUPPORTED printed as "-").
+    nvmlUtilization_t busy{};
+    const nvmlReturn_t u = nvmlDeviceGetUtilizationRates(device, &busy);
+    if (u == NVML_SUCCESS) std::printf("util=%u/%u\n", busy.gpu, busy.memory);
+    else std::printf("util=-%d\n", static_cast<int>(u));
   }
   // NVML_QUERY_NAME_OF=PID: what the process name query answers for that pid.
   if (const char* pid = std::getenv("NVML_QUERY_NAME_OF"); pid != nullptr) {

@@ -21,7 +21,7 @@ Report sample() {
   r.memory_used = 3ull << 20;
   r.attached_processes = 2;
   r.devices.push_back({0, "NVIDIA H200", "GPU-00000000-0000-0000-0000-000000000001", "00000000:10:00.0", 9, 0,
-                       141ull << 30, 64ull << 20});
+                       141ull << 30, 64ull << 20, 42});
   r.processes.push_back({4242, "trainer", {0}, 3ull << 20});
   r.counters = {{"received", 17}, {"rejected", 0}};
   return r;
@@ -42,6 +42,7 @@ TEST_CASE("vgpu-smi --json carries the whole report", "[smi][nvml]") {
   REQUIRE(j["devices"].size() == 1);
   CHECK(j["devices"][0]["compute_capability"] == "9.0");
   CHECK(j["devices"][0]["memory_total"] == (64ull << 20));
+  CHECK(j["devices"][0]["utilization"] == 42);
   REQUIRE(j["processes"].size() == 1);
   CHECK(j["processes"][0]["pid"] == 4242);
   CHECK(j["processes"][0]["devices"] == nlohmann::json::array({0}));
@@ -61,12 +62,15 @@ TEST_CASE("vgpu-smi's table names versions, transport, memory, devices and proce
   CHECK(t.find("transport local:/run/vgpu/alpha.sock") != std::string::npos);
   CHECK(t.find("memory used 3 MiB of limit 64 MiB") != std::string::npos);
   CHECK(t.find("NVIDIA H200") != std::string::npos);
+  CHECK(t.find("64 MiB   42%\n") != std::string::npos);  // the tenant's utilization
   CHECK(t.find("4242") != std::string::npos);
   CHECK(t.find("received=17") != std::string::npos);
   Report none = sample();
   none.processes.clear();
   none.memory_limit = 0;
+  none.devices[0].utilization.reset();
   const std::string u = render_table(none);
+  CHECK(u.find(" -\n") != std::string::npos);  // utilization unknown
   CHECK(u.find("no limit") != std::string::npos);
   CHECK(u.find("no process of this tenant is using a GPU") != std::string::npos);
 }
