@@ -37,7 +37,8 @@ std::string kernel_module_release() {
 HostVersions read_host_versions(const std::string& driver_path) {
   HostVersions v;
   const std::string path = HostNvml::library_path(driver_path);
-  // Closed again: the channel workers that measure memory load NVML themselves.
+  // Shut down but left loaded: unloading a driver's library gains nothing and its thread-local
+  // state may outlive it. The channel workers load NVML themselves (host_nvml.h).
   if (void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL); lib != nullptr) {
     auto init = reinterpret_cast<InitFn>(dlsym(lib, "nvmlInit_v2"));
     auto shutdown = reinterpret_cast<InitFn>(dlsym(lib, "nvmlShutdown"));
@@ -46,7 +47,6 @@ HostVersions read_host_versions(const std::string& driver_path) {
       v.nvml_version = ask(lib, "nvmlSystemGetNVMLVersion");
       shutdown();
     }
-    dlclose(lib);
   }
   if (v.driver_release.empty()) v.driver_release = kernel_module_release();
   return v;
