@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "guest/nvml/nvml_state.h"
-#include "vgpu/protocol/limits.h"
 
 using namespace vgpu;
 
@@ -115,10 +114,10 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nv
   if (nvmlReturn_t r = nvml::index_of(device, &index); r != NVML_SUCCESS) return r;
   guest::TenantStatus status;
   if (nvmlReturn_t r = nvml::tenant_status(&status); r != NVML_SUCCESS) return r;
-  const uint32_t gpu = status.summary.utilization_gpu[index];
-  const uint32_t memory = status.summary.utilization_memory[index];
-  if (gpu > 100 || memory > 100) return NVML_ERROR_NOT_SUPPORTED;  // kUtilizationUnknown, or nonsense
-  *utilization = {gpu, memory};
+  const std::optional<uint32_t> gpu = guest::utilization_percent(status.summary.utilization_gpu[index]);
+  const std::optional<uint32_t> memory = guest::utilization_percent(status.summary.utilization_memory[index]);
+  if (!gpu || !memory) return NVML_ERROR_NOT_SUPPORTED;
+  *utilization = {*gpu, *memory};
   return NVML_SUCCESS;
 }
 

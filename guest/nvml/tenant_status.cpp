@@ -41,6 +41,11 @@ int32_t fetch_device_info(Channel& channel, uint32_t device, proto::DeviceGetInf
   return 0;
 }
 
+std::optional<uint32_t> utilization_percent(uint32_t figure) {
+  if (figure > 100) return std::nullopt;
+  return figure;
+}
+
 std::string format_gpu_uuid(const uint8_t (&u)[16]) {
   char text[48];
   std::snprintf(text, sizeof text,

@@ -4,6 +4,7 @@
 // its callers' C entry points except std::bad_alloc, which they catch.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ int32_t fetch_tenant_status(Channel& channel, TenantStatus* out);
 
 // One device's facts (DEVICE_GET_INFO); status as above.
 int32_t fetch_device_info(Channel& channel, uint32_t device, proto::DeviceGetInfoReply* out);
+
+// A utilization figure of TENANT_STATUS as a percent; none for kUtilizationUnknown (vgpud could
+// not read it) or anything else above 100.
+std::optional<uint32_t> utilization_percent(uint32_t figure);
 
 // "GPU-xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", as NVML and nvidia-smi write a UUID.
 std::string format_gpu_uuid(const uint8_t (&uuid)[16]);

@@ -70,7 +70,7 @@ bool gather(guest::Channel& channel, Report* report, std::string* error) {
     row.cc_minor = attribute(info, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
     row.device_memory = info.total_memory;
     row.memory_total = s.memory_limit != 0 ? std::min(s.memory_limit, info.total_memory) : info.total_memory;
-    if (d < std::size(s.utilization_gpu) && s.utilization_gpu[d] <= 100) row.utilization = s.utilization_gpu[d];
+    row.utilization = guest::utilization_percent(s.utilization_gpu[d]);  // d < kMaxDevices: the array's size
     r.devices.push_back(std::move(row));
   }
   for (const proto::TenantProcessInfo& p : status.processes) {
