@@ -1,6 +1,7 @@
 #include "guest/client/channel.h"
 
 #include <sched.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -69,7 +70,9 @@ uint32_t Channel::thread_device() { return t_device; }
 
 Channel::Channel(std::unique_ptr<Transport> transport) : transport_(std::move(transport)) {}
 
-Channel::~Channel() = default;
+Channel::~Channel() {
+  if (heap_placed_) munmap(heap_base_, heap_size_);
+}
 
 Result<std::unique_ptr<Channel>, ConnectFailure> Channel::open() {
   auto transport = connect_transport();
@@ -92,7 +95,41 @@ Result<std::unique_ptr<Channel>, ConnectFailure> Channel::open() {
                                   std::to_string(r.status) + ")"}};
   log(LogLevel::Info, "connected to vgpud over %s: %u device(s)", channel->describe().c_str(),
       channel->hello_.device_count);
+  channel->place_heap(channel->hello_.heap_address);
   return channel;
+}
+
+// vgpud maps the shared heap at `address` and registered it with the GPU there, so under
+// unified addressing that is also the heap's device address. Mapping this process's view of
+// the heap at the same address gives page-locked memory one address on the CPU and the GPU, as
+// natively, where programs hand page-locked host pointers straight to kernels (XLA's timer
+// semaphore). Done before anything is allocated from the heap. Where the address is taken
+// here, or the transport has no file to map the heap from, the heap stays in the region:
+// copies and memsets still translate its addresses (guest/cuda/host_memory.cpp), kernels
+// cannot.
+void Channel::place_heap(uint64_t address) {
+  if (address == 0 || heap_file_.fd < 0 || heap_size_ == 0 || address == reinterpret_cast<uintptr_t>(heap_base_))
+    return;
+  const auto page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const auto old_base = reinterpret_cast<uintptr_t>(heap_base_);
+  void* want = reinterpret_cast<void*>(static_cast<uintptr_t>(address));
+  void* got = MAP_FAILED;
+  if (address % page == 0 && old_base % page == 0 && heap_file_.offset % page == 0 &&
+      address <= UINTPTR_MAX - heap_size_)
+    got = mmap(want, heap_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE, heap_file_.fd,
+               static_cast<off_t>(heap_file_.offset));
+  if (got != want) {
+    // Before Linux 4.17, MAP_FIXED_NOREPLACE is a hint: the mapping may land elsewhere.
+    if (got != MAP_FAILED) munmap(got, heap_size_);
+    log(LogLevel::Info,
+        "page-locked memory has its own device address: the shared heap cannot be mapped at %p here", want);
+    return;
+  }
+  // The region's view of the heap goes, so that each heap byte has one address in this process.
+  munmap(heap_base_, heap_size_);
+  heap_base_ = static_cast<uint8_t*>(got);
+  heap_placed_ = true;
+  log(LogLevel::Debug, "the shared heap is at %p, its device address too", got);
 }
 
 bool Channel::attach(ConnectFailure* failure) {

@@ -86,6 +86,7 @@ class Channel {
  private:
   explicit Channel(std::unique_ptr<Transport> transport);
   bool attach(ConnectFailure* failure);
+  void place_heap(uint64_t address);
 
   // All below run with mutex_ held.
   uint64_t send_locked(proto::CallId id, std::initializer_list<Part> parts, uint16_t flags);
@@ -108,6 +109,7 @@ class Channel {
   uint8_t* heap_base_ = nullptr;
   uint64_t heap_size_ = 0;
   BackingFile heap_file_;
+  bool heap_placed_ = false;  // heap_base_ is a mapping of its own (place_heap), not the region's
   uint64_t next_seq_ = 1;
   uint32_t device_sent_ = 0;  // the device vgpud last heard about from SetDevice
   std::atomic<int32_t> async_error_{0};  // written with mutex_ held; taken without

@@ -150,6 +150,8 @@ class ChannelExecutor {
   uint8_t* heap_at(uint64_t offset) const {
     return setup_.region + setup_.geometry.heap.offset + offset;
   }
+  // HELLO's heap_address: where the guest should map the heap, or 0 (executor_device.cpp).
+  uint64_t heap_address_for_guest() const;
   // The host's NVML (host_nvml.h): what a module load takes on the GPU, and the tenant's
   // utilization. Loaded on the first module load or TENANT_STATUS, not at start, since most
   // channels' first calls need no NVML; null where NVML is missing (said once; module memory is

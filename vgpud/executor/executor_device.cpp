@@ -28,8 +28,26 @@ int32_t ChannelExecutor::handle(const HelloCmd& cmd, Reply& reply) {
   r.protocol_version = proto::kProtocolVersion;
   r.device_count = static_cast<uint32_t>(contexts_.device_count());
   cu_.cuDriverGetVersion(&r.driver_version);
+  r.heap_address = heap_address_for_guest();
   put(reply.payload, r);
   return 0;
+}
+
+// Natively, page-locked memory has one address for the CPU and the GPU (unified addressing),
+// and programs rely on it: XLA hands a kernel its host pointer to a page-locked flag. The guest
+// can keep that promise if it maps the shared heap where this process does, because the region
+// is registered here and its device address is then this process's address for it. That holds
+// only where every device of the channel can use a host pointer for registered memory, and
+// stays true in every later context (the registration is PORTABLE).
+uint64_t ChannelExecutor::heap_address_for_guest() const {
+  for (uint32_t d = 0; d < contexts_.device_count(); ++d) {
+    int same_address = 0;
+    if (cu_.cuDeviceGetAttribute(&same_address, CU_DEVICE_ATTRIBUTE_CAN_USE_HOST_POINTER_FOR_REGISTERED_MEM,
+                                 contexts_.device(d)) != CUDA_SUCCESS ||
+        same_address == 0)
+      return 0;
+  }
+  return reinterpret_cast<uintptr_t>(heap_at(0));
 }
 
 // The transport alone: through the mediator and the executor and back, touching no driver.

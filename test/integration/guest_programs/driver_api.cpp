@@ -291,6 +291,25 @@ void module_and_launch() {
   CU_CHECK(cuMemcpy(reinterpret_cast<CUdeviceptr>(&read_back), counter, sizeof read_back));
   EXPECT(read_back == 7);
 
+  // Page-locked memory handed to a kernel by its host address, with no cuMemHostGetDevicePointer:
+  // unified addressing makes the two one address, and frameworks rely on it (XLA's timer
+  // semaphore). The kernel's writes are in the program's memory when the stream is done.
+  CUfunction fill;
+  CU_CHECK(cuModuleGetFunction(&fill, module, "fake_fill_u32"));
+  unsigned* flags_word = nullptr;
+  CU_CHECK(cuMemHostAlloc(reinterpret_cast<void**>(&flags_word), 64 * sizeof(unsigned), 0));
+  CUdeviceptr flags_device = 0;
+  CU_CHECK(cuMemHostGetDevicePointer(&flags_device, flags_word, 0));
+  EXPECT(flags_device == reinterpret_cast<CUdeviceptr>(flags_word));
+  CUdeviceptr by_host_address = reinterpret_cast<CUdeviceptr>(flags_word);
+  unsigned released = 0x600d;
+  unsigned long long flag_count = 64;
+  void* fill_args[] = {&by_host_address, &released, &flag_count};
+  CU_CHECK(cuLaunchKernel(fill, 1, 1, 1, 64, 1, 1, 0, stream, fill_args, nullptr));
+  CU_CHECK(cuStreamSynchronize(stream));
+  EXPECT(flags_word[0] == 0x600d && flags_word[63] == 0x600d);
+  CU_CHECK(cuMemFreeHost(flags_word));
+
   // A stale stream handle is refused in the guest.
   CU_CHECK(cuStreamDestroy(stream));
   CU_CHECK(cuEventDestroy(start));
