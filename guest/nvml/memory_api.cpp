@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "guest/nvml/nvml_state.h"
+#include "guest/nvml/process_list.h"
 
 using namespace vgpu;
 
@@ -30,45 +31,6 @@ nvmlReturn_t memory_view(nvmlDevice_t device, MemoryView* view) {
   view->used = std::min<uint64_t>(status.summary.memory_used, view->total);
   view->free = view->total - view->used;
   return NVML_SUCCESS;
-}
-
-// The tenant's processes with a context on `device`, in the caller's entries (NVML's contract:
-// INSUFFICIENT_SIZE with the count needed when they do not fit; a null array with count 0
-// asks for the count).
-template <typename Info>
-nvmlReturn_t processes(nvmlDevice_t device, unsigned int* count, Info* infos, bool graphics) {
-  if (count == nullptr || (*count > 0 && infos == nullptr)) return NVML_ERROR_INVALID_ARGUMENT;
-  uint32_t index = 0;
-  if (nvmlReturn_t r = nvml::index_of(device, &index); r != NVML_SUCCESS) return r;
-  return nvml::guarded([&] {
-    // Nothing in a guest draws: no process is a graphics one.
-    if (graphics) {
-      *count = 0;
-      return NVML_SUCCESS;
-    }
-    guest::TenantStatus status;
-    if (nvmlReturn_t r = nvml::tenant_status(&status); r != NVML_SUCCESS) return r;
-    std::vector<Info> found;
-    for (const proto::TenantProcessInfo& p : status.processes) {
-      if (index >= 32 || (p.context_mask & (1u << index)) == 0) continue;
-      Info info{};
-      info.pid = p.pid;
-      // vgpud counts a process's memory across its devices: exact for a process on one device,
-      // unknown for one that spreads over several.
-      info.usedGpuMemory = std::popcount(p.context_mask) == 1 ? p.memory_used
-                                                              : static_cast<unsigned long long>(NVML_VALUE_NOT_AVAILABLE);
-      if constexpr (std::is_same_v<Info, nvmlProcessInfo_v2_t>) {
-        info.gpuInstanceId = 0xFFFFFFFFu;  // no MIG
-        info.computeInstanceId = 0xFFFFFFFFu;
-      }
-      found.push_back(info);
-    }
-    const unsigned int room = *count;
-    *count = static_cast<unsigned int>(found.size());
-    if (found.size() > room) return NVML_ERROR_INSUFFICIENT_SIZE;
-    if (!found.empty()) std::memcpy(infos, found.data(), found.size() * sizeof(Info));
-    return NVML_SUCCESS;
-  });
 }
 
 }  // namespace
@@ -122,27 +84,27 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t device, nv
 }
 
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(nvmlDevice_t d, unsigned int* n, nvmlProcessInfo_t* p) {
-  return processes(d, n, p, false);
+  return nvml::processes(d, n, p, false);
 }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v2(nvmlDevice_t d, unsigned int* n,
                                                                    nvmlProcessInfo_v2_t* p) {
-  return processes(d, n, p, false);
+  return nvml::processes(d, n, p, false);
 }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetComputeRunningProcesses(nvmlDevice_t d, unsigned int* n,
                                                                 nvmlProcessInfo_v1_t* p) {
-  return processes(d, n, p, false);
+  return nvml::processes(d, n, p, false);
 }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v3(nvmlDevice_t d, unsigned int* n,
                                                                     nvmlProcessInfo_t* p) {
-  return processes(d, n, p, true);
+  return nvml::processes(d, n, p, true);
 }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses_v2(nvmlDevice_t d, unsigned int* n,
                                                                     nvmlProcessInfo_v2_t* p) {
-  return processes(d, n, p, true);
+  return nvml::processes(d, n, p, true);
 }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetGraphicsRunningProcesses(nvmlDevice_t d, unsigned int* n,
                                                                  nvmlProcessInfo_v1_t* p) {
-  return processes(d, n, p, true);
+  return nvml::processes(d, n, p, true);
 }
 
 // The name a process of the tenant gave in HELLO: nvidia-smi asks it for each process it lists.

@@ -5,6 +5,7 @@
 // it asks NVML.
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,9 @@
 
 // One of the stubs (nvml_abi.h declares only what vgpu answers): NVIDIA's prototype.
 extern "C" nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor, unsigned int* temperature);
+// NVIDIA's private table of entry points, which no header declares (guest/nvml/export_table.cpp).
+extern "C" nvmlReturn_t nvmlInternalGetExportTable(const void** table, const void* id);
+
 
 #define NVML_CHECK(call)                                                                       \
   do {                                                                                         \
@@ -24,6 +28,48 @@ extern "C" nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor
       std::exit(1);                                                                            \
     }                                                                                          \
   } while (0)
+
+namespace {
+
+// nvidia-smi's table (6c3efec4-8fc9-4e6c-a327-ee696e12f7c4) and the slots it takes its device
+// handles and its process list from, called as nvidia-smi calls them.
+constexpr unsigned char kSmiTableId[16] = {0xc4, 0xfe, 0x3e, 0x6c, 0xc9, 0x8f, 0x6c, 0x4e,
+                                           0xa3, 0x27, 0xee, 0x69, 0x6e, 0x12, 0xf7, 0xc4};
+using SmiHandleByIndex = nvmlReturn_t (*)(unsigned int, nvmlDevice_t*, unsigned int);
+using SmiProcessList = nvmlReturn_t (*)(nvmlDevice_t, unsigned int*, void*);
+constexpr size_t kSmiProcessEntry = 4128;  // pid u32 at 0, memory u64 at 8, name at 32
+
+void print_smi_view(unsigned int i, nvmlDevice_t device) {
+  const void* table = nullptr;
+  if (nvmlInternalGetExportTable(&table, kSmiTableId) != NVML_SUCCESS) {
+    std::printf("smi_table=none\n");
+    return;
+  }
+  const auto* words = static_cast<const uintptr_t*>(table);
+  std::printf("smi_table_size=%llu\n", static_cast<unsigned long long>(words[0]));
+  nvmlDevice_t by_table = nullptr;
+  NVML_CHECK(reinterpret_cast<SmiHandleByIndex>(words[81])(i, &by_table, 0x22));
+  std::printf("smi_handle %u=%d\n", i, by_table == device ? 1 : 0);
+  static unsigned char entries[8 * kSmiProcessEntry];
+  unsigned int n = 8;
+  NVML_CHECK(reinterpret_cast<SmiProcessList>(words[213])(device, &n, entries));
+  std::printf("smi_processes %u=%u\n", i, n);
+  for (unsigned int p = 0; p < n && p < 8; ++p) {
+    const unsigned char* e = entries + p * kSmiProcessEntry;
+    uint32_t pid = 0;
+    unsigned long long memory = 0;
+    std::memcpy(&pid, e, sizeof pid);
+    std::memcpy(&memory, e + 8, sizeof memory);
+    std::printf("smi_process %u pid=%u memory=%llu name=%s\n", i, pid, memory, reinterpret_cast<const char*>(e + 32));
+  }
+  n = 8;
+  NVML_CHECK(reinterpret_cast<SmiProcessList>(words[214])(device, &n, entries));
+  std::printf("smi_other_processes %u=%u\n", i, n);
+  using AnySlot = nvmlReturn_t (*)(uintptr_t, uintptr_t, uintptr_t, uintptr_t);
+  std::printf("smi_unknown_slot=%d\n", static_cast<int>(reinterpret_cast<AnySlot>(words[5])(0, 0, 0, 0)));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   bool hold = false, context = false;
@@ -96,6 +142,7 @@ int main(int argc, char** argv) {
       NVML_CHECK(nvmlSystemGetProcessName(infos[p].pid, process, sizeof process));
       std::printf("process %u pid=%u memory=%llu name=%s\n", i, infos[p].pid, infos[p].usedGpuMemory, process);
     }
+    print_smi_view(i, device);
     // Field values: NVLink's link count is 0 (no link of the guest's own); a field vgpu does not
     // know is refused in its own entry, the call as a whole succeeding.
     nvmlFieldValue_t fields[2]{};

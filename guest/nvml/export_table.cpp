@@ -1,0 +1,109 @@
+// nvmlInternalGetExportTable: the private entry points NVIDIA's own tools use. nvidia-smi asks
+// for one table by its id before anything else and refuses a library without it ("Mismatch in
+// versions between nvidia-smi and NVML"); it also takes its device handles and its process list
+// from it, not from the public calls.
+//
+// The table is undocumented. Its first word is its size in bytes; function pointers follow, one
+// per slot, each slot a fixed entry point. What vgpu knows of the slots was learnt by watching
+// which ones nvidia-smi (driver 580) calls for which part of its output:
+//
+//   | slot    | entry point                    | arguments                                   |
+//   |---------|--------------------------------|---------------------------------------------|
+//   | 81      | a device's handle by its index | (unsigned index, nvmlDevice_t* out, flags)  |
+//   | 213     | a device's compute processes   | (nvmlDevice_t, unsigned* count, Entry*)     |
+//   | 214-215 | its other process lists        | the same; in a guest they are empty         |
+//
+// Every other slot answers NVML_ERROR_NOT_SUPPORTED, which nvidia-smi shows as N/A, and names
+// itself once at debug level, as the public calls vgpu does not answer do (unsupported.h).
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "guest/nvml/nvml_state.h"
+#include "guest/nvml/process_list.h"
+#include "guest/nvml/unsupported.h"
+
+using namespace vgpu;
+
+namespace {
+
+// The table's id as nvidia-smi passes it, a GUID in its in-memory layout:
+// 6c3efec4-8fc9-4e6c-a327-ee696e12f7c4.
+constexpr std::array<uint8_t, 16> kSmiTableId = {0xc4, 0xfe, 0x3e, 0x6c, 0xc9, 0x8f, 0x6c, 0x4e,
+                                                 0xa3, 0x27, 0xee, 0x69, 0x6e, 0x12, 0xf7, 0xc4};
+
+constexpr unsigned kHandleByIndexSlot = 81;
+constexpr unsigned kComputeProcessesSlot = 213;
+constexpr unsigned kLastProcessesSlot = 215;
+
+// One process of the private list: the public nvmlProcessDetail_v1_t's numbers, then the
+// process's name inline. nvidia-smi leaves a process out of its table when the name is empty.
+struct SmiProcessEntry {
+  uint32_t pid;
+  uint32_t reserved;
+  unsigned long long usedGpuMemory;
+  uint32_t gpuInstanceId;
+  uint32_t computeInstanceId;
+  unsigned long long usedGpuCcProtectedMemory;
+  char name[4096];
+};
+static_assert(offsetof(SmiProcessEntry, usedGpuMemory) == 8);
+static_assert(offsetof(SmiProcessEntry, gpuInstanceId) == 16);
+static_assert(offsetof(SmiProcessEntry, computeInstanceId) == 20);
+static_assert(offsetof(SmiProcessEntry, name) == 32);
+static_assert(sizeof(SmiProcessEntry) == 4128);
+
+// Slots are called with up to four register arguments whose types depend on the slot; each
+// entry point reads only what its slot passes.
+using Word = uintptr_t;
+using SlotEntry = nvmlReturn_t (*)(Word, Word, Word, Word);
+
+nvmlReturn_t not_answered(unsigned slot) {
+  static std::array<std::atomic<bool>, 512> said{};
+  char name[64];
+  std::snprintf(name, sizeof name, "nvmlInternalGetExportTable_slot%u", slot);
+  return static_cast<nvmlReturn_t>(nvml::unsupported_call(name, &said[slot % said.size()]));
+}
+
+nvmlReturn_t answer(unsigned slot, Word a0, Word a1, Word a2) {
+  if (slot == kHandleByIndexSlot)
+    return nvmlDeviceGetHandleByIndex_v2(static_cast<unsigned>(a0), reinterpret_cast<nvmlDevice_t*>(a1));
+  if (slot >= kComputeProcessesSlot && slot <= kLastProcessesSlot)
+    return nvml::processes(reinterpret_cast<nvmlDevice_t>(a0), reinterpret_cast<unsigned*>(a1),
+                           reinterpret_cast<SmiProcessEntry*>(a2), slot != kComputeProcessesSlot);
+  return not_answered(slot);
+}
+
+template <unsigned Slot>
+nvmlReturn_t slot_entry(Word a0, Word a1, Word a2, Word) {
+  return answer(Slot, a0, a1, a2);
+}
+
+// A distinct function per slot, so that each knows which slot it was called as.
+struct Table {
+  uint64_t size;
+  std::array<SlotEntry, 511> slots;
+};
+
+template <size_t... I>
+constexpr Table make_table(std::index_sequence<I...>) {
+  return Table{sizeof(Table), {&slot_entry<static_cast<unsigned>(I + 1)>...}};
+}
+const Table kSmiTable = make_table(std::make_index_sequence<511>{});
+static_assert(sizeof(Table) == 4096);
+
+}  // namespace
+
+VGPU_NVML_API nvmlReturn_t nvmlInternalGetExportTable(const void** table, const void* id) {
+  if (table == nullptr || id == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+  if (std::memcmp(id, kSmiTableId.data(), kSmiTableId.size()) != 0) {
+    static std::atomic<bool> said{false};
+    return static_cast<nvmlReturn_t>(nvml::unsupported_call("nvmlInternalGetExportTable (another table)", &said));
+  }
+  *table = &kSmiTable;
+  return NVML_SUCCESS;
+}
