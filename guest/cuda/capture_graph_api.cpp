@@ -67,12 +67,6 @@ bool wire_nodes(const GraphObject* g, const CUgraphNode* nodes, size_t count, st
   return true;
 }
 
-bool default_edges(const CUgraphEdgeData* data, size_t count) {
-  for (size_t i = 0; data != nullptr && i < count; ++i)
-    if (data[i].type != CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || data[i].from_port != 0 || data[i].to_port != 0) return false;
-  return true;
-}
-
 std::span<const uint8_t> bytes_of(const std::vector<uint32_t>& ids) {
   return {reinterpret_cast<const uint8_t*>(ids.data()), ids.size() * sizeof(uint32_t)};
 }
@@ -81,7 +75,7 @@ CUresult update_dependencies(CUstream stream, CUgraphNode* deps, const CUgraphEd
                              unsigned flags) {
   if (flags != CU_STREAM_ADD_CAPTURE_DEPENDENCIES && flags != CU_STREAM_SET_CAPTURE_DEPENDENCIES)
     return CUDA_ERROR_INVALID_VALUE;
-  if (!default_edges(data, count)) return CUDA_ERROR_NOT_SUPPORTED;
+  if (!accept_edge_data(data, count)) return CUDA_ERROR_INVALID_VALUE;
   if (count > vgpu::limits::kMaxCaptureDependencies) return CUDA_ERROR_NOT_SUPPORTED;
   return guarded([&] {
     guest::Channel* ch = nullptr;
@@ -111,7 +105,7 @@ CUresult begin_capture_to_graph(CUstream stream, CUgraph graph, const CUgraphNod
   if (mode != CU_STREAM_CAPTURE_MODE_GLOBAL && mode != CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
       mode != CU_STREAM_CAPTURE_MODE_RELAXED)
     return CUDA_ERROR_INVALID_VALUE;
-  if (!default_edges(data, count)) return CUDA_ERROR_NOT_SUPPORTED;
+  if (!accept_edge_data(data, count)) return CUDA_ERROR_INVALID_VALUE;
   if (count > vgpu::limits::kMaxCaptureDependencies) return CUDA_ERROR_NOT_SUPPORTED;
   return guarded([&] {
     guest::Channel* ch = nullptr;

@@ -30,6 +30,13 @@ inline bool dependencies_ok(const GraphObject* graph, const CUgraphNode* deps, s
   return true;
 }
 
+// Edge data (cuGraphAddDependencies_v2, cuGraphAddNode_v2, captures into a graph): every edge is
+// kept as a full dependency. A programmatic one (the dependent kernel may start once its
+// producer triggers, or once all its blocks have begun) then waits for the producer to finish:
+// the same results, less overlap, and the graph's queries report it as a default edge. Said once.
+// False for data no edge can carry: an unknown type or port, or a port on the receiving end.
+bool accept_edge_data(const CUgraphEdgeData* data, size_t count) noexcept;
+
 // A memcpy node's copy on the wire (GRAPH_ADD_MEMCPY_NODE's request, its graph left 0), checked
 // as adding the node checks it (graph_build_api.cpp; GRAPH_MEMCPY_NODE_SET sends the same): when
 // one end is pageable host memory, `pageable` gets its rows, staged through the heap

@@ -28,6 +28,23 @@ namespace guest = vgpu::guest;
 
 namespace vgpu::cuda {
 
+bool accept_edge_data(const CUgraphEdgeData* data, size_t count) noexcept {
+  bool programmatic = false;
+  for (size_t i = 0; data != nullptr && i < count; ++i) {
+    const CUgraphEdgeData& e = data[i];
+    if (e.type > CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC || e.from_port > CU_GRAPH_KERNEL_NODE_PORT_LAUNCH_ORDER ||
+        e.to_port != 0)
+      return false;
+    programmatic = programmatic || e.type != CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || e.from_port != 0;
+  }
+  static std::atomic<bool> said{false};
+  if (programmatic && !said.exchange(true))
+    guest::log(guest::LogLevel::Info,
+               "programmatic graph edges are kept as full dependencies: a dependent kernel starts when its "
+               "producer has finished");
+  return true;
+}
+
 CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges) {
   for (size_t first = 0; first < edges.size();) {
     const size_t n = std::min(edges.size() - first, size_t{vgpu::limits::kMaxGraphEdgeBytes / sizeof(proto::GraphEdge)});
@@ -376,10 +393,7 @@ VGPU_DRIVER_API CUresult cuGraphAddDependencies_v2(CUgraph graph, const CUgraphN
                                                    const CUgraphEdgeData* edge_data, size_t count) {
   GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
   if (g == nullptr || (count != 0 && (from == nullptr || to == nullptr))) return CUDA_ERROR_INVALID_VALUE;
-  // Edges other than the default (programmatic ones, ports) are not offered yet.
-  for (size_t i = 0; edge_data != nullptr && i < count; ++i)
-    if (edge_data[i].type != CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || edge_data[i].from_port != 0 || edge_data[i].to_port != 0)
-      return CUDA_ERROR_NOT_SUPPORTED;
+  if (!accept_edge_data(edge_data, count)) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     guest::Channel* ch = nullptr;
     if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;

@@ -59,9 +59,7 @@ CUresult add_conditional(CUgraphNode* out, CUgraph graph, const CUgraphNode* dep
 CUresult add_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, const CUgraphEdgeData* edges, size_t count,
                   CUgraphNodeParams* params) {
   if (params == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  for (size_t i = 0; edges != nullptr && i < count; ++i)
-    if (edges[i].type != CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || edges[i].from_port != 0 || edges[i].to_port != 0)
-      return CUDA_ERROR_NOT_SUPPORTED;
+  if (!accept_edge_data(edges, count)) return CUDA_ERROR_INVALID_VALUE;
   switch (params->type) {
     case CU_GRAPH_NODE_TYPE_KERNEL: {
       const CUDA_KERNEL_NODE_PARAMS_v3& k = params->kernel;

@@ -18,13 +18,6 @@ namespace guest = vgpu::guest;
 
 namespace {
 
-// Edges other than the default (programmatic ones, ports) are not offered.
-bool default_edges(const CUgraphEdgeData* data, size_t count) {
-  for (size_t i = 0; data != nullptr && i < count; ++i)
-    if (data[i].type != CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || data[i].from_port != 0 || data[i].to_port != 0) return false;
-  return true;
-}
-
 // As the driver fills an array of nodes: with `out` null, *count gets how many there are; else
 // up to *count of them, the rest of the array null, and *count how many were written. Edge data,
 // when asked for, is the default for each.
@@ -93,7 +86,8 @@ CUresult remove_dependencies(CUgraph graph, const CUgraphNode* from, const CUgra
                              const CUgraphEdgeData* data, size_t count) {
   GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
   if (g == nullptr || (count != 0 && (from == nullptr || to == nullptr))) return CUDA_ERROR_INVALID_VALUE;
-  if (!default_edges(data, count)) return CUDA_ERROR_INVALID_VALUE;  // no such edge can exist here
+  // Every edge is kept as a full dependency (accept_edge_data): a programmatic one is removed as one.
+  if (!accept_edge_data(data, count)) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     guest::Channel* ch = nullptr;
     if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;

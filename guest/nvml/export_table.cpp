@@ -9,12 +9,12 @@
 //
 //   | slot    | entry point                    | arguments                                   |
 //   |---------|--------------------------------|---------------------------------------------|
+//   | 26      | the tool's log of its output   | (format, "stdout", line, ...); kept nowhere |
 //   | 81      | a device's handle by its index | (unsigned index, nvmlDevice_t* out, flags)  |
 //   | 213     | a device's compute processes   | (nvmlDevice_t, unsigned* count, Entry*)     |
 //   | 214-215 | its other process lists        | the same; in a guest they are empty         |
 //
-// Every other slot answers NVML_ERROR_NOT_SUPPORTED, which nvidia-smi shows as N/A, and names
-// itself once at debug level, as the public calls vgpu does not answer do (unsupported.h).
+// Every other slot is answered by not_known() below.
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -36,6 +36,8 @@ namespace {
 constexpr std::array<uint8_t, 16> kSmiTableId = {0xc4, 0xfe, 0x3e, 0x6c, 0xc9, 0x8f, 0x6c, 0x4e,
                                                  0xa3, 0x27, 0xee, 0x69, 0x6e, 0x12, 0xf7, 0xc4};
 
+constexpr unsigned kSlots = 511;
+constexpr unsigned kToolLogSlot = 26;
 constexpr unsigned kHandleByIndexSlot = 81;
 constexpr unsigned kComputeProcessesSlot = 213;
 constexpr unsigned kLastProcessesSlot = 215;
@@ -62,38 +64,50 @@ static_assert(sizeof(SmiProcessEntry) == 4128);
 using Word = uintptr_t;
 using SlotEntry = nvmlReturn_t (*)(Word, Word, Word, Word);
 
-nvmlReturn_t not_answered(unsigned slot) {
-  static std::array<std::atomic<bool>, 512> said{};
-  char name[64];
-  std::snprintf(name, sizeof name, "nvmlInternalGetExportTable_slot%u", slot);
-  return static_cast<nvmlReturn_t>(nvml::unsupported_call(name, &said[slot % said.size()]));
+// A slot vgpu does not know. nvidia-smi stops at the first error an internal call returns
+// ("Internal NVML error"), where a public call's error only shows as N/A, so the slot answers
+// success and reports nothing: for a call about one of the guest's devices with a count or value
+// to fill (the device, then where the answer goes), a zero. Named once at debug level with its
+// arguments, for whoever teaches vgpu the next one.
+nvmlReturn_t not_known(unsigned slot, Word a0, Word a1, Word a2, Word a3) {
+  static std::array<std::atomic<bool>, kSlots + 1> said{};
+  char name[160];
+  std::snprintf(name, sizeof name, "nvmlInternalGetExportTable_slot%u (%#lx %#lx %#lx %#lx)", slot,
+                static_cast<unsigned long>(a0), static_cast<unsigned long>(a1), static_cast<unsigned long>(a2),
+                static_cast<unsigned long>(a3));
+  (void)nvml::unsupported_call(name, &said[slot]);
+  uint32_t index = 0;
+  if (a1 != 0 && nvml::index_of(reinterpret_cast<nvmlDevice_t>(a0), &index) == NVML_SUCCESS)
+    *reinterpret_cast<unsigned*>(a1) = 0;
+  return NVML_SUCCESS;
 }
 
-nvmlReturn_t answer(unsigned slot, Word a0, Word a1, Word a2) {
+nvmlReturn_t answer(unsigned slot, Word a0, Word a1, Word a2, Word a3) {
   if (slot == kHandleByIndexSlot)
     return nvmlDeviceGetHandleByIndex_v2(static_cast<unsigned>(a0), reinterpret_cast<nvmlDevice_t*>(a1));
   if (slot >= kComputeProcessesSlot && slot <= kLastProcessesSlot)
     return nvml::processes(reinterpret_cast<nvmlDevice_t>(a0), reinterpret_cast<unsigned*>(a1),
                            reinterpret_cast<SmiProcessEntry*>(a2), slot != kComputeProcessesSlot);
-  return not_answered(slot);
+  if (slot == kToolLogSlot) return NVML_SUCCESS;
+  return not_known(slot, a0, a1, a2, a3);
 }
 
 template <unsigned Slot>
-nvmlReturn_t slot_entry(Word a0, Word a1, Word a2, Word) {
-  return answer(Slot, a0, a1, a2);
+nvmlReturn_t slot_entry(Word a0, Word a1, Word a2, Word a3) {
+  return answer(Slot, a0, a1, a2, a3);
 }
 
 // A distinct function per slot, so that each knows which slot it was called as.
 struct Table {
   uint64_t size;
-  std::array<SlotEntry, 511> slots;
+  std::array<SlotEntry, kSlots> slots;
 };
 
 template <size_t... I>
 constexpr Table make_table(std::index_sequence<I...>) {
   return Table{sizeof(Table), {&slot_entry<static_cast<unsigned>(I + 1)>...}};
 }
-const Table kSmiTable = make_table(std::make_index_sequence<511>{});
+const Table kSmiTable = make_table(std::make_index_sequence<kSlots>{});
 static_assert(sizeof(Table) == 4096);
 
 }  // namespace

@@ -24,6 +24,7 @@ TEST_CASE("a graph's edges, roots and neighbours read as built and as captured; 
   CHECK(r.output.find("built graphs ok") != std::string::npos);
   CHECK(r.output.find("child graphs ok") != std::string::npos);
   CHECK(r.output.find("capture graphs ok") != std::string::npos);
+  CHECK(r.output.find("programmatic edges ok") != std::string::npos);
   REQUIRE(r.output.find("graph_structure ok") != std::string::npos);
   // Every graph it made, a child graph node's and the captures' included, went with it.
   REQUIRE(eventually([&] { return vgpud.fake_state("contexts") == 0; }));

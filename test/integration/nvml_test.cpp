@@ -92,14 +92,20 @@ TEST_CASE("the guest's NVML answers devices, memory (the tenant's limit as total
   REQUIRE(listed.at(static_cast<uint32_t>(holder.pid)) == kHeld);
   REQUIRE(value_of(r.output, "temperature") == "3");  // NVML_ERROR_NOT_SUPPORTED
   // nvidia-smi's private table, which it needs before it shows anything: the same handle, the
-  // same process with its name, no other kind of process, and N/A for a slot vgpu does not know.
+  // same process with its name, no other kind of process; a slot vgpu does not know reports
+  // nothing (nvidia-smi gives up on an internal call's error).
   REQUIRE(value_of(r.output, "smi_table_size") == "4096");
   REQUIRE(value_of(r.output, "smi_handle 0") == "1");
   REQUIRE(value_of(r.output, "smi_processes 0") == "1");
   REQUIRE(r.output.find("smi_process 0 pid=" + std::to_string(holder.pid) + " memory=" + std::to_string(kHeld) +
                         " name=hold_resources\n") != std::string::npos);
   REQUIRE(value_of(r.output, "smi_other_processes 0") == "0");
-  REQUIRE(value_of(r.output, "smi_unknown_slot") == "3");
+  REQUIRE(value_of(r.output, "smi_unknown_slot") == "0");
+  REQUIRE(value_of(r.output, "smi_unknown_device_slot") == "0/0");
+  // Events: no type is supported, registering none is fine, a wait times out (NVML_ERROR_TIMEOUT),
+  // a freed set is gone.
+  REQUIRE(r.output.find("events types=0 none=0 xid=3 wait=10\n") != std::string::npos);
+  REQUIRE(value_of(r.output, "freed_again") == "2");
   stop(holder);
 }
 

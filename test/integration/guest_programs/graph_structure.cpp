@@ -226,6 +226,49 @@ void captured(CUdeviceptr buf, CUstream s) {
   std::printf("capture graphs ok\n");
 }
 
+// Programmatic edges (programmatic dependent launch: a kernel may start once its producer
+// triggers; XLA makes them between Triton's kernels on Hopper) are kept as full dependencies,
+// which only waits longer; an edge no node can have is refused.
+void programmatic(CUdeviceptr buf, CUstream s) {
+  CUgraph g = nullptr;
+  CU_CHECK(cuGraphCreate(&g, 0));
+  const CUgraphNode a = fill(g, buf, 7);
+  CUgraphEdgeData pdl{};
+  pdl.from_port = CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC;
+  pdl.type = CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC;
+  static uint64_t one = 1;
+  CUdeviceptr second = buf + 4;
+  uint32_t eight = 8;
+  void* args[] = {&second, &eight, &one};
+  CUgraphNodeParams p{};
+  p.type = CU_GRAPH_NODE_TYPE_KERNEL;
+  p.kernel.func = g_fill;
+  p.kernel.gridDimX = p.kernel.gridDimY = p.kernel.gridDimZ = 1;
+  p.kernel.blockDimX = p.kernel.blockDimY = p.kernel.blockDimZ = 1;
+  p.kernel.kernelParams = args;
+  CUgraphNode b = nullptr;
+  CU_CHECK(cuGraphAddNode_v2(&b, g, &a, &pdl, 1, &p));
+  EXPECT(deps_of(b) == std::vector<CUgraphNode>{a});
+  const CUgraphNode c = empty(g);
+  CUgraphEdgeData launch_order{};
+  launch_order.from_port = CU_GRAPH_KERNEL_NODE_PORT_LAUNCH_ORDER;
+  CU_CHECK(cuGraphAddDependencies_v2(g, &b, &c, &launch_order, 1));
+  EXPECT(deps_of(c) == std::vector<CUgraphNode>{b} && edges_of(g) == 2);
+  CUgraphEdgeData bad = pdl;
+  bad.type = 7;
+  EXPECT(cuGraphAddDependencies_v2(g, &a, &c, &bad, 1) == CUDA_ERROR_INVALID_VALUE);
+  bad = pdl;
+  bad.to_port = 1;  // no node has an incoming port
+  EXPECT(cuGraphAddDependencies_v2(g, &a, &c, &bad, 1) == CUDA_ERROR_INVALID_VALUE);
+  CU_CHECK(cuGraphRemoveDependencies_v2(g, &b, &c, &launch_order, 1));
+  EXPECT(deps_of(c).empty());
+  CU_CHECK(cuMemsetD8(buf, 0, 8));
+  run(g, s);
+  EXPECT(word(buf) == 7 && word(buf + 4) == 8);
+  CU_CHECK(cuGraphDestroy(g));
+  std::printf("programmatic edges ok\n");
+}
+
 }  // namespace
 
 int main() {
@@ -243,6 +286,7 @@ int main() {
   built(buf, s);
   child(buf, s);
   captured(buf, s);
+  programmatic(buf, s);
   CU_CHECK(cuStreamDestroy(s));
   CU_CHECK(cuMemFree(buf));
   std::printf("graph_structure ok\n");

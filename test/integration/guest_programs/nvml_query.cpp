@@ -67,6 +67,10 @@ void print_smi_view(unsigned int i, nvmlDevice_t device) {
   std::printf("smi_other_processes %u=%u\n", i, n);
   using AnySlot = nvmlReturn_t (*)(uintptr_t, uintptr_t, uintptr_t, uintptr_t);
   std::printf("smi_unknown_slot=%d\n", static_cast<int>(reinterpret_cast<AnySlot>(words[5])(0, 0, 0, 0)));
+  unsigned int value = 77;  // a query about the device that vgpu does not know: nothing to report
+  const nvmlReturn_t unknown = reinterpret_cast<AnySlot>(words[230])(reinterpret_cast<uintptr_t>(device),
+                                                                     reinterpret_cast<uintptr_t>(&value), 0, 0);
+  std::printf("smi_unknown_device_slot=%d/%u\n", static_cast<int>(unknown), value);
 }
 
 }  // namespace
@@ -143,6 +147,18 @@ int main(int argc, char** argv) {
       std::printf("process %u pid=%u memory=%llu name=%s\n", i, infos[p].pid, infos[p].usedGpuMemory, process);
     }
     print_smi_view(i, device);
+    // Events: none reaches a guest, so a device supports no type and a wait times out.
+    nvmlEventSet_t events = nullptr;
+    NVML_CHECK(nvmlEventSetCreate(&events));
+    unsigned long long types = ~0ull;
+    NVML_CHECK(nvmlDeviceGetSupportedEventTypes(device, &types));
+    nvmlEventData_t event{};
+    std::printf("events types=%llu none=%d xid=%d wait=%d\n", types,
+                static_cast<int>(nvmlDeviceRegisterEvents(device, 0, events)),
+                static_cast<int>(nvmlDeviceRegisterEvents(device, 8 /* XID critical error */, events)),
+                static_cast<int>(nvmlEventSetWait_v2(events, &event, 10)));
+    NVML_CHECK(nvmlEventSetFree(events));
+    std::printf("freed_again=%d\n", static_cast<int>(nvmlEventSetFree(events)));
     // Field values: NVLink's link count is 0 (no link of the guest's own); a field vgpu does not
     // know is refused in its own entry, the call as a whole succeeding.
     nvmlFieldValue_t fields[2]{};
