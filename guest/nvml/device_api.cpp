@@ -271,6 +271,34 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned in
   });
 }
 
+// Nor can it make MIG devices, and no handle it holds is one.
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int* count) {
+  return fact(device, count, [](const proto::DeviceGetInfoReply&, uint32_t, unsigned int* out) {
+    *out = 0;
+    return NVML_SUCCESS;
+  });
+}
+VGPU_NVML_API nvmlReturn_t nvmlDeviceIsMigDeviceHandle(nvmlDevice_t device, unsigned int* is_mig) {
+  return fact(device, is_mig, [](const proto::DeviceGetInfoReply&, uint32_t, unsigned int* out) {
+    *out = 0;
+    return NVML_SUCCESS;
+  });
+}
+
+// No display is attached to a GPU a guest reaches through vgpu, nor initialized on it.
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetDisplayMode(nvmlDevice_t device, nvmlEnableState_t* mode) {
+  return fact(device, mode, [](const proto::DeviceGetInfoReply&, uint32_t, nvmlEnableState_t* out) {
+    *out = NVML_FEATURE_DISABLED;
+    return NVML_SUCCESS;
+  });
+}
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetDisplayActive(nvmlDevice_t device, nvmlEnableState_t* active) {
+  return fact(device, active, [](const proto::DeviceGetInfoReply&, uint32_t, nvmlEnableState_t* out) {
+    *out = NVML_FEATURE_DISABLED;
+    return NVML_SUCCESS;
+  });
+}
+
 // What it is: a virtual GPU inside a guest, shared through the host.
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetVirtualizationMode(nvmlDevice_t device, nvmlGpuVirtualizationMode_t* mode) {
   return fact(device, mode, [](const proto::DeviceGetInfoReply&, uint32_t, nvmlGpuVirtualizationMode_t* out) {

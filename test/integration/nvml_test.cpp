@@ -106,6 +106,7 @@ TEST_CASE("the guest's NVML answers devices, memory (the tenant's limit as total
   // a freed set is gone.
   REQUIRE(r.output.find("events types=0 none=0 xid=3 wait=10\n") != std::string::npos);
   REQUIRE(value_of(r.output, "freed_again") == "2");
+  REQUIRE(r.output.find("mig_devices=0 is_mig=0 display=0/0\n") != std::string::npos);
   stop(holder);
 }
 

@@ -147,6 +147,14 @@ int main(int argc, char** argv) {
       std::printf("process %u pid=%u memory=%llu name=%s\n", i, infos[p].pid, infos[p].usedGpuMemory, process);
     }
     print_smi_view(i, device);
+    unsigned int mig_max = 9, is_mig = 9;
+    nvmlEnableState_t display = NVML_FEATURE_ENABLED, display_active = NVML_FEATURE_ENABLED;
+    NVML_CHECK(nvmlDeviceGetMaxMigDeviceCount(device, &mig_max));
+    NVML_CHECK(nvmlDeviceIsMigDeviceHandle(device, &is_mig));
+    NVML_CHECK(nvmlDeviceGetDisplayMode(device, &display));
+    NVML_CHECK(nvmlDeviceGetDisplayActive(device, &display_active));
+    std::printf("mig_devices=%u is_mig=%u display=%d/%d\n", mig_max, is_mig, static_cast<int>(display),
+                static_cast<int>(display_active));
     // Events: none reaches a guest, so a device supports no type and a wait times out.
     nvmlEventSet_t events = nullptr;
     NVML_CHECK(nvmlEventSetCreate(&events));
