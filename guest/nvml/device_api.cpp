@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <type_traits>
 
 #include <strings.h>
 
@@ -98,6 +99,15 @@ nvmlReturn_t fact(nvmlDevice_t device, Out* out, Fn&& fn) {
   uint32_t index = 0;
   if (nvmlReturn_t r = nvml::facts_of(device, &info, &index); r != NVML_SUCCESS) return r;
   return fn(*info, index, out);
+}
+
+// A fact of every device a guest has through vgpu, whatever its GPU.
+template <typename Out>
+nvmlReturn_t fixed_fact(nvmlDevice_t device, Out* out, std::type_identity_t<Out> value) {
+  return fact(device, out, [value](const proto::DeviceGetInfoReply&, uint32_t, Out* o) {
+    *o = value;
+    return NVML_SUCCESS;
+  });
 }
 
 unsigned architecture(int major, int minor) {
@@ -229,10 +239,7 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetMaxClockInfo(nvmlDevice_t device, nvmlCl
 }
 
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetBrand(nvmlDevice_t device, nvmlBrandType_t* brand) {
-  return fact(device, brand, [](const proto::DeviceGetInfoReply&, uint32_t, nvmlBrandType_t* out) {
-    *out = NVML_BRAND_NVIDIA;
-    return NVML_SUCCESS;
-  });
+  return fixed_fact(device, brand, NVML_BRAND_NVIDIA);
 }
 
 // CUcomputemode and nvmlComputeMode_t share their values.
@@ -245,10 +252,7 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetComputeMode(nvmlDevice_t device, nvmlCom
 
 // vgpud keeps the GPU's driver state loaded for as long as it runs, as persistence mode does.
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetPersistenceMode(nvmlDevice_t device, nvmlEnableState_t* mode) {
-  return fact(device, mode, [](const proto::DeviceGetInfoReply&, uint32_t, nvmlEnableState_t* out) {
-    *out = NVML_FEATURE_ENABLED;
-    return NVML_SUCCESS;
-  });
+  return fixed_fact(device, mode, NVML_FEATURE_ENABLED);
 }
 
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetEccMode(nvmlDevice_t device, nvmlEnableState_t* current,
@@ -273,36 +277,21 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetMigMode(nvmlDevice_t device, unsigned in
 
 // Nor can it make MIG devices, and no handle it holds is one.
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, unsigned int* count) {
-  return fact(device, count, [](const proto::DeviceGetInfoReply&, uint32_t, unsigned int* out) {
-    *out = 0;
-    return NVML_SUCCESS;
-  });
+  return fixed_fact(device, count, 0);
 }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceIsMigDeviceHandle(nvmlDevice_t device, unsigned int* is_mig) {
-  return fact(device, is_mig, [](const proto::DeviceGetInfoReply&, uint32_t, unsigned int* out) {
-    *out = 0;
-    return NVML_SUCCESS;
-  });
+  return fixed_fact(device, is_mig, 0);
 }
 
 // No display is attached to a GPU a guest reaches through vgpu, nor initialized on it.
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetDisplayMode(nvmlDevice_t device, nvmlEnableState_t* mode) {
-  return fact(device, mode, [](const proto::DeviceGetInfoReply&, uint32_t, nvmlEnableState_t* out) {
-    *out = NVML_FEATURE_DISABLED;
-    return NVML_SUCCESS;
-  });
+  return fixed_fact(device, mode, NVML_FEATURE_DISABLED);
 }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetDisplayActive(nvmlDevice_t device, nvmlEnableState_t* active) {
-  return fact(device, active, [](const proto::DeviceGetInfoReply&, uint32_t, nvmlEnableState_t* out) {
-    *out = NVML_FEATURE_DISABLED;
-    return NVML_SUCCESS;
-  });
+  return fixed_fact(device, active, NVML_FEATURE_DISABLED);
 }
 
 // What it is: a virtual GPU inside a guest, shared through the host.
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetVirtualizationMode(nvmlDevice_t device, nvmlGpuVirtualizationMode_t* mode) {
-  return fact(device, mode, [](const proto::DeviceGetInfoReply&, uint32_t, nvmlGpuVirtualizationMode_t* out) {
-    *out = NVML_GPU_VIRTUALIZATION_MODE_VGPU;
-    return NVML_SUCCESS;
-  });
+  return fixed_fact(device, mode, NVML_GPU_VIRTUALIZATION_MODE_VGPU);
 }

@@ -5,10 +5,7 @@
 // The limit (limits.device_memory) and the usage are the tenant's across all its GPUs, as
 // cuMemGetInfo reports them in a guest: on a tenant with several GPUs each device shows the
 // tenant's whole usage against min(limit, the device's size).
-#include <bit>
 #include <cstring>
-#include <type_traits>
-#include <vector>
 
 #include "guest/nvml/nvml_state.h"
 #include "guest/nvml/process_list.h"
