@@ -26,11 +26,14 @@
 #include "guest/cuda/device_memory.h"
 #include "guest/cuda/driver_state.h"
 #include "guest/cuda/handles.h"
+#include "guest/cuda/mem_pool_state.h"
 #include "guest/cuda/streams.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
 
 namespace vgpu::cuda {
+using namespace pool_state;
+
 namespace {
 
 // How many events one allocation asks vgpud about (an EVENT_QUERY each): bounds its cost when
@@ -39,71 +42,6 @@ constexpr int kMaxQueries = 8;
 // A cached block serves a request of at least half its size, or one at most this much smaller:
 // blocks are never split, and a small request should not pin a large block.
 constexpr size_t kReuseSlack = size_t{1} << 20;
-
-// A stream as the pools tell streams apart: vgpud's id, on the device whose legacy stream
-// kStreamLegacy names.
-struct StreamKey {
-  uint32_t device = 0;
-  uint64_t wire = 0;
-  bool legacy = false;
-  bool blocking = false;  // ordered with the legacy stream (not CU_STREAM_NON_BLOCKING)
-  bool same(const StreamKey& o) const { return device == o.device && wire == o.wire; }
-};
-
-// One of vgpud's events (CU_EVENT_DISABLE_TIMING), made on a device in a generation of it (a
-// reset ends it); wire 0: none.
-struct FreeEvent {
-  uint32_t wire = 0;
-  uint32_t device = 0;
-  uint64_t generation = 0;
-  bool valid() const { return wire != 0 && generation == device_generation(device); }
-};
-
-struct Block {
-  size_t size = 0;
-  size_t used = 0;  // while in use: the bytes asked for (USED_MEM counts those, as the driver's)
-  bool in_use = true;
-  StreamKey freed_on;  // the stream of its last free
-  bool idle = false;   // cached, and nothing queued before its free is left (its event completed)
-  FreeEvent event;     // recorded on freed_on at the free; kept for the block's next free
-};
-
-struct Pool {
-  HandleKind kind = HandleKind::MemPool;  // Dead once destroyed, while blocks are still in use
-  uint32_t device = 0;
-  bool is_default = false;
-  size_t max_size = 0;  // CUmemPoolProps::maxSize; 0: none
-  bool follow_event_dependencies = true;
-  bool allow_opportunistic = true;
-  bool allow_internal_dependencies = true;
-  uint64_t release_threshold = 0;
-  uint64_t used = 0, used_high = 0, reserved = 0, reserved_high = 0;
-  std::map<CUdeviceptr, Block> blocks;        // in use and cached
-  std::multimap<size_t, CUdeviceptr> cached;  // the cached ones, by size
-  uint64_t cached_bytes = 0;                  // their sizes' sum
-};
-
-// Never destroyed: programs free stream-ordered memory from atexit handlers.
-struct Pools {
-  std::mutex mutex;
-  std::unordered_set<Pool*> live;  // every pool object, the destroyed ones with blocks in use too
-  std::unordered_map<CUdeviceptr, Pool*> owners;  // every block's pool
-  Pool* defaults[limits::kMaxDevices] = {};
-  Pool* current[limits::kMaxDevices] = {};
-  std::vector<FreeEvent> spare_events[limits::kMaxDevices];  // made, held by no block
-};
-Pools& pools() {
-  static auto* p = new Pools;
-  return *p;
-}
-using Lock = std::unique_lock<std::mutex>;
-
-// A block taken out of its pool, to be freed (after waiting for its free's event).
-struct Released {
-  CUdeviceptr ptr = 0;
-  FreeEvent event;
-  bool wait = false;
-};
 
 // ---- vgpud's streams and events, on their own devices
 
@@ -162,31 +100,8 @@ CUresult stream_key(CUstream stream, const Context& c, StreamKey* key) {
 
 // ---- the pools, under the mutex
 
-Pool* live_pool(Pools& all, CUmemoryPool handle) {
-  auto* p = reinterpret_cast<Pool*>(handle);
-  return p != nullptr && all.live.count(p) != 0 && p->kind == HandleKind::MemPool ? p : nullptr;
-}
-CUmemoryPool handle_of(Pool* p) { return reinterpret_cast<CUmemoryPool>(p); }
 
-Pool* default_pool_locked(Pools& all, uint32_t device) {
-  if (all.defaults[device] == nullptr) {
-    auto* p = new Pool;
-    p->device = device;
-    p->is_default = true;
-    all.live.insert(p);
-    all.defaults[device] = p;
-    all.current[device] = p;
-  }
-  return all.defaults[device];
-}
-Pool* current_pool_locked(Pools& all, uint32_t device) {
-  default_pool_locked(all, device);
-  return all.current[device];
-}
 
-void spare(Pools& all, const FreeEvent& e) {
-  if (e.valid()) all.spare_events[e.device].push_back(e);
-}
 
 // Gives `b` an event on `key`'s device; false when none could be made.
 bool ensure_event_locked(Pools& all, Block& b, const StreamKey& key) {
@@ -261,9 +176,84 @@ bool reuse_after_wait_locked(Pool& pool, size_t size, const StreamKey& key, CUde
   return true;
 }
 
+
+// Cached blocks above the release threshold whose frees have completed (asking vgpud at most
+// `queries` times), largest first.
+std::vector<Released> take_releasable_locked(Pools& all, Pool& pool, int queries) {
+  std::vector<Released> out;
+  if (pool.cached_bytes <= pool.release_threshold) return out;
+  std::vector<CUdeviceptr> largest_first;
+  for (auto it = pool.cached.rbegin(); it != pool.cached.rend(); ++it) largest_first.push_back(it->second);
+  Pool* p = &pool;
+  for (CUdeviceptr ptr : largest_first) {
+    if (p == nullptr || p->cached_bytes <= p->release_threshold) break;
+    Block& b = p->blocks.at(ptr);
+    if (!b.idle && b.event.valid() && queries > 0) {
+      --queries;
+      b.idle = event_call(proto::CallId::EventQuery, b.event) == CUDA_SUCCESS;
+    }
+    if (b.idle) out.push_back(take_locked(all, p, ptr, false));
+  }
+  return out;
+}
+
+
+// After a synchronize: cached blocks `done` says are complete are idle, and every pool gives
+// back what it caches beyond its release threshold, as the driver does at a synchronization.
+template <typename Done>
+void release_completed(Done done) {
+  Pools& all = pools();
+  Lock lock(all.mutex);
+  std::vector<Released> released;
+  for (Pool* p : all.live) {
+    if (p->kind != HandleKind::MemPool || p->cached.empty()) continue;  // a live pool is never deleted here
+    for (auto& entry : p->blocks)
+      if (!entry.second.in_use && done(entry.second)) entry.second.idle = true;
+    for (const Released& r : take_releasable_locked(all, *p, 0)) released.push_back(r);
+  }
+  lock.unlock();
+  if (!released.empty()) (void)release(all, released);
+}
+
+}  // namespace
+
+// ---- the pools' state (mem_pool_state.h), shared with mem_pool_admin.cpp
+
+// Never destroyed: programs free stream-ordered memory from atexit handlers.
+Pools& pool_state::pools() {
+  static auto* p = new Pools;
+  return *p;
+}
+
+Pool* pool_state::live_pool(Pools& all, CUmemoryPool handle) {
+  auto* p = reinterpret_cast<Pool*>(handle);
+  return p != nullptr && all.live.count(p) != 0 && p->kind == HandleKind::MemPool ? p : nullptr;
+}
+
+Pool* pool_state::default_pool_locked(Pools& all, uint32_t device) {
+  if (all.defaults[device] == nullptr) {
+    auto* p = new Pool;
+    p->device = device;
+    p->is_default = true;
+    all.live.insert(p);
+    all.defaults[device] = p;
+    all.current[device] = p;
+  }
+  return all.defaults[device];
+}
+
+Pool* pool_state::current_pool_locked(Pools& all, uint32_t device) {
+  default_pool_locked(all, device);
+  return all.current[device];
+}
+
+void pool_state::spare(Pools& all, const FreeEvent& e) {
+  if (e.valid()) all.spare_events[e.device].push_back(e);
+}
+
 // Takes a block out of its pool (a cached one or, wait false, one in use); deletes a destroyed
 // pool with it when it was the last.
-Released take_locked(Pools& all, Pool*& pool, CUdeviceptr ptr, bool wait) {
+Released pool_state::take_locked(Pools& all, Pool*& pool, CUdeviceptr ptr, bool wait) {
   auto it = pool->blocks.find(ptr);
   Block& b = it->second;
   if (!b.in_use) {
@@ -292,28 +282,8 @@ Released take_locked(Pools& all, Pool*& pool, CUdeviceptr ptr, bool wait) {
   return r;
 }
 
-// Cached blocks above the release threshold whose frees have completed (asking vgpud at most
-// `queries` times), largest first.
-std::vector<Released> take_releasable_locked(Pools& all, Pool& pool, int queries) {
-  std::vector<Released> out;
-  if (pool.cached_bytes <= pool.release_threshold) return out;
-  std::vector<CUdeviceptr> largest_first;
-  for (auto it = pool.cached.rbegin(); it != pool.cached.rend(); ++it) largest_first.push_back(it->second);
-  Pool* p = &pool;
-  for (CUdeviceptr ptr : largest_first) {
-    if (p == nullptr || p->cached_bytes <= p->release_threshold) break;
-    Block& b = p->blocks.at(ptr);
-    if (!b.idle && b.event.valid() && queries > 0) {
-      --queries;
-      b.idle = event_call(proto::CallId::EventQuery, b.event) == CUDA_SUCCESS;
-    }
-    if (b.idle) out.push_back(take_locked(all, p, ptr, false));
-  }
-  return out;
-}
-
 // Frees what was taken out, each block after its free's event; then its event is spare.
-CUresult release(Pools& all, const std::vector<Released>& blocks) {
+CUresult pool_state::release(Pools& all, const std::vector<Released>& blocks) {
   CUresult first = CUDA_SUCCESS;
   for (const Released& r : blocks) {
     if (r.wait) (void)event_call(proto::CallId::EventSynchronize, r.event);
@@ -324,25 +294,6 @@ CUresult release(Pools& all, const std::vector<Released>& blocks) {
   return first;
 }
 
-// After a synchronize: cached blocks `done` says are complete are idle, and every pool gives
-// back what it caches beyond its release threshold, as the driver does at a synchronization.
-template <typename Done>
-void release_completed(Done done) {
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  std::vector<Released> released;
-  for (Pool* p : all.live) {
-    if (p->kind != HandleKind::MemPool || p->cached.empty()) continue;  // a live pool is never deleted here
-    for (auto& entry : p->blocks)
-      if (!entry.second.in_use && done(entry.second)) entry.second.idle = true;
-    for (const Released& r : take_releasable_locked(all, *p, 0)) released.push_back(r);
-  }
-  lock.unlock();
-  if (!released.empty()) (void)release(all, released);
-}
-
-}  // namespace
-
 void mem_pools_synchronized(uint32_t device) {
   release_completed([&](const Block& b) { return b.freed_on.device == device; });
 }
@@ -352,64 +303,6 @@ void mem_pools_stream_synchronized(CUstream stream) {
   StreamKey key;
   if (c == nullptr || stream_key(stream, *c, &key) != CUDA_SUCCESS) return;
   release_completed([&](const Block& b) { return b.freed_on.same(key); });
-}
-
-CUmemoryPool default_mem_pool(uint32_t device) {
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  return handle_of(default_pool_locked(all, device));
-}
-
-CUmemoryPool current_mem_pool(uint32_t device) {
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  return handle_of(current_pool_locked(all, device));
-}
-
-CUresult set_current_mem_pool(uint32_t device, CUmemoryPool handle) {
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  default_pool_locked(all, device);
-  Pool* p = live_pool(all, handle);
-  if (p == nullptr || p->device != device) return CUDA_ERROR_INVALID_VALUE;
-  all.current[device] = p;
-  return CUDA_SUCCESS;
-}
-
-CUresult create_mem_pool(uint32_t device, size_t max_size, CUmemoryPool* out) {
-  auto* p = new Pool;
-  p->device = device;
-  p->max_size = max_size;
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  all.live.insert(p);
-  *out = handle_of(p);
-  return CUDA_SUCCESS;
-}
-
-CUresult destroy_mem_pool(CUmemoryPool handle) {
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  Pool* p = live_pool(all, handle);
-  if (p == nullptr || p->is_default) return CUDA_ERROR_INVALID_VALUE;
-  p->kind = HandleKind::Dead;
-  if (all.current[p->device] == p) all.current[p->device] = all.defaults[p->device];
-  std::vector<Released> cached;
-  while (p != nullptr && !p->cached.empty()) cached.push_back(take_locked(all, p, p->cached.begin()->second, true));
-  if (p != nullptr && p->blocks.empty()) {
-    all.live.erase(p);
-    delete p;
-  }
-  lock.unlock();
-  return release(all, cached);
-}
-
-bool mem_pool_device(CUmemoryPool handle, uint32_t* device) {
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  Pool* p = live_pool(all, handle);
-  if (p != nullptr) *device = p->device;
-  return p != nullptr;
 }
 
 CUresult pool_alloc_async(CUdeviceptr* out, size_t size, CUmemoryPool handle, CUstream stream) {
@@ -550,101 +443,6 @@ CUresult free_pool_block(CUdeviceptr ptr, bool* handled) {
   take_locked(all, pool, ptr, false);
   lock.unlock();
   return free_device_memory(ptr);
-}
-
-CUresult trim_mem_pool(CUmemoryPool handle, size_t keep) {
-  if (CUresult r = init_status(); r != CUDA_SUCCESS) return r;
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  Pool* p = live_pool(all, handle);
-  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  // As the driver: at least `keep` bytes stay reserved. Largest blocks first.
-  std::vector<CUdeviceptr> largest_first;
-  for (auto it = p->cached.rbegin(); it != p->cached.rend(); ++it) largest_first.push_back(it->second);
-  std::vector<Released> trimmed;
-  for (CUdeviceptr ptr : largest_first)
-    if (p->reserved > keep && p->reserved - p->blocks.at(ptr).size >= keep)
-      trimmed.push_back(take_locked(all, p, ptr, true));
-  lock.unlock();
-  return release(all, trimmed);
-}
-
-CUresult set_mem_pool_attribute(CUmemoryPool handle, CUmemPool_attribute attribute, const void* value) {
-  if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  Pool* p = live_pool(all, handle);
-  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  const auto flag = [&] { return *static_cast<const int*>(value) != 0; };
-  switch (attribute) {
-    case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES: p->follow_event_dependencies = flag(); break;
-    case CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC: p->allow_opportunistic = flag(); break;
-    case CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES: p->allow_internal_dependencies = flag(); break;
-    case CU_MEMPOOL_ATTR_RELEASE_THRESHOLD: p->release_threshold = *static_cast<const cuuint64_t*>(value); break;
-    // A high watermark can only be reset (to what is held now), with 0.
-    case CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH:
-      if (*static_cast<const cuuint64_t*>(value) != 0) return CUDA_ERROR_INVALID_VALUE;
-      p->reserved_high = p->reserved;
-      break;
-    case CU_MEMPOOL_ATTR_USED_MEM_HIGH:
-      if (*static_cast<const cuuint64_t*>(value) != 0) return CUDA_ERROR_INVALID_VALUE;
-      p->used_high = p->used;
-      break;
-    default:
-      return CUDA_ERROR_INVALID_VALUE;  // the current amounts are read-only
-  }
-  return CUDA_SUCCESS;
-}
-
-CUresult get_mem_pool_attribute(CUmemoryPool handle, CUmemPool_attribute attribute, void* value) {
-  if (value == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  const Pool* p = live_pool(all, handle);
-  if (p == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  auto* flag = static_cast<int*>(value);
-  auto* bytes = static_cast<cuuint64_t*>(value);
-  switch (attribute) {
-    case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES: *flag = p->follow_event_dependencies; break;
-    case CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC: *flag = p->allow_opportunistic; break;
-    case CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES: *flag = p->allow_internal_dependencies; break;
-    case CU_MEMPOOL_ATTR_RELEASE_THRESHOLD: *bytes = p->release_threshold; break;
-    case CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT: *bytes = p->reserved; break;
-    case CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH: *bytes = p->reserved_high; break;
-    case CU_MEMPOOL_ATTR_USED_MEM_CURRENT: *bytes = p->used; break;
-    case CU_MEMPOOL_ATTR_USED_MEM_HIGH: *bytes = p->used_high; break;
-    default: return CUDA_ERROR_INVALID_VALUE;
-  }
-  return CUDA_SUCCESS;
-}
-
-void forget_mem_pools(uint32_t device) {
-  if (device >= limits::kMaxDevices) return;
-  Pools& all = pools();
-  Lock lock(all.mutex);
-  std::vector<Pool*> ended;
-  for (Pool* p : all.live) {
-    if (p->device != device) {
-      // Blocks freed on the device's streams: that work ended with the reset.
-      for (auto& [ptr, b] : p->blocks)
-        if (!b.in_use && b.event.device == device) b.idle = true;
-      continue;
-    }
-    for (const auto& [ptr, b] : p->blocks) {
-      all.owners.erase(ptr);
-      spare(all, b.event);  // an event of another device lives on
-    }
-    p->blocks.clear();
-    p->cached.clear();
-    p->used = p->reserved = p->cached_bytes = 0;
-    if (p->kind == HandleKind::Dead) ended.push_back(p);
-  }
-  for (Pool* p : ended) {
-    all.live.erase(p);
-    delete p;
-  }
-  // Events made on the device are gone (FreeEvent::valid() tells, by the device's generation).
-  all.spare_events[device].clear();
 }
 
 }  // namespace vgpu::cuda

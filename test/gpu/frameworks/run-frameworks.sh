@@ -114,8 +114,12 @@ run_prog_hidden "$OUTS/nvidia-smi" "$NVSMI" "${GUEST_ENV[@]}" "VGPU_LOG=debug"
 # (run_prog passes a program no arguments: these two take theirs from a script.)
 printf '#!/bin/sh\nexec %s --query-gpu=name,memory.total --format=csv,noheader,nounits\n' "$NVSMI" >"$WORK/cwd/nvsmi-query"
 printf '#!/bin/sh\nexec %s --json\n' "$BUNDLE/bin/vgpu-smi" >"$WORK/cwd/vgpu-smi-json"
-chmod +x "$WORK/cwd/nvsmi-query" "$WORK/cwd/vgpu-smi-json"
+printf '#!/bin/sh\nexec %s -q\n' "$NVSMI" >"$WORK/cwd/nvsmi-q"
+chmod +x "$WORK/cwd/nvsmi-query" "$WORK/cwd/vgpu-smi-json" "$WORK/cwd/nvsmi-q"
 run_prog_hidden "$OUTS/nvidia-smi-query" "$WORK/cwd/nvsmi-query" "${GUEST_ENV[@]}"
+run_prog_hidden "$OUTS/nvidia-smi-q" "$WORK/cwd/nvsmi-q" "${GUEST_ENV[@]}" "VGPU_LOG=debug"
+# The host's own view, kept beside it for reading (the GPU's memory and processes, not the tenant's).
+run_prog "$OUTS/nvidia-smi-q-host" "$WORK/cwd/nvsmi-q"
 run_prog_hidden "$OUTS/vgpu-smi" "$BUNDLE/bin/vgpu-smi" "${GUEST_ENV[@]}"
 run_prog_hidden "$OUTS/vgpu-smi-json" "$WORK/cwd/vgpu-smi-json" "${GUEST_ENV[@]}"
 kill "$holder" 2>/dev/null || true
@@ -134,6 +138,7 @@ NVML calls not answered: $(grep -o "[A-Za-z0-9_]* is not supported by vgpu" "$pr
 }
 smi_check "nvidia-smi through the shim: the tenant's limit, the process" "$OUTS/nvidia-smi" "${MEMORY_LIMIT_MIB}MiB" "python3"
 smi_check "nvidia-smi --query-gpu through the shim" "$OUTS/nvidia-smi-query" "H200, ${MEMORY_LIMIT_MIB}"
+smi_check "nvidia-smi -q through the shim" "$OUTS/nvidia-smi-q" "${MEMORY_LIMIT_MIB} MiB" "python3"
 smi_check "vgpu-smi: devices, memory, the process" "$OUTS/vgpu-smi" "H200" "python3"
 smi_check "vgpu-smi --json" "$OUTS/vgpu-smi-json" '"devices"' '"processes"' "python3"
 

@@ -7,6 +7,8 @@
 // PORTABLE, DEVICEMAP, WRITECOMBINED (cuMemHostGetFlags, copies both ways);
 // cuMemHostGetDevicePointer on DEVICEMAP memory and on cuMemHostRegister'ed memory, written by a
 // kernel and read on the host; register twice / unregister twice errors; cuMemFreeHost, cuMemFree.
+// Unified addressing: a kernel given the host pointer of cuMemAllocHost memory itself, with no
+// cuMemHostGetDevicePointer, as XLA's timer does; the device pointer attribute equals it.
 // blobs: cubin
 #if defined(__CUDACC__)
 extern "C" __global__ void add_u32(unsigned int* p, unsigned int v, int n) {
@@ -163,6 +165,29 @@ int main() {
       EXPECT(w[0] == 40 && w[999] == 40 + 999 && w[1000] == 0);
       std::printf("%s: zero-copy w[0]=%u w[999]=%u w[1000]=%u\n", k.name, w[0], w[999], w[1000]);
     }
+    CHECK(cuMemFreeHost(h));
+  }
+
+  // Unified addressing: page-locked memory has one address on the CPU and the GPU, so a kernel
+  // may be handed the host pointer itself.
+  {
+    int unified = 0;
+    CHECK(cuDeviceGetAttribute(&unified, CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING, dev));
+    std::printf("unified addressing=%d\n", unified);
+    EXPECT(unified == 1);
+    void* h = nullptr;
+    CHECK(cuMemAllocHost(&h, kHost));
+    std::memset(h, 0, kHost);
+    const CUdeviceptr as_device = reinterpret_cast<CUdeviceptr>(h);
+    CUdeviceptr attr = 0;
+    CHECK(cuPointerGetAttribute(&attr, CU_POINTER_ATTRIBUTE_DEVICE_POINTER, as_device));
+    std::printf("pinned: device pointer is the host pointer=%d\n", attr == as_device);
+    EXPECT(attr == as_device);
+    launch_add(as_device, 3, 4096, nullptr);
+    CHECK(cuCtxSynchronize());
+    const unsigned int* w = static_cast<const unsigned int*>(h);
+    std::printf("pinned: kernel on the host pointer w[0]=%u w[4095]=%u w[4096]=%u\n", w[0], w[4095], w[4096]);
+    EXPECT(w[0] == 3 && w[4095] == 3 + 4095 && w[4096] == 0);
     CHECK(cuMemFreeHost(h));
   }
 

@@ -1,6 +1,7 @@
 // pinned_memory: page-locked host memory from cudaMallocHost and cudaHostAlloc (Default, Portable,
 // WriteCombined flags), async copies in and out of it on several streams, a kernel between, many
-// allocate/free cycles of mixed sizes (reuse of freed pinned memory), and a large 96 MB buffer.
+// allocate/free cycles of mixed sizes (reuse of freed pinned memory), a large 96 MB buffer, and a
+// kernel given a cudaMallocHost pointer itself (unified addressing: one address on CPU and GPU).
 #include "common.h"
 
 #include <vector>
@@ -138,6 +139,26 @@ int main() {
     ok &= roundtrip("large", big_in, big_out, n, s2, 77);
     CK(cudaFreeHost(big_in));
     CK(cudaFreeHost(big_out));
+  }
+
+  // Unified addressing: the kernel gets the host pointer, not one from cudaHostGetDevicePointer.
+  {
+    const size_t n = 1u << 16;
+    unsigned char* h;
+    CK(cudaMallocHost(&h, n));
+    std::memset(h, 0x0f, n);
+    cudaPointerAttributes attr{};
+    CK(cudaPointerGetAttributes(&attr, h));
+    xor_bytes<<<16, 256, 0, s1>>>(h, n, 0x30);
+    CK_LAUNCH();
+    CK(cudaStreamSynchronize(s1));
+    size_t bad = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (h[i] != static_cast<unsigned char>(0x0f ^ static_cast<unsigned char>(0x30 + (i % 13)))) ++bad;
+    std::printf("host_pointer_in_kernel device_pointer_is_host=%d mismatches=%zu\n",
+                attr.devicePointer == h ? 1 : 0, bad);
+    ok &= bad == 0 && attr.devicePointer == h;
+    CK(cudaFreeHost(h));
   }
 
   // cudaFreeHost(nullptr) is a no-op.
