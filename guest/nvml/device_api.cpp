@@ -73,19 +73,26 @@ nvmlReturn_t by_bus_id(const char* text, nvmlDevice_t* device) {
   return NVML_ERROR_NOT_FOUND;
 }
 
+// The fields nvmlPciInfo_t and nvmlPciInfoExt_t share: the GPU's address on the host's bus and
+// its own ids (device << 16 | vendor), where the driver reports them (CUDA 12.8+).
+template <typename Pci>
+void fill_pci(const proto::DeviceGetInfoReply& info, Pci* pci) {
+  const PciAddress a = pci_address(info);
+  pci->domain = a.domain;
+  pci->bus = a.bus;
+  pci->device = a.device;
+  pci->pciDeviceId = static_cast<unsigned>(nvml::attribute(info, CU_DEVICE_ATTRIBUTE_GPU_PCI_DEVICE_ID));
+  pci->pciSubSystemId = static_cast<unsigned>(nvml::attribute(info, CU_DEVICE_ATTRIBUTE_GPU_PCI_SUBSYSTEM_ID));
+  std::snprintf(pci->busId, sizeof pci->busId, "%08X:%02X:%02X.0", a.domain, a.bus & 0xff, a.device & 0xff);
+}
+
 nvmlReturn_t pci_info(nvmlDevice_t device, nvmlPciInfo_t* pci) {
   if (pci == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
   const proto::DeviceGetInfoReply* info = nullptr;
   if (nvmlReturn_t r = nvml::facts_of(device, &info); r != NVML_SUCCESS) return r;
   std::memset(pci, 0, sizeof *pci);
+  fill_pci(*info, pci);
   const PciAddress a = pci_address(*info);
-  pci->domain = a.domain;
-  pci->bus = a.bus;
-  pci->device = a.device;
-  // The GPU's own ids (device << 16 | vendor), where the driver reports them (CUDA 12.8+).
-  pci->pciDeviceId = static_cast<unsigned>(nvml::attribute(*info, CU_DEVICE_ATTRIBUTE_GPU_PCI_DEVICE_ID));
-  pci->pciSubSystemId = static_cast<unsigned>(nvml::attribute(*info, CU_DEVICE_ATTRIBUTE_GPU_PCI_SUBSYSTEM_ID));
-  std::snprintf(pci->busId, sizeof pci->busId, "%08X:%02X:%02X.0", a.domain, a.bus & 0xff, a.device & 0xff);
   std::snprintf(pci->busIdLegacy, sizeof pci->busIdLegacy, "%04X:%02X:%02X.0", a.domain & 0xffff, a.bus & 0xff,
                 a.device & 0xff);
   return NVML_SUCCESS;
@@ -199,6 +206,32 @@ VGPU_NVML_API nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t device, char* uuid, un
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetPciInfo_v3(nvmlDevice_t d, nvmlPciInfo_t* p) { return pci_info(d, p); }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetPciInfo_v2(nvmlDevice_t d, nvmlPciInfo_t* p) { return pci_info(d, p); }
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetPciInfo(nvmlDevice_t d, nvmlPciInfo_t* p) { return pci_info(d, p); }
+
+// nvidia-smi -q's PCI section. The class is a 3D controller (0x03/0x02): a display controller
+// that drives no display, which is what a guest's GPU is (nvmlDeviceGetDisplayMode below).
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetPciInfoExt(nvmlDevice_t device, nvmlPciInfoExt_t* pci) {
+  if (pci == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+  const proto::DeviceGetInfoReply* info = nullptr;
+  if (nvmlReturn_t r = nvml::facts_of(device, &info); r != NVML_SUCCESS) return r;
+  if (pci->version != nvmlPciInfoExt_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+  std::memset(pci, 0, sizeof *pci);
+  pci->version = nvmlPciInfoExt_v1;
+  fill_pci(*info, pci);
+  pci->baseClass = 0x3;
+  pci->subClass = 0x2;
+  return NVML_SUCCESS;
+}
+
+// The GPU reaches no pageable memory of the guest's (neither HMM nor ATS): vgpud's GPU cannot
+// see a guest's page tables, and the shim reports no pageable memory access (device_snapshot.cpp).
+VGPU_NVML_API nvmlReturn_t nvmlDeviceGetAddressingMode(nvmlDevice_t device, nvmlDeviceAddressingMode_t* mode) {
+  if (mode == nullptr) return NVML_ERROR_INVALID_ARGUMENT;
+  const proto::DeviceGetInfoReply* info = nullptr;
+  if (nvmlReturn_t r = nvml::facts_of(device, &info); r != NVML_SUCCESS) return r;
+  if (mode->version != nvmlDeviceAddressingMode_v1) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+  mode->value = NVML_DEVICE_ADDRESSING_MODE_NONE;
+  return NVML_SUCCESS;
+}
 
 VGPU_NVML_API nvmlReturn_t nvmlDeviceGetCudaComputeCapability(nvmlDevice_t device, int* major, int* minor) {
   if (major == nullptr || minor == nullptr) return NVML_ERROR_INVALID_ARGUMENT;

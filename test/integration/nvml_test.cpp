@@ -107,6 +107,11 @@ TEST_CASE("the guest's NVML answers devices, memory (the tenant's limit as total
   REQUIRE(r.output.find("events types=0 none=0 xid=3 wait=10\n") != std::string::npos);
   REQUIRE(value_of(r.output, "freed_again") == "2");
   REQUIRE(r.output.find("mig_devices=0 is_mig=0 display=0/0\n") != std::string::npos);
+  // nvidia-smi -q's PCI section: the same address and ids as nvmlDeviceGetPciInfo, a 3D controller
+  // (class 0x3, subclass 0x2: a display controller driving no display); an unknown version is
+  // refused (NVML_ERROR_ARGUMENT_VERSION_MISMATCH). No HMM or ATS addressing in a guest.
+  REQUIRE(r.output.find("pci_ext 0 bus=00000000:10:00.0 same=1 class=0x3/0x2 wrong_version=25\n") != std::string::npos);
+  REQUIRE(value_of(r.output, "addressing 0") == "0");
   stop(holder);
 }
 

@@ -155,6 +155,22 @@ int main(int argc, char** argv) {
     NVML_CHECK(nvmlDeviceGetDisplayActive(device, &display_active));
     std::printf("mig_devices=%u is_mig=%u display=%d/%d\n", mig_max, is_mig, static_cast<int>(display),
                 static_cast<int>(display_active));
+    // nvidia-smi -q's PCI section and addressing mode: the versioned queries, and their version check.
+    nvmlPciInfoExt_t ext{};
+    ext.version = nvmlPciInfoExt_v1;
+    NVML_CHECK(nvmlDeviceGetPciInfoExt(device, &ext));
+    nvmlPciInfoExt_t old_ext{};
+    old_ext.version = 1;
+    std::printf("pci_ext %u bus=%s same=%d class=0x%x/0x%x wrong_version=%d\n", i, ext.busId,
+                std::strcmp(ext.busId, pci.busId) == 0 && ext.domain == pci.domain && ext.bus == pci.bus &&
+                    ext.device == pci.device && ext.pciDeviceId == pci.pciDeviceId &&
+                    ext.pciSubSystemId == pci.pciSubSystemId,
+                ext.baseClass, ext.subClass, static_cast<int>(nvmlDeviceGetPciInfoExt(device, &old_ext)));
+    nvmlDeviceAddressingMode_t addressing{};
+    addressing.version = nvmlDeviceAddressingMode_v1;
+    addressing.value = 99;
+    NVML_CHECK(nvmlDeviceGetAddressingMode(device, &addressing));
+    std::printf("addressing %u=%u\n", i, addressing.value);
     // Events: none reaches a guest, so a device supports no type and a wait times out.
     nvmlEventSet_t events = nullptr;
     NVML_CHECK(nvmlEventSetCreate(&events));
