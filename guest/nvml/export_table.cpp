@@ -13,6 +13,7 @@
 //   | 81      | a device's handle by its index | (unsigned index, nvmlDevice_t* out, flags)  |
 //   | 213     | a device's compute processes   | (nvmlDevice_t, unsigned* count, Entry*)     |
 //   | 214-215 | its other process lists        | the same; in a guest they are empty         |
+//   | 230     | the host's max PCIe generation | (nvmlDevice_t, unsigned* out); none: N/A    |
 //
 // Every other slot is answered by not_known() below.
 #include <array>
@@ -41,6 +42,7 @@ constexpr unsigned kToolLogSlot = 26;
 constexpr unsigned kHandleByIndexSlot = 81;
 constexpr unsigned kComputeProcessesSlot = 213;
 constexpr unsigned kLastProcessesSlot = 215;
+constexpr unsigned kHostMaxLinkGenSlot = 230;
 
 // One process of the private list: the public nvmlProcessDetail_v1_t's numbers, then the
 // process's name inline. nvidia-smi leaves a process out of its table when the name is empty.
@@ -89,6 +91,9 @@ nvmlReturn_t answer(unsigned slot, Word a0, Word a1, Word a2, Word a3) {
     return nvml::processes(reinterpret_cast<nvmlDevice_t>(a0), reinterpret_cast<unsigned*>(a1),
                            reinterpret_cast<SmiProcessEntry*>(a2), slot != kComputeProcessesSlot);
   if (slot == kToolLogSlot) return NVML_SUCCESS;
+  // A guest's GPU sits on no PCIe link of the guest's: as NVIDIA's library answers for a GPU
+  // whose host side it cannot read (nvidia-smi -q shows "Host Max: N/A").
+  if (slot == kHostMaxLinkGenSlot) return NVML_ERROR_NOT_SUPPORTED;
   return not_known(slot, a0, a1, a2, a3);
 }
 

@@ -102,6 +102,9 @@ TEST_CASE("the guest's NVML answers devices, memory (the tenant's limit as total
   REQUIRE(value_of(r.output, "smi_other_processes 0") == "0");
   REQUIRE(value_of(r.output, "smi_unknown_slot") == "0");
   REQUIRE(value_of(r.output, "smi_unknown_device_slot") == "0/0");
+  // The host's maximum PCIe link generation (nvidia-smi -q's "Host Max"): not the guest's to know,
+  // refused as NVIDIA's library refuses it where there is none (shown as N/A), the value untouched.
+  REQUIRE(value_of(r.output, "smi_host_max_link_gen") == "3/77");
   // Events: no type is supported, registering none is fine, a wait times out (NVML_ERROR_TIMEOUT),
   // a freed set is gone.
   REQUIRE(r.output.find("events types=0 none=0 xid=3 wait=10\n") != std::string::npos);

@@ -68,9 +68,13 @@ void print_smi_view(unsigned int i, nvmlDevice_t device) {
   using AnySlot = nvmlReturn_t (*)(uintptr_t, uintptr_t, uintptr_t, uintptr_t);
   std::printf("smi_unknown_slot=%d\n", static_cast<int>(reinterpret_cast<AnySlot>(words[5])(0, 0, 0, 0)));
   unsigned int value = 77;  // a query about the device that vgpu does not know: nothing to report
-  const nvmlReturn_t unknown = reinterpret_cast<AnySlot>(words[230])(reinterpret_cast<uintptr_t>(device),
+  const nvmlReturn_t unknown = reinterpret_cast<AnySlot>(words[232])(reinterpret_cast<uintptr_t>(device),
                                                                      reinterpret_cast<uintptr_t>(&value), 0, 0);
   std::printf("smi_unknown_device_slot=%d/%u\n", static_cast<int>(unknown), value);
+  unsigned int gen = 77;  // the host's maximum PCIe link generation: none in a guest (N/A)
+  const nvmlReturn_t host_max = reinterpret_cast<AnySlot>(words[230])(reinterpret_cast<uintptr_t>(device),
+                                                                      reinterpret_cast<uintptr_t>(&gen), 0, 0);
+  std::printf("smi_host_max_link_gen=%d/%u\n", static_cast<int>(host_max), gen);
 }
 
 }  // namespace
