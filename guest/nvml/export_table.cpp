@@ -13,6 +13,9 @@
 //   | 81      | a device's handle by its index | (unsigned index, nvmlDevice_t* out, flags)  |
 //   | 213     | a device's compute processes   | (nvmlDevice_t, unsigned* count, Entry*)     |
 //   | 214-215 | its other process lists        | the same; in a guest they are empty         |
+//   | 72      | dmon's and pmon's check that   | (nvmlDevice_t, unsigned* out, nvmlDevice_t, |
+//   |         | they can sample the device     |  1); 0: "Not supported on the device(s)"    |
+//   | 145     | pmon's per-process samples     | (nvmlDevice_t, microseconds since, ...)     |
 //   | 230     | the host's max PCIe generation | (nvmlDevice_t, unsigned* out); none: N/A    |
 //
 // Every other slot is answered by not_known() below.
@@ -23,6 +26,9 @@
 #include <cstdio>
 #include <cstring>
 #include <utility>
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "guest/nvml/nvml_state.h"
 #include "guest/nvml/process_list.h"
@@ -42,6 +48,8 @@ constexpr unsigned kToolLogSlot = 26;
 constexpr unsigned kHandleByIndexSlot = 81;
 constexpr unsigned kComputeProcessesSlot = 213;
 constexpr unsigned kLastProcessesSlot = 215;
+constexpr unsigned kSamplingCheckSlot = 72;
+constexpr unsigned kProcessSamplesSlot = 145;
 constexpr unsigned kHostMaxLinkGenSlot = 230;
 
 // One process of the private list: the public nvmlProcessDetail_v1_t's numbers, then the
@@ -66,6 +74,16 @@ static_assert(sizeof(SmiProcessEntry) == 4128);
 using Word = uintptr_t;
 using SlotEntry = nvmlReturn_t (*)(Word, Word, Word, Word);
 
+// Whether `a` can be a pointer to an unsigned the caller passed: aligned, and in a mapping of
+// this process. A slot's second argument is not always one (pmon's sample call passes a
+// timestamp there), and writing through a number that is not would crash the caller.
+bool mapped_word(Word a) {
+  if (a == 0 || a % alignof(unsigned) != 0) return false;
+  const auto page = static_cast<Word>(sysconf(_SC_PAGESIZE));
+  unsigned char resident = 0;
+  return mincore(reinterpret_cast<void*>(a - a % page), 1, &resident) == 0;
+}
+
 // A slot vgpu does not know. nvidia-smi stops at the first error an internal call returns
 // ("Internal NVML error"), where a public call's error only shows as N/A, so the slot answers
 // success and reports nothing: for a call about one of the guest's devices with a count or value
@@ -79,7 +97,7 @@ nvmlReturn_t not_known(unsigned slot, Word a0, Word a1, Word a2, Word a3) {
                 static_cast<unsigned long>(a3));
   (void)nvml::unsupported_call(name, &said[slot]);
   uint32_t index = 0;
-  if (a1 != 0 && nvml::index_of(reinterpret_cast<nvmlDevice_t>(a0), &index) == NVML_SUCCESS)
+  if (nvml::index_of(reinterpret_cast<nvmlDevice_t>(a0), &index) == NVML_SUCCESS && mapped_word(a1))
     *reinterpret_cast<unsigned*>(a1) = 0;
   return NVML_SUCCESS;
 }
@@ -94,6 +112,17 @@ nvmlReturn_t answer(unsigned slot, Word a0, Word a1, Word a2, Word a3) {
   // A guest's GPU sits on no PCIe link of the guest's: as NVIDIA's library answers for a GPU
   // whose host side it cannot read (nvidia-smi -q shows "Host Max: N/A").
   if (slot == kHostMaxLinkGenSlot) return NVML_ERROR_NOT_SUPPORTED;
+  // The guest's devices can be sampled: dmon then asks the public calls, which answer the
+  // tenant's utilization and N/A for the host's sensors.
+  if (slot == kSamplingCheckSlot) {
+    uint32_t index = 0;
+    if (nvml::index_of(reinterpret_cast<nvmlDevice_t>(a0), &index) != NVML_SUCCESS) return NVML_ERROR_INVALID_ARGUMENT;
+    if (!mapped_word(a1)) return NVML_ERROR_INVALID_ARGUMENT;
+    *reinterpret_cast<unsigned*>(a1) = 1;
+    return NVML_SUCCESS;
+  }
+  // Per-process samples in a layout vgpu does not know yet: refused, as for a GPU without them.
+  if (slot == kProcessSamplesSlot) return NVML_ERROR_NOT_SUPPORTED;
   return not_known(slot, a0, a1, a2, a3);
 }
 

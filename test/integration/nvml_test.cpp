@@ -105,6 +105,12 @@ TEST_CASE("the guest's NVML answers devices, memory (the tenant's limit as total
   // The host's maximum PCIe link generation (nvidia-smi -q's "Host Max"): not the guest's to know,
   // refused as NVIDIA's library refuses it where there is none (shown as N/A), the value untouched.
   REQUIRE(value_of(r.output, "smi_host_max_link_gen") == "3/77");
+  // dmon and pmon sample the guest's devices (with 0 they say "Not supported on the device(s)");
+  // pmon's per-process samples are refused (its columns show "-"); an unknown slot whose second
+  // argument is a number, not a pointer, is answered without writing through it.
+  REQUIRE(value_of(r.output, "smi_sampling") == "0/1");
+  REQUIRE(value_of(r.output, "smi_process_samples") == "3");
+  REQUIRE(value_of(r.output, "smi_unknown_slot_no_pointer") == "0");
   // Events: no type is supported, registering none is fine, a wait times out (NVML_ERROR_TIMEOUT),
   // a freed set is gone.
   REQUIRE(r.output.find("events types=0 none=0 xid=3 wait=10\n") != std::string::npos);

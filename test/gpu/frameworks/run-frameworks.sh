@@ -115,9 +115,14 @@ run_prog_hidden "$OUTS/nvidia-smi" "$NVSMI" "${GUEST_ENV[@]}" "VGPU_LOG=debug"
 printf '#!/bin/sh\nexec %s --query-gpu=name,memory.total --format=csv,noheader,nounits\n' "$NVSMI" >"$WORK/cwd/nvsmi-query"
 printf '#!/bin/sh\nexec %s --json\n' "$BUNDLE/bin/vgpu-smi" >"$WORK/cwd/vgpu-smi-json"
 printf '#!/bin/sh\nexec %s -q\n' "$NVSMI" >"$WORK/cwd/nvsmi-q"
-chmod +x "$WORK/cwd/nvsmi-query" "$WORK/cwd/vgpu-smi-json" "$WORK/cwd/nvsmi-q"
+printf '#!/bin/sh\nexec %s pmon -c 1\n' "$NVSMI" >"$WORK/cwd/nvsmi-pmon"
+printf '#!/bin/sh\nexec %s dmon -c 1\n' "$NVSMI" >"$WORK/cwd/nvsmi-dmon"
+chmod +x "$WORK/cwd/nvsmi-query" "$WORK/cwd/vgpu-smi-json" "$WORK/cwd/nvsmi-q" "$WORK/cwd/nvsmi-pmon" \
+  "$WORK/cwd/nvsmi-dmon"
 run_prog_hidden "$OUTS/nvidia-smi-query" "$WORK/cwd/nvsmi-query" "${GUEST_ENV[@]}"
 run_prog_hidden "$OUTS/nvidia-smi-q" "$WORK/cwd/nvsmi-q" "${GUEST_ENV[@]}" "VGPU_LOG=debug"
+run_prog_hidden "$OUTS/nvidia-smi-pmon" "$WORK/cwd/nvsmi-pmon" "${GUEST_ENV[@]}"
+run_prog_hidden "$OUTS/nvidia-smi-dmon" "$WORK/cwd/nvsmi-dmon" "${GUEST_ENV[@]}"
 # The host's own view, kept beside it for reading (the GPU's memory and processes, not the tenant's).
 run_prog "$OUTS/nvidia-smi-q-host" "$WORK/cwd/nvsmi-q"
 run_prog_hidden "$OUTS/vgpu-smi" "$BUNDLE/bin/vgpu-smi" "${GUEST_ENV[@]}"
@@ -139,6 +144,10 @@ NVML calls not answered: $(grep -o "[A-Za-z0-9_]* is not supported by vgpu" "$pr
 smi_check "nvidia-smi through the shim: the tenant's limit, the process" "$OUTS/nvidia-smi" "${MEMORY_LIMIT_MIB}MiB" "python3"
 smi_check "nvidia-smi --query-gpu through the shim" "$OUTS/nvidia-smi-query" "H200, ${MEMORY_LIMIT_MIB}"
 smi_check "nvidia-smi -q through the shim" "$OUTS/nvidia-smi-q" "${MEMORY_LIMIT_MIB} MiB" "python3"
+# pmon: the guest's process on GPU 0 (its samples "-"); dmon: a row for GPU 0 (the tenant's sm
+# and mem, "-" for the host's sensors and clocks).
+smi_check "nvidia-smi pmon through the shim: the process" "$OUTS/nvidia-smi-pmon" " C  .* python3"
+smi_check "nvidia-smi dmon through the shim" "$OUTS/nvidia-smi-dmon" "^ *0 *- *- *- *[0-9]"
 smi_check "vgpu-smi: devices, memory, the process" "$OUTS/vgpu-smi" "H200" "python3"
 smi_check "vgpu-smi --json" "$OUTS/vgpu-smi-json" '"devices"' '"processes"' "python3"
 

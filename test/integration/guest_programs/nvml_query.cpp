@@ -75,6 +75,24 @@ void print_smi_view(unsigned int i, nvmlDevice_t device) {
   const nvmlReturn_t host_max = reinterpret_cast<AnySlot>(words[230])(reinterpret_cast<uintptr_t>(device),
                                                                       reinterpret_cast<uintptr_t>(&gen), 0, 0);
   std::printf("smi_host_max_link_gen=%d/%u\n", static_cast<int>(host_max), gen);
+  // dmon's and pmon's check that they can sample the device (device, out, device, 1), and pmon's
+  // per-process samples, whose second argument is a timestamp, not a pointer.
+  unsigned int can_sample = 0;
+  const nvmlReturn_t check = reinterpret_cast<AnySlot>(words[72])(reinterpret_cast<uintptr_t>(device),
+                                                                  reinterpret_cast<uintptr_t>(&can_sample),
+                                                                  reinterpret_cast<uintptr_t>(device), 1);
+  std::printf("smi_sampling=%d/%u\n", static_cast<int>(check), can_sample);
+  const uintptr_t since_us = 0x661ab9bd51980;  // a time in microseconds, as pmon passes it
+  unsigned int counts[2] = {5, 5};
+  const nvmlReturn_t samples = reinterpret_cast<AnySlot>(words[145])(
+      reinterpret_cast<uintptr_t>(device), since_us, reinterpret_cast<uintptr_t>(&counts[1]),
+      reinterpret_cast<uintptr_t>(&counts[0]));
+  std::printf("smi_process_samples=%d\n", static_cast<int>(samples));
+  // An unknown slot about the device whose second argument is no pointer is answered, not
+  // written through.
+  const nvmlReturn_t not_pointer = reinterpret_cast<AnySlot>(words[233])(reinterpret_cast<uintptr_t>(device),
+                                                                         since_us, 0, 0);
+  std::printf("smi_unknown_slot_no_pointer=%d\n", static_cast<int>(not_pointer));
 }
 
 }  // namespace
