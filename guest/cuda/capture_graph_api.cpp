@@ -75,7 +75,7 @@ CUresult update_dependencies(CUstream stream, CUgraphNode* deps, const CUgraphEd
                              unsigned flags) {
   if (flags != CU_STREAM_ADD_CAPTURE_DEPENDENCIES && flags != CU_STREAM_SET_CAPTURE_DEPENDENCIES)
     return CUDA_ERROR_INVALID_VALUE;
-  if (!accept_edge_data(data, count)) return CUDA_ERROR_INVALID_VALUE;
+  if (!accept_capture_edge_data(data, count)) return CUDA_ERROR_INVALID_VALUE;
   if (count > vgpu::limits::kMaxCaptureDependencies) return CUDA_ERROR_NOT_SUPPORTED;
   return guarded([&] {
     guest::Channel* ch = nullptr;
@@ -105,7 +105,7 @@ CUresult begin_capture_to_graph(CUstream stream, CUgraph graph, const CUgraphNod
   if (mode != CU_STREAM_CAPTURE_MODE_GLOBAL && mode != CU_STREAM_CAPTURE_MODE_THREAD_LOCAL &&
       mode != CU_STREAM_CAPTURE_MODE_RELAXED)
     return CUDA_ERROR_INVALID_VALUE;
-  if (!accept_edge_data(data, count)) return CUDA_ERROR_INVALID_VALUE;
+  if (!accept_capture_edge_data(data, count)) return CUDA_ERROR_INVALID_VALUE;
   if (count > vgpu::limits::kMaxCaptureDependencies) return CUDA_ERROR_NOT_SUPPORTED;
   return guarded([&] {
     guest::Channel* ch = nullptr;

@@ -30,12 +30,20 @@ inline bool dependencies_ok(const GraphObject* graph, const CUgraphNode* deps, s
   return true;
 }
 
-// Edge data (cuGraphAddDependencies_v2, cuGraphAddNode_v2, captures into a graph): every edge is
-// kept as a full dependency. A programmatic one (the dependent kernel may start once its
-// producer triggers, or once all its blocks have begun) then waits for the producer to finish:
-// the same results, less overlap, and the graph's queries report it as a default edge. Said once.
-// False for data no edge can carry: an unknown type or port, or a port on the receiving end.
-bool accept_edge_data(const CUgraphEdgeData* data, size_t count) noexcept;
+// Edge data (cuGraphAddDependencies_v2, cuGraphAddNode_v2, cuGraphRemoveDependencies_v2) travels
+// with each edge to vgpud's driver, so a programmatic edge (programmatic dependent launch: the
+// dependent kernel may start once its producer triggers, or once all its blocks have begun) is
+// one there too. False for data no edge can carry: an unknown type or port, a port on the
+// receiving end, reserved bytes set. Which combinations are allowed is the driver's to say.
+bool edge_data_known(const CUgraphEdgeData* data, size_t count) noexcept;
+// Whether any of the edges has data other than the default (null data has none).
+bool edge_data_set(const CUgraphEdgeData* data, size_t count) noexcept;
+// Edge `i` on the wire: from `from` to `to`, with data[i] (the default when data is null).
+proto::GraphEdge wire_edge(uint32_t from, uint32_t to, const CUgraphEdgeData* data, size_t i) noexcept;
+// Edge data given to a capture (cuStreamUpdateCaptureDependencies_v2, cuStreamBeginCaptureToGraph):
+// its edges are kept as full dependencies. A programmatic one then waits for the producer to
+// finish: the same results, less overlap. Said once. False as for edge_data_known.
+bool accept_capture_edge_data(const CUgraphEdgeData* data, size_t count) noexcept;
 
 // A memcpy node's copy on the wire (GRAPH_ADD_MEMCPY_NODE's request, its graph left 0), checked
 // as adding the node checks it (graph_build_api.cpp; GRAPH_MEMCPY_NODE_SET sends the same): when
@@ -77,7 +85,7 @@ CUresult add_graph_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps
     }
     auto node = std::make_unique<GraphNodeObject>(GraphNodeObject{HandleKind::GraphNode, reply.node, type, g, second});
     std::vector<proto::GraphEdge> edges;
-    for (size_t i = 0; i < count; ++i) edges.push_back({node_of(deps[i], g)->last(), reply.node});
+    for (size_t i = 0; i < count; ++i) edges.push_back(proto::plain_edge(node_of(deps[i], g)->last(), reply.node));
     *out = reinterpret_cast<CUgraphNode>(node.get());
     g->nodes.push_back(std::move(node));
     return edges_travel == Edges::After ? send_edges(*ch, *g, edges) : CUDA_SUCCESS;

@@ -28,26 +28,48 @@ namespace guest = vgpu::guest;
 
 namespace vgpu::cuda {
 
-bool accept_edge_data(const CUgraphEdgeData* data, size_t count) noexcept {
-  bool programmatic = false;
-  for (size_t i = 0; data != nullptr && i < count; ++i) {
-    const CUgraphEdgeData& e = data[i];
-    if (e.type > CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC || e.from_port > CU_GRAPH_KERNEL_NODE_PORT_LAUNCH_ORDER ||
-        e.to_port != 0)
-      return false;
-    programmatic = programmatic || e.type != CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || e.from_port != 0;
+static_assert(proto::kEdgeTypeDefault == CU_GRAPH_DEPENDENCY_TYPE_DEFAULT &&
+              proto::kEdgeTypeProgrammatic == CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC);
+static_assert(proto::kEdgePortDefault == CU_GRAPH_KERNEL_NODE_PORT_DEFAULT &&
+              proto::kEdgePortProgrammatic == CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC &&
+              proto::kEdgePortLaunchOrder == CU_GRAPH_KERNEL_NODE_PORT_LAUNCH_ORDER);
+
+proto::GraphEdge wire_edge(uint32_t from, uint32_t to, const CUgraphEdgeData* data, size_t i) noexcept {
+  proto::GraphEdge e = proto::plain_edge(from, to);
+  if (data != nullptr) {
+    e.type = data[i].type;
+    e.from_port = data[i].from_port;
+    e.to_port = data[i].to_port;
+    std::memcpy(e.reserved, data[i].reserved, sizeof e.reserved);
   }
+  return e;
+}
+
+bool edge_data_known(const CUgraphEdgeData* data, size_t count) noexcept {
+  for (size_t i = 0; data != nullptr && i < count; ++i)
+    if (!proto::edge_data_known(wire_edge(0, 0, data, i))) return false;
+  return true;
+}
+
+bool edge_data_set(const CUgraphEdgeData* data, size_t count) noexcept {
+  for (size_t i = 0; data != nullptr && i < count; ++i)
+    if (data[i].type != 0 || data[i].from_port != 0 || data[i].to_port != 0) return true;
+  return false;
+}
+
+bool accept_capture_edge_data(const CUgraphEdgeData* data, size_t count) noexcept {
+  if (!edge_data_known(data, count)) return false;
   static std::atomic<bool> said{false};
-  if (programmatic && !said.exchange(true))
+  if (edge_data_set(data, count) && !said.exchange(true))
     guest::log(guest::LogLevel::Info,
-               "programmatic graph edges are kept as full dependencies: a dependent kernel starts when its "
-               "producer has finished");
+               "edge data given to a stream capture is kept as full dependencies: a dependent kernel starts "
+               "when its producer has finished");
   return true;
 }
 
 CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges) {
   for (size_t first = 0; first < edges.size();) {
-    const size_t n = std::min(edges.size() - first, size_t{vgpu::limits::kMaxGraphEdgeBytes / sizeof(proto::GraphEdge)});
+    const size_t n = std::min(edges.size() - first, size_t{vgpu::limits::kMaxGraphEdgesPerCall});
     const std::span<const uint8_t> tail(reinterpret_cast<const uint8_t*>(edges.data() + first), n * sizeof(proto::GraphEdge));
     const proto::GraphAddDependenciesRequest request{graph.wire, 0};
     const guest::CallResult r = guest::call<proto::CallId::GraphAddDependencies>(ch, request, tail, nullptr);
@@ -177,8 +199,8 @@ CUresult add_staged_copy(guest::Channel& ch, GraphObject& g, const HostRows& row
     if (previous == 0)
       *reply = proto::GraphNodeReply{first, 0};
     else
-      edges.push_back({previous, first});
-    edges.push_back({first, second});
+      edges.push_back(proto::plain_edge(previous, first));
+    edges.push_back(proto::plain_edge(first, second));
     previous = second;
   }
   *last = previous;
@@ -393,7 +415,7 @@ VGPU_DRIVER_API CUresult cuGraphAddDependencies_v2(CUgraph graph, const CUgraphN
                                                    const CUgraphEdgeData* edge_data, size_t count) {
   GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
   if (g == nullptr || (count != 0 && (from == nullptr || to == nullptr))) return CUDA_ERROR_INVALID_VALUE;
-  if (!accept_edge_data(edge_data, count)) return CUDA_ERROR_INVALID_VALUE;
+  if (!edge_data_known(edge_data, count)) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     guest::Channel* ch = nullptr;
     if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
@@ -403,7 +425,7 @@ VGPU_DRIVER_API CUresult cuGraphAddDependencies_v2(CUgraph graph, const CUgraphN
       const GraphNodeObject* a = node_of(from[i], g);
       const GraphNodeObject* b = node_of(to[i], g);
       if (a == nullptr || b == nullptr) return CUDA_ERROR_INVALID_VALUE;
-      edges.push_back({a->last(), b->wire});
+      edges.push_back(wire_edge(a->last(), b->wire, edge_data, i));
     }
     return send_edges(*ch, *g, edges);
   });

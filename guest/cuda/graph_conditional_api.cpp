@@ -5,7 +5,8 @@
 // (nodes added by hand, or a capture begun into one) through graph objects the node's graph holds.
 //
 // cuGraphAddNode takes every kind of node vgpu builds: each goes the way its own cuGraphAdd*Node
-// goes, so it is checked and sent exactly as that one.
+// goes, so it is checked and sent exactly as that one; given edge data, the node is made alone
+// and then joined to its dependencies by edges that carry it.
 #include <cstring>
 #include <vector>
 
@@ -56,10 +57,8 @@ CUresult add_conditional(CUgraphNode* out, CUgraph graph, const CUgraphNode* dep
   return CUDA_SUCCESS;
 }
 
-CUresult add_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, const CUgraphEdgeData* edges, size_t count,
-                  CUgraphNodeParams* params) {
-  if (params == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (!accept_edge_data(edges, count)) return CUDA_ERROR_INVALID_VALUE;
+CUresult add_typed_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, size_t count,
+                        CUgraphNodeParams* params) {
   switch (params->type) {
     case CU_GRAPH_NODE_TYPE_KERNEL: {
       const CUDA_KERNEL_NODE_PARAMS_v3& k = params->kernel;
@@ -113,6 +112,32 @@ CUresult add_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, cons
     default:  // external semaphores, batch memory operations
       return CUDA_ERROR_NOT_SUPPORTED;
   }
+}
+
+CUresult add_node(CUgraphNode* out, CUgraph graph, const CUgraphNode* deps, const CUgraphEdgeData* edges, size_t count,
+                  CUgraphNodeParams* params) {
+  if (params == nullptr || out == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (!edge_data_known(edges, count)) return CUDA_ERROR_INVALID_VALUE;
+  if (!edge_data_set(edges, count)) return add_typed_node(out, graph, deps, count, params);
+  // Edges with data (a programmatic one): the node is made on its own, then joined to its
+  // dependencies by edges that carry the data, as cuGraphAddDependencies_v2 sends them. An
+  // allocation node's dependencies are part of making it (its address depends on them).
+  if (params->type == CU_GRAPH_NODE_TYPE_MEM_ALLOC) return CUDA_ERROR_NOT_SUPPORTED;
+  GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
+  if (g == nullptr || deps == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  {
+    std::lock_guard lock(g->mutex);
+    if (!dependencies_ok(g, deps, count)) return CUDA_ERROR_INVALID_VALUE;
+  }
+  CUgraphNode node = nullptr;
+  if (CUresult r = add_typed_node(&node, graph, nullptr, 0, params); r != CUDA_SUCCESS) return r;
+  const std::vector<CUgraphNode> to(count, node);
+  if (CUresult r = cuGraphAddDependencies_v2(graph, deps, to.data(), edges, count); r != CUDA_SUCCESS) {
+    (void)cuGraphDestroyNode(node);
+    return r;
+  }
+  *out = node;
+  return CUDA_SUCCESS;
 }
 
 }  // namespace

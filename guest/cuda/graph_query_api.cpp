@@ -2,6 +2,7 @@
 // dependents, read from vgpud's driver (graph_view.h) so that they hold for captured and cloned
 // graphs as for graphs built here; edges removed, a node destroyed, a node found in a clone, a
 // child graph node's graph, and a DOT file of what the guest knows.
+#include <algorithm>
 #include <cstdio>
 #include <vector>
 
@@ -18,24 +19,27 @@ namespace guest = vgpu::guest;
 
 namespace {
 
+bool is_default(const CUgraphEdgeData& d) { return d.type == 0 && d.from_port == 0 && d.to_port == 0; }
+
 // As the driver fills an array of nodes: with `out` null, *count gets how many there are; else
-// up to *count of them, the rest of the array null, and *count how many were written. Edge data,
-// when asked for, is the default for each.
-CUresult fill(const std::vector<GraphNodeObject*>& nodes, CUgraphNode* out, CUgraphEdgeData* data, size_t* count) {
+// up to *count of them, the rest of the array null, and *count how many were written. With
+// `data`, each written node's edge data, the rest zeroed; without it, an edge to write whose data
+// is not the default is CUDA_ERROR_LOSSY_QUERY, as the driver answers.
+CUresult fill(const std::vector<GraphNodeObject*>& nodes, const std::vector<CUgraphEdgeData>& edge_data,
+              CUgraphNode* out, CUgraphEdgeData* data, size_t* count) {
   if (out == nullptr) {
     *count = nodes.size();
     return CUDA_SUCCESS;
   }
-  size_t i = 0;
-  for (; i < *count && i < nodes.size(); ++i) {
-    out[i] = reinterpret_cast<CUgraphNode>(nodes[i]);
-    if (data != nullptr) data[i] = CUgraphEdgeData{};
+  const size_t n = std::min(*count, nodes.size());
+  if (data == nullptr)
+    for (size_t i = 0; i < n && i < edge_data.size(); ++i)
+      if (!is_default(edge_data[i])) return CUDA_ERROR_LOSSY_QUERY;
+  for (size_t i = 0; i < *count; ++i) {
+    out[i] = i < n ? reinterpret_cast<CUgraphNode>(nodes[i]) : nullptr;
+    if (data != nullptr) data[i] = i < n && i < edge_data.size() ? edge_data[i] : CUgraphEdgeData{};
   }
-  for (size_t j = i; j < *count; ++j) {
-    out[j] = nullptr;
-    if (data != nullptr) data[j] = CUgraphEdgeData{};
-  }
-  *count = i;
+  *count = n;
   return CUDA_SUCCESS;
 }
 
@@ -51,43 +55,50 @@ CUresult with_view(GraphObject& g, Use&& use) {
 
 CUresult get_edges(CUgraph graph, CUgraphNode* from, CUgraphNode* to, CUgraphEdgeData* data, size_t* count) {
   GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
-  if (g == nullptr || count == nullptr || (from == nullptr) != (to == nullptr)) return CUDA_ERROR_INVALID_VALUE;
+  if (g == nullptr || count == nullptr || (from == nullptr) != (to == nullptr) || (data != nullptr && from == nullptr))
+    return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     std::lock_guard lock(g->mutex);
     return with_view(*g, [&](const GraphView& view) {
       std::vector<GraphNodeObject*> tails, heads;
-      for (const auto& [a, b] : view.edges) {
-        tails.push_back(a);
-        heads.push_back(b);
+      std::vector<CUgraphEdgeData> datas;
+      for (const ViewEdge& e : view.edges) {
+        tails.push_back(e.from);
+        heads.push_back(e.to);
+        datas.push_back(e.data);
       }
       size_t n = *count;
-      if (CUresult r = fill(tails, from, data, &n); r != CUDA_SUCCESS) return r;
-      return fill(heads, to, nullptr, count);
+      if (CUresult r = fill(tails, datas, from, data, &n); r != CUDA_SUCCESS) return r;
+      return fill(heads, {}, to, nullptr, count);
     });
   });
 }
 
-// A node's neighbours: its dependencies (`before`) or its dependents.
+// A node's neighbours: its dependencies (`before`) or its dependents, with the edges' data.
 CUresult neighbours(CUgraphNode node, bool before, CUgraphNode* out, CUgraphEdgeData* data, size_t* count) {
   GraphNodeObject* n = object_of<GraphNodeObject>(node, HandleKind::GraphNode);
-  if (n == nullptr || count == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  if (n == nullptr || count == nullptr || (data != nullptr && out == nullptr)) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     std::lock_guard lock(n->graph->mutex);
     return with_view(*n->graph, [&](const GraphView& view) {
       std::vector<GraphNodeObject*> found;
-      for (const auto& [a, b] : view.edges)
-        if ((before ? b : a) == n) found.push_back(before ? a : b);
-      return fill(found, out, data, count);
+      std::vector<CUgraphEdgeData> datas;
+      for (const ViewEdge& e : view.edges)
+        if ((before ? e.to : e.from) == n) {
+          found.push_back(before ? e.from : e.to);
+          datas.push_back(e.data);
+        }
+      return fill(found, datas, out, data, count);
     });
   });
 }
 
+// The driver removes an edge only when the data given is the edge's; given none, whatever its data.
 CUresult remove_dependencies(CUgraph graph, const CUgraphNode* from, const CUgraphNode* to,
                              const CUgraphEdgeData* data, size_t count) {
   GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);
   if (g == nullptr || (count != 0 && (from == nullptr || to == nullptr))) return CUDA_ERROR_INVALID_VALUE;
-  // Every edge is kept as a full dependency (accept_edge_data): a programmatic one is removed as one.
-  if (!accept_edge_data(data, count)) return CUDA_ERROR_INVALID_VALUE;
+  if (!edge_data_known(data, count)) return CUDA_ERROR_INVALID_VALUE;
   return guarded([&] {
     guest::Channel* ch = nullptr;
     if (CUresult r = enter_context(&ch, nullptr); r != CUDA_SUCCESS) return r;
@@ -97,14 +108,16 @@ CUresult remove_dependencies(CUgraph graph, const CUgraphNode* from, const CUgra
       const GraphNodeObject* a = node_of(from[i], g);
       const GraphNodeObject* b = node_of(to[i], g);
       if (a == nullptr || b == nullptr) return CUDA_ERROR_INVALID_VALUE;
-      edges.push_back({a->last(), b->wire});  // as cuGraphAddDependencies made it
+      edges.push_back(wire_edge(a->last(), b->wire, data, i));  // as cuGraphAddDependencies made it
     }
+    const proto::GraphRemoveDependenciesRequest request{g->wire, 0, data == nullptr ? proto::kRemoveEdgesWithoutData : 0,
+                                                        0};
     for (size_t first = 0; first < edges.size();) {
-      const size_t n = std::min(edges.size() - first, size_t{vgpu::limits::kMaxGraphEdgeBytes / sizeof(proto::GraphEdge)});
+      const size_t n = std::min(edges.size() - first, size_t{vgpu::limits::kMaxGraphEdgesPerCall});
       const std::span<const uint8_t> tail(reinterpret_cast<const uint8_t*>(edges.data() + first),
                                           n * sizeof(proto::GraphEdge));
       const guest::CallResult r =
-          guest::call<proto::CallId::GraphRemoveDependencies>(*ch, proto::GraphRemoveDependenciesRequest{g->wire, 0}, tail, nullptr);
+          guest::call<proto::CallId::GraphRemoveDependencies>(*ch, request, tail, nullptr);
       if (r.status != 0) return to_cu_result(r.status);
       first += n;
     }
@@ -139,10 +152,10 @@ VGPU_DRIVER_API CUresult cuGraphGetRootNodes(CUgraph graph, CUgraphNode* roots, 
       std::vector<GraphNodeObject*> found;
       for (GraphNodeObject* n : view.nodes) {
         bool waits = false;
-        for (const auto& [a, b] : view.edges) waits = waits || b == n;
+        for (const ViewEdge& e : view.edges) waits = waits || e.to == n;
         if (!waits) found.push_back(n);
       }
-      return fill(found, roots, nullptr, count);
+      return fill(found, {}, roots, nullptr, count);
     });
   });
 }
@@ -184,7 +197,7 @@ VGPU_DRIVER_API CUresult cuGraphDestroyNode(CUgraphNode node) {
     std::vector<uint32_t> pieces;
     if (n->second != 0 && !g.captured) {
       GraphView view;
-      std::vector<std::pair<uint32_t, uint32_t>> edges;
+      std::vector<proto::GraphEdge> edges;
       if (CUresult r = read_graph(*ch, g, &view); r != CUDA_SUCCESS) return r;
       if (CUresult r = read_edges(*ch, g, &edges); r != CUDA_SUCCESS) return r;
       pieces = staging_pieces(view, edges, *n);
@@ -267,7 +280,9 @@ VGPU_DRIVER_API CUresult cuGraphDebugDotPrint(CUgraph graph, const char* path, u
       std::fprintf(f, "digraph vgpu_graph_%u {\n", g->wire);
       for (const GraphNodeObject* n : view.nodes)
         std::fprintf(f, "  n%u [label=\"%s\"];\n", n->wire, type_name(n->type));
-      for (const auto& [a, b] : view.edges) std::fprintf(f, "  n%u -> n%u;\n", a->wire, b->wire);
+      for (const ViewEdge& e : view.edges)
+        std::fprintf(f, "  n%u -> n%u%s;\n", e.from->wire, e.to->wire,
+                     e.data.type == CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC ? " [style=dashed]" : "");
       std::fprintf(f, "}\n");
       return std::fclose(f) == 0 ? CUDA_SUCCESS : CUDA_ERROR_OPERATING_SYSTEM;
     });

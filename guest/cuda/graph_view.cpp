@@ -36,7 +36,7 @@ CUresult list_nodes(guest::Channel& ch, const GraphObject& g, std::vector<proto:
 
 }  // namespace
 
-CUresult read_edges(guest::Channel& ch, const GraphObject& g, std::vector<std::pair<uint32_t, uint32_t>>* out) {
+CUresult read_edges(guest::Channel& ch, const GraphObject& g, std::vector<proto::GraphEdge>* out) {
   std::vector<uint8_t> tail(vgpu::limits::kMaxGraphEdgeBytes);
   for (;;) {
     proto::GraphGetEdgesReply reply{};
@@ -49,7 +49,7 @@ CUresult read_edges(guest::Channel& ch, const GraphObject& g, std::vector<std::p
     for (uint32_t i = 0; i < reply.returned; ++i) {
       proto::GraphEdge e;
       std::memcpy(&e, tail.data() + i * sizeof e, sizeof e);
-      out->emplace_back(e.from, e.to);
+      out->push_back(e);
     }
     if (out->size() >= reply.total || reply.returned == 0) return CUDA_SUCCESS;
   }
@@ -58,7 +58,7 @@ CUresult read_edges(guest::Channel& ch, const GraphObject& g, std::vector<std::p
 CUresult read_graph(guest::Channel& ch, GraphObject& g, GraphView* out) {
   std::vector<proto::GraphNodeInfo> infos;
   if (CUresult r = list_nodes(ch, g, &infos); r != CUDA_SUCCESS) return r;
-  std::vector<std::pair<uint32_t, uint32_t>> edges;
+  std::vector<proto::GraphEdge> edges;
   if (CUresult r = read_edges(ch, g, &edges); r != CUDA_SUCCESS) return r;
 
   std::unordered_map<uint32_t, GraphNodeObject*> known;
@@ -94,32 +94,43 @@ CUresult read_graph(guest::Channel& ch, GraphObject& g, GraphView* out) {
     out->nodes.push_back(n);
   }
 
-  // Each of the program's nodes to the next ones of the program's, through staging pieces.
-  std::unordered_map<uint32_t, std::vector<uint32_t>> next;
-  for (const auto& [a, b] : edges) next[a].push_back(b);
+  // Each of the program's nodes to the next ones of the program's, through staging pieces. A
+  // direct edge keeps its data; one through staging pieces is a plain dependency.
+  std::unordered_map<uint32_t, std::vector<const proto::GraphEdge*>> next;
+  for (const proto::GraphEdge& e : edges) next[e.from].push_back(&e);
   for (GraphNodeObject* from : out->nodes) {
-    std::vector<uint32_t> stack = next[from->wire];
+    std::vector<const proto::GraphEdge*> stack = next[from->wire];
+    const size_t direct = stack.size();  // the first `direct` taken from the stack's bottom are from->wire's own
     std::unordered_set<uint32_t> seen;
-    std::vector<GraphNodeObject*> reached;
+    std::vector<ViewEdge> reached;
     while (!stack.empty()) {
-      const uint32_t id = stack.back();
+      const bool own = stack.size() <= direct;
+      const proto::GraphEdge* e = stack.back();
       stack.pop_back();
-      if (!seen.insert(id).second) continue;
-      if (auto v = visible.find(id); v != visible.end()) {
-        if (v->second != from) reached.push_back(v->second);
+      if (!seen.insert(e->to).second) continue;
+      if (auto v = visible.find(e->to); v != visible.end()) {
+        if (v->second != from) {
+          CUgraphEdgeData data{};
+          if (own) {
+            data.type = e->type;
+            data.from_port = e->from_port;
+            data.to_port = e->to_port;
+          }
+          reached.push_back(ViewEdge{from, v->second, data});
+        }
         continue;
       }
-      for (uint32_t after : next[id]) stack.push_back(after);
+      for (const proto::GraphEdge* after : next[e->to]) stack.push_back(after);
     }
     // In the driver's order of edges, as far as that goes: the stack reverses it.
     std::unordered_set<GraphNodeObject*> once;
     for (auto it = reached.rbegin(); it != reached.rend(); ++it)
-      if (once.insert(*it).second) out->edges.emplace_back(from, *it);
+      if (once.insert(it->to).second) out->edges.push_back(*it);
   }
   return CUDA_SUCCESS;
 }
 
-std::vector<uint32_t> staging_pieces(const GraphView& view, const std::vector<std::pair<uint32_t, uint32_t>>& edges,
+std::vector<uint32_t> staging_pieces(const GraphView& view, const std::vector<proto::GraphEdge>& edges,
                                      const GraphNodeObject& node) {
   std::unordered_set<uint32_t> hidden(view.hidden.begin(), view.hidden.end());
   std::vector<uint32_t> pieces, stack{node.wire};
@@ -127,10 +138,10 @@ std::vector<uint32_t> staging_pieces(const GraphView& view, const std::vector<st
   while (!stack.empty()) {
     const uint32_t id = stack.back();
     stack.pop_back();
-    for (const auto& [a, b] : edges)
-      if (a == id && hidden.count(b) != 0 && seen.insert(b).second) {
-        pieces.push_back(b);
-        stack.push_back(b);
+    for (const proto::GraphEdge& e : edges)
+      if (e.from == id && hidden.count(e.to) != 0 && seen.insert(e.to).second) {
+        pieces.push_back(e.to);
+        stack.push_back(e.to);
       }
   }
   return pieces;

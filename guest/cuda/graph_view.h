@@ -7,17 +7,25 @@
 #include <cuda.h>
 
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 #include "guest/client/channel.h"
 #include "guest/cuda/handles.h"
+#include "vgpu/protocol/messages.h"
 
 namespace vgpu::cuda {
 
+// An edge between two of the program's nodes, with the driver's data for it (the default for an
+// edge through staging pieces, which are never kernels).
+struct ViewEdge {
+  GraphNodeObject* from;
+  GraphNodeObject* to;
+  CUgraphEdgeData data;
+};
+
 struct GraphView {
   std::vector<GraphNodeObject*> nodes;  // the program's, in the driver's order
-  std::vector<std::pair<GraphNodeObject*, GraphNodeObject*>> edges;  // each once
+  std::vector<ViewEdge> edges;          // each once
   std::vector<uint32_t> hidden;  // the driver's nodes that are none of the program's (staging pieces)
 };
 
@@ -27,10 +35,10 @@ CUresult read_graph(guest::Channel& ch, GraphObject& g, GraphView* out);
 
 // The staging pieces a node of a graph built here stands for besides itself: the driver's nodes
 // after it that are none of the program's, up to the next that is (`view` read just before).
-std::vector<uint32_t> staging_pieces(const GraphView& view, const std::vector<std::pair<uint32_t, uint32_t>>& edges,
+std::vector<uint32_t> staging_pieces(const GraphView& view, const std::vector<proto::GraphEdge>& edges,
                                      const GraphNodeObject& node);
 
-// The driver's edges of `g`, as pairs of vgpud's node ids.
-CUresult read_edges(guest::Channel& ch, const GraphObject& g, std::vector<std::pair<uint32_t, uint32_t>>* out);
+// The driver's edges of `g`, between vgpud's node ids, with their data.
+CUresult read_edges(guest::Channel& ch, const GraphObject& g, std::vector<proto::GraphEdge>* out);
 
 }  // namespace vgpu::cuda

@@ -55,7 +55,8 @@ struct LaunchExtras {
   bool cooperative = false;
   bool has_priority = false;
   int priority = 0;
-  bool any() const { return cluster[0] != 0 || cooperative || has_priority; }
+  bool programmatic = false;  // programmatic stream serialization
+  bool any() const { return cluster[0] != 0 || cooperative || has_priority || programmatic; }
 };
 
 CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[3], unsigned shared_mem, CUstream stream,
@@ -91,7 +92,8 @@ CUresult launch(CUfunction handle, const unsigned grid[3], const unsigned block[
       r.block[i] = block[i];
       r.cluster[i] = ex.cluster[i];
     }
-    r.flags = (ex.cooperative ? 1u : 0u) | (ex.has_priority ? 2u : 0u);
+    r.flags = (ex.cooperative ? proto::kLaunchCooperative : 0u) | (ex.has_priority ? proto::kLaunchPriority : 0u) |
+              (ex.programmatic ? proto::kLaunchProgrammatic : 0u);
     r.priority = ex.priority;
     r.stream = request.stream;
     // Whether a cooperative grid fits on the GPU at once depends on the occupancy the driver
@@ -127,11 +129,12 @@ VGPU_DRIVER_API CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gx, unsi
   return cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shared_mem, per_thread(stream), params, extra);
 }
 
-// Attributes vgpud applies: cluster dimensions, cooperative launch, priority. Hints that change
-// how fast a kernel runs but never what it computes (L2 access policy, memory sync domains,
-// cluster scheduling and preferred cluster size, shared memory carve-out, programmatic stream
-// serialization, which only lets a kernel start early) are accepted and dropped: the launch
-// runs as without them. One whose effect a program could observe (an event recorded by the
+// Attributes vgpud applies: cluster dimensions, cooperative launch, priority, programmatic stream
+// serialization (the kernel may start before the stream's previous kernel has finished, and
+// waits for its memory with cudaGridDependencySynchronize; captured, it makes a programmatic
+// edge). Hints that change how fast a kernel runs but never what it computes (L2 access policy,
+// memory sync domains, cluster scheduling and preferred cluster size, shared memory carve-out)
+// are accepted and dropped: the launch runs as without them. One whose effect a program could observe (an event recorded by the
 // kernels, a graph-only attribute) fails with CUDA_ERROR_NOT_SUPPORTED, named once.
 VGPU_DRIVER_API CUresult cuLaunchKernelEx(const CUlaunchConfig* config, CUfunction f, void** params, void** extra) {
   if (config == nullptr) return CUDA_ERROR_INVALID_VALUE;
@@ -154,10 +157,12 @@ VGPU_DRIVER_API CUresult cuLaunchKernelEx(const CUlaunchConfig* config, CUfuncti
         ex.has_priority = true;
         ex.priority = a.value.priority;
         break;
+      case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION:
+        ex.programmatic = a.value.programmaticStreamSerializationAllowed != 0;
+        break;
       case CU_LAUNCH_ATTRIBUTE_ACCESS_POLICY_WINDOW:
       case CU_LAUNCH_ATTRIBUTE_SYNCHRONIZATION_POLICY:
       case CU_LAUNCH_ATTRIBUTE_CLUSTER_SCHEDULING_POLICY_PREFERENCE:
-      case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION:
       case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN_MAP:
       case CU_LAUNCH_ATTRIBUTE_MEM_SYNC_DOMAIN:
       case CU_LAUNCH_ATTRIBUTE_PREFERRED_CLUSTER_DIMENSION:

@@ -106,9 +106,9 @@ CUresult capture_gate(Context& ctx, CUstream s, std::shared_ptr<Capture>& into) 
   return CUDA_SUCCESS;
 }
 
-CUgraphNode capture_record(Capture& cap, CUstream s, NodeOp op) {
+CUgraphNode capture_record(Capture& cap, CUstream s, NodeOp op, bool programmatic) {
   std::vector<CUgraphNode>& tail = cap.tails[s];
-  const CUgraphNode node = graph_add(cap.graph, std::move(op), tail);
+  const CUgraphNode node = graph_add(cap.graph, std::move(op), tail, programmatic);
   tail.assign(1, node);  // the stream's next node follows this one, which follows the rest
   return node;
 }

@@ -44,8 +44,8 @@ Positions positions_of(const Dag& dag, const std::vector<Node>& ordered) {
   std::unordered_map<CUgraphNode, std::size_t> at;
   for (std::size_t i = 0; i < ordered.size(); ++i) at.emplace(ordered[i].handle, i);
   Positions out;
-  for (const auto& [from, to] : dag.edges())
-    if (at.count(from) != 0 && at.count(to) != 0) out.emplace_back(at.at(from), at.at(to));
+  for (const DagEdge& e : dag.edges())
+    if (at.count(e.from) != 0 && at.count(e.to) != 0) out.emplace_back(at.at(e.from), at.at(e.to));
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -236,12 +236,24 @@ CUgraph graph_open(CUcontext ctx) {
   return h;
 }
 
-CUgraphNode graph_add(CUgraph h, NodeOp op, const std::vector<CUgraphNode>& deps) {
+CUgraphNode graph_add(CUgraph h, NodeOp op, const std::vector<CUgraphNode>& deps, bool programmatic) {
   const auto node = new_handle<CUgraphNode>();
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_graphs.find(h);
+  // A kernel launched with programmatic stream serialization waits for the kernels before it
+  // through programmatic edges (from their programmatic port), for anything else as usual.
+  std::vector<CUgraphEdgeData> data(deps.size());
+  if (it != g_graphs.end() && programmatic && std::holds_alternative<KernelNode>(op)) {
+    for (std::size_t i = 0; i < deps.size(); ++i) {
+      const Node* dep = it->second.dag.find(deps[i]);
+      if (dep != nullptr && std::holds_alternative<KernelNode>(dep->op)) {
+        data[i].type = CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC;
+        data[i].from_port = CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC;
+      }
+    }
+  }
   // The capture's dependencies are nodes it recorded into this graph, each named once.
-  if (it != g_graphs.end() && it->second.dag.add(node, std::move(op), deps.data(), deps.size())) {
+  if (it != g_graphs.end() && it->second.dag.add(node, std::move(op), deps.data(), deps.size(), data.data())) {
     g_node_graph.emplace(node, h);
   }
   return node;
@@ -307,12 +319,13 @@ bool graph_node_update(CUgraphNode node, const std::function<void(NodeOp&)>& fn)
   return true;
 }
 
-CUresult graph_disconnect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
+CUresult graph_disconnect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to, std::size_t n,
+                          const CUgraphEdgeData* data) {
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_graphs.find(h);
   if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
   if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;  // the driver forbids removal then
-  return it->second.dag.disconnect(from, to, n) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+  return it->second.dag.disconnect(from, to, n, data) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 CUresult graph_remove_node(CUgraphNode node, NodeOp* removed) {
@@ -407,11 +420,26 @@ CUresult graph_insert(CUgraph h, CUcontext ctx, NodeOp op, const CUgraphNode* de
   return CUDA_SUCCESS;
 }
 
-CUresult graph_connect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
+CUresult graph_connect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to, std::size_t n,
+                       const CUgraphEdgeData* data) {
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_graphs.find(h);
   if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
-  return it->second.dag.connect(from, to, n) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+  // A port other than the default is a kernel's, and a programmatic edge joins two kernels
+  // from one of them; the programmatic port only starts programmatic edges.
+  for (std::size_t i = 0; data != nullptr && i < n; ++i) {
+    const CUgraphEdgeData& e = data[i];
+    if (e.type == CU_GRAPH_DEPENDENCY_TYPE_DEFAULT && e.from_port == CU_GRAPH_KERNEL_NODE_PORT_DEFAULT) continue;
+    const Node* a = it->second.dag.find(from[i]);
+    const Node* b = it->second.dag.find(to[i]);
+    const bool kernels = a != nullptr && b != nullptr && std::holds_alternative<KernelNode>(a->op) &&
+                         (e.type == CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || std::holds_alternative<KernelNode>(b->op));
+    const bool port_ok = e.type == CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC
+                             ? e.from_port != CU_GRAPH_KERNEL_NODE_PORT_DEFAULT
+                             : e.from_port == CU_GRAPH_KERNEL_NODE_PORT_LAUNCH_ORDER;
+    if (!kernels || !port_ok) return CUDA_ERROR_INVALID_VALUE;
+  }
+  return it->second.dag.connect(from, to, n, data) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 CUresult graph_snapshot(CUgraph g, CUcontext* ctx, std::shared_ptr<const std::vector<Node>>* nodes) {
@@ -478,11 +506,13 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphClone(CUgraph* phGraphClone, CUgraph origi
       clone.cloned_from.emplace(copy, node.handle);
     }
     std::vector<CUgraphNode> from, to;
-    for (const auto& [tail, head] : original.dag.edges()) {
-      from.push_back(copy_of.at(tail));
-      to.push_back(copy_of.at(head));
+    std::vector<CUgraphEdgeData> data;
+    for (const DagEdge& e : original.dag.edges()) {
+      from.push_back(copy_of.at(e.from));
+      to.push_back(copy_of.at(e.to));
+      data.push_back(e.data);
     }
-    clone.dag.connect(from.data(), to.data(), from.size());
+    clone.dag.connect(from.data(), to.data(), from.size(), data.data());
     for (const Node& node : clone.dag.nodes()) g_node_graph.emplace(node.handle, h);
     g_graphs.emplace(h, std::move(clone));
     count_graph(+1);
@@ -528,25 +558,31 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphGetNodes(CUgraph hGraph, CUgraphNode* node
   return CUDA_SUCCESS;
 }
 
-// Every edge, (from[i], to[i]), as cuGraphGetNodes lists nodes: a count when from and to are
-// null. Edge data is not kept (every edge is a plain one): edgeData must be null.
+// Every edge, (from[i], to[i]) with edgeData[i], as cuGraphGetNodes lists nodes: a count when from
+// and to are null. Without edgeData, an edge to list whose data is not the default is
+// CUDA_ERROR_LOSSY_QUERY, as the driver answers.
 FAKE_CUDA_API CUresult CUDAAPI cuGraphGetEdges_v2(CUgraph hGraph, CUgraphNode* from, CUgraphNode* to,
                                                   CUgraphEdgeData* edgeData, size_t* numEdges) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
-  if (numEdges == nullptr || edgeData != nullptr || (from == nullptr) != (to == nullptr)) return CUDA_ERROR_INVALID_VALUE;
+  if (numEdges == nullptr || (from == nullptr) != (to == nullptr) || (edgeData != nullptr && from == nullptr))
+    return CUDA_ERROR_INVALID_VALUE;
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_graphs.find(hGraph);
   if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
-  const auto all = it->second.dag.edges();
+  const std::vector<DagEdge> all = it->second.dag.edges();
   if (from == nullptr) {
     *numEdges = all.size();
     return CUDA_SUCCESS;
   }
+  const std::size_t n = std::min(*numEdges, all.size());
+  for (std::size_t i = 0; edgeData == nullptr && i < n; ++i)
+    if (all[i].data.type != 0 || all[i].data.from_port != 0 || all[i].data.to_port != 0) return CUDA_ERROR_LOSSY_QUERY;
   for (std::size_t i = 0; i < *numEdges; ++i) {
-    from[i] = i < all.size() ? all[i].first : nullptr;
-    to[i] = i < all.size() ? all[i].second : nullptr;
+    from[i] = i < n ? all[i].from : nullptr;
+    to[i] = i < n ? all[i].to : nullptr;
+    if (edgeData != nullptr) edgeData[i] = i < n ? all[i].data : CUgraphEdgeData{};
   }
-  if (*numEdges > all.size()) *numEdges = all.size();
+  *numEdges = n;
   return CUDA_SUCCESS;
 }
 

@@ -175,7 +175,7 @@ CUresult capture_sync_check(Context& ctx, CUstream s);
 CUresult capture_ctx_sync_check(Context& ctx);
 // Records a validated stream operation on `s` (taking part in `cap`) as a node of its graph,
 // after the stream's previous node(s); returns the node.
-CUgraphNode capture_record(Capture& cap, CUstream s, NodeOp op);
+CUgraphNode capture_record(Capture& cap, CUstream s, NodeOp op, bool programmatic = false);
 // cuStreamWaitEvent on a valid stream and event: joins the stream to the capture the event was
 // recorded in (its next node depends on the record's), refuses what would merge captures or
 // cross their boundary.
@@ -190,8 +190,10 @@ void capture_forget_context(Context& ctx);
 
 // These update the count of graphs but leave the state file to the caller, who holds locks.
 CUgraph graph_open(CUcontext ctx);  // a new graph, marked as being captured into in ctx
-// A captured node, after `deps` (nodes of g); returns its handle.
-CUgraphNode graph_add(CUgraph g, NodeOp op, const std::vector<CUgraphNode>& deps);
+// A captured node, after `deps` (nodes of g); returns its handle. A kernel launched with
+// programmatic stream serialization (`programmatic`) follows the kernels among them through
+// programmatic edges.
+CUgraphNode graph_add(CUgraph g, NodeOp op, const std::vector<CUgraphNode>& deps, bool programmatic = false);
 // The capture into g ended: keep it as an ordinary graph, or destroy it (an invalidated capture).
 void graph_close(CUgraph g, bool keep);
 
@@ -206,10 +208,12 @@ CUresult graph_insert(CUgraph g, CUcontext ctx, NodeOp op, const CUgraphNode* de
 // none has one): CUDA_ERROR_INVALID_VALUE for an unknown graph, CUDA_ERROR_ILLEGAL_STATE while a
 // capture records into it.
 CUresult graph_snapshot(CUgraph g, CUcontext* ctx, std::shared_ptr<const std::vector<Node>>* nodes);
-// Edges from[i] -> to[i], all or none: CUDA_ERROR_INVALID_VALUE for an unknown graph, an end that
-// is not a node of g, an edge that exists already (or twice in the list) or that closes a cycle;
-// CUDA_ERROR_ILLEGAL_STATE while a capture records into g.
-CUresult graph_connect(CUgraph g, const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
+// Edges from[i] -> to[i] with data[i] (null: default edges), all or none:
+// CUDA_ERROR_INVALID_VALUE for an unknown graph, an end that is not a node of g, an edge that
+// exists already (or twice in the list), or data the ends cannot have (a port on a node that is
+// no kernel, a programmatic edge to one, the programmatic port on a default edge).
+CUresult graph_connect(CUgraph g, const CUgraphNode* from, const CUgraphNode* to, std::size_t n,
+                       const CUgraphEdgeData* data = nullptr);
 
 // The rest of the structure calls (graph_structure.cpp, graph_memory.cpp, graph_conditional.cpp,
 // user_objects.cpp) reach the registry through these (graph.cpp).
@@ -224,9 +228,11 @@ void graph_drop(CUgraph g);
 bool graph_node_info(CUgraphNode node, CUgraph* graph, NodeOp* op);
 // Runs fn(op) on the node's operation under the registry lock: false for an unknown node.
 bool graph_node_update(CUgraphNode node, const std::function<void(NodeOp&)>& fn);
-// Removes edges (all or none): CUDA_ERROR_INVALID_VALUE for an unknown graph or an edge that is
-// not there; CUDA_ERROR_ILLEGAL_STATE while a capture records into the graph.
-CUresult graph_disconnect(CUgraph g, const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
+// Removes edges (all or none) whose data is data[i] (null: whatever their data):
+// CUDA_ERROR_INVALID_VALUE for an unknown graph or an edge that is not there with that data;
+// CUDA_ERROR_ILLEGAL_STATE while a capture records into the graph.
+CUresult graph_disconnect(CUgraph g, const CUgraphNode* from, const CUgraphNode* to, std::size_t n,
+                          const CUgraphEdgeData* data = nullptr);
 // Removes a node and its edges; its operation is handed back (what it owned goes with it).
 CUresult graph_remove_node(CUgraphNode node, NodeOp* removed);
 // The node of `clone` (a cuGraphClone of the node's graph) copied from `original`.

@@ -346,10 +346,10 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphAddEventWaitNode(CUgraphNode* phGraphNode,
 
 namespace {
 
-// Edges from[i] -> to[i], all or none (graph_connect). Only the ordinary edge is modelled: a
-// zeroed CUgraphEdgeData, or none. A programmatic edge, or an output port (both only between
-// kernels, which the fake runs one after the other anyway), is CUDA_ERROR_NOT_SUPPORTED; an
-// input port, which no node type defines, or non-zero reserved bytes CUDA_ERROR_INVALID_VALUE.
+// Edges from[i] -> to[i] with their data, all or none (graph_connect checks that the data suits
+// the ends). The fake runs kernels one after the other, so a programmatic edge orders them as a
+// default one does; it is kept as given, and listed so. An unknown type or port, an input port
+// (no node type defines one) or non-zero reserved bytes is CUDA_ERROR_INVALID_VALUE.
 CUresult add_dependencies(CUgraph hGraph, const CUgraphNode* from, const CUgraphNode* to,
                           const CUgraphEdgeData* edgeData, size_t numDependencies) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
@@ -361,12 +361,11 @@ CUresult add_dependencies(CUgraph hGraph, const CUgraphNode* from, const CUgraph
     for (unsigned char r : e.reserved) {
       if (r != 0) return CUDA_ERROR_INVALID_VALUE;
     }
-    if (e.to_port != 0) return CUDA_ERROR_INVALID_VALUE;
-    if (e.type != CU_GRAPH_DEPENDENCY_TYPE_DEFAULT || e.from_port != CU_GRAPH_KERNEL_NODE_PORT_DEFAULT) {
-      return CUDA_ERROR_NOT_SUPPORTED;
-    }
+    if (e.to_port != 0 || e.type > CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC ||
+        e.from_port > CU_GRAPH_KERNEL_NODE_PORT_LAUNCH_ORDER)
+      return CUDA_ERROR_INVALID_VALUE;
   }
-  return graph_connect(hGraph, from, to, numDependencies);
+  return graph_connect(hGraph, from, to, numDependencies, edgeData);
 }
 
 }  // namespace

@@ -14,7 +14,17 @@ const Node* Dag::find(CUgraphNode handle) const {
   return it == index_.end() ? nullptr : &nodes_[it->second];
 }
 
-bool Dag::add(CUgraphNode handle, NodeOp op, const CUgraphNode* deps, std::size_t n) {
+namespace {
+
+CUgraphEdgeData data_of(const CUgraphEdgeData* data, std::size_t i) { return data != nullptr ? data[i] : CUgraphEdgeData{}; }
+
+bool same(const CUgraphEdgeData& a, const CUgraphEdgeData& b) {
+  return a.type == b.type && a.from_port == b.from_port && a.to_port == b.to_port;
+}
+
+}  // namespace
+
+bool Dag::add(CUgraphNode handle, NodeOp op, const CUgraphNode* deps, std::size_t n, const CUgraphEdgeData* data) {
   std::vector<std::size_t> from;
   from.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -29,11 +39,11 @@ bool Dag::add(CUgraphNode handle, NodeOp op, const CUgraphNode* deps, std::size_
   nodes_.push_back(Node{handle, std::move(op)});
   waiters_.emplace_back();
   index_.emplace(handle, self);
-  for (std::size_t f : from) waiters_[f].push_back(self);
+  for (std::size_t i = 0; i < from.size(); ++i) waiters_[from[i]].push_back(Waiter{self, data_of(data, i)});
   return true;
 }
 
-bool Dag::connect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
+bool Dag::connect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n, const CUgraphEdgeData* data) {
   // Each edge is checked against the graph with the list's earlier edges in it (the list may
   // name one twice); a refusal takes those back, newest first, which pops each from the end of
   // its list.
@@ -46,7 +56,7 @@ bool Dag::connect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n)
       for (auto it = added.rbegin(); it != added.rend(); ++it) waiters_[*it].pop_back();
       return false;
     }
-    waiters_[a->second].push_back(b->second);
+    waiters_[a->second].push_back(Waiter{b->second, data_of(data, i)});
     added.push_back(a->second);
   }
   return true;
@@ -55,7 +65,7 @@ bool Dag::connect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n)
 std::vector<Node> Dag::ordered() const {
   std::vector<std::size_t> waiting_for(nodes_.size(), 0);
   for (const auto& list : waiters_) {
-    for (std::size_t w : list) ++waiting_for[w];
+    for (const Waiter& w : list) ++waiting_for[w.node];
   }
   // Kahn's algorithm, the ready node added first taken first.
   std::priority_queue<std::size_t, std::vector<std::size_t>, std::greater<>> ready;
@@ -68,8 +78,8 @@ std::vector<Node> Dag::ordered() const {
     const std::size_t i = ready.top();
     ready.pop();
     out.push_back(nodes_[i]);
-    for (std::size_t w : waiters_[i]) {
-      if (--waiting_for[w] == 0) ready.push(w);
+    for (const Waiter& w : waiters_[i]) {
+      if (--waiting_for[w.node] == 0) ready.push(w.node);
     }
   }
   return out;  // short of nodes_ when there is a cycle
@@ -77,30 +87,33 @@ std::vector<Node> Dag::ordered() const {
 
 bool Dag::has_edge(std::size_t from, std::size_t to) const {
   const auto& list = waiters_[from];
-  return std::find(list.begin(), list.end(), to) != list.end();
+  return std::any_of(list.begin(), list.end(), [&](const Waiter& w) { return w.node == to; });
 }
 
-std::vector<std::pair<CUgraphNode, CUgraphNode>> Dag::edges() const {
-  std::vector<std::pair<CUgraphNode, CUgraphNode>> out;
+std::vector<DagEdge> Dag::edges() const {
+  std::vector<DagEdge> out;
   for (std::size_t i = 0; i < waiters_.size(); ++i) {
-    for (std::size_t w : waiters_[i]) out.emplace_back(nodes_[i].handle, nodes_[w].handle);
+    for (const Waiter& w : waiters_[i]) out.push_back(DagEdge{nodes_[i].handle, nodes_[w.node].handle, w.data});
   }
   return out;
 }
 
-bool Dag::disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
+bool Dag::disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n, const CUgraphEdgeData* data) {
   std::vector<std::pair<std::size_t, std::size_t>> gone;
   for (std::size_t i = 0; i < n; ++i) {
     auto a = index_.find(from[i]);
     auto b = index_.find(to[i]);
-    if (a == index_.end() || b == index_.end() || !has_edge(a->second, b->second)) return false;
+    if (a == index_.end() || b == index_.end()) return false;
+    const auto& list = waiters_[a->second];
+    auto w = std::find_if(list.begin(), list.end(), [&](const Waiter& x) { return x.node == b->second; });
+    if (w == list.end() || (data != nullptr && !same(w->data, data[i]))) return false;
     const std::pair<std::size_t, std::size_t> e{a->second, b->second};
     if (std::find(gone.begin(), gone.end(), e) != gone.end()) return false;
     gone.push_back(e);
   }
   for (const auto& [a, b] : gone) {
     auto& list = waiters_[a];
-    list.erase(std::find(list.begin(), list.end(), b));
+    list.erase(std::find_if(list.begin(), list.end(), [&](const Waiter& x) { return x.node == b; }));
   }
   return true;
 }
@@ -113,9 +126,9 @@ bool Dag::remove(CUgraphNode handle) {
   waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(gone));
   // Every position after it moves down by one; edges to it go.
   for (auto& list : waiters_) {
-    std::erase(list, gone);
-    for (std::size_t& w : list)
-      if (w > gone) --w;
+    std::erase_if(list, [&](const Waiter& w) { return w.node == gone; });
+    for (Waiter& w : list)
+      if (w.node > gone) --w.node;
   }
   index_.clear();
   for (std::size_t i = 0; i < nodes_.size(); ++i) index_.emplace(nodes_[i].handle, i);

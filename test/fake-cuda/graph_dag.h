@@ -9,30 +9,41 @@
 
 namespace vgpu::fake {
 
+// One edge as cuGraphGetEdges_v2 lists it: `to` waits for `from`, as `data` says (a default
+// edge: for `from` to finish; a programmatic one: for its blocks to trigger or begin).
+struct DagEdge {
+  CUgraphNode from;
+  CUgraphNode to;
+  CUgraphEdgeData data;
+};
+
 class Dag {
  public:
   // In the order they were added: what cuGraphGetNodes lists.
   const std::vector<Node>& nodes() const { return nodes_; }
   // The node with that handle, or null when it is not one of this graph's.
   const Node* find(CUgraphNode handle) const;
-  // Adds a node that depends on deps[0..n): false, and nothing added, when one of them is not a
-  // node of this graph or is named twice. A new node can close no cycle.
-  bool add(CUgraphNode handle, NodeOp op, const CUgraphNode* deps, std::size_t n);
-  // Adds the edges from[i] -> to[i] (to[i] then waits for from[i]): false, and none added, when
-  // an end is not a node of this graph or an edge exists already (or is named twice). An edge
-  // that closes a cycle is added, as the real driver adds it (cyclic() then says so).
-  bool connect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
+  // Adds a node that depends on deps[0..n), with edge data data[i] (null: default edges): false,
+  // and nothing added, when one of them is not a node of this graph or is named twice. A new
+  // node can close no cycle.
+  bool add(CUgraphNode handle, NodeOp op, const CUgraphNode* deps, std::size_t n, const CUgraphEdgeData* data = nullptr);
+  // Adds the edges from[i] -> to[i] (to[i] then waits for from[i]) with data[i] (null: default
+  // edges): false, and none added, when an end is not a node of this graph or an edge exists
+  // already (or is named twice). An edge that closes a cycle is added, as the real driver adds
+  // it (cyclic() then says so). Whether the data suits the ends is the caller's to check.
+  bool connect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n, const CUgraphEdgeData* data = nullptr);
   // The nodes in an order every edge respects; among the nodes ready at the same time, the
   // first added first, so that replays are deterministic. A graph whose edges all point
   // forward in the order of addition (a captured one) keeps that order. Nodes on or after a
   // cycle are left out.
   std::vector<Node> ordered() const;
   bool cyclic() const { return ordered().size() != nodes_.size(); }
-  // Every edge as (from, to), in no particular order: what cuGraphGetEdges lists.
-  std::vector<std::pair<CUgraphNode, CUgraphNode>> edges() const;
-  // Removes the edges from[i] -> to[i]: false, and none removed, when one does not exist (or is
+  // Every edge, in no particular order: what cuGraphGetEdges_v2 lists.
+  std::vector<DagEdge> edges() const;
+  // Removes the edges from[i] -> to[i] whose data is data[i] (null: whatever their data, as the
+  // driver removes them): false, and none removed, when one does not exist with that data (or is
   // named twice).
-  bool disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
+  bool disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n, const CUgraphEdgeData* data = nullptr);
   // Removes a node and every edge to and from it; false when it is not one of this graph's.
   bool remove(CUgraphNode handle);
   // The node's operation, to change in place (the caller holds the registry lock); null when
@@ -40,10 +51,14 @@ class Dag {
   NodeOp* op_of(CUgraphNode handle);
 
  private:
+  struct Waiter {
+    std::size_t node;
+    CUgraphEdgeData data;
+  };
   bool has_edge(std::size_t from, std::size_t to) const;
 
   std::vector<Node> nodes_;
-  std::vector<std::vector<std::size_t>> waiters_;  // waiters_[i]: the nodes with an edge from node i
+  std::vector<std::vector<Waiter>> waiters_;  // waiters_[i]: the nodes with an edge from node i
   std::unordered_map<CUgraphNode, std::size_t> index_;  // handle -> position in nodes_
 };
 

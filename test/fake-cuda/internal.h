@@ -270,10 +270,14 @@ struct LaunchAttributes {
   unsigned cluster_dim[3] = {1, 1, 1};
   bool cooperative = false;
   int priority = 0;
+  // PROGRAMMATIC_STREAM_SERIALIZATION: the fake runs kernels one after the other anyway; a
+  // capture records the launch after the kernels before it through programmatic edges.
+  bool programmatic = false;
 };
 // Reads config.attrs: CUDA_ERROR_INVALID_VALUE for a malformed list (attrs null with numAttrs
 // > 0, a zero cluster dimension), CUDA_ERROR_NOT_SUPPORTED for an attribute the fake does not
-// model (only IGNORE, COOPERATIVE, CLUSTER_DIMENSION and PRIORITY are).
+// model (only IGNORE, COOPERATIVE, CLUSTER_DIMENSION, PRIORITY and
+// PROGRAMMATIC_STREAM_SERIALIZATION are).
 CUresult read_launch_attributes(const CUlaunchConfig& config, LaunchAttributes& out);
 // The cluster dimensions a launch of f uses: the configuration's, else the function's required
 // ones (cuFuncSetAttribute REQUIRED_CLUSTER_*), else none (false). A configuration that

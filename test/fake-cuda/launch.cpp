@@ -196,7 +196,7 @@ CUresult launch(CUfunction f, unsigned int gridDimX, unsigned int gridDimY, unsi
     KernelNode node{fn, {gridDimX, gridDimY, gridDimZ}, {blockDimX, blockDimY, blockDimZ}, sharedMemBytes,
                     std::move(args)};
     node.func = f;
-    capture_record(*cap, hStream, std::move(node));
+    capture_record(*cap, hStream, std::move(node), ex != nullptr && ex->programmatic);
     return CUDA_SUCCESS;
   }
   run_kernel(l, fn, grid, block, sharedMemBytes, args);

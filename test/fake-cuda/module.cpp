@@ -276,6 +276,9 @@ CUresult read_launch_attributes(const CUlaunchConfig& config, LaunchAttributes& 
       case CU_LAUNCH_ATTRIBUTE_PRIORITY:
         out.priority = a.value.priority;
         break;
+      case CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION:
+        out.programmatic = a.value.programmaticStreamSerializationAllowed != 0;
+        break;
       default:
         return CUDA_ERROR_NOT_SUPPORTED;
     }

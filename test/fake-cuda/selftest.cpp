@@ -609,6 +609,12 @@ int main(int argc, char** argv) {
   OK(api.cuCtxGetCurrent(&cur));
   CHECK(cur == ctx);
 
+  // ---- edge data: programmatic edges built and captured (selftest_graph_edges.cpp) ----
+  graph_edge_checks(lib_path);
+  CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no graph, allocation or context left
+  OK(api.cuCtxGetCurrent(&cur));
+  CHECK(cur == ctx);
+
   // ---- IPC with a forked child: memory, events, shareable handles (selftest_ipc.cpp) ----
   ipc_checks(lib_path);
   CHECK(read_file(state_file) == state(1, 3, 3 * bytes));  // no allocation or context left

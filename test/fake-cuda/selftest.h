@@ -186,6 +186,12 @@ void array_checks(const char* lib_path);
 // `lib_path`, in a context of its own on device 0 that it makes and destroys. Leaves no graph,
 // and the calling thread's current context as it found it.
 void graph_structure_checks(const char* lib_path);
+// Edge data (selftest_graph_edges.cpp): programmatic and launch-order edges between kernel nodes
+// built, listed, cloned and removed, and captured from a launch with programmatic stream
+// serialization; resolved from the library at `lib_path`, in a context of its own on device 0
+// that it makes and destroys. Leaves no graph, and the calling thread's current context as it
+// found it.
+void graph_edge_checks(const char* lib_path);
 // Legacy IPC and shareable handles (selftest_ipc.cpp), resolved from the library at `lib_path`: a
 // forked child opens the calling process's allocation, event and file descriptor and writes into
 // them. In a context of its own on device 0 that it makes and destroys; leaves the calling

@@ -203,11 +203,16 @@ void graph_build_checks() {
   size_t edges = 0;
   OK(api.cuGraphGetEdges_v2(other, nullptr, nullptr, nullptr, &edges));
   CHECK(edges == 2);
+  // A programmatic edge, or a kernel's port, between nodes that are no kernels.
   edge.type = CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC;
-  EXPECT_RC(api.cuGraphAddDependencies_v2(other, &x, &w, &edge, 1), CUDA_ERROR_NOT_SUPPORTED);
+  edge.from_port = CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC;
+  EXPECT_RC(api.cuGraphAddDependencies_v2(other, &x, &w, &edge, 1), CUDA_ERROR_INVALID_VALUE);
   edge = {};
   edge.from_port = CU_GRAPH_KERNEL_NODE_PORT_LAUNCH_ORDER;
-  EXPECT_RC(api.cuGraphAddDependencies_v2(other, &x, &w, &edge, 1), CUDA_ERROR_NOT_SUPPORTED);
+  EXPECT_RC(api.cuGraphAddDependencies_v2(other, &x, &w, &edge, 1), CUDA_ERROR_INVALID_VALUE);
+  edge = {};
+  edge.type = 2;
+  EXPECT_RC(api.cuGraphAddDependencies_v2(other, &x, &w, &edge, 1), CUDA_ERROR_INVALID_VALUE);
   edge = {};
   edge.to_port = 1;
   EXPECT_RC(api.cuGraphAddDependencies_v2(other, &x, &w, &edge, 1), CUDA_ERROR_INVALID_VALUE);

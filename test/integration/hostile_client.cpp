@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
       const uint32_t cyclic = answered_id(proto::CallId::GraphCreate, proto::GraphCreateRequest{0, 0});
       const uint32_t a = answered_id(proto::CallId::GraphAddEmptyNode, proto::GraphRequest{cyclic, 0});
       const uint32_t b = answered_id(proto::CallId::GraphAddEmptyNode, proto::GraphRequest{cyclic, 0});
-      const proto::GraphEdge both[] = {{a, b}, {b, a}};
+      const proto::GraphEdge both[] = {proto::plain_edge(a, b), proto::plain_edge(b, a)};
       ch.send(proto::CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{cyclic, sizeof both}, seq++, proto::kFlagNeedsReply,
               std::string(reinterpret_cast<const char*>(both), sizeof both));
       if (cyclic == 0 || a == 0 || b == 0 || !ch.receive()) return 1;

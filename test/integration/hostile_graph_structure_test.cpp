@@ -37,9 +37,16 @@ uint64_t create_stream(RawChannel& ch, uint64_t& seq) {
   return reply_of<proto::StreamCreateReply>(call(ch, CallId::StreamCreate, proto::StreamCreateRequest{1, 0}, seq)).stream;
 }
 
-std::string edges(std::vector<proto::GraphEdge> list) {
-  return std::string(reinterpret_cast<const char*>(list.data()), list.size() * sizeof(proto::GraphEdge));
+// Plain edges (from, to) as GRAPH_ADD_DEPENDENCIES and GRAPH_REMOVE_DEPENDENCIES carry them.
+std::string edges(std::vector<std::pair<uint32_t, uint32_t>> list) {
+  std::string bytes;
+  for (const auto& [from, to] : list) {
+    const proto::GraphEdge e = proto::plain_edge(from, to);
+    bytes.append(reinterpret_cast<const char*>(&e), sizeof e);
+  }
+  return bytes;
 }
+constexpr uint32_t kEdge = sizeof(proto::GraphEdge);
 
 std::string ids(std::vector<uint32_t> list) {
   return std::string(reinterpret_cast<const char*>(list.data()), list.size() * sizeof(uint32_t));
@@ -60,17 +67,17 @@ TEST_CASE("graph structure and captures: only the channel's own nodes and graphs
   uint64_t seq = 1000;
   const uint32_t graph = create_graph(ch, seq), other = create_graph(ch, seq);
   const uint32_t a = empty_node(ch, graph, seq), b = empty_node(ch, graph, seq), elsewhere = empty_node(ch, other, seq);
-  REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{graph, 8}, seq, edges({{a, b}}))
+  REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{graph, kEdge}, seq, edges({{a, b}}))
               .header.status == 0);
   const uint64_t stream = create_stream(ch, seq);
   RefusedByVgpud refused;
   refused.expect(ch, CallId::GraphGetEdges, proto::GraphGetEdgesRequest{beta_graph, 0}, seq, kInvalidValue);
-  refused.expect(ch, CallId::GraphRemoveDependencies, proto::GraphRemoveDependenciesRequest{graph, 8}, seq,
+  refused.expect(ch, CallId::GraphRemoveDependencies, proto::GraphRemoveDependenciesRequest{graph, kEdge, 0, 0}, seq,
                  kInvalidValue, edges({{a, elsewhere}}));
-  refused.expect(ch, CallId::GraphRemoveDependencies, proto::GraphRemoveDependenciesRequest{graph, 8}, seq,
+  refused.expect(ch, CallId::GraphRemoveDependencies, proto::GraphRemoveDependenciesRequest{graph, kEdge, 0, 0}, seq,
                  kInvalidValue, edges({{beta_node, a}}));
-  refused.expect(ch, CallId::GraphRemoveDependencies, proto::GraphRemoveDependenciesRequest{graph, 4}, seq,
-                 kInvalidValue, edges({{a, b}}).substr(0, 4));  // not whole edges
+  refused.expect(ch, CallId::GraphRemoveDependencies, proto::GraphRemoveDependenciesRequest{graph, 4, 0, 0}, seq,
+                 kMalformed, edges({{a, b}}).substr(0, 4));  // not whole edges: refused as it is parsed
   refused.expect(ch, CallId::GraphDestroyNode, proto::GraphDestroyNodeRequest{beta_node, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::GraphDestroyNode, proto::GraphDestroyNodeRequest{0xfffffff0u, 0}, seq, kInvalidValue);
   refused.expect(ch, CallId::GraphNodeFindInClone, proto::GraphNodeFindInCloneRequest{beta_node, other}, seq,
@@ -121,7 +128,7 @@ TEST_CASE("graph structure and captures: only the channel's own nodes and graphs
   // What is right works: an edge listed, removed; a node destroyed; beta's untouched.
   const RawReply listed = call(ch, CallId::GraphGetEdges, proto::GraphGetEdgesRequest{graph, 0}, seq);
   REQUIRE(listed.payload.size() == sizeof(proto::GraphGetEdgesReply) + sizeof(proto::GraphEdge));
-  REQUIRE(call(ch, CallId::GraphRemoveDependencies, proto::GraphRemoveDependenciesRequest{graph, 8}, seq, edges({{a, b}}))
+  REQUIRE(call(ch, CallId::GraphRemoveDependencies, proto::GraphRemoveDependenciesRequest{graph, kEdge, 0, 0}, seq, edges({{a, b}}))
               .header.status == 0);
   const uint64_t last = seq;
   REQUIRE(call(ch, CallId::GraphDestroyNode, proto::GraphDestroyNodeRequest{b, 0}, seq).header.status == 0);

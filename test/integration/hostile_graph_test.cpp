@@ -122,9 +122,15 @@ TEST_CASE("graphs built by hand: nodes and edges only of the channel's own graph
     std::memcpy(&n, r.payload.data(), sizeof n);
     return n.node;
   };
-  auto edges = [](std::vector<proto::GraphEdge> list) {
-    return std::string(reinterpret_cast<const char*>(list.data()), list.size() * sizeof(proto::GraphEdge));
+  auto edges = [](std::vector<std::pair<uint32_t, uint32_t>> list) {
+    std::string bytes;
+    for (const auto& [from, to] : list) {
+      const proto::GraphEdge e = proto::plain_edge(from, to);
+      bytes.append(reinterpret_cast<const char*>(&e), sizeof e);
+    }
+    return bytes;
   };
+  constexpr uint32_t kEdge = sizeof(proto::GraphEdge);
   auto memset_node = [](uint32_t graph, uint64_t dst, uint64_t width, uint32_t element, uint64_t height, uint64_t pitch) {
     proto::GraphAddMemsetNodeRequest m{};
     m.graph = graph;
@@ -139,12 +145,30 @@ TEST_CASE("graphs built by hand: nodes and edges only of the channel's own graph
   const uint32_t a = empty_node(first), b = empty_node(first), elsewhere = empty_node(second);
   RefusedByVgpud refused;
   const std::string one_edge = edges({{a, elsewhere}});
-  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 8}, seq, kInvalidValue,
+  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, kEdge}, seq, kInvalidValue,
                  one_edge);
-  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 8}, seq, kInvalidValue,
+  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, kEdge}, seq, kInvalidValue,
                  edges({{a, 0xabcdef}}));
-  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 6}, seq, kInvalidValue,
-                 one_edge.substr(0, 6));  // not whole edges
+  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 6}, seq, kMalformed,
+                 one_edge.substr(0, 6));  // not whole edges: refused as it is parsed
+  // Edge data vgpud passes on only when each value is one the driver defines: refused before any
+  // lookup otherwise. A programmatic edge between two empty nodes is well formed: the driver
+  // refuses it (only kernels have a programmatic port).
+  auto with_data = [](uint32_t from, uint32_t to, uint8_t type, uint8_t from_port, uint8_t to_port, uint8_t reserved) {
+    proto::GraphEdge e = proto::plain_edge(from, to);
+    e.type = type;
+    e.from_port = from_port;
+    e.to_port = to_port;
+    e.reserved[4] = reserved;
+    return std::string(reinterpret_cast<const char*>(&e), sizeof e);
+  };
+  for (const std::string& bad : {with_data(a, b, 2, 0, 0, 0), with_data(a, b, 1, 3, 0, 0), with_data(a, b, 0, 0, 1, 0),
+                                 with_data(a, b, 0, 0, 0, 1)})
+    REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, kEdge}, seq, bad)
+                .header.status == kMalformed);
+  REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, kEdge}, seq,
+               with_data(a, b, 1, 1, 0, 0))
+              .header.status == kInvalidValue);
   refused.expect(ch, CallId::GraphAddEmptyNode, proto::GraphRequest{0x777, 0}, seq, kInvalidValue);
   // Memsets: past the allocation, a pitch that walks out of it, a size that is no element, vgpud's own memory.
   refused.expect(ch, CallId::GraphAddMemsetNode, memset_node(first, ptr + 4000, 100, 1, 1, 0), seq, kInvalidValue);
@@ -192,11 +216,11 @@ TEST_CASE("graphs built by hand: nodes and edges only of the channel's own graph
   REQUIRE(call(ch, CallId::GraphAddMemsetNode, memset_node(first, ptr, 1, 8, 1, 0), seq).header.status == kMalformed);
 
   // What is right still works; a destroyed graph's nodes are gone with it.
-  REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 8}, seq, edges({{a, b}}))
+  REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, kEdge}, seq, edges({{a, b}}))
               .header.status == 0);
   REQUIRE(call(ch, CallId::GraphAddMemsetNode, memset_node(first, ptr, 1024, 4, 1, 0), seq).header.status == 0);
   REQUIRE(call(ch, CallId::GraphDestroy, proto::GraphRequest{second, 0}, seq).header.status == 0);
-  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, 8}, seq, kInvalidValue,
+  refused.expect(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{first, kEdge}, seq, kInvalidValue,
                  edges({{elsewhere, a}}));
   const uint64_t last = seq;
   REQUIRE(call(ch, CallId::GraphAddEmptyNode, proto::GraphRequest{first, 0}, seq).header.status == 0);
@@ -223,7 +247,8 @@ TEST_CASE("a graph whose edges close a cycle is refused at instantiation, clonin
     n = reply.node;
   }
   // 0 -> 1 -> 2 -> 0, in two messages: each is acyclic alone.
-  const proto::GraphEdge path[] = {{nodes[0], nodes[1]}, {nodes[1], nodes[2]}}, back[] = {{nodes[2], nodes[0]}};
+  const proto::GraphEdge path[] = {proto::plain_edge(nodes[0], nodes[1]), proto::plain_edge(nodes[1], nodes[2])},
+                        back[] = {proto::plain_edge(nodes[2], nodes[0])};
   REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{graph.graph, sizeof path}, seq,
                std::string(reinterpret_cast<const char*>(path), sizeof path))
               .header.status == 0);

@@ -226,7 +226,7 @@ TEST_CASE("graph updates: only the channel's nodes, graphs, events and functions
   uint32_t n[2];
   for (uint32_t& id : n)
     id = made<proto::GraphNodeReply>(ch, CallId::GraphAddEmptyNode, proto::GraphRequest{c, 0}, seq).node;
-  const proto::GraphEdge loop[] = {{n[0], n[1]}, {n[1], n[0]}};
+  const proto::GraphEdge loop[] = {proto::plain_edge(n[0], n[1]), proto::plain_edge(n[1], n[0])};
   REQUIRE(call(ch, CallId::GraphAddDependencies, proto::GraphAddDependenciesRequest{c, sizeof loop}, seq,
                std::string(reinterpret_cast<const char*>(loop), sizeof loop))
               .header.status == 0);

@@ -501,7 +501,7 @@ TEST_CASE("module listing, cluster occupancy and extended launches check their i
   REQUIRE(call(ch, CallId::LaunchKernelEx, launch, seq, params).header.status == kMalformed);
   launch.param_bytes = 24;
   // Flags the protocol does not define, a function and a stream the channel does not hold.
-  launch.flags = 0x4;
+  launch.flags = 0x8;
   REQUIRE(call(ch, CallId::LaunchKernelEx, launch, seq, params).header.status == kMalformed);
   launch.flags = 0;
   launch.function = bogus;

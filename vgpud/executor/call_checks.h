@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "vgpu/protocol/messages.h"
+
 namespace vgpud {
 
 // The bytes a pitched 2D operation touches from its first byte: `height` rows of `width`
@@ -38,20 +40,20 @@ inline bool stream_value_shape_ok(uint64_t address, uint32_t width) {
   return (width == 4 || width == 8) && address % width == 0;
 }
 
-// LAUNCH_KERNEL_EX flags.
-inline constexpr uint32_t kLaunchCooperative = 1u << 0;
-inline constexpr uint32_t kLaunchPriority = 1u << 1;
+using vgpu::proto::kLaunchCooperative;
+using vgpu::proto::kLaunchPriority;
+using vgpu::proto::kLaunchProgrammatic;
 
 // A launch configuration with its attributes inside it: config.attrs points into attrs, so the
 // object must not be copied once built (it is neither copyable nor movable).
 struct LaunchSetup {
   CUlaunchConfig config{};
-  CUlaunchAttribute attrs[3]{};
+  CUlaunchAttribute attrs[4]{};
 
   // grid, block, dynamic shared memory and stream; a CLUSTER_DIMENSION attribute when `cluster`
   // is not all 0 (a cluster with some 0 dimensions goes to the driver as it is, which refuses
   // it); COOPERATIVE when flags has kLaunchCooperative; PRIORITY (`priority`) when it has
-  // kLaunchPriority.
+  // kLaunchPriority; PROGRAMMATIC_STREAM_SERIALIZATION when it has kLaunchProgrammatic.
   LaunchSetup(const uint32_t (&grid)[3], const uint32_t (&block)[3], uint32_t shared_mem_bytes, CUstream stream,
               const uint32_t (&cluster)[3], uint32_t flags = 0, int32_t priority = 0) {
     config.gridDimX = grid[0];
@@ -78,6 +80,11 @@ struct LaunchSetup {
       CUlaunchAttribute& a = attrs[config.numAttrs++];
       a.id = CU_LAUNCH_ATTRIBUTE_PRIORITY;
       a.value.priority = priority;
+    }
+    if (flags & kLaunchProgrammatic) {
+      CUlaunchAttribute& a = attrs[config.numAttrs++];
+      a.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+      a.value.programmaticStreamSerializationAllowed = 1;
     }
     config.attrs = config.numAttrs != 0 ? attrs : nullptr;
   }

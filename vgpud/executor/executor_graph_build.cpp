@@ -3,11 +3,11 @@
 // named to the guest by an id of the channel's.
 #include <cstring>
 
-#include "vgpu/protocol/graph_edge.h"
 #include "vgpud/executor/call_checks.h"
 #include "vgpud/executor/channel_executor.h"
 #include "vgpud/executor/kernel_args.h"
 #include "vgpud/executor/graph_cycles.h"
+#include "vgpud/executor/graph_edges.h"
 #include "vgpud/executor/reply_payload.h"
 
 namespace vgpud {
@@ -115,29 +115,21 @@ int32_t ChannelExecutor::handle(const GraphAddEventNodeCmd& cmd, Reply& reply) {
 int32_t ChannelExecutor::handle(const GraphAddDependenciesCmd& cmd, Reply&) {
   ChannelObjects::Graph* g = objects_.graphs.find(cmd.graph);
   if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
-  if (cmd.edges.size() % sizeof(proto::GraphEdge) != 0) return CUDA_ERROR_INVALID_VALUE;
-  const size_t count = cmd.edges.size() / sizeof(proto::GraphEdge);
-  std::vector<CUgraphNode> from(count), to(count);
-  for (size_t i = 0; i < count; ++i) {
-    proto::GraphEdge e;
-    std::memcpy(&e, cmd.edges.data() + i * sizeof e, sizeof e);
-    // Both ends are nodes this channel added to this graph.
-    const ChannelObjects::GraphNode* a = objects_.graph_nodes.find(e.from);
-    const ChannelObjects::GraphNode* b = objects_.graph_nodes.find(e.to);
-    if (a == nullptr || b == nullptr || a->graph != cmd.graph || b->graph != cmd.graph) return CUDA_ERROR_INVALID_VALUE;
-    from[i] = a->handle;
-    to[i] = b->handle;
-  }
+  // Both ends are nodes this channel added to this graph; the edge data goes to the driver as
+  // it is (the mediator checked each value is one there is).
+  DriverEdges edges;
+  if (int32_t st = resolve_edges(objects_, cmd.graph, cmd.edges, &edges)) return st;
+  const size_t count = edges.size();
   if (count == 0) return 0;
   if (count > vgpu::limits::kMaxGraphEdges - g->hand_edges) return limit_exceeded();
-  const CUresult r = traced("cuGraphAddDependencies",
-                            cu_.cuGraphAddDependencies(g->handle, from.data(), to.data(), nullptr, count));
+  const CUresult r = traced("cuGraphAddDependencies", cu_.cuGraphAddDependencies(g->handle, edges.from.data(),
+                                                                                  edges.to.data(), edges.data.data(), count));
   if (r == CUDA_SUCCESS) g->hand_edges += static_cast<uint32_t>(count);
   // A graph a node holds (a child graph's, a conditional's body) is instantiated only inside
   // its parent, whose check does not walk it: a cycle is refused now, and the edges taken back.
   if (r == CUDA_SUCCESS && g->owner_node != 0) {
     if (const CUresult cycle = refuse_cycle(cu_, g->handle); cycle != CUDA_SUCCESS) {
-      (void)cu_.cuGraphRemoveDependencies(g->handle, from.data(), to.data(), nullptr, count);
+      (void)cu_.cuGraphRemoveDependencies(g->handle, edges.from.data(), edges.to.data(), edges.data.data(), count);
       return cycle;
     }
   }

@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "vgpu/protocol/graph_edge.h"
 #include "vgpud/executor/channel_executor.h"
+#include "vgpud/executor/graph_edges.h"
 #include "vgpud/executor/reply_payload.h"
 
 namespace vgpud {
@@ -66,20 +66,19 @@ int32_t ChannelExecutor::handle(const GraphGetEdgesCmd& cmd, Reply& reply) {
   Graph* g = objects_.graphs.find(cmd.graph);
   if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
   if (int32_t st = require_context()) return st;
-  size_t count = 0;
-  if (CUresult r = traced("cuGraphGetEdges", cu_.cuGraphGetEdges(g->handle, nullptr, nullptr, nullptr, &count))) return r;
-  std::vector<CUgraphNode> from(count), to(count);
-  if (count != 0)
-    if (CUresult r = cu_.cuGraphGetEdges(g->handle, from.data(), to.data(), nullptr, &count)) return r;
+  DriverEdges all;
+  if (CUresult r = traced("cuGraphGetEdges", read_driver_edges(cu_, g->handle, &all))) return r;
+  const size_t count = all.size();
   if (cmd.first > count) return CUDA_ERROR_INVALID_VALUE;
   std::unordered_map<CUgraphNode, uint32_t> known = node_ids(objects_, cmd.graph);
-  const size_t returned = std::min<size_t>(count - cmd.first, vgpu::limits::kMaxGraphEdgeBytes / sizeof(proto::GraphEdge));
+  const size_t returned = std::min<size_t>(count - cmd.first, vgpu::limits::kMaxGraphEdgesPerCall);
   std::vector<proto::GraphEdge> edges;
   edges.reserve(returned);
   for (size_t i = cmd.first; i < cmd.first + returned; ++i) {
-    const uint32_t a = node_id_in(objects_, known, from[i], cmd.graph), b = node_id_in(objects_, known, to[i], cmd.graph);
+    const uint32_t a = node_id_in(objects_, known, all.from[i], cmd.graph);
+    const uint32_t b = node_id_in(objects_, known, all.to[i], cmd.graph);
     if (a == 0 || b == 0) return limit_exceeded();
-    edges.push_back({a, b});
+    edges.push_back(wire_edge(a, b, all.data[i]));
   }
   put(reply.payload, proto::GraphGetEdgesReply{static_cast<uint32_t>(count), static_cast<uint32_t>(returned)});
   for (const proto::GraphEdge& e : edges) put(reply.payload, e);
@@ -88,23 +87,17 @@ int32_t ChannelExecutor::handle(const GraphGetEdgesCmd& cmd, Reply& reply) {
 
 int32_t ChannelExecutor::handle(const GraphRemoveDependenciesCmd& cmd, Reply&) {
   Graph* g = objects_.graphs.find(cmd.graph);
-  if (g == nullptr || cmd.edges.size() % sizeof(proto::GraphEdge) != 0) return CUDA_ERROR_INVALID_VALUE;
-  const size_t count = cmd.edges.size() / sizeof(proto::GraphEdge);
-  std::vector<CUgraphNode> from(count), to(count);
-  for (size_t i = 0; i < count; ++i) {
-    proto::GraphEdge e;
-    std::memcpy(&e, cmd.edges.data() + i * sizeof e, sizeof e);
-    const GraphNode* a = objects_.graph_nodes.find(e.from);
-    const GraphNode* b = objects_.graph_nodes.find(e.to);
-    if (a == nullptr || b == nullptr || a->graph != cmd.graph || b->graph != cmd.graph) return CUDA_ERROR_INVALID_VALUE;
-    from[i] = a->handle;
-    to[i] = b->handle;
-  }
-  if (count == 0) return 0;
+  if (g == nullptr) return CUDA_ERROR_INVALID_VALUE;
+  DriverEdges edges;
+  if (int32_t st = resolve_edges(objects_, cmd.graph, cmd.edges, &edges)) return st;
+  if (edges.size() == 0) return 0;
   if (int32_t st = require_context()) return st;
   // Fewer edges cannot close a cycle: the count of edges added by hand stays an upper bound.
+  // The driver removes an edge only when its data is the one given, or whatever its data when
+  // given none, as the program gave it.
+  const CUgraphEdgeData* data = (cmd.flags & proto::kRemoveEdgesWithoutData) != 0 ? nullptr : edges.data.data();
   return traced("cuGraphRemoveDependencies",
-                cu_.cuGraphRemoveDependencies(g->handle, from.data(), to.data(), nullptr, count));
+                cu_.cuGraphRemoveDependencies(g->handle, edges.from.data(), edges.to.data(), data, edges.size()));
 }
 
 int32_t ChannelExecutor::handle(const GraphDestroyNodeCmd& cmd, Reply&) {

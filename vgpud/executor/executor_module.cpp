@@ -366,7 +366,7 @@ int32_t ChannelExecutor::handle(const ModuleListFunctionsCmd& cmd, Reply& reply)
 int32_t ChannelExecutor::handle(const LaunchKernelExCmd& cmd, Reply&) {
   PreparedLaunch p;
   if (int32_t st = prepare_launch(cmd.function, cmd.stream, cmd.params, &p)) return st;
-  if ((cmd.flags & ~(kLaunchCooperative | kLaunchPriority)) != 0) return CUDA_ERROR_INVALID_VALUE;
+  if ((cmd.flags & ~vgpu::proto::kKnownLaunchFlags) != 0) return CUDA_ERROR_INVALID_VALUE;
   const LaunchSetup launch(cmd.grid, cmd.block, cmd.shared_mem_bytes, p.stream, cmd.cluster, cmd.flags, cmd.priority);
   // No detail string: this is cuBLAS's launch path, and the trace names the call anyway.
   return traced("cuLaunchKernelEx", cu_.cuLaunchKernelEx(&launch.config, p.function->handle, p.kernel_params, nullptr));

@@ -5,15 +5,21 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vgpud/executor/graph_edges.h"
+
 namespace vgpud {
 
 CUresult refuse_cycle(const CudaDriver& cu, CUgraph graph) {
-  size_t node_count = 0, edge_count = 0;
+  size_t node_count = 0;
   if (CUresult r = cu.cuGraphGetNodes(graph, nullptr, &node_count)) return r;
-  if (CUresult r = cu.cuGraphGetEdges(graph, nullptr, nullptr, nullptr, &edge_count)) return r;
-  std::vector<CUgraphNode> nodes(node_count), from(edge_count), to(edge_count);
+  std::vector<CUgraphNode> nodes(node_count);
   if (CUresult r = cu.cuGraphGetNodes(graph, nodes.data(), &node_count)) return r;
-  if (CUresult r = cu.cuGraphGetEdges(graph, from.data(), to.data(), nullptr, &edge_count)) return r;
+  // Every edge orders its ends, whatever its data (a programmatic one too).
+  DriverEdges edges;
+  if (CUresult r = read_driver_edges(cu, graph, &edges)) return r;
+  const std::vector<CUgraphNode>& from = edges.from;
+  const std::vector<CUgraphNode>& to = edges.to;
+  const size_t edge_count = edges.size();
 
   std::unordered_map<CUgraphNode, size_t> index;
   index.reserve(node_count);

@@ -25,6 +25,10 @@ class HandleTable {
     auto it = items_.find(id);
     return it == items_.end() ? nullptr : &it->second;
   }
+  const Value* find(Key id) const {
+    auto it = items_.find(id);
+    return it == items_.end() ? nullptr : &it->second;
+  }
 
   bool erase(Key id) { return items_.erase(id) != 0; }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "vgpu/protocol/graph_edge.h"
 #include "vgpu/protocol/limits.h"
 #include "vgpu/protocol/messages.h"
 
@@ -55,6 +56,20 @@ bool array_copy_shape_ok(const proto::MemcpyArrayRequest& w, Payload tail) {
   if (!tail.empty()) return false;
   return w.dst_kind != kInline || bytes <= limits::kMaxInlineCopy;
 }
+
+// GRAPH_ADD_DEPENDENCIES, GRAPH_REMOVE_DEPENDENCIES: whole edges, each with data the driver
+// defines. Which combinations it takes is the driver's to say (graph_edge.h).
+bool graph_edges_ok(Payload tail) {
+  if (tail.size() % sizeof(proto::GraphEdge) != 0) return false;
+  for (size_t at = 0; at < tail.size(); at += sizeof(proto::GraphEdge)) {
+    proto::GraphEdge e;
+    std::memcpy(&e, tail.data() + at, sizeof e);
+    if (!proto::edge_data_known(e)) return false;
+  }
+  return true;
+}
+bool graph_edges_ok(const proto::GraphAddDependenciesRequest&, Payload tail) { return graph_edges_ok(tail); }
+bool graph_edges_ok(const proto::GraphRemoveDependenciesRequest&, Payload tail) { return graph_edges_ok(tail); }
 
 // parse_<call>() for each call and parse_body(), the dispatch on the call id; generated from
 // protocol/calls.yaml (build tree: protocol/generated/vgpud/mediator/parse_calls.gen.inc).

@@ -226,9 +226,25 @@ void captured(CUdeviceptr buf, CUstream s) {
   std::printf("capture graphs ok\n");
 }
 
+// A node's dependencies with their edge data, as cuGraphNodeGetDependencies_v2 gives them.
+std::vector<CUgraphEdgeData> dep_data_of(CUgraphNode n) {
+  size_t count = 0;
+  CU_CHECK(cuGraphNodeGetDependencies(n, nullptr, nullptr, &count));
+  std::vector<CUgraphNode> deps(count);
+  std::vector<CUgraphEdgeData> data(count);
+  if (count != 0) CU_CHECK(cuGraphNodeGetDependencies(n, deps.data(), data.data(), &count));
+  return data;
+}
+
+bool is(const CUgraphEdgeData& e, unsigned type, unsigned from_port) {
+  return e.type == type && e.from_port == from_port && e.to_port == 0;
+}
+
 // Programmatic edges (programmatic dependent launch: a kernel may start once its producer
-// triggers; XLA makes them between Triton's kernels on Hopper) are kept as full dependencies,
-// which only waits longer; an edge no node can have is refused.
+// triggers; XLA makes them between Triton's kernels on Hopper) reach vgpud's driver with their
+// data and are listed back with it; without the data a query is lossy, and an edge is removed
+// only by its own data. A kernel launched with programmatic stream serialization is captured
+// after the kernel before it through a programmatic edge. An edge no node can have is refused.
 void programmatic(CUdeviceptr buf, CUstream s) {
   CUgraph g = nullptr;
   CU_CHECK(cuGraphCreate(&g, 0));
@@ -248,24 +264,75 @@ void programmatic(CUdeviceptr buf, CUstream s) {
   p.kernel.kernelParams = args;
   CUgraphNode b = nullptr;
   CU_CHECK(cuGraphAddNode_v2(&b, g, &a, &pdl, 1, &p));
-  EXPECT(deps_of(b) == std::vector<CUgraphNode>{a});
+  const std::vector<CUgraphEdgeData> b_deps = dep_data_of(b);
+  EXPECT(b_deps.size() == 1 && is(b_deps[0], CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC, CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC));
+  CUgraphNode dep = nullptr;
+  size_t count = 1;
+  EXPECT(cuGraphNodeGetDependencies(b, &dep, nullptr, &count) == CUDA_ERROR_LOSSY_QUERY);
+  CUgraphNode from[2] = {}, to[2] = {};
+  count = 2;
+  EXPECT(cuGraphGetEdges(g, from, to, nullptr, &count) == CUDA_ERROR_LOSSY_QUERY);
   const CUgraphNode c = empty(g);
   CUgraphEdgeData launch_order{};
   launch_order.from_port = CU_GRAPH_KERNEL_NODE_PORT_LAUNCH_ORDER;
   CU_CHECK(cuGraphAddDependencies_v2(g, &b, &c, &launch_order, 1));
-  EXPECT(deps_of(c) == std::vector<CUgraphNode>{b} && edges_of(g) == 2);
+  const std::vector<CUgraphEdgeData> c_deps = dep_data_of(c);
+  EXPECT(c_deps.size() == 1 && is(c_deps[0], CU_GRAPH_DEPENDENCY_TYPE_DEFAULT, CU_GRAPH_KERNEL_NODE_PORT_LAUNCH_ORDER));
+  EXPECT(edges_of(g) == 2);
+  CUgraphEdgeData listed[2] = {};
+  count = 2;
+  CU_CHECK(cuGraphGetEdges(g, from, to, listed, &count));
+  EXPECT(count == 2);
+  for (size_t i = 0; i < 2; ++i)
+    EXPECT(from[i] == a ? to[i] == b && is(listed[i], 1, 1) : from[i] == b && to[i] == c && is(listed[i], 0, 2));
   CUgraphEdgeData bad = pdl;
   bad.type = 7;
   EXPECT(cuGraphAddDependencies_v2(g, &a, &c, &bad, 1) == CUDA_ERROR_INVALID_VALUE);
   bad = pdl;
   bad.to_port = 1;  // no node has an incoming port
   EXPECT(cuGraphAddDependencies_v2(g, &a, &c, &bad, 1) == CUDA_ERROR_INVALID_VALUE);
+  EXPECT(cuGraphAddDependencies_v2(g, &a, &c, &pdl, 1) == CUDA_ERROR_INVALID_VALUE);  // c is no kernel
+  // Removed by its own data, or by none; not by other data.
+  EXPECT(cuGraphRemoveDependencies_v2(g, &b, &c, &pdl, 1) == CUDA_ERROR_INVALID_VALUE);
   CU_CHECK(cuGraphRemoveDependencies_v2(g, &b, &c, &launch_order, 1));
-  EXPECT(deps_of(c).empty());
+  EXPECT(dep_data_of(c).empty());
+  CU_CHECK(cuGraphAddDependencies_v2(g, &b, &c, &launch_order, 1));
+  CU_CHECK(cuGraphRemoveDependencies_v2(g, &b, &c, nullptr, 1));
+  EXPECT(dep_data_of(c).empty());
   CU_CHECK(cuMemsetD8(buf, 0, 8));
   run(g, s);
   EXPECT(word(buf) == 7 && word(buf + 4) == 8);
   CU_CHECK(cuGraphDestroy(g));
+
+  // Captured: the second launch may start before the first has finished.
+  CUlaunchAttribute attr{};
+  attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+  attr.value.programmaticStreamSerializationAllowed = 1;
+  CUlaunchConfig config{};
+  config.gridDimX = config.gridDimY = config.gridDimZ = 1;
+  config.blockDimX = config.blockDimY = config.blockDimZ = 1;
+  config.hStream = s;
+  config.attrs = &attr;
+  config.numAttrs = 1;
+  CUdeviceptr first = buf;
+  uint32_t nine = 9;
+  void* first_args[] = {&first, &nine, &one};
+  CU_CHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL));
+  CU_CHECK(cuLaunchKernel(g_fill, 1, 1, 1, 1, 1, 1, 0, s, first_args, nullptr));
+  CU_CHECK(cuLaunchKernelEx(&config, g_fill, args, nullptr));
+  CU_CHECK(cuStreamEndCapture(s, &g));
+  count = 1;
+  CU_CHECK(cuGraphGetEdges(g, from, to, listed, &count));
+  EXPECT(count == 1 && is(listed[0], CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC, CU_GRAPH_KERNEL_NODE_PORT_PROGRAMMATIC));
+  CU_CHECK(cuMemsetD8(buf, 0, 8));
+  run(g, s);
+  EXPECT(word(buf) == 9 && word(buf + 4) == 8);
+  CU_CHECK(cuGraphDestroy(g));
+  // Launched on the stream, it runs.
+  CU_CHECK(cuMemsetD8(buf, 0, 8));
+  CU_CHECK(cuLaunchKernelEx(&config, g_fill, args, nullptr));
+  CU_CHECK(cuStreamSynchronize(s));
+  EXPECT(word(buf + 4) == 8);
   std::printf("programmatic edges ok\n");
 }
 

@@ -36,10 +36,11 @@ inline constexpr uint32_t kMaxPhysicalAllocations = 65536;
 // Graphs (captured or built) and their executable instances.
 inline constexpr uint32_t kMaxGraphs = 4096;
 inline constexpr uint32_t kMaxGraphExecs = 4096;
-// Nodes a channel may add to its graphs by hand, and the bytes of edges (8 each) one
-// GRAPH_ADD_DEPENDENCIES carries.
+// Nodes a channel may add to its graphs by hand, and the edges (GraphEdge, 16 bytes each) one
+// GRAPH_ADD_DEPENDENCIES, GRAPH_REMOVE_DEPENDENCIES or GRAPH_GET_EDGES reply carries.
 inline constexpr uint32_t kMaxGraphNodes = 1u << 16;
-inline constexpr uint32_t kMaxGraphEdgeBytes = 4096 * 8;
+inline constexpr uint32_t kMaxGraphEdgesPerCall = 2048;
+inline constexpr uint32_t kMaxGraphEdgeBytes = kMaxGraphEdgesPerCall * 16;
 // Edges a channel may add by hand to one graph, over all its GRAPH_ADD_DEPENDENCIES (vgpud
 // walks them all before each instantiation, and the driver keeps them).
 inline constexpr uint32_t kMaxGraphEdges = 1u << 18;

@@ -85,4 +85,12 @@ inline constexpr uint64_t kStreamLegacy = 0;
 inline constexpr uint64_t kStreamLegacyAlias = 1;
 inline constexpr uint64_t kFirstStreamId = 0x100;
 
+// LAUNCH_KERNEL_EX's flags: the launch attributes that carry no value of their own.
+inline constexpr uint32_t kLaunchCooperative = 1u << 0;
+inline constexpr uint32_t kLaunchPriority = 1u << 1;  // `priority` holds it
+// Programmatic stream serialization: the kernel may start before the stream's previous kernel
+// has finished (it waits for its memory with cudaGridDependencySynchronize).
+inline constexpr uint32_t kLaunchProgrammatic = 1u << 2;
+inline constexpr uint32_t kKnownLaunchFlags = kLaunchCooperative | kLaunchPriority | kLaunchProgrammatic;
+
 }  // namespace vgpu::proto

@@ -7,7 +7,7 @@ namespace vgpu::proto {
 
 // Bumped on any incompatible change to a layout in protocol/. A peer with another version is
 // refused at connect, before any ring is touched.
-inline constexpr uint32_t kProtocolVersion = 5;
+inline constexpr uint32_t kProtocolVersion = 6;
 
 // "VGPU" read as a little-endian u32: the first word of every channel region.
 inline constexpr uint32_t kChannelMagic = 0x55504756;

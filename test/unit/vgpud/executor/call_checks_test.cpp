@@ -79,6 +79,17 @@ TEST_CASE("launch configurations carry exactly the attributes asked for", "[laun
     REQUIRE(p.config.numAttrs == 1);
     REQUIRE(p.attrs[0].id == CU_LAUNCH_ATTRIBUTE_PRIORITY);
   }
+  {
+    // Programmatic stream serialization: allowed, after the others.
+    const LaunchSetup s(grid, block, 0, nullptr, cluster,
+                        vgpud::kLaunchCooperative | vgpud::kLaunchPriority | vgpud::kLaunchProgrammatic, 1);
+    REQUIRE(s.config.numAttrs == 4);
+    REQUIRE(s.attrs[3].id == CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+    REQUIRE(s.attrs[3].value.programmaticStreamSerializationAllowed == 1);
+    const LaunchSetup p(grid, block, 0, nullptr, none, vgpud::kLaunchProgrammatic);
+    REQUIRE(p.config.numAttrs == 1);
+    REQUIRE(p.attrs[0].id == CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION);
+  }
 }
 
 // The hand-made seeds of these calls in the fuzz corpus (test/fuzz/corpus/parse_request/) are

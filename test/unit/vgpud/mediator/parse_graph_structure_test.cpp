@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "vgpu/protocol/call_traits.gen.h"
+#include "vgpu/protocol/graph_edge.h"
 #include "vgpud/mediator/parse.h"
 #include "test/unit/vgpud/mediator/parse_outcome.h"
 
@@ -26,11 +27,38 @@ using parse_test::parse;
 }  // namespace
 
 TEST_CASE("graph structure and capture calls: tails within their bounds, flags that exist", "[parse][graph]") {
-  const std::string edge(8, '\1');
+  auto edge = [](uint8_t type, uint8_t from_port, uint8_t to_port, uint8_t reserved) {
+    GraphEdge e = plain_edge(1, 2);
+    e.type = type;
+    e.from_port = from_port;
+    e.to_port = to_port;
+    e.reserved[0] = reserved;
+    return std::string(reinterpret_cast<const char*>(&e), sizeof e);
+  };
+  constexpr uint32_t kEdge = sizeof(GraphEdge);
   CHECK(parse<CallId::GraphGetEdges>({1, 0}) == "ok");
-  CHECK(parse<CallId::GraphRemoveDependencies>({1, 8}, edge) == "ok");
-  CHECK(parse<CallId::GraphRemoveDependencies>({1, limits::kMaxGraphEdgeBytes + 8},
-                                               std::string(limits::kMaxGraphEdgeBytes + 8, '\1')) != "ok");
+  CHECK(parse<CallId::GraphRemoveDependencies>({1, kEdge, 0, 0}, edge(0, 0, 0, 0)) == "ok");
+  CHECK(parse<CallId::GraphRemoveDependencies>({1, kEdge, kRemoveEdgesWithoutData, 0}, edge(0, 0, 0, 0)) == "ok");
+  CHECK(parse<CallId::GraphRemoveDependencies>({1, kEdge, 2, 0}, edge(0, 0, 0, 0)) == "FieldOutOfRange");
+  CHECK(parse<CallId::GraphRemoveDependencies>({1, limits::kMaxGraphEdgeBytes + kEdge, 0, 0},
+                                               std::string(limits::kMaxGraphEdgeBytes + kEdge, '\0')) != "ok");
+  // Edge data: every value the driver defines, and nothing else; whole edges only.
+  for (CallId id : {CallId::GraphAddDependencies, CallId::GraphRemoveDependencies}) {
+    INFO(call_name(id));
+    auto add_or_remove = [&](const std::string& tail) {
+      return id == CallId::GraphAddDependencies
+                 ? parse<CallId::GraphAddDependencies>({1, static_cast<uint32_t>(tail.size())}, tail)
+                 : parse<CallId::GraphRemoveDependencies>({1, static_cast<uint32_t>(tail.size()), 0, 0}, tail);
+    };
+    CHECK(add_or_remove(edge(1, 1, 0, 0)) == "ok");  // programmatic, from the programmatic port
+    CHECK(add_or_remove(edge(1, 2, 0, 0)) == "ok");  // programmatic, from the launch-order port
+    CHECK(add_or_remove(edge(0, 0, 0, 0) + edge(1, 1, 0, 0)) == "ok");
+    CHECK(add_or_remove(edge(2, 0, 0, 0)) == "FieldOutOfRange");  // no such type
+    CHECK(add_or_remove(edge(1, 3, 0, 0)) == "FieldOutOfRange");  // no such port
+    CHECK(add_or_remove(edge(0, 0, 1, 0)) == "FieldOutOfRange");  // no incoming port
+    CHECK(add_or_remove(edge(0, 0, 0, 1)) == "FieldOutOfRange");  // reserved
+    CHECK(add_or_remove(edge(0, 0, 0, 0).substr(0, 8)) == "FieldOutOfRange");  // not a whole edge
+  }
   CHECK(parse<CallId::GraphDestroyNode>({1, 0}) == "ok");
   CHECK(parse<CallId::GraphNodeFindInClone>({1, 2}) == "ok");
   CHECK(parse<CallId::GraphChildGetGraph>({1, 0}) == "ok");
