@@ -239,7 +239,8 @@ CUresult graph_remove_node(CUgraphNode node, NodeOp* removed);
 CUresult graph_find_in_clone(CUgraphNode original, CUgraph clone, CUgraphNode* out);
 // Whether a capture records into g, and its context: false for an unknown graph.
 bool graph_state(CUgraph g, bool* capturing, CUcontext* ctx);
-// Runs an executable graph's nodes (graph.cpp's replay), for a conditional node's body.
+// Runs an executable graph's nodes in order (graph_replay.cpp): a launch's, a child graph's,
+// a conditional node's body.
 CUresult graph_replay(Locked& l, const std::vector<Node>& nodes);
 // A conditional node's replay (graph_conditional.cpp); the caller holds l.lock.
 CUresult replay_conditional(Locked& l, const ConditionalNode& c);
