@@ -93,7 +93,8 @@ CUresult neighbours(CUgraphNode node, bool before, CUgraphNode* out, CUgraphEdge
   });
 }
 
-// The driver removes an edge only when the data given is the edge's; given none, whatever its data.
+// The edges go to vgpud's driver with the data given, or none; driver 580 removes an edge whatever
+// data it is given.
 CUresult remove_dependencies(CUgraph graph, const CUgraphNode* from, const CUgraphNode* to,
                              const CUgraphEdgeData* data, size_t count) {
   GraphObject* g = object_of<GraphObject>(graph, HandleKind::Graph);

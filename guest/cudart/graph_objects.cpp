@@ -4,6 +4,7 @@
 // cudaGraphAddNode takes each kind of node the way its own cudaGraphAdd*Node takes it, so a
 // kernel node's host stub becomes its CUkernel as there.
 #include <cstring>
+#include <vector>
 
 #include "guest/client/log.h"
 #include "guest/cudart/entry.h"
@@ -107,16 +108,12 @@ VGPU_EXPORT cudaError_t cudaGraphConditionalHandleCreate(cudaGraphConditionalHan
   });
 }
 
-VGPU_EXPORT cudaError_t cudaGraphAddNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
-                                         const cudaGraphNode_t* pDependencies, const cudaGraphEdgeData* dependencyData,
-                                         size_t numDependencies, cudaGraphNodeParams* nodeParams) {
-  trace_api("cudaGraphAddNode graph=%p", static_cast<void*>(graph));
-  if (nodeParams == nullptr) return cudaErrorInvalidValue;
-  for (size_t i = 0; dependencyData != nullptr && i < numDependencies; ++i)
-    if (dependencyData[i].type != cudaGraphDependencyTypeDefault || dependencyData[i].from_port != 0 ||
-        dependencyData[i].to_port != 0)
-      return cudaErrorNotSupported;
-  cudaGraphNodeParams& p = *nodeParams;
+namespace vgpu::cudart {
+namespace {
+
+// cudaGraphAddNode without edge data: the node made as its own cudaGraphAdd*Node makes it.
+cudaError_t add_typed_node(cudaGraphNode_t* pGraphNode, cudaGraph_t graph, const cudaGraphNode_t* pDependencies,
+                           size_t numDependencies, cudaGraphNodeParams& p) {
   switch (p.type) {
     case cudaGraphNodeTypeKernel: {
       cudaKernelNodeParams k{};
@@ -162,6 +159,36 @@ VGPU_EXPORT cudaError_t cudaGraphAddNode(cudaGraphNode_t* pGraphNode, cudaGraph_
     default:
       return cudaErrorNotSupported;
   }
+}
+
+}  // namespace
+}  // namespace vgpu::cudart
+
+// Given edge data other than the default (a programmatic edge), the node is made on its own and
+// then joined to its dependencies by edges that carry it, as the driver shim's cuGraphAddNode_v2
+// does; an allocation node's dependencies are part of making it.
+VGPU_EXPORT cudaError_t cudaGraphAddNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                         const cudaGraphNode_t* pDependencies, const cudaGraphEdgeData* dependencyData,
+                                         size_t numDependencies, cudaGraphNodeParams* nodeParams) {
+  trace_api("cudaGraphAddNode graph=%p", static_cast<void*>(graph));
+  if (nodeParams == nullptr || pGraphNode == nullptr) return cudaErrorInvalidValue;
+  bool with_data = false;
+  for (size_t i = 0; dependencyData != nullptr && i < numDependencies; ++i)
+    with_data = with_data || dependencyData[i].type != cudaGraphDependencyTypeDefault ||
+                dependencyData[i].from_port != 0 || dependencyData[i].to_port != 0;
+  if (!with_data) return add_typed_node(pGraphNode, graph, pDependencies, numDependencies, *nodeParams);
+  if (nodeParams->type == cudaGraphNodeTypeMemAlloc) return cudaErrorNotSupported;
+  if (pDependencies == nullptr) return cudaErrorInvalidValue;
+  cudaGraphNode_t node = nullptr;
+  if (cudaError_t e = add_typed_node(&node, graph, nullptr, 0, *nodeParams); e != cudaSuccess) return e;
+  const std::vector<cudaGraphNode_t> to(numDependencies, node);
+  if (cudaError_t e = cudaGraphAddDependencies(graph, pDependencies, to.data(), dependencyData, numDependencies);
+      e != cudaSuccess) {
+    (void)cudaGraphDestroyNode(node);
+    return e;
+  }
+  *pGraphNode = node;
+  return cudaSuccess;
 }
 
 VGPU_EXPORT cudaError_t cudaUserObjectCreate(cudaUserObject_t* object_out, void* ptr, cudaHostFn_t destroy,

@@ -233,13 +233,12 @@ bool graph_node_update(CUgraphNode node, const std::function<void(NodeOp&)>& fn)
   return true;
 }
 
-CUresult graph_disconnect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to, std::size_t n,
-                          const CUgraphEdgeData* data) {
+CUresult graph_disconnect(CUgraph h, const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
   std::lock_guard<std::mutex> g(g_mu);
   auto it = g_graphs.find(h);
   if (it == g_graphs.end()) return CUDA_ERROR_INVALID_VALUE;
   if (it->second.capturing) return CUDA_ERROR_ILLEGAL_STATE;  // the driver forbids removal then
-  return it->second.dag.disconnect(from, to, n, data) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
+  return it->second.dag.disconnect(from, to, n) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_VALUE;
 }
 
 CUresult graph_remove_node(CUgraphNode node, NodeOp* removed) {

@@ -228,11 +228,9 @@ void graph_drop(CUgraph g);
 bool graph_node_info(CUgraphNode node, CUgraph* graph, NodeOp* op);
 // Runs fn(op) on the node's operation under the registry lock: false for an unknown node.
 bool graph_node_update(CUgraphNode node, const std::function<void(NodeOp&)>& fn);
-// Removes edges (all or none) whose data is data[i] (null: whatever their data):
-// CUDA_ERROR_INVALID_VALUE for an unknown graph or an edge that is not there with that data;
-// CUDA_ERROR_ILLEGAL_STATE while a capture records into the graph.
-CUresult graph_disconnect(CUgraph g, const CUgraphNode* from, const CUgraphNode* to, std::size_t n,
-                          const CUgraphEdgeData* data = nullptr);
+// Removes edges (all or none), whatever their data: CUDA_ERROR_INVALID_VALUE for an unknown graph
+// or an edge that is not there; CUDA_ERROR_ILLEGAL_STATE while a capture records into the graph.
+CUresult graph_disconnect(CUgraph g, const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
 // Removes a node and its edges; its operation is handed back (what it owned goes with it).
 CUresult graph_remove_node(CUgraphNode node, NodeOp* removed);
 // The node of `clone` (a cuGraphClone of the node's graph) copied from `original`.

@@ -18,10 +18,6 @@ namespace {
 
 CUgraphEdgeData data_of(const CUgraphEdgeData* data, std::size_t i) { return data != nullptr ? data[i] : CUgraphEdgeData{}; }
 
-bool same(const CUgraphEdgeData& a, const CUgraphEdgeData& b) {
-  return a.type == b.type && a.from_port == b.from_port && a.to_port == b.to_port;
-}
-
 }  // namespace
 
 bool Dag::add(CUgraphNode handle, NodeOp op, const CUgraphNode* deps, std::size_t n, const CUgraphEdgeData* data) {
@@ -98,7 +94,7 @@ std::vector<DagEdge> Dag::edges() const {
   return out;
 }
 
-bool Dag::disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n, const CUgraphEdgeData* data) {
+bool Dag::disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n) {
   std::vector<std::pair<std::size_t, std::size_t>> gone;
   for (std::size_t i = 0; i < n; ++i) {
     auto a = index_.find(from[i]);
@@ -106,7 +102,7 @@ bool Dag::disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t
     if (a == index_.end() || b == index_.end()) return false;
     const auto& list = waiters_[a->second];
     auto w = std::find_if(list.begin(), list.end(), [&](const Waiter& x) { return x.node == b->second; });
-    if (w == list.end() || (data != nullptr && !same(w->data, data[i]))) return false;
+    if (w == list.end()) return false;
     const std::pair<std::size_t, std::size_t> e{a->second, b->second};
     if (std::find(gone.begin(), gone.end(), e) != gone.end()) return false;
     gone.push_back(e);

@@ -40,10 +40,9 @@ class Dag {
   bool cyclic() const { return ordered().size() != nodes_.size(); }
   // Every edge, in no particular order: what cuGraphGetEdges_v2 lists.
   std::vector<DagEdge> edges() const;
-  // Removes the edges from[i] -> to[i] whose data is data[i] (null: whatever their data, as the
-  // driver removes them): false, and none removed, when one does not exist with that data (or is
-  // named twice).
-  bool disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n, const CUgraphEdgeData* data = nullptr);
+  // Removes the edges from[i] -> to[i], whatever their data (driver 580 removes an edge whatever
+  // data it is given): false, and none removed, when one does not exist (or is named twice).
+  bool disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t n);
   // Removes a node and every edge to and from it; false when it is not one of this graph's.
   bool remove(CUgraphNode handle);
   // The node's operation, to change in place (the caller holds the registry lock); null when

@@ -6,8 +6,8 @@
 
 using namespace vgpu::fake;
 
-// Removes the edges from[i] -> to[i] that have data edgeData[i] (null: whatever their data, as the
-// driver does), all or none:
+// Removes the edges from[i] -> to[i] whatever their data, and whatever edgeData says, as driver
+// 580 does, all or none:
 // an edge that is not there with that data, or an unknown graph, is CUDA_ERROR_INVALID_VALUE; a
 // graph a capture records into is CUDA_ERROR_ILLEGAL_STATE, as the driver forbids removal then.
 FAKE_CUDA_API CUresult CUDAAPI cuGraphRemoveDependencies_v2(CUgraph hGraph, const CUgraphNode* from,
@@ -15,7 +15,8 @@ FAKE_CUDA_API CUresult CUDAAPI cuGraphRemoveDependencies_v2(CUgraph hGraph, cons
                                                             size_t numDependencies) {
   if (!initialized()) return CUDA_ERROR_NOT_INITIALIZED;
   if (hGraph == nullptr || (numDependencies != 0 && (from == nullptr || to == nullptr))) return CUDA_ERROR_INVALID_VALUE;
-  return graph_disconnect(hGraph, from, to, numDependencies, edgeData);
+  (void)edgeData;
+  return graph_disconnect(hGraph, from, to, numDependencies);
 }
 
 // Removes a node and its edges; the graphs it owns (a child graph node's graph once handed out,

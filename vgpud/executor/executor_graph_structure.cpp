@@ -93,8 +93,8 @@ int32_t ChannelExecutor::handle(const GraphRemoveDependenciesCmd& cmd, Reply&) {
   if (edges.size() == 0) return 0;
   if (int32_t st = require_context()) return st;
   // Fewer edges cannot close a cycle: the count of edges added by hand stays an upper bound.
-  // The driver removes an edge only when its data is the one given, or whatever its data when
-  // given none, as the program gave it.
+  // The driver gets the edge data as the program gave it, or none (driver 580 removes an edge
+  // whatever data it is given).
   const CUgraphEdgeData* data = (cmd.flags & proto::kRemoveEdgesWithoutData) != 0 ? nullptr : edges.data.data();
   return traced("cuGraphRemoveDependencies",
                 cu_.cuGraphRemoveDependencies(g->handle, edges.from.data(), edges.to.data(), data, edges.size()));

@@ -107,6 +107,39 @@ int main() {
   CHECK(cudaGraphDebugDotPrint(parent, "/dev/null", 0));
   CHECK(cudaGraphDestroy(parent));
 
+  // ---- cudaGraphAddNode given edge data: a programmatic edge, listed with its data
+  {
+    cudaGraph_t pg;
+    CHECK(cudaGraphCreate(&pg, 0));
+    const cudaGraphNode_t producer = fill(pg, buf, 4, nullptr, 0);
+    unsigned* second = buf + 1;
+    unsigned five = 5;
+    uint64_t one = 1;
+    void* args[] = {&second, &five, &one};
+    cudaGraphNodeParams kp{};
+    kp.type = cudaGraphNodeTypeKernel;
+    kp.kernel.func = reinterpret_cast<void*>(&fill_stub);
+    kp.kernel.gridDim = dim3(1);
+    kp.kernel.blockDim = dim3(1);
+    kp.kernel.kernelParams = args;
+    cudaGraphEdgeData pdl{};
+    pdl.type = cudaGraphDependencyTypeProgrammatic;
+    pdl.from_port = cudaGraphKernelNodePortProgrammatic;
+    cudaGraphNode_t consumer = nullptr;
+    CHECK(cudaGraphAddNode(&consumer, pg, &producer, &pdl, 1, &kp));
+    cudaGraphEdgeData listed{};
+    n = 1;
+    CHECK(cudaGraphNodeGetDependencies(consumer, &dep, &listed, &n));
+    EXPECT(n == 1 && dep == producer && listed.type == cudaGraphDependencyTypeProgrammatic &&
+           listed.from_port == cudaGraphKernelNodePortProgrammatic);
+    n = 1;
+    EXPECT(cudaGraphNodeGetDependencies(consumer, &dep, nullptr, &n) == cudaErrorLossyQuery);
+    CHECK(cudaMemset(buf, 0, 64));
+    run(pg, s);
+    EXPECT(word(buf) == 4 && word(buf + 1) == 5);
+    CHECK(cudaGraphDestroy(pg));
+  }
+
   // ---- a capture's graph and dependencies
   CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
   CHECK(cudaMemsetAsync(buf, 0, 16, s));

@@ -17,8 +17,8 @@ inline constexpr uint8_t kEdgePortDefault = 0;
 inline constexpr uint8_t kEdgePortProgrammatic = 1;
 inline constexpr uint8_t kEdgePortLaunchOrder = 2;
 
-// GRAPH_REMOVE_DEPENDENCIES's flags: the program gave no edge data, and the driver then removes
-// each edge whatever its data (a programmatic one too).
+// GRAPH_REMOVE_DEPENDENCIES's flags: the program gave no edge data, and the driver is given none.
+// (Driver 580 removes an edge whatever data it is given: test/gpu/programs/programmatic_launch.cu.)
 inline constexpr uint32_t kRemoveEdgesWithoutData = 1u << 0;
 
 // True when every field of `e`'s data holds a value there is: a type and an outgoing port the
