@@ -107,9 +107,9 @@ bool Dag::disconnect(const CUgraphNode* from, const CUgraphNode* to, std::size_t
     if (std::find(gone.begin(), gone.end(), e) != gone.end()) return false;
     gone.push_back(e);
   }
-  for (const auto& [a, b] : gone) {
-    auto& list = waiters_[a];
-    list.erase(std::find_if(list.begin(), list.end(), [&](const Waiter& x) { return x.node == b; }));
+  for (const std::pair<std::size_t, std::size_t>& e : gone) {
+    auto& list = waiters_[e.first];
+    list.erase(std::find_if(list.begin(), list.end(), [&](const Waiter& x) { return x.node == e.second; }));
   }
   return true;
 }
