@@ -36,10 +36,14 @@ inline bool dependencies_ok(const GraphObject* graph, const CUgraphNode* deps, s
 // one there too. False for data no edge can carry: an unknown type or port, a port on the
 // receiving end, reserved bytes set. Which combinations are allowed is the driver's to say.
 bool edge_data_known(const CUgraphEdgeData* data, size_t count) noexcept;
+// Whether an edge's data is the default (a plain dependency).
+bool is_default_edge(const CUgraphEdgeData& data) noexcept;
 // Whether any of the edges has data other than the default (null data has none).
 bool edge_data_set(const CUgraphEdgeData* data, size_t count) noexcept;
 // Edge `i` on the wire: from `from` to `to`, with data[i] (the default when data is null).
 proto::GraphEdge wire_edge(uint32_t from, uint32_t to, const CUgraphEdgeData* data, size_t i) noexcept;
+// The driver's data of an edge on the wire.
+CUgraphEdgeData edge_data_of(const proto::GraphEdge& e) noexcept;
 // Edge data given to a capture (cuStreamUpdateCaptureDependencies_v2, cuStreamBeginCaptureToGraph):
 // its edges are kept as full dependencies. A programmatic one then waits for the producer to
 // finish: the same results, less overlap. Said once. False as for edge_data_known.
@@ -58,6 +62,9 @@ CUresult graph_nodes(GraphObject& g, std::vector<GraphNodeObject*>* out);
 
 // Sends `edges` to vgpud, in as many GRAPH_ADD_DEPENDENCIES as they take.
 CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges);
+// Removes `edges`, in as many GRAPH_REMOVE_DEPENDENCIES (with `flags`) as they take.
+CUresult send_edge_removal(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges,
+                           uint32_t flags);
 
 // Where a new node's dependencies travel: as edges sent after it, or in its own request, for a
 // node whose making depends on them (an allocation node's address, GRAPH_MEM_ALLOC).

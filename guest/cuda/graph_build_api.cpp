@@ -51,9 +51,21 @@ bool edge_data_known(const CUgraphEdgeData* data, size_t count) noexcept {
   return true;
 }
 
+CUgraphEdgeData edge_data_of(const proto::GraphEdge& e) noexcept {
+  CUgraphEdgeData data{};
+  data.type = e.type;
+  data.from_port = e.from_port;
+  data.to_port = e.to_port;
+  return data;
+}
+
+bool is_default_edge(const CUgraphEdgeData& data) noexcept {
+  return data.type == 0 && data.from_port == 0 && data.to_port == 0;
+}
+
 bool edge_data_set(const CUgraphEdgeData* data, size_t count) noexcept {
   for (size_t i = 0; data != nullptr && i < count; ++i)
-    if (data[i].type != 0 || data[i].from_port != 0 || data[i].to_port != 0) return true;
+    if (!is_default_edge(data[i])) return true;
   return false;
 }
 
@@ -67,16 +79,33 @@ bool accept_capture_edge_data(const CUgraphEdgeData* data, size_t count) noexcep
   return true;
 }
 
-CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges) {
+namespace {
+
+// `edges` in as many messages of call `Id` as they take, each `request` with its byte count.
+template <proto::CallId Id, typename Request>
+CUresult send_in_chunks(guest::Channel& ch, Request request, const std::vector<proto::GraphEdge>& edges) {
   for (size_t first = 0; first < edges.size();) {
     const size_t n = std::min(edges.size() - first, size_t{vgpu::limits::kMaxGraphEdgesPerCall});
     const std::span<const uint8_t> tail(reinterpret_cast<const uint8_t*>(edges.data() + first), n * sizeof(proto::GraphEdge));
-    const proto::GraphAddDependenciesRequest request{graph.wire, 0};
-    const guest::CallResult r = guest::call<proto::CallId::GraphAddDependencies>(ch, request, tail, nullptr);
+    request.edge_bytes = static_cast<uint32_t>(tail.size());
+    const guest::CallResult r = guest::call<Id>(ch, request, tail, nullptr);
     if (r.status != 0) return to_cu_result(r.status);
     first += n;
   }
   return CUDA_SUCCESS;
+}
+
+}  // namespace
+
+CUresult send_edges(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges) {
+  return send_in_chunks<proto::CallId::GraphAddDependencies>(ch, proto::GraphAddDependenciesRequest{graph.wire, 0},
+                                                             edges);
+}
+
+CUresult send_edge_removal(guest::Channel& ch, const GraphObject& graph, const std::vector<proto::GraphEdge>& edges,
+                           uint32_t flags) {
+  return send_in_chunks<proto::CallId::GraphRemoveDependencies>(
+      ch, proto::GraphRemoveDependenciesRequest{graph.wire, 0, flags, 0}, edges);
 }
 
 }  // namespace vgpu::cuda

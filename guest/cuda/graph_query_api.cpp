@@ -19,8 +19,6 @@ namespace guest = vgpu::guest;
 
 namespace {
 
-bool is_default(const CUgraphEdgeData& d) { return d.type == 0 && d.from_port == 0 && d.to_port == 0; }
-
 // As the driver fills an array of nodes: with `out` null, *count gets how many there are; else
 // up to *count of them, the rest of the array null, and *count how many were written. With
 // `data`, each written node's edge data, the rest zeroed; without it, an edge to write whose data
@@ -34,7 +32,7 @@ CUresult fill(const std::vector<GraphNodeObject*>& nodes, const std::vector<CUgr
   const size_t n = std::min(*count, nodes.size());
   if (data == nullptr)
     for (size_t i = 0; i < n && i < edge_data.size(); ++i)
-      if (!is_default(edge_data[i])) return CUDA_ERROR_LOSSY_QUERY;
+      if (!is_default_edge(edge_data[i])) return CUDA_ERROR_LOSSY_QUERY;
   for (size_t i = 0; i < *count; ++i) {
     out[i] = i < n ? reinterpret_cast<CUgraphNode>(nodes[i]) : nullptr;
     if (data != nullptr) data[i] = i < n && i < edge_data.size() ? edge_data[i] : CUgraphEdgeData{};
@@ -111,18 +109,7 @@ CUresult remove_dependencies(CUgraph graph, const CUgraphNode* from, const CUgra
       if (a == nullptr || b == nullptr) return CUDA_ERROR_INVALID_VALUE;
       edges.push_back(wire_edge(a->last(), b->wire, data, i));  // as cuGraphAddDependencies made it
     }
-    const proto::GraphRemoveDependenciesRequest request{g->wire, 0, data == nullptr ? proto::kRemoveEdgesWithoutData : 0,
-                                                        0};
-    for (size_t first = 0; first < edges.size();) {
-      const size_t n = std::min(edges.size() - first, size_t{vgpu::limits::kMaxGraphEdgesPerCall});
-      const std::span<const uint8_t> tail(reinterpret_cast<const uint8_t*>(edges.data() + first),
-                                          n * sizeof(proto::GraphEdge));
-      const guest::CallResult r =
-          guest::call<proto::CallId::GraphRemoveDependencies>(*ch, request, tail, nullptr);
-      if (r.status != 0) return to_cu_result(r.status);
-      first += n;
-    }
-    return CUDA_SUCCESS;
+    return send_edge_removal(*ch, *g, edges, data == nullptr ? proto::kRemoveEdgesWithoutData : 0);
   });
 }
 

@@ -7,6 +7,7 @@
 
 #include "guest/client/typed_call.h"
 #include "guest/cuda/api.h"
+#include "guest/cuda/graph_build.h"
 #include "guest/cuda/pageable_stage.h"
 #include "vgpu/protocol/graph_edge.h"
 
@@ -110,13 +111,7 @@ CUresult read_graph(guest::Channel& ch, GraphObject& g, GraphView* out) {
       if (!seen.insert(e->to).second) continue;
       if (auto v = visible.find(e->to); v != visible.end()) {
         if (v->second != from) {
-          CUgraphEdgeData data{};
-          if (own) {
-            data.type = e->type;
-            data.from_port = e->from_port;
-            data.to_port = e->to_port;
-          }
-          reached.push_back(ViewEdge{from, v->second, data});
+          reached.push_back(ViewEdge{from, v->second, own ? edge_data_of(*e) : CUgraphEdgeData{}});
         }
         continue;
       }

@@ -186,6 +186,9 @@ void array_checks(const char* lib_path);
 // `lib_path`, in a context of its own on device 0 that it makes and destroys. Leaves no graph,
 // and the calling thread's current context as it found it.
 void graph_structure_checks(const char* lib_path);
+// A kernel node of f with these arguments and one thread, after deps[0..n), checked to be made
+// (selftest_graph_structure.cpp).
+CUgraphNode kernel_node(CUgraph g, CUfunction f, void** args, const CUgraphNode* deps = nullptr, size_t n = 0);
 // Edge data (selftest_graph_edges.cpp): programmatic and launch-order edges between kernel nodes
 // built, listed, cloned and removed, and captured from a launch with programmatic stream
 // serialization; resolved from the library at `lib_path`, in a context of its own on device 0

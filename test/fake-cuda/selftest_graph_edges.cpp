@@ -13,17 +13,6 @@ namespace {
 
 CUresult (*remove_dependencies)(CUgraph, const CUgraphNode*, const CUgraphNode*, const CUgraphEdgeData*, size_t);
 
-CUgraphNode kernel(CUgraph g, CUfunction f, void** args) {
-  CUDA_KERNEL_NODE_PARAMS p{};
-  p.func = f;
-  p.gridDimX = p.gridDimY = p.gridDimZ = 1;
-  p.blockDimX = p.blockDimY = p.blockDimZ = 1;
-  p.kernelParams = args;
-  CUgraphNode node = nullptr;
-  OK(api.cuGraphAddKernelNode_v2(&node, g, nullptr, 0, &p));
-  return node;
-}
-
 CUgraphEdgeData programmatic(unsigned char port) {
   CUgraphEdgeData e{};
   e.type = CU_GRAPH_DEPENDENCY_TYPE_PROGRAMMATIC;
@@ -43,7 +32,7 @@ bool only_edge(CUgraph g, CUgraphNode* from, CUgraphNode* to, CUgraphEdgeData* d
 void built(CUfunction fill, void** args) {
   CUgraph g = nullptr;
   OK(api.cuGraphCreate(&g, 0));
-  const CUgraphNode a = kernel(g, fill, args), b = kernel(g, fill, args);
+  const CUgraphNode a = kernel_node(g, fill, args), b = kernel_node(g, fill, args);
   CUgraphNode e = nullptr;
   OK(api.cuGraphAddEmptyNode(&e, g, nullptr, 0));
   // A programmatic edge into, or a port out of, a node that is no kernel; the programmatic port

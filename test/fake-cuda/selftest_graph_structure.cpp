@@ -114,18 +114,6 @@ CUgraphNode empty(CUgraph g, const CUgraphNode* deps = nullptr, size_t n = 0) {
   return node;
 }
 
-// A kernel node of f with these arguments and one thread.
-CUgraphNode kernel(CUgraph g, CUfunction f, void** args, const CUgraphNode* deps = nullptr, size_t n = 0) {
-  CUDA_KERNEL_NODE_PARAMS p{};
-  p.func = f;
-  p.gridDimX = p.gridDimY = p.gridDimZ = 1;
-  p.blockDimX = p.blockDimY = p.blockDimZ = 1;
-  p.kernelParams = args;
-  CUgraphNode node = nullptr;
-  OK(api.cuGraphAddKernelNode_v2(&node, g, deps, n, &p));
-  return node;
-}
-
 void launch_once(CUgraph g) {
   CUgraphExec exec = nullptr;
   OK(api.cuGraphInstantiateWithFlags(&exec, g, 0));
@@ -168,7 +156,7 @@ void child_graph(CUfunction fill, CUdeviceptr buf) {
   uint64_t n = 1;
   CUdeviceptr second = buf + 4;
   void* first_args[] = {&buf, &one, &n};
-  kernel(child, fill, first_args);
+  kernel_node(child, fill, first_args);
   CUgraphNode node = nullptr;
   OK(s.cuGraphAddChildGraphNode(&node, parent, nullptr, 0, child));
   OK(api.cuGraphDestroy(child));  // the node keeps its own copy
@@ -179,7 +167,7 @@ void child_graph(CUfunction fill, CUdeviceptr buf) {
   EXPECT_RC(s.cuGraphChildGraphNodeGetGraph(empty(parent), &again), CUDA_ERROR_INVALID_VALUE);
   // A node added to the node's graph runs with it.
   void* second_args[] = {&second, &two, &n};
-  kernel(body, fill, second_args);
+  kernel_node(body, fill, second_args);
   OK(api.cuMemsetD8Async(buf, 0, 8, nullptr));
   launch_once(parent);
   CHECK(read_word(buf) == 1 && read_word(buf + 4) == 2);
@@ -294,7 +282,7 @@ void conditionals(CUcontext ctx, CUfunction fill, CUfunction set_conditional, CU
   uint32_t value = 1, seven = 7;
   uint64_t one = 1;
   void* set_args[] = {&if_handle, &value};
-  const CUgraphNode setter = kernel(g, set_conditional, set_args);
+  const CUgraphNode setter = kernel_node(g, set_conditional, set_args);
   CUgraphNodeParams p{};
   p.type = CU_GRAPH_NODE_TYPE_CONDITIONAL;
   p.conditional.handle = if_handle;
@@ -305,7 +293,7 @@ void conditionals(CUcontext ctx, CUfunction fill, CUfunction set_conditional, CU
   OK(s.cuGraphAddNode_v2(&if_node, g, &setter, nullptr, 1, &p));
   CHECK(p.conditional.phGraph_out != nullptr);
   void* fill_args[] = {&buf, &seven, &one};
-  kernel(p.conditional.phGraph_out[0], fill, fill_args);
+  kernel_node(p.conditional.phGraph_out[0], fill, fill_args);
   // WHILE: the body counts down from 5; each round sets the condition to what is left.
   const CUdeviceptr counter = buf + 4;
   void* count_args[] = {const_cast<CUdeviceptr*>(&counter), &while_handle};
@@ -313,7 +301,7 @@ void conditionals(CUcontext ctx, CUfunction fill, CUfunction set_conditional, CU
   p.conditional.type = CU_GRAPH_COND_TYPE_WHILE;
   CUgraphNode while_node = nullptr;
   OK(s.cuGraphAddNode_v2(&while_node, g, &if_node, nullptr, 1, &p));
-  kernel(p.conditional.phGraph_out[0], countdown, count_args);
+  kernel_node(p.conditional.phGraph_out[0], countdown, count_args);
   p.conditional.size = 3;  // a WHILE has one body
   EXPECT_RC(s.cuGraphAddNode_v2(&while_node, g, nullptr, nullptr, 0, &p), CUDA_ERROR_INVALID_VALUE);
   CUgraph other = nullptr;
@@ -337,7 +325,7 @@ void conditionals(CUcontext ctx, CUfunction fill, CUfunction set_conditional, CU
   OK(s.cuGraphAddNode_v2(&if_node, g, nullptr, nullptr, 0, &p));
   uint32_t nine = 9;
   void* nine_args[] = {&buf, &nine, &one};
-  kernel(p.conditional.phGraph_out[0], fill, nine_args);
+  kernel_node(p.conditional.phGraph_out[0], fill, nine_args);
   launch_once(g);
   CHECK(read_word(buf) == 7);
   OK(api.cuGraphDestroy(g));
@@ -374,6 +362,17 @@ void user_objects() {
 }
 
 }  // namespace
+
+CUgraphNode kernel_node(CUgraph g, CUfunction f, void** args, const CUgraphNode* deps, size_t n) {
+  CUDA_KERNEL_NODE_PARAMS p{};
+  p.func = f;
+  p.gridDimX = p.gridDimY = p.gridDimZ = 1;
+  p.blockDimX = p.blockDimY = p.blockDimZ = 1;
+  p.kernelParams = args;
+  CUgraphNode node = nullptr;
+  OK(api.cuGraphAddKernelNode_v2(&node, g, deps, n, &p));
+  return node;
+}
 
 void graph_structure_checks(const char* lib_path) {
   CHECK(resolve(lib_path, s));

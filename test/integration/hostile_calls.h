@@ -5,10 +5,12 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "test/integration/raw_channel.h"
 #include "test/integration/vgpud_process.h"
+#include "vgpu/protocol/graph_edge.h"
 
 namespace vgpu::test::hostile {
 
@@ -25,6 +27,17 @@ inline void expect_healthy(const VgpudProcess& vgpud, const std::string& tenant)
 }
 
 inline std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
+
+// Plain edges (from, to) as GRAPH_ADD_DEPENDENCIES and GRAPH_REMOVE_DEPENDENCIES carry them.
+inline std::string edges(const std::vector<std::pair<uint32_t, uint32_t>>& list) {
+  std::string bytes;
+  for (const auto& [from, to] : list) {
+    const proto::GraphEdge e = proto::plain_edge(from, to);
+    bytes.append(reinterpret_cast<const char*>(&e), sizeof e);
+  }
+  return bytes;
+}
+inline constexpr uint32_t kEdge = sizeof(proto::GraphEdge);
 
 inline constexpr int32_t kInvalidValue = 1;         // CUDA_ERROR_INVALID_VALUE
 inline constexpr int32_t kInvalidHandle = 400;      // CUDA_ERROR_INVALID_HANDLE

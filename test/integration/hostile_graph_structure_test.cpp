@@ -37,17 +37,6 @@ uint64_t create_stream(RawChannel& ch, uint64_t& seq) {
   return reply_of<proto::StreamCreateReply>(call(ch, CallId::StreamCreate, proto::StreamCreateRequest{1, 0}, seq)).stream;
 }
 
-// Plain edges (from, to) as GRAPH_ADD_DEPENDENCIES and GRAPH_REMOVE_DEPENDENCIES carry them.
-std::string edges(std::vector<std::pair<uint32_t, uint32_t>> list) {
-  std::string bytes;
-  for (const auto& [from, to] : list) {
-    const proto::GraphEdge e = proto::plain_edge(from, to);
-    bytes.append(reinterpret_cast<const char*>(&e), sizeof e);
-  }
-  return bytes;
-}
-constexpr uint32_t kEdge = sizeof(proto::GraphEdge);
-
 std::string ids(std::vector<uint32_t> list) {
   return std::string(reinterpret_cast<const char*>(list.data()), list.size() * sizeof(uint32_t));
 }

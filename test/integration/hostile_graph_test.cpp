@@ -122,15 +122,6 @@ TEST_CASE("graphs built by hand: nodes and edges only of the channel's own graph
     std::memcpy(&n, r.payload.data(), sizeof n);
     return n.node;
   };
-  auto edges = [](std::vector<std::pair<uint32_t, uint32_t>> list) {
-    std::string bytes;
-    for (const auto& [from, to] : list) {
-      const proto::GraphEdge e = proto::plain_edge(from, to);
-      bytes.append(reinterpret_cast<const char*>(&e), sizeof e);
-    }
-    return bytes;
-  };
-  constexpr uint32_t kEdge = sizeof(proto::GraphEdge);
   auto memset_node = [](uint32_t graph, uint64_t dst, uint64_t width, uint32_t element, uint64_t height, uint64_t pitch) {
     proto::GraphAddMemsetNodeRequest m{};
     m.graph = graph;
